@@ -1,0 +1,27 @@
+use serde::{Deserialize, Serialize};
+
+/// A success: `{"data": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// A page of a list: `{"data": [...], "meta": {"cursor", "hasMore"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PageMeta {
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// Page size bounds for every list.
+pub const PAGE_LIMIT_DEFAULT: u32 = 25;
+pub const PAGE_LIMIT_MAX: u32 = 100;

@@ -1,0 +1,101 @@
+//! Kassa's error format: `{"error": {"code", "message", "details"}}`, one HTTP status per code.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthenticated,
+    CardDeclined,
+    Forbidden,
+    NotFound,
+    InvalidState,
+    DuplicateRequest,
+    PayloadTooLarge,
+    RateLimited,
+    Internal,
+    ProviderError,
+    ProviderTimeout,
+}
+
+impl ErrorCode {
+    /// The one HTTP status for each code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::ValidationError => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::CardDeclined => 402,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::InvalidState | ErrorCode::DuplicateRequest => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::ProviderError => 502,
+            ErrorCode::ProviderTimeout => 504,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationError => "VALIDATION_ERROR",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::CardDeclined => "CARD_DECLINED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::InvalidState => "INVALID_STATE",
+            ErrorCode::DuplicateRequest => "DUPLICATE_REQUEST",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ProviderError => "PROVIDER_ERROR",
+            ErrorCode::ProviderTimeout => "PROVIDER_TIMEOUT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Structured facts about the error: `field` for a validation error, `declineCode` and
+    /// `paymentIntentId` for a decline, `retryable` for a request still in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_screaming_snake_case_and_map_to_one_status() {
+        let all = [
+            (ErrorCode::ValidationError, 400),
+            (ErrorCode::Unauthenticated, 401),
+            (ErrorCode::CardDeclined, 402),
+            (ErrorCode::Forbidden, 403),
+            (ErrorCode::NotFound, 404),
+            (ErrorCode::InvalidState, 409),
+            (ErrorCode::DuplicateRequest, 409),
+            (ErrorCode::PayloadTooLarge, 413),
+            (ErrorCode::RateLimited, 429),
+            (ErrorCode::Internal, 500),
+            (ErrorCode::ProviderError, 502),
+            (ErrorCode::ProviderTimeout, 504),
+        ];
+        for (code, status) in all {
+            assert_eq!(code.http_status(), status);
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+}
