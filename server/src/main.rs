@@ -1,1 +1,123 @@
-fn main() {}
+//! `kassa-server [serve] [--listen ADDR] [--database URL]` and
+//! `kassa-server merchant create --name NAME [--database URL]`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use kassa_server::processor::sandbox::SandboxProcessor;
+use kassa_server::store::{merchants as merchant_store, Store};
+use kassa_server::{app, merchants, AppState};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "kassa-server", version, about = "The Kassa payments server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and print its id and keys as one JSON object (shown only once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArgs {
+    /// SQLite file URL.
+    #[arg(long = "database", env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db")]
+    url: String,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen address is printed).
+    #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Simulated network latency of the sandbox processor, per call.
+    #[arg(long, env = "KASSA_SANDBOX_LATENCY_MS", default_value_t = 0)]
+    sandbox_latency_ms: u64,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("KASSA_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Merchant { command: MerchantCommand::Create { name, db } }) => create_merchant(&db.url, &name).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        None => serve(cli.serve).await,
+    };
+    if let Err(e) = result {
+        eprintln!("kassa-server: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn create_merchant(url: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::connect(url).await?;
+    let created = merchants::create(&store, name).await?;
+    println!("{}", serde_json::to_string(&created)?);
+    store.close().await;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::connect(&args.db.url).await?;
+    if merchant_store::count_merchants(&store).await? == 0 {
+        let demo = merchants::create(&store, "Demo Shop").await?;
+        println!("Created the demo merchant {} (these keys are shown only once):", demo.merchant_id);
+        println!("  secret key:      {}", demo.secret_key);
+        println!("  publishable key: {}", demo.publishable_key);
+    }
+    let processor = Arc::new(SandboxProcessor::new(Duration::from_millis(args.sandbox_latency_ms)));
+    let state = AppState::new(store.clone(), processor);
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    println!("Kassa is listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

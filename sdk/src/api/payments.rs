@@ -85,6 +85,8 @@ pub enum TransactionType {
 pub enum TransactionStatus {
     Approved,
     Declined,
+    /// Waiting on the customer (a 3-D Secure challenge).
+    Pending,
     Error,
 }
 

@@ -1,0 +1,103 @@
+//! Who is calling: the merchant and what its key may do. The merchant always comes from the key,
+//! never from the request.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kassa::api::{KeyKind, Permission};
+use kassa::id::MerchantId;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use crate::state::AppState;
+use crate::store::merchants;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub merchant_id: MerchantId,
+    pub kind: KeyKind,
+    pub permissions: Vec<Permission>,
+}
+
+impl Caller {
+    /// A secret key may do everything; a restricted key what it lists; a publishable key nothing
+    /// here (its few browser routes check for it themselves).
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        let allowed = match self.kind {
+            KeyKind::Secret => true,
+            KeyKind::Restricted => self.permissions.contains(&permission),
+            KeyKind::Publishable => false,
+        };
+        if allowed {
+            Ok(())
+        } else if self.kind == KeyKind::Publishable {
+            Err(ApiError::forbidden("A publishable key cannot do this; use a secret key on your server"))
+        } else {
+            Err(ApiError::forbidden(format!("This key lacks the `{}` permission", permission_name(permission))))
+        }
+    }
+
+    pub fn require_secret(&self) -> Result<(), ApiError> {
+        if self.kind == KeyKind::Secret {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("Only a secret key can do this"))
+        }
+    }
+}
+
+fn permission_name(permission: Permission) -> String {
+    serde_json::to_value(permission).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// SHA-256 of a key, hex: what is stored and looked up.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, key) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
+    }
+    headers.get("x-api-key")?.to_str().ok().map(str::trim)
+}
+
+/// Resolves the key on every request under `/api/v1` and puts the [`Caller`] in the request.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(key) = presented_key(req.headers()) else {
+        return ApiError::unauthenticated().into_response();
+    };
+    let key_hash = hash_key(key);
+    let found = match merchants::find_key_by_hash(&state.store, &key_hash).await {
+        Ok(found) => found,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    // The lookup is by hash; the comparison of what was found is constant-time all the same.
+    let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())))
+    else {
+        return ApiError::unauthenticated().into_response();
+    };
+    if !key.starts_with(stored.kind.prefix()) {
+        return ApiError::unauthenticated().into_response();
+    }
+    tracing::Span::current().record("merchant", stored.merchant_id.as_str());
+    req.extensions_mut().insert(Caller {
+        merchant_id: stored.merchant_id,
+        kind: stored.kind,
+        permissions: stored.permissions,
+    });
+    next.run(req).await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(ApiError::unauthenticated)
+    }
+}

@@ -1,0 +1,129 @@
+//! A JSON body extractor whose rejections are Kassa errors naming the field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use kassa::ErrorCode;
+
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| too_large())?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("Request bodies are limited to {} bytes", super::BODY_LIMIT))
+}
+
+/// Parses a body, turning a serde error into a validation error that names its field and never
+/// repeats a card number or CVC that was sent.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        let field = if path == "." || path.is_empty() {
+            backticked(&message).unwrap_or_default()
+        } else {
+            path.clone()
+        };
+        let message = if inner.is_syntax() || inner.is_eof() {
+            "Request body is not valid JSON".to_owned()
+        } else if field.ends_with("number") && field.contains("card") {
+            describe_card_error(&message, "card number is invalid")
+        } else if field.ends_with("cvc") {
+            describe_card_error(&message, "CVC is invalid")
+        } else {
+            redact_digits(&strip_position(&message))
+        };
+        let field = if field.is_empty() { "body".to_owned() } else { field };
+        ApiError::validation(&field, format!("{field}: {message}"))
+    })
+}
+
+/// Our own card errors say nothing about the digits; any other message about a card field is
+/// replaced, since serde would quote the value.
+fn describe_card_error(message: &str, fallback: &str) -> String {
+    let ours = [
+        "card number must contain",
+        "card number has the wrong length",
+        "card number is invalid",
+        "CVC must be",
+    ];
+    let message = strip_position(message);
+    if ours.iter().any(|p| message.starts_with(p)) { message } else { fallback.to_owned() }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn backticked(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_owned())
+}
+
+/// Masks any run of nine or more digits, so no number a client sent is echoed back.
+fn redact_digits(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut run = String::new();
+    for c in message.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 9 {
+            out.push_str(&"*".repeat(run.len()));
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Query strings, with the same error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            let field = if path == "." { backticked(&message).unwrap_or_else(|| "query".into()) } else { path };
+            ApiError::validation(&field, format!("{field}: {}", redact_digits(&message)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_long_digit_runs() {
+        assert_eq!(redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
+        assert_eq!(redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
+    }
+}

@@ -1,0 +1,43 @@
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Extension;
+use kassa::api::{CreateApiKeyRequest, Data, KeyKind};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::extract::parse_json;
+use super::idempotency::{IdempotencyKey, Recorded};
+use crate::clock::now_ms;
+use crate::merchants::issue_key;
+use crate::state::AppState;
+
+/// Create an API key (secret key only); the key is in this response and nowhere else.
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "keys",
+    request_body = CreateApiKeyRequest,
+    responses((status = 201, body = crate::http::openapi::KeyResponse),
+              (status = 400, body = kassa::ErrorEnvelope), (status = 403, body = kassa::ErrorEnvelope)))]
+pub async fn create(State(state): State<AppState>, caller: Caller, key: Option<Extension<IdempotencyKey>>, body: Bytes) -> ApiResult<Recorded> {
+    caller.require_secret()?;
+    let req: CreateApiKeyRequest = parse_json(&body)?;
+    match req.kind {
+        KeyKind::Restricted if req.permissions.is_empty() => {
+            return Err(ApiError::validation("permissions", "A restricted key needs at least one permission"))
+        }
+        KeyKind::Secret | KeyKind::Publishable if !req.permissions.is_empty() => {
+            return Err(ApiError::validation("permissions", "Only a restricted key takes permissions"))
+        }
+        _ => {}
+    }
+    if req.name.as_ref().is_some_and(|n| n.len() > 255) {
+        return Err(ApiError::validation("name", "name must be at most 255 characters"));
+    }
+    let mut permissions = req.permissions.clone();
+    permissions.dedup();
+    let mut tx = state.store.begin().await?;
+    let created = issue_key(&mut tx, &caller.merchant_id, req.kind, &permissions, req.name.as_deref()).await?;
+    let response = Recorded::json(StatusCode::CREATED, &Data { data: created });
+    response.save(&mut tx, &caller.merchant_id, key.as_ref().map(|k| &k.0), now_ms()).await?;
+    tx.commit().await?;
+    Ok(response)
+}

@@ -1,0 +1,101 @@
+//! The HTTP API.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod keys;
+pub mod openapi;
+pub mod payments;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kassa::ErrorCode;
+use utoipa::OpenApi;
+
+use self::error::{ApiError, InternalCause};
+use crate::state::AppState;
+
+/// Request bodies above this are refused with `PAYLOAD_TOO_LARGE`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Every route, as `(method, path)`, so tests can check the OpenAPI document covers them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("post", "/api/v1/payment-methods"),
+    ("post", "/api/v1/payments/authorize"),
+    ("post", "/api/v1/payments/sale"),
+    ("post", "/api/v1/payments/capture"),
+    ("post", "/api/v1/payments/void"),
+    ("post", "/api/v1/payments/refund"),
+    ("post", "/api/v1/payments/{id}/tip"),
+    ("get", "/api/v1/payments/transactions"),
+    ("get", "/api/v1/payments/transactions/{id}"),
+    ("post", "/api/v1/api-keys"),
+];
+
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/payment-methods", post(payments::create_payment_method))
+        .route("/payments/authorize", post(payments::authorize))
+        .route("/payments/sale", post(payments::sale))
+        .route("/payments/capture", post(payments::capture))
+        .route("/payments/void", post(payments::void))
+        .route("/payments/refund", post(payments::refund))
+        .route("/payments/{id}/tip", post(payments::tip))
+        .route("/payments/transactions", get(payments::list_transactions))
+        .route("/payments/transactions/{id}", get(payments::get_transaction))
+        .route("/api-keys", post(keys::create))
+        .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn(log_requests))
+        .with_state(state)
+}
+
+/// 200 when the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "The server and its database are up"),
+              (status = 500, body = kassa::ErrorEnvelope)))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    if state.store.ping().await {
+        Json(serde_json::json!({ "data": { "status": "ok" } })).into_response()
+    } else {
+        ApiError::internal("database unreachable").into_response()
+    }
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi::ApiDoc::openapi())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "No such route")
+}
+
+/// One line a request: method, path (never the query or body), status and time. A 500's cause is
+/// logged here and never sent.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match response.extensions().get::<InternalCause>() {
+        Some(InternalCause(cause)) => tracing::error!(%method, %path, status, elapsed_ms, %cause, "request failed"),
+        None => tracing::info!(%method, %path, status, elapsed_ms, "request"),
+    }
+    response
+}

@@ -1,0 +1,13 @@
+//! `kassa-server`: the HTTP API, its storage and the card processors behind it.
+
+pub mod clock;
+pub mod http;
+pub mod ids;
+pub mod merchants;
+pub mod payments;
+pub mod processor;
+pub mod state;
+pub mod store;
+
+pub use http::app;
+pub use state::AppState;

@@ -1,0 +1,72 @@
+//! Card processors. Kassa hands a processor the card once (to tokenize it) and afterwards only the
+//! processor's token; every call carries an idempotency key so a retried call never charges twice.
+
+pub mod sandbox;
+
+use async_trait::async_trait;
+use kassa::card::{CardNumber, Cvc, Expiry};
+use kassa::Currency;
+
+/// A card on its way to the processor. It lives for one call and is never stored.
+pub struct CardData<'a> {
+    pub number: &'a CardNumber,
+    pub cvc: Option<&'a Cvc>,
+    pub expiry: Expiry,
+    pub postal_code: Option<&'a str>,
+}
+
+/// The processor's handle for a card, and what it says about the card.
+#[derive(Debug, Clone)]
+pub struct TokenizedCard {
+    pub processor_token: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Approved,
+    Declined { decline_code: String },
+    /// The issuer wants the cardholder to pass a 3-D Secure challenge first.
+    ChallengeRequired,
+}
+
+/// The processor's answer to one call.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub outcome: Outcome,
+    pub response_code: String,
+    pub response_text: String,
+    pub reference: String,
+    pub auth_code: Option<String>,
+    pub avs_response: Option<String>,
+    pub cvv_response: Option<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProcessorError {
+    /// The processor answered with a failure of its own.
+    #[error("processor error {code}: {text}")]
+    Failed { code: String, text: String },
+    /// No answer in time: the outcome is unknown until reconciled.
+    #[error("processor timed out")]
+    Timeout,
+}
+
+pub struct AuthorizeCall<'a> {
+    pub processor_token: &'a str,
+    pub amount_cents: i64,
+    pub currency: Currency,
+    /// Authorize and capture in one call (a sale).
+    pub capture: bool,
+    pub idempotency_key: &'a str,
+}
+
+#[async_trait]
+pub trait Processor: Send + Sync {
+    async fn tokenize(&self, card: &CardData<'_>) -> Result<TokenizedCard, ProcessorError>;
+    async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError>;
+    async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+}

@@ -1,0 +1,261 @@
+//! A deterministic sandbox that behaves like a card network for the well-known test cards.
+//!
+//! Its token names the behaviour of the card (`sbx_insufficient_funds_…`) rather than holding the
+//! number, so nothing about the number outlives the tokenize call and the sandbox needs no state:
+//! the same call with the same idempotency key gives the same answer, even after a restart.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use super::{AuthorizeCall, CardData, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
+
+/// What a test card does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    Approve,
+    Decline(&'static str),
+    ProcessingError,
+    Timeout,
+    ChallengeThenApprove,
+    ChallengeThenDecline(&'static str),
+    Frictionless,
+}
+
+impl Behaviour {
+    /// The test cards developers know from Stripe; any other valid number is approved.
+    pub fn of(number: &str) -> Behaviour {
+        match number {
+            "4000000000000002" => Behaviour::Decline("generic_decline"),
+            "4000000000009995" => Behaviour::Decline("insufficient_funds"),
+            "4000000000009987" => Behaviour::Decline("lost_card"),
+            "4000000000009979" => Behaviour::Decline("stolen_card"),
+            "4000000000000069" => Behaviour::Decline("expired_card"),
+            "4000000000000127" => Behaviour::Decline("incorrect_cvc"),
+            "4000000000000119" => Behaviour::ProcessingError,
+            "4000000000000408" => Behaviour::Timeout,
+            "4000002760003184" | "4000000000003220" => Behaviour::ChallengeThenApprove,
+            "4000008260003178" => Behaviour::ChallengeThenDecline("insufficient_funds"),
+            "4000000000003055" => Behaviour::Frictionless,
+            _ => Behaviour::Approve,
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Behaviour::Approve => "approve",
+            Behaviour::Decline(code) => code,
+            Behaviour::ProcessingError => "processing_error",
+            Behaviour::Timeout => "timeout",
+            Behaviour::ChallengeThenApprove => "challenge",
+            Behaviour::ChallengeThenDecline(_) => "challenge_insufficient_funds",
+            Behaviour::Frictionless => "frictionless",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Behaviour {
+        [
+            Behaviour::Approve,
+            Behaviour::Decline("generic_decline"),
+            Behaviour::Decline("insufficient_funds"),
+            Behaviour::Decline("lost_card"),
+            Behaviour::Decline("stolen_card"),
+            Behaviour::Decline("expired_card"),
+            Behaviour::Decline("incorrect_cvc"),
+            Behaviour::ProcessingError,
+            Behaviour::Timeout,
+            Behaviour::ChallengeThenApprove,
+            Behaviour::ChallengeThenDecline("insufficient_funds"),
+            Behaviour::Frictionless,
+        ]
+        .into_iter()
+        .find(|b| b.tag() == tag)
+        .unwrap_or(Behaviour::Decline("generic_decline"))
+    }
+}
+
+/// The decline codes' ISO 8583 response codes and texts.
+fn decline_response(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "insufficient_funds" => ("51", "Insufficient funds"),
+        "lost_card" => ("41", "Lost card, pick up"),
+        "stolen_card" => ("43", "Stolen card, pick up"),
+        "expired_card" => ("54", "Expired card"),
+        "incorrect_cvc" => ("N7", "CVV2 value mismatch"),
+        _ => ("05", "Do not honor"),
+    }
+}
+
+pub struct SandboxProcessor {
+    latency: Duration,
+}
+
+impl SandboxProcessor {
+    pub fn new(latency: Duration) -> SandboxProcessor {
+        SandboxProcessor { latency }
+    }
+
+    async fn network(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+}
+
+/// Parts of a sandbox token: `sbx_<behaviour>_<avs>_<cvv>_<random>`.
+struct TokenFacts {
+    behaviour: Behaviour,
+    avs: String,
+    cvv: String,
+}
+
+fn read_token(token: &str) -> TokenFacts {
+    let parts: Vec<&str> = token.strip_prefix("sbx_").unwrap_or_default().rsplitn(4, '.').collect();
+    match parts.as_slice() {
+        [_random, cvv, avs, behaviour] => TokenFacts {
+            behaviour: Behaviour::from_tag(behaviour),
+            avs: (*avs).to_owned(),
+            cvv: (*cvv).to_owned(),
+        },
+        _ => TokenFacts { behaviour: Behaviour::Decline("generic_decline"), avs: "U".into(), cvv: "P".into() },
+    }
+}
+
+/// A stable reference for one call: twelve digits derived from its idempotency key.
+fn reference(kind: &str, key: &str) -> String {
+    let digest = Sha256::digest(format!("{kind}:{key}").as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().unwrap_or_default());
+    format!("{:012}", n % 1_000_000_000_000)
+}
+
+fn auth_code(key: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    Sha256::digest(format!("auth:{key}").as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+fn approval(reference: String) -> Reply {
+    Reply {
+        outcome: Outcome::Approved,
+        response_code: "00".into(),
+        response_text: "Approval".into(),
+        reference,
+        auth_code: None,
+        avs_response: None,
+        cvv_response: None,
+    }
+}
+
+#[async_trait]
+impl Processor for SandboxProcessor {
+    async fn tokenize(&self, card: &CardData<'_>) -> Result<TokenizedCard, ProcessorError> {
+        self.network().await;
+        let behaviour = Behaviour::of(card.number.expose());
+        // AVS: the sandbox matches any postal code (Z: ZIP matches); U: not verified.
+        let avs = if card.postal_code.is_some_and(|p| !p.trim().is_empty()) { "Z" } else { "U" };
+        // CVC: M matches, N does not (the incorrect_cvc card), P was not provided.
+        let cvv = match (card.cvc, behaviour) {
+            (None, _) => "P",
+            (Some(_), Behaviour::Decline("incorrect_cvc")) => "N",
+            (Some(_), _) => "M",
+        };
+        let random: String = (0..16).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect();
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"kassa-sandbox-fingerprint")
+            .map_err(|_| ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() })?;
+        mac.update(card.number.expose().as_bytes());
+        let fingerprint = hex::encode(&mac.finalize().into_bytes()[..8]);
+        Ok(TokenizedCard {
+            processor_token: format!("sbx_{}.{avs}.{cvv}.{random}", behaviour.tag()),
+            fingerprint,
+        })
+    }
+
+    async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        let facts = read_token(call.processor_token);
+        let reference = reference("authorize", call.idempotency_key);
+        let mut reply = match facts.behaviour {
+            Behaviour::Approve | Behaviour::Frictionless => Reply {
+                auth_code: Some(auth_code(call.idempotency_key)),
+                ..approval(reference)
+            },
+            Behaviour::Decline(code) => {
+                let (response_code, text) = decline_response(code);
+                Reply {
+                    outcome: Outcome::Declined { decline_code: code.into() },
+                    response_code: response_code.into(),
+                    response_text: text.into(),
+                    reference,
+                    auth_code: None,
+                    avs_response: None,
+                    cvv_response: None,
+                }
+            }
+            Behaviour::ChallengeThenApprove | Behaviour::ChallengeThenDecline(_) => Reply {
+                outcome: Outcome::ChallengeRequired,
+                response_code: "1A".into(),
+                response_text: "Additional customer authentication required".into(),
+                reference,
+                auth_code: None,
+                avs_response: None,
+                cvv_response: None,
+            },
+            Behaviour::ProcessingError => {
+                return Err(ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() })
+            }
+            Behaviour::Timeout => {
+                return Err(ProcessorError::Timeout);
+            }
+        };
+        reply.avs_response = Some(facts.avs);
+        reply.cvv_response = Some(facts.cvv);
+        Ok(reply)
+    }
+
+    async fn capture(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        Ok(approval(reference("capture", key)))
+    }
+
+    async fn void(&self, _reference: &str, key: &str) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        Ok(approval(reference("void", key)))
+    }
+
+    async fn refund(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        Ok(approval(reference("refund", key)))
+    }
+
+    async fn adjust_tip(&self, _reference: &str, _tip_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        Ok(approval(reference("tip", key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_facts_round_trip() {
+        for behaviour in [Behaviour::Approve, Behaviour::Decline("lost_card"), Behaviour::Timeout, Behaviour::ChallengeThenDecline("insufficient_funds")] {
+            let token = format!("sbx_{}.Z.M.abcdef", behaviour.tag());
+            let facts = read_token(&token);
+            assert_eq!(facts.behaviour, behaviour);
+            assert_eq!((facts.avs.as_str(), facts.cvv.as_str()), ("Z", "M"));
+        }
+    }
+
+    #[test]
+    fn references_are_stable_per_key() {
+        assert_eq!(reference("capture", "k1"), reference("capture", "k1"));
+        assert_ne!(reference("capture", "k1"), reference("capture", "k2"));
+        assert_eq!(reference("capture", "k1").len(), 12);
+    }
+}

@@ -1,0 +1,443 @@
+use kassa::api::{
+    CaptureMethod, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Transaction,
+    TransactionStatus, TransactionType,
+};
+use kassa::card::CardBrand;
+use kassa::id::{MerchantId, PaymentIntentId, TransactionId};
+use kassa::Currency;
+use serde_json::{Map, Value};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::merchants::decode_error;
+use super::{Store, Tx};
+use crate::clock::format_ms;
+
+/// A payment intent as stored, including what never leaves the server (the processor's token
+/// for the card, the card fingerprint).
+#[derive(Debug, Clone)]
+pub struct IntentRecord {
+    pub id: PaymentIntentId,
+    pub status: IntentStatus,
+    pub amount_cents: i64,
+    pub tip_cents: i64,
+    pub captured_amount_cents: i64,
+    pub refunded_amount_cents: i64,
+    pub currency: Currency,
+    pub capture_method: CaptureMethod,
+    pub payment_method_type: Option<String>,
+    pub card_brand: Option<CardBrand>,
+    pub card_last4: Option<String>,
+    pub card_fingerprint: Option<String>,
+    pub processor_token: Option<String>,
+    pub auth_code: Option<String>,
+    pub avs_response: Option<String>,
+    pub cvv_response: Option<String>,
+    pub provider_reference: Option<String>,
+    pub order_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub location_id: Option<String>,
+    pub terminal_id: Option<String>,
+    pub line_items: Vec<LineItem>,
+    pub metadata: Map<String, Value>,
+    pub next_action: Option<NextAction>,
+    pub last_error: Option<LastError>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl IntentRecord {
+    /// The amount the card is charged for: the amount plus the tip.
+    pub fn total_cents(&self) -> i64 {
+        self.amount_cents + self.tip_cents
+    }
+
+    pub fn to_api(&self) -> PaymentIntent {
+        PaymentIntent {
+            id: self.id.clone(),
+            status: self.status,
+            amount_cents: self.amount_cents,
+            tip_cents: self.tip_cents,
+            captured_amount_cents: self.captured_amount_cents,
+            refunded_amount_cents: self.refunded_amount_cents,
+            currency: self.currency,
+            capture_method: self.capture_method,
+            payment_method_type: self.payment_method_type.clone(),
+            card_brand: self.card_brand,
+            card_last4: self.card_last4.clone(),
+            auth_code: self.auth_code.clone(),
+            avs_response: self.avs_response.clone(),
+            cvv_response: self.cvv_response.clone(),
+            provider_reference: self.provider_reference.clone(),
+            order_id: self.order_id.clone(),
+            customer_id: self.customer_id.clone(),
+            location_id: self.location_id.clone(),
+            terminal_id: self.terminal_id.clone(),
+            line_items: self.line_items.clone(),
+            metadata: self.metadata.clone(),
+            next_action: self.next_action.clone(),
+            last_error: self.last_error.clone(),
+            created_at: format_ms(self.created_at),
+            updated_at: format_ms(self.updated_at),
+            client_secret: None,
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn capture_method_str(method: CaptureMethod) -> &'static str {
+    match method {
+        CaptureMethod::Automatic => "automatic",
+        CaptureMethod::Manual => "manual",
+    }
+}
+
+pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payment_intents (
+            id, merchant_id, status, amount_cents, tip_cents, captured_amount_cents,
+            refunded_amount_cents, currency, capture_method, payment_method_type, card_brand,
+            card_last4, card_fingerprint, processor_token, auth_code, avs_response, cvv_response,
+            provider_reference, order_id, customer_id, location_id, terminal_id, line_items,
+            metadata, next_action, last_error, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+    )
+    .bind(&intent.id)
+    .bind(merchant)
+    .bind(intent.status.as_str())
+    .bind(intent.amount_cents)
+    .bind(intent.tip_cents)
+    .bind(intent.captured_amount_cents)
+    .bind(intent.refunded_amount_cents)
+    .bind(intent.currency.code())
+    .bind(capture_method_str(intent.capture_method))
+    .bind(&intent.payment_method_type)
+    .bind(intent.card_brand.map(CardBrand::as_str))
+    .bind(&intent.card_last4)
+    .bind(&intent.card_fingerprint)
+    .bind(&intent.processor_token)
+    .bind(&intent.auth_code)
+    .bind(&intent.avs_response)
+    .bind(&intent.cvv_response)
+    .bind(&intent.provider_reference)
+    .bind(&intent.order_id)
+    .bind(&intent.customer_id)
+    .bind(&intent.location_id)
+    .bind(&intent.terminal_id)
+    .bind(json(&intent.line_items))
+    .bind(json(&intent.metadata))
+    .bind(intent.next_action.as_ref().map(json))
+    .bind(intent.last_error.as_ref().map(json))
+    .bind(intent.created_at)
+    .bind(intent.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cents, captured_amount_cents,
+    refunded_amount_cents, currency, capture_method, payment_method_type, card_brand, card_last4,
+    card_fingerprint, processor_token, auth_code, avs_response, cvv_response, provider_reference,
+    order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
+    created_at, updated_at";
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let currency: String = row.try_get("currency")?;
+    let capture_method: String = row.try_get("capture_method")?;
+    let brand: Option<String> = row.try_get("card_brand")?;
+    let next_action: Option<String> = row.try_get("next_action")?;
+    let last_error: Option<String> = row.try_get("last_error")?;
+    Ok(IntentRecord {
+        id: row.try_get("id")?,
+        status: status.parse().map_err(|_| decode_error("status", &status))?,
+        amount_cents: row.try_get("amount_cents")?,
+        tip_cents: row.try_get("tip_cents")?,
+        captured_amount_cents: row.try_get("captured_amount_cents")?,
+        refunded_amount_cents: row.try_get("refunded_amount_cents")?,
+        currency: currency.parse().map_err(|_| decode_error("currency", &currency))?,
+        capture_method: match capture_method.as_str() {
+            "manual" => CaptureMethod::Manual,
+            "automatic" => CaptureMethod::Automatic,
+            other => return Err(decode_error("capture_method", other)),
+        },
+        payment_method_type: row.try_get("payment_method_type")?,
+        card_brand: brand
+            .map(|b| b.parse().map_err(|_| decode_error("card_brand", &b)))
+            .transpose()?,
+        card_last4: row.try_get("card_last4")?,
+        card_fingerprint: row.try_get("card_fingerprint")?,
+        processor_token: row.try_get("processor_token")?,
+        auth_code: row.try_get("auth_code")?,
+        avs_response: row.try_get("avs_response")?,
+        cvv_response: row.try_get("cvv_response")?,
+        provider_reference: row.try_get("provider_reference")?,
+        order_id: row.try_get("order_id")?,
+        customer_id: row.try_get("customer_id")?,
+        location_id: row.try_get("location_id")?,
+        terminal_id: row.try_get("terminal_id")?,
+        line_items: parse_json(row.try_get("line_items")?)?,
+        metadata: parse_json(row.try_get("metadata")?)?,
+        next_action: next_action.as_deref().map(parse_json).transpose()?,
+        last_error: last_error.as_deref().map(parse_json).transpose()?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn find(store: &Store, merchant: &MerchantId, id: &PaymentIntentId) -> Result<Option<IntentRecord>, sqlx::Error> {
+    let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_optional(store.reader()).await?;
+    row.as_ref().map(intent_from_row).transpose()
+}
+
+/// Authorized → captured, for `amount`; false when the intent was no longer authorized.
+pub async fn mark_captured(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET status = 'captured', captured_amount_cents = $1, updated_at = $2
+         WHERE merchant_id = $3 AND id = $4 AND status = 'authorized'",
+    )
+    .bind(amount)
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `from` → voided; false when the intent had moved on.
+pub async fn mark_voided(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, from: IntentStatus, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET status = 'voided', updated_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND status = $4",
+    )
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Adds a refund, never past the captured amount; false when that no longer holds.
+pub async fn add_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents
+         SET refunded_amount_cents = refunded_amount_cents + $1,
+             status = CASE WHEN refunded_amount_cents + $1 = captured_amount_cents
+                           THEN 'refunded' ELSE 'partially_refunded' END,
+             updated_at = $2
+         WHERE merchant_id = $3 AND id = $4
+           AND status IN ('captured', 'partially_refunded')
+           AND refunded_amount_cents + $1 <= captured_amount_cents",
+    )
+    .bind(amount)
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the tip; a captured payment's captured amount follows it. False when the intent
+/// changed since it was read.
+pub async fn set_tip(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, tip: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents
+         SET tip_cents = $1,
+             captured_amount_cents = CASE WHEN status = 'captured'
+                                          THEN captured_amount_cents - tip_cents + $1
+                                          ELSE captured_amount_cents END,
+             updated_at = $2
+         WHERE merchant_id = $3 AND id = $4 AND status = $5 AND tip_cents = $6",
+    )
+    .bind(tip)
+    .bind(now)
+    .bind(merchant)
+    .bind(&intent.id)
+    .bind(intent.status.as_str())
+    .bind(intent.tip_cents)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Reads an intent inside the write transaction, to answer with what was just written.
+pub async fn find_in(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId) -> Result<IntentRecord, sqlx::Error> {
+    let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_one(&mut **tx).await?;
+    intent_from_row(&row)
+}
+
+/// One processor call, as recorded.
+pub struct NewTransaction<'a> {
+    pub intent_id: &'a PaymentIntentId,
+    pub kind: TransactionType,
+    pub status: TransactionStatus,
+    pub amount_cents: i64,
+    pub currency: Currency,
+    pub provider_reference: Option<&'a str>,
+    pub response_code: &'a str,
+    pub response_text: &'a str,
+}
+
+fn transaction_type_str(kind: TransactionType) -> &'static str {
+    match kind {
+        TransactionType::Authorize => "authorize",
+        TransactionType::Capture => "capture",
+        TransactionType::Void => "void",
+        TransactionType::Refund => "refund",
+        TransactionType::TipAdjust => "tip_adjust",
+        TransactionType::ThreeDs => "three_ds",
+    }
+}
+
+fn transaction_status_str(status: TransactionStatus) -> &'static str {
+    match status {
+        TransactionStatus::Approved => "approved",
+        TransactionStatus::Declined => "declined",
+        TransactionStatus::Pending => "pending",
+        TransactionStatus::Error => "error",
+    }
+}
+
+pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTransaction<'_>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO transactions (id, merchant_id, intent_id, kind, status, amount_cents, currency,
+                                   provider_reference, response_code, response_text, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(crate::ids::new::<TransactionId>())
+    .bind(merchant)
+    .bind(t.intent_id)
+    .bind(transaction_type_str(t.kind))
+    .bind(transaction_status_str(t.status))
+    .bind(t.amount_cents)
+    .bind(t.currency.code())
+    .bind(t.provider_reference)
+    .bind(t.response_code)
+    .bind(t.response_text)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &PaymentIntentId) -> Result<Vec<Transaction>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, status, amount_cents, currency, provider_reference, response_code,
+                response_text, created_at
+         FROM transactions WHERE merchant_id = $1 AND intent_id = $2 ORDER BY seq",
+    )
+    .bind(merchant)
+    .bind(intent)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let status: String = row.try_get("status")?;
+            let currency: String = row.try_get("currency")?;
+            Ok(Transaction {
+                id: row.try_get("id")?,
+                kind: serde_json::from_value(Value::String(kind.clone()))
+                    .map_err(|_| decode_error("transactions.kind", &kind))?,
+                status: serde_json::from_value(Value::String(status.clone()))
+                    .map_err(|_| decode_error("transactions.status", &status))?,
+                amount_cents: row.try_get("amount_cents")?,
+                currency: currency.parse().map_err(|_| decode_error("transactions.currency", &currency))?,
+                provider_reference: row.try_get("provider_reference")?,
+                response_code: row.try_get("response_code")?,
+                response_text: row.try_get("response_text")?,
+                created_at: format_ms(row.try_get("created_at")?),
+            })
+        })
+        .collect()
+}
+
+/// Filters for listing intents; times are unix milliseconds, `date_to` exclusive.
+#[derive(Default)]
+pub struct IntentQuery {
+    pub statuses: Vec<IntentStatus>,
+    pub date_from: Option<i64>,
+    pub date_to: Option<i64>,
+    pub amount_min_cents: Option<i64>,
+    pub amount_max_cents: Option<i64>,
+    pub card_last4: Option<String>,
+    pub customer_id: Option<String>,
+    pub order_id: Option<String>,
+    pub location_id: Option<String>,
+    /// Only intents older than this one (the last of the previous page).
+    pub after: Option<PaymentIntentId>,
+    pub limit: u32,
+}
+
+/// Newest first, keyed on the insertion sequence: new payments land before the first page, so a
+/// walk through the pages neither skips nor repeats a row while they arrive.
+pub async fn list(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Result<(Vec<IntentRecord>, bool), sqlx::Error> {
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
+    sql.push(INTENT_COLUMNS).push(" FROM payment_intents WHERE merchant_id = ").push_bind(merchant);
+    if !q.statuses.is_empty() {
+        sql.push(" AND status IN (");
+        let mut list = sql.separated(", ");
+        for status in &q.statuses {
+            list.push_bind(status.as_str());
+        }
+        sql.push(")");
+    }
+    if let Some(from) = q.date_from {
+        sql.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = q.date_to {
+        sql.push(" AND created_at < ").push_bind(to);
+    }
+    if let Some(min) = q.amount_min_cents {
+        sql.push(" AND amount_cents >= ").push_bind(min);
+    }
+    if let Some(max) = q.amount_max_cents {
+        sql.push(" AND amount_cents <= ").push_bind(max);
+    }
+    for (column, value) in [
+        ("card_last4", &q.card_last4),
+        ("customer_id", &q.customer_id),
+        ("order_id", &q.order_id),
+        ("location_id", &q.location_id),
+    ] {
+        if let Some(value) = value {
+            sql.push(format!(" AND {column} = ")).push_bind(value.clone());
+        }
+    }
+    if let Some(after) = &q.after {
+        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ")
+            .push_bind(merchant)
+            .push(" AND id = ")
+            .push_bind(after)
+            .push(")");
+    }
+    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+    let rows = sql.build().fetch_all(store.reader()).await?;
+    let has_more = rows.len() > q.limit as usize;
+    let intents = rows.iter().take(q.limit as usize).map(intent_from_row).collect::<Result<_, _>>()?;
+    Ok((intents, has_more))
+}
+
+/// Whether the intent exists for this merchant (so a cursor can be checked).
+pub async fn exists(store: &Store, merchant: &MerchantId, id: &PaymentIntentId) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM payment_intents WHERE merchant_id = $1 AND id = $2")
+        .bind(merchant)
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    Ok(found.is_some())
+}

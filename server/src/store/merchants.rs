@@ -1,0 +1,96 @@
+use kassa::api::{KeyKind, Permission};
+use kassa::id::{ApiKeyId, MerchantId};
+use sqlx::Row;
+
+use super::{Store, Tx};
+
+/// An API key as found by its hash.
+pub struct StoredKey {
+    pub id: ApiKeyId,
+    pub merchant_id: MerchantId,
+    pub kind: KeyKind,
+    pub key_hash: String,
+    pub permissions: Vec<Permission>,
+}
+
+pub async fn insert_merchant(tx: &mut Tx, id: &MerchantId, name: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub struct NewKey<'a> {
+    pub id: &'a ApiKeyId,
+    pub merchant_id: &'a MerchantId,
+    pub kind: KeyKind,
+    pub key_hash: &'a str,
+    pub key_hint: &'a str,
+    pub permissions: &'a [Permission],
+    pub name: Option<&'a str>,
+}
+
+pub async fn insert_key(tx: &mut Tx, key: &NewKey<'_>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, merchant_id, kind, key_hash, key_hint, permissions, name, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(key.id)
+    .bind(key.merchant_id)
+    .bind(kind_str(key.kind))
+    .bind(key.key_hash)
+    .bind(key.key_hint)
+    .bind(serde_json::to_string(key.permissions).unwrap_or_else(|_| "[]".into()))
+    .bind(key.name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_key_by_hash(store: &Store, key_hash: &str) -> Result<Option<StoredKey>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, merchant_id, kind, key_hash, permissions FROM api_keys WHERE key_hash = $1",
+    )
+    .bind(key_hash)
+    .fetch_optional(store.reader())
+    .await?;
+    row.map(|row| {
+        let kind: String = row.try_get("kind")?;
+        let permissions: String = row.try_get("permissions")?;
+        Ok(StoredKey {
+            id: row.try_get("id")?,
+            merchant_id: row.try_get("merchant_id")?,
+            kind: parse_kind(&kind).ok_or_else(|| decode_error("api_keys.kind", &kind))?,
+            key_hash: row.try_get("key_hash")?,
+            permissions: serde_json::from_str(&permissions)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn count_merchants(store: &Store) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(store.reader()).await
+}
+
+fn kind_str(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Secret => "secret",
+        KeyKind::Restricted => "restricted",
+        KeyKind::Publishable => "publishable",
+    }
+}
+
+fn parse_kind(text: &str) -> Option<KeyKind> {
+    [KeyKind::Secret, KeyKind::Restricted, KeyKind::Publishable]
+        .into_iter()
+        .find(|kind| kind_str(*kind) == text)
+}
+
+pub(crate) fn decode_error(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected value {value:?} in {column}").into())
+}
