@@ -32,10 +32,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
-        let field = if path == "." || path.is_empty() {
-            backticked(&message).unwrap_or_default()
-        } else {
-            path.clone()
+        let at_root = path == "." || path.is_empty();
+        // A missing or unknown field is reported at its parent's path; name the field itself.
+        let named = (message.starts_with("missing field") || message.starts_with("unknown field"))
+            .then(|| backticked(&message))
+            .flatten();
+        let field = match (named, at_root) {
+            (Some(name), true) => name,
+            (Some(name), false) => format!("{path}.{name}"),
+            (None, true) => String::new(),
+            (None, false) => path.clone(),
         };
         let message = if inner.is_syntax() || inner.is_eof() {
             "Request body is not valid JSON".to_owned()

@@ -1,0 +1,167 @@
+//! Test helpers: one fresh database per test, requests through `Router::oneshot`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use kassa::api::CreatedMerchant;
+use kassa_server::processor::sandbox::SandboxProcessor;
+use kassa_server::store::Store;
+use kassa_server::{app, merchants, AppState};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub merchant: CreatedMerchant,
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub json: Value,
+}
+
+impl TestResponse {
+    /// `data` of a success, after checking the status.
+    #[track_caller]
+    pub fn data(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.json);
+        &self.json["data"]
+    }
+
+    /// Checks the status and the error code, and returns the error object.
+    #[track_caller]
+    pub fn error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.json);
+        assert_eq!(self.json["error"]["code"], code, "unexpected code; body: {}", self.json);
+        assert!(self.json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "no message: {}", self.json);
+        &self.json["error"]
+    }
+}
+
+/// A card that the sandbox approves unless its number says otherwise.
+pub fn card(number: &str) -> Value {
+    json!({ "number": number, "expMonth": 12, "expYear": 2034, "cvc": "123", "postalCode": "94107" })
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("kassa.db");
+        let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("database");
+        let merchant = merchants::create(&store, "Test Shop").await.expect("merchant");
+        let processor = Arc::new(SandboxProcessor::new(Duration::ZERO));
+        let router = app(AppState::new(store.clone(), processor));
+        TestApp { router, store, merchant, db_path, _dir: dir }
+    }
+
+    pub fn sk(&self) -> &str {
+        &self.merchant.secret_key
+    }
+
+    pub fn pk(&self) -> &str {
+        &self.merchant.publishable_key
+    }
+
+    /// Another merchant on the same server.
+    pub async fn other_merchant(&self) -> CreatedMerchant {
+        merchants::create(&self.store, "Other Shop").await.expect("merchant")
+    }
+
+    pub async fn send(&self, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            builder = builder.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = match body {
+            Some(bytes) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(bytes)
+            }
+            None => Body::empty(),
+        };
+        let response = self.router.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse { status, headers, bytes, json }
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> TestResponse {
+        self.send("POST", path, Some(key), &[], Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn post_with_key(&self, path: &str, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
+        self.send("POST", path, Some(key), &[("idempotency-key", idempotency_key)], Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> TestResponse {
+        self.send("GET", path, Some(key), &[], None).await
+    }
+
+    /// A restricted key of this merchant with the given permissions.
+    pub async fn restricted_key(&self, permissions: &[&str]) -> String {
+        let response = self.post("/api/v1/api-keys", self.sk(), json!({ "kind": "restricted", "permissions": permissions })).await;
+        response.data(201)["key"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn sale(&self, number: &str, amount: i64) -> TestResponse {
+        self.post("/api/v1/payments/sale", self.sk(), json!({ "amountCents": amount, "currency": "USD", "card": card(number) })).await
+    }
+
+    pub async fn authorize(&self, number: &str, amount: i64) -> TestResponse {
+        self.post("/api/v1/payments/authorize", self.sk(), json!({ "amountCents": amount, "currency": "USD", "card": card(number) })).await
+    }
+
+    /// An authorized payment's id.
+    pub async fn authorized(&self, amount: i64) -> String {
+        let response = self.authorize("4242424242424242", amount).await;
+        response.data(201)["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A captured payment's id.
+    pub async fn captured(&self, amount: i64) -> String {
+        let response = self.sale("4242424242424242", amount).await;
+        response.data(201)["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn intent(&self, id: &str) -> Value {
+        let response = self.get(&format!("/api/v1/payments/transactions/{id}"), self.sk()).await;
+        response.data(200).clone()
+    }
+
+    /// Every intent id of this merchant, newest first.
+    pub async fn all_intent_ids(&self) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/payments/transactions?limit=100&cursor={c}"),
+                None => "/api/v1/payments/transactions?limit=100".to_owned(),
+            };
+            let page = self.get(&path, self.sk()).await;
+            for intent in page.data(200).as_array().unwrap() {
+                ids.push(intent["id"].as_str().unwrap().to_owned());
+            }
+            cursor = page.json["meta"]["cursor"].as_str().map(str::to_owned);
+            if cursor.is_none() {
+                return ids;
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Idempotency keys and races: no retry charges twice, no two captures both win.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use common::{card, TestApp};
+use serde_json::json;
+
+fn sale_body(amount: i64) -> serde_json::Value {
+    json!({ "amountCents": amount, "currency": "USD", "card": card("4242424242424242") })
+}
+
+#[tokio::test]
+async fn a_replay_returns_the_first_response_byte_for_byte() {
+    let app = TestApp::new().await;
+    let first = app.post_with_key("/api/v1/payments/sale", app.sk(), "order-42-attempt", sale_body(1200)).await;
+    first.data(201);
+    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "order-42-attempt", sale_body(1200)).await;
+    assert_eq!(replay.status, first.status);
+    assert_eq!(replay.bytes, first.bytes);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(app.all_intent_ids().await.len(), 1);
+
+    // clientRequestId in the body means the same; key order and spacing do not matter.
+    let body = r#"{"clientRequestId":"cr-1","currency":"USD","amountCents":900,"card":{"number":"4242424242424242","expMonth":12,"expYear":2034}}"#;
+    let first = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[], Some(body.as_bytes().to_vec())).await;
+    first.data(201);
+    let reordered = r#"{ "amountCents": 900, "card": {"expYear":2034, "expMonth":12, "number":"4242424242424242"}, "currency":"USD", "clientRequestId":"cr-1" }"#;
+    let replay = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[], Some(reordered.as_bytes().to_vec())).await;
+    assert_eq!(replay.bytes, first.bytes);
+    // The header and the body field name one key.
+    let by_header = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[("idempotency-key", "cr-1")], Some(body.as_bytes().to_vec())).await;
+    assert_eq!(by_header.bytes, first.bytes);
+    assert_eq!(app.all_intent_ids().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_declined_replay_is_the_same_decline() {
+    let app = TestApp::new().await;
+    let body = json!({ "amountCents": 500, "currency": "USD", "card": card("4000000000009995") });
+    let first = app.post_with_key("/api/v1/payments/sale", app.sk(), "decline-1", body.clone()).await;
+    first.error(402, "CARD_DECLINED");
+    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "decline-1", body).await;
+    assert_eq!(replay.status, first.status);
+    assert_eq!(replay.bytes, first.bytes);
+    assert_eq!(app.all_intent_ids().await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_request_is_a_duplicate() {
+    let app = TestApp::new().await;
+    app.post_with_key("/api/v1/payments/sale", app.sk(), "k-1", sale_body(1000)).await.data(201);
+    let other_amount = app.post_with_key("/api/v1/payments/sale", app.sk(), "k-1", sale_body(1001)).await;
+    assert_eq!(other_amount.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], false);
+    let other_route = app.post_with_key("/api/v1/payments/authorize", app.sk(), "k-1", sale_body(1000)).await;
+    other_route.error(409, "DUPLICATE_REQUEST");
+    assert_eq!(app.all_intent_ids().await.len(), 1);
+    // Keys belong to one merchant: another merchant's same key is its own.
+    let other = app.other_merchant().await;
+    app.post_with_key("/api/v1/payments/sale", &other.secret_key, "k-1", sale_body(1001)).await.data(201);
+}
+
+#[tokio::test]
+async fn a_request_refused_before_it_changed_anything_can_be_sent_again() {
+    let app = TestApp::new().await;
+    let bad = app.post_with_key("/api/v1/payments/sale", app.sk(), "fix-me", json!({ "amountCents": 0, "currency": "USD", "card": card("4242424242424242") })).await;
+    bad.error(400, "VALIDATION_ERROR");
+    app.post_with_key("/api/v1/payments/sale", app.sk(), "fix-me", sale_body(1000)).await.data(201);
+}
+
+#[tokio::test]
+async fn keys_are_checked() {
+    let app = TestApp::new().await;
+    let long = "k".repeat(256);
+    app.post_with_key("/api/v1/payments/sale", app.sk(), &long, sale_body(100)).await.error(400, "VALIDATION_ERROR");
+    let mismatch = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[("idempotency-key", "a")],
+        Some(json!({ "clientRequestId": "b", "amountCents": 100, "currency": "USD", "card": card("4242424242424242") }).to_string().into_bytes())).await;
+    assert_eq!(mismatch.error(400, "VALIDATION_ERROR")["details"]["field"], "clientRequestId");
+    assert!(app.all_intent_ids().await.is_empty());
+    app.post_with_key("/api/v1/payments/sale", app.sk(), &"k".repeat(255), sale_body(100)).await.data(201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_requests_with_one_key_make_one_payment() {
+    let app = Arc::new(TestApp::new().await);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.post_with_key("/api/v1/payments/sale", app.sk(), "double-click", sale_body(4200)).await })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status.as_u16() {
+            201 => {
+                ids.insert(response.json["data"]["id"].as_str().unwrap().to_owned());
+            }
+            409 => {
+                let error = response.error(409, "DUPLICATE_REQUEST");
+                assert_eq!(error["details"]["retryable"], true);
+            }
+            other => panic!("unexpected {other}: {}", response.json),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every success names the same payment");
+    assert_eq!(app.all_intent_ids().await, ids.into_iter().collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_captures_of_one_authorization_make_one_capture() {
+    let app = Arc::new(TestApp::new().await);
+    let id = app.authorized(10_000).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move {
+                app.post_with_key("/api/v1/payments/capture", app.sk(), &format!("capture-{i}"), json!({ "paymentIntentId": id })).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status.as_u16() {
+            200 => won += 1,
+            _ => {
+                response.error(409, "INVALID_STATE");
+            }
+        }
+    }
+    assert_eq!(won, 1);
+    let history = app.intent(&id).await;
+    assert_eq!(history["intent"]["capturedAmountCents"], 10_000);
+    let captures = history["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "capture").count();
+    assert_eq!(captures, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refunds_never_pass_the_captured_amount() {
+    let app = Arc::new(TestApp::new().await);
+    let id = app.captured(1000).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, id) = (app.clone(), id.clone());
+            tokio::spawn(async move { app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300 })).await })
+        })
+        .collect();
+    let mut refunded = 0;
+    for task in tasks {
+        if task.await.unwrap().status == 200 {
+            refunded += 300;
+        }
+    }
+    assert_eq!(refunded, 900);
+    assert_eq!(app.intent(&id).await["intent"]["refundedAmountCents"], 900);
+}
