@@ -32,9 +32,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
-        let at_root = path == "." || path.is_empty();
-        // A missing or unknown field is reported at its parent's path; name the field itself.
-        let named = (message.starts_with("missing field") || message.starts_with("unknown field"))
+        let syntax = inner.is_syntax() || inner.is_eof();
+        let at_root = syntax || path == "." || path.is_empty();
+        // A missing field is reported at its parent's path; name the field itself.
+        let named = message.starts_with("missing field")
             .then(|| backticked(&message))
             .flatten();
         let field = match (named, at_root) {
@@ -43,7 +44,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             (None, true) => String::new(),
             (None, false) => path.clone(),
         };
-        let message = if inner.is_syntax() || inner.is_eof() {
+        let message = if syntax {
             "Request body is not valid JSON".to_owned()
         } else if field.ends_with("number") && field.contains("card") {
             describe_card_error(&message, "card number is invalid")

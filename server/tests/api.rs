@@ -1,0 +1,143 @@
+//! API conventions: the error format, body limits, lists and filters, the OpenAPI document.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{card, TestApp};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_malformed_body_is_a_validation_error_naming_the_field() {
+    let app = TestApp::new().await;
+    let send = |body: &'static str| app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[], Some(body.as_bytes().to_vec()));
+    let not_json = send("{not json").await;
+    assert_eq!(not_json.error(400, "VALIDATION_ERROR")["details"]["field"], "body");
+    assert_eq!(not_json.headers["content-type"], "application/json");
+    let missing = send(r#"{"currency":"USD","card":{"number":"4242424242424242","expMonth":1,"expYear":2034}}"#).await;
+    let error = missing.error(400, "VALIDATION_ERROR");
+    assert_eq!(error["details"]["field"], "amountCents");
+    assert!(error["message"].as_str().unwrap().contains("amountCents"));
+    let wrong_type = send(r#"{"amountCents":"ten","currency":"USD"}"#).await;
+    assert_eq!(wrong_type.error(400, "VALIDATION_ERROR")["details"]["field"], "amountCents");
+    let unknown = send(r#"{"amount":100,"amountCents":100,"currency":"USD"}"#).await;
+    assert_eq!(unknown.error(400, "VALIDATION_ERROR")["details"]["field"], "amount");
+    let nested = send(r#"{"amountCents":100,"currency":"USD","lineItems":[{"name":"Tea","unitAmountCents":100,"quantity":-1}]}"#).await;
+    assert_eq!(nested.error(400, "VALIDATION_ERROR")["details"]["field"], "lineItems[0].quantity");
+    assert!(app.all_intent_ids().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused() {
+    let app = TestApp::new().await;
+    let big = json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "metadata": { "note": "x".repeat(70_000) } });
+    let response = app.post("/api/v1/payments/sale", app.sk(), big.clone()).await;
+    response.error(413, "PAYLOAD_TOO_LARGE");
+    let keyed = app.post_with_key("/api/v1/payments/sale", app.sk(), "big", big).await;
+    keyed.error(413, "PAYLOAD_TOO_LARGE");
+    assert!(app.all_intent_ids().await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_error_format() {
+    let app = TestApp::new().await;
+    app.get("/api/v1/nothing-here", app.sk()).await.error(404, "NOT_FOUND");
+    app.send("DELETE", "/api/v1/payments/sale", Some(app.sk()), &[], None).await.error(404, "NOT_FOUND");
+    app.get("/api/v1/payments/transactions/ord_123", app.sk()).await.error(404, "NOT_FOUND");
+    let health = app.send("GET", "/healthz", None, &[], None).await;
+    assert_eq!(health.data(200)["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route() {
+    let app = TestApp::new().await;
+    let doc = app.send("GET", "/api/v1/openapi.json", None, &[], None).await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.json["openapi"].as_str().unwrap().starts_with("3."));
+    for (method, path) in kassa_server::http::ROUTES {
+        assert!(doc.json["paths"][path][method].is_object(), "{method} {path} is missing from the OpenAPI document");
+    }
+    let documented: usize = doc.json["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, kassa_server::http::ROUTES.len());
+    for schema in ["PaymentIntent", "ChargeRequest", "ErrorEnvelope", "CardInput", "Transaction"] {
+        assert!(doc.json["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
+
+#[tokio::test]
+async fn pages_neither_skip_nor_repeat_while_payments_arrive() {
+    let app = TestApp::new().await;
+    let mut before = Vec::new();
+    for i in 0..12 {
+        before.push(app.captured(100 + i).await);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/payments/transactions?limit=5&cursor={c}"),
+            None => "/api/v1/payments/transactions?limit=5".into(),
+        };
+        let page = app.get(&path, app.sk()).await;
+        let rows = page.data(200).as_array().unwrap();
+        assert!(rows.len() <= 5);
+        seen.extend(rows.iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        // New payments arrive between pages.
+        app.captured(999).await;
+        match page.json["meta"]["cursor"].as_str() {
+            Some(next) => {
+                assert_eq!(page.json["meta"]["hasMore"], true);
+                cursor = Some(next.to_owned());
+            }
+            None => {
+                assert_eq!(page.json["meta"]["hasMore"], false);
+                break;
+            }
+        }
+    }
+    before.reverse();
+    assert_eq!(seen, before, "newest first, each exactly once");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 12);
+}
+
+#[tokio::test]
+async fn every_filter_narrows_the_list() {
+    let app = TestApp::new().await;
+    let sale = |amount: i64, number: &'static str, extra: serde_json::Value| {
+        let mut body = json!({ "amountCents": amount, "currency": "USD", "card": card(number) });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        app.post("/api/v1/payments/sale", app.sk(), body)
+    };
+    let a = sale(1000, "4242424242424242", json!({ "customerId": "cus-a", "orderId": "ord-1", "locationId": "loc-1" })).await.data(201)["id"].clone();
+    let b = sale(5000, "5555555555554444", json!({ "customerId": "cus-b", "orderId": "ord-2", "locationId": "loc-2" })).await.data(201)["id"].clone();
+    let c = sale(9000, "4000000000000002", json!({ "customerId": "cus-a" })).await.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].clone();
+    let ids = |query: &str| {
+        let query = query.to_owned();
+        let app = &app;
+        async move {
+            let page = app.get(&format!("/api/v1/payments/transactions?{query}"), app.sk()).await;
+            page.data(200).as_array().unwrap().iter().map(|i| i["id"].clone()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("").await, vec![c.clone(), b.clone(), a.clone()]);
+    assert_eq!(ids("status=captured").await, vec![b.clone(), a.clone()]);
+    assert_eq!(ids("status=declined").await, vec![c.clone()]);
+    assert_eq!(ids("amountMinCents=2000").await, vec![c.clone(), b.clone()]);
+    assert_eq!(ids("amountMaxCents=5000").await, vec![b.clone(), a.clone()]);
+    assert_eq!(ids("amountMinCents=2000&amountMaxCents=5000").await, vec![b.clone()]);
+    assert_eq!(ids("cardLast4=4444").await, vec![b.clone()]);
+    assert_eq!(ids("customerId=cus-a").await, vec![c.clone(), a.clone()]);
+    assert_eq!(ids("orderId=ord-2").await, vec![b.clone()]);
+    assert_eq!(ids("locationId=loc-1").await, vec![a.clone()]);
+    assert_eq!(ids("dateFrom=2000-01-01&dateTo=2000-12-31").await, Vec::<serde_json::Value>::new());
+    assert_eq!(ids("dateFrom=2000-01-01").await.len(), 3);
+    assert_eq!(ids("dateTo=2000-01-01").await.len(), 0);
+    let created = app.intent(a.as_str().unwrap()).await["intent"]["createdAt"].as_str().unwrap().to_owned();
+    assert_eq!(ids(&format!("dateTo={}", &created[..10])).await.len(), 3, "dateTo takes in the whole day");
+    for bad in ["limit=0", "limit=101", "status=paid", "dateFrom=yesterday", "cardLast4=42", "cursor=pi_unknown", "cursor=ord_1", "amountMinCents=ten", "colour=red"] {
+        app.get(&format!("/api/v1/payments/transactions?{bad}"), app.sk()).await.error(400, "VALIDATION_ERROR");
+    }
+    let page = app.get("/api/v1/payments/transactions?limit=2", app.sk()).await;
+    assert_eq!(page.data(200).as_array().unwrap().len(), 2);
+    assert_eq!(page.json["meta"]["cursor"], b);
+}
