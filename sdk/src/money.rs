@@ -139,7 +139,7 @@ impl<'de> serde::Deserialize<'de> for Currency {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -9,5 +9,5 @@ pub mod processor;
 pub mod state;
 pub mod store;
 
-pub use http::app;
+pub use http::{app, app_with_pages, StaticDirs};
 pub use state::AppState;

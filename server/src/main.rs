@@ -2,13 +2,14 @@
 //! `kassa-server merchant create --name NAME [--database URL]`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::{merchants as merchant_store, Store};
-use kassa_server::{app, merchants, AppState};
+use kassa_server::{app_with_pages, merchants, AppState, StaticDirs};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -59,6 +60,17 @@ struct ServeArgs {
     /// Simulated network latency of the sandbox processor, per call.
     #[arg(long, env = "KASSA_SANDBOX_LATENCY_MS", default_value_t = 0)]
     sandbox_latency_ms: u64,
+    /// The built checkout app to serve at /checkout/ (default: checkout-app/dist when it exists).
+    #[arg(long, env = "KASSA_CHECKOUT_DIR")]
+    checkout_dir: Option<PathBuf>,
+    /// The demo shop and docs to serve at / (default: www when it exists).
+    #[arg(long, env = "KASSA_WWW_DIR")]
+    www_dir: Option<PathBuf>,
+}
+
+/// The given folder, or the default one when it exists.
+fn page_dir(given: Option<PathBuf>, default: &str) -> Option<PathBuf> {
+    given.or_else(|| Some(PathBuf::from(default)).filter(|d| d.join("index.html").is_file()))
 }
 
 #[tokio::main]
@@ -102,7 +114,11 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     println!("Kassa is listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let pages = StaticDirs {
+        checkout: page_dir(args.checkout_dir, "checkout-app/dist"),
+        www: page_dir(args.www_dir, "www"),
+    };
+    axum::serve(listener, app_with_pages(state, &pages)).with_graceful_shutdown(shutdown_signal()).await?;
     store.close().await;
     Ok(())
 }

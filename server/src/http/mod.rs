@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kassa::ErrorCode;
+use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
 
 use self::error::{ApiError, InternalCause};
@@ -39,7 +40,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/api-keys"),
 ];
 
+/// Folders of built pages the server also serves.
+#[derive(Debug, Clone, Default)]
+pub struct StaticDirs {
+    /// The built checkout app, served at `/checkout/`.
+    pub checkout: Option<std::path::PathBuf>,
+    /// The demo shop and docs, served at `/`.
+    pub www: Option<std::path::PathBuf>,
+}
+
 pub fn app(state: AppState) -> Router {
+    app_with_pages(state, &StaticDirs::default())
+}
+
+/// The API plus the checkout and the demo pages.
+pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
     let api = Router::new()
         .route("/payment-methods", post(payments::create_payment_method))
         .route("/payments/authorize", post(payments::authorize))
@@ -53,11 +68,21 @@ pub fn app(state: AppState) -> Router {
         .route("/api-keys", post(keys::create))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi_json))
-        .nest("/api/v1", api)
-        .fallback(not_found)
+        .nest("/api/v1", api);
+    if let Some(dir) = &pages.checkout {
+        let index = ServeFile::new(dir.join("index.html"));
+        router = router
+            .route_service("/checkout", axum::routing::get(|| async { axum::response::Redirect::permanent("/checkout/") }))
+            .nest_service("/checkout/", ServeDir::new(dir).fallback(index));
+    }
+    let router = match &pages.www {
+        Some(dir) => router.fallback_service(ServeDir::new(dir).not_found_service(axum::routing::any(not_found))),
+        None => router.fallback(not_found),
+    };
+    router
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn(log_requests))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the server and the checkout app.
+#   scripts/build.sh          debug server (fast to build), release checkout
+#   scripts/build.sh --release  the server with its optimized profile too
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+bash scripts/setup.sh
+
+if [ "${1:-}" = "--release" ]; then
+  cargo build -p kassa-server --profile server
+else
+  cargo build -p kassa-server
+fi
+bash scripts/build-checkout.sh

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: Rust (contract crate and server), wasm in Chromium, and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+bash scripts/setup.sh --browser
+
+echo "== Rust: the contract crate and the server"
+cargo test -p kassa -p kassa-server
+
+echo "== wasm: the contract crate in headless Chromium"
+export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+(cd sdk && cargo test --target wasm32-unknown-unknown --test wasm)
+
+echo "== The checkout app"
+bash scripts/build-checkout.sh
+
+echo "== Browser: the served checkout in headless Chromium"
+node --test --test-reporter=spec tests/
