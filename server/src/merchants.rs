@@ -11,12 +11,18 @@ use crate::store::{merchants, Store, Tx};
 /// Creates a merchant with a secret and a publishable key; the keys are returned this once.
 pub async fn create(store: &Store, name: &str) -> Result<CreatedMerchant, sqlx::Error> {
     let id = ids::new::<MerchantId>();
-    let mut tx = store.begin().await?;
-    merchants::insert_merchant(&mut tx, &id, name, now_ms()).await?;
-    let secret = issue_key(&mut tx, &id, KeyKind::Secret, &[], Some("Default secret key")).await?;
-    let publishable = issue_key(&mut tx, &id, KeyKind::Publishable, &[], Some("Default publishable key")).await?;
-    tx.commit().await?;
-    Ok(CreatedMerchant { merchant_id: id, secret_key: secret.key, publishable_key: publishable.key })
+    let name = name.to_owned();
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                merchants::insert_merchant(tx, &id, &name, now_ms()).await?;
+                let secret = issue_key(tx, &id, KeyKind::Secret, &[], Some("Default secret key")).await?;
+                let publishable =
+                    issue_key(tx, &id, KeyKind::Publishable, &[], Some("Default publishable key")).await?;
+                Ok(CreatedMerchant { merchant_id: id, secret_key: secret.key, publishable_key: publishable.key })
+            })
+        })
+        .await
 }
 
 /// Makes a new key; only its hash and a short hint are stored.

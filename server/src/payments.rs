@@ -22,6 +22,8 @@ use crate::processor::{AuthorizeCall, CardData, Outcome, ProcessorError, Reply};
 use crate::state::AppState;
 use crate::store::intents::{self, IntentRecord, NewTransaction};
 use crate::store::tokens::{self, StoredToken};
+use crate::store::Tx;
+use futures_util::future::BoxFuture;
 
 /// The largest amount Kassa accepts, in minor units (a hundred million major units at exponent 2).
 pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
@@ -127,11 +129,17 @@ pub async fn create_token(ctx: Ctx<'_>, req: CreateTokenRequest) -> ApiResult<Re
     let now = now_ms();
     let token = StoredToken { id: ids::new::<TokenId>(), processor_token, card, used: false, created_at: now };
     let response = Recorded::json(StatusCode::CREATED, &Data { data: token.to_api() });
-    let mut tx = ctx.state.store.begin().await?;
-    tokens::insert(&mut tx, ctx.merchant, &token).await?;
-    response.save(&mut tx, ctx.merchant, ctx.key, now).await?;
-    tx.commit().await?;
-    Ok(response)
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                tokens::insert(tx, &merchant, &token).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
 }
 
 /// Where the money comes from.
@@ -342,34 +350,40 @@ pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResul
         None => Recorded::json(StatusCode::CREATED, &Data { data: intent.to_api() }),
     };
 
-    let mut tx = ctx.state.store.begin().await?;
-    if let Source::Token(token) = &source {
-        if !tokens::consume(&mut tx, ctx.merchant, &token.id, now).await? {
-            return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
-        }
-    }
-    intents::insert(&mut tx, ctx.merchant, &intent).await?;
-    for (kind, status, code, text) in &history {
-        intents::insert_transaction(
-            &mut tx,
-            ctx.merchant,
-            &NewTransaction {
-                intent_id: &intent.id,
-                kind: *kind,
-                status: *status,
-                amount_cents: total,
-                currency: req.currency,
-                provider_reference: intent.provider_reference.as_deref(),
-                response_code: code,
-                response_text: text,
-            },
-            now,
-        )
-        .await?;
-    }
-    response.save(&mut tx, ctx.merchant, ctx.key, now).await?;
-    tx.commit().await?;
-    Ok(response)
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    let spent_token = match &source {
+        Source::Token(token) => Some(token.id.clone()),
+        Source::Card { .. } => None,
+    };
+    let currency = req.currency;
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if let Some(token) = &spent_token {
+                    if !tokens::consume(tx, &merchant, token, now).await? {
+                        return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
+                    }
+                }
+                intents::insert(tx, &merchant, &intent).await?;
+                for (kind, status, code, text) in &history {
+                    let call = NewTransaction {
+                        intent_id: &intent.id,
+                        kind: *kind,
+                        status: *status,
+                        amount_cents: total,
+                        currency,
+                        provider_reference: intent.provider_reference.as_deref(),
+                        response_code: code,
+                        response_text: text,
+                    };
+                    intents::insert_transaction(tx, &merchant, &call, now).await?;
+                }
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
 }
 
 async fn load(ctx: &Ctx<'_>, id: &PaymentIntentId) -> ApiResult<IntentRecord> {
@@ -386,6 +400,7 @@ fn refused(intent: &IntentRecord, action: &str, allowed: &str) -> ApiError {
 
 /// Records one lifecycle step: the processor's reply, the status change (`apply`, which returns
 /// false when another request changed the intent first) and the response, in one transaction.
+/// A failed processor call is recorded too, and answered with its error.
 async fn record_step<F>(
     ctx: &Ctx<'_>,
     intent: &IntentRecord,
@@ -395,46 +410,75 @@ async fn record_step<F>(
     apply: F,
 ) -> ApiResult<Recorded>
 where
-    F: for<'t> FnOnce(&'t mut crate::store::Tx, i64) -> futures_util::future::BoxFuture<'t, Result<bool, sqlx::Error>>,
+    F: for<'t> FnOnce(&'t mut Tx, i64) -> BoxFuture<'t, Result<bool, sqlx::Error>> + Send + 'static,
 {
     let now = now_ms();
-    let mut tx = ctx.state.store.begin().await?;
-    let reply = match reply {
-        Ok(reply) if reply.outcome == Outcome::Approved => reply,
-        failed => {
-            let (code, text, error) = match failed {
-                Ok(reply) => (reply.response_code.clone(), reply.response_text.clone(),
-                    ApiError::new(ErrorCode::ProviderError, format!("The card processor refused: {}", reply.response_text))),
-                Err(e) => {
-                    let error = processor_failure(&e);
-                    match e {
-                        ProcessorError::Failed { code, text } => (code, text, error),
-                        ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into(), error),
-                    }
-                }
-            };
-            intents::insert_transaction(&mut tx, ctx.merchant, &NewTransaction {
-                intent_id: &intent.id, kind, status: TransactionStatus::Error, amount_cents: amount,
-                currency: intent.currency, provider_reference: intent.provider_reference.as_deref(),
-                response_code: &code, response_text: &text,
-            }, now).await?;
-            tx.commit().await?;
-            return Err(error.with_details(json!({ "paymentIntentId": intent.id })));
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    let (intent_id, currency, reference) = (intent.id.clone(), intent.currency, intent.provider_reference.clone());
+    let (code, text, error) = match reply {
+        Ok(reply) if reply.outcome == Outcome::Approved => {
+            return ctx
+                .state
+                .store
+                .write(move |tx| {
+                    Box::pin(async move {
+                        if !apply(tx, now).await? {
+                            return Err(ApiError::invalid_state(
+                                "The payment changed while this request ran; fetch it and try again",
+                            ));
+                        }
+                        let call = NewTransaction {
+                            intent_id: &intent_id,
+                            kind,
+                            status: TransactionStatus::Approved,
+                            amount_cents: amount,
+                            currency,
+                            provider_reference: Some(&reply.reference),
+                            response_code: &reply.response_code,
+                            response_text: &reply.response_text,
+                        };
+                        intents::insert_transaction(tx, &merchant, &call, now).await?;
+                        let updated = intents::find_in(tx, &merchant, &intent_id).await?;
+                        let response = Recorded::json(StatusCode::OK, &Data { data: updated.to_api() });
+                        response.save(tx, &merchant, key.as_ref(), now).await?;
+                        Ok(response)
+                    })
+                })
+                .await;
+        }
+        Ok(reply) => {
+            let error = ApiError::new(ErrorCode::ProviderError, format!("The card processor refused: {}", reply.response_text));
+            (reply.response_code, reply.response_text, error)
+        }
+        Err(e) => {
+            let error = processor_failure(&e);
+            match e {
+                ProcessorError::Failed { code, text } => (code, text, error),
+                ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into(), error),
+            }
         }
     };
-    if !apply(&mut tx, now).await? {
-        return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
-    }
-    intents::insert_transaction(&mut tx, ctx.merchant, &NewTransaction {
-        intent_id: &intent.id, kind, status: TransactionStatus::Approved, amount_cents: amount,
-        currency: intent.currency, provider_reference: Some(&reply.reference),
-        response_code: &reply.response_code, response_text: &reply.response_text,
-    }, now).await?;
-    let updated = intents::find_in(&mut tx, ctx.merchant, &intent.id).await?;
-    let response = Recorded::json(StatusCode::OK, &Data { data: updated.to_api() });
-    response.save(&mut tx, ctx.merchant, ctx.key, now).await?;
-    tx.commit().await?;
-    Ok(response)
+    let failed_id = intent_id.clone();
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let call = NewTransaction {
+                    intent_id: &failed_id,
+                    kind,
+                    status: TransactionStatus::Error,
+                    amount_cents: amount,
+                    currency,
+                    provider_reference: reference.as_deref(),
+                    response_code: &code,
+                    response_text: &text,
+                };
+                intents::insert_transaction(tx, &merchant, &call, now).await?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Err(error.with_details(json!({ "paymentIntentId": intent_id })))
 }
 
 fn reference(intent: &IntentRecord) -> &str {

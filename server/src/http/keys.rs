@@ -34,10 +34,17 @@ pub async fn create(State(state): State<AppState>, caller: Caller, key: Option<E
     }
     let mut permissions = req.permissions.clone();
     permissions.dedup();
-    let mut tx = state.store.begin().await?;
-    let created = issue_key(&mut tx, &caller.merchant_id, req.kind, &permissions, req.name.as_deref()).await?;
-    let response = Recorded::json(StatusCode::CREATED, &Data { data: created });
-    response.save(&mut tx, &caller.merchant_id, key.as_ref().map(|k| &k.0), now_ms()).await?;
-    tx.commit().await?;
-    Ok(response)
+    let merchant = caller.merchant_id.clone();
+    let key = key.map(|k| k.0);
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let created = issue_key(tx, &merchant, req.kind, &permissions, req.name.as_deref()).await?;
+                let response = Recorded::json(StatusCode::CREATED, &Data { data: created });
+                response.save(tx, &merchant, key.as_ref(), now_ms()).await?;
+                Ok(response)
+            })
+        })
+        .await
 }

@@ -40,7 +40,7 @@ pub async fn save(tx: &mut Tx, merchant: &MerchantId, key: &str, fingerprint: &s
     .bind(i64::from(status_code))
     .bind(body)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -134,7 +134,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(intent.last_error.as_ref().map(json))
     .bind(intent.created_at)
     .bind(intent.updated_at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -209,7 +209,7 @@ pub async fn mark_captured(tx: &mut Tx, merchant: &MerchantId, id: &PaymentInten
     .bind(now)
     .bind(merchant)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -224,7 +224,7 @@ pub async fn mark_voided(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentI
     .bind(merchant)
     .bind(id)
     .bind(from.as_str())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -245,7 +245,7 @@ pub async fn add_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId
     .bind(now)
     .bind(merchant)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -268,7 +268,7 @@ pub async fn set_tip(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, 
     .bind(&intent.id)
     .bind(intent.status.as_str())
     .bind(intent.tip_cents)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -276,7 +276,7 @@ pub async fn set_tip(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, 
 /// Reads an intent inside the write transaction, to answer with what was just written.
 pub async fn find_in(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId) -> Result<IntentRecord, sqlx::Error> {
     let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_one(&mut **tx).await?;
+    let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_one(&mut *tx).await?;
     intent_from_row(&row)
 }
 
@@ -329,7 +329,7 @@ pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTrans
     .bind(t.response_code)
     .bind(t.response_text)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

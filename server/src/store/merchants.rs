@@ -18,7 +18,7 @@ pub async fn insert_merchant(tx: &mut Tx, id: &MerchantId, name: &str, now: i64)
         .bind(id)
         .bind(name)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
@@ -46,7 +46,7 @@ pub async fn insert_key(tx: &mut Tx, key: &NewKey<'_>, now: i64) -> Result<(), s
     .bind(serde_json::to_string(key.permissions).unwrap_or_else(|_| "[]".into()))
     .bind(key.name)
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -42,7 +42,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, token: &StoredToken) -> 
     .bind(i64::from(token.card.exp_year))
     .bind(&token.card.fingerprint)
     .bind(token.created_at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -83,7 +83,7 @@ pub async fn consume(tx: &mut Tx, merchant: &MerchantId, id: &TokenId, now: i64)
     .bind(now)
     .bind(merchant)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
