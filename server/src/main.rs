@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use kassa_server::http::rate_limit::Limits;
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::{merchants as merchant_store, Store};
 use kassa_server::{app_with_pages, merchants, AppState, StaticDirs};
@@ -60,6 +61,12 @@ struct ServeArgs {
     /// Simulated network latency of the sandbox processor, per call.
     #[arg(long, env = "KASSA_SANDBOX_LATENCY_MS", default_value_t = 0)]
     sandbox_latency_ms: u64,
+    /// Requests per second allowed to each publishable key (0: no limit).
+    #[arg(long, env = "KASSA_PUBLISHABLE_RATE_LIMIT", default_value_t = 100)]
+    publishable_rate_limit: u32,
+    /// Requests per second allowed to each secret or restricted key (0: no limit).
+    #[arg(long, env = "KASSA_SECRET_RATE_LIMIT", default_value_t = 0)]
+    secret_rate_limit: u32,
     /// The built checkout app to serve at /checkout/ (default: checkout-app/dist when it exists).
     #[arg(long, env = "KASSA_CHECKOUT_DIR")]
     checkout_dir: Option<PathBuf>,
@@ -109,7 +116,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("  publishable key: {}", demo.publishable_key);
     }
     let processor = Arc::new(SandboxProcessor::new(Duration::from_millis(args.sandbox_latency_ms)));
-    let state = AppState::new(store.clone(), processor);
+    let limits = Limits { publishable_per_second: args.publishable_rate_limit, secret_per_second: args.secret_rate_limit };
+    let state = AppState::with_limits(store.clone(), processor, limits);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     println!("Kassa is listening on http://{addr}");

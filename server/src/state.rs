@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::http::idempotency::InFlight;
+use crate::http::rate_limit::{Limits, RateLimiter};
 use crate::processor::Processor;
 use crate::store::Store;
 
@@ -10,10 +11,15 @@ pub struct AppState {
     pub store: Store,
     pub processor: Arc<dyn Processor>,
     pub in_flight: InFlight,
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Store, processor: Arc<dyn Processor>) -> AppState {
-        AppState { store, processor, in_flight: InFlight::default() }
+        AppState::with_limits(store, processor, Limits::default())
+    }
+
+    pub fn with_limits(store: Store, processor: Arc<dyn Processor>, limits: Limits) -> AppState {
+        AppState { store, processor, in_flight: InFlight::default(), rate_limiter: Arc::new(RateLimiter::new(limits)) }
     }
 }

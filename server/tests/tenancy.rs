@@ -97,3 +97,24 @@ async fn keys_are_stored_hashed() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_key_over_its_rate_is_told_to_slow_down() {
+    use kassa_server::http::rate_limit::Limits;
+    let app = TestApp::with_limits(Limits { publishable_per_second: 2, secret_per_second: 0 }).await;
+    // A burst of twice the rate passes, then the key waits.
+    for _ in 0..4 {
+        app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201);
+    }
+    let limited = app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await;
+    assert!(limited.error(429, "RATE_LIMITED")["details"]["retryAfterSeconds"].as_u64().unwrap() >= 1);
+    assert!(limited.headers.contains_key("retry-after"));
+    // Other keys are not held back.
+    for _ in 0..10 {
+        app.get("/api/v1/payments/transactions", app.sk()).await.data(200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201);
+    let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM card_tokens").fetch_one(app.store.reader()).await.unwrap();
+    assert_eq!(tokens, 5, "the refused request made no token");
+}

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use kassa::ErrorCode;
 use crate::state::AppState;
 use crate::store::merchants;
 
@@ -85,7 +86,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if !key.starts_with(stored.kind.prefix()) {
         return ApiError::unauthenticated().into_response();
     }
-    tracing::Span::current().record("merchant", stored.merchant_id.as_str());
+    if let Err(wait) = state.rate_limiter.check(&stored.id, stored.kind) {
+        let seconds = wait.as_secs() + 1;
+        let mut response = ApiError::new(ErrorCode::RateLimited, "Too many requests with this key; slow down and retry")
+            .with_details(serde_json::json!({ "retryAfterSeconds": seconds }))
+            .into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        return response;
+    }
     req.extensions_mut().insert(Caller {
         merchant_id: stored.merchant_id,
         kind: stored.kind,

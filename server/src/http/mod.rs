@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod openapi;
 pub mod payments;
+pub mod rate_limit;
 
 use std::time::Instant;
 

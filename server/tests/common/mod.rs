@@ -10,6 +10,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use kassa::api::CreatedMerchant;
+use kassa_server::http::rate_limit::Limits;
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::Store;
 use kassa_server::{app, merchants, AppState};
@@ -57,12 +58,16 @@ pub fn card(number: &str) -> Value {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        TestApp::with_limits(Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("kassa.db");
         let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("database");
         let merchant = merchants::create(&store, "Test Shop").await.expect("merchant");
         let processor = Arc::new(SandboxProcessor::new(Duration::ZERO));
-        let router = app(AppState::new(store.clone(), processor));
+        let router = app(AppState::with_limits(store.clone(), processor, limits));
         TestApp { router, store, merchant, db_path, _dir: dir }
     }
 
