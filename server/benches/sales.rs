@@ -3,7 +3,7 @@
 //! with the token) from many clients, and measures, on the same disk with the same SQLite settings,
 //! the raw commit rate of a one-row insert per transaction.
 //!
-//! Settings: `KASSA_BENCH_SALES` (default 3000), `KASSA_BENCH_CLIENTS` (default 64).
+//! Settings: `KASSA_BENCH_SALES` (default 10000), `KASSA_BENCH_CLIENTS` (default 64).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -42,9 +42,41 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+const ROUNDS: usize = 3;
+
+/// `count` sales from `clients` concurrent clients: the rate and each sale's latency.
+async fn sales_round(client: &HttpClient, base: &str, sk: &str, pk: &str, count: usize, clients: usize) -> (f64, Vec<Duration>) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, next, base, sk, pk) = (client.clone(), next.clone(), base.to_owned(), sk.to_owned(), pk.to_owned());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while next.fetch_add(1, Ordering::Relaxed) < count {
+                    let began = Instant::now();
+                    let card = json!({ "number": "4242424242424242", "expMonth": 12, "expYear": 2034, "cvc": "123" });
+                    let (status, token) = post(&client, &format!("{base}/api/v1/payment-methods"), &pk, &json!({ "card": card })).await;
+                    assert_eq!(status, 201, "tokenize: {token}");
+                    let (status, sale) = post(&client, &format!("{base}/api/v1/payments/sale"), &sk,
+                        &json!({ "amountCents": 1999, "currency": "USD", "token": token["data"]["id"] })).await;
+                    assert_eq!(status, 201, "sale: {sale}");
+                    latencies.push(began.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(count);
+    for worker in workers {
+        latencies.extend(worker.await.unwrap());
+    }
+    (latencies.len() as f64 / started.elapsed().as_secs_f64(), latencies)
+}
+
 /// One-row inserts, one transaction each, on one connection: the most commits the disk allows.
-async fn raw_commit_rate(dir: &std::path::Path, commits: usize) -> f64 {
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("raw.db").display()))
+async fn raw_commit_rate(dir: &std::path::Path, round: usize, commits: usize) -> f64 {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join(format!("raw-{round}.db")).display()))
         .unwrap()
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -62,7 +94,7 @@ async fn raw_commit_rate(dir: &std::path::Path, commits: usize) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let sales = setting("KASSA_BENCH_SALES", 3000);
+    let sales = setting("KASSA_BENCH_SALES", 10_000);
     let clients = setting("KASSA_BENCH_CLIENTS", 64);
     let dir = tempfile::tempdir_in(std::env::var("KASSA_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let db = format!("sqlite://{}", dir.path().join("kassa.db").display());
@@ -86,40 +118,26 @@ async fn main() {
     };
 
     let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (client, next, base, sk, pk) = (client.clone(), next.clone(), base.clone(), sk.clone(), pk.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while next.fetch_add(1, Ordering::Relaxed) < sales {
-                    let began = Instant::now();
-                    let card = json!({ "number": "4242424242424242", "expMonth": 12, "expYear": 2034, "cvc": "123" });
-                    let (status, token) = post(&client, &format!("{base}/api/v1/payment-methods"), &pk, &json!({ "card": card })).await;
-                    assert_eq!(status, 201, "tokenize: {token}");
-                    let (status, sale) = post(&client, &format!("{base}/api/v1/payments/sale"), &sk,
-                        &json!({ "amountCents": 1999, "currency": "USD", "token": token["data"]["id"] })).await;
-                    assert_eq!(status, 201, "sale: {sale}");
-                    latencies.push(began.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(sales);
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
+    // The disk's speed drifts, so sales and raw commits alternate and the medians are reported.
+    let mut rounds = Vec::new();
+    let mut latencies = Vec::with_capacity(sales * ROUNDS);
+    for round in 0..ROUNDS {
+        let (rate, mut round_latencies) = sales_round(&client, &base, &sk, &pk, sales, clients).await;
+        let raw = raw_commit_rate(dir.path(), round, 5000).await;
+        rounds.push((rate, raw, rate / raw));
+        latencies.append(&mut round_latencies);
     }
-    let elapsed = started.elapsed();
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let _ = server.wait();
 
     latencies.sort();
-    let sales_per_second = latencies.len() as f64 / elapsed.as_secs_f64();
-    let commits_per_second = raw_commit_rate(dir.path(), 2000).await;
-    let ratio = sales_per_second / commits_per_second;
-    println!("## Sales (tokenize + sale), {clients} clients, {} sales", latencies.len());
+    let median = |pick: fn(&(f64, f64, f64)) -> f64| {
+        let mut values: Vec<f64> = rounds.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let (sales_per_second, commits_per_second, ratio) = (median(|r| r.0), median(|r| r.1), median(|r| r.2));
+    println!("## Sales (tokenize + sale), {clients} clients, {ROUNDS} rounds of {sales} sales (medians)");
     println!();
     println!("| figure | value |");
     println!("| --- | --- |");
@@ -128,4 +146,7 @@ async fn main() {
     println!("| p99 latency (tokenize + sale) | {:.1} ms |", percentile(&latencies, 0.99).as_secs_f64() * 1000.0);
     println!("| raw SQLite commits per second (WAL, synchronous FULL, one-row insert) | {commits_per_second:.0} |");
     println!("| sales per second / raw commits per second | {ratio:.2} (aim: at least 0.50) |");
+    let each: Vec<String> = rounds.iter().map(|r| format!("{:.0}/{:.0}", r.0, r.1)).collect();
+    println!();
+    println!("Rounds (sales per second / raw commits per second): {}", each.join(", "));
 }

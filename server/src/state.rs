@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::http::auth::KeyCache;
 use crate::http::idempotency::InFlight;
 use crate::http::rate_limit::{Limits, RateLimiter};
 use crate::processor::Processor;
@@ -12,6 +13,7 @@ pub struct AppState {
     pub processor: Arc<dyn Processor>,
     pub in_flight: InFlight,
     pub rate_limiter: Arc<RateLimiter>,
+    pub key_cache: Arc<KeyCache>,
 }
 
 impl AppState {
@@ -20,6 +22,6 @@ impl AppState {
     }
 
     pub fn with_limits(store: Store, processor: Arc<dyn Processor>, limits: Limits) -> AppState {
-        AppState { store, processor, in_flight: InFlight::default(), rate_limiter: Arc::new(RateLimiter::new(limits)) }
+        AppState { store, processor, in_flight: InFlight::default(), rate_limiter: Arc::new(RateLimiter::new(limits)), key_cache: Arc::default() }
     }
 }

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::error::ApiError;
 use kassa::ErrorCode;
 use crate::state::AppState;
-use crate::store::merchants;
+use crate::store::merchants::{self, StoredKey};
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -68,15 +68,49 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-api-key")?.to_str().ok().map(str::trim)
 }
 
+/// Keys found recently, by hash, so a busy key is not looked up on every request. An entry lives
+/// for [`KeyCache::TTL`]; keys are never changed in place, only created.
+#[derive(Default)]
+pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, (std::sync::Arc<StoredKey>, std::time::Instant)>>);
+
+impl KeyCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn get(&self, key_hash: &str) -> Option<std::sync::Arc<StoredKey>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key_hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(key, _)| key.clone())
+    }
+
+    fn put(&self, key: std::sync::Arc<StoredKey>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+        }
+        map.insert(key.key_hash.clone(), (key, std::time::Instant::now()));
+    }
+}
+
+async fn find_key(state: &AppState, key_hash: &str) -> Result<Option<std::sync::Arc<StoredKey>>, ApiError> {
+    if let Some(found) = state.key_cache.get(key_hash) {
+        return Ok(Some(found));
+    }
+    let found = merchants::find_key_by_hash(&state.store, key_hash).await?.map(std::sync::Arc::new);
+    if let Some(key) = &found {
+        state.key_cache.put(key.clone());
+    }
+    Ok(found)
+}
+
 /// Resolves the key on every request under `/api/v1` and puts the [`Caller`] in the request.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(key) = presented_key(req.headers()) else {
         return ApiError::unauthenticated().into_response();
     };
     let key_hash = hash_key(key);
-    let found = match merchants::find_key_by_hash(&state.store, &key_hash).await {
+    let found = match find_key(&state, &key_hash).await {
         Ok(found) => found,
-        Err(e) => return ApiError::from(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     // The lookup is by hash; the comparison of what was found is constant-time all the same.
     let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())))
@@ -95,9 +129,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         return response;
     }
     req.extensions_mut().insert(Caller {
-        merchant_id: stored.merchant_id,
+        merchant_id: stored.merchant_id.clone(),
         kind: stored.kind,
-        permissions: stored.permissions,
+        permissions: stored.permissions.clone(),
     });
     next.run(req).await
 }
