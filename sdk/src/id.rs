@@ -153,6 +153,18 @@ typed_id!(/// An order.
 typed_id!(/// An event.
     EventId, "evt_");
 
+/// Splits a client secret (`pi_…_secret_…`) into the intent it belongs to and itself.
+pub fn intent_of_client_secret(secret: &str) -> Option<PaymentIntentId> {
+    let (id, rest) = secret.split_once("_secret_")?;
+    (!rest.is_empty()).then(|| id.parse().ok()).flatten()
+}
+
+/// Splits a customer session secret (`cus_…_session_…`) into its customer.
+pub fn customer_of_session(secret: &str) -> Option<CustomerId> {
+    let (id, rest) = secret.split_once("_session_")?;
+    (!rest.is_empty()).then(|| id.parse().ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

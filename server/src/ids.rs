@@ -57,5 +57,9 @@ from_random!(
     kassa::id::ApiKeyId,
     kassa::id::PaymentIntentId,
     kassa::id::TransactionId,
-    kassa::id::TokenId
+    kassa::id::TokenId,
+    kassa::id::PaymentMethodId,
+    kassa::id::CustomerId,
+    kassa::id::OrderId,
+    kassa::id::EventId
 );

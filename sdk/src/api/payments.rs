@@ -152,6 +152,9 @@ pub struct PaymentIntent {
     pub metadata: Map<String, Value>,
     pub next_action: Option<NextAction>,
     pub last_error: Option<LastError>,
+    /// How a failed payment was closed by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<super::Resolution>,
     /// RFC 3339, UTC, milliseconds.
     pub created_at: String,
     pub updated_at: String,

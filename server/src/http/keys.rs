@@ -1,13 +1,12 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Extension;
 use kassa::api::{CreateApiKeyRequest, Data, KeyKind};
 
-use super::auth::Caller;
+use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::extract::parse_json;
-use super::idempotency::{IdempotencyKey, Recorded};
+use super::idempotency::Recorded;
 use crate::clock::now_ms;
 use crate::merchants::issue_key;
 use crate::state::AppState;
@@ -17,8 +16,8 @@ use crate::state::AppState;
     request_body = CreateApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 403, body = kassa::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, key: Option<Extension<IdempotencyKey>>, body: Bytes) -> ApiResult<Recorded> {
-    caller.require_secret()?;
+pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require_secret()?;
     let req: CreateApiKeyRequest = parse_json(&body)?;
     match req.kind {
         KeyKind::Restricted if req.permissions.is_empty() => {
@@ -34,8 +33,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, key: Option<E
     }
     let mut permissions = req.permissions.clone();
     permissions.dedup();
-    let merchant = caller.merchant_id.clone();
-    let key = key.map(|k| k.0);
+    let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
     state
         .store
         .write(move |tx| {

@@ -1,6 +1,8 @@
 //! The HTTP API.
 
 pub mod auth;
+pub mod context;
+pub mod customers;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -8,15 +10,18 @@ pub mod keys;
 pub mod openapi;
 pub mod payments;
 pub mod rate_limit;
+pub mod three_ds;
 
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::http::{header, HeaderName, Method};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use kassa::ErrorCode;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
 
@@ -39,6 +44,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/payments/transactions"),
     ("get", "/api/v1/payments/transactions/{id}"),
     ("post", "/api/v1/api-keys"),
+    ("post", "/api/v1/payments/intents"),
+    ("get", "/api/v1/payments/intents/{id}"),
+    ("post", "/api/v1/payments/intents/{id}/confirm"),
+    ("get", "/api/v1/payments/failed"),
+    ("post", "/api/v1/payments/failed/{id}/retry"),
+    ("post", "/api/v1/payments/failed/{id}/resolve"),
+    ("post", "/api/v1/customers"),
+    ("get", "/api/v1/customers"),
+    ("get", "/api/v1/customers/{id}"),
+    ("post", "/api/v1/customers/{id}/payment-methods"),
+    ("get", "/api/v1/customers/{id}/payment-methods"),
+    ("delete", "/api/v1/customers/{id}/payment-methods/{methodId}"),
+    ("post", "/api/v1/customers/{id}/sessions"),
 ];
 
 /// Folders of built pages the server also serves.
@@ -67,11 +85,26 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/payments/transactions", get(payments::list_transactions))
         .route("/payments/transactions/{id}", get(payments::get_transaction))
         .route("/api-keys", post(keys::create))
+        .route("/payments/intents", post(payments::create_intent))
+        .route("/payments/intents/{id}", get(payments::get_intent))
+        .route("/payments/intents/{id}/confirm", post(payments::confirm_intent))
+        .route("/payments/failed", get(payments::list_failed))
+        .route("/payments/failed/{id}/retry", post(payments::retry_failed))
+        .route("/payments/failed/{id}/resolve", post(payments::resolve_failed))
+        .route("/customers", post(customers::create).get(customers::list))
+        .route("/customers/{id}", get(customers::get))
+        .route("/customers/{id}/payment-methods", post(customers::save_method).get(customers::list_methods))
+        .route("/customers/{id}/payment-methods/{method_id}", delete(customers::delete_method))
+        .route("/customers/{id}/sessions", post(customers::create_session))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
-        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(cors());
     let mut router = Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/3ds/{id}/challenge", get(three_ds::show).post(three_ds::submit))
+        .route("/3ds/assets/challenge.css", get(three_ds::stylesheet))
+        .route("/3ds/assets/complete.js", get(three_ds::script))
         .nest("/api/v1", api);
     if let Some(dir) = &pages.checkout {
         let index = ServeFile::new(dir.join("index.html"));
@@ -88,6 +121,23 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn(log_requests))
         .with_state(state)
+}
+
+/// Browsers may call the API from any origin: the keys, not cookies, say who is calling, and a
+/// publishable key is meant to be used from a shop's pages.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-api-key"),
+            HeaderName::from_static(customers::SESSION_HEADER),
+        ])
+        .expose_headers([header::RETRY_AFTER, HeaderName::from_static("idempotent-replayed")])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// 200 when the database answers.

@@ -1,6 +1,6 @@
 //! The OpenAPI document, served at `/api/v1/openapi.json`.
 
-use kassa::api::{CreatedApiKey, IntentWithHistory, PageMeta, PaymentIntent, CardToken};
+use kassa::api::{CardToken, CreatedApiKey, Customer, CustomerSession, IntentWithHistory, PageMeta, PaymentIntent, SavedPaymentMethod};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -30,6 +30,32 @@ pub struct IntentPage {
     pub meta: PageMeta,
 }
 
+#[derive(ToSchema)]
+pub struct CustomerResponse {
+    pub data: Customer,
+}
+
+#[derive(ToSchema)]
+pub struct CustomerPage {
+    pub data: Vec<Customer>,
+    pub meta: PageMeta,
+}
+
+#[derive(ToSchema)]
+pub struct SavedMethodResponse {
+    pub data: SavedPaymentMethod,
+}
+
+#[derive(ToSchema)]
+pub struct SavedMethodList {
+    pub data: Vec<SavedPaymentMethod>,
+}
+
+#[derive(ToSchema)]
+pub struct SessionResponse {
+    pub data: CustomerSession,
+}
+
 struct Security;
 
 impl Modify for Security {
@@ -54,6 +80,19 @@ impl Modify for Security {
         crate::http::payments::list_transactions,
         crate::http::payments::get_transaction,
         crate::http::keys::create,
+        crate::http::payments::create_intent,
+        crate::http::payments::get_intent,
+        crate::http::payments::confirm_intent,
+        crate::http::payments::list_failed,
+        crate::http::payments::retry_failed,
+        crate::http::payments::resolve_failed,
+        crate::http::customers::create,
+        crate::http::customers::list,
+        crate::http::customers::get,
+        crate::http::customers::save_method,
+        crate::http::customers::list_methods,
+        crate::http::customers::delete_method,
+        crate::http::customers::create_session,
         crate::http::health,
     ),
     modifiers(&Security),

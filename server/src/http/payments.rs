@@ -3,29 +3,26 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use kassa::api::{
-    CaptureRequest, ChargeRequest, CreateTokenRequest, Data, IntentWithHistory, KeyKind, Page, PageMeta,
-    Permission, RefundRequest, TipRequest, TransactionFilters, VoidRequest, PAGE_LIMIT_DEFAULT,
-    PAGE_LIMIT_MAX,
+    CaptureRequest, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data,
+    FailedCounts, FailedFilters, IntentStatus, IntentWithHistory, KeyKind, Page, PageMeta, PaymentIntent,
+    Permission, RefundRequest, ResolveRequest, RetryRequest, TipRequest, TransactionFilters, VoidRequest,
+    PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::PaymentIntentId;
-use kassa::api::PaymentIntent;
+use serde::Deserialize;
 
 use super::auth::Caller;
+use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_json, ApiQuery};
-use super::idempotency::{IdempotencyKey, Recorded};
-use crate::clock::{parse_filter_date, RangeEnd};
-use crate::payments::{self, Ctx};
+use super::idempotency::Recorded;
+use crate::clock::{now_ms, parse_filter_date, RangeEnd};
+use crate::payments;
 use crate::state::AppState;
 use crate::store::intents::{self, IntentQuery};
-
-type Key = Option<Extension<IdempotencyKey>>;
-
-fn ctx<'a>(state: &'a AppState, caller: &'a Caller, key: &'a Key) -> Ctx<'a> {
-    Ctx { state, merchant: &caller.merchant_id, key: key.as_ref().map(|k| &k.0) }
-}
 
 /// A path id of the wrong kind names nothing this merchant has.
 pub fn intent_id(raw: &str) -> ApiResult<PaymentIntentId> {
@@ -38,15 +35,15 @@ pub fn intent_id(raw: &str) -> ApiResult<PaymentIntentId> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 201, description = "The token", body = crate::http::openapi::TokenResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, body = kassa::ErrorEnvelope),
-              (status = 403, body = kassa::ErrorEnvelope)))]
-pub async fn create_payment_method(State(state): State<AppState>, caller: Caller, key: Key, body: Bytes) -> ApiResult<Recorded> {
-    if !matches!(caller.kind, KeyKind::Publishable | KeyKind::Secret)
-        && caller.require(Permission::TransactionsCreate).is_err()
+              (status = 403, body = kassa::ErrorEnvelope), (status = 429, body = kassa::ErrorEnvelope)))]
+pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    if !matches!(r.caller.kind, KeyKind::Publishable | KeyKind::Secret)
+        && r.caller.require(Permission::TransactionsCreate).is_err()
     {
-        caller.require(Permission::MethodsManage)?;
+        r.caller.require(Permission::MethodsManage)?;
     }
     let req: CreateTokenRequest = parse_json(&body)?;
-    payments::create_token(ctx(&state, &caller, &key), req).await
+    payments::create_token(r.ctx(&state), req).await
 }
 
 /// Hold funds on a card.
@@ -57,10 +54,10 @@ pub async fn create_payment_method(State(state): State<AppState>, caller: Caller
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
               (status = 400, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
               (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
-pub async fn authorize(State(state): State<AppState>, caller: Caller, key: Key, body: Bytes) -> ApiResult<Recorded> {
-    caller.require(Permission::TransactionsCreate)?;
+pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
     let req: ChargeRequest = parse_json(&body)?;
-    payments::charge(ctx(&state, &caller, &key), req, false).await
+    payments::charge(r.ctx(&state), req, false).await
 }
 
 /// Authorize and capture in one step, with an optional tip.
@@ -71,10 +68,10 @@ pub async fn authorize(State(state): State<AppState>, caller: Caller, key: Key, 
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
               (status = 400, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
               (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
-pub async fn sale(State(state): State<AppState>, caller: Caller, key: Key, body: Bytes) -> ApiResult<Recorded> {
-    caller.require(Permission::TransactionsCreate)?;
+pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
     let req: ChargeRequest = parse_json(&body)?;
-    payments::charge(ctx(&state, &caller, &key), req, true).await
+    payments::charge(r.ctx(&state), req, true).await
 }
 
 /// Capture an authorization, fully or in part.
@@ -83,10 +80,10 @@ pub async fn sale(State(state): State<AppState>, caller: Caller, key: Key, body:
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn capture(State(state): State<AppState>, caller: Caller, key: Key, body: Bytes) -> ApiResult<Recorded> {
-    caller.require(Permission::TransactionsCreate)?;
+pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
     let req: CaptureRequest = parse_json(&body)?;
-    payments::capture(ctx(&state, &caller, &key), req).await
+    payments::capture(r.ctx(&state), req).await
 }
 
 /// Release an authorization, or void a capture before settlement.
@@ -95,10 +92,10 @@ pub async fn capture(State(state): State<AppState>, caller: Caller, key: Key, bo
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn void(State(state): State<AppState>, caller: Caller, key: Key, body: Bytes) -> ApiResult<Recorded> {
-    caller.require(Permission::TransactionsVoid)?;
+pub async fn void(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsVoid)?;
     let req: VoidRequest = parse_json(&body)?;
-    payments::void(ctx(&state, &caller, &key), req).await
+    payments::void(r.ctx(&state), req).await
 }
 
 /// Refund some or all of what was captured.
@@ -107,10 +104,10 @@ pub async fn void(State(state): State<AppState>, caller: Caller, key: Key, body:
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn refund(State(state): State<AppState>, caller: Caller, key: Key, body: Bytes) -> ApiResult<Recorded> {
-    caller.require(Permission::TransactionsVoid)?;
+pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsVoid)?;
     let req: RefundRequest = parse_json(&body)?;
-    payments::refund(ctx(&state, &caller, &key), req).await
+    payments::refund(r.ctx(&state), req).await
 }
 
 /// Set the tip of an unsettled payment.
@@ -120,21 +117,78 @@ pub async fn refund(State(state): State<AppState>, caller: Caller, key: Key, bod
            ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn tip(State(state): State<AppState>, caller: Caller, key: Key, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
-    caller.require(Permission::TransactionsCreate)?;
+pub async fn tip(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
     let id = intent_id(&id)?;
     let req: TipRequest = parse_json(&body)?;
-    payments::adjust_tip(ctx(&state, &caller, &key), id, req).await
+    payments::adjust_tip(r.ctx(&state), id, req).await
 }
 
-/// Search payments, newest first.
-#[utoipa::path(get, path = "/api/v1/payments/transactions", tag = "payments",
-    params(TransactionFilters),
-    responses((status = 200, body = crate::http::openapi::IntentPage),
-              (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn list_transactions(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<TransactionFilters>) -> ApiResult<Json<Page<PaymentIntent>>> {
-    caller.require(Permission::TransactionsView)?;
-    let limit = filters.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
+/// Create an intent for the browser to confirm; the response carries its `clientSecret`.
+#[utoipa::path(post, path = "/api/v1/payments/intents", tag = "intents",
+    request_body = CreateIntentRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    responses((status = 201, body = crate::http::openapi::IntentResponse),
+              (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
+pub async fn create_intent(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
+    let req: CreateIntentRequest = parse_json(&body)?;
+    payments::create_intent(r.ctx(&state), req).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientSecretQuery {
+    /// Required with a publishable key.
+    client_secret: Option<String>,
+}
+
+/// Retrieve an intent: a secret key, or a publishable key with the intent's client secret.
+#[utoipa::path(get, path = "/api/v1/payments/intents/{id}", tag = "intents",
+    params(("id" = String, Path, description = "The payment intent"), ClientSecretQuery),
+    responses((status = 200, body = crate::http::openapi::IntentResponse),
+              (status = 404, body = kassa::ErrorEnvelope)))]
+pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, ApiQuery(query): ApiQuery<ClientSecretQuery>) -> ApiResult<Json<Data<PaymentIntent>>> {
+    let id = intent_id(&id)?;
+    let ctx = r.ctx(&state);
+    let intent = if r.caller.kind == KeyKind::Publishable {
+        payments::intent_for_client(&ctx, &id, query.client_secret.as_deref()).await?
+    } else {
+        r.caller.require(Permission::TransactionsView)?;
+        intents::find(&state.store, &r.caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?
+    };
+    Ok(Json(Data { data: intent.to_api() }))
+}
+
+/// Confirm an intent with a card, a token or a saved card (a publishable key sends the
+/// `clientSecret`); a 3-D Secure card answers `requires_action` with `nextAction`.
+#[utoipa::path(post, path = "/api/v1/payments/intents/{id}/confirm", tag = "intents",
+    request_body = ConfirmIntentRequest,
+    params(("id" = String, Path, description = "The payment intent"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    responses((status = 200, body = crate::http::openapi::IntentResponse),
+              (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+    let publishable = r.caller.kind == KeyKind::Publishable;
+    if !publishable {
+        r.caller.require(Permission::TransactionsCreate)?;
+    }
+    let id = intent_id(&id)?;
+    let req: ConfirmIntentRequest = parse_json(&body)?;
+    payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await
+}
+
+/// Turns page filters into a query: dates, limit and cursor checked.
+struct Listing {
+    date_from: Option<String>,
+    date_to: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn page_query(state: &AppState, caller: &Caller, listing: Listing) -> ApiResult<IntentQuery> {
+    let limit = listing.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
         return Err(ApiError::validation("limit", format!("limit must be between 1 and {PAGE_LIMIT_MAX}")));
     }
@@ -144,10 +198,7 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
             .map(|v| parse_filter_date(v, end).ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time"))))
             .transpose()
     };
-    if filters.card_last4.as_deref().is_some_and(|l| l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(ApiError::validation("cardLast4", "cardLast4 must be four digits"));
-    }
-    let after = match &filters.cursor {
+    let after = match &listing.cursor {
         None => None,
         Some(cursor) => {
             let id: PaymentIntentId = cursor.parse().map_err(|_| ApiError::validation("cursor", "cursor is not one this API gave"))?;
@@ -157,22 +208,43 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
             Some(id)
         }
     };
+    Ok(IntentQuery {
+        date_from: date("dateFrom", &listing.date_from, RangeEnd::From)?,
+        date_to: date("dateTo", &listing.date_to, RangeEnd::To)?,
+        after,
+        limit,
+        ..IntentQuery::default()
+    })
+}
+
+async fn page(state: &AppState, caller: &Caller, query: &IntentQuery) -> ApiResult<Json<Page<PaymentIntent>>> {
+    let (rows, has_more) = intents::list(&state.store, &caller.merchant_id, query).await?;
+    let cursor = if has_more { rows.last().map(|r| r.id.to_string()) } else { None };
+    Ok(Json(Page { data: rows.iter().map(|r| r.to_api()).collect(), meta: PageMeta { cursor, has_more } }))
+}
+
+/// Search payments, newest first.
+#[utoipa::path(get, path = "/api/v1/payments/transactions", tag = "payments",
+    params(TransactionFilters),
+    responses((status = 200, body = crate::http::openapi::IntentPage),
+              (status = 400, body = kassa::ErrorEnvelope)))]
+pub async fn list_transactions(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<TransactionFilters>) -> ApiResult<Json<Page<PaymentIntent>>> {
+    caller.require(Permission::TransactionsView)?;
+    if filters.card_last4.as_deref().is_some_and(|l| l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ApiError::validation("cardLast4", "cardLast4 must be four digits"));
+    }
+    let listing = Listing { date_from: filters.date_from, date_to: filters.date_to, cursor: filters.cursor, limit: filters.limit };
     let query = IntentQuery {
         statuses: filters.status.into_iter().collect(),
-        date_from: date("dateFrom", &filters.date_from, RangeEnd::From)?,
-        date_to: date("dateTo", &filters.date_to, RangeEnd::To)?,
         amount_min_cents: filters.amount_min_cents,
         amount_max_cents: filters.amount_max_cents,
         card_last4: filters.card_last4,
         customer_id: filters.customer_id,
         order_id: filters.order_id,
         location_id: filters.location_id,
-        after,
-        limit,
+        ..page_query(&state, &caller, listing).await?
     };
-    let (rows, has_more) = intents::list(&state.store, &caller.merchant_id, &query).await?;
-    let cursor = if has_more { rows.last().map(|r| r.id.to_string()) } else { None };
-    Ok(Json(Page { data: rows.iter().map(|r| r.to_api()).collect(), meta: PageMeta { cursor, has_more } }))
+    page(&state, &caller, &query).await
 }
 
 /// One payment with every processor call made for it.
@@ -186,4 +258,66 @@ pub async fn get_transaction(State(state): State<AppState>, caller: Caller, Path
     let intent = intents::find(&state.store, &caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
     let transactions = intents::list_transactions(&state.store, &caller.merchant_id, &id).await?;
     Ok(Json(Data { data: IntentWithHistory { intent: intent.to_api(), transactions } }))
+}
+
+const FAILED: [IntentStatus; 2] = [IntentStatus::Declined, IntentStatus::Error];
+
+/// Declined and failed payments, newest first (the last 30 days unless `dateFrom` says
+/// otherwise); `counts=true` answers only how many.
+#[utoipa::path(get, path = "/api/v1/payments/failed", tag = "failed payments",
+    params(FailedFilters),
+    responses((status = 200, description = "A page of intents, or `{total, declined, error}` with counts=true", body = crate::http::openapi::IntentPage),
+              (status = 400, body = kassa::ErrorEnvelope)))]
+pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<FailedFilters>) -> ApiResult<Response> {
+    caller.require(Permission::TransactionsView)?;
+    let statuses = match filters.status {
+        None => FAILED.to_vec(),
+        Some(status) if FAILED.contains(&status) => vec![status],
+        Some(_) => return Err(ApiError::validation("status", "status must be declined or error")),
+    };
+    let listing = Listing { date_from: filters.date_from, date_to: filters.date_to, cursor: filters.cursor, limit: filters.limit };
+    let mut query = IntentQuery {
+        statuses,
+        customer_id: filters.customer_id,
+        location_id: filters.location_id,
+        ..page_query(&state, &caller, listing).await?
+    };
+    query.date_from = query.date_from.or(Some(now_ms() - 30 * 24 * 3600 * 1000));
+    if filters.counts == Some(true) {
+        let counts = intents::count_by_status(&state.store, &caller.merchant_id, &query).await?;
+        let of = |status| counts.iter().filter(|(s, _)| *s == status).map(|(_, n)| n).sum::<i64>();
+        let (declined, error) = (of(IntentStatus::Declined), of(IntentStatus::Error));
+        return Ok(Json(Data { data: FailedCounts { total: declined + error, declined, error } }).into_response());
+    }
+    Ok(page(&state, &caller, &query).await?.into_response())
+}
+
+/// Retry a failed payment with the original card or another one: a new intent whose metadata
+/// names the one it retries.
+#[utoipa::path(post, path = "/api/v1/payments/failed/{id}/retry", tag = "failed payments",
+    request_body = RetryRequest,
+    params(("id" = String, Path, description = "The failed payment intent"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    responses((status = 201, body = crate::http::openapi::IntentResponse),
+              (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
+              (status = 409, body = kassa::ErrorEnvelope)))]
+pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
+    let id = intent_id(&id)?;
+    let req: RetryRequest = parse_json(&body)?;
+    payments::retry(r.ctx(&state), id, req).await
+}
+
+/// Close a failed payment by hand, e.g. when the customer paid in cash.
+#[utoipa::path(post, path = "/api/v1/payments/failed/{id}/resolve", tag = "failed payments",
+    request_body = ResolveRequest,
+    params(("id" = String, Path, description = "The failed payment intent"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    responses((status = 200, body = crate::http::openapi::IntentResponse),
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsVoid)?;
+    let id = intent_id(&id)?;
+    let req: ResolveRequest = parse_json(&body)?;
+    payments::resolve(r.ctx(&state), id, req).await
 }

@@ -58,6 +58,8 @@ pub struct AuthorizeCall<'a> {
     pub currency: Currency,
     /// Authorize and capture in one call (a sale).
     pub capture: bool,
+    /// The cardholder passed 3-D Secure for this payment.
+    pub authenticated: bool,
     pub idempotency_key: &'a str,
 }
 
@@ -65,6 +67,9 @@ pub struct AuthorizeCall<'a> {
 pub trait Processor: Send + Sync {
     async fn tokenize(&self, card: &CardData<'_>) -> Result<TokenizedCard, ProcessorError>;
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError>;
+    /// Checks the one-time code the cardholder typed on the 3-D Secure page: `Approved` when it
+    /// passes, `Declined { authentication_failed }` when it does not.
+    async fn authenticate(&self, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;

@@ -196,6 +196,22 @@ impl Processor for SandboxProcessor {
                     cvv_response: None,
                 }
             }
+            Behaviour::ChallengeThenApprove if call.authenticated => Reply {
+                auth_code: Some(auth_code(call.idempotency_key)),
+                ..approval(reference)
+            },
+            Behaviour::ChallengeThenDecline(code) if call.authenticated => {
+                let (response_code, text) = decline_response(code);
+                Reply {
+                    outcome: Outcome::Declined { decline_code: code.into() },
+                    response_code: response_code.into(),
+                    response_text: text.into(),
+                    reference,
+                    auth_code: None,
+                    avs_response: None,
+                    cvv_response: None,
+                }
+            }
             Behaviour::ChallengeThenApprove | Behaviour::ChallengeThenDecline(_) => Reply {
                 outcome: Outcome::ChallengeRequired,
                 response_code: "1A".into(),
@@ -215,6 +231,24 @@ impl Processor for SandboxProcessor {
         reply.avs_response = Some(facts.avs);
         reply.cvv_response = Some(facts.cvv);
         Ok(reply)
+    }
+
+    async fn authenticate(&self, _processor_token: &str, code: &str, key: &str) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        let reference = reference("authenticate", key);
+        // The sandbox issuer's one-time code is 123456.
+        if code.trim() == "123456" {
+            return Ok(Reply { response_code: "Y".into(), response_text: "Authenticated".into(), ..approval(reference) });
+        }
+        Ok(Reply {
+            outcome: Outcome::Declined { decline_code: "authentication_failed".into() },
+            response_code: "N".into(),
+            response_text: "Not authenticated".into(),
+            reference,
+            auth_code: None,
+            avs_response: None,
+            cvv_response: None,
+        })
     }
 
     async fn capture(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {

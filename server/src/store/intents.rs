@@ -1,5 +1,5 @@
 use kassa::api::{
-    CaptureMethod, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Transaction,
+    CaptureMethod, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Resolution, Transaction,
     TransactionStatus, TransactionType,
 };
 use kassa::card::CardBrand;
@@ -29,6 +29,8 @@ pub struct IntentRecord {
     pub card_brand: Option<CardBrand>,
     pub card_last4: Option<String>,
     pub card_fingerprint: Option<String>,
+    pub card_exp_month: Option<u32>,
+    pub card_exp_year: Option<u32>,
     pub processor_token: Option<String>,
     pub auth_code: Option<String>,
     pub avs_response: Option<String>,
@@ -44,6 +46,16 @@ pub struct IntentRecord {
     pub last_error: Option<LastError>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// SHA-256 of the client secret, for intents the browser confirms.
+    pub client_secret_hash: Option<String>,
+    /// SHA-256 of the secret in the 3-D Secure page's address, while a challenge is open.
+    pub three_ds_session_hash: Option<String>,
+    /// The origin of the page that confirmed, the only one the challenge page will tell.
+    pub opener_origin: Option<String>,
+    pub return_url: Option<String>,
+    /// Save the card to the customer once the payment succeeds.
+    pub save_card: bool,
+    pub resolution: Option<Resolution>,
 }
 
 impl IntentRecord {
@@ -77,6 +89,7 @@ impl IntentRecord {
             metadata: self.metadata.clone(),
             next_action: self.next_action.clone(),
             last_error: self.last_error.clone(),
+            resolution: self.resolution.clone(),
             created_at: format_ms(self.created_at),
             updated_at: format_ms(self.updated_at),
             client_secret: None,
@@ -102,9 +115,12 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
             refunded_amount_cents, currency, capture_method, payment_method_type, card_brand,
             card_last4, card_fingerprint, processor_token, auth_code, avs_response, cvv_response,
             provider_reference, order_id, customer_id, location_id, terminal_id, line_items,
-            metadata, next_action, last_error, created_at, updated_at)
+            metadata, next_action, last_error, created_at, updated_at, client_secret_hash,
+            three_ds_session_hash, opener_origin, return_url, save_card, resolution, card_exp_month,
+            card_exp_year)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+                 $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
+                 $35, $36)",
     )
     .bind(&intent.id)
     .bind(merchant)
@@ -134,16 +150,88 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(intent.last_error.as_ref().map(json))
     .bind(intent.created_at)
     .bind(intent.updated_at)
+    .bind(&intent.client_secret_hash)
+    .bind(&intent.three_ds_session_hash)
+    .bind(&intent.opener_origin)
+    .bind(&intent.return_url)
+    .bind(intent.save_card)
+    .bind(intent.resolution.as_ref().map(json))
+    .bind(intent.card_exp_month.map(i64::from))
+    .bind(intent.card_exp_year.map(i64::from))
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Writes what an attempt to pay changed, if the intent is still `expected`.
+pub async fn update_attempt(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, expected: IntentStatus) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET
+            status = $1, captured_amount_cents = $2, payment_method_type = $3, card_brand = $4,
+            card_last4 = $5, card_fingerprint = $6, processor_token = $7, auth_code = $8,
+            avs_response = $9, cvv_response = $10, provider_reference = $11, customer_id = $12,
+            next_action = $13, last_error = $14, three_ds_session_hash = $15, opener_origin = $16,
+            return_url = $17, save_card = $18, updated_at = $19, card_exp_month = $23,
+            card_exp_year = $24
+         WHERE merchant_id = $20 AND id = $21 AND status = $22",
+    )
+    .bind(intent.status.as_str())
+    .bind(intent.captured_amount_cents)
+    .bind(&intent.payment_method_type)
+    .bind(intent.card_brand.map(CardBrand::as_str))
+    .bind(&intent.card_last4)
+    .bind(&intent.card_fingerprint)
+    .bind(&intent.processor_token)
+    .bind(&intent.auth_code)
+    .bind(&intent.avs_response)
+    .bind(&intent.cvv_response)
+    .bind(&intent.provider_reference)
+    .bind(&intent.customer_id)
+    .bind(intent.next_action.as_ref().map(json))
+    .bind(intent.last_error.as_ref().map(json))
+    .bind(&intent.three_ds_session_hash)
+    .bind(&intent.opener_origin)
+    .bind(&intent.return_url)
+    .bind(intent.save_card)
+    .bind(intent.updated_at)
+    .bind(merchant)
+    .bind(&intent.id)
+    .bind(expected.as_str())
+    .bind(intent.card_exp_month.map(i64::from))
+    .bind(intent.card_exp_year.map(i64::from))
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Declined or error → resolved, with how it was resolved.
+pub async fn mark_resolved(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, resolution: &Resolution, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET status = 'resolved', resolution = $1, updated_at = $2
+         WHERE merchant_id = $3 AND id = $4 AND status IN ('declined', 'error')",
+    )
+    .bind(json(resolution))
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An intent by id alone, with its merchant: for the 3-D Secure page, which has no key.
+pub async fn find_any(store: &Store, id: &PaymentIntentId) -> Result<Option<(MerchantId, IntentRecord)>, sqlx::Error> {
+    let sql = format!("SELECT merchant_id, {INTENT_COLUMNS} FROM payment_intents WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(store.reader()).await?;
+    row.map(|row| Ok((row.try_get("merchant_id")?, intent_from_row(&row)?))).transpose()
 }
 
 const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cents, captured_amount_cents,
     refunded_amount_cents, currency, capture_method, payment_method_type, card_brand, card_last4,
     card_fingerprint, processor_token, auth_code, avs_response, cvv_response, provider_reference,
     order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
-    created_at, updated_at";
+    created_at, updated_at, client_secret_hash, three_ds_session_hash, opener_origin, return_url,
+    save_card, resolution, card_exp_month, card_exp_year";
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -156,6 +244,7 @@ fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
     let brand: Option<String> = row.try_get("card_brand")?;
     let next_action: Option<String> = row.try_get("next_action")?;
     let last_error: Option<String> = row.try_get("last_error")?;
+    let resolution: Option<String> = row.try_get("resolution")?;
     Ok(IntentRecord {
         id: row.try_get("id")?,
         status: status.parse().map_err(|_| decode_error("status", &status))?,
@@ -175,6 +264,8 @@ fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
             .transpose()?,
         card_last4: row.try_get("card_last4")?,
         card_fingerprint: row.try_get("card_fingerprint")?,
+        card_exp_month: row.try_get::<Option<i64>, _>("card_exp_month")?.map(|m| m as u32),
+        card_exp_year: row.try_get::<Option<i64>, _>("card_exp_year")?.map(|y| y as u32),
         processor_token: row.try_get("processor_token")?,
         auth_code: row.try_get("auth_code")?,
         avs_response: row.try_get("avs_response")?,
@@ -190,6 +281,12 @@ fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
         last_error: last_error.as_deref().map(parse_json).transpose()?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        client_secret_hash: row.try_get("client_secret_hash")?,
+        three_ds_session_hash: row.try_get("three_ds_session_hash")?,
+        opener_origin: row.try_get("opener_origin")?,
+        return_url: row.try_get("return_url")?,
+        save_card: row.try_get("save_card")?,
+        resolution: resolution.as_deref().map(parse_json).transpose()?,
     })
 }
 
@@ -388,6 +485,22 @@ pub struct IntentQuery {
 pub async fn list(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Result<(Vec<IntentRecord>, bool), sqlx::Error> {
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
     sql.push(INTENT_COLUMNS).push(" FROM payment_intents WHERE merchant_id = ").push_bind(merchant);
+    push_filters(&mut sql, q);
+    if let Some(after) = &q.after {
+        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ")
+            .push_bind(merchant)
+            .push(" AND id = ")
+            .push_bind(after)
+            .push(")");
+    }
+    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+    let rows = sql.build().fetch_all(store.reader()).await?;
+    let has_more = rows.len() > q.limit as usize;
+    let intents = rows.iter().take(q.limit as usize).map(intent_from_row).collect::<Result<_, _>>()?;
+    Ok((intents, has_more))
+}
+
+fn push_filters(sql: &mut QueryBuilder<'_, Sqlite>, q: &IntentQuery) {
     if !q.statuses.is_empty() {
         sql.push(" AND status IN (");
         let mut list = sql.separated(", ");
@@ -418,18 +531,21 @@ pub async fn list(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Resu
             sql.push(format!(" AND {column} = ")).push_bind(value.clone());
         }
     }
-    if let Some(after) = &q.after {
-        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ")
-            .push_bind(merchant)
-            .push(" AND id = ")
-            .push_bind(after)
-            .push(")");
-    }
-    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+}
+
+/// How many intents match, by status.
+pub async fn count_by_status(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Result<Vec<(IntentStatus, i64)>, sqlx::Error> {
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT status, COUNT(*) AS n FROM payment_intents WHERE merchant_id = ");
+    sql.push_bind(merchant);
+    push_filters(&mut sql, q);
+    sql.push(" GROUP BY status");
     let rows = sql.build().fetch_all(store.reader()).await?;
-    let has_more = rows.len() > q.limit as usize;
-    let intents = rows.iter().take(q.limit as usize).map(intent_from_row).collect::<Result<_, _>>()?;
-    Ok((intents, has_more))
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok((status.parse().map_err(|_| decode_error("status", &status))?, row.try_get("n")?))
+        })
+        .collect()
 }
 
 /// Whether the intent exists for this merchant (so a cursor can be checked).

@@ -73,6 +73,10 @@ pub async fn find_key_by_hash(store: &Store, key_hash: &str) -> Result<Option<St
     .transpose()
 }
 
+pub async fn name(store: &Store, id: &MerchantId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(id).fetch_optional(store.reader()).await
+}
+
 pub async fn count_merchants(store: &Store) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(store.reader()).await
 }

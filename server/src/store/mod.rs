@@ -6,6 +6,7 @@
 //! a single transaction (a change that fails is rolled back alone), commits once, and only then
 //! tells each caller its change is durable. Nothing is acknowledged before its COMMIT returns.
 
+pub mod customers;
 pub mod idempotency;
 pub mod intents;
 pub mod merchants;

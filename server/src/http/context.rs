@@ -1,0 +1,56 @@
+//! What every API handler needs to know about its request.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::idempotency::IdempotencyKey;
+use crate::payments::Ctx;
+use crate::state::AppState;
+
+pub struct RequestCtx {
+    pub caller: Caller,
+    pub key: Option<IdempotencyKey>,
+    /// `http://host:port` as the client reached this server, for links it will follow.
+    pub public_base: String,
+    /// The `Origin` of a browser request.
+    pub origin: Option<String>,
+}
+
+impl RequestCtx {
+    pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
+        Ctx { state, merchant: &self.caller.merchant_id, key: self.key.as_ref(), public_base: &self.public_base }
+    }
+}
+
+/// The address the client used: `X-Forwarded-Proto` (behind a proxy) or `http`, and `Host`.
+pub fn public_base(headers: &HeaderMap) -> String {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = text("x-forwarded-proto").filter(|p| *p == "https" || *p == "http").unwrap_or("http");
+    let host = text(header::HOST.as_str())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .unwrap_or("127.0.0.1");
+    format!("{proto}://{host}")
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|o| *o != "null" && o.len() <= 512)
+            .map(str::to_owned);
+        Ok(RequestCtx {
+            caller,
+            key: parts.extensions.get::<IdempotencyKey>().cloned(),
+            public_base: public_base(&parts.headers),
+            origin,
+        })
+    }
+}

@@ -1,0 +1,357 @@
+//! Making payments: tokens, server-side charges, intents the browser confirms, and retries.
+
+use axum::http::StatusCode;
+use kassa::api::{
+    CaptureMethod, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data,
+    IntentStatus, RetryRequest,
+};
+use kassa::id::{intent_of_client_secret, CustomerId, PaymentIntentId, TokenId};
+use kassa::Currency;
+use serde_json::{json, Map, Value};
+
+use super::*;
+use crate::clock::now_ms;
+use crate::http::idempotency::Recorded;
+use crate::processor::AuthorizeCall;
+
+/// `POST /payment-methods`.
+pub async fn create_token(ctx: Ctx<'_>, req: CreateTokenRequest) -> ApiResult<Recorded> {
+    let (processor_token, card) = tokenize_card(&ctx, &req.card).await?;
+    let now = now_ms();
+    let token = StoredToken { id: ids::new::<TokenId>(), processor_token, card, used: false, created_at: now };
+    let response = Recorded::json(StatusCode::CREATED, &Data { data: token.to_api() });
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                tokens::insert(tx, &merchant, &token).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// What a new intent is for.
+struct NewIntent {
+    amount_cents: i64,
+    tip_cents: i64,
+    currency: Currency,
+    capture_method: CaptureMethod,
+    order_id: Option<String>,
+    customer_id: Option<String>,
+    location_id: Option<String>,
+    terminal_id: Option<String>,
+    line_items: Vec<kassa::api::LineItem>,
+    metadata: Map<String, Value>,
+}
+
+fn new_record(spec: NewIntent, now: i64) -> IntentRecord {
+    IntentRecord {
+        id: ids::new::<PaymentIntentId>(),
+        status: IntentStatus::RequiresPaymentMethod,
+        amount_cents: spec.amount_cents,
+        tip_cents: spec.tip_cents,
+        captured_amount_cents: 0,
+        refunded_amount_cents: 0,
+        currency: spec.currency,
+        capture_method: spec.capture_method,
+        payment_method_type: None,
+        card_brand: None,
+        card_last4: None,
+        card_fingerprint: None,
+        card_exp_month: None,
+        card_exp_year: None,
+        processor_token: None,
+        auth_code: None,
+        avs_response: None,
+        cvv_response: None,
+        provider_reference: None,
+        order_id: spec.order_id,
+        customer_id: spec.customer_id,
+        location_id: spec.location_id,
+        terminal_id: spec.terminal_id,
+        line_items: spec.line_items,
+        metadata: spec.metadata,
+        next_action: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+        client_secret_hash: None,
+        three_ds_session_hash: None,
+        opener_origin: None,
+        return_url: None,
+        save_card: false,
+        resolution: None,
+    }
+}
+
+fn check_charge(req: &ChargeRequest, capture: bool) -> ApiResult<()> {
+    check_amount("amountCents", req.amount_cents)?;
+    match req.tip_cents {
+        Some(_) if !capture => {
+            return Err(ApiError::validation(
+                "tipCents",
+                "tipCents is taken by /payments/sale; add a tip to an authorization with POST /payments/{id}/tip",
+            ))
+        }
+        Some(tip) if !(0..=MAX_AMOUNT_CENTS).contains(&tip) => {
+            return Err(ApiError::validation("tipCents", "tipCents must be zero or a positive whole number"))
+        }
+        _ => {}
+    }
+    for (field, value) in [
+        ("orderId", &req.order_id),
+        ("customerId", &req.customer_id),
+        ("locationId", &req.location_id),
+        ("terminalId", &req.terminal_id),
+        ("paymentMethodType", &req.payment_method_type),
+    ] {
+        check_text(field, value.as_ref())?;
+    }
+    if req.payment_method_type.as_deref().is_some_and(|t| t != "card") {
+        return Err(ApiError::validation("paymentMethodType", "paymentMethodType must be `card`"));
+    }
+    check_line_items(&req.line_items)?;
+    check_metadata(&req.metadata)
+}
+
+/// `POST /payments/authorize` (`capture` false) and `POST /payments/sale` (`capture` true).
+pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResult<Recorded> {
+    check_charge(&req, capture)?;
+    let source = resolve_source(&ctx, req.card.as_ref(), req.token.as_ref(), req.payment_method_id.as_ref())
+        .await?
+        .ok_or_else(|| ApiError::validation("card", "Provide exactly one of card, token or paymentMethodId"))?;
+    let spec = NewIntent {
+        amount_cents: req.amount_cents,
+        tip_cents: req.tip_cents.unwrap_or(0),
+        currency: req.currency,
+        capture_method: if capture { CaptureMethod::Automatic } else { CaptureMethod::Manual },
+        order_id: req.order_id,
+        customer_id: req.customer_id,
+        location_id: req.location_id,
+        terminal_id: req.terminal_id,
+        line_items: req.line_items,
+        metadata: req.metadata,
+    };
+    pay_new(&ctx, new_record(spec, now_ms()), source).await
+}
+
+/// Authorizes a new intent with `source` and records it, whatever the outcome.
+async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source) -> ApiResult<Recorded> {
+    source.describe(&mut intent);
+    let capture = intent.capture_method == CaptureMethod::Automatic;
+    let result = ctx
+        .state
+        .processor
+        .authorize(&AuthorizeCall {
+            processor_token: source.processor_token(),
+            amount_cents: intent.total_cents(),
+            currency: intent.currency,
+            capture,
+            authenticated: false,
+            idempotency_key: &ctx.processor_key("authorize"),
+        })
+        .await;
+    let mut steps = Vec::new();
+    let failure = apply_authorization(ctx, &mut intent, &result, capture, OnFailure::Final, &mut steps);
+    let response = match failure {
+        Some(error) => Recorded::error(&error),
+        None => Recorded::json(StatusCode::CREATED, &Data { data: intent.to_api() }),
+    };
+    let (merchant, key, spent_token) = (ctx.merchant.clone(), ctx.key.cloned(), source.spent_token());
+    let now = intent.updated_at;
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if let Some(token) = &spent_token {
+                    if !tokens::consume(tx, &merchant, token, now).await? {
+                        return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
+                    }
+                }
+                intents::insert(tx, &merchant, &intent).await?;
+                record_steps(tx, &merchant, &intent, &steps, now).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// `POST /payments/intents`: an intent for the browser to confirm, with its client secret.
+pub async fn create_intent(ctx: Ctx<'_>, req: CreateIntentRequest) -> ApiResult<Recorded> {
+    check_amount("amountCents", req.amount_cents)?;
+    check_text("orderId", req.order_id.as_ref())?;
+    check_text("locationId", req.location_id.as_ref())?;
+    check_line_items(&req.line_items)?;
+    check_metadata(&req.metadata)?;
+    if let Some(customer) = &req.customer_id {
+        if customers::find(&ctx.state.store, ctx.merchant, customer).await?.is_none() {
+            return Err(ApiError::not_found("customer").with_details(json!({ "field": "customerId" })));
+        }
+    }
+    let now = now_ms();
+    let mut intent = new_record(
+        NewIntent {
+            amount_cents: req.amount_cents,
+            tip_cents: 0,
+            currency: req.currency,
+            capture_method: req.capture_method,
+            order_id: req.order_id,
+            customer_id: req.customer_id.map(|c| c.to_string()),
+            location_id: req.location_id,
+            terminal_id: None,
+            line_items: req.line_items,
+            metadata: req.metadata,
+        },
+        now,
+    );
+    let client_secret = format!("{}_secret_{}", intent.id, ids::secret(""));
+    intent.client_secret_hash = Some(hash_secret(&client_secret));
+    let mut shown = intent.to_api();
+    shown.client_secret = Some(client_secret);
+    let response = Recorded::json(StatusCode::CREATED, &Data { data: shown });
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                intents::insert(tx, &merchant, &intent).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// The intent a publishable key may see: it must hold that intent's client secret. Anything
+/// else is a 404, so a guess learns nothing.
+pub async fn intent_for_client(ctx: &Ctx<'_>, id: &PaymentIntentId, client_secret: Option<&str>) -> ApiResult<IntentRecord> {
+    let secret = client_secret.ok_or_else(|| ApiError::not_found("payment intent"))?;
+    if intent_of_client_secret(secret).as_ref() != Some(id) {
+        return Err(ApiError::not_found("payment intent"));
+    }
+    let intent = load(ctx, id).await?;
+    if !secret_matches(secret, intent.client_secret_hash.as_deref()) {
+        return Err(ApiError::not_found("payment intent"));
+    }
+    Ok(intent)
+}
+
+fn check_return_url(url: Option<&String>) -> ApiResult<()> {
+    match url {
+        Some(u) if u.len() > 2048 || !(u.starts_with("https://") || u.starts_with("http://")) => {
+            Err(ApiError::validation("returnUrl", "returnUrl must be an http or https address of at most 2048 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `POST /payments/intents/{id}/confirm`. `publishable` callers must send the client secret;
+/// `origin` is the confirming page's origin, the one the 3-D Secure page will answer.
+pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentRequest, publishable: bool, origin: Option<String>) -> ApiResult<Recorded> {
+    let mut intent = if publishable {
+        intent_for_client(&ctx, &id, req.client_secret.as_deref()).await?
+    } else {
+        load(&ctx, &id).await?
+    };
+    if intent.status != IntentStatus::RequiresPaymentMethod {
+        return Err(refused(&intent, "confirmed", "requires_payment_method"));
+    }
+    check_return_url(req.return_url.as_ref())?;
+    let customer: Option<CustomerId> = intent.customer_id.as_deref().and_then(|c| c.parse().ok());
+    if req.save_card && customer.is_none() {
+        return Err(ApiError::validation("saveCard", "saveCard needs an intent created with a customerId"));
+    }
+    let source = resolve_source(&ctx, req.card.as_ref(), req.token.as_ref(), req.payment_method_id.as_ref())
+        .await?
+        .ok_or_else(|| ApiError::validation("card", "Provide exactly one of card, token or paymentMethodId"))?;
+    if let Source::Saved(saved) = &source {
+        // A saved card pays only for its own customer.
+        if customer.as_ref() != Some(&saved.method.customer_id) {
+            return Err(ApiError::not_found("payment method").with_details(json!({ "field": "paymentMethodId" })));
+        }
+    }
+    let expected = intent.status;
+    source.describe(&mut intent);
+    intent.save_card = req.save_card;
+    intent.return_url = req.return_url;
+    intent.opener_origin = origin;
+    intent.updated_at = now_ms();
+    let capture = intent.capture_method == CaptureMethod::Automatic;
+    let result = ctx
+        .state
+        .processor
+        .authorize(&AuthorizeCall {
+            processor_token: source.processor_token(),
+            amount_cents: intent.total_cents(),
+            currency: intent.currency,
+            capture,
+            authenticated: false,
+            idempotency_key: &ctx.processor_key("confirm"),
+        })
+        .await;
+    let mut steps = Vec::new();
+    let failure = apply_authorization(&ctx, &mut intent, &result, capture, OnFailure::TryAgain, &mut steps);
+    let response = match failure {
+        Some(error) => Recorded::error(&error),
+        None => Recorded::json(StatusCode::OK, &Data { data: intent.to_api() }),
+    };
+    let (merchant, key, spent_token) = (ctx.merchant.clone(), ctx.key.cloned(), source.spent_token());
+    let now = intent.updated_at;
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if let Some(token) = &spent_token {
+                    if !tokens::consume(tx, &merchant, token, now).await? {
+                        return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
+                    }
+                }
+                if !intents::update_attempt(tx, &merchant, &intent, expected).await? {
+                    return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
+                }
+                record_steps(tx, &merchant, &intent, &steps, now).await?;
+                save_card_if_asked(tx, &merchant, &intent, now).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// `POST /payments/failed/{id}/retry`: a new intent for the same payment, with the original card
+/// or another one.
+pub async fn retry(ctx: Ctx<'_>, id: PaymentIntentId, req: RetryRequest) -> ApiResult<Recorded> {
+    let original = load(&ctx, &id).await?;
+    if !matches!(original.status, IntentStatus::Declined | IntentStatus::Error) {
+        return Err(refused(&original, "retried", "declined or error"));
+    }
+    if req.payment_method_type.as_deref().is_some_and(|t| t != "card") {
+        return Err(ApiError::validation("paymentMethodType", "paymentMethodType must be `card`"));
+    }
+    let source = match resolve_source(&ctx, req.card.as_ref(), req.token.as_ref(), req.payment_method_id.as_ref()).await? {
+        Some(source) => source,
+        None if original.processor_token.is_some() => Source::Original(Box::new(original.clone())),
+        None => return Err(ApiError::invalid_state("The original payment has no card to retry; send a card, token or paymentMethodId")),
+    };
+    let mut metadata = original.metadata.clone();
+    metadata.insert("retryOf".into(), json!(original.id));
+    metadata.insert("originalIntentId".into(), json!(original.metadata.get("originalIntentId").cloned().unwrap_or(json!(original.id))));
+    metadata.insert("retryAttempt".into(), json!(true));
+    let spec = NewIntent {
+        amount_cents: original.amount_cents,
+        tip_cents: original.tip_cents,
+        currency: original.currency,
+        capture_method: original.capture_method,
+        order_id: original.order_id.clone(),
+        customer_id: original.customer_id.clone(),
+        location_id: original.location_id.clone(),
+        terminal_id: original.terminal_id.clone(),
+        line_items: original.line_items.clone(),
+        metadata,
+    };
+    pay_new(&ctx, new_record(spec, now_ms()), source).await
+}
