@@ -97,8 +97,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/customers/{id}/payment-methods/{method_id}", delete(customers::delete_method))
         .route("/customers/{id}/sessions", post(customers::create_session))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
-        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(cors());
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     let mut router = Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -119,6 +118,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
     router
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(cors())
         .layer(from_fn(log_requests))
         .with_state(state)
 }
