@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod card;
+pub mod client;
 pub mod error;
 pub mod id;
 pub mod money;
+pub mod webhook;
 
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope};
 pub use money::{Currency, MoneyError};

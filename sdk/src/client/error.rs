@@ -1,0 +1,121 @@
+use serde::{Deserialize, Serialize};
+
+use crate::api::PaymentIntent;
+use crate::{ErrorCode, ErrorEnvelope};
+
+/// The kind of error, as Stripe.js names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    /// The card was declined or could not be authenticated.
+    CardError,
+    /// Something the caller sent is not valid; `param` names it.
+    ValidationError,
+    /// The key is missing, wrong, or may not do this.
+    AuthenticationError,
+    /// Too many requests; retry later.
+    RateLimitError,
+    /// The idempotency key was used for another request.
+    IdempotencyError,
+    /// The request names something that does not exist or cannot be done now.
+    InvalidRequestError,
+    /// Kassa or the card processor failed.
+    ApiError,
+    /// Kassa could not be reached.
+    ApiConnectionError,
+}
+
+/// An error as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KassaError {
+    #[serde(rename = "type")]
+    pub kind: ErrorType,
+    /// Kassa's error code (`CARD_DECLINED`, …) or a client-side code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+impl std::fmt::Display for KassaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for KassaError {}
+
+impl KassaError {
+    fn new(kind: ErrorType, code: &str, message: &str) -> KassaError {
+        KassaError { kind, code: code.into(), decline_code: None, message: message.into(), param: None, payment_intent_id: None, status: None }
+    }
+
+    pub fn invalid_argument(param: &str, message: &str) -> KassaError {
+        KassaError { param: Some(param.into()), ..KassaError::new(ErrorType::ValidationError, "VALIDATION_ERROR", message) }
+    }
+
+    pub fn connection(message: &str) -> KassaError {
+        KassaError::new(ErrorType::ApiConnectionError, "NETWORK_ERROR", &format!("Kassa could not be reached: {message}"))
+    }
+
+    pub fn unexpected(status: u16) -> KassaError {
+        KassaError { status: Some(status), ..KassaError::new(ErrorType::ApiError, "INTERNAL", "Kassa answered in an unexpected form") }
+    }
+
+    pub fn authentication_cancelled(intent: &PaymentIntent) -> KassaError {
+        KassaError {
+            payment_intent_id: Some(intent.id.to_string()),
+            ..KassaError::new(ErrorType::CardError, "AUTHENTICATION_CANCELLED", "The 3-D Secure check was closed before it finished")
+        }
+    }
+
+    /// The error an intent's last failed attempt stands for.
+    pub fn from_intent(intent: &PaymentIntent) -> KassaError {
+        let (code, decline_code, message) = match &intent.last_error {
+            Some(e) => (e.code, e.decline_code.clone(), e.message.clone()),
+            None => (ErrorCode::CardDeclined, None, "The payment was not completed".to_owned()),
+        };
+        KassaError {
+            decline_code,
+            payment_intent_id: Some(intent.id.to_string()),
+            ..KassaError::new(kind_of(code), code.as_str(), &message)
+        }
+    }
+
+    /// Reads Kassa's error format.
+    pub fn from_response(status: u16, body: &str) -> KassaError {
+        let Ok(envelope) = serde_json::from_str::<ErrorEnvelope>(body) else {
+            return KassaError::unexpected(status);
+        };
+        let error = envelope.error;
+        let detail = |key: &str| error.details.as_ref().and_then(|d| d.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
+        KassaError {
+            kind: kind_of(error.code),
+            code: error.code.as_str().into(),
+            decline_code: detail("declineCode"),
+            message: error.message.clone(),
+            param: detail("field"),
+            payment_intent_id: detail("paymentIntentId"),
+            status: Some(status),
+        }
+    }
+}
+
+fn kind_of(code: ErrorCode) -> ErrorType {
+    match code {
+        ErrorCode::CardDeclined => ErrorType::CardError,
+        ErrorCode::ValidationError | ErrorCode::PayloadTooLarge => ErrorType::ValidationError,
+        ErrorCode::Unauthenticated | ErrorCode::Forbidden => ErrorType::AuthenticationError,
+        ErrorCode::RateLimited => ErrorType::RateLimitError,
+        ErrorCode::DuplicateRequest => ErrorType::IdempotencyError,
+        ErrorCode::NotFound | ErrorCode::InvalidState => ErrorType::InvalidRequestError,
+        ErrorCode::Internal | ErrorCode::ProviderError | ErrorCode::ProviderTimeout => ErrorType::ApiError,
+    }
+}
