@@ -13,8 +13,12 @@ export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 (cd sdk && cargo test --target wasm32-unknown-unknown --test wasm)
 
+echo "== The npm package: WebAssembly core and type declarations"
+bash scripts/build-sdk.sh
+npx tsc -p tests/types/tsconfig.json
+
 echo "== The checkout app"
 bash scripts/build-checkout.sh
 
-echo "== Browser: the served checkout in headless Chromium"
+echo "== Node and browser: the npm package and the checkout, against a live server"
 node --test --test-reporter=spec tests/

@@ -1,0 +1,159 @@
+// Kassa for browsers and Node. The WebAssembly core loads lazily, on the first loadKassa() or
+// ready(), so importing this module is safe during server-side rendering.
+import initCore, * as core from './wasm/kassa.js';
+import { openChallenge } from './challenge.js';
+
+const WASM_ATTEMPTS = 3;
+let loading = null;
+let loaded = false;
+
+const isNode = () => typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function kassaError(code, message, type = 'validation_error') {
+  return Object.assign(new Error(message), { code, type });
+}
+
+async function wasmSource() {
+  const url = new URL('./wasm/kassa_bg.wasm', import.meta.url);
+  if (isNode()) {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  return response;
+}
+
+/** Loads the WebAssembly core once; a failed download is retried with backoff. */
+export function ready() {
+  loading ??= (async () => {
+    let lastError;
+    for (let attempt = 0; attempt < WASM_ATTEMPTS; attempt++) {
+      try {
+        await initCore({ module_or_path: await wasmSource() });
+        loaded = true;
+        return;
+      } catch (error) {
+        lastError = error;
+        if (attempt + 1 < WASM_ATTEMPTS) await sleep(250 * 2 ** attempt);
+      }
+    }
+    loading = null;
+    throw kassaError('wasm_load_failed', `Kassa could not load its WebAssembly: ${lastError?.message}`, 'api_connection_error');
+  })();
+  return loading;
+}
+
+function loadedCore() {
+  if (!loaded) throw kassaError('not_ready', 'Kassa is not loaded yet: await loadKassa(…) or ready() first', 'invalid_request_error');
+  return core;
+}
+
+function randomKey() {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function host() {
+  return {
+    async fetch(method, url, headers, body) {
+      const response = await globalThis.fetch(url, { method, headers: Object.fromEntries(JSON.parse(headers)), body: body ?? undefined });
+      return { status: response.status, body: await response.text() };
+    },
+    sleep,
+    idempotencyKey: randomKey,
+    presentChallenge(url, windowSize) {
+      return typeof document === 'undefined' ? Promise.resolve('unavailable') : openChallenge(url, windowSize);
+    },
+  };
+}
+
+const parse = async (promise) => JSON.parse(await promise);
+
+class Kassa {
+  #client;
+
+  constructor(publishableKey, apiBase) {
+    this.#client = new core.KassaClient(publishableKey, apiBase, host());
+  }
+
+  /** Confirms a payment intent with `{ card }` or `{ paymentMethodId }`; resolves to `{ paymentIntent }` or `{ error }`. */
+  confirmPayment(clientSecret, params = {}) {
+    return parse(this.#client.confirmPayment(String(clientSecret), JSON.stringify(params)));
+  }
+
+  handleNextAction(clientSecret) {
+    return parse(this.#client.handleNextAction(String(clientSecret)));
+  }
+
+  retrievePaymentIntent(clientSecret) {
+    return parse(this.#client.retrievePaymentIntent(String(clientSecret)));
+  }
+
+  /** Tokenizes a card; resolves to `{ paymentMethod }` (a single-use `tok_…`) or `{ error }`. */
+  createPaymentMethod({ card } = {}) {
+    return parse(this.#client.createPaymentMethod(JSON.stringify(card ?? null)));
+  }
+
+  listPaymentMethods({ customerSession } = {}) {
+    return parse(this.#client.listPaymentMethods(String(customerSession ?? '')));
+  }
+
+  detachPaymentMethod(paymentMethodId, { customerSession } = {}) {
+    return parse(this.#client.detachPaymentMethod(String(paymentMethodId), String(customerSession ?? '')));
+  }
+
+  validateCardNumber = validateCardNumber;
+  cardBrand = cardBrand;
+  formatAmount = formatAmount;
+  toMinorUnits = toMinorUnits;
+}
+
+/** Loads Kassa with a publishable key. `apiBase` defaults to the page's origin in a browser. */
+export async function loadKassa(publishableKey, options = {}) {
+  if (typeof publishableKey !== 'string' || !publishableKey.startsWith('pk_')) {
+    throw kassaError('invalid_key', 'loadKassa needs a publishable key (pk_…); never put a secret key in a browser');
+  }
+  const apiBase = options.apiBase ?? (typeof location !== 'undefined' ? location.origin : undefined);
+  if (!apiBase) throw kassaError('missing_api_base', 'loadKassa needs options.apiBase outside a browser');
+  await ready();
+  return new Kassa(publishableKey, apiBase);
+}
+
+export function validateCardNumber(number) {
+  return loadedCore().validateCardNumber(String(number));
+}
+
+export function cardBrand(number) {
+  return loadedCore().cardBrand(String(number));
+}
+
+/** `formatAmount(2698, 'USD', 'en-US')` → "$26.98", with the currency's own decimal places. */
+export function formatAmount(amountCents, currency, locale) {
+  const c = loadedCore();
+  const exponent = c.currencyExponent(String(currency));
+  const major = c.formatMajor(Number(amountCents), String(currency));
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: String(currency).toUpperCase(),
+    minimumFractionDigits: exponent,
+    maximumFractionDigits: exponent,
+  }).format(major);
+}
+
+/** `toMinorUnits("26.98", "USD")` → 2698; too many decimals throws rather than rounds. */
+export function toMinorUnits(amount, currency) {
+  return loadedCore().toMinorUnits(String(amount), String(currency));
+}
+
+/**
+ * Checks a webhook's `Kassa-Signature` header against the raw body. Returns true, or throws an
+ * Error whose `code` is `malformed_header`, `timestamp_outside_tolerance` or `signature_mismatch`.
+ */
+export function verifyWebhookSignature(payload, header, secret, options = {}) {
+  const body = typeof payload === 'string' ? payload : new TextDecoder().decode(payload);
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  return loadedCore().verifyWebhookSignature(body, String(header ?? ''), String(secret), now, options.toleranceSeconds ?? 300);
+}
