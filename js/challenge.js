@@ -30,7 +30,7 @@ export function openChallenge(url, windowSize) {
     dialog.setAttribute('aria-label', 'Confirm this payment with your bank');
     const bar = element('div', {}, { display: 'flex', justifyContent: 'flex-end', padding: '6px', borderBottom: '1px solid #e3e6ee' });
     const close = element('button', { type: 'button', textContent: 'Cancel' }, {
-      font: 'inherit', padding: '6px 14px', borderRadius: '6px', border: '1px solid #c3c8d4', background: '#fff', cursor: 'pointer',
+      font: '500 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', padding: '6px 14px', borderRadius: '6px', border: '1px solid #c3c8d4', background: '#fff', cursor: 'pointer',
     });
     close.setAttribute('aria-label', 'Cancel the bank check');
     const frame = element('iframe', { src: url, title: '3-D Secure: confirm your payment with your bank' }, {
@@ -54,7 +54,10 @@ export function openChallenge(url, windowSize) {
     function onMessage(event) {
       const data = event.data;
       if (event.origin !== origin || event.source !== frame.contentWindow) return;
-      if (data && data.source === 'kassa' && data.type === 'three_ds_complete') finish('completed');
+      if (data?.source !== 'kassa') return;
+      if (data.type === 'three_ds_complete') finish('completed');
+      // Escape pressed inside the bank's page, which this page's key listener cannot hear.
+      if (data.type === 'three_ds_escape') finish('cancelled');
     }
     function onKey(event) {
       if (event.key === 'Escape') {

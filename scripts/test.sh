@@ -8,10 +8,11 @@ bash scripts/setup.sh --browser
 echo "== Rust: the contract crate and the server"
 cargo test -p kassa -p kassa-server
 
-echo "== wasm: the contract crate in headless Chromium"
+echo "== wasm: the contract crate, and the SDK against a live server, in headless Chromium"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 (cd sdk && cargo test --target wasm32-unknown-unknown --test wasm)
+(cd sdk/js && node ../../tests/support/with-server.mjs -- cargo test --target wasm32-unknown-unknown --test browser)
 
 echo "== The npm package: WebAssembly core and type declarations"
 bash scripts/build-sdk.sh

@@ -103,7 +103,8 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/3ds/{id}/challenge", get(three_ds::show).post(three_ds::submit))
         .route("/3ds/assets/challenge.css", get(three_ds::stylesheet))
-        .route("/3ds/assets/complete.js", get(three_ds::script))
+        .route("/3ds/assets/complete.js", get(three_ds::complete_script))
+        .route("/3ds/assets/challenge.js", get(three_ds::challenge_script))
         .nest("/api/v1", api);
     if let Some(dir) = &pages.checkout {
         let index = ServeFile::new(dir.join("index.html"));

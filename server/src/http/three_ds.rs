@@ -42,8 +42,12 @@ pub async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", include_str!("../../assets/challenge.css"))
 }
 
-pub async fn script() -> Response {
+pub async fn complete_script() -> Response {
     asset("text/javascript; charset=utf-8", include_str!("../../assets/complete.js"))
+}
+
+pub async fn challenge_script() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("../../assets/challenge.js"))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -66,8 +70,8 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn document(title: &str, body_attributes: &str, content: &str, script: bool) -> String {
-    let script = if script { r#"<script src="/3ds/assets/complete.js"></script>"# } else { "" };
+fn document(title: &str, body_attributes: &str, content: &str, script: &str) -> String {
+    let script = if script.is_empty() { String::new() } else { format!(r#"<script src="/3ds/assets/{script}"></script>"#) };
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -116,7 +120,8 @@ fn render(page: Page, session: &str) -> Response {
                 id = escape(intent_id.as_str()),
                 session = escape(session),
             );
-            (StatusCode::OK, document("Confirm your payment", "", &content, false), opener_origin)
+            let attributes = format!(r#" data-origin="{}""#, escape(opener_origin.as_deref().unwrap_or_default()));
+            (StatusCode::OK, document("Confirm your payment", &attributes, &content, "challenge.js"), opener_origin)
         }
         Page::Finished { intent_id, status, succeeded, message, opener_origin, return_url } => {
             let (class, heading) = if succeeded { ("ok", "Payment confirmed") } else { ("failed", "Not confirmed") };
@@ -133,12 +138,12 @@ fn render(page: Page, session: &str) -> Response {
                 escape(opener_origin.as_deref().unwrap_or_default()),
                 escape(return_url.as_deref().unwrap_or_default()),
             );
-            (StatusCode::OK, document(heading, &attributes, &content, true), opener_origin)
+            (StatusCode::OK, document(heading, &attributes, &content, "complete.js"), opener_origin)
         }
         Page::Invalid => {
             let content = r#"<h1>This link has expired</h1>
 <p class="result failed" role="status">There is no payment waiting for confirmation here.</p>"#;
-            (StatusCode::NOT_FOUND, document("Link expired", "", content, false), None)
+            (StatusCode::NOT_FOUND, document("Link expired", "", content, ""), None)
         }
     };
     let ancestors = frame_origin.filter(|o| o.starts_with("http")).unwrap_or_else(|| "*".into());
