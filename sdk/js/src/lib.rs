@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
 use kassa::card::{CardBrand, CardNumber};
-use kassa::client::{ChallengeError, Client, ConfirmParams, CardDetails, Host, HttpRequest, HttpResponse, KassaError, TransportError};
+use kassa::client::{CardDetails, ChallengeError, Client, ConfirmParams, Host, HttpRequest, HttpResponse, KassaError, Raw, TransportError};
 use kassa::api::NextAction;
 use kassa::Currency;
 use serde::Serialize;
@@ -86,14 +86,14 @@ fn parse<T: serde::de::DeserializeOwned>(param: &str, json: &str) -> Result<T, K
 /// The client a loaded `Kassa` object wraps.
 #[wasm_bindgen]
 pub struct KassaClient {
-    inner: Rc<Client<JsHost>>,
+    inner: Rc<Client<JsHost, Raw>>,
 }
 
 #[wasm_bindgen]
 impl KassaClient {
     #[wasm_bindgen(constructor)]
     pub fn new(publishable_key: String, api_base: String, host: HostFunctions) -> KassaClient {
-        KassaClient { inner: Rc::new(Client::new(JsHost(host), publishable_key, api_base)) }
+        KassaClient { inner: Rc::new(Client::raw(JsHost(host), publishable_key, api_base)) }
     }
 
     #[wasm_bindgen(js_name = confirmPayment)]

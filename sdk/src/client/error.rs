@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::api::PaymentIntent;
+use crate::api::LastError;
 use crate::{ErrorCode, ErrorEnvelope};
 
 /// The kind of error, as Stripe.js names them.
@@ -69,22 +69,22 @@ impl KassaError {
         KassaError { status: Some(status), ..KassaError::new(ErrorType::ApiError, "INTERNAL", "Kassa answered in an unexpected form") }
     }
 
-    pub fn authentication_cancelled(intent: &PaymentIntent) -> KassaError {
+    pub fn authentication_cancelled(intent_id: &str) -> KassaError {
         KassaError {
-            payment_intent_id: Some(intent.id.to_string()),
+            payment_intent_id: Some(intent_id.to_owned()),
             ..KassaError::new(ErrorType::CardError, "AUTHENTICATION_CANCELLED", "The 3-D Secure check was closed before it finished")
         }
     }
 
     /// The error an intent's last failed attempt stands for.
-    pub fn from_intent(intent: &PaymentIntent) -> KassaError {
-        let (code, decline_code, message) = match &intent.last_error {
+    pub fn from_intent(intent_id: &str, last_error: Option<&LastError>) -> KassaError {
+        let (code, decline_code, message) = match last_error {
             Some(e) => (e.code, e.decline_code.clone(), e.message.clone()),
             None => (ErrorCode::CardDeclined, None, "The payment was not completed".to_owned()),
         };
         KassaError {
             decline_code,
-            payment_intent_id: Some(intent.id.to_string()),
+            payment_intent_id: Some(intent_id.to_owned()),
             ..KassaError::new(kind_of(code), code.as_str(), &message)
         }
     }

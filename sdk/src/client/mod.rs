@@ -109,20 +109,96 @@ fn yes() -> bool {
     true
 }
 
+/// How the client hands responses back: as typed structs ([`Typed`], the default), or as JSON
+/// values ([`Raw`]) for a caller that passes them straight on, such as the npm package, which then
+/// carries no code to decode and re-encode each type.
+pub trait Wire {
+    type Intent: IntentView;
+    type Token: DeserializeOwned;
+    type Method: DeserializeOwned;
+}
+
+/// What the flows read of an intent.
+pub trait IntentView: DeserializeOwned {
+    fn status(&self) -> Option<IntentStatus>;
+    fn next_action(&self) -> Option<NextAction>;
+    /// The error its last failed attempt stands for, when it has one.
+    fn failure(&self) -> Option<KassaError>;
+}
+
+pub struct Typed;
+
+impl Wire for Typed {
+    type Intent = PaymentIntent;
+    type Token = CardToken;
+    type Method = SavedPaymentMethod;
+}
+
+pub struct Raw;
+
+impl Wire for Raw {
+    type Intent = Value;
+    type Token = Value;
+    type Method = Value;
+}
+
+impl IntentView for PaymentIntent {
+    fn status(&self) -> Option<IntentStatus> {
+        Some(self.status)
+    }
+    fn next_action(&self) -> Option<NextAction> {
+        self.next_action.clone()
+    }
+    fn failure(&self) -> Option<KassaError> {
+        let failed = (self.status == IntentStatus::RequiresPaymentMethod && self.last_error.is_some()) || self.status == IntentStatus::Declined;
+        failed.then(|| KassaError::from_intent(&self.id.to_string(), self.last_error.as_ref()))
+    }
+}
+
+impl IntentView for Value {
+    fn status(&self) -> Option<IntentStatus> {
+        self["status"].as_str()?.parse().ok()
+    }
+    fn next_action(&self) -> Option<NextAction> {
+        serde_json::from_value(self["nextAction"].clone()).ok()
+    }
+    fn failure(&self) -> Option<KassaError> {
+        let status = self.status()?;
+        let last_error: Option<crate::api::LastError> = serde_json::from_value(self["lastError"].clone()).ok();
+        let failed = (status == IntentStatus::RequiresPaymentMethod && last_error.is_some()) || status == IntentStatus::Declined;
+        failed.then(|| KassaError::from_intent(self["id"].as_str().unwrap_or_default(), last_error.as_ref()))
+    }
+}
+
 /// How many times a request is tried before its error is returned.
 pub const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF_MS: u32 = 200;
 
-pub struct Client<H: Host> {
+pub struct Client<H: Host, W: Wire = Typed> {
     host: H,
     publishable_key: String,
     api_base: String,
+    wire: std::marker::PhantomData<W>,
 }
 
-impl<H: Host> Client<H> {
-    pub fn new(host: H, publishable_key: impl Into<String>, api_base: impl Into<String>) -> Client<H> {
-        let api_base = api_base.into().trim_end_matches('/').to_owned();
-        Client { host, publishable_key: publishable_key.into(), api_base }
+impl<H: Host> Client<H, Typed> {
+    /// A client whose results are typed structs.
+    pub fn new(host: H, publishable_key: impl Into<String>, api_base: impl Into<String>) -> Self {
+        Client::with_wire(host, publishable_key.into(), api_base.into())
+    }
+}
+
+impl<H: Host> Client<H, Raw> {
+    /// A client whose results are JSON values, for callers that pass them straight on.
+    pub fn raw(host: H, publishable_key: impl Into<String>, api_base: impl Into<String>) -> Self {
+        Client::with_wire(host, publishable_key.into(), api_base.into())
+    }
+}
+
+impl<H: Host, W: Wire> Client<H, W> {
+    fn with_wire(host: H, publishable_key: String, api_base: String) -> Self {
+        let api_base = api_base.trim_end_matches('/').to_owned();
+        Client { host, publishable_key, api_base, wire: std::marker::PhantomData }
     }
 
     pub fn host(&self) -> &H {
@@ -163,13 +239,13 @@ impl<H: Host> Client<H> {
     }
 
     /// `GET /payments/intents/{id}` with the client secret.
-    pub async fn retrieve_payment_intent(&self, client_secret: &str) -> Result<PaymentIntent, KassaError> {
+    pub async fn retrieve_payment_intent(&self, client_secret: &str) -> Result<W::Intent, KassaError> {
         let id = intent_of_client_secret(client_secret).ok_or_else(|| KassaError::invalid_argument("clientSecret", "clientSecret is not a payment intent's client secret"))?;
         self.call(Method::Get, &format!("/api/v1/payments/intents/{id}?clientSecret={client_secret}"), None, &[]).await
     }
 
     /// Confirms the intent with a new or saved card; drives 3-D Secure unless told not to.
-    pub async fn confirm_payment(&self, client_secret: &str, params: &ConfirmParams) -> Result<PaymentIntent, KassaError> {
+    pub async fn confirm_payment(&self, client_secret: &str, params: &ConfirmParams) -> Result<W::Intent, KassaError> {
         let id = intent_of_client_secret(client_secret).ok_or_else(|| KassaError::invalid_argument("clientSecret", "clientSecret is not a payment intent's client secret"))?;
         let mut body = serde_json::json!({ "clientSecret": client_secret, "saveCard": params.save_card });
         match (&params.card, &params.payment_method_id) {
@@ -183,8 +259,8 @@ impl<H: Host> Client<H> {
         if let Some(url) = &params.return_url {
             body["returnUrl"] = Value::String(url.clone());
         }
-        let intent: PaymentIntent = self.call(Method::Post, &format!("/api/v1/payments/intents/{id}/confirm"), Some(body), &[]).await?;
-        if intent.status == IntentStatus::RequiresAction && params.handle_actions {
+        let intent: W::Intent = self.call(Method::Post, &format!("/api/v1/payments/intents/{id}/confirm"), Some(body), &[]).await?;
+        if intent.status() == Some(IntentStatus::RequiresAction) && params.handle_actions {
             return self.finish_action(client_secret, intent).await;
         }
         Ok(intent)
@@ -192,35 +268,38 @@ impl<H: Host> Client<H> {
 
     /// Drives an intent's pending 3-D Secure step (after `confirm_payment` with
     /// `handle_actions: false`, or after a page reload).
-    pub async fn handle_next_action(&self, client_secret: &str) -> Result<PaymentIntent, KassaError> {
+    pub async fn handle_next_action(&self, client_secret: &str) -> Result<W::Intent, KassaError> {
         let intent = self.retrieve_payment_intent(client_secret).await?;
         self.finish_action(client_secret, intent).await
     }
 
-    async fn finish_action(&self, client_secret: &str, intent: PaymentIntent) -> Result<PaymentIntent, KassaError> {
-        let Some(action) = intent.next_action.as_ref().filter(|_| intent.status == IntentStatus::RequiresAction) else {
+    async fn finish_action(&self, client_secret: &str, intent: W::Intent) -> Result<W::Intent, KassaError> {
+        let Some(action) = intent.next_action().filter(|_| intent.status() == Some(IntentStatus::RequiresAction)) else {
             return Ok(intent);
         };
-        match self.host.present_challenge(action).await {
+        match self.host.present_challenge(&action).await {
             Ok(()) => {}
             Err(ChallengeError::Unavailable) => return Ok(intent),
-            Err(ChallengeError::Cancelled) => return Err(KassaError::authentication_cancelled(&intent)),
+            Err(ChallengeError::Cancelled) => {
+                let id = intent_of_client_secret(client_secret).map(|id| id.to_string()).unwrap_or_default();
+                return Err(KassaError::authentication_cancelled(&id));
+            }
         }
-        let after = self.retrieve_payment_intent(client_secret).await?;
-        match (&after.status, &after.last_error) {
-            (IntentStatus::RequiresPaymentMethod, Some(_)) | (IntentStatus::Declined, _) => Err(KassaError::from_intent(&after)),
-            _ => Ok(after),
+        let after: W::Intent = self.retrieve_payment_intent(client_secret).await?;
+        match after.failure() {
+            Some(error) => Err(error),
+            None => Ok(after),
         }
     }
 
     /// Tokenizes a card: a single-use `tok_…` the shop's server can charge.
-    pub async fn create_payment_method(&self, card: &CardDetails) -> Result<CardToken, KassaError> {
+    pub async fn create_payment_method(&self, card: &CardDetails) -> Result<W::Token, KassaError> {
         check_card(card)?;
         self.call(Method::Post, "/api/v1/payment-methods", Some(serde_json::json!({ "card": card })), &[]).await
     }
 
     /// The saved cards of the customer whose session secret this is.
-    pub async fn list_payment_methods(&self, customer_session: &str) -> Result<Vec<SavedPaymentMethod>, KassaError> {
+    pub async fn list_payment_methods(&self, customer_session: &str) -> Result<Vec<W::Method>, KassaError> {
         let customer = customer_of_session(customer_session).ok_or_else(|| KassaError::invalid_argument("customerSession", "customerSession is not a customer session secret"))?;
         self.call(Method::Get, &format!("/api/v1/customers/{customer}/payment-methods"), None, &[("kassa-customer-session", customer_session.to_owned())]).await
     }
