@@ -103,6 +103,13 @@ async fn no_card_number_or_cvc_is_stored_or_logged() {
             let (status, _) = request(&addr, "POST", "/api/v1/payments/refund", &sk, &json!({ "paymentIntentId": id, "amountCents": 100 })).await;
             assert_eq!(status, 200);
         }
+        // Confirmed from a browser with the publishable key, saving the card to a customer.
+        let (_, customer) = request(&addr, "POST", "/api/v1/customers", &sk, &json!({ "name": "Jo" })).await;
+        let (_, intent) = request(&addr, "POST", "/api/v1/payments/intents", &sk, &json!({ "amountCents": 700, "currency": "USD", "customerId": customer["data"]["id"] })).await;
+        let id = intent["data"]["id"].as_str().unwrap();
+        let confirm = json!({ "clientSecret": intent["data"]["clientSecret"], "card": card, "saveCard": true });
+        let (status, _) = request(&addr, "POST", &format!("/api/v1/payments/intents/{id}/confirm"), &pk, &confirm).await;
+        assert!([200, 402, 502, 504].contains(&status), "{number}: {status}");
         // Refused bodies that carry the number in odd places.
         let number_as_int: u64 = number.parse().unwrap();
         let (status, body) = request(&addr, "POST", "/api/v1/payment-methods", &pk, &json!({ "card": { "number": number_as_int, "expMonth": 12, "expYear": 2034, "cvc": cvc.parse::<u32>().unwrap() } })).await;
