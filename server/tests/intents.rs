@@ -308,3 +308,23 @@ async fn browsers_may_call_the_api_from_a_shop_page() {
     let allowed = preflight.headers["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
     assert!(allowed.contains("idempotency-key") && allowed.contains("authorization"));
 }
+
+#[tokio::test]
+async fn the_shop_changes_an_unpaid_amount_and_a_kiosk_adds_a_tip() {
+    let app = TestApp::new().await;
+    let (id, secret) = intent(&app, json!({ "amountCents": 2000, "currency": "USD" })).await;
+    let updated = app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 2600,
+        "lineItems": [{ "name": "Mug", "unitAmountCents": 1300, "quantity": 2 }] })).await;
+    assert_eq!(updated.data(200)["amountCents"], 2600);
+    // The browser may not change what is owed.
+    app.post(&format!("/api/v1/payments/intents/{id}"), app.pk(), json!({ "amountCents": 1 })).await.error(403, "FORBIDDEN");
+    app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 0 })).await.error(400, "VALIDATION_ERROR");
+    // A tip on confirm is on top of the amount, and never more than it.
+    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "tipCents": 2601 })).await.error(400, "VALIDATION_ERROR");
+    let paid = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "tipCents": 468 })).await;
+    assert_eq!(paid.data(200)["tipCents"], 468);
+    assert_eq!(paid.data(200)["capturedAmountCents"], 3068);
+    assert_eq!(app.intent(&id).await["intent"]["capturedAmountCents"], 3068);
+    // Once paid, it cannot change.
+    app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 100 })).await.error(409, "INVALID_STATE");
+}

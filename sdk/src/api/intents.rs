@@ -49,6 +49,25 @@ pub struct ConfirmIntentRequest {
     /// Where the 3-D Secure page sends the customer when it is not shown in a frame.
     #[serde(default)]
     pub return_url: Option<String>,
+    /// A tip the customer chose (a kiosk's tip screen), on top of the intent's amount.
+    #[serde(default)]
+    pub tip_cents: Option<i64>,
+    #[serde(default)]
+    pub client_request_id: Option<String>,
+}
+
+/// `POST /payments/intents/{id}`: the shop's server changes what is owed before it is paid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateIntentRequest {
+    #[serde(default)]
+    pub amount_cents: Option<i64>,
+    #[serde(default)]
+    pub line_items: Option<Vec<LineItem>>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Map<String, Value>>,
     #[serde(default)]
     pub client_request_id: Option<String>,
 }

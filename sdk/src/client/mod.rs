@@ -103,6 +103,9 @@ pub struct ConfirmParams {
     /// Drive a 3-D Secure challenge to its end (the default), or return `requires_action`.
     #[serde(default = "yes")]
     pub handle_actions: bool,
+    /// A tip on top of the intent's amount (a kiosk's tip screen).
+    #[serde(default)]
+    pub tip_cents: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -258,6 +261,9 @@ impl<H: Host, W: Wire> Client<H, W> {
         }
         if let Some(url) = &params.return_url {
             body["returnUrl"] = Value::String(url.clone());
+        }
+        if let Some(tip) = params.tip_cents {
+            body["tipCents"] = Value::from(tip);
         }
         let intent: W::Intent = self.call(Method::Post, &format!("/api/v1/payments/intents/{id}/confirm"), Some(body), &[]).await?;
         if intent.status() == Some(IntentStatus::RequiresAction) && params.handle_actions {

@@ -46,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/api-keys"),
     ("post", "/api/v1/payments/intents"),
     ("get", "/api/v1/payments/intents/{id}"),
+    ("post", "/api/v1/payments/intents/{id}"),
     ("post", "/api/v1/payments/intents/{id}/confirm"),
     ("get", "/api/v1/payments/failed"),
     ("post", "/api/v1/payments/failed/{id}/retry"),
@@ -86,7 +87,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/payments/transactions/{id}", get(payments::get_transaction))
         .route("/api-keys", post(keys::create))
         .route("/payments/intents", post(payments::create_intent))
-        .route("/payments/intents/{id}", get(payments::get_intent))
+        .route("/payments/intents/{id}", get(payments::get_intent).post(payments::update_intent))
         .route("/payments/intents/{id}/confirm", post(payments::confirm_intent))
         .route("/payments/failed", get(payments::list_failed))
         .route("/payments/failed/{id}/retry", post(payments::retry_failed))

@@ -82,6 +82,7 @@ impl Modify for Security {
         crate::http::keys::create,
         crate::http::payments::create_intent,
         crate::http::payments::get_intent,
+        crate::http::payments::update_intent,
         crate::http::payments::confirm_intent,
         crate::http::payments::list_failed,
         crate::http::payments::retry_failed,

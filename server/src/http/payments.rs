@@ -179,6 +179,20 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(i
     payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await
 }
 
+/// Change an intent's amount, line items or metadata before it is paid (secret key).
+#[utoipa::path(post, path = "/api/v1/payments/intents/{id}", tag = "intents",
+    request_body = kassa::api::UpdateIntentRequest,
+    params(("id" = String, Path, description = "The payment intent"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    responses((status = 200, body = crate::http::openapi::IntentResponse),
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require(Permission::TransactionsCreate)?;
+    let id = intent_id(&id)?;
+    let req: kassa::api::UpdateIntentRequest = parse_json(&body)?;
+    payments::update_intent(r.ctx(&state), id, req).await
+}
+
 /// Turns page filters into a query: dates, limit and cursor checked.
 struct Listing {
     date_from: Option<String>,

@@ -274,6 +274,12 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
             return Err(ApiError::not_found("payment method").with_details(json!({ "field": "paymentMethodId" })));
         }
     }
+    if let Some(tip) = req.tip_cents {
+        if !(0..=intent.amount_cents).contains(&tip) {
+            return Err(ApiError::validation("tipCents", "tipCents must be between zero and the amount"));
+        }
+        intent.tip_cents = tip;
+    }
     let expected = intent.status;
     source.describe(&mut intent);
     intent.save_card = req.save_card;
@@ -315,6 +321,42 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
                 }
                 record_steps(tx, &merchant, &intent, &steps, now).await?;
                 save_card_if_asked(tx, &merchant, &intent, now).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// `POST /payments/intents/{id}`: changes the amount, line items or metadata of an intent that
+/// is not paid yet.
+pub async fn update_intent(ctx: Ctx<'_>, id: PaymentIntentId, req: kassa::api::UpdateIntentRequest) -> ApiResult<Recorded> {
+    if let Some(amount) = req.amount_cents {
+        check_amount("amountCents", amount)?;
+    }
+    if let Some(items) = &req.line_items {
+        check_line_items(items)?;
+    }
+    if let Some(metadata) = &req.metadata {
+        check_metadata(metadata)?;
+    }
+    let mut intent = load(&ctx, &id).await?;
+    if intent.status != IntentStatus::RequiresPaymentMethod {
+        return Err(refused(&intent, "changed", "requires_payment_method"));
+    }
+    intent.amount_cents = req.amount_cents.unwrap_or(intent.amount_cents);
+    intent.line_items = req.line_items.unwrap_or(intent.line_items);
+    intent.metadata = req.metadata.unwrap_or(intent.metadata);
+    intent.updated_at = now_ms();
+    let response = Recorded::json(StatusCode::OK, &Data { data: intent.to_api() });
+    let (merchant, key, now) = (ctx.merchant.clone(), ctx.key.cloned(), intent.updated_at);
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if !intents::update_terms(tx, &merchant, &intent).await? {
+                    return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
+                }
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

@@ -6,7 +6,7 @@ mod charge;
 mod lifecycle;
 pub mod three_ds;
 
-pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry};
+pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry, update_intent};
 pub use lifecycle::{adjust_tip, capture, refund, resolve, void};
 
 use kassa::api::{

@@ -172,7 +172,7 @@ pub async fn update_attempt(tx: &mut Tx, merchant: &MerchantId, intent: &IntentR
             avs_response = $9, cvv_response = $10, provider_reference = $11, customer_id = $12,
             next_action = $13, last_error = $14, three_ds_session_hash = $15, opener_origin = $16,
             return_url = $17, save_card = $18, updated_at = $19, card_exp_month = $23,
-            card_exp_year = $24
+            card_exp_year = $24, tip_cents = $25
          WHERE merchant_id = $20 AND id = $21 AND status = $22",
     )
     .bind(intent.status.as_str())
@@ -199,6 +199,24 @@ pub async fn update_attempt(tx: &mut Tx, merchant: &MerchantId, intent: &IntentR
     .bind(expected.as_str())
     .bind(intent.card_exp_month.map(i64::from))
     .bind(intent.card_exp_year.map(i64::from))
+    .bind(intent.tip_cents)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes new terms (amount, line items, metadata) of an intent still waiting for a card.
+pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET amount_cents = $1, line_items = $2, metadata = $3, updated_at = $4
+         WHERE merchant_id = $5 AND id = $6 AND status = 'requires_payment_method'",
+    )
+    .bind(intent.amount_cents)
+    .bind(json(&intent.line_items))
+    .bind(json(&intent.metadata))
+    .bind(intent.updated_at)
+    .bind(merchant)
+    .bind(&intent.id)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
