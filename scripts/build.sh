@@ -12,4 +12,5 @@ if [ "${1:-}" = "--release" ]; then
 else
   cargo build -p kassa-server
 fi
+bash scripts/build-sdk.sh
 bash scripts/build-checkout.sh

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh --release
 export KASSA_DATABASE_URL="${KASSA_DATABASE_URL:-sqlite://kassa.db}"
 export KASSA_LISTEN="${KASSA_LISTEN:-127.0.0.1:8080}"
-exec target/server/kassa-server serve
+exec target/server/kassa-server serve --demo

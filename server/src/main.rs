@@ -73,6 +73,12 @@ struct ServeArgs {
     /// The demo shop and docs to serve at / (default: www when it exists).
     #[arg(long, env = "KASSA_WWW_DIR")]
     www_dir: Option<PathBuf>,
+    /// The npm package's files to serve at /sdk/ (default: js when it has been built).
+    #[arg(long, env = "KASSA_SDK_DIR")]
+    sdk_dir: Option<PathBuf>,
+    /// Run the demo shop's backend (/demo/api/) with its own merchant.
+    #[arg(long, env = "KASSA_DEMO")]
+    demo: bool,
 }
 
 /// The given folder, or the default one when it exists.
@@ -122,9 +128,18 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     println!("Kassa is listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    let demo = if args.demo {
+        let demo = kassa_server::demo::prepare(&state).await?;
+        println!("Demo shop merchant {}", demo.merchant_id);
+        Some(Arc::new(demo))
+    } else {
+        None
+    };
     let pages = StaticDirs {
         checkout: page_dir(args.checkout_dir, "checkout-app/dist"),
         www: page_dir(args.www_dir, "www"),
+        sdk: args.sdk_dir.or_else(|| Some(PathBuf::from("js")).filter(|d| d.join("wasm/kassa_bg.wasm").is_file())),
+        demo,
     };
     axum::serve(listener, app_with_pages(state, &pages)).with_graceful_shutdown(shutdown_signal()).await?;
     store.close().await;

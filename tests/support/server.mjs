@@ -17,7 +17,7 @@ export async function startServer() {
   );
   const child = spawn(
     binary,
-    ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--www-dir', join(root, 'www')],
+    ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--www-dir', join(root, 'www'), '--sdk-dir', join(root, 'js'), '--demo'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.resume();

@@ -17,12 +17,13 @@ use std::time::Instant;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::http::{header, HeaderName, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use kassa::ErrorCode;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
 use self::error::{ApiError, InternalCause};
@@ -61,13 +62,21 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// Folders of built pages the server also serves.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct StaticDirs {
     /// The built checkout app, served at `/checkout/`.
     pub checkout: Option<std::path::PathBuf>,
     /// The demo shop and docs, served at `/`.
     pub www: Option<std::path::PathBuf>,
+    /// The npm package's files (`js/`), served at `/sdk/` as a CDN would.
+    pub sdk: Option<std::path::PathBuf>,
+    /// The demo shop's backend, under `/demo/api/`.
+    pub demo: Option<std::sync::Arc<crate::demo::Demo>>,
 }
+
+/// The checkout runs no inline script and talks only to this server; any shop may frame it.
+pub const CHECKOUT_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *";
 
 pub fn app(state: AppState) -> Router {
     app_with_pages(state, &StaticDirs::default())
@@ -109,9 +118,16 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .nest("/api/v1", api);
     if let Some(dir) = &pages.checkout {
         let index = ServeFile::new(dir.join("index.html"));
+        let csp = SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CHECKOUT_CSP));
         router = router
             .route_service("/checkout", axum::routing::get(|| async { axum::response::Redirect::permanent("/checkout/") }))
-            .nest_service("/checkout/", ServeDir::new(dir).fallback(index));
+            .nest_service("/checkout/", tower::ServiceBuilder::new().layer(csp).service(ServeDir::new(dir).fallback(index)));
+    }
+    if let Some(dir) = &pages.sdk {
+        router = router.nest_service("/sdk/", ServeDir::new(dir));
+    }
+    if let Some(demo) = &pages.demo {
+        router = router.merge(crate::demo::routes(demo.clone()));
     }
     let router = match &pages.www {
         Some(dir) => router.fallback_service(ServeDir::new(dir).not_found_service(axum::routing::any(not_found))),

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod idempotency;
 pub mod intents;
 pub mod merchants;
+pub mod settings;
 pub mod tokens;
 
 use std::panic::AssertUnwindSafe;

@@ -1,0 +1,231 @@
+//! The demo shop's backend, as a merchant would write it: prices come from its own catalog (never
+//! from the browser), and it makes payment intents with its merchant's secret-key powers.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kassa::api::{CaptureMethod, CreateIntentRequest, Customer, KeyKind, LineItem, UpdateIntentRequest};
+use kassa::id::{intent_of_client_secret, MerchantId};
+use kassa::Currency;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::clock::{format_ms, now_ms};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_json;
+use crate::payments::{self, hash_secret, Ctx};
+use crate::state::AppState;
+use crate::store::{customers, settings};
+use crate::{ids, merchants};
+
+/// The demo merchant and a publishable key made for this run (publishable keys are public).
+pub struct Demo {
+    pub merchant_id: MerchantId,
+    pub publishable_key: String,
+}
+
+pub struct Product {
+    pub sku: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub unit_amount_cents: i64,
+}
+
+pub const CURRENCY: Currency = Currency::EUR;
+
+pub const CATALOG: &[Product] = &[
+    Product { sku: "mug", name: "Kassa mug", description: "Stoneware, 350 ml", unit_amount_cents: 1400 },
+    Product { sku: "tee", name: "Kassa T-shirt", description: "Organic cotton", unit_amount_cents: 2500 },
+    Product { sku: "stickers", name: "Sticker pack", description: "Six die-cut stickers", unit_amount_cents: 450 },
+    Product { sku: "notebook", name: "Notebook", description: "A5, dotted", unit_amount_cents: 1150 },
+];
+
+/// What a kiosk customer ordered at the counter.
+const KIOSK_ORDER: &[(&str, i64, u32)] = &[("Flat white", 380, 2), ("Cinnamon bun", 420, 1)];
+
+/// Finds (or makes, on first start) the demo merchant, and gives it a publishable key for this run.
+pub async fn prepare(state: &AppState) -> Result<Demo, sqlx::Error> {
+    let merchant_id = match settings::get(&state.store, "demo_merchant_id").await?.and_then(|id| id.parse().ok()) {
+        Some(id) => id,
+        None => {
+            let created = merchants::create(&state.store, "Kassa Demo Shop").await?;
+            let id = created.merchant_id.clone();
+            let value = id.to_string();
+            state.store.write(move |tx| Box::pin(async move { settings::set(tx, "demo_merchant_id", &value).await })).await?;
+            id
+        }
+    };
+    let owner = merchant_id.clone();
+    let key = state
+        .store
+        .write(move |tx| Box::pin(async move { merchants::issue_key(tx, &owner, KeyKind::Publishable, &[], Some("Demo shop page")).await }))
+        .await?;
+    Ok(Demo { merchant_id, publishable_key: key.key })
+}
+
+pub fn routes(demo: Arc<Demo>) -> Router<AppState> {
+    Router::new()
+        .route("/demo/api/config", get(config))
+        .route("/demo/api/checkout", post(checkout))
+        .route("/demo/api/checkout/update", post(update))
+        .route("/demo/api/kiosk", post(kiosk))
+        .layer(axum::Extension(demo))
+}
+
+async fn config(axum::Extension(demo): axum::Extension<Arc<Demo>>) -> Json<Value> {
+    let catalog: Vec<Value> = CATALOG
+        .iter()
+        .map(|p| json!({ "sku": p.sku, "name": p.name, "description": p.description, "unitAmountCents": p.unit_amount_cents }))
+        .collect();
+    Json(json!({ "publishableKey": demo.publishable_key, "currency": CURRENCY, "catalog": catalog }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CartLine {
+    sku: String,
+    quantity: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CheckoutRequest {
+    items: Vec<CartLine>,
+    /// Remember the customer's card under this email.
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// Prices a cart from the catalog.
+fn price(items: &[CartLine]) -> ApiResult<(i64, Vec<LineItem>)> {
+    if items.is_empty() || items.len() > 20 {
+        return Err(ApiError::validation("items", "a cart holds 1 to 20 lines"));
+    }
+    let mut lines = Vec::new();
+    for (i, line) in items.iter().enumerate() {
+        let product = CATALOG
+            .iter()
+            .find(|p| p.sku == line.sku)
+            .ok_or_else(|| ApiError::validation(&format!("items[{i}].sku"), "no such product"))?;
+        if !(1..=99).contains(&line.quantity) {
+            return Err(ApiError::validation(&format!("items[{i}].quantity"), "quantity must be 1 to 99"));
+        }
+        lines.push(LineItem { name: product.name.into(), unit_amount_cents: product.unit_amount_cents, quantity: line.quantity, description: Some(product.description.into()) });
+    }
+    let total = lines.iter().map(|l| l.unit_amount_cents * i64::from(l.quantity)).sum();
+    Ok((total, lines))
+}
+
+fn ctx<'a>(state: &'a AppState, demo: &'a Demo) -> Ctx<'a> {
+    Ctx { state, merchant: &demo.merchant_id, key: None, public_base: "" }
+}
+
+async fn body_of(response: crate::http::idempotency::Recorded) -> ApiResult<Value> {
+    let value: Value = serde_json::from_slice(&response.body).map_err(ApiError::internal)?;
+    Ok(value["data"].clone())
+}
+
+/// The customer with this email, made on first use, and a fresh session for their saved cards.
+async fn customer_session(state: &AppState, demo: &Demo, email: &str) -> ApiResult<(Customer, String)> {
+    if email.len() > 200 || !email.contains('@') {
+        return Err(ApiError::validation("email", "email must be an email address"));
+    }
+    let customer = match customers::find_by_email(&state.store, &demo.merchant_id, email).await? {
+        Some(customer) => customer,
+        None => {
+            let now = now_ms();
+            let customer = Customer { id: ids::new(), email: Some(email.into()), name: None, metadata: Default::default(), created_at: format_ms(now) };
+            let (merchant, made) = (demo.merchant_id.clone(), customer.clone());
+            state.store.write(move |tx| Box::pin(async move { customers::insert(tx, &merchant, &made, now).await })).await?;
+            customer
+        }
+    };
+    let now = now_ms();
+    let secret = format!("{}_session_{}", customer.id, ids::secret(""));
+    let (merchant, id, hash) = (demo.merchant_id.clone(), customer.id.clone(), hash_secret(&secret));
+    state
+        .store
+        .write(move |tx| Box::pin(async move { customers::insert_session(tx, &merchant, &id, &hash, now + 30 * 60 * 1000, now).await }))
+        .await?;
+    Ok((customer, secret))
+}
+
+/// `POST /demo/api/checkout`: an intent for the cart, priced here.
+async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let req: CheckoutRequest = parse_json(&body)?;
+    let (total, line_items) = price(&req.items)?;
+    let session = match req.email.as_deref().filter(|e| !e.is_empty()) {
+        Some(email) => Some(customer_session(&state, &demo, email).await?),
+        None => None,
+    };
+    let intent = payments::create_intent(
+        ctx(&state, &demo),
+        CreateIntentRequest {
+            amount_cents: total,
+            currency: CURRENCY,
+            capture_method: CaptureMethod::Automatic,
+            order_id: Some(format!("demo-{}", &ids::secret("")[..10])),
+            customer_id: session.as_ref().map(|(c, _)| c.id.clone()),
+            location_id: None,
+            line_items,
+            metadata: Default::default(),
+            client_request_id: None,
+        },
+    )
+    .await?;
+    let intent = body_of(intent).await?;
+    Ok(Json(json!({
+        "clientSecret": intent["clientSecret"],
+        "amountCents": total,
+        "currency": CURRENCY,
+        "customerSession": session.map(|(_, secret)| secret),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateRequest {
+    client_secret: String,
+    items: Vec<CartLine>,
+}
+
+/// `POST /demo/api/checkout/update`: the cart changed; the intent follows it.
+async fn update(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let req: UpdateRequest = parse_json(&body)?;
+    let id = intent_of_client_secret(&req.client_secret).ok_or_else(|| ApiError::not_found("payment intent"))?;
+    // Only whoever holds the client secret may change the cart it pays for.
+    payments::intent_for_client(&ctx(&state, &demo), &id, Some(&req.client_secret)).await?;
+    let (total, line_items) = price(&req.items)?;
+    let change = UpdateIntentRequest { amount_cents: Some(total), line_items: Some(line_items), metadata: None, client_request_id: None };
+    payments::update_intent(ctx(&state, &demo), id, change).await?;
+    Ok(Json(json!({ "amountCents": total, "currency": CURRENCY })))
+}
+
+/// `POST /demo/api/kiosk`: an intent for the order at the counter.
+async fn kiosk(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>) -> ApiResult<Json<Value>> {
+    let line_items: Vec<LineItem> = KIOSK_ORDER
+        .iter()
+        .map(|(name, cents, quantity)| LineItem { name: (*name).into(), unit_amount_cents: *cents, quantity: *quantity, description: None })
+        .collect();
+    let total = line_items.iter().map(|l| l.unit_amount_cents * i64::from(l.quantity)).sum();
+    let intent = payments::create_intent(
+        ctx(&state, &demo),
+        CreateIntentRequest {
+            amount_cents: total,
+            currency: CURRENCY,
+            capture_method: CaptureMethod::Automatic,
+            order_id: None,
+            customer_id: None,
+            location_id: Some("kiosk-1".into()),
+            line_items,
+            metadata: Default::default(),
+            client_request_id: None,
+        },
+    )
+    .await?;
+    let intent = body_of(intent).await?;
+    Ok(Json(json!({ "clientSecret": intent["clientSecret"], "publishableKey": demo.publishable_key })))
+}
