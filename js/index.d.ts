@@ -143,7 +143,43 @@ export interface LoadKassaOptions {
   apiBase?: string;
 }
 
+export interface Appearance {
+  theme?: 'light' | 'dark';
+  /** CSS variables of the checkout, e.g. `{ '--kassa-accent': '#0a7d5a' }`. */
+  variables?: Record<`--kassa-${string}`, string>;
+}
+
+export interface MountCheckoutOptions {
+  clientSecret: string;
+  /** Shows the customer's saved cards and offers to save a new one. */
+  customerSession?: string;
+  appearance?: Appearance;
+  /** `en` or `de`. */
+  locale?: 'en' | 'de';
+  /** `kiosk`: large touch targets, a tip screen, an idle timeout and a receipt. */
+  mode?: 'kiosk';
+  /** The iframe's accessible title. */
+  title?: string;
+}
+
+export interface CheckoutEvents {
+  ready: { amountCents: number; currency: Currency };
+  change: { complete: boolean; brand: CardBrand };
+  success: { paymentIntent: PaymentIntent };
+  error: { error: KassaError };
+}
+
+export interface MountedCheckout {
+  readonly iframe: HTMLIFrameElement;
+  on<E extends keyof CheckoutEvents>(event: E, listener: (detail: CheckoutEvents[E]) => void): MountedCheckout;
+  off<E extends keyof CheckoutEvents>(event: E, listener: (detail: CheckoutEvents[E]) => void): MountedCheckout;
+  /** Changes the locale or appearance, and shows the amount your server now holds for the intent. */
+  update(changes?: { locale?: 'en' | 'de'; appearance?: Appearance }): void;
+  destroy(): void;
+}
+
 export interface Kassa {
+  mountCheckout(target: Element | string, options: MountCheckoutOptions): MountedCheckout;
   confirmPayment(clientSecret: string, params: ConfirmPaymentParams): Promise<Result<'paymentIntent', PaymentIntent>>;
   handleNextAction(clientSecret: string): Promise<Result<'paymentIntent', PaymentIntent>>;
   retrievePaymentIntent(clientSecret: string): Promise<Result<'paymentIntent', PaymentIntent>>;

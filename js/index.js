@@ -72,11 +72,77 @@ function host() {
 
 const parse = async (promise) => JSON.parse(await promise);
 
+const CHECKOUT_EVENTS = ['ready', 'change', 'success', 'error'];
+
 class Kassa {
   #client;
+  #publishableKey;
+  #apiBase;
 
   constructor(publishableKey, apiBase) {
     this.#client = new core.KassaClient(publishableKey, apiBase, host());
+    this.#publishableKey = publishableKey;
+    this.#apiBase = apiBase;
+  }
+
+  /**
+   * Mounts Kassa's checkout in an iframe inside `target` (an element or a selector). The iframe
+   * sizes itself to its content. Returns `{ on(event, fn), update(changes), destroy() }`; events
+   * are `ready`, `change`, `success` and `error`.
+   */
+  mountCheckout(target, options = {}) {
+    if (typeof document === 'undefined') throw kassaError('no_dom', 'mountCheckout needs a browser page', 'invalid_request_error');
+    const container = typeof target === 'string' ? document.querySelector(target) : target;
+    if (!container) throw kassaError('mount_target_missing', `mountCheckout found no element for ${target}`);
+    if (!options.clientSecret) throw kassaError('missing_client_secret', 'mountCheckout needs options.clientSecret');
+    const origin = new URL(this.#apiBase).origin;
+    const params = new URLSearchParams({ clientSecret: options.clientSecret, pk: this.#publishableKey, parentOrigin: location.origin });
+    if (options.customerSession) params.set('customerSession', options.customerSession);
+    if (options.locale) params.set('locale', options.locale);
+    if (options.mode) params.set('mode', options.mode);
+    if (options.appearance?.theme) params.set('theme', options.appearance.theme);
+    for (const [name, value] of Object.entries(options.appearance?.variables ?? {})) params.set(`var${name}`, value);
+
+    const iframe = document.createElement('iframe');
+    // The fragment never reaches a server or its logs.
+    iframe.src = `${origin}/checkout/#${params}`;
+    iframe.title = options.title ?? 'Secure payment form';
+    iframe.setAttribute('scrolling', 'no');
+    Object.assign(iframe.style, { display: 'block', width: '100%', height: '360px', border: '0', overflow: 'hidden', colorScheme: 'normal' });
+
+    const listeners = Object.fromEntries(CHECKOUT_EVENTS.map((name) => [name, new Set()]));
+    const onMessage = (event) => {
+      if (event.origin !== origin || event.source !== iframe.contentWindow) return;
+      const { source, type, ...detail } = event.data ?? {};
+      if (source !== 'kassa-checkout') return;
+      if (type === 'resize' && Number.isFinite(detail.height)) {
+        iframe.style.height = `${Math.ceil(detail.height)}px`;
+      } else if (listeners[type]) {
+        for (const listener of listeners[type]) listener(detail);
+      }
+    };
+    window.addEventListener('message', onMessage);
+    container.append(iframe);
+    return {
+      iframe,
+      on(event, listener) {
+        if (!listeners[event]) throw kassaError('unknown_event', `checkout events are ${CHECKOUT_EVENTS.join(', ')}`);
+        listeners[event].add(listener);
+        return this;
+      },
+      off(event, listener) {
+        listeners[event]?.delete(listener);
+        return this;
+      },
+      /** Changes `locale` or `appearance`, and shows the amount the shop's server now holds. */
+      update(changes = {}) {
+        iframe.contentWindow?.postMessage({ source: 'kassa-parent', type: 'update', ...changes }, origin);
+      },
+      destroy() {
+        window.removeEventListener('message', onMessage);
+        iframe.remove();
+      },
+    };
   }
 
   /** Confirms a payment intent with `{ card }` or `{ paymentMethodId }`; resolves to `{ paymentIntent }` or `{ error }`. */

@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
 trunk build --config Trunk.toml "$@"
+node scripts/externalize-inline.mjs checkout-app/dist

@@ -1,14 +1,623 @@
-//! Kassa's checkout, rendered in the browser.
+//! Kassa's checkout, rendered in the browser: order summary, card form, saved cards, 3-D Secure,
+//! result screens, and a kiosk mode with a tip screen. It uses the `kassa` client flows from Rust.
 
+mod card_fields;
+pub mod host;
+pub mod i18n;
+pub mod options;
+mod platform;
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use kassa::api::{IntentStatus, PaymentIntent, SavedPaymentMethod};
+use kassa::client::{CardDetails, Client, ConfirmParams, ErrorType, KassaError};
+use leptos::ev;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::json;
+use wasm_bindgen::JsCast;
 
-/// Until the card form lands, the checkout says where the shopper is and what it will do.
+use card_fields::*;
+use host::{finish_challenge, BrowserHost, Challenge};
+use i18n::t;
+use options::{Mode, Options};
+use platform::{focus, money, now_ms, tell_parent};
+
+thread_local! {
+    static CLIENT: OnceCell<Rc<Client<BrowserHost>>> = const { OnceCell::new() };
+    static OPTIONS: OnceCell<Rc<Options>> = const { OnceCell::new() };
+}
+
+fn client() -> Rc<Client<BrowserHost>> {
+    CLIENT.with(|c| c.get().cloned()).expect("the client is made at start")
+}
+
+fn opts() -> Rc<Options> {
+    OPTIONS.with(|o| o.get().cloned()).expect("the options are read at start")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Screen {
+    Loading,
+    Tip,
+    Pay,
+    Done,
+    Failed(String),
+}
+
+/// Everything the screens share; signals are cheap to copy.
+#[derive(Clone, Copy)]
+struct Ui {
+    locale: RwSignal<String>,
+    screen: RwSignal<Screen>,
+    intent: RwSignal<Option<PaymentIntent>>,
+    saved: RwSignal<Vec<SavedPaymentMethod>>,
+    chosen: RwSignal<Option<String>>,
+    number: RwSignal<String>,
+    expiry: RwSignal<String>,
+    cvc: RwSignal<String>,
+    name: RwSignal<String>,
+    postal: RwSignal<String>,
+    left: RwSignal<[bool; 3]>,
+    save_card: RwSignal<bool>,
+    tip: RwSignal<Option<i64>>,
+    custom_tip: RwSignal<String>,
+    in_flight: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    challenge: RwSignal<Option<Challenge>>,
+    last_activity: RwSignal<f64>,
+}
+
+impl Ui {
+    fn tr(&self, key: &str) -> &'static str {
+        t(&self.locale.get(), key)
+    }
+
+    fn amounts(&self) -> Option<(i64, i64, kassa::Currency)> {
+        self.intent.with(|i| i.as_ref().map(|i| (i.amount_cents, self.tip.get().unwrap_or(0), i.currency)))
+    }
+
+    fn money(&self, minor: i64) -> String {
+        let currency = self.intent.with(|i| i.as_ref().map(|i| i.currency)).unwrap_or(kassa::Currency::USD);
+        money(minor, currency, &self.locale.get())
+    }
+
+    /// The errors of the card fields, shown once each field was left.
+    fn field_errors(&self) -> [Option<&'static str>; 3] {
+        let number = self.number.get();
+        [
+            number_error(&number),
+            parse_expiry(&self.expiry.get(), today()).err(),
+            cvc_error(&self.cvc.get(), &number),
+        ]
+    }
+
+    fn shown_error(&self, field: usize) -> Option<&'static str> {
+        if self.left.get()[field] { self.field_errors()[field].map(|key| self.tr(key)) } else { None }
+    }
+
+    fn reset_form(&self) {
+        for field in [self.number, self.expiry, self.cvc, self.name, self.postal, self.custom_tip] {
+            field.set(String::new());
+        }
+        self.left.set([false; 3]);
+        self.error.set(None);
+        self.tip.set(None);
+        self.chosen.set(self.saved.with_untracked(|s| s.first().map(|m| m.id.to_string())));
+    }
+}
+
+fn error_message(ui: &Ui, error: &KassaError) -> String {
+    let locale = ui.locale.get_untracked();
+    match error.kind {
+        ErrorType::CardError => format!("{} {}", i18n::decline(&locale, error.decline_code.as_deref()), t(&locale, "try_another")),
+        ErrorType::ValidationError => error.message.clone(),
+        _ => t(&locale, "error_generic").into(),
+    }
+}
+
+fn load(ui: Ui) {
+    spawn_local(async move {
+        let options = opts();
+        match client().retrieve_payment_intent(&options.client_secret).await {
+            Ok(intent) => {
+                let done = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
+                tell_parent(options.parent_origin.as_deref(), json!({ "type": "ready", "amountCents": intent.amount_cents, "currency": intent.currency }));
+                ui.intent.set(Some(intent));
+                ui.screen.set(match (done, options.mode) {
+                    (true, _) => Screen::Done,
+                    (false, Mode::Kiosk) => Screen::Tip,
+                    (false, Mode::Embedded) => Screen::Pay,
+                });
+            }
+            Err(error) => {
+                tell_parent(options.parent_origin.as_deref(), json!({ "type": "error", "error": error }));
+                ui.screen.set(Screen::Failed(error_message(&ui, &error)));
+            }
+        }
+        if let Some(session) = &options.customer_session {
+            if let Ok(saved) = client().list_payment_methods(session).await {
+                ui.chosen.set(saved.first().map(|m| m.id.to_string()));
+                ui.saved.set(saved);
+            }
+        }
+    });
+}
+
+/// Re-reads the intent (the shop changed its amount) without leaving the screen.
+fn refresh(ui: Ui) {
+    spawn_local(async move {
+        if let Ok(intent) = client().retrieve_payment_intent(&opts().client_secret).await {
+            ui.intent.set(Some(intent));
+        }
+    });
+}
+
+fn pay(ui: Ui) {
+    if ui.in_flight.get_untracked() {
+        return;
+    }
+    let options = opts();
+    let mut params = ConfirmParams { handle_actions: true, tip_cents: ui.tip.get_untracked().filter(|t| *t > 0), ..ConfirmParams::default() };
+    match ui.chosen.get_untracked() {
+        Some(method) => params.payment_method_id = Some(method),
+        None => {
+            ui.left.set([true; 3]);
+            let errors = ui.field_errors();
+            if let Some(first) = errors.iter().position(Option::is_some) {
+                focus(["card-number", "card-expiry", "card-cvc"][first]);
+                return;
+            }
+            let Ok(expiry) = parse_expiry(&ui.expiry.get_untracked(), today()) else { return };
+            let text = |s: RwSignal<String>| Some(s.get_untracked().trim().to_owned()).filter(|v| !v.is_empty());
+            params.card = Some(CardDetails {
+                number: digits(&ui.number.get_untracked()),
+                exp_month: expiry.month,
+                exp_year: expiry.year,
+                cvc: text(ui.cvc),
+                name: text(ui.name),
+                postal_code: text(ui.postal),
+            });
+            params.save_card = options.customer_session.is_some() && ui.save_card.get_untracked();
+        }
+    }
+    ui.in_flight.set(true);
+    ui.error.set(None);
+    spawn_local(async move {
+        let result = client().confirm_payment(&options.client_secret, &params).await;
+        ui.in_flight.set(false);
+        match result {
+            Ok(intent) if matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized) => {
+                tell_parent(options.parent_origin.as_deref(), json!({ "type": "success", "paymentIntent": intent }));
+                ui.intent.set(Some(intent));
+                ui.screen.set(Screen::Done);
+                focus("result-title");
+            }
+            Ok(intent) => {
+                ui.intent.set(Some(intent));
+                ui.error.set(Some(ui.tr("error_generic").into()));
+            }
+            Err(error) => {
+                tell_parent(options.parent_origin.as_deref(), json!({ "type": "error", "error": error }));
+                ui.error.set(Some(error_message(&ui, &error)));
+                if error.kind == ErrorType::CardError && ui.chosen.get_untracked().is_none() {
+                    focus("card-number");
+                } else {
+                    focus("pay");
+                }
+            }
+        }
+    });
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    let options = Options::from_fragment(&hash);
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let challenge = RwSignal::new(None::<Challenge>);
+    CLIENT.with(|c| c.set(Rc::new(Client::new(BrowserHost { challenge }, options.publishable_key.clone(), origin.clone()))).ok());
+    let ui = Ui {
+        locale: RwSignal::new(options.locale.clone()),
+        screen: RwSignal::new(Screen::Loading),
+        intent: RwSignal::new(None),
+        saved: RwSignal::new(Vec::new()),
+        chosen: RwSignal::new(None),
+        number: RwSignal::new(String::new()),
+        expiry: RwSignal::new(String::new()),
+        cvc: RwSignal::new(String::new()),
+        name: RwSignal::new(String::new()),
+        postal: RwSignal::new(String::new()),
+        left: RwSignal::new([false; 3]),
+        save_card: RwSignal::new(false),
+        tip: RwSignal::new(None),
+        custom_tip: RwSignal::new(String::new()),
+        in_flight: RwSignal::new(false),
+        error: RwSignal::new(None),
+        challenge,
+        last_activity: RwSignal::new(now_ms()),
+    };
+    let document = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element());
+    if let Some(root) = &document {
+        let _ = root.set_attribute("data-theme", &options.theme);
+        let _ = root.set_attribute("data-mode", if options.mode == Mode::Kiosk { "kiosk" } else { "embedded" });
+        if let Some(root) = root.dyn_ref::<web_sys::HtmlElement>() {
+            for (name, value) in &options.variables {
+                let _ = root.style().set_property(name, value);
+            }
+        }
+    }
+    Effect::new(move |_| {
+        let locale = ui.locale.get();
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", &locale);
+        }
+    });
+    OPTIONS.with(|o| o.set(Rc::new(options)).ok());
+    listen_to_parent(ui);
+    listen_to_bank(ui, origin);
+    report_size();
+    if opts().mode == Mode::Kiosk {
+        watch_idle(ui);
+    }
+    // The shop hears whether the form is complete, to enable its own controls.
+    Effect::new(move |_| {
+        let complete = ui.chosen.get().is_some() || ui.field_errors().iter().all(Option::is_none);
+        tell_parent(opts().parent_origin.as_deref(), json!({ "type": "change", "complete": complete, "brand": brand(&ui.number.get()).as_str() }));
+    });
+    load(ui);
+
     view! {
-        <main class="kassa-checkout" aria-labelledby="kassa-title">
-            <h1 id="kassa-title">"Kassa checkout"</h1>
-            <p data-testid="placeholder">"The card form is coming soon."</p>
+        <main class="checkout" aria-labelledby="checkout-title">
+            {move || match ui.screen.get() {
+                Screen::Loading => view! { <p class="loading" role="status">{move || ui.tr("loading")}</p> }.into_any(),
+                Screen::Tip => view! { <TipScreen ui=ui/> }.into_any(),
+                Screen::Pay => view! { <PayScreen ui=ui/> }.into_any(),
+                Screen::Done => view! { <DoneScreen ui=ui/> }.into_any(),
+                Screen::Failed(message) => view! {
+                    <section class="result failed">
+                        <h1 id="checkout-title" tabindex="-1">{move || ui.tr("failed")}</h1>
+                        <p role="alert">{message}</p>
+                    </section>
+                }.into_any(),
+            }}
+            <ChallengeModal ui=ui/>
         </main>
+    }
+}
+
+#[component]
+fn Summary(ui: Ui) -> impl IntoView {
+    view! {
+        <section class="summary" aria-labelledby="summary-title">
+            <h2 id="summary-title" class="visually-hidden">{move || ui.tr("summary")}</h2>
+            <ul class="lines">
+                {move || ui.intent.with(|i| i.as_ref().map(|i| i.line_items.clone()).unwrap_or_default()).into_iter().map(|line| {
+                    let total = line.unit_amount_cents * i64::from(line.quantity);
+                    view! {
+                        <li>
+                            <span class="line-name">{line.name.clone()}" × "{line.quantity}</span>
+                            <span class="line-amount">{move || ui.money(total)}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || (ui.tip.get().unwrap_or(0) > 0).then(|| view! {
+                <p class="row"><span>{move || ui.tr("subtotal")}</span><span>{move || ui.amounts().map(|(a, _, _)| ui.money(a))}</span></p>
+                <p class="row"><span>{move || ui.tr("tip")}</span><span data-testid="tip-amount">{move || ui.amounts().map(|(_, t, _)| ui.money(t))}</span></p>
+            })}
+            <p class="row total"><span>{move || ui.tr("total")}</span>
+                <span data-testid="total">{move || ui.amounts().map(|(a, t, _)| ui.money(a + t))}</span></p>
+        </section>
+    }
+}
+
+#[component]
+fn TipScreen(ui: Ui) -> impl IntoView {
+    let choose = move |tip: i64| {
+        ui.tip.set(Some(tip));
+        ui.screen.set(Screen::Pay);
+    };
+    let percent = move |p: i64| ui.amounts().map(|(amount, _, _)| (amount * p + 50) / 100).unwrap_or(0);
+    let custom_error = RwSignal::new(false);
+    let custom = move || {
+        let Some((amount, _, currency)) = ui.amounts() else { return };
+        match currency.parse_amount(&ui.custom_tip.get_untracked().replace(',', ".")) {
+            Ok(tip) if (0..=amount).contains(&tip) => choose(tip),
+            _ => custom_error.set(true),
+        }
+    };
+    view! {
+        <section class="tip-screen" aria-labelledby="checkout-title">
+            <h1 id="checkout-title" tabindex="-1">{move || ui.tr("tip_title")}</h1>
+            <Summary ui=ui/>
+            <div class="tip-options">
+                {[15, 18, 20].into_iter().map(|p| view! {
+                    <button type="button" class="tip-option" on:click=move |_| choose(percent(p))>
+                        <span class="tip-percent">{format!("{p} %")}</span>
+                        <span class="tip-value">{move || ui.money(percent(p))}</span>
+                    </button>
+                }).collect_view()}
+                <button type="button" class="tip-option" on:click=move |_| choose(0)>{move || ui.tr("no_tip")}</button>
+            </div>
+            <form class="tip-custom" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); custom(); }>
+                <label for="custom-tip">{move || ui.tr("custom_label")}</label>
+                <input id="custom-tip" inputmode="decimal" autocomplete="off"
+                    aria-invalid=move || custom_error.get().to_string() aria-describedby="custom-tip-error"
+                    prop:value=move || ui.custom_tip.get()
+                    on:input=move |ev| { custom_error.set(false); ui.custom_tip.set(event_target_value(&ev)); }/>
+                <button type="submit" class="secondary">{move || ui.tr("continue")}</button>
+                <p id="custom-tip-error" class="field-error" aria-live="polite">{move || custom_error.get().then(|| ui.tr("err_expiry").replace("Ablaufdatum", "Betrag").replace("expiry date", "amount"))}</p>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Field(ui: Ui, id: &'static str, label: &'static str, value: RwSignal<String>, index: Option<usize>, autocomplete: &'static str, inputmode: &'static str, format: fn(&str) -> String) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let error = move || index.and_then(|i| ui.shown_error(i));
+    view! {
+        <div class="field" class:invalid=move || error().is_some()>
+            <label for=id>{move || ui.tr(label)}</label>
+            <input id=id name=id autocomplete=autocomplete inputmode=inputmode spellcheck="false"
+                aria-invalid=move || error().is_some().to_string() aria-describedby=error_id.clone()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(format(&event_target_value(&ev)))
+                on:blur=move |_| if let Some(i) = index { ui.left.update(|left| left[i] = true) }/>
+            <p id=error_id class="field-error" aria-live="polite">{error}</p>
+        </div>
+    }
+}
+
+#[component]
+fn PayScreen(ui: Ui) -> impl IntoView {
+    let new_card = move || ui.chosen.get().is_none();
+    let pay_label = move || {
+        if ui.in_flight.get() {
+            ui.tr("processing").to_owned()
+        } else {
+            format!("{} {}", ui.tr("pay"), ui.amounts().map(|(a, t, _)| ui.money(a + t)).unwrap_or_default())
+        }
+    };
+    let card_brand = move || brand(&ui.number.get());
+    view! {
+        <form class="pay-screen" novalidate on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); pay(ui); }>
+            <h1 id="checkout-title" tabindex="-1">{move || ui.tr("title")}</h1>
+            <Summary ui=ui/>
+            {move || (!ui.saved.get().is_empty()).then(|| view! {
+                <fieldset class="saved">
+                    <legend>{move || ui.tr("saved_cards")}</legend>
+                    {move || ui.saved.get().into_iter().map(|method| {
+                        let id = method.id.to_string();
+                        let checked = { let id = id.clone(); move || ui.chosen.get().as_deref() == Some(id.as_str()) };
+                        view! {
+                            <label class="choice">
+                                <input type="radio" name="payment-method" prop:checked=checked
+                                    on:change=move |_| ui.chosen.set(Some(id.clone()))/>
+                                <span>{brand_label(method.card.brand)}" "{move || ui.tr("ending")}" "{method.card.last4.clone()}
+                                    " · "{format!("{:02}/{}", method.card.exp_month, method.card.exp_year % 100)}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    <label class="choice">
+                        <input type="radio" name="payment-method" prop:checked=new_card on:change=move |_| ui.chosen.set(None)/>
+                        <span>{move || ui.tr("new_card")}</span>
+                    </label>
+                </fieldset>
+            })}
+            <Show when=new_card>
+                <div class="card-fields">
+                    <div class="number-row">
+                        <Field ui=ui id="card-number" label="card_number" value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/>
+                        <span class="brand" data-brand=move || card_brand().as_str() aria-hidden="true">{move || brand_label(card_brand())}</span>
+                    </div>
+                    <div class="pair">
+                        <Field ui=ui id="card-expiry" label="expiry" value=ui.expiry index=Some(1) autocomplete="cc-exp" inputmode="numeric" format=group_expiry/>
+                        <Field ui=ui id="card-cvc" label="cvc" value=ui.cvc index=Some(2) autocomplete="cc-csc" inputmode="numeric" format=|s| digits(s).chars().take(4).collect()/>
+                    </div>
+                    <Field ui=ui id="card-name" label="name" value=ui.name index=None autocomplete="cc-name" inputmode="text" format=|s| s.chars().take(100).collect()/>
+                    <Field ui=ui id="card-postal" label="postal" value=ui.postal index=None autocomplete="postal-code" inputmode="text" format=|s| s.chars().take(16).collect()/>
+                    {move || opts().customer_session.is_some().then(|| view! {
+                        <label class="choice save">
+                            <input type="checkbox" id="save-card" prop:checked=move || ui.save_card.get()
+                                on:change=move |ev| ui.save_card.set(event_target_checked(&ev))/>
+                            <span>{move || ui.tr("save_card")}</span>
+                        </label>
+                    })}
+                </div>
+            </Show>
+            <div class="payment-error" role="alert" aria-live="assertive">{move || ui.error.get()}</div>
+            <button type="submit" id="pay" class="pay" prop:disabled=move || ui.in_flight.get() aria-busy=move || ui.in_flight.get().to_string()>
+                {pay_label}
+            </button>
+        </form>
+    }
+}
+
+#[component]
+fn DoneScreen(ui: Ui) -> impl IntoView {
+    let kiosk = opts().mode == Mode::Kiosk;
+    let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr("ending"), i.card_last4.clone().unwrap_or_default())));
+    let auth = move || ui.intent.with(|i| i.as_ref().and_then(|i| i.auth_code.clone()));
+    let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents))).unwrap_or(0);
+    view! {
+        <section class="result success" aria-labelledby="result-title">
+            <div class="check" aria-hidden="true">"✓"</div>
+            <h1 id="result-title" tabindex="-1">{move || if kiosk { ui.tr("receipt") } else { ui.tr("success") }}</h1>
+            <p role="status">{move || ui.tr("success_text")}</p>
+            {kiosk.then(|| view! { <Summary ui=ui/> })}
+            <dl class="receipt">
+                <dt>{move || ui.tr("total")}</dt><dd data-testid="paid-amount">{move || ui.money(captured())}</dd>
+                <dt>{move || ui.tr("card")}</dt><dd>{card}</dd>
+                {move || auth().map(|code| view! { <dt>{move || ui.tr("auth_code")}</dt><dd>{code}</dd> })}
+            </dl>
+            {kiosk.then(|| view! { <button type="button" class="pay" on:click=move |_| restart(ui)>{move || ui.tr("done")}</button> })}
+        </section>
+    }
+}
+
+#[component]
+fn ChallengeModal(ui: Ui) -> impl IntoView {
+    let keydown = move |ev: ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            finish_challenge(false);
+        } else if ev.key() == "Tab" {
+            ev.prevent_default();
+            let on_cancel = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element()).is_some_and(|e| e.id() == "challenge-cancel");
+            focus(if on_cancel { "challenge-frame" } else { "challenge-cancel" });
+        }
+    };
+    view! {
+        {move || ui.challenge.get().map(|challenge| {
+            let size = match challenge.window_size.as_str() { "01" => "small", "02" => "medium", "04" => "wide", "05" => "full", _ => "large" };
+            request_animation(|| focus("challenge-frame"));
+            view! {
+                <div class="overlay">
+                    <div class="dialog" data-size=size role="dialog" aria-modal="true" aria-label=move || ui.tr("bank_check") on:keydown=keydown>
+                        <div class="dialog-bar">
+                            <button type="button" id="challenge-cancel" class="secondary" on:click=move |_| finish_challenge(false)>{move || ui.tr("cancel")}</button>
+                        </div>
+                        <iframe id="challenge-frame" src=challenge.url.clone() title=move || ui.tr("bank_check")></iframe>
+                    </div>
+                </div>
+            }
+        })}
+    }
+}
+
+fn request_animation(f: impl FnOnce() + 'static) {
+    let closure = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(window) = web_sys::window() {
+        let _ = window.request_animation_frame(closure.unchecked_ref());
+    }
+}
+
+/// The shop's page may change the locale, the theme or the CSS variables, and tells the checkout
+/// when the amount changed; only its origin is heard.
+fn listen_to_parent(ui: Ui) {
+    let Some(parent_origin) = opts().parent_origin.clone() else { return };
+    let handle = window_event_listener(ev::message, move |event: web_sys::MessageEvent| {
+        let from_parent = web_sys::window().and_then(|w| w.parent().ok().flatten()).is_some_and(|p| {
+            event.source().and_then(|s| s.dyn_into::<web_sys::Window>().ok()).is_some_and(|s| s == p)
+        });
+        if event.origin() != parent_origin || !from_parent {
+            return;
+        }
+        let Some(message) = platform::message_json(&event.data()) else { return };
+        if message["source"] != "kassa-parent" || message["type"] != "update" {
+            return;
+        }
+        if let Some(locale) = message["locale"].as_str().filter(|l| i18n::supported(l)) {
+            ui.locale.set(locale.to_owned());
+        }
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            if let Some(theme) = message["appearance"]["theme"].as_str().filter(|t| *t == "light" || *t == "dark") {
+                let _ = root.set_attribute("data-theme", theme);
+            }
+            if let (Some(vars), Some(root)) = (message["appearance"]["variables"].as_object(), root.dyn_ref::<web_sys::HtmlElement>()) {
+                for (name, value) in vars {
+                    if let Some(value) = value.as_str().filter(|v| options::safe_variable(name, v)) {
+                        let _ = root.style().set_property(name, value);
+                    }
+                }
+            }
+        }
+        refresh(ui);
+    });
+    std::mem::forget(handle);
+}
+
+/// The bank's page (served by this same server) says when the challenge is over.
+fn listen_to_bank(ui: Ui, origin: String) {
+    let handle = window_event_listener(ev::message, move |event: web_sys::MessageEvent| {
+        if event.origin() != origin || ui.challenge.get_untracked().is_none() {
+            return;
+        }
+        let Some(message) = platform::message_json(&event.data()) else { return };
+        if message["source"] != "kassa" {
+            return;
+        }
+        match message["type"].as_str() {
+            Some("three_ds_complete") => finish_challenge(true),
+            Some("three_ds_escape") => finish_challenge(false),
+            _ => {}
+        }
+    });
+    std::mem::forget(handle);
+}
+
+/// Tells the shop's page how tall the checkout is, so its iframe fits without scrollbars.
+fn report_size() {
+    let Some(parent_origin) = opts().parent_origin.clone() else { return };
+    let last = Rc::new(std::cell::Cell::new(0i32));
+    let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        let height = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .map(|e| e.get_bounding_client_rect().height().ceil() as i32)
+            .unwrap_or(0);
+        if height != last.get() {
+            last.set(height);
+            tell_parent(Some(&parent_origin), json!({ "type": "resize", "height": height }));
+        }
+    });
+    if let (Ok(observer), Some(root)) = (
+        web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()),
+        web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()),
+    ) {
+        observer.observe(&root);
+        std::mem::forget(observer);
+    }
+    callback.forget();
+}
+
+/// Kiosk: after `idleSeconds` without a touch or key, go back to the start — never while a
+/// payment is in flight.
+fn watch_idle(ui: Ui) {
+    for event in ["pointerdown", "keydown", "input"] {
+        let closure = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || ui.last_activity.set(now_ms()));
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback_and_bool(event, closure.as_ref().unchecked_ref(), true);
+        }
+        closure.forget();
+    }
+    let idle_ms = f64::from(opts().idle_seconds) * 1000.0;
+    let handle = set_interval_with_handle(
+        move || {
+            let busy = ui.in_flight.get_untracked() || ui.challenge.get_untracked().is_some();
+            if busy {
+                ui.last_activity.set(now_ms());
+                return;
+            }
+            if now_ms() - ui.last_activity.get_untracked() < idle_ms {
+                return;
+            }
+            ui.last_activity.set(now_ms());
+            match ui.screen.get_untracked() {
+                Screen::Done => restart(ui),
+                Screen::Tip | Screen::Loading => {}
+                _ => {
+                    ui.reset_form();
+                    ui.screen.set(Screen::Tip);
+                }
+            }
+        },
+        std::time::Duration::from_millis(500),
+    );
+    std::mem::forget(handle);
+}
+
+/// Kiosk: the next customer.
+fn restart(ui: Ui) {
+    match (opts().restart_url.clone(), web_sys::window()) {
+        (Some(url), Some(window)) => {
+            let _ = window.location().replace(&url);
+        }
+        _ => {
+            ui.reset_form();
+        }
     }
 }

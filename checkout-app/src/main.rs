@@ -1,5 +1,3 @@
-use leptos::prelude::*;
-
 fn main() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(kassa_checkout::App);

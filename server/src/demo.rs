@@ -72,6 +72,7 @@ pub fn routes(demo: Arc<Demo>) -> Router<AppState> {
         .route("/demo/api/checkout", post(checkout))
         .route("/demo/api/checkout/update", post(update))
         .route("/demo/api/kiosk", post(kiosk))
+        .route("/demo/api/payments/{id}", get(payment))
         .layer(axum::Extension(demo))
 }
 
@@ -202,6 +203,25 @@ async fn update(State(state): State<AppState>, axum::Extension(demo): axum::Exte
     let change = UpdateIntentRequest { amount_cents: Some(total), line_items: Some(line_items), metadata: None, client_request_id: None };
     payments::update_intent(ctx(&state, &demo), id, change).await?;
     Ok(Json(json!({ "amountCents": total, "currency": CURRENCY })))
+}
+
+/// `GET /demo/api/payments/{id}`: the shop's own view of one of its payments (its order page).
+async fn payment(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, axum::extract::Path(id): axum::extract::Path<String>) -> ApiResult<Json<Value>> {
+    let id: kassa::id::PaymentIntentId = id.parse().map_err(|_| ApiError::not_found("payment intent"))?;
+    let intent = crate::store::intents::find(&state.store, &demo.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
+    let history = crate::store::intents::list_transactions(&state.store, &demo.merchant_id, &id).await?;
+    let authorizations = history
+        .iter()
+        .filter(|t| t.kind == kassa::api::TransactionType::Authorize && t.status == kassa::api::TransactionStatus::Approved)
+        .count();
+    Ok(Json(json!({
+        "status": intent.status,
+        "amountCents": intent.amount_cents,
+        "tipCents": intent.tip_cents,
+        "capturedAmountCents": intent.captured_amount_cents,
+        "approvedAuthorizations": authorizations,
+        "attempts": history.iter().filter(|t| t.kind == kassa::api::TransactionType::Authorize).count(),
+    })))
 }
 
 /// `POST /demo/api/kiosk`: an intent for the order at the counter.

@@ -32,6 +32,16 @@ async function savedCards(kassa: Kassa, customerSession: string): Promise<SavedP
   return listed.paymentMethods;
 }
 
+async function embed(kassa: Kassa, clientSecret: string) {
+  const checkout = kassa.mountCheckout('#checkout', { clientSecret, locale: 'de', appearance: { theme: 'dark', variables: { '--kassa-accent': '#0a7d5a' } } });
+  checkout.on('success', ({ paymentIntent }) => console.log(paymentIntent.capturedAmountCents)).on('error', ({ error }) => console.log(error.code));
+  checkout.update({ locale: 'en' });
+  // @ts-expect-error: not a checkout event.
+  checkout.on('paid', () => {});
+  checkout.destroy();
+}
+console.log(embed);
+
 const cents: number = toMinorUnits('26.98', 'USD');
 const brand: CardBrand = cardBrand('4242');
 const valid: boolean = validateCardNumber('4242424242424242');
