@@ -1,9 +1,11 @@
-// The checkout app, built by Trunk and served by kassa-server, rendered in real Chromium.
+// The checkout as a shopper meets it: the demo shop, the npm package's mountCheckout, the Leptos
+// app in its iframe, 3-D Secure and kiosk mode, in real Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer } from './support/server.mjs';
 import { launchBrowser, screenshots } from './support/browser.mjs';
+import { openCheckout, fillCard, shopPayment, cartTotal } from './support/shop.mjs';
 
 let server;
 let browser;
@@ -18,32 +20,165 @@ after(async () => {
   await server?.stop();
 });
 
-test('the checkout renders from WebAssembly without errors', async () => {
-  const page = await browser.newPage();
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-  const response = await page.goto(`${server.url}/checkout/`);
-  assert.equal(response.status(), 200);
-  const heading = page.getByRole('heading', { level: 1 });
-  await heading.waitFor({ timeout: 15_000 });
-  assert.equal(await heading.textContent(), 'Kassa checkout');
-  // The heading is rendered by the wasm app, not present in the served HTML.
-  const served = await (await fetch(`${server.url}/checkout/`)).text();
-  assert.ok(!served.includes('Kassa checkout</h1>'));
-  assert.match(served, /\.wasm/);
-  await page.screenshot({ path: join(screenshots, 'checkout-placeholder.png'), fullPage: true });
+  return { page, context, problems };
+}
+
+test('shop → cart → pay with 4242 → success, captured for the cart total', async () => {
+  const { page, context, problems } = await newPage();
+  const items = { mug: 2, stickers: 1 };
+  const frame = await openCheckout(page, server, { items });
+  const expected = await cartTotal(server, items);
+  await assert.doesNotReject(frame.getByText('Kassa mug × 2').waitFor());
+  await fillCard(frame, '4242 4242 4242 4242');
+  await page.screenshot({ path: join(screenshots, 'checkout-card-form-light.png'), fullPage: true });
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  await page.screenshot({ path: join(screenshots, 'checkout-success-light.png'), fullPage: true });
+  await page.locator('#order-status').getByText('Thank you').waitFor();
+  const payment = await shopPayment(page, server);
+  assert.equal(payment.status, 'captured');
+  assert.equal(payment.capturedAmountCents, expected);
   assert.deepEqual(problems, []);
-  await page.close();
+  await context.close();
 });
 
-test('the server answers the browser in Kassa error format', async () => {
-  const missing = await fetch(`${server.url}/api/v1/payments/transactions`);
-  assert.equal(missing.status, 401);
-  assert.equal((await missing.json()).error.code, 'UNAUTHENTICATED');
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/`);
-  assert.match(await page.title(), /Kassa/);
-  await page.screenshot({ path: join(screenshots, 'home.png'), fullPage: true });
-  await page.close();
+test('3-D Secure: the bank code passes; a wrong code fails and another card pays', async () => {
+  const { page, context } = await newPage();
+  let frame = await openCheckout(page, server, { items: { tee: 1 } });
+  await fillCard(frame, '4000 0027 6000 3184');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  const dialog = frame.getByRole('dialog', { name: 'Confirm this payment with your bank' });
+  await dialog.waitFor();
+  const bank = frame.frameLocator('#challenge-frame');
+  await bank.getByLabel('One-time code').fill('123456');
+  await page.screenshot({ path: join(screenshots, 'checkout-three-ds-light.png'), fullPage: true });
+  await bank.getByRole('button', { name: 'Verify' }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  assert.equal((await shopPayment(page, server)).status, 'captured');
+  await context.close();
+
+  ({ page: page2, context: context2 } = await newPage());
+  frame = await openCheckout(page2, server, { items: { tee: 1 } });
+  await fillCard(frame, '4000 0000 0000 3220');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  const bank2 = frame.frameLocator('#challenge-frame');
+  await bank2.getByLabel('One-time code').fill('000000');
+  await bank2.getByRole('button', { name: 'Verify' }).click();
+  await frame.getByRole('alert').getByText('Your bank did not confirm the payment').waitFor();
+  assert.equal(await frame.getByRole('dialog').count(), 0);
+  await fillCard(frame, '4242 4242 4242 4242');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  const payment = await shopPayment(page2, server);
+  assert.equal(payment.status, 'captured');
+  assert.equal(payment.approvedAuthorizations, 1);
+  await context2.close();
+});
+let page2;
+let context2;
+
+test('a decline names its reason and the customer pays with another card', async () => {
+  const { page, context } = await newPage();
+  const frame = await openCheckout(page, server, { items: { notebook: 1 } });
+  await fillCard(frame, '4000 0000 0000 9995');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  const alert = frame.getByRole('alert');
+  await alert.getByText('Your card has insufficient funds. Please try another card.').waitFor();
+  assert.equal(await frame.locator('#card-number').evaluate((el) => el === document.activeElement), true, 'focus goes back to the card number');
+  await page.screenshot({ path: join(screenshots, 'checkout-declined-light.png'), fullPage: true });
+  await fillCard(frame, '5555 5555 5555 4444');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  const payment = await shopPayment(page, server);
+  assert.equal(payment.status, 'captured');
+  assert.equal(payment.approvedAuthorizations, 1);
+  assert.equal(payment.attempts, 2);
+  await context.close();
+});
+
+test('a double click on Pay pays once', async () => {
+  const { page, context } = await newPage();
+  const frame = await openCheckout(page, server, { items: { mug: 1 } });
+  await fillCard(frame, '4242 4242 4242 4242');
+  await frame.getByRole('button', { name: /^Pay/ }).dblclick();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  const payment = await shopPayment(page, server);
+  assert.equal(payment.approvedAuthorizations, 1);
+  assert.equal(payment.attempts, 1);
+  await context.close();
+});
+
+test('a saved card: the first payment saves it, the second uses it without typing', async () => {
+  const email = `jo-${Date.now()}@example.com`;
+  const { page, context } = await newPage();
+  let frame = await openCheckout(page, server, { items: { mug: 1 }, email });
+  await fillCard(frame, '5555 5555 5555 4444');
+  await frame.getByLabel('Save this card for next time').check();
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  await context.close();
+
+  const second = await newPage();
+  frame = await openCheckout(second.page, server, { items: { stickers: 2 }, email });
+  const saved = frame.getByRole('radio', { name: /Mastercard ending in 4444/ });
+  await saved.waitFor();
+  assert.equal(await saved.isChecked(), true);
+  assert.equal(await frame.locator('#card-number').count(), 0, 'no card fields to type in');
+  await second.page.screenshot({ path: join(screenshots, 'checkout-saved-card-light.png'), fullPage: true });
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  const payment = await shopPayment(second.page, server);
+  assert.equal(payment.status, 'captured');
+  assert.equal(payment.capturedAmountCents, await cartTotal(server, { stickers: 2 }));
+  await second.context.close();
+});
+
+test('update() after mount changes the amount charged', async () => {
+  const { page, context } = await newPage();
+  const frame = await openCheckout(page, server, { items: { tee: 1 } });
+  await frame.getByTestId('total').getByText('€25.00').waitFor();
+  await page.getByRole('button', { name: 'One more Kassa T-shirt' }).click();
+  await frame.getByTestId('total').getByText('€50.00').waitFor();
+  await frame.getByRole('button', { name: 'Pay €50.00' }).waitFor();
+  await fillCard(frame, '4242 4242 4242 4242');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  assert.equal((await shopPayment(page, server)).capturedAmountCents, 5000);
+  await context.close();
+});
+
+test('a payment made with the keyboard alone', async () => {
+  const { page, context } = await newPage();
+  const frame = await openCheckout(page, server, { items: { mug: 1 } });
+  await frame.locator('#card-number').focus();
+  await page.keyboard.type('4242424242424242');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('1234');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('123');
+  await page.keyboard.press('Enter');
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  assert.equal((await shopPayment(page, server)).status, 'captured');
+  await context.close();
+});
+
+test('errors show when a field is left, never on the first keystroke', async () => {
+  const { page, context } = await newPage();
+  const frame = await openCheckout(page, server, { items: { mug: 1 }, locale: 'de' });
+  await frame.getByRole('heading', { name: 'Bezahlen' }).waitFor();
+  const number = frame.getByLabel('Kartennummer');
+  await number.pressSequentially('4242 4242 4242 4241');
+  assert.equal(await frame.locator('#card-number-error').textContent(), '');
+  await frame.getByLabel('Gültig bis (MM/JJ)').focus();
+  await frame.locator('#card-number-error').getByText('Bitte eine gültige Kartennummer eingeben.').waitFor();
+  assert.equal(await number.getAttribute('aria-invalid'), 'true');
+  // The locale switches without remounting.
+  await page.selectOption('#locale', 'en');
+  await frame.locator('#card-number-error').getByText('Enter a valid card number.').waitFor();
+  await context.close();
 });

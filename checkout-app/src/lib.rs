@@ -500,8 +500,9 @@ fn request_animation(f: impl FnOnce() + 'static) {
 fn listen_to_parent(ui: Ui) {
     let Some(parent_origin) = opts().parent_origin.clone() else { return };
     let handle = window_event_listener(ev::message, move |event: web_sys::MessageEvent| {
-        let from_parent = web_sys::window().and_then(|w| w.parent().ok().flatten()).is_some_and(|p| {
-            event.source().and_then(|s| s.dyn_into::<web_sys::Window>().ok()).is_some_and(|s| s == p)
+        // A window from another browsing context is no `instanceof Window` here: compare identity.
+        let from_parent = web_sys::window().and_then(|w| w.parent().ok().flatten()).is_some_and(|parent| {
+            event.source().is_some_and(|source| js_sys::Object::is(&source, &parent))
         });
         if event.origin() != parent_origin || !from_parent {
             return;

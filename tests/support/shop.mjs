@@ -1,0 +1,39 @@
+// Drives the demo shop and its checkout in Chromium, as a shopper would.
+import assert from 'node:assert/strict';
+
+/** Puts items in the cart and opens the payment page with the checkout mounted. */
+export async function openCheckout(page, server, { items = { mug: 1, tee: 1 }, email = '', locale, theme } = {}) {
+  await page.goto(`${server.url}/`);
+  await page.evaluate((items) => localStorage.setItem('kassa-demo-cart', JSON.stringify(items)), items);
+  await page.goto(`${server.url}/pay.html`);
+  if (email) await page.getByLabel('Email (to remember your card)').fill(email);
+  if (locale) await page.selectOption('#locale', locale);
+  if (theme) await page.selectOption('#theme', theme);
+  await page.getByRole('button', { name: 'Continue to payment' }).click();
+  const frame = page.frameLocator('#checkout iframe');
+  await frame.locator('#pay').waitFor();
+  return frame;
+}
+
+export async function fillCard(frame, number, { expiry = '12 / 34', cvc = '123' } = {}) {
+  await frame.getByLabel(/Card number|Kartennummer/).fill(number);
+  await frame.getByLabel(/Expiry|Gültig bis/).fill(expiry);
+  await frame.getByLabel(/Security code|Prüfnummer/).fill(cvc);
+}
+
+/** The shop's view of the payment the checkout made. */
+export async function shopPayment(page, server) {
+  const id = await page.locator('#order-status').getAttribute('data-intent');
+  assert.match(id ?? '', /^pi_/);
+  return (await fetch(`${server.url}/demo/api/payments/${id}`)).json();
+}
+
+export async function paymentFor(server, intentId) {
+  return (await fetch(`${server.url}/demo/api/payments/${intentId}`)).json();
+}
+
+/** The amount, in cents, of the demo catalog's items. */
+export async function cartTotal(server, items) {
+  const { catalog } = await (await fetch(`${server.url}/demo/api/config`)).json();
+  return Object.entries(items).reduce((sum, [sku, q]) => sum + catalog.find((p) => p.sku === sku).unitAmountCents * q, 0);
+}
