@@ -182,3 +182,110 @@ test('errors show when a field is left, never on the first keystroke', async () 
   await frame.locator('#card-number-error').getByText('Enter a valid card number.').waitFor();
   await context.close();
 });
+
+/** Runs axe-core in a frame and returns the serious and critical violations. */
+async function axe(frame) {
+  await frame.addScriptTag({ path: join(process.cwd(), 'node_modules', 'axe-core', 'axe.min.js') });
+  const results = await frame.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return results.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`);
+}
+
+const checkoutFrame = (page) => page.frames().find((f) => f.url().includes('/checkout/'));
+
+test('kiosk: an 18 % tip is charged on top of the subtotal, and the receipt shows it', async () => {
+  const { page, context } = await newPage();
+  await page.goto(`${server.url}/kiosk.html`);
+  await page.getByRole('heading', { name: 'Would you like to add a tip?' }).waitFor();
+  const subtotal = 2 * 380 + 420;
+  const tip = Math.round((subtotal * 18) / 100);
+  await page.screenshot({ path: join(screenshots, 'kiosk-tip-light.png'), fullPage: true });
+  const target = await page.getByRole('button', { name: /18 %/ }).boundingBox();
+  assert.ok(target.height >= 72, 'large touch targets');
+  await page.getByRole('button', { name: /18 %/ }).click();
+  await page.getByTestId('tip-amount').getByText('€2.12').waitFor();
+  assert.equal(tip, 212);
+  await page.getByTestId('total').getByText('€13.92').waitFor();
+  await fillCard(page, '4242 4242 4242 4242');
+  await page.screenshot({ path: join(screenshots, 'kiosk-pay-light.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Pay €13.92' }).click();
+  await page.getByRole('heading', { name: 'Receipt' }).waitFor();
+  await page.screenshot({ path: join(screenshots, 'kiosk-receipt-light.png'), fullPage: true });
+  assert.equal(await page.getByTestId('paid-amount').textContent(), '€13.92');
+  const id = await page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('clientSecret').split('_secret_')[0]);
+  const payment = await (await fetch(`${server.url}/demo/api/payments/${id}`)).json();
+  assert.equal(payment.capturedAmountCents, subtotal + tip);
+  assert.equal(payment.tipCents, tip);
+  await context.close();
+});
+
+test('kiosk: the idle timeout resets to the start, but never during a payment', async () => {
+  const { page, context } = await newPage();
+  await page.goto(`${server.url}/kiosk.html?idleSeconds=2`);
+  await page.getByRole('button', { name: 'No tip' }).click();
+  await page.getByLabel('Card number').fill('4242');
+  await page.getByRole('heading', { name: 'Would you like to add a tip?' }).waitFor({ timeout: 6000 });
+  assert.equal(await page.getByLabel('Card number').count(), 0);
+  // A challenge in progress is a payment in flight: the kiosk waits.
+  await page.getByRole('button', { name: 'No tip' }).click();
+  await fillCard(page, '4000 0027 6000 3184');
+  await page.getByRole('button', { name: /^Pay/ }).click();
+  await page.getByRole('dialog').waitFor();
+  await page.waitForTimeout(3500);
+  assert.equal(await page.getByRole('dialog').count(), 1, 'the challenge is still open');
+  await page.frameLocator('#challenge-frame').getByLabel('One-time code').fill('123456');
+  await page.frameLocator('#challenge-frame').getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('heading', { name: 'Receipt' }).waitFor();
+  await context.close();
+});
+
+test('axe finds no serious or critical problems on the checkout, the bank modal and the kiosk', async () => {
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const frame = await openCheckout(page, server, { items: { mug: 1 } });
+  await frame.locator('#pay').waitFor();
+  assert.deepEqual(await axe(checkoutFrame(page)), [], 'card form');
+  await fillCard(frame, '4000 0027 6000 3184');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.frameLocator('#challenge-frame').getByLabel('One-time code').waitFor();
+  assert.deepEqual(await axe(checkoutFrame(page)), [], '3-D Secure modal');
+  const bank = page.frames().find((f) => f.url().includes('/3ds/'));
+  assert.deepEqual(await axe(bank), [], 'the bank page');
+
+  const kiosk = await context.newPage();
+  await kiosk.goto(`${server.url}/kiosk.html`);
+  await kiosk.getByRole('button', { name: 'No tip' }).waitFor();
+  assert.deepEqual(await axe(kiosk.mainFrame()), [], 'kiosk tip screen');
+  await kiosk.getByRole('button', { name: 'No tip' }).click();
+  assert.deepEqual(await axe(kiosk.mainFrame()), [], 'kiosk card form');
+  await context.close();
+});
+
+test('screens in the dark theme', async () => {
+  const { page, context } = await newPage();
+  const frame = await openCheckout(page, server, { items: { mug: 1, notebook: 1 }, theme: 'dark' });
+  await fillCard(frame, '4000 0000 0000 9995');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.getByRole('alert').getByText('insufficient funds').waitFor();
+  await page.screenshot({ path: join(screenshots, 'checkout-declined-dark.png'), fullPage: true });
+  assert.equal(await checkoutFrame(page).evaluate(() => document.documentElement.dataset.theme), 'dark');
+  // The theme switches without remounting.
+  await page.selectOption('#theme', 'light');
+  await frame.locator('html[data-theme="light"]').waitFor({ state: 'attached' });
+  await page.selectOption('#theme', 'dark');
+  await fillCard(frame, '4000 0027 6000 3184');
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  await frame.frameLocator('#challenge-frame').getByLabel('One-time code').fill('123456');
+  await page.screenshot({ path: join(screenshots, 'checkout-three-ds-dark.png'), fullPage: true });
+  await frame.frameLocator('#challenge-frame').getByRole('button', { name: 'Verify' }).click();
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  await page.screenshot({ path: join(screenshots, 'checkout-success-dark.png'), fullPage: true });
+  await context.close();
+
+  const kiosk = await newPage();
+  await kiosk.page.emulateMedia({ colorScheme: 'dark' });
+  await kiosk.page.goto(`${server.url}/kiosk.html`);
+  await kiosk.page.getByRole('button', { name: 'No tip' }).waitFor();
+  await kiosk.page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'));
+  await kiosk.page.screenshot({ path: join(screenshots, 'kiosk-tip-dark.png'), fullPage: true });
+  await kiosk.context.close();
+});

@@ -449,7 +449,8 @@ fn DoneScreen(ui: Ui) -> impl IntoView {
             <p role="status">{move || ui.tr("success_text")}</p>
             {kiosk.then(|| view! { <Summary ui=ui/> })}
             <dl class="receipt">
-                <dt>{move || ui.tr("total")}</dt><dd data-testid="paid-amount">{move || ui.money(captured())}</dd>
+                {(!kiosk).then(|| view! { <dt>{move || ui.tr("total")}</dt> })}
+                <dd data-testid="paid-amount" class:visually-hidden=kiosk>{move || ui.money(captured())}</dd>
                 <dt>{move || ui.tr("card")}</dt><dd>{card}</dd>
                 {move || auth().map(|code| view! { <dt>{move || ui.tr("auth_code")}</dt><dd>{code}</dd> })}
             </dl>
