@@ -3,8 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-bash scripts/setup.sh
-bash scripts/build-sdk.sh >&2
+bash scripts/setup.sh --browser
+bash scripts/build.sh --release >&2
 node scripts/sizes.mjs "npm package: what a browser downloads (aim: under 40 KB brotli)" \
   js/wasm/kassa_bg.wasm js/wasm/kassa.js js/index.js js/challenge.js
+node scripts/sizes.mjs "Checkout: what the iframe downloads (aim: under 100 KB brotli)" \
+  checkout-app/dist/*.wasm checkout-app/dist/kassa-checkout-*.js checkout-app/dist/init-*.js checkout-app/dist/*.css
+KASSA_SERVER_BIN=target/server/kassa-server node scripts/bench-checkout.mjs
 cargo bench -p kassa-server --bench sales

@@ -289,3 +289,26 @@ test('screens in the dark theme', async () => {
   await kiosk.page.screenshot({ path: join(screenshots, 'kiosk-tip-dark.png'), fullPage: true });
   await kiosk.context.close();
 });
+
+test('the checkout runs under a strict CSP and its iframe fits its content', async () => {
+  const response = await fetch(`${server.url}/checkout/`);
+  const csp = response.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(csp, /connect-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  const html = await response.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+
+  const { page, context, problems } = await newPage();
+  const violations = [];
+  page.on('console', (m) => /Content Security Policy/.test(m.text()) && violations.push(m.text()));
+  const frame = await openCheckout(page, server, { items: { mug: 1, tee: 1, notebook: 1 } });
+  await frame.getByTestId('total').waitFor();
+  await page.waitForFunction(() => document.querySelector('#checkout iframe').getBoundingClientRect().height > 300);
+  const inner = checkoutFrame(page);
+  const fit = await inner.evaluate(() => ({ content: document.documentElement.scrollHeight, view: window.innerHeight }));
+  assert.ok(fit.content <= fit.view, `no scrollbar: ${JSON.stringify(fit)}`);
+  assert.deepEqual(violations, []);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

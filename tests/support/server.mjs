@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = join(root, 'target', 'debug', 'kassa-server');
+const binary = process.env.KASSA_SERVER_BIN ?? join(root, 'target', 'debug', 'kassa-server');
 
 export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'kassa-test-'));
