@@ -152,6 +152,12 @@ typed_id!(/// An order.
     OrderId, "ord_");
 typed_id!(/// An event.
     EventId, "evt_");
+typed_id!(/// A payment in an order's ledger.
+    OrderPaymentId, "opay_");
+typed_id!(/// A webhook endpoint.
+    WebhookEndpointId, "we_");
+typed_id!(/// One delivery of an event to an endpoint.
+    DeliveryId, "whd_");
 
 /// Splits a client secret (`pi_…_secret_…`) into the intent it belongs to and itself.
 pub fn intent_of_client_secret(secret: &str) -> Option<PaymentIntentId> {

@@ -61,5 +61,8 @@ from_random!(
     kassa::id::PaymentMethodId,
     kassa::id::CustomerId,
     kassa::id::OrderId,
-    kassa::id::EventId
+    kassa::id::EventId,
+    kassa::id::OrderPaymentId,
+    kassa::id::WebhookEndpointId,
+    kassa::id::DeliveryId
 );

@@ -5,9 +5,11 @@ pub mod demo;
 pub mod http;
 pub mod ids;
 pub mod merchants;
+pub mod orders;
 pub mod payments;
 pub mod processor;
 pub mod state;
+pub mod webhooks;
 pub mod store;
 
 pub use http::{app, app_with_pages, StaticDirs};

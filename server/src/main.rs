@@ -79,6 +79,15 @@ struct ServeArgs {
     /// Run the demo shop's backend (/demo/api/) with its own merchant.
     #[arg(long, env = "KASSA_DEMO")]
     demo: bool,
+    /// How long a webhook endpoint has to answer.
+    #[arg(long, env = "KASSA_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    webhook_timeout_ms: u64,
+    /// The wait before a failed delivery's second attempt; it doubles for each after.
+    #[arg(long, env = "KASSA_WEBHOOK_BACKOFF_MS", default_value_t = 5_000)]
+    webhook_backoff_ms: u64,
+    /// Attempts before a delivery is given up.
+    #[arg(long, env = "KASSA_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12)]
+    webhook_max_attempts: i64,
 }
 
 /// The given folder, or the default one when it exists.
@@ -124,6 +133,15 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let processor = Arc::new(SandboxProcessor::new(Duration::from_millis(args.sandbox_latency_ms)));
     let limits = Limits { publishable_per_second: args.publishable_rate_limit, secret_per_second: args.secret_rate_limit };
     let state = AppState::with_limits(store.clone(), processor, limits);
+    kassa_server::webhooks::spawn_worker(
+        state.clone(),
+        kassa_server::webhooks::Settings {
+            timeout: Duration::from_millis(args.webhook_timeout_ms),
+            first_backoff: Duration::from_millis(args.webhook_backoff_ms),
+            max_attempts: args.webhook_max_attempts.max(1),
+            ..Default::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     println!("Kassa is listening on http://{addr}");

@@ -3,9 +3,13 @@
 mod common;
 mod intents;
 mod keys;
+mod orders;
 mod payments;
+mod webhooks;
 
 pub use common::*;
 pub use intents::*;
 pub use keys::*;
+pub use orders::*;
 pub use payments::*;
+pub use webhooks::*;

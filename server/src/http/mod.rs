@@ -7,10 +7,12 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
+pub mod orders;
 pub mod openapi;
 pub mod payments;
 pub mod rate_limit;
 pub mod three_ds;
+pub mod webhooks;
 
 use std::time::Instant;
 
@@ -18,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use kassa::ErrorCode;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -59,6 +61,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/customers/{id}/payment-methods"),
     ("delete", "/api/v1/customers/{id}/payment-methods/{methodId}"),
     ("post", "/api/v1/customers/{id}/sessions"),
+    ("post", "/api/v1/orders"),
+    ("get", "/api/v1/orders"),
+    ("get", "/api/v1/orders/{id}"),
+    ("post", "/api/v1/orders/{id}/payment-intent"),
+    ("post", "/api/v1/orders/{id}/payments"),
+    ("patch", "/api/v1/orders/{id}/payments/{uid}"),
+    ("delete", "/api/v1/orders/{id}/payments/{uid}"),
+    ("post", "/api/v1/orders/{id}/payments/{uid}/confirm"),
+    ("post", "/api/v1/webhook-endpoints"),
+    ("get", "/api/v1/webhook-endpoints"),
+    ("delete", "/api/v1/webhook-endpoints/{id}"),
+    ("get", "/api/v1/webhook-endpoints/{id}/deliveries"),
+    ("get", "/api/v1/events"),
 ];
 
 /// Folders of built pages the server also serves.
@@ -106,6 +121,16 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/customers/{id}/payment-methods", post(customers::save_method).get(customers::list_methods))
         .route("/customers/{id}/payment-methods/{method_id}", delete(customers::delete_method))
         .route("/customers/{id}/sessions", post(customers::create_session))
+        .route("/orders", post(orders::create).get(orders::list))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/payment-intent", post(orders::payment_intent))
+        .route("/orders/{id}/payments", post(orders::add_payment))
+        .route("/orders/{id}/payments/{uid}", patch(orders::update_payment).delete(orders::delete_payment))
+        .route("/orders/{id}/payments/{uid}/confirm", post(orders::confirm_payment))
+        .route("/webhook-endpoints", post(webhooks::create).get(webhooks::list))
+        .route("/webhook-endpoints/{id}", delete(webhooks::delete))
+        .route("/webhook-endpoints/{id}/deliveries", get(webhooks::deliveries))
+        .route("/events", get(webhooks::list_events))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     let mut router = Router::new()
@@ -146,7 +171,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -1,6 +1,6 @@
 //! The OpenAPI document, served at `/api/v1/openapi.json`.
 
-use kassa::api::{CardToken, CreatedApiKey, Customer, CustomerSession, IntentWithHistory, PageMeta, PaymentIntent, SavedPaymentMethod};
+use kassa::api::{CardToken, CreatedApiKey, Customer, CustomerSession, DeliveryAttempt, Event, IntentWithHistory, Order, PageMeta, PaymentIntent, SavedPaymentMethod, WebhookEndpoint};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -56,6 +56,38 @@ pub struct SessionResponse {
     pub data: CustomerSession,
 }
 
+#[derive(ToSchema)]
+pub struct OrderResponse {
+    pub data: Order,
+}
+
+#[derive(ToSchema)]
+pub struct OrderPage {
+    pub data: Vec<Order>,
+    pub meta: PageMeta,
+}
+
+#[derive(ToSchema)]
+pub struct EndpointResponse {
+    pub data: WebhookEndpoint,
+}
+
+#[derive(ToSchema)]
+pub struct EndpointList {
+    pub data: Vec<WebhookEndpoint>,
+}
+
+#[derive(ToSchema)]
+pub struct AttemptList {
+    pub data: Vec<DeliveryAttempt>,
+}
+
+#[derive(ToSchema)]
+pub struct EventPage {
+    pub data: Vec<Event>,
+    pub meta: PageMeta,
+}
+
 struct Security;
 
 impl Modify for Security {
@@ -94,6 +126,19 @@ impl Modify for Security {
         crate::http::customers::list_methods,
         crate::http::customers::delete_method,
         crate::http::customers::create_session,
+        crate::http::orders::create,
+        crate::http::orders::list,
+        crate::http::orders::get,
+        crate::http::orders::payment_intent,
+        crate::http::orders::add_payment,
+        crate::http::orders::update_payment,
+        crate::http::orders::delete_payment,
+        crate::http::orders::confirm_payment,
+        crate::http::webhooks::create,
+        crate::http::webhooks::list,
+        crate::http::webhooks::delete,
+        crate::http::webhooks::deliveries,
+        crate::http::webhooks::list_events,
         crate::http::health,
     ),
     modifiers(&Security),

@@ -173,6 +173,7 @@ async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source) -> Api
                 }
                 intents::insert(tx, &merchant, &intent).await?;
                 record_steps(tx, &merchant, &intent, &steps, now).await?;
+                crate::orders::intent_changed(tx, &merchant, None, &intent, now).await?;
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })
@@ -321,6 +322,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
                 }
                 record_steps(tx, &merchant, &intent, &steps, now).await?;
                 save_card_if_asked(tx, &merchant, &intent, now).await?;
+                crate::orders::intent_changed(tx, &merchant, Some((expected, 0)), &intent, now).await?;
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

@@ -32,6 +32,7 @@ where
     let now = now_ms();
     let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
     let (intent_id, currency, reference) = (intent.id.clone(), intent.currency, intent.provider_reference.clone());
+    let before = (intent.status, intent.refunded_amount_cents);
     let (code, text, error) = match reply {
         Ok(reply) if reply.outcome == Outcome::Approved => {
             return ctx
@@ -54,6 +55,7 @@ where
                         };
                         intents::insert_transaction(tx, &merchant, &call, now).await?;
                         let updated = intents::find_in(tx, &merchant, &intent_id).await?;
+                        crate::orders::intent_changed(tx, &merchant, Some(before), &updated, now).await?;
                         let response = Recorded::json(StatusCode::OK, &Data { data: updated.to_api() });
                         response.save(tx, &merchant, key.as_ref(), now).await?;
                         Ok(response)
@@ -187,6 +189,7 @@ pub async fn resolve(ctx: Ctx<'_>, id: PaymentIntentId, req: ResolveRequest) -> 
         return Err(refused(&intent, "resolved", "declined or error"));
     }
     let now = now_ms();
+    let other_means = req.paid_by_other_means.then(|| req.other_means_type.clone().unwrap_or_else(|| "other".into()));
     let resolution = Resolution {
         resolution: req.resolution,
         reason: req.reason,
@@ -203,6 +206,9 @@ pub async fn resolve(ctx: Ctx<'_>, id: PaymentIntentId, req: ResolveRequest) -> 
                     return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
                 }
                 let updated = intents::find_in(tx, &merchant, &id).await?;
+                if let Some(method) = &other_means {
+                    crate::orders::paid_by_other_means(tx, &merchant, &updated, method, now).await?;
+                }
                 let response = Recorded::json(StatusCode::OK, &Data { data: updated.to_api() });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)

@@ -113,6 +113,7 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
                 }
                 record_steps(tx, &merchant, &intent, &steps, now).await?;
                 save_card_if_asked(tx, &merchant, &intent, now).await?;
+                crate::orders::intent_changed(tx, &merchant, Some((IntentStatus::RequiresAction, 0)), &intent, now).await?;
                 Ok(true)
             })
         })

@@ -9,7 +9,9 @@
 pub mod customers;
 pub mod idempotency;
 pub mod intents;
+pub mod events;
 pub mod merchants;
+pub mod orders;
 pub mod settings;
 pub mod tokens;
 

@@ -1,0 +1,123 @@
+//! Webhook endpoints, their delivery attempts, and the events list.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use kassa::api::{CreateWebhookEndpointRequest, Data, Event, Page, PageMeta, WebhookEndpoint, DeliveryAttempt, EVENT_TYPES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use kassa::id::{EventId, WebhookEndpointId};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Caller;
+use super::context::RequestCtx;
+use super::error::{ApiError, ApiResult};
+use super::extract::{parse_json, ApiQuery};
+use super::idempotency::Recorded;
+use crate::clock::{format_ms, now_ms};
+use crate::ids;
+use crate::state::AppState;
+use crate::store::events;
+
+/// Register an endpoint; the response holds its signing secret, shown only this once.
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints", tag = "webhooks", request_body = CreateWebhookEndpointRequest,
+    responses((status = 201, body = crate::http::openapi::EndpointResponse), (status = 400, body = kassa::ErrorEnvelope)))]
+pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require_secret()?;
+    let req: CreateWebhookEndpointRequest = parse_json(&body)?;
+    crate::webhooks::check_url(&req.url).map_err(|why| ApiError::validation("url", why))?;
+    if req.events.is_empty() || req.events.iter().any(|e| e != "*" && !EVENT_TYPES.contains(&e.as_str())) {
+        return Err(ApiError::validation("events", format!("events lists `*` or some of: {}", EVENT_TYPES.join(", "))));
+    }
+    let now = now_ms();
+    let secret = ids::secret("whsec_");
+    let endpoint = WebhookEndpoint { id: ids::new::<WebhookEndpointId>(), url: req.url, events: req.events, enabled: req.enabled, secret: Some(secret.clone()), created_at: format_ms(now) };
+    let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                events::insert_endpoint(tx, &merchant, &endpoint, &secret, now).await?;
+                let response = Recorded::json(StatusCode::CREATED, &Data { data: endpoint });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints", tag = "webhooks",
+    responses((status = 200, body = crate::http::openapi::EndpointList)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<Vec<WebhookEndpoint>>>> {
+    caller.require_secret()?;
+    let mut conn = state.store.reader().acquire().await?;
+    Ok(Json(Data { data: events::endpoints(&mut conn, &caller.merchant_id).await? }))
+}
+
+fn endpoint_id(raw: &str) -> ApiResult<WebhookEndpointId> {
+    raw.parse().map_err(|_| ApiError::not_found("webhook endpoint"))
+}
+
+#[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
+    responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    caller.require_secret()?;
+    let id = endpoint_id(&id)?;
+    let (merchant, removed) = (caller.merchant_id.clone(), id.clone());
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if events::delete_endpoint(tx, &merchant, &id, now_ms()).await? { Ok(()) } else { Err(ApiError::not_found("webhook endpoint")) }
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "data": { "id": removed, "deleted": true } })))
+}
+
+/// The latest delivery attempts to an endpoint, newest first.
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
+    responses((status = 200, body = crate::http::openapi::AttemptList), (status = 404, body = kassa::ErrorEnvelope)))]
+pub async fn deliveries(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
+    caller.require_secret()?;
+    let id = endpoint_id(&id)?;
+    let mut conn = state.store.reader().acquire().await?;
+    if !events::endpoints(&mut conn, &caller.merchant_id).await?.iter().any(|e| e.id == id) {
+        return Err(ApiError::not_found("webhook endpoint"));
+    }
+    Ok(Json(Data { data: events::attempts(&mut conn, &id, 100).await? }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Events, newest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "webhooks", params(EventQuery),
+    responses((status = 200, body = crate::http::openapi::EventPage), (status = 400, body = kassa::ErrorEnvelope)))]
+pub async fn list_events(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<EventQuery>) -> ApiResult<Json<Page<Event>>> {
+    caller.require_secret()?;
+    let limit = query.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
+    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::validation("limit", format!("limit must be between 1 and {PAGE_LIMIT_MAX}")));
+    }
+    let mut conn = state.store.reader().acquire().await?;
+    let after = match &query.cursor {
+        Some(cursor) => {
+            let id: EventId = cursor.parse().map_err(|_| ApiError::validation("cursor", "cursor is not one this API gave"))?;
+            if !events::event_exists(&mut conn, &caller.merchant_id, &id).await? {
+                return Err(ApiError::validation("cursor", "cursor is not one this API gave"));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    let (data, has_more) = events::list(&mut conn, &caller.merchant_id, query.kind.as_deref(), after.as_ref(), limit).await?;
+    let cursor = if has_more { data.last().map(|e| e.id.to_string()) } else { None };
+    Ok(Json(Page { data, meta: PageMeta { cursor, has_more } }))
+}
