@@ -19,6 +19,7 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     pub router: Router,
+    pub state: AppState,
     pub store: Store,
     pub merchant: CreatedMerchant,
     pub db_path: PathBuf,
@@ -67,8 +68,9 @@ impl TestApp {
         let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("database");
         let merchant = merchants::create(&store, "Test Shop").await.expect("merchant");
         let processor = Arc::new(SandboxProcessor::new(Duration::ZERO));
-        let router = app(AppState::with_limits(store.clone(), processor, limits));
-        TestApp { router, store, merchant, db_path, _dir: dir }
+        let state = AppState::with_limits(store.clone(), processor, limits);
+        let router = app(state.clone());
+        TestApp { router, state, store, merchant, db_path, _dir: dir }
     }
 
     pub fn sk(&self) -> &str {
@@ -113,6 +115,14 @@ impl TestApp {
 
     pub async fn post_with_key(&self, path: &str, key: &str, idempotency_key: &str, body: Value) -> TestResponse {
         self.send("POST", path, Some(key), &[("idempotency-key", idempotency_key)], Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> TestResponse {
+        self.send("PATCH", path, Some(key), &[], Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> TestResponse {
+        self.send("DELETE", path, Some(key), &[], None).await
     }
 
     pub async fn get(&self, path: &str, key: &str) -> TestResponse {

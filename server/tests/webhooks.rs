@@ -1,0 +1,233 @@
+//! Webhooks: signed, retried, never lost — against a receiver on 127.0.0.1.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::{card, TestApp};
+use kassa_server::webhooks::{spawn_worker, Settings};
+use serde_json::{json, Value};
+
+/// What a receiver got: the signature header and the raw body.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(String, Bytes)>>>);
+
+impl Received {
+    fn all(&self) -> Vec<(String, Value, Bytes)> {
+        self.0.lock().unwrap().iter().map(|(sig, body)| (sig.clone(), serde_json::from_slice(body).unwrap(), body.clone())).collect()
+    }
+}
+
+/// A webhook receiver on a free loopback port that answers 500 to its first `failures` requests.
+async fn receiver(failures: u32) -> (String, Received) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let received = Received::default();
+    let seen = Arc::new(AtomicU32::new(0));
+    let (log, count) = (received.clone(), seen.clone());
+    let app = axum::Router::new().route(
+        "/hooks",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let (log, count) = (log.clone(), count.clone());
+            async move {
+                let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                log.0.lock().unwrap().push((signature, body));
+                if count.fetch_add(1, Ordering::SeqCst) < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT }
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+fn fast() -> Settings {
+    Settings { timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(100), max_attempts: 8, poll: Duration::from_millis(50) }
+}
+
+async fn endpoint(app: &TestApp, url: &str, events: Value) -> (String, String) {
+    let created = app.post("/api/v1/webhook-endpoints", app.sk(), json!({ "url": url, "events": events })).await;
+    let data = created.data(201);
+    let secret = data["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    (data["id"].as_str().unwrap().to_owned(), secret)
+}
+
+async fn wait_for(mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out");
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_retried_until_accepted_and_arrives_signed() {
+    let app = TestApp::new().await;
+    spawn_worker(app.state.clone(), fast());
+    let (url, received) = receiver(2).await;
+    let (endpoint_id, secret) = endpoint(&app, &url, json!(["payment_intent.succeeded"])).await;
+    let sale = app.sale("4242424242424242", 1234).await;
+    let intent = sale.data(201)["id"].clone();
+    wait_for(|| received.all().len() >= 3).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let got = received.all();
+    assert_eq!(got.len(), 3, "two failures, then accepted once and never again");
+    let ids: Vec<_> = got.iter().map(|(_, body, _)| body["id"].clone()).collect();
+    assert!(ids.iter().all(|id| id == &ids[0]), "the same event each time");
+    for (signature, body, raw) in &got {
+        assert_eq!(kassa::webhook::verify(raw, signature, &secret, now(), 300), Ok(()));
+        assert_eq!(kassa::webhook::verify(raw, signature, "whsec_wrong", now(), 300), Err(kassa::webhook::WebhookError::SignatureMismatch));
+        assert_eq!(body["type"], "payment_intent.succeeded");
+        assert_eq!(body["data"]["object"]["id"], intent);
+        assert!(body["id"].as_str().unwrap().starts_with("evt_"));
+    }
+    let attempts = app.get(&format!("/api/v1/webhook-endpoints/{endpoint_id}/deliveries"), app.sk()).await;
+    let attempts = attempts.data(200).as_array().unwrap().clone();
+    let codes: Vec<_> = attempts.iter().map(|a| a["statusCode"].as_u64().unwrap()).collect();
+    assert_eq!(codes, [204, 500, 500], "newest first");
+    assert_eq!(attempts[0]["deliveryStatus"], "delivered");
+    assert_eq!(attempts[1]["deliveryStatus"], "retrying");
+    // The event is listed.
+    let events = app.get("/api/v1/events?type=payment_intent.succeeded", app.sk()).await;
+    assert_eq!(events.data(200)[0]["id"], ids[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_type_arrives() {
+    let app = TestApp::new().await;
+    spawn_worker(app.state.clone(), fast());
+    let (url, received) = receiver(0).await;
+    endpoint(&app, &url, json!(["*"])).await;
+    let captured = app.captured(1000).await;
+    app.sale("4000000000000002", 1000).await;
+    app.sale("4000002760003184", 1000).await;
+    let authorized = app.authorized(500).await;
+    app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": authorized })).await.data(200);
+    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": captured, "amountCents": 100 })).await.data(200);
+    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 300, "quantity": 1 }] })).await;
+    let order_id = order.data(201)["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/orders/{order_id}/payments"), app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 300 })).await.data(201);
+    let wanted = ["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.requires_action", "payment_intent.canceled", "charge.refunded", "order.paid"];
+    wait_for(|| {
+        let types: Vec<String> = received.all().iter().map(|(_, b, _)| b["type"].as_str().unwrap().to_owned()).collect();
+        wanted.iter().all(|w| types.iter().any(|t| t == w))
+    })
+    .await;
+    let paid = received.all().into_iter().find(|(_, b, _)| b["type"] == "order.paid").unwrap().1;
+    assert_eq!(paid["data"]["object"]["id"], order_id.as_str());
+    assert_eq!(paid["data"]["object"]["status"], "paid");
+}
+
+#[tokio::test]
+async fn endpoints_are_checked_and_belong_to_one_merchant() {
+    let app = TestApp::new().await;
+    for (url, events) in [("http://10.1.2.3/hooks", json!(["*"])), ("http://169.254.169.254/", json!(["*"])), ("ftp://example.com/", json!(["*"])), ("http://127.0.0.1:9/hooks", json!(["payment.exploded"])), ("http://127.0.0.1:9/hooks", json!([]))] {
+        app.post("/api/v1/webhook-endpoints", app.sk(), json!({ "url": url, "events": events })).await.error(400, "VALIDATION_ERROR");
+    }
+    app.post("/api/v1/webhook-endpoints", app.pk(), json!({ "url": "http://127.0.0.1:9/hooks", "events": ["*"] })).await.error(403, "FORBIDDEN");
+    let (id, _) = endpoint(&app, "http://127.0.0.1:9/hooks", json!(["order.paid"])).await;
+    let listed = app.get("/api/v1/webhook-endpoints", app.sk()).await;
+    assert_eq!(listed.data(200)[0]["id"], id.as_str());
+    assert!(listed.data(200)[0].get("secret").is_none(), "the secret is shown only once");
+    let other = app.other_merchant().await;
+    app.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), &other.secret_key).await.error(404, "NOT_FOUND");
+    app.delete(&format!("/api/v1/webhook-endpoints/{id}"), &other.secret_key).await.error(404, "NOT_FOUND");
+    assert!(app.get("/api/v1/events", &other.secret_key).await.data(200).as_array().unwrap().is_empty());
+    app.delete(&format!("/api/v1/webhook-endpoints/{id}"), app.sk()).await.data(200);
+    assert!(app.get("/api/v1/webhook-endpoints", app.sk()).await.data(200).as_array().unwrap().is_empty());
+}
+
+fn serve(db: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(addr) = line.strip_prefix("Kassa is listening on ") {
+            break addr.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+async fn call(base: &str, key: &str, path: &str, body: Value) -> Value {
+    let client = reqwest_like::post(&format!("{base}{path}"), key, &body.to_string()).await;
+    serde_json::from_str(&client).unwrap()
+}
+
+/// A minimal HTTP/1.1 client, enough for these calls.
+mod reqwest_like {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub async fn post(url: &str, key: &str, body: &str) -> String {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+        let head = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response.split_once("\r\n\r\n").unwrap().1.to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_written_before_a_restart_is_delivered_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("kassa.db").display());
+    let made = Command::new(env!("CARGO_BIN_EXE_kassa-server")).args(["merchant", "create", "--name", "Restart", "--database", &db]).output().unwrap();
+    let merchant: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let sk = merchant["secretKey"].as_str().unwrap();
+
+    // The receiver's address, not listening yet: every delivery fails for now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (mut first, base) = serve(&db);
+    let created = call(&base, sk, "/api/v1/webhook-endpoints", json!({ "url": format!("http://127.0.0.1:{port}/hooks"), "events": ["payment_intent.succeeded"] })).await;
+    let secret = created["data"]["secret"].as_str().unwrap().to_owned();
+    let sale = call(&base, sk, "/api/v1/payments/sale", json!({ "amountCents": 777, "currency": "USD", "card": card("4242424242424242") })).await;
+    let intent = sale["data"]["id"].clone();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The server dies without warning.
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // The receiver comes up, then the server comes back on the same database.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let received = Received::default();
+    let log = received.clone();
+    let app = axum::Router::new().route("/hooks", post(move |headers: HeaderMap, body: Bytes| {
+        let log = log.clone();
+        async move {
+            let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            log.0.lock().unwrap().push((signature, body));
+            StatusCode::OK
+        }
+    }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (mut second, _) = serve(&db);
+    wait_for(|| !received.all().is_empty()).await;
+    let (signature, body, raw) = received.all().remove(0);
+    assert_eq!(body["data"]["object"]["id"], intent);
+    assert_eq!(kassa::webhook::verify(&raw, &signature, &secret, now(), 300), Ok(()));
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
