@@ -40,6 +40,8 @@ test('shop → cart → pay with 4242 → success, captured for the cart total',
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
   await page.screenshot({ path: join(screenshots, 'checkout-success-light.png'), fullPage: true });
   await page.locator('#order-status').getByText('Thank you').waitFor();
+  // The shop's order is marked paid by the signed order.paid webhook.
+  await page.locator('#order-status[data-order="paid"]').waitFor();
   const payment = await shopPayment(page, server);
   assert.equal(payment.status, 'captured');
   assert.equal(payment.capturedAmountCents, expected);

@@ -91,10 +91,20 @@ async function payPage() {
     document.getElementById('start-checkout').disabled = true;
     locale.addEventListener('change', () => checkout.update({ locale: locale.value }));
     theme.addEventListener('change', () => checkout.update({ appearance: { theme: theme.value } }));
-    checkout.on('success', ({ paymentIntent }) => {
-      status.textContent = `Thank you! Order paid: ${price(paymentIntent.capturedAmountCents)}.`;
+    checkout.on('success', async ({ paymentIntent }) => {
+      status.textContent = `Thank you! Payment received: ${price(paymentIntent.capturedAmountCents)}.`;
       status.dataset.intent = paymentIntent.id;
       saveCart({});
+      // The shop's backend marks the order paid when Kassa's signed order.paid webhook arrives.
+      for (let tries = 0; tries < 60; tries++) {
+        const order = await (await fetch(`/demo/api/orders/${session.orderId}`)).json();
+        if (order.status === 'paid') {
+          status.textContent = `Thank you! Order ${session.orderId} is paid.`;
+          status.dataset.order = 'paid';
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     });
   });
 }

@@ -7,8 +7,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kassa::api::{CaptureMethod, CreateIntentRequest, Customer, KeyKind, LineItem, UpdateIntentRequest};
-use kassa::id::{intent_of_client_secret, MerchantId};
+use kassa::api::{CaptureMethod, CreateIntentRequest, Customer, KeyKind, LineItem, UpdateIntentRequest, WebhookEndpoint};
+use kassa::id::{intent_of_client_secret, MerchantId, WebhookEndpointId};
 use kassa::Currency;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,13 +18,15 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::parse_json;
 use crate::payments::{self, hash_secret, Ctx};
 use crate::state::AppState;
-use crate::store::{customers, settings};
+use crate::store::{customers, events, settings};
 use crate::{ids, merchants};
 
-/// The demo merchant and a publishable key made for this run (publishable keys are public).
+/// The demo merchant, a publishable key made for this run (publishable keys are public), and the
+/// signing secret of the webhook endpoint the shop registered for this run.
 pub struct Demo {
     pub merchant_id: MerchantId,
     pub publishable_key: String,
+    pub webhook_secret: String,
 }
 
 pub struct Product {
@@ -46,8 +48,9 @@ pub const CATALOG: &[Product] = &[
 /// What a kiosk customer ordered at the counter.
 const KIOSK_ORDER: &[(&str, i64, u32)] = &[("Flat white", 380, 2), ("Cinnamon bun", 420, 1)];
 
-/// Finds (or makes, on first start) the demo merchant, and gives it a publishable key for this run.
-pub async fn prepare(state: &AppState) -> Result<Demo, sqlx::Error> {
+/// Finds (or makes, on first start) the demo merchant, gives it a publishable key for this run,
+/// and registers the shop's webhook receiver at `public_base` for `order.paid`.
+pub async fn prepare(state: &AppState, public_base: &str) -> Result<Demo, sqlx::Error> {
     let merchant_id = match settings::get(&state.store, "demo_merchant_id").await?.and_then(|id| id.parse().ok()) {
         Some(id) => id,
         None => {
@@ -63,7 +66,32 @@ pub async fn prepare(state: &AppState) -> Result<Demo, sqlx::Error> {
         .store
         .write(move |tx| Box::pin(async move { merchants::issue_key(tx, &owner, KeyKind::Publishable, &[], Some("Demo shop page")).await }))
         .await?;
-    Ok(Demo { merchant_id, publishable_key: key.key })
+    // One receiver endpoint at a time: the previous run's is retired.
+    let previous = settings::get(&state.store, "demo_webhook_endpoint").await?.and_then(|id| id.parse::<WebhookEndpointId>().ok());
+    let now = now_ms();
+    let secret = ids::secret("whsec_");
+    let endpoint = WebhookEndpoint {
+        id: ids::new(),
+        url: format!("{public_base}/demo/api/webhooks"),
+        events: vec!["order.paid".into()],
+        enabled: true,
+        secret: None,
+        created_at: format_ms(now),
+    };
+    let (owner, signing) = (merchant_id.clone(), secret.clone());
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if let Some(previous) = previous {
+                    events::delete_endpoint(tx, &owner, &previous, now).await?;
+                }
+                events::insert_endpoint(tx, &owner, &endpoint, &signing, now).await?;
+                settings::set(tx, "demo_webhook_endpoint", endpoint.id.as_str()).await
+            })
+        })
+        .await?;
+    Ok(Demo { merchant_id, publishable_key: key.key, webhook_secret: secret })
 }
 
 pub fn routes(demo: Arc<Demo>) -> Router<AppState> {
@@ -73,6 +101,8 @@ pub fn routes(demo: Arc<Demo>) -> Router<AppState> {
         .route("/demo/api/checkout/update", post(update))
         .route("/demo/api/kiosk", post(kiosk))
         .route("/demo/api/payments/{id}", get(payment))
+        .route("/demo/api/webhooks", post(webhook))
+        .route("/demo/api/orders/{id}", get(shop_order))
         .layer(axum::Extension(demo))
 }
 
@@ -154,7 +184,7 @@ async fn customer_session(state: &AppState, demo: &Demo, email: &str) -> ApiResu
     Ok((customer, secret))
 }
 
-/// `POST /demo/api/checkout`: an intent for the cart, priced here.
+/// `POST /demo/api/checkout`: an order for the cart, priced here, and an intent for it.
 async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, body: Bytes) -> ApiResult<Json<Value>> {
     let req: CheckoutRequest = parse_json(&body)?;
     let (total, line_items) = price(&req.items)?;
@@ -162,13 +192,37 @@ async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Ex
         Some(email) => Some(customer_session(&state, &demo, email).await?),
         None => None,
     };
+    let now = now_ms();
+    let order = crate::orders::new_order(
+        kassa::api::CreateOrderRequest {
+            currency: CURRENCY,
+            line_items: line_items.clone(),
+            customer_id: session.as_ref().map(|(c, _)| c.id.to_string()),
+            metadata: Default::default(),
+            total_cents: None,
+            subtotal_cents: None,
+            client_request_id: None,
+        },
+        now,
+    )?;
+    let (merchant, made) = (demo.merchant_id.clone(), order.clone());
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                crate::store::orders::insert(tx, &merchant, &made).await?;
+                sqlx::query("INSERT INTO demo_shop_orders (order_id, status) VALUES ($1, 'awaiting_payment')").bind(&made.id).execute(&mut *tx).await?;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .await?;
     let intent = payments::create_intent(
         ctx(&state, &demo),
         CreateIntentRequest {
             amount_cents: total,
             currency: CURRENCY,
             capture_method: CaptureMethod::Automatic,
-            order_id: Some(format!("demo-{}", &ids::secret("")[..10])),
+            order_id: Some(order.id.to_string()),
             customer_id: session.as_ref().map(|(c, _)| c.id.clone()),
             location_id: None,
             line_items,
@@ -180,6 +234,7 @@ async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Ex
     let intent = body_of(intent).await?;
     Ok(Json(json!({
         "clientSecret": intent["clientSecret"],
+        "orderId": order.id,
         "amountCents": total,
         "currency": CURRENCY,
         "customerSession": session.map(|(_, secret)| secret),
@@ -200,6 +255,25 @@ async fn update(State(state): State<AppState>, axum::Extension(demo): axum::Exte
     // Only whoever holds the client secret may change the cart it pays for.
     payments::intent_for_client(&ctx(&state, &demo), &id, Some(&req.client_secret)).await?;
     let (total, line_items) = price(&req.items)?;
+    // The order the intent pays for follows the cart too.
+    let intent = crate::store::intents::find(&state.store, &demo.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
+    if let Some(order_id) = intent.order_id.as_deref().and_then(|o| o.parse::<kassa::id::OrderId>().ok()) {
+        let (merchant, items, now) = (demo.merchant_id.clone(), line_items.clone(), now_ms());
+        state
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let Some(order) = crate::store::orders::find(tx, &merchant, &order_id).await? else { return Ok(()) };
+                    let changed = crate::store::orders::OrderRecord { line_items: items, subtotal_cents: total, total_cents: total, updated_at: now, ..order };
+                    if crate::store::orders::update_terms(tx, &merchant, &changed).await? {
+                        Ok(())
+                    } else {
+                        Err(ApiError::invalid_state("This order has payments already"))
+                    }
+                })
+            })
+            .await?;
+    }
     let change = UpdateIntentRequest { amount_cents: Some(total), line_items: Some(line_items), metadata: None, client_request_id: None };
     payments::update_intent(ctx(&state, &demo), id, change).await?;
     Ok(Json(json!({ "amountCents": total, "currency": CURRENCY })))
@@ -222,6 +296,57 @@ async fn payment(State(state): State<AppState>, axum::Extension(demo): axum::Ext
         "approvedAuthorizations": authorizations,
         "attempts": history.iter().filter(|t| t.kind == kassa::api::TransactionType::Authorize).count(),
     })))
+}
+
+/// `POST /demo/api/webhooks`: the shop's receiver. It checks the signature, ignores an event id it
+/// has seen, and marks its order paid on `order.paid`.
+async fn webhook(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, headers: axum::http::HeaderMap, body: Bytes) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Err(e) = kassa::webhook::verify(&body, signature, &demo.webhook_secret, now_ms() / 1000, kassa::webhook::DEFAULT_TOLERANCE_SECONDS) {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "received": false, "reason": e.code() }))).into_response();
+    }
+    let Ok(event) = serde_json::from_slice::<kassa::api::Event>(&body) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "received": false, "reason": "not an event" }))).into_response();
+    };
+    let now = now_ms();
+    let result = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let first = sqlx::query("INSERT INTO demo_processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING")
+                    .bind(&event.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if first && event.kind == "order.paid" {
+                    sqlx::query("UPDATE demo_shop_orders SET status = 'paid', paid_at = $1 WHERE order_id = $2")
+                        .bind(now)
+                        .bind(event.data["object"]["id"].as_str().unwrap_or_default())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok::<_, sqlx::Error>(first)
+            })
+        })
+        .await;
+    match result {
+        Ok(first) => Json(json!({ "received": true, "duplicate": !first })).into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// `GET /demo/api/orders/{id}`: the shop's own record of an order.
+async fn shop_order(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> ApiResult<Json<Value>> {
+    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, paid_at FROM demo_shop_orders WHERE order_id = $1")
+        .bind(&id)
+        .fetch_optional(state.store.reader())
+        .await?;
+    let (status, paid_at) = row.ok_or_else(|| ApiError::not_found("order"))?;
+    Ok(Json(json!({ "orderId": id, "status": status, "paidAt": paid_at.map(format_ms) })))
 }
 
 /// `POST /demo/api/kiosk`: an intent for the order at the counter.

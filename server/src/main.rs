@@ -144,15 +144,15 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    println!("Kassa is listening on http://{addr}");
-    tracing::info!(%addr, "listening");
     let demo = if args.demo {
-        let demo = kassa_server::demo::prepare(&state).await?;
+        let demo = kassa_server::demo::prepare(&state, &format!("http://{addr}")).await?;
         println!("Demo shop merchant {}", demo.merchant_id);
         Some(Arc::new(demo))
     } else {
         None
     };
+    println!("Kassa is listening on http://{addr}");
+    tracing::info!(%addr, "listening");
     let pages = StaticDirs {
         checkout: page_dir(args.checkout_dir, "checkout-app/dist"),
         www: page_dir(args.www_dir, "www"),

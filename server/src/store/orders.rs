@@ -147,6 +147,24 @@ pub async fn exists(conn: &mut SqliteConnection, merchant: &MerchantId, id: &Ord
     Ok(find(conn, merchant, id).await?.is_some())
 }
 
+/// New line items and total for an order nobody has paid anything on yet.
+pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, order: &OrderRecord) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE orders SET line_items = $1, subtotal_cents = $2, total_cents = $3, updated_at = $4
+         WHERE merchant_id = $5 AND id = $6 AND status = 'open'
+           AND NOT EXISTS (SELECT 1 FROM order_payments WHERE order_id = $6)",
+    )
+    .bind(json(&order.line_items))
+    .bind(order.subtotal_cents)
+    .bind(order.total_cents)
+    .bind(order.updated_at)
+    .bind(merchant)
+    .bind(&order.id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn set_status(tx: &mut Tx, id: &OrderId, status: OrderStatus, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(enum_str(status))
