@@ -37,8 +37,11 @@ CREATE TABLE order_payments (
     reversed_at        INTEGER,
     created_at         INTEGER NOT NULL,
     created_via        TEXT NOT NULL,
+    -- The API key (its id, never the key) that made or last changed the payment; none when Kassa did.
+    created_by         TEXT,
     updated_at         INTEGER NOT NULL,
-    updated_via        TEXT NOT NULL
+    updated_via        TEXT NOT NULL,
+    updated_by         TEXT
 );
 CREATE INDEX order_payments_by_order ON order_payments (order_id, seq);
 CREATE INDEX order_payments_by_source ON order_payments (source_payment_id);

@@ -104,8 +104,10 @@ fn manual(order: &OrderId, kind: LedgerKind, method: &str, amount: i64, status: 
         reversed_at: None,
         created_at: now,
         created_via: via.into(),
+        created_by: None,
         updated_at: now,
         updated_via: via.into(),
+        updated_by: None,
     }
 }
 
@@ -195,7 +197,7 @@ pub async fn paid_by_other_means(tx: &mut Tx, merchant: &MerchantId, intent: &In
 }
 
 /// Checks a manual payment and makes its row.
-pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, now: i64) -> ApiResult<PaymentRecord> {
+pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, by: &str, now: i64) -> ApiResult<PaymentRecord> {
     amount("amountCents", req.amount_cents)?;
     if req.method_id.is_empty() || req.method_id.len() > 64 || req.method_id == "card" {
         return Err(ApiError::validation("methodId", "methodId names how it was paid (cash, cheque, external, …); card payments record themselves"));
@@ -216,6 +218,8 @@ pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, n
     row.invoice_id = req.invoice_id;
     row.note = req.note;
     row.attrs = req.attrs;
+    row.created_by = Some(by.to_owned());
+    row.updated_by = Some(by.to_owned());
     Ok(row)
 }
 
@@ -225,7 +229,7 @@ fn refuse(payment: &PaymentRecord, action: &str) -> ApiError {
 }
 
 /// A correction: the new values, with the previous ones kept.
-pub fn corrected(payment: &PaymentRecord, req: UpdateOrderPaymentRequest, now: i64) -> ApiResult<PaymentRecord> {
+pub fn corrected(payment: &PaymentRecord, req: UpdateOrderPaymentRequest, by: &str, now: i64) -> ApiResult<PaymentRecord> {
     if payment.created_via == "card" {
         return Err(ApiError::invalid_state("A card payment follows its payment intent; refund or void the payment instead"));
     }
@@ -260,21 +264,24 @@ pub fn corrected(payment: &PaymentRecord, req: UpdateOrderPaymentRequest, now: i
     next.corrections.push(Correction { previous, corrected_at: format_ms(now), corrected_via: "api".into() });
     next.updated_at = now;
     next.updated_via = "api".into();
+    next.updated_by = Some(by.to_owned());
     Ok(next)
 }
 
-pub fn confirmed(payment: &PaymentRecord, now: i64) -> ApiResult<PaymentRecord> {
+pub fn confirmed(payment: &PaymentRecord, by: &str, now: i64) -> ApiResult<PaymentRecord> {
     if !payment.can().contains(&kassa::api::LedgerAction::Confirm) {
         return Err(refuse(payment, "confirmed"));
     }
-    Ok(PaymentRecord { status: LedgerStatus::Complete, completed_at: Some(now), updated_at: now, updated_via: "api".into(), ..payment.clone() })
+    let by = Some(by.to_owned());
+    Ok(PaymentRecord { status: LedgerStatus::Complete, completed_at: Some(now), updated_at: now, updated_via: "api".into(), updated_by: by, ..payment.clone() })
 }
 
-pub fn reversed(payment: &PaymentRecord, now: i64) -> ApiResult<PaymentRecord> {
+pub fn reversed(payment: &PaymentRecord, by: &str, now: i64) -> ApiResult<PaymentRecord> {
     if !payment.can().contains(&kassa::api::LedgerAction::Reverse) {
         return Err(refuse(payment, "deleted or reversed"));
     }
-    Ok(PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "api".into(), ..payment.clone() })
+    let by = Some(by.to_owned());
+    Ok(PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "api".into(), updated_by: by, ..payment.clone() })
 }
 
 pub fn now() -> i64 {

@@ -70,6 +70,9 @@ async fn card_cash_refund_reversal_and_correction_move_the_balance_and_the_statu
     assert_eq!(cash.data(201)["balanceCents"], 0);
     let cash_id = cash.data(201)["payments"][1]["id"].as_str().unwrap().to_owned();
     assert_eq!(cash.data(201)["payments"][1]["can"], json!(["update", "reverse"]));
+    assert!(cash.data(201)["payments"][1]["createdBy"].as_str().unwrap().starts_with("key_"), "who recorded it");
+    assert_eq!(cash.data(201)["payments"][1]["createdVia"], "api");
+    assert_eq!(cash.data(201)["payments"][0]["createdBy"], Value::Null, "Kassa recorded the card payment");
 
     // A partial card refund: open again for that much.
     app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale_id, "amountCents": 1500 })).await.data(200);

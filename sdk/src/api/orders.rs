@@ -103,8 +103,11 @@ pub struct OrderPayment {
     pub created_at: String,
     /// `api`, `card` (recorded by a card payment) or `resolve` (a failed payment paid by other means).
     pub created_via: String,
+    /// The API key (`key_…`) that recorded it; none when Kassa did (card payments).
+    pub created_by: Option<String>,
     pub updated_at: String,
     pub updated_via: String,
+    pub updated_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

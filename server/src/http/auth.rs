@@ -18,6 +18,8 @@ use crate::store::merchants::{self, StoredKey};
 
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The key's public id, never the key.
+    pub key_id: kassa::id::ApiKeyId,
     pub merchant_id: MerchantId,
     pub kind: KeyKind,
     pub permissions: Vec<Permission>,
@@ -129,6 +131,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         return response;
     }
     req.extensions_mut().insert(Caller {
+        key_id: stored.id.clone(),
         merchant_id: stored.merchant_id.clone(),
         kind: stored.kind,
         permissions: stored.permissions.clone(),

@@ -157,7 +157,7 @@ pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, Path(id):
     let order = load(&state, &r.caller, &id).await?;
     let req: CreateOrderPaymentRequest = parse_json(&body)?;
     let now = ledger::now();
-    let payment = ledger::new_manual_payment(&order, req, now)?;
+    let payment = ledger::new_manual_payment(&order, req, r.caller.key_id.as_str(), now)?;
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
     state
         .store
@@ -213,7 +213,7 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, Path((
     let id = order_id(&id)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     let req: UpdateOrderPaymentRequest = parse_json(&body)?;
-    let after = ledger::corrected(&payment, req, ledger::now())?;
+    let after = ledger::corrected(&payment, req, r.caller.key_id.as_str(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }
 
@@ -225,7 +225,7 @@ pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, Path(
     r.caller.require(Permission::OrdersManage)?;
     let id = order_id(&id)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
-    let after = ledger::confirmed(&payment, ledger::now())?;
+    let after = ledger::confirmed(&payment, r.caller.key_id.as_str(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }
 
@@ -240,6 +240,6 @@ pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, Path((
     if payment.status == LedgerStatus::Pending && payment.created_via != "card" {
         return save_change(&state, &r, id, payment, None).await;
     }
-    let after = ledger::reversed(&payment, ledger::now())?;
+    let after = ledger::reversed(&payment, r.caller.key_id.as_str(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }

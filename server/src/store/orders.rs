@@ -194,8 +194,10 @@ pub struct PaymentRecord {
     pub reversed_at: Option<i64>,
     pub created_at: i64,
     pub created_via: String,
+    pub created_by: Option<String>,
     pub updated_at: i64,
     pub updated_via: String,
+    pub updated_by: Option<String>,
 }
 
 impl PaymentRecord {
@@ -229,8 +231,10 @@ impl PaymentRecord {
             reversed_at: self.reversed_at.map(format_ms),
             created_at: format_ms(self.created_at),
             created_via: self.created_via.clone(),
+            created_by: self.created_by.clone(),
             updated_at: format_ms(self.updated_at),
             updated_via: self.updated_via.clone(),
+            updated_by: self.updated_by.clone(),
         }
     }
 }
@@ -239,8 +243,8 @@ pub async fn insert_payment(tx: &mut Tx, merchant: &MerchantId, p: &PaymentRecor
     sqlx::query(
         "INSERT INTO order_payments (id, merchant_id, order_id, kind, method_id, amount_cents, status, transaction_ref,
             source_payment_id, invoice_id, note, attrs, corrections, completed_at, reversed_at, created_at,
-            created_via, updated_at, updated_via)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            created_via, updated_at, updated_via, created_by, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(&p.id)
     .bind(merchant)
@@ -261,6 +265,8 @@ pub async fn insert_payment(tx: &mut Tx, merchant: &MerchantId, p: &PaymentRecor
     .bind(&p.created_via)
     .bind(p.updated_at)
     .bind(&p.updated_via)
+    .bind(&p.created_by)
+    .bind(&p.updated_by)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -271,7 +277,7 @@ pub async fn update_payment(tx: &mut Tx, p: &PaymentRecord, expected: LedgerStat
     let done = sqlx::query(
         "UPDATE order_payments SET method_id = $1, amount_cents = $2, status = $3, transaction_ref = $4,
             invoice_id = $5, note = $6, attrs = $7, corrections = $8, completed_at = $9, reversed_at = $10,
-            updated_at = $11, updated_via = $12
+            updated_at = $11, updated_via = $12, updated_by = $16
          WHERE id = $13 AND status = $14 AND updated_at = $15",
     )
     .bind(&p.method_id)
@@ -289,6 +295,7 @@ pub async fn update_payment(tx: &mut Tx, p: &PaymentRecord, expected: LedgerStat
     .bind(&p.id)
     .bind(enum_str(expected))
     .bind(expected_updated_at)
+    .bind(&p.updated_by)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -319,13 +326,16 @@ fn payment_from_row(row: &SqliteRow) -> Result<PaymentRecord, sqlx::Error> {
         reversed_at: row.try_get("reversed_at")?,
         created_at: row.try_get("created_at")?,
         created_via: row.try_get("created_via")?,
+        created_by: row.try_get("created_by")?,
         updated_at: row.try_get("updated_at")?,
         updated_via: row.try_get("updated_via")?,
+        updated_by: row.try_get("updated_by")?,
     })
 }
 
 const PAYMENT_COLUMNS: &str = "id, order_id, kind, method_id, amount_cents, status, transaction_ref, source_payment_id,
-    invoice_id, note, attrs, corrections, completed_at, reversed_at, created_at, created_via, updated_at, updated_via";
+    invoice_id, note, attrs, corrections, completed_at, reversed_at, created_at, created_via, updated_at, updated_via,
+    created_by, updated_by";
 
 pub async fn payments(conn: &mut SqliteConnection, order: &OrderId) -> Result<Vec<PaymentRecord>, sqlx::Error> {
     let sql = format!("SELECT {PAYMENT_COLUMNS} FROM order_payments WHERE order_id = $1 ORDER BY seq");
