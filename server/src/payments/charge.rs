@@ -12,7 +12,6 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::clock::now_ms;
 use crate::http::idempotency::Recorded;
-use crate::processor::AuthorizeCall;
 
 /// `POST /payment-methods`.
 pub async fn create_token(ctx: Ctx<'_>, req: CreateTokenRequest) -> ApiResult<Recorded> {
@@ -141,21 +140,8 @@ pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResul
 /// Authorizes a new intent with `source` and records it, whatever the outcome.
 async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source) -> ApiResult<Recorded> {
     source.describe(&mut intent);
-    let capture = intent.capture_method == CaptureMethod::Automatic;
-    let result = ctx
-        .state
-        .processor
-        .authorize(&AuthorizeCall {
-            processor_token: source.processor_token(),
-            amount_cents: intent.total_cents(),
-            currency: intent.currency,
-            capture,
-            authenticated: false,
-            idempotency_key: &ctx.processor_key("authorize"),
-        })
-        .await;
     let mut steps = Vec::new();
-    let failure = apply_authorization(ctx, &mut intent, &result, capture, OnFailure::Final, &mut steps);
+    let failure = authorize_intent(ctx, &mut intent, false, "authorize", OnFailure::Final, &mut steps).await;
     let response = match failure {
         Some(error) => Recorded::error(&error),
         None => Recorded::json(StatusCode::CREATED, &Data { data: intent.to_api() }),
@@ -287,21 +273,8 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
     intent.return_url = req.return_url;
     intent.opener_origin = origin;
     intent.updated_at = now_ms();
-    let capture = intent.capture_method == CaptureMethod::Automatic;
-    let result = ctx
-        .state
-        .processor
-        .authorize(&AuthorizeCall {
-            processor_token: source.processor_token(),
-            amount_cents: intent.total_cents(),
-            currency: intent.currency,
-            capture,
-            authenticated: false,
-            idempotency_key: &ctx.processor_key("confirm"),
-        })
-        .await;
     let mut steps = Vec::new();
-    let failure = apply_authorization(&ctx, &mut intent, &result, capture, OnFailure::TryAgain, &mut steps);
+    let failure = authorize_intent(&ctx, &mut intent, false, "confirm", OnFailure::TryAgain, &mut steps).await;
     let response = match failure {
         Some(error) => Recorded::error(&error),
         None => Recorded::json(StatusCode::OK, &Data { data: intent.to_api() }),

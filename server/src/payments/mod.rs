@@ -341,6 +341,34 @@ fn apply_authorization(
     }
 }
 
+/// Asks the processor to authorize the intent's total with its card (and to capture it too, for
+/// automatic capture), and applies the outcome: the processor calls to record, and the error to
+/// answer with, if any.
+async fn authorize_intent(
+    ctx: &Ctx<'_>,
+    intent: &mut IntentRecord,
+    authenticated: bool,
+    operation: &str,
+    on_failure: OnFailure,
+    steps: &mut Vec<Step>,
+) -> Option<ApiError> {
+    let capture = intent.capture_method == kassa::api::CaptureMethod::Automatic;
+    let processor_token = intent.processor_token.clone().unwrap_or_default();
+    let result = ctx
+        .state
+        .processor
+        .authorize(&crate::processor::AuthorizeCall {
+            processor_token: &processor_token,
+            amount_cents: intent.total_cents(),
+            currency: intent.currency,
+            capture,
+            authenticated,
+            idempotency_key: &ctx.processor_key(operation),
+        })
+        .await;
+    apply_authorization(ctx, intent, &result, capture, on_failure, steps)
+}
+
 /// Marks the intent declined (or ready for another card) and returns the `CARD_DECLINED` error.
 fn decline(intent: &mut IntentRecord, decline_code: &str, on_failure: OnFailure) -> ApiError {
     let message = decline_message(decline_code);

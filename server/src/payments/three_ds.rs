@@ -7,7 +7,6 @@ use kassa::Currency;
 
 use super::*;
 use crate::clock::now_ms;
-use crate::processor::AuthorizeCall;
 use crate::store::merchants as merchant_store;
 
 /// What the challenge page shows.
@@ -65,19 +64,7 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
     match &authentication {
         Ok(reply) if reply.outcome == Outcome::Approved => {
             steps.push(Step::from_reply(TransactionType::ThreeDs, reply));
-            let capture = intent.capture_method == kassa::api::CaptureMethod::Automatic;
-            let result = state
-                .processor
-                .authorize(&AuthorizeCall {
-                    processor_token: &processor_token,
-                    amount_cents: intent.total_cents(),
-                    currency: intent.currency,
-                    capture,
-                    authenticated: true,
-                    idempotency_key: &ctx.processor_key("authorize"),
-                })
-                .await;
-            apply_authorization(&ctx, &mut intent, &result, capture, on_failure, &mut steps);
+            authorize_intent(&ctx, &mut intent, true, "authorize", on_failure, &mut steps).await;
         }
         Ok(reply) => {
             steps.push(Step::from_reply(TransactionType::ThreeDs, reply));

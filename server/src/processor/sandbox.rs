@@ -139,6 +139,18 @@ fn auth_code(key: &str) -> String {
         .collect()
 }
 
+fn declined(decline_code: &str, response_code: &str, response_text: &str, reference: String) -> Reply {
+    Reply {
+        outcome: Outcome::Declined { decline_code: decline_code.into() },
+        response_code: response_code.into(),
+        response_text: response_text.into(),
+        reference,
+        auth_code: None,
+        avs_response: None,
+        cvv_response: None,
+    }
+}
+
 fn approval(reference: String) -> Reply {
     Reply {
         outcome: Outcome::Approved,
@@ -186,15 +198,7 @@ impl Processor for SandboxProcessor {
             },
             Behaviour::Decline(code) => {
                 let (response_code, text) = decline_response(code);
-                Reply {
-                    outcome: Outcome::Declined { decline_code: code.into() },
-                    response_code: response_code.into(),
-                    response_text: text.into(),
-                    reference,
-                    auth_code: None,
-                    avs_response: None,
-                    cvv_response: None,
-                }
+                declined(code, response_code, text, reference)
             }
             Behaviour::ChallengeThenApprove if call.authenticated => Reply {
                 auth_code: Some(auth_code(call.idempotency_key)),
@@ -202,15 +206,7 @@ impl Processor for SandboxProcessor {
             },
             Behaviour::ChallengeThenDecline(code) if call.authenticated => {
                 let (response_code, text) = decline_response(code);
-                Reply {
-                    outcome: Outcome::Declined { decline_code: code.into() },
-                    response_code: response_code.into(),
-                    response_text: text.into(),
-                    reference,
-                    auth_code: None,
-                    avs_response: None,
-                    cvv_response: None,
-                }
+                declined(code, response_code, text, reference)
             }
             Behaviour::ChallengeThenApprove | Behaviour::ChallengeThenDecline(_) => Reply {
                 outcome: Outcome::ChallengeRequired,
@@ -240,15 +236,7 @@ impl Processor for SandboxProcessor {
         if code.trim() == "123456" {
             return Ok(Reply { response_code: "Y".into(), response_text: "Authenticated".into(), ..approval(reference) });
         }
-        Ok(Reply {
-            outcome: Outcome::Declined { decline_code: "authentication_failed".into() },
-            response_code: "N".into(),
-            response_text: "Not authenticated".into(),
-            reference,
-            auth_code: None,
-            avs_response: None,
-            cvv_response: None,
-        })
+        Ok(declined("authentication_failed", "N", "Not authenticated", reference))
     }
 
     async fn capture(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
