@@ -33,7 +33,7 @@ function showCount() {
 function productsPage() {
   const list = document.getElementById('products');
   for (const p of config.catalog) {
-    const add = element('button', { type: 'button', textContent: `Add ${p.name} to cart` });
+    const add = element('button', { type: 'button', textContent: 'Add to cart', ariaLabel: `Add ${p.name} to cart` });
     add.addEventListener('click', () => {
       const items = cart();
       items[p.sku] = (items[p.sku] ?? 0) + 1;

@@ -32,6 +32,31 @@ impl Default for Settings {
     }
 }
 
+fn private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast(),
+        IpAddr::V6(v6) => {
+            v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| private(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Resolves the endpoint's host right before a delivery and refuses a private address, so a name
+/// that points into a private network (or is changed to) is never called.
+async fn check_resolved(url: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = url.parse().map_err(|_| "url is not a URL".to_owned())?;
+    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    let addresses = tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("could not resolve {host}: {e}"))?;
+    for address in addresses {
+        if !address.ip().is_loopback() && private(address.ip()) {
+            return Err(format!("refused: {host} resolves to a private address"));
+        }
+    }
+    Ok(())
+}
+
 /// Why an endpoint URL is refused, if it is.
 pub fn check_url(url: &str) -> Result<(), &'static str> {
     let uri: axum::http::Uri = url.parse().map_err(|_| "url is not a URL")?;
@@ -49,11 +74,7 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
         if ip.is_loopback() {
             return Ok(());
         }
-        let private = match ip {
-            IpAddr::V4(v4) => v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast(),
-            IpAddr::V6(v6) => v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
-        };
-        if private {
+        if private(ip) {
             return Err("url may not point into a private network");
         }
     }
@@ -89,9 +110,10 @@ async fn deliver(state: &AppState, client: &Client<hyper_util::client::legacy::c
         .header("user-agent", "Kassa-Webhooks/1")
         .header("kassa-signature", signature)
         .body(Full::new(Bytes::from(due.body.clone())));
-    let outcome = match request {
-        Err(e) => Err(e.to_string()),
-        Ok(request) => match tokio::time::timeout(settings.timeout, async {
+    let outcome = match (check_resolved(&due.url).await, request) {
+        (Err(refused), _) => Err(refused),
+        (Ok(()), Err(e)) => Err(e.to_string()),
+        (Ok(()), Ok(request)) => match tokio::time::timeout(settings.timeout, async {
             let response = client.request(request).await?;
             let status = response.status().as_u16();
             // Read (and drop) the body so the connection can be reused.
@@ -122,7 +144,16 @@ async fn deliver(state: &AppState, client: &Client<hyper_util::client::legacy::c
 
 #[cfg(test)]
 mod tests {
-    use super::check_url;
+    use super::{check_resolved, check_url};
+
+    #[tokio::test]
+    async fn a_delivery_is_refused_when_its_host_resolves_into_a_private_network() {
+        assert!(check_resolved("http://localhost:9/hooks").await.is_ok());
+        assert!(check_resolved("http://127.0.0.1:9/hooks").await.is_ok());
+        let refused = check_resolved("http://10.20.30.40:8080/hooks").await.unwrap_err();
+        assert!(refused.contains("private"), "{refused}");
+        assert!(check_resolved("http://[::ffff:192.168.0.7]/hooks").await.is_err());
+    }
 
     #[test]
     fn private_networks_are_refused_and_loopback_allowed() {
