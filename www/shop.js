@@ -77,6 +77,7 @@ async function payPage() {
     }
   }
   render();
+  const start = document.getElementById('start-checkout');
   document.getElementById('start').addEventListener('submit', async (event) => {
     event.preventDefault();
     if (checkout) return;
@@ -107,6 +108,8 @@ async function payPage() {
       }
     });
   });
+  // Until now a click would have submitted the form natively and reloaded the page.
+  start.disabled = false;
 }
 
 async function kioskPage() {
