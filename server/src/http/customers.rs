@@ -149,7 +149,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, Path(id):
         .await?
         .ok_or_else(|| ApiError::not_found("card token").with_details(json!({ "field": "token" })))?;
     if token.used {
-        return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
+        return Err(ApiError::invalid_state(crate::payments::TOKEN_USED));
     }
     let now = now_ms();
     let stored = StoredMethod {
@@ -169,9 +169,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, Path(id):
         .store
         .write(move |tx| {
             Box::pin(async move {
-                if !tokens::consume(tx, &merchant, &token.id, now).await? {
-                    return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
-                }
+                crate::payments::spend_token(tx, &merchant, Some(&token.id), now).await?;
                 let saved = customers::insert_method(tx, &merchant, &stored, now).await?;
                 let response = Recorded::json(StatusCode::CREATED, &Data { data: saved });
                 response.save(tx, &merchant, key.as_ref(), now).await?;

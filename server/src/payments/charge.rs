@@ -152,11 +152,7 @@ async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source) -> Api
         .store
         .write(move |tx| {
             Box::pin(async move {
-                if let Some(token) = &spent_token {
-                    if !tokens::consume(tx, &merchant, token, now).await? {
-                        return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
-                    }
-                }
+                spend_token(tx, &merchant, spent_token.as_ref(), now).await?;
                 intents::insert(tx, &merchant, &intent).await?;
                 record_steps(tx, &merchant, &intent, &steps, now).await?;
                 crate::orders::intent_changed(tx, &merchant, None, &intent, now).await?;
@@ -285,11 +281,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
         .store
         .write(move |tx| {
             Box::pin(async move {
-                if let Some(token) = &spent_token {
-                    if !tokens::consume(tx, &merchant, token, now).await? {
-                        return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
-                    }
-                }
+                spend_token(tx, &merchant, spent_token.as_ref(), now).await?;
                 if !intents::update_attempt(tx, &merchant, &intent, expected).await? {
                     return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
                 }

@@ -208,6 +208,16 @@ impl Source {
     }
 }
 
+pub(crate) const TOKEN_USED: &str = "This card token was already used; tokenize the card again";
+
+/// Uses up a single-use token inside the change that pays with it; a token pays once.
+pub(crate) async fn spend_token(tx: &mut Tx, merchant: &MerchantId, token: Option<&TokenId>, now: i64) -> ApiResult<()> {
+    match token {
+        Some(token) if !tokens::consume(tx, merchant, token, now).await? => Err(ApiError::invalid_state(TOKEN_USED)),
+        _ => Ok(()),
+    }
+}
+
 /// Resolves at most one of a card, a token or a saved card; `None` when none was given.
 async fn resolve_source(
     ctx: &Ctx<'_>,
@@ -228,7 +238,7 @@ async fn resolve_source(
             .await?
             .ok_or_else(|| ApiError::not_found("card token").with_details(json!({ "field": "token" })))?;
         if token.used {
-            return Err(ApiError::invalid_state("This card token was already used; tokenize the card again"));
+            return Err(ApiError::invalid_state(TOKEN_USED));
         }
         return Ok(Some(Source::Token(token)));
     }
