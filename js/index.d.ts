@@ -5,6 +5,7 @@ export type Currency = string;
 export type IntentStatus =
   | 'requires_payment_method'
   | 'requires_action'
+  | 'processing'
   | 'authorized'
   | 'captured'
   | 'partially_refunded'
@@ -12,7 +13,8 @@ export type IntentStatus =
   | 'voided'
   | 'declined'
   | 'error'
-  | 'resolved';
+  | 'resolved'
+  | 'canceled';
 
 export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'diners' | 'jcb' | 'unionpay' | 'unknown';
 

@@ -78,7 +78,7 @@ pub async fn prepare(state: &AppState, public_base: &str) -> Result<Demo, sqlx::
         secret: None,
         created_at: format_ms(now),
     };
-    let (owner, signing) = (merchant_id.clone(), secret.clone());
+    let (owner, signing) = (merchant_id.clone(), state.keyring.seal_text(&secret, &crate::webhooks::secret_context(&endpoint.id)));
     state
         .store
         .write(move |tx| {
@@ -151,7 +151,7 @@ fn price(items: &[CartLine]) -> ApiResult<(i64, Vec<LineItem>)> {
 }
 
 fn ctx<'a>(state: &'a AppState, demo: &'a Demo) -> Ctx<'a> {
-    Ctx { state, merchant: &demo.merchant_id, key: None, public_base: "" }
+    Ctx { state, merchant: &demo.merchant_id, caller: None, key: None, public_base: "" }
 }
 
 async fn body_of(response: crate::http::idempotency::Recorded) -> ApiResult<Value> {

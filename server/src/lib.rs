@@ -1,6 +1,7 @@
 //! `kassa-server`: the HTTP API, its storage and the card processors behind it.
 
 pub mod clock;
+pub mod crypto;
 pub mod demo;
 pub mod http;
 pub mod ids;

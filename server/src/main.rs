@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use kassa_server::crypto::Keyring;
 use kassa_server::http::rate_limit::Limits;
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::{merchants as merchant_store, Store};
@@ -52,12 +53,42 @@ struct DatabaseArgs {
 }
 
 #[derive(Args, Clone)]
+struct EncryptionArgs {
+    /// The encryption key(s) for secrets at rest: 64 hex digits, or several comma-separated (the
+    /// first seals, all open) while rotating.
+    #[arg(long = "encryption-key", env = "KASSA_ENCRYPTION_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// Where the key is kept when none is given: made on first start with mode 0600 (default:
+    /// beside the SQLite file, `kassa.db.key`).
+    #[arg(long = "encryption-key-file", env = "KASSA_ENCRYPTION_KEY_FILE")]
+    key_file: Option<PathBuf>,
+}
+
+impl EncryptionArgs {
+    fn keyring(&self, database_url: &str) -> Result<Keyring, kassa_server::crypto::KeyError> {
+        if let Some(keys) = &self.key {
+            return Keyring::parse(keys);
+        }
+        let file = self.key_file.clone().unwrap_or_else(|| {
+            let sqlite = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"));
+            match sqlite.map(|rest| rest.split('?').next().unwrap_or_default()) {
+                Some(path) if !path.is_empty() && path != ":memory:" => PathBuf::from(format!("{path}.key")),
+                _ => PathBuf::from("kassa.key"),
+            }
+        });
+        Keyring::from_file(&file)
+    }
+}
+
+#[derive(Args, Clone)]
 struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the chosen address is printed).
     #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     #[command(flatten)]
     db: DatabaseArgs,
+    #[command(flatten)]
+    encryption: EncryptionArgs,
     /// Simulated network latency of the sandbox processor, per call.
     #[arg(long, env = "KASSA_SANDBOX_LATENCY_MS", default_value_t = 0)]
     sandbox_latency_ms: u64,
@@ -88,6 +119,12 @@ struct ServeArgs {
     /// Attempts before a delivery is given up.
     #[arg(long, env = "KASSA_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12)]
     webhook_max_attempts: i64,
+    /// How long a processor call may take; after that its outcome is unknown until reconciled.
+    #[arg(long, env = "KASSA_PROCESSOR_TIMEOUT_MS", default_value_t = 20_000)]
+    processor_timeout_ms: u64,
+    /// How old a pending operation is before the reconciler asks the processor about it.
+    #[arg(long, env = "KASSA_RECONCILE_AFTER_MS", default_value_t = 30_000)]
+    reconcile_after_ms: u64,
 }
 
 /// The given folder, or the default one when it exists.
@@ -123,6 +160,7 @@ async fn create_merchant(url: &str, name: &str) -> Result<(), Box<dyn std::error
 }
 
 async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let keyring = args.encryption.keyring(&args.db.url)?;
     let store = Store::connect(&args.db.url).await?;
     if merchant_store::count_merchants(&store).await? == 0 {
         let demo = merchants::create(&store, "Demo Shop").await?;
@@ -130,9 +168,20 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("  secret key:      {}", demo.secret_key);
         println!("  publishable key: {}", demo.publishable_key);
     }
-    let processor = Arc::new(SandboxProcessor::new(Duration::from_millis(args.sandbox_latency_ms)));
+    let processor = Arc::new(SandboxProcessor::for_installation(&store, Duration::from_millis(args.sandbox_latency_ms)).await?);
     let limits = Limits { publishable_per_second: args.publishable_rate_limit, secret_per_second: args.secret_rate_limit };
-    let state = AppState::with_limits(store.clone(), processor, limits);
+    let mut state = AppState::with_limits(store.clone(), processor, limits);
+    state.keyring = Arc::new(keyring);
+    state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
+    let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
+    if resealed > 0 {
+        tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");
+    }
+    kassa_server::payments::spawn_reconciler(
+        state.clone(),
+        Duration::from_secs(5).min(Duration::from_millis(args.reconcile_after_ms)),
+        Duration::from_millis(args.reconcile_after_ms.max(args.processor_timeout_ms)),
+    );
     kassa_server::webhooks::spawn_worker(
         state.clone(),
         kassa_server::webhooks::Settings {

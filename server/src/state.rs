@@ -1,5 +1,7 @@
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::crypto::Keyring;
 use crate::http::auth::KeyCache;
 use crate::http::idempotency::InFlight;
 use crate::http::rate_limit::{Limits, RateLimiter};
@@ -14,6 +16,10 @@ pub struct AppState {
     pub in_flight: InFlight,
     pub rate_limiter: Arc<RateLimiter>,
     pub key_cache: Arc<KeyCache>,
+    /// The server's encryption keys (secrets at rest).
+    pub keyring: Arc<Keyring>,
+    /// How long a processor call may take before its outcome counts as unknown.
+    pub processor_timeout: Duration,
 }
 
 impl AppState {
@@ -22,6 +28,14 @@ impl AppState {
     }
 
     pub fn with_limits(store: Store, processor: Arc<dyn Processor>, limits: Limits) -> AppState {
-        AppState { store, processor, in_flight: InFlight::default(), rate_limiter: Arc::new(RateLimiter::new(limits)), key_cache: Arc::default() }
+        AppState {
+            store,
+            processor,
+            in_flight: InFlight::default(),
+            rate_limiter: Arc::new(RateLimiter::new(limits)),
+            key_cache: Arc::default(),
+            keyring: Arc::new(Keyring::random()),
+            processor_timeout: Duration::from_secs(30),
+        }
     }
 }

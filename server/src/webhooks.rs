@@ -81,6 +81,28 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// What a webhook endpoint's signing secret is sealed with: it opens only as that endpoint's.
+pub fn secret_context(endpoint: &kassa::id::WebhookEndpointId) -> String {
+    format!("webhook-secret:{endpoint}")
+}
+
+/// Seals every endpoint secret that is not sealed with the current key: secrets stored before
+/// sealing, and those sealed with a key that is being rotated out. Returns how many it sealed.
+pub async fn seal_secrets(state: &AppState) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let mut sealed = 0;
+    for (id, stored) in events::endpoint_secrets(&state.store).await? {
+        if state.keyring.is_current(&stored) {
+            continue;
+        }
+        let context = secret_context(&id);
+        let plain = if crate::crypto::Keyring::is_sealed_text(&stored) { state.keyring.open_text(&stored, &context)? } else { stored };
+        let resealed = state.keyring.seal_text(&plain, &context);
+        state.store.write(move |tx| Box::pin(async move { events::set_endpoint_secret(tx, &id, &resealed).await })).await?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
 /// Starts the delivery loop; it runs until the process ends.
 pub fn spawn_worker(state: AppState, settings: Settings) {
     tokio::spawn(async move {
@@ -104,7 +126,14 @@ pub fn spawn_worker(state: AppState, settings: Settings) {
 
 async fn deliver(state: &AppState, client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>, due: Due, settings: Settings) {
     let started = Instant::now();
-    let signature = kassa::webhook::sign(due.body.as_bytes(), &due.secret, now_ms() / 1000);
+    let secret = match state.keyring.open_text(&due.secret, &secret_context(&due.endpoint_id)) {
+        Ok(secret) => secret,
+        Err(e) => {
+            tracing::error!(endpoint = %due.endpoint_id, error = %e, "a webhook signing secret could not be opened; is KASSA_ENCRYPTION_KEY the one it was sealed with?");
+            return;
+        }
+    };
+    let signature = kassa::webhook::sign(due.body.as_bytes(), &secret, now_ms() / 1000);
     let request = hyper::Request::post(&due.url)
         .header("content-type", "application/json")
         .header("user-agent", "Kassa-Webhooks/1")

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::TestApp;
+use std::time::Duration;
+
+use common::{card, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -70,14 +72,36 @@ async fn processor_failures_are_provider_errors_and_listed_as_error() {
     assert_eq!(history["transactions"][0]["status"], "error");
     assert_eq!(history["transactions"][0]["responseCode"], "96");
 
-    let timed_out = app.sale("4000000000000408", 2500).await;
+    let errors = app.get("/api/v1/payments/transactions?status=error", app.sk()).await;
+    assert_eq!(errors.data(200).as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_timeout_leaves_the_payment_processing_until_the_reconciler_asks_the_processor() {
+    let app = TestApp::new().await;
+    let timed_out = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-408", json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
     let id = timed_out.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
     let history = app.intent(&id).await;
-    assert_eq!(history["intent"]["status"], "error");
-    assert_eq!(history["intent"]["lastError"]["code"], "PROVIDER_TIMEOUT");
-    assert_eq!(history["transactions"][0]["responseCode"], "timeout");
-    let errors = app.get("/api/v1/payments/transactions?status=error", app.sk()).await;
-    assert_eq!(errors.data(200).as_array().unwrap().len(), 2);
+    assert_eq!(history["intent"]["status"], "processing");
+    assert_eq!(history["transactions"].as_array().unwrap().len(), 0, "nothing is known yet");
+    // A retry of the same request neither runs again nor guesses.
+    let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-408", json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    assert_eq!(retry.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], true);
+    // Nothing else may change it meanwhile.
+    app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id })).await.error(409, "INVALID_STATE");
+
+    // The sandbox did approve it; the reconciler finds that out.
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap(), 1);
+    let history = app.intent(&id).await;
+    assert_eq!(history["intent"]["status"], "captured");
+    assert_eq!(history["intent"]["capturedAmountCents"], 2500);
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
+    // The retry now replays the outcome, and charges nothing.
+    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-408", json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    assert_eq!(replay.data(201)["status"], "captured");
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
+    assert_eq!(app.all_intent_ids().await.len(), 1);
 }
 
 #[tokio::test]

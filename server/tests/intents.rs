@@ -23,6 +23,12 @@ async fn answer_challenge(app: &TestApp, url: &str, code: &str) -> TestResponse 
     assert_eq!(page.status, 200);
     let html = String::from_utf8(page.bytes.clone()).unwrap();
     assert!(html.contains("123456"), "the sandbox page explains its code");
+    post_answer(app, url, code).await
+}
+
+/// Posts an answer to the 3-D Secure page, as its Verify button does.
+async fn post_answer(app: &TestApp, url: &str, code: &str) -> TestResponse {
+    let path = url.split_once("://").map(|(_, rest)| &rest[rest.find('/').unwrap()..]).unwrap();
     let session = path.split("session=").nth(1).unwrap();
     let form = format!("session={session}&code={code}&action=verify");
     app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await
@@ -107,8 +113,13 @@ async fn three_d_secure_challenge_passed_failed_and_declined_after() {
     assert_eq!(history["intent"]["nextAction"], Value::Null);
     let kinds: Vec<_> = history["transactions"].as_array().unwrap().iter().map(|t| format!("{}:{}", t["type"].as_str().unwrap(), t["status"].as_str().unwrap())).collect();
     assert_eq!(kinds, ["three_ds:pending", "three_ds:approved", "authorize:approved", "capture:approved"]);
-    // The page's secret works once.
-    assert_eq!(answer_challenge_status(&app, &url).await, 404);
+    // The page's secret is answered once: after that it shows the outcome, and a second answer
+    // (a double click on Verify) changes nothing and reaches no processor.
+    assert_eq!(answer_challenge_status(&app, &url).await, 200);
+    let again = post_answer(&app, &url, "123456").await;
+    assert!(String::from_utf8_lossy(&again.bytes).contains(r#"data-status="captured""#));
+    assert_eq!(app.intent(&id).await["transactions"].as_array().unwrap().len(), 4);
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
 
     // A wrong code: back to requires_payment_method, the failure recorded.
     let (id, secret) = intent(&app, json!({ "amountCents": 4200, "currency": "GBP" })).await;
@@ -285,8 +296,13 @@ async fn failed_payments_are_listed_counted_retried_and_resolved() {
     assert_eq!(data["resolution"]["otherMeansType"], "cash");
     app.post(&format!("/api/v1/payments/failed/{errored}/resolve"), app.sk(), json!({ "resolution": "resolved" })).await.error(409, "INVALID_STATE");
     app.post(&format!("/api/v1/payments/failed/{declined}/resolve"), app.sk(), json!({ "resolution": "maybe" })).await.error(400, "VALIDATION_ERROR");
+    // The retry that paid closed its original, which is retried no more.
+    let original = app.intent(&declined).await;
+    assert_eq!(original["intent"]["status"], "resolved");
+    assert_eq!(original["intent"]["resolution"]["reason"], format!("Paid by retry {captured_id}"));
+    app.post(&format!("/api/v1/payments/failed/{declined}/retry"), app.sk(), json!({})).await.error(409, "INVALID_STATE");
     let counts = app.get("/api/v1/payments/failed?counts=true", app.sk()).await;
-    assert_eq!(counts.data(200)["total"], 2, "the declined original and its declined retry");
+    assert_eq!(counts.data(200)["total"], 1, "the declined retry; its original was paid by the next retry");
     // Another merchant's failed payment does not exist here.
     let other = app.other_merchant().await;
     app.post(&format!("/api/v1/payments/failed/{declined}/retry"), &other.secret_key, json!({})).await.error(404, "NOT_FOUND");

@@ -11,6 +11,9 @@ use crate::money::Currency;
 pub enum IntentStatus {
     RequiresPaymentMethod,
     RequiresAction,
+    /// The processor is being asked; the outcome follows (a crash in between is settled by the
+    /// server's reconciler).
+    Processing,
     Authorized,
     Captured,
     PartiallyRefunded,
@@ -19,12 +22,15 @@ pub enum IntentStatus {
     Declined,
     Error,
     Resolved,
+    /// Closed without payment: a browser-confirmed intent after too many declined attempts.
+    Canceled,
 }
 
 impl IntentStatus {
     pub const ALL: &'static [IntentStatus] = &[
         IntentStatus::RequiresPaymentMethod,
         IntentStatus::RequiresAction,
+        IntentStatus::Processing,
         IntentStatus::Authorized,
         IntentStatus::Captured,
         IntentStatus::PartiallyRefunded,
@@ -33,12 +39,14 @@ impl IntentStatus {
         IntentStatus::Declined,
         IntentStatus::Error,
         IntentStatus::Resolved,
+        IntentStatus::Canceled,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             IntentStatus::RequiresPaymentMethod => "requires_payment_method",
             IntentStatus::RequiresAction => "requires_action",
+            IntentStatus::Processing => "processing",
             IntentStatus::Authorized => "authorized",
             IntentStatus::Captured => "captured",
             IntentStatus::PartiallyRefunded => "partially_refunded",
@@ -47,6 +55,7 @@ impl IntentStatus {
             IntentStatus::Declined => "declined",
             IntentStatus::Error => "error",
             IntentStatus::Resolved => "resolved",
+            IntentStatus::Canceled => "canceled",
         }
     }
 }

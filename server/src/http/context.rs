@@ -21,7 +21,7 @@ pub struct RequestCtx {
 
 impl RequestCtx {
     pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
-        Ctx { state, merchant: &self.caller.merchant_id, key: self.key.as_ref(), public_base: &self.public_base }
+        Ctx { state, merchant: &self.caller.merchant_id, caller: Some(&self.caller), key: self.key.as_ref(), public_base: &self.public_base }
     }
 }
 

@@ -2,9 +2,14 @@
 //!
 //! A replay returns the first response byte for byte; the same key with another request is
 //! `DUPLICATE_REQUEST`; the same key while the first is still running is `DUPLICATE_REQUEST` with
-//! `details.retryable`. The first response is saved by the handler in the same transaction as its
-//! effect, so a request that changed something is always replayable, and one that failed before
-//! changing anything may simply be sent again.
+//! `details.retryable`. Keys are scoped to the API key that sent them: another key of the same
+//! merchant with the same idempotency key makes its own request.
+//!
+//! The first response is saved, sealed, by the handler in the same transaction as its effect, so a
+//! request that changed something is always replayable, and one that failed before changing
+//! anything may simply be sent again. A money-moving request claims its key in the database
+//! before it calls the processor (`running`), so two servers never both run it; when a crash
+//! leaves it running, the reconciler records its outcome and a retry replays that.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -14,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kassa::id::MerchantId;
+use kassa::id::{ApiKeyId, MerchantId};
 use kassa::ErrorCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -22,30 +27,76 @@ use sha2::{Digest, Sha256};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::too_large;
+use crate::clock::now_ms;
+use crate::crypto::Keyring;
 use crate::state::AppState;
-use crate::store::{idempotency, Tx};
+use crate::store::idempotency::{self, Owner, Stored};
+use crate::store::Tx;
 
 pub const MAX_KEY_LEN: usize = 255;
 
-/// The key a request runs under, for the handler to save its response with.
-#[derive(Debug, Clone)]
+/// How long a claimed key is trusted to be running before a retry may take it over (when its
+/// request claimed nothing that is still pending: that one the reconciler finishes).
+pub const LOCK_TTL_MS: i64 = 60_000;
+
+/// How long a reply is kept for replays.
+pub const KEEP_MS: i64 = 24 * 3600 * 1000;
+
+/// The key a request runs under: whose it is, what request it names, and how its reply is sealed.
+#[derive(Clone)]
 pub struct IdempotencyKey {
+    pub merchant: MerchantId,
+    pub api_key: ApiKeyId,
     pub key: String,
     pub fingerprint: String,
+    pub keyring: Arc<Keyring>,
 }
 
-/// Keys whose first request is running in this process.
+impl std::fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdempotencyKey").field("key", &self.key).finish_non_exhaustive()
+    }
+}
+
+impl IdempotencyKey {
+    pub fn owner(&self) -> Owner<'_> {
+        Owner { merchant: &self.merchant, api_key: &self.api_key, key: &self.key }
+    }
+
+    /// Claims the key for a request about to move money (see [`idempotency::begin`]).
+    pub async fn begin(&self, tx: &mut Tx, now: i64) -> Result<(), ApiError> {
+        if idempotency::begin(tx, &self.owner(), &self.fingerprint, now, now - LOCK_TTL_MS).await? {
+            Ok(())
+        } else {
+            Err(still_running())
+        }
+    }
+
+}
+
+/// The context a reply is sealed with: it opens only as the reply to this very key.
+pub fn seal_context(owner: &Owner<'_>) -> String {
+    format!("idempotency:{}:{}:{}", owner.merchant, owner.api_key, owner.key)
+}
+
+fn still_running() -> ApiError {
+    ApiError::new(ErrorCode::DuplicateRequest, "A request with this idempotency key is still in progress; retry shortly")
+        .with_details(json!({ "retryable": true }))
+}
+
+/// Keys whose first request is running in this process: a cheap first check, before the
+/// database's.
 #[derive(Default, Clone)]
-pub struct InFlight(Arc<Mutex<HashSet<(MerchantId, String)>>>);
+pub struct InFlight(Arc<Mutex<HashSet<(ApiKeyId, String)>>>);
 
 struct InFlightGuard {
     set: InFlight,
-    entry: (MerchantId, String),
+    entry: (ApiKeyId, String),
 }
 
 impl InFlight {
-    fn claim(&self, merchant: &MerchantId, key: &str) -> Option<InFlightGuard> {
-        let entry = (merchant.clone(), key.to_owned());
+    fn claim(&self, api_key: &ApiKeyId, key: &str) -> Option<InFlightGuard> {
+        let entry = (api_key.clone(), key.to_owned());
         let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
         set.insert(entry.clone()).then(|| InFlightGuard { set: self.clone(), entry })
     }
@@ -58,6 +109,7 @@ impl Drop for InFlightGuard {
 }
 
 /// What the handler hands back: the status and exact bytes, saved with the key when there is one.
+#[derive(Debug, Clone)]
 pub struct Recorded {
     pub status: StatusCode,
     pub body: Vec<u8>,
@@ -72,11 +124,16 @@ impl Recorded {
         Recorded { status: error.status(), body: error.body_bytes() }
     }
 
-    /// Saves this response under the request's key, inside the transaction of its effect.
-    pub async fn save(&self, tx: &mut Tx, merchant: &MerchantId, key: Option<&IdempotencyKey>, now: i64) -> Result<(), sqlx::Error> {
-        match key {
-            Some(k) => idempotency::save(tx, merchant, &k.key, &k.fingerprint, self.status.as_u16(), &self.body, now).await,
-            None => Ok(()),
+    /// Saves this reply, sealed, under the request's key, inside the transaction of its effect.
+    /// Another request that holds the key makes this a `DUPLICATE_REQUEST` (and the effect is
+    /// rolled back with it).
+    pub async fn save(&self, tx: &mut Tx, _merchant: &MerchantId, key: Option<&IdempotencyKey>, now: i64) -> Result<(), ApiError> {
+        let Some(k) = key else { return Ok(()) };
+        let sealed = k.keyring.seal(&self.body, seal_context(&k.owner()).as_bytes());
+        if idempotency::finish(tx, &k.owner(), &k.fingerprint, self.status.as_u16(), &sealed, now).await? {
+            Ok(())
+        } else {
+            Err(still_running())
         }
     }
 }
@@ -106,35 +163,40 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(None) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Err(e) => return e.into_response(),
     };
-    let fingerprint = fingerprint(parts.method.as_str(), parts.uri.path(), parsed.as_ref(), &bytes);
-
-    let Some(_guard) = state.in_flight.claim(&caller.merchant_id, &key) else {
-        return ApiError::new(ErrorCode::DuplicateRequest, "A request with this idempotency key is still in progress; retry shortly")
-            .with_details(json!({ "retryable": true }))
-            .into_response();
+    let key = IdempotencyKey {
+        merchant: caller.merchant_id.clone(),
+        api_key: caller.key_id.clone(),
+        fingerprint: fingerprint(parts.method.as_str(), parts.uri.path(), parsed.as_ref(), &bytes),
+        key,
+        keyring: state.keyring.clone(),
     };
-    match idempotency::find(&state.store, &caller.merchant_id, &key).await {
+
+    let Some(_guard) = state.in_flight.claim(&key.api_key, &key.key) else {
+        return still_running().into_response();
+    };
+    let different = || {
+        ApiError::new(ErrorCode::DuplicateRequest, "This idempotency key was already used for a different request")
+            .with_details(json!({ "retryable": false }))
+            .into_response()
+    };
+    match idempotency::find(&state.store, &key.owner()).await {
         Err(e) => return ApiError::from(e).into_response(),
-        Ok(Some(stored)) if stored.fingerprint == fingerprint => {
-            let mut response = Recorded {
-                status: StatusCode::from_u16(stored.status_code).unwrap_or(StatusCode::OK),
-                body: stored.body,
-            }
-            .into_response();
+        Ok(Some(Stored::Done { fingerprint, status_code, sealed_body })) if fingerprint == key.fingerprint => {
+            let body = match state.keyring.open(&sealed_body, seal_context(&key.owner()).as_bytes()) {
+                Ok(body) => body,
+                Err(e) => return ApiError::internal(e).into_response(),
+            };
+            let mut response = Recorded { status: StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK), body }.into_response();
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
-        Ok(Some(_)) => {
-            return ApiError::new(
-                ErrorCode::DuplicateRequest,
-                "This idempotency key was already used for a different request",
-            )
-            .with_details(json!({ "retryable": false }))
-            .into_response();
-        }
-        Ok(None) => {}
+        Ok(Some(Stored::Done { .. })) => return different(),
+        Ok(Some(Stored::Running { fingerprint, .. })) if fingerprint != key.fingerprint => return different(),
+        Ok(Some(Stored::Running { locked_at, .. })) if locked_at >= now_ms() - LOCK_TTL_MS => return still_running().into_response(),
+        // Nothing yet, or a stale claim that the handler may take over.
+        Ok(_) => {}
     }
-    parts.extensions.insert(IdempotencyKey { key, fingerprint });
+    parts.extensions.insert(key);
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 

@@ -33,11 +33,12 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
     let secret = ids::secret("whsec_");
     let endpoint = WebhookEndpoint { id: ids::new::<WebhookEndpointId>(), url: req.url, events: req.events, enabled: req.enabled, secret: Some(secret.clone()), created_at: format_ms(now) };
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
+    let sealed = state.keyring.seal_text(&secret, &crate::webhooks::secret_context(&endpoint.id));
     state
         .store
         .write(move |tx| {
             Box::pin(async move {
-                events::insert_endpoint(tx, &merchant, &endpoint, &secret, now).await?;
+                events::insert_endpoint(tx, &merchant, &endpoint, &sealed, now).await?;
                 let response = Recorded::json(StatusCode::CREATED, &Data { data: endpoint });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)

@@ -9,9 +9,11 @@ use kassa::id::{intent_of_client_secret, CustomerId, PaymentIntentId, TokenId};
 use kassa::Currency;
 use serde_json::{json, Map, Value};
 
+use super::operation::{self, Answer, Operation, Plan};
 use super::*;
 use crate::clock::now_ms;
 use crate::http::idempotency::Recorded;
+use crate::store::orders;
 
 /// `POST /payment-methods`.
 pub async fn create_token(ctx: Ctx<'_>, req: CreateTokenRequest) -> ApiResult<Recorded> {
@@ -83,7 +85,29 @@ fn new_record(spec: NewIntent, now: i64) -> IntentRecord {
         return_url: None,
         save_card: false,
         resolution: None,
+        pending_operation: None,
+        refund_reserved_cents: 0,
+        failed_attempts: 0,
     }
+}
+
+/// An `orderId` that names one of this merchant's orders links the payment to it: that takes
+/// `orders.manage`, and the payment must be in the order's currency. Any other `orderId` is the
+/// shop's own reference and links nothing.
+async fn check_order_link(ctx: &Ctx<'_>, order_id: Option<&String>, currency: Currency) -> ApiResult<()> {
+    let Some(id) = order_id.and_then(|o| o.parse::<kassa::id::OrderId>().ok()) else { return Ok(()) };
+    ctx.require(kassa::api::Permission::OrdersManage)?;
+    let mut conn = ctx.state.store.reader().acquire().await?;
+    let order = orders::find(&mut conn, ctx.merchant, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order").with_details(json!({ "field": "orderId" })))?;
+    if order.currency != currency {
+        return Err(ApiError::validation(
+            "currency",
+            format!("The order is in {}; a payment for it must be too", order.currency.code()),
+        ));
+    }
+    Ok(())
 }
 
 fn check_charge(req: &ChargeRequest, capture: bool) -> ApiResult<()> {
@@ -119,6 +143,7 @@ fn check_charge(req: &ChargeRequest, capture: bool) -> ApiResult<()> {
 /// `POST /payments/authorize` (`capture` false) and `POST /payments/sale` (`capture` true).
 pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResult<Recorded> {
     check_charge(&req, capture)?;
+    check_order_link(&ctx, req.order_id.as_ref(), req.currency).await?;
     let source = resolve_source(&ctx, req.card.as_ref(), req.token.as_ref(), req.payment_method_id.as_ref())
         .await?
         .ok_or_else(|| ApiError::validation("card", "Provide exactly one of card, token or paymentMethodId"))?;
@@ -134,33 +159,44 @@ pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResul
         line_items: req.line_items,
         metadata: req.metadata,
     };
-    pay_new(&ctx, new_record(spec, now_ms()), source).await
+    pay_new(&ctx, new_record(spec, now_ms()), source, None).await
 }
 
-/// Authorizes a new intent with `source` and records it, whatever the outcome.
-async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source) -> ApiResult<Recorded> {
+/// Claims a new intent paid with `source` (and, for a retry, its failed original), authorizes
+/// it, and records the outcome.
+async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source, retry_of: Option<PaymentIntentId>) -> ApiResult<Recorded> {
+    if intent.total_cents() > MAX_AMOUNT_CENTS || intent.tip_cents > intent.amount_cents {
+        return Err(ApiError::validation("tipCents", "tipCents must be at most amountCents, and both at most the largest amount"));
+    }
     source.describe(&mut intent);
-    let mut steps = Vec::new();
-    let failure = authorize_intent(ctx, &mut intent, false, "authorize", OnFailure::Final, &mut steps).await;
-    let response = match failure {
-        Some(error) => Recorded::error(&error),
-        None => Recorded::json(StatusCode::CREATED, &Data { data: intent.to_api() }),
+    let plan = Plan::Authorize {
+        capture: intent.capture_method == CaptureMethod::Automatic,
+        on_failure: OnFailure::Final,
+        created: true,
+        public_base: ctx.public_base.to_owned(),
+        retry_of: retry_of.clone(),
+        publishable: false,
     };
-    let (merchant, key, spent_token) = (ctx.merchant.clone(), ctx.key.cloned(), source.spent_token());
-    let now = intent.updated_at;
-    ctx.state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                spend_token(tx, &merchant, spent_token.as_ref(), now).await?;
-                intents::insert(tx, &merchant, &intent).await?;
-                record_steps(tx, &merchant, &intent, &steps, now).await?;
-                crate::orders::intent_changed(tx, &merchant, None, &intent, now).await?;
-                response.save(tx, &merchant, key.as_ref(), now).await?;
-                Ok(response)
-            })
+    let op = Operation::new(ctx, &intent.id, plan);
+    intent.status = IntentStatus::Processing;
+    intent.pending_operation = Some(op.id.clone());
+    let (merchant, spent_token, claimed, op_id) = (ctx.merchant.clone(), source.spent_token(), intent.clone(), op.id.clone());
+    operation::claim(ctx, &op, move |tx| {
+        Box::pin(async move {
+            spend_token(tx, &merchant, spent_token.as_ref(), claimed.created_at).await?;
+            if let Some(original) = &retry_of {
+                if !intents::claim_hold(tx, &merchant, original, intents::Hold::Retry, &op_id).await? {
+                    let now = intents::find_in(tx, &merchant, original).await?;
+                    return Err(operation::busy_or(&now, refused(&now, "retried", "declined or error")));
+                }
+            }
+            intents::insert(tx, &merchant, &claimed).await?;
+            Ok(())
         })
-        .await
+    })
+    .await?;
+    let answer = Answer::Call(operation::authorize(ctx.state, &op, &intent, false).await);
+    Ok(operation::finish(ctx.state, op, answer).await?.1)
 }
 
 /// `POST /payments/intents`: an intent for the browser to confirm, with its client secret.
@@ -168,6 +204,7 @@ pub async fn create_intent(ctx: Ctx<'_>, req: CreateIntentRequest) -> ApiResult<
     check_amount("amountCents", req.amount_cents)?;
     check_text("orderId", req.order_id.as_ref())?;
     check_text("locationId", req.location_id.as_ref())?;
+    check_order_link(&ctx, req.order_id.as_ref(), req.currency).await?;
     check_line_items(&req.line_items)?;
     check_metadata(&req.metadata)?;
     if let Some(customer) = &req.customer_id {
@@ -241,7 +278,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
         load(&ctx, &id).await?
     };
     if intent.status != IntentStatus::RequiresPaymentMethod {
-        return Err(refused(&intent, "confirmed", "requires_payment_method"));
+        return Err(operation::busy_or(&intent, refused(&intent, "confirmed", "requires_payment_method")));
     }
     check_return_url(req.return_url.as_ref())?;
     let customer: Option<CustomerId> = intent.customer_id.as_deref().and_then(|c| c.parse().ok());
@@ -263,36 +300,35 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
         }
         intent.tip_cents = tip;
     }
-    let expected = intent.status;
+    let read_amount = intent.amount_cents;
     source.describe(&mut intent);
     intent.save_card = req.save_card;
     intent.return_url = req.return_url;
     intent.opener_origin = origin;
     intent.updated_at = now_ms();
-    let mut steps = Vec::new();
-    let failure = authorize_intent(&ctx, &mut intent, false, "confirm", OnFailure::TryAgain, &mut steps).await;
-    let response = match failure {
-        Some(error) => Recorded::error(&error),
-        None => Recorded::json(StatusCode::OK, &Data { data: intent.to_api() }),
+    let plan = Plan::Authorize {
+        capture: intent.capture_method == CaptureMethod::Automatic,
+        on_failure: OnFailure::TryAgain,
+        created: false,
+        public_base: ctx.public_base.to_owned(),
+        retry_of: None,
+        publishable: ctx.publishable(),
     };
-    let (merchant, key, spent_token) = (ctx.merchant.clone(), ctx.key.cloned(), source.spent_token());
-    let now = intent.updated_at;
-    ctx.state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                spend_token(tx, &merchant, spent_token.as_ref(), now).await?;
-                if !intents::update_attempt(tx, &merchant, &intent, expected).await? {
-                    return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
-                }
-                record_steps(tx, &merchant, &intent, &steps, now).await?;
-                save_card_if_asked(tx, &merchant, &intent, now).await?;
-                crate::orders::intent_changed(tx, &merchant, Some((expected, 0)), &intent, now).await?;
-                response.save(tx, &merchant, key.as_ref(), now).await?;
-                Ok(response)
-            })
+    let op = Operation::new(&ctx, &intent.id, plan);
+    let (merchant, spent_token, claimed, op_id) = (ctx.merchant.clone(), source.spent_token(), intent.clone(), op.id.clone());
+    operation::claim(&ctx, &op, move |tx| {
+        Box::pin(async move {
+            spend_token(tx, &merchant, spent_token.as_ref(), claimed.updated_at).await?;
+            if !intents::claim_confirm(tx, &merchant, &claimed, read_amount, &op_id, operation::MAX_FAILED_ATTEMPTS).await? {
+                let now = intents::find_in(tx, &merchant, &claimed.id).await?;
+                return Err(operation::busy_or(&now, ApiError::invalid_state("The payment changed while this request ran; fetch it and try again")));
+            }
+            Ok(())
         })
-        .await
+    })
+    .await?;
+    let answer = Answer::Call(operation::authorize(ctx.state, &op, &intent, false).await);
+    Ok(operation::finish(ctx.state, op, answer).await?.1)
 }
 
 /// `POST /payments/intents/{id}`: changes the amount, line items or metadata of an intent that
@@ -338,6 +374,9 @@ pub async fn retry(ctx: Ctx<'_>, id: PaymentIntentId, req: RetryRequest) -> ApiR
     if !matches!(original.status, IntentStatus::Declined | IntentStatus::Error) {
         return Err(refused(&original, "retried", "declined or error"));
     }
+    if original.pending_operation.is_some() {
+        return Err(operation::busy_or(&original, refused(&original, "retried", "declined or error")));
+    }
     if req.payment_method_type.as_deref().is_some_and(|t| t != "card") {
         return Err(ApiError::validation("paymentMethodType", "paymentMethodType must be `card`"));
     }
@@ -362,5 +401,5 @@ pub async fn retry(ctx: Ctx<'_>, id: PaymentIntentId, req: RetryRequest) -> ApiR
         line_items: original.line_items.clone(),
         metadata,
     };
-    pay_new(&ctx, new_record(spec, now_ms()), source).await
+    pay_new(&ctx, new_record(spec, now_ms()), source, Some(original.id.clone())).await
 }

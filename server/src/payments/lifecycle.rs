@@ -2,179 +2,144 @@
 //! payment by hand.
 
 use axum::http::StatusCode;
-use futures_util::future::BoxFuture;
-use kassa::api::{
-    CaptureRequest, Data, IntentStatus, RefundRequest, ResolveRequest, Resolution, TipRequest,
-    TransactionStatus, TransactionType, VoidRequest,
-};
+use kassa::api::{CaptureRequest, Data, IntentStatus, RefundRequest, ResolveRequest, Resolution, TipRequest, VoidRequest};
 use kassa::id::PaymentIntentId;
-use kassa::ErrorCode;
 use serde_json::json;
 
+use super::operation::{self, Answer, Operation, Plan};
 use super::*;
 use crate::clock::{format_ms, now_ms};
 use crate::http::idempotency::Recorded;
-
-/// Records one lifecycle step: the processor's reply, the status change (`apply`, which returns
-/// false when another request changed the intent first) and the response, in one transaction.
-/// A failed processor call is recorded too, and answered with its error.
-async fn record_step<F>(
-    ctx: &Ctx<'_>,
-    intent: &IntentRecord,
-    kind: TransactionType,
-    amount: i64,
-    reply: Result<Reply, ProcessorError>,
-    apply: F,
-) -> ApiResult<Recorded>
-where
-    F: for<'t> FnOnce(&'t mut Tx, i64) -> BoxFuture<'t, Result<bool, sqlx::Error>> + Send + 'static,
-{
-    let now = now_ms();
-    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
-    let (intent_id, currency, reference) = (intent.id.clone(), intent.currency, intent.provider_reference.clone());
-    let before = (intent.status, intent.refunded_amount_cents);
-    let (code, text, error) = match reply {
-        Ok(reply) if reply.outcome == Outcome::Approved => {
-            return ctx
-                .state
-                .store
-                .write(move |tx| {
-                    Box::pin(async move {
-                        if !apply(tx, now).await? {
-                            return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
-                        }
-                        let call = NewTransaction {
-                            intent_id: &intent_id,
-                            kind,
-                            status: TransactionStatus::Approved,
-                            amount_cents: amount,
-                            currency,
-                            provider_reference: Some(&reply.reference),
-                            response_code: &reply.response_code,
-                            response_text: &reply.response_text,
-                        };
-                        intents::insert_transaction(tx, &merchant, &call, now).await?;
-                        let updated = intents::find_in(tx, &merchant, &intent_id).await?;
-                        crate::orders::intent_changed(tx, &merchant, Some(before), &updated, now).await?;
-                        let response = Recorded::json(StatusCode::OK, &Data { data: updated.to_api() });
-                        response.save(tx, &merchant, key.as_ref(), now).await?;
-                        Ok(response)
-                    })
-                })
-                .await;
-        }
-        Ok(reply) => {
-            let error = ApiError::new(ErrorCode::ProviderError, format!("The card processor refused: {}", reply.response_text));
-            (reply.response_code, reply.response_text, error)
-        }
-        Err(e) => {
-            let error = processor_failure(&e);
-            match e {
-                ProcessorError::Failed { code, text } => (code, text, error),
-                ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into(), error),
-            }
-        }
-    };
-    let failed_id = intent_id.clone();
-    ctx.state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                let call = NewTransaction {
-                    intent_id: &failed_id,
-                    kind,
-                    status: TransactionStatus::Error,
-                    amount_cents: amount,
-                    currency,
-                    provider_reference: reference.as_deref(),
-                    response_code: &code,
-                    response_text: &text,
-                };
-                intents::insert_transaction(tx, &merchant, &call, now).await?;
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await?;
-    Err(error.with_details(json!({ "paymentIntentId": intent_id })))
-}
+use crate::store::intents::Hold;
 
 fn reference(intent: &IntentRecord) -> &str {
     intent.provider_reference.as_deref().unwrap_or_default()
 }
 
+/// Claims a hold on the intent for `plan` (or, for a refund, reserves its amount), and answers
+/// `refused` (or "busy, retry") when the intent is not this request's to change.
+async fn claim_change(ctx: &Ctx<'_>, intent: &IntentRecord, plan: Plan, hold: Option<Hold>, refused: ApiError) -> ApiResult<Operation> {
+    let op = Operation::new(ctx, &intent.id, plan.clone());
+    let (merchant, id, op_id) = (ctx.merchant.clone(), intent.id.clone(), op.id.clone());
+    operation::claim(ctx, &op, move |tx| {
+        Box::pin(async move {
+            let won = match (hold, &plan) {
+                (_, Plan::Refund { amount_cents }) => intents::reserve_refund(tx, &merchant, &id, *amount_cents).await?,
+                (Some(hold), _) => intents::claim_hold(tx, &merchant, &id, hold, &op_id).await?,
+                (None, _) => false,
+            };
+            if won {
+                return Ok(());
+            }
+            let now = intents::find_in(tx, &merchant, &id).await?;
+            Err(operation::busy_or(&now, refused_now(&now, refused)))
+        })
+    })
+    .await?;
+    Ok(op)
+}
+
+/// The refusal, restated for the intent as it is now when its status moved on.
+fn refused_now(now: &IntentRecord, refused: ApiError) -> ApiError {
+    match refused.details.as_ref().and_then(|d| d["status"].as_str()) {
+        Some(status) if status != now.status.as_str() => ApiError::invalid_state("The payment changed while this request ran; fetch it and try again")
+            .with_details(json!({ "status": now.status })),
+        _ => refused,
+    }
+}
+
+/// Calls the processor for a claimed change and records the outcome.
+async fn run(ctx: &Ctx<'_>, op: Operation, call: impl std::future::Future<Output = Result<Reply, ProcessorError>>) -> ApiResult<Recorded> {
+    let answer = Answer::Call(operation::within(ctx.state.processor_timeout, call).await);
+    Ok(operation::finish(ctx.state, op, answer).await?.1)
+}
+
 /// `POST /payments/capture`: all of an authorization, or part of it.
 pub async fn capture(ctx: Ctx<'_>, req: CaptureRequest) -> ApiResult<Recorded> {
     let intent = load(&ctx, &req.payment_intent_id).await?;
+    let not_authorized = refused(&intent, "captured", "authorized");
     if intent.status != IntentStatus::Authorized {
-        return Err(refused(&intent, "captured", "authorized"));
+        return Err(operation::busy_or(&intent, not_authorized));
     }
     let authorized = intent.total_cents();
     let amount = req.amount_cents.unwrap_or(authorized);
     if amount <= 0 || amount > authorized {
         return Err(ApiError::validation("amountCents", format!("amountCents must be between 1 and the authorized {authorized}")));
     }
-    let reply = ctx.state.processor.capture(reference(&intent), amount, &ctx.processor_key("capture")).await;
-    let (merchant, id) = (ctx.merchant.clone(), intent.id.clone());
-    record_step(&ctx, &intent, TransactionType::Capture, amount, reply, move |tx, now| {
-        Box::pin(async move { intents::mark_captured(tx, &merchant, &id, amount, now).await })
-    })
-    .await
+    if amount < intent.tip_cents {
+        return Err(ApiError::validation("amountCents", format!("A capture must cover the tip of {}", intent.tip_cents)));
+    }
+    let op = claim_change(&ctx, &intent, Plan::Capture { amount_cents: amount }, Some(Hold::Capture), not_authorized).await?;
+    let key = op.processor_key("capture");
+    let call = ctx.state.processor.capture(reference(&intent), amount, &key);
+    run(&ctx, op, call).await
 }
 
 /// `POST /payments/void`: releases an authorization, or voids a capture before settlement.
 pub async fn void(ctx: Ctx<'_>, req: VoidRequest) -> ApiResult<Recorded> {
     let intent = load(&ctx, &req.payment_intent_id).await?;
+    let not_voidable = refused(&intent, "voided", "authorized or captured (and not refunded)");
     if !matches!(intent.status, IntentStatus::Authorized | IntentStatus::Captured) {
-        return Err(refused(&intent, "voided", "authorized or captured (and not refunded)"));
+        return Err(operation::busy_or(&intent, not_voidable));
     }
     let amount = if intent.status == IntentStatus::Captured { intent.captured_amount_cents } else { intent.total_cents() };
-    let reply = ctx.state.processor.void(reference(&intent), &ctx.processor_key("void")).await;
-    let (merchant, id, from) = (ctx.merchant.clone(), intent.id.clone(), intent.status);
-    record_step(&ctx, &intent, TransactionType::Void, amount, reply, move |tx, now| {
-        Box::pin(async move { intents::mark_voided(tx, &merchant, &id, from, now).await })
-    })
-    .await
+    let op = claim_change(&ctx, &intent, Plan::Void { amount_cents: amount }, Some(Hold::Void), not_voidable).await?;
+    let key = op.processor_key("void");
+    let call = ctx.state.processor.void(reference(&intent), &key);
+    run(&ctx, op, call).await
 }
 
-/// `POST /payments/refund`: partial and repeated refunds, never past what was captured.
+/// `POST /payments/refund`: partial and repeated refunds, never past the captured amount (refunds
+/// still running count).
 pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
     check_text("reason", req.reason.as_ref())?;
     let intent = load(&ctx, &req.payment_intent_id).await?;
+    let not_refundable = refused(&intent, "refunded", "captured or partially refunded");
     if !matches!(intent.status, IntentStatus::Captured | IntentStatus::PartiallyRefunded) {
-        return Err(refused(&intent, "refunded", "captured or partially refunded"));
+        return Err(operation::busy_or(&intent, not_refundable));
     }
-    let left = intent.captured_amount_cents - intent.refunded_amount_cents;
+    let left = intent.captured_amount_cents - intent.refunded_amount_cents - intent.refund_reserved_cents;
     let amount = req.amount_cents.unwrap_or(left);
     check_amount("amountCents", amount)?;
+    let exceeds = |left: i64| {
+        ApiError::invalid_state(format!("A refund of {amount} exceeds the {left} that is left to refund of this payment"))
+            .with_details(json!({ "refundableCents": left }))
+    };
     if amount > left {
-        return Err(ApiError::invalid_state(format!("A refund of {amount} exceeds the {left} that is left to refund of this payment"))
-            .with_details(json!({ "refundableCents": left })));
+        return Err(exceeds(left));
     }
-    let reply = ctx.state.processor.refund(reference(&intent), amount, &ctx.processor_key("refund")).await;
-    let (merchant, id) = (ctx.merchant.clone(), intent.id.clone());
-    record_step(&ctx, &intent, TransactionType::Refund, amount, reply, move |tx, now| {
-        Box::pin(async move { intents::add_refund(tx, &merchant, &id, amount, now).await })
-    })
-    .await
+    let plan = Plan::Refund { amount_cents: amount };
+    let op = match claim_change(&ctx, &intent, plan, None, exceeds(left)).await {
+        Err(e) if e.code == kassa::ErrorCode::InvalidState => {
+            // Another refund took what was left first: say how much is left now.
+            let now = load(&ctx, &intent.id).await?;
+            let left = now.captured_amount_cents - now.refunded_amount_cents - now.refund_reserved_cents;
+            return Err(if now.pending_operation.is_some() || amount <= left { e } else { exceeds(left) });
+        }
+        other => other?,
+    };
+    let key = op.processor_key("refund");
+    let call = ctx.state.processor.refund(reference(&intent), amount, &key);
+    run(&ctx, op, call).await
 }
 
-/// `POST /payments/{id}/tip`: sets the tip of an authorized or captured, unsettled payment.
+/// `POST /payments/{id}/tip`: sets the tip of an authorized or fully captured, unrefunded,
+/// unsettled payment. A tip is at most the amount.
 pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> ApiResult<Recorded> {
-    if !(0..=MAX_AMOUNT_CENTS).contains(&req.tip_cents) {
-        return Err(ApiError::validation("tipCents", "tipCents must be zero or a positive whole number"));
-    }
     let intent = load(&ctx, &id).await?;
-    if !matches!(intent.status, IntentStatus::Authorized | IntentStatus::Captured) {
-        return Err(refused(&intent, "given a tip", "authorized or captured (and not refunded)"));
+    if !(0..=intent.amount_cents).contains(&req.tip_cents) {
+        return Err(ApiError::validation("tipCents", format!("tipCents must be between zero and the amount, {}", intent.amount_cents)));
+    }
+    let not_tippable = refused(&intent, "given a tip", "authorized or fully captured (and not refunded)");
+    let fully_captured = intent.status == IntentStatus::Captured && intent.captured_amount_cents == intent.total_cents() && intent.refunded_amount_cents == 0;
+    if !(intent.status == IntentStatus::Authorized || fully_captured) {
+        return Err(operation::busy_or(&intent, not_tippable));
     }
     let tip = req.tip_cents;
-    let reply = ctx.state.processor.adjust_tip(reference(&intent), tip, &ctx.processor_key("tip")).await;
-    let merchant = ctx.merchant.clone();
-    let read = intent.clone();
-    record_step(&ctx, &intent, TransactionType::TipAdjust, tip, reply, move |tx, now| {
-        Box::pin(async move { intents::set_tip(tx, &merchant, &read, tip, now).await })
-    })
-    .await
+    let op = claim_change(&ctx, &intent, Plan::Tip { tip_cents: tip }, Some(Hold::Tip { tip: intent.tip_cents }), not_tippable).await?;
+    let key = op.processor_key("tip");
+    let call = ctx.state.processor.adjust_tip(reference(&intent), tip, &key);
+    run(&ctx, op, call).await
 }
 
 /// `POST /payments/failed/{id}/resolve`: closes a declined or failed payment by hand.

@@ -1,13 +1,15 @@
-//! The payment flows. Each calls the processor first and then records the outcome, the processor
-//! calls behind it and its idempotent response in one transaction. Status changes are conditional
-//! updates, so of two racing changes one wins.
+//! The payment flows. Every step that moves money claims its right first, calls the processor
+//! only when it won, and records the outcome afterwards (see [`operation`]): of two racing
+//! requests one reaches the processor, and a crash in between is settled by the reconciler.
 
 mod charge;
 mod lifecycle;
+pub mod operation;
 pub mod three_ds;
 
 pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry, update_intent};
 pub use lifecycle::{adjust_tip, capture, refund, resolve, void};
+pub use operation::{reconcile, spawn_reconciler};
 
 use kassa::api::{
     CardInput, CardSummary, IntentStatus, LastError, NextAction, TransactionStatus, TransactionType,
@@ -19,10 +21,12 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::clock::year_month;
+use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::idempotency::IdempotencyKey;
 use crate::ids;
 use crate::processor::{CardData, Outcome, ProcessorError, Reply};
+use serde::{Deserialize, Serialize};
 use crate::state::AppState;
 use crate::store::customers::{self, StoredMethod};
 use crate::store::intents::{self, IntentRecord, NewTransaction};
@@ -34,23 +38,24 @@ pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
 const MAX_TEXT: usize = 255;
 const MAX_METADATA_KEYS: usize = 50;
 
-/// One request's view: who it is for, the idempotency key it runs under, and the address the
-/// server is reached at (for links such as the 3-D Secure page).
+/// One request's view: who it is for, who asks, the idempotency key it runs under, and the
+/// address the server is reached at (for links such as the 3-D Secure page).
 pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub merchant: &'a MerchantId,
+    /// The key that asks; `None` for Kassa's own pages (the 3-D Secure page, the demo shop).
+    pub caller: Option<&'a Caller>,
     pub key: Option<&'a IdempotencyKey>,
     pub public_base: &'a str,
 }
 
 impl Ctx<'_> {
-    /// The key for a processor call: derived from the client's key, so the SDK's retry of a
-    /// request repeats the processor call under the same key and cannot charge twice.
-    fn processor_key(&self, operation: &str) -> String {
-        match self.key {
-            Some(k) => hex::encode(Sha256::digest(format!("{}\u{0}{}\u{0}{operation}", self.merchant, k.key).as_bytes())),
-            None => ids::secret(""),
-        }
+    fn publishable(&self) -> bool {
+        self.caller.is_some_and(|c| c.kind == kassa::api::KeyKind::Publishable)
+    }
+
+    fn require(&self, permission: kassa::api::Permission) -> ApiResult<()> {
+        self.caller.map_or(Ok(()), |c| c.require(permission))
     }
 }
 
@@ -123,7 +128,7 @@ fn check_card(card: &CardInput) -> ApiResult<Expiry> {
     Ok(expiry)
 }
 
-fn processor_failure(e: &ProcessorError) -> ApiError {
+pub(crate) fn processor_failure(e: &ProcessorError) -> ApiError {
     match e {
         ProcessorError::Failed { text, .. } => ApiError::new(ErrorCode::ProviderError, format!("The card processor failed: {text}")),
         ProcessorError::Timeout => ApiError::new(
@@ -262,36 +267,40 @@ fn decline_message(code: &str) -> &'static str {
 }
 
 /// One processor call to record.
-struct Step {
+pub(crate) struct Step {
     kind: TransactionType,
     status: TransactionStatus,
     code: String,
     text: String,
+    amount: i64,
+    /// The call's own reference, where it is not the payment's.
+    reference: Option<String>,
 }
 
 impl Step {
-    fn from_reply(kind: TransactionType, reply: &Reply) -> Step {
+    fn from_reply(kind: TransactionType, reply: &Reply, amount: i64) -> Step {
         let status = match reply.outcome {
             Outcome::Approved => TransactionStatus::Approved,
             Outcome::Declined { .. } => TransactionStatus::Declined,
             Outcome::ChallengeRequired => TransactionStatus::Pending,
         };
-        Step { kind, status, code: reply.response_code.clone(), text: reply.response_text.clone() }
+        Step { kind, status, code: reply.response_code.clone(), text: reply.response_text.clone(), amount, reference: None }
     }
 }
 
 /// How a failed attempt leaves the intent: a payment the shop's server made is `declined` (or
 /// `error`) for good; one the customer confirms in a browser goes back to
 /// `requires_payment_method`, so they can try another card on the same intent.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum OnFailure {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
     Final,
     TryAgain,
 }
 
 /// Applies an authorization's outcome to the intent and returns the error to answer with, if any.
-fn apply_authorization(
-    ctx: &Ctx<'_>,
+pub(crate) fn apply_authorization(
+    public_base: &str,
     intent: &mut IntentRecord,
     result: &Result<Reply, ProcessorError>,
     capture: bool,
@@ -299,7 +308,6 @@ fn apply_authorization(
     steps: &mut Vec<Step>,
 ) -> Option<ApiError> {
     intent.next_action = None;
-    intent.three_ds_session_hash = None;
     let reply = match result {
         Ok(reply) => reply,
         Err(e) => {
@@ -310,7 +318,7 @@ fn apply_authorization(
                 ProcessorError::Failed { code, text } => (code.clone(), text.clone()),
                 ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into()),
             };
-            steps.push(Step { kind: TransactionType::Authorize, status: TransactionStatus::Error, code, text });
+            steps.push(Step { kind: TransactionType::Authorize, status: TransactionStatus::Error, code, text, amount: intent.total_cents(), reference: None });
             return Some(error.with_details(json!({ "paymentIntentId": intent.id })));
         }
     };
@@ -320,29 +328,29 @@ fn apply_authorization(
     intent.cvv_response = reply.cvv_response.clone().or(intent.cvv_response.take());
     match &reply.outcome {
         Outcome::Approved => {
-            steps.push(Step::from_reply(TransactionType::Authorize, reply));
+            steps.push(Step::from_reply(TransactionType::Authorize, reply, intent.total_cents()));
             intent.last_error = None;
             if capture {
                 intent.status = IntentStatus::Captured;
                 intent.captured_amount_cents = intent.total_cents();
-                steps.push(Step::from_reply(TransactionType::Capture, reply));
+                steps.push(Step::from_reply(TransactionType::Capture, reply, intent.total_cents()));
             } else {
                 intent.status = IntentStatus::Authorized;
             }
             None
         }
         Outcome::Declined { decline_code } => {
-            steps.push(Step::from_reply(TransactionType::Authorize, reply));
+            steps.push(Step::from_reply(TransactionType::Authorize, reply, intent.total_cents()));
             Some(decline(intent, decline_code, on_failure))
         }
         Outcome::ChallengeRequired => {
-            steps.push(Step::from_reply(TransactionType::ThreeDs, reply));
+            steps.push(Step::from_reply(TransactionType::ThreeDs, reply, intent.total_cents()));
             let session = ids::secret("");
             intent.status = IntentStatus::RequiresAction;
             intent.three_ds_session_hash = Some(hash_secret(&session));
             intent.next_action = Some(NextAction {
                 kind: "three_ds_challenge".into(),
-                url: format!("{}/3ds/{}/challenge?session={session}", ctx.public_base, intent.id),
+                url: format!("{public_base}/3ds/{}/challenge?session={session}", intent.id),
                 // EMV 3-D Secure window size 03: 500 × 600 pixels.
                 challenge_window_size: "03".into(),
             });
@@ -351,51 +359,23 @@ fn apply_authorization(
     }
 }
 
-/// Asks the processor to authorize the intent's total with its card (and to capture it too, for
-/// automatic capture), and applies the outcome: the processor calls to record, and the error to
-/// answer with, if any.
-async fn authorize_intent(
-    ctx: &Ctx<'_>,
-    intent: &mut IntentRecord,
-    authenticated: bool,
-    operation: &str,
-    on_failure: OnFailure,
-    steps: &mut Vec<Step>,
-) -> Option<ApiError> {
-    let capture = intent.capture_method == kassa::api::CaptureMethod::Automatic;
-    let processor_token = intent.processor_token.clone().unwrap_or_default();
-    let result = ctx
-        .state
-        .processor
-        .authorize(&crate::processor::AuthorizeCall {
-            processor_token: &processor_token,
-            amount_cents: intent.total_cents(),
-            currency: intent.currency,
-            capture,
-            authenticated,
-            idempotency_key: &ctx.processor_key(operation),
-        })
-        .await;
-    apply_authorization(ctx, intent, &result, capture, on_failure, steps)
-}
-
 /// Marks the intent declined (or ready for another card) and returns the `CARD_DECLINED` error.
-fn decline(intent: &mut IntentRecord, decline_code: &str, on_failure: OnFailure) -> ApiError {
+pub(crate) fn decline(intent: &mut IntentRecord, decline_code: &str, on_failure: OnFailure) -> ApiError {
     let message = decline_message(decline_code);
     intent.status = if on_failure == OnFailure::Final { IntentStatus::Declined } else { IntentStatus::RequiresPaymentMethod };
     intent.last_error = Some(LastError { code: ErrorCode::CardDeclined, decline_code: Some(decline_code.to_owned()), message: message.into() });
     ApiError::new(ErrorCode::CardDeclined, message).with_details(json!({ "declineCode": decline_code, "paymentIntentId": intent.id }))
 }
 
-async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, steps: &[Step], now: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, steps: &[Step], now: i64) -> Result<(), sqlx::Error> {
     for step in steps {
         let call = NewTransaction {
             intent_id: &intent.id,
             kind: step.kind,
             status: step.status,
-            amount_cents: intent.total_cents(),
+            amount_cents: step.amount,
             currency: intent.currency,
-            provider_reference: intent.provider_reference.as_deref(),
+            provider_reference: step.reference.as_deref().or(intent.provider_reference.as_deref()),
             response_code: &step.code,
             response_text: &step.text,
         };
@@ -406,7 +386,7 @@ async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord,
 
 /// Saves the card just paid with to the intent's customer, when asked to and it succeeded (a
 /// saved card is not saved again).
-async fn save_card_if_asked(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn save_card_if_asked(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
     let paid = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
     let customer = intent.customer_id.as_deref().and_then(|c| c.parse::<CustomerId>().ok());
     let card = (|| {
@@ -447,4 +427,44 @@ fn refused(intent: &IntentRecord, action: &str, allowed: &str) -> ApiError {
         intent.status.as_str()
     ))
     .with_details(json!({ "status": intent.status }))
+}
+
+/// Decline codes a publishable key is not told: they would tell a card tester which stolen
+/// numbers are live. The secret key still sees the real code.
+const HIDDEN_DECLINES: &[&str] = &["lost_card", "stolen_card", "fraudulent", "pickup_card", "restricted_card", "merchant_blacklist", "security_violation"];
+
+/// The decline code as a caller with a publishable key may see it.
+pub fn public_decline_code(code: &str, publishable: bool) -> &str {
+    if publishable && HIDDEN_DECLINES.contains(&code) {
+        "generic_decline"
+    } else {
+        code
+    }
+}
+
+/// An error as the caller may see it.
+pub fn public_error(error: &ApiError, publishable: bool) -> ApiError {
+    let mut shown = ApiError::new(error.code, error.message.clone());
+    shown.details = error.details.clone();
+    if let Some(code) = shown.details.as_mut().and_then(|d| d.get_mut("declineCode")) {
+        if let Some(text) = code.as_str() {
+            *code = json!(public_decline_code(text, publishable));
+        }
+    }
+    shown
+}
+
+impl IntentRecord {
+    /// The intent as the caller may see it: a publishable key is not told hidden decline codes or
+    /// the CVC check's result.
+    pub fn to_api_for(&self, publishable: bool) -> kassa::api::PaymentIntent {
+        let mut api = self.to_api();
+        if publishable {
+            api.cvv_response = None;
+            if let Some(code) = api.last_error.as_mut().and_then(|e| e.decline_code.as_mut()) {
+                *code = public_decline_code(code, true).to_owned();
+            }
+        }
+        api
+    }
 }

@@ -1,10 +1,11 @@
 //! The 3-D Secure challenge: the issuer's page (served by Kassa in the sandbox) takes the
 //! cardholder's one-time code, and its answer finishes the intent.
 
-use kassa::api::{IntentStatus, TransactionType};
+use kassa::api::IntentStatus;
 use kassa::id::{MerchantId, PaymentIntentId};
 use kassa::Currency;
 
+use super::operation::{self, Answer, Operation, Plan};
 use super::*;
 use crate::clock::now_ms;
 use crate::store::merchants as merchant_store;
@@ -19,16 +20,18 @@ pub enum Page {
     Invalid,
 }
 
-/// The intent behind an open challenge, if `session` is its secret.
-async fn open_challenge(state: &AppState, id: &str, session: &str) -> ApiResult<Option<(MerchantId, IntentRecord)>> {
+/// The intent behind a challenge address, if `session` is its secret (open or already answered).
+async fn challenge_intent(state: &AppState, id: &str, session: &str) -> ApiResult<Option<(MerchantId, IntentRecord)>> {
     let Ok(id) = id.parse::<PaymentIntentId>() else { return Ok(None) };
     let Some((merchant, intent)) = intents::find_any(&state.store, &id).await? else { return Ok(None) };
-    let open = intent.status == IntentStatus::RequiresAction && secret_matches(session, intent.three_ds_session_hash.as_deref());
-    Ok(open.then_some((merchant, intent)))
+    Ok(secret_matches(session, intent.three_ds_session_hash.as_deref()).then_some((merchant, intent)))
 }
 
 pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> {
-    let Some((merchant, intent)) = open_challenge(state, id, session).await? else { return Ok(Page::Invalid) };
+    let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Page::Invalid) };
+    if intent.status != IntentStatus::RequiresAction {
+        return finished_after(state, &merchant, intent).await;
+    }
     let merchant_name = merchant_store::name(&state.store, &merchant).await?.unwrap_or_default();
     Ok(Page::Challenge {
         intent_id: intent.id.clone(),
@@ -40,16 +43,40 @@ pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> 
     })
 }
 
-/// Finishes the challenge with the code the cardholder typed (`None`: they cancelled).
+/// Finishes the challenge with the code the cardholder typed (`None`: they cancelled). Only one
+/// answer is taken: a second one (a double click on Verify) waits for the first one's outcome.
 pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&str>) -> ApiResult<Page> {
-    let Some((merchant, mut intent)) = open_challenge(state, id, session).await? else { return Ok(Page::Invalid) };
-    let ctx = Ctx { state, merchant: &merchant, key: None, public_base: "" };
+    let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Page::Invalid) };
+    if intent.status != IntentStatus::RequiresAction {
+        return finished_after(state, &merchant, intent).await;
+    }
+    let ctx = Ctx { state, merchant: &merchant, caller: None, key: None, public_base: "" };
     // A payment the browser confirms may try another card; one the shop's server made may not.
     let on_failure = if intent.client_secret_hash.is_some() { OnFailure::TryAgain } else { OnFailure::Final };
+    let capture = intent.capture_method == kassa::api::CaptureMethod::Automatic;
+    let op = Operation::new(&ctx, &intent.id, Plan::ThreeDs { capture, on_failure });
+    let (owner, intent_id, session_hash, op_id, now) =
+        (merchant.clone(), intent.id.clone(), intent.three_ds_session_hash.clone().unwrap_or_default(), op.id.clone(), now_ms());
+    let claimed = operation::claim(&ctx, &op, move |tx| {
+        Box::pin(async move {
+            if intents::claim_challenge(tx, &owner, &intent_id, &session_hash, &op_id, now).await? {
+                Ok(())
+            } else {
+                Err(ApiError::invalid_state("This challenge was already answered"))
+            }
+        })
+    })
+    .await;
+    if claimed.is_err() {
+        let now = intents::find(&state.store, &merchant, &intent.id).await?.unwrap_or(intent);
+        return finished_after(state, &merchant, now).await;
+    }
     let processor_token = intent.processor_token.clone().unwrap_or_default();
-    let mut steps = Vec::new();
     let authentication = match code {
-        Some(code) => state.processor.authenticate(&processor_token, code, &ctx.processor_key("authenticate")).await,
+        Some(code) => {
+            let key = op.processor_key("authenticate");
+            operation::within(state.processor_timeout, state.processor.authenticate(&processor_token, code, &key)).await
+        }
         None => Ok(Reply {
             outcome: Outcome::Declined { decline_code: "authentication_failed".into() },
             response_code: "N".into(),
@@ -60,50 +87,43 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
             cvv_response: None,
         }),
     };
-    intent.updated_at = now_ms();
-    match &authentication {
-        Ok(reply) if reply.outcome == Outcome::Approved => {
-            steps.push(Step::from_reply(TransactionType::ThreeDs, reply));
-            authorize_intent(&ctx, &mut intent, true, "authorize", on_failure, &mut steps).await;
-        }
-        Ok(reply) => {
-            steps.push(Step::from_reply(TransactionType::ThreeDs, reply));
-            intent.next_action = None;
-            intent.three_ds_session_hash = None;
-            decline(&mut intent, "authentication_failed", on_failure);
-        }
-        Err(e) => {
-            let mut error_steps = Vec::new();
-            apply_authorization(&ctx, &mut intent, &Err(e.clone()), false, on_failure, &mut error_steps);
-            steps.extend(error_steps.into_iter().map(|s| Step { kind: TransactionType::ThreeDs, ..s }));
-        }
+    let authorization = match &authentication {
+        Ok(reply) if reply.outcome == Outcome::Approved => Some(operation::authorize(state, &op, &intent, true).await),
+        _ => None,
+    };
+    let answer = Answer::Challenge { authentication, authorization };
+    if answer.is_unknown() {
+        return Ok(finished(&IntentRecord { status: IntentStatus::Processing, ..intent }));
     }
+    let (settled, _) = operation::settle(state, op, answer).await?;
+    Ok(finished(&settled))
+}
+
+/// The page for an answered challenge, once its outcome is known (or after a few seconds).
+async fn finished_after(state: &AppState, merchant: &MerchantId, mut intent: IntentRecord) -> ApiResult<Page> {
+    for _ in 0..100 {
+        if intent.status != IntentStatus::Processing {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        intent = intents::find(&state.store, merchant, &intent.id).await?.unwrap_or(intent);
+    }
+    Ok(finished(&intent))
+}
+
+fn finished(intent: &IntentRecord) -> Page {
     let succeeded = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
-    let page = Page::Finished {
+    let message = match (&intent.last_error, intent.status) {
+        (_, IntentStatus::Processing) => "Your bank has not answered yet; the shop will tell you the outcome.".to_owned(),
+        (Some(error), _) if !succeeded => error.message.clone(),
+        _ => "Your bank confirmed the payment.".to_owned(),
+    };
+    Page::Finished {
         intent_id: intent.id.clone(),
         status: intent.status,
         succeeded,
-        message: match &intent.last_error {
-            Some(error) => error.message.clone(),
-            None => "Your bank confirmed the payment.".into(),
-        },
+        message,
         opener_origin: intent.opener_origin.clone(),
         return_url: intent.return_url.clone(),
-    };
-    let now = intent.updated_at;
-    let changed = state
-        .store
-        .write(move |tx| {
-            Box::pin(async move {
-                if !intents::update_attempt(tx, &merchant, &intent, IntentStatus::RequiresAction).await? {
-                    return Ok::<_, ApiError>(false);
-                }
-                record_steps(tx, &merchant, &intent, &steps, now).await?;
-                save_card_if_asked(tx, &merchant, &intent, now).await?;
-                crate::orders::intent_changed(tx, &merchant, Some((IntentStatus::RequiresAction, 0)), &intent, now).await?;
-                Ok(true)
-            })
-        })
-        .await?;
-    Ok(if changed { page } else { Page::Invalid })
+    }
 }

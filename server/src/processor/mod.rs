@@ -1,6 +1,8 @@
 //! Card processors. Kassa hands a processor the card once (to tokenize it) and afterwards only the
-//! processor's token; every call carries an idempotency key so a retried call never charges twice.
+//! processor's token; every call carries an idempotency key derived from the claim that allowed
+//! it, so a repeated call never charges twice, and a call whose answer was lost can be looked up.
 
+pub mod recording;
 pub mod sandbox;
 
 use async_trait::async_trait;
@@ -74,4 +76,7 @@ pub trait Processor: Send + Sync {
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn adjust_tip(&self, reference: &str, tip_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    /// What the processor did for the call made with `idempotency_key`: `None` when it never
+    /// received that call (so it had no effect).
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Reply>, ProcessorError>;
 }

@@ -1,9 +1,14 @@
 //! A deterministic sandbox that behaves like a card network for the well-known test cards.
 //!
 //! Its token names the behaviour of the card (`sbx_insufficient_funds_…`) rather than holding the
-//! number, so nothing about the number outlives the tokenize call and the sandbox needs no state:
-//! the same call with the same idempotency key gives the same answer, even after a restart.
+//! number, so nothing about the number outlives the tokenize call. Like a real processor it keeps
+//! a ledger of what it did by idempotency key (in memory, for the life of the process): the same
+//! call with the same key gives the same answer, and [`Processor::lookup`] finds it. The card
+//! that "times out" (4000 0000 0000 0408) is approved in the ledger while its caller hears nothing,
+//! which is what a reconciler must cope with.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -88,13 +93,65 @@ fn decline_response(code: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// How many calls the ledger remembers before it forgets the oldest.
+const LEDGER_SIZE: usize = 200_000;
+
+#[derive(Default)]
+struct Ledger {
+    replies: HashMap<String, Reply>,
+    order: VecDeque<String>,
+}
+
 pub struct SandboxProcessor {
     latency: Duration,
+    /// The installation's secret for card fingerprints, so a fingerprint cannot be reversed by
+    /// trying the possible numbers without it.
+    fingerprint_key: [u8; 32],
+    ledger: Mutex<Ledger>,
 }
 
 impl SandboxProcessor {
-    pub fn new(latency: Duration) -> SandboxProcessor {
-        SandboxProcessor { latency }
+    /// The sandbox of this installation: its fingerprint key is made once, at random, and kept
+    /// in the database's settings.
+    pub async fn for_installation(store: &crate::store::Store, latency: Duration) -> Result<SandboxProcessor, sqlx::Error> {
+        let fresh = hex::encode(rand::random::<[u8; 32]>());
+        let stored = crate::store::settings::get_or_init(store, "sandbox_fingerprint_key", &fresh).await?;
+        let key = hex::decode(stored.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+        let key = key.ok_or_else(|| sqlx::Error::Decode("settings.sandbox_fingerprint_key is not 32 bytes of hex".into()))?;
+        Ok(SandboxProcessor::new(latency, key))
+    }
+
+    pub fn new(latency: Duration, fingerprint_key: [u8; 32]) -> SandboxProcessor {
+        SandboxProcessor { latency, fingerprint_key, ledger: Mutex::default() }
+    }
+
+    fn recorded(&self, key: &str) -> Option<Reply> {
+        self.ledger.lock().unwrap_or_else(|e| e.into_inner()).replies.get(key).cloned()
+    }
+
+    fn record(&self, key: &str, reply: &Reply) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        if ledger.replies.insert(key.to_owned(), reply.clone()).is_none() {
+            ledger.order.push_back(key.to_owned());
+            if ledger.order.len() > LEDGER_SIZE {
+                if let Some(oldest) = ledger.order.pop_front() {
+                    ledger.replies.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    /// Answers a call once per key: a repeat gets the first reply.
+    async fn once(&self, key: &str, call: impl FnOnce() -> Result<Reply, ProcessorError>) -> Result<Reply, ProcessorError> {
+        self.network().await;
+        if let Some(reply) = self.recorded(key) {
+            return Ok(reply);
+        }
+        let result = call();
+        if let Ok(reply) = &result {
+            self.record(key, reply);
+        }
+        result
     }
 
     async fn network(&self) {
@@ -177,7 +234,7 @@ impl Processor for SandboxProcessor {
             (Some(_), _) => "M",
         };
         let random: String = (0..16).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect();
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"kassa-sandbox-fingerprint")
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.fingerprint_key)
             .map_err(|_| ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() })?;
         mac.update(card.number.expose().as_bytes());
         let fingerprint = hex::encode(&mac.finalize().into_bytes()[..8]);
@@ -189,10 +246,13 @@ impl Processor for SandboxProcessor {
 
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
         self.network().await;
+        if let Some(reply) = self.recorded(call.idempotency_key) {
+            return Ok(reply);
+        }
         let facts = read_token(call.processor_token);
         let reference = reference("authorize", call.idempotency_key);
         let mut reply = match facts.behaviour {
-            Behaviour::Approve | Behaviour::Frictionless => Reply {
+            Behaviour::Approve | Behaviour::Frictionless | Behaviour::Timeout => Reply {
                 auth_code: Some(auth_code(call.idempotency_key)),
                 ..approval(reference)
             },
@@ -220,43 +280,50 @@ impl Processor for SandboxProcessor {
             Behaviour::ProcessingError => {
                 return Err(ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() })
             }
-            Behaviour::Timeout => {
-                return Err(ProcessorError::Timeout);
-            }
         };
         reply.avs_response = Some(facts.avs);
         reply.cvv_response = Some(facts.cvv);
+        self.record(call.idempotency_key, &reply);
+        if facts.behaviour == Behaviour::Timeout {
+            // Approved, but the answer is lost on its way back.
+            return Err(ProcessorError::Timeout);
+        }
         Ok(reply)
     }
 
     async fn authenticate(&self, _processor_token: &str, code: &str, key: &str) -> Result<Reply, ProcessorError> {
-        self.network().await;
         let reference = reference("authenticate", key);
         // The sandbox issuer's one-time code is 123456.
-        if code.trim() == "123456" {
-            return Ok(Reply { response_code: "Y".into(), response_text: "Authenticated".into(), ..approval(reference) });
-        }
-        Ok(declined("authentication_failed", "N", "Not authenticated", reference))
+        let passed = code.trim() == "123456";
+        self.once(key, || {
+            Ok(if passed {
+                Reply { response_code: "Y".into(), response_text: "Authenticated".into(), ..approval(reference) }
+            } else {
+                declined("authentication_failed", "N", "Not authenticated", reference)
+            })
+        })
+        .await
     }
 
     async fn capture(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
-        self.network().await;
-        Ok(approval(reference("capture", key)))
+        self.once(key, || Ok(approval(reference("capture", key)))).await
     }
 
     async fn void(&self, _reference: &str, key: &str) -> Result<Reply, ProcessorError> {
-        self.network().await;
-        Ok(approval(reference("void", key)))
+        self.once(key, || Ok(approval(reference("void", key)))).await
     }
 
     async fn refund(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
-        self.network().await;
-        Ok(approval(reference("refund", key)))
+        self.once(key, || Ok(approval(reference("refund", key)))).await
     }
 
     async fn adjust_tip(&self, _reference: &str, _tip_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.once(key, || Ok(approval(reference("tip", key)))).await
+    }
+
+    async fn lookup(&self, key: &str) -> Result<Option<Reply>, ProcessorError> {
         self.network().await;
-        Ok(approval(reference("tip", key)))
+        Ok(self.recorded(key))
     }
 }
 
@@ -272,6 +339,20 @@ mod tests {
             assert_eq!(facts.behaviour, behaviour);
             assert_eq!((facts.avs.as_str(), facts.cvv.as_str()), ("Z", "M"));
         }
+    }
+
+    #[tokio::test]
+    async fn a_call_is_answered_once_per_key_and_can_be_looked_up() {
+        let sandbox = SandboxProcessor::new(Duration::ZERO, [7; 32]);
+        assert!(sandbox.lookup("cap-1").await.unwrap().is_none());
+        let first = sandbox.capture("ref", 100, "cap-1").await.unwrap();
+        let again = sandbox.capture("ref", 999, "cap-1").await.unwrap();
+        assert_eq!(first.reference, again.reference);
+        assert_eq!(sandbox.lookup("cap-1").await.unwrap().unwrap().reference, first.reference);
+        // The card that times out was approved all the same.
+        let call = AuthorizeCall { processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, idempotency_key: "auth-1" };
+        assert!(matches!(sandbox.authorize(&call).await, Err(ProcessorError::Timeout)));
+        assert_eq!(sandbox.lookup("auth-1").await.unwrap().unwrap().outcome, Outcome::Approved);
     }
 
     #[test]

@@ -84,6 +84,16 @@ pub async fn insert_endpoint(tx: &mut Tx, merchant: &MerchantId, endpoint: &Webh
     Ok(())
 }
 
+/// Every endpoint's stored signing secret (sealed, or plain from before sealing), by endpoint.
+pub async fn endpoint_secrets(store: &Store) -> Result<Vec<(WebhookEndpointId, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, secret FROM webhook_endpoints ORDER BY seq").fetch_all(store.reader()).await
+}
+
+pub async fn set_endpoint_secret(tx: &mut Tx, id: &WebhookEndpointId, sealed: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE id = $2").bind(sealed).bind(id).execute(&mut *tx).await?;
+    Ok(())
+}
+
 pub async fn endpoints(conn: &mut SqliteConnection, merchant: &MerchantId) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     let rows = sqlx::query("SELECT id, url, events, enabled, created_at FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY seq")
         .bind(merchant)

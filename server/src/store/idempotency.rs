@@ -1,46 +1,133 @@
-use kassa::id::MerchantId;
+//! Idempotency rows: one per (merchant, API key, idempotency key). A row is `running` from the
+//! claim of a money-moving request until its outcome is recorded, and `done` with the first reply
+//! after that. Bodies are stored sealed (see [`crate::crypto`]).
+
+use kassa::id::{ApiKeyId, MerchantId};
 use sqlx::Row;
 
 use super::{Store, Tx};
 
-/// The first response given to an idempotency key.
-pub struct StoredResponse {
-    pub fingerprint: String,
-    pub status_code: u16,
-    pub body: Vec<u8>,
+/// Whose request a row belongs to.
+#[derive(Debug, Clone)]
+pub struct Owner<'a> {
+    pub merchant: &'a MerchantId,
+    pub api_key: &'a ApiKeyId,
+    pub key: &'a str,
 }
 
-pub async fn find(store: &Store, merchant: &MerchantId, key: &str) -> Result<Option<StoredResponse>, sqlx::Error> {
+pub enum Stored {
+    /// Still running since `locked_at` (unix ms).
+    Running { fingerprint: String, locked_at: i64 },
+    Done { fingerprint: String, status_code: u16, sealed_body: Vec<u8> },
+}
+
+pub async fn find(store: &Store, owner: &Owner<'_>) -> Result<Option<Stored>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT fingerprint, status_code, body FROM idempotency_keys WHERE merchant_id = $1 AND key = $2",
+        "SELECT fingerprint, state, status_code, body, locked_at FROM idempotency_keys
+         WHERE merchant_id = $1 AND api_key_id = $2 AND key = $3",
     )
-    .bind(merchant)
-    .bind(key)
+    .bind(owner.merchant)
+    .bind(owner.api_key)
+    .bind(owner.key)
     .fetch_optional(store.reader())
     .await?;
     row.map(|row| {
-        Ok(StoredResponse {
-            fingerprint: row.try_get("fingerprint")?,
-            status_code: row.try_get::<i64, _>("status_code")? as u16,
-            body: row.try_get("body")?,
+        let fingerprint: String = row.try_get("fingerprint")?;
+        let state: String = row.try_get("state")?;
+        Ok(if state == "done" {
+            Stored::Done {
+                fingerprint,
+                status_code: row.try_get::<Option<i64>, _>("status_code")?.unwrap_or(500) as u16,
+                sealed_body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+            }
+        } else {
+            Stored::Running { fingerprint, locked_at: row.try_get("locked_at")? }
         })
     })
     .transpose()
 }
 
-/// Saves the response in the transaction that made its effect, so both land or neither does.
-pub async fn save(tx: &mut Tx, merchant: &MerchantId, key: &str, fingerprint: &str, status_code: u16, body: &[u8], now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (merchant_id, key, fingerprint, status_code, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+/// Claims the key for a request that is about to move money: a new `running` row, or a
+/// `running` row of the same request whose holder stopped before `stale_before` (it crashed
+/// before claiming anything). False when another request holds the key.
+pub async fn begin(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, now: i64, stale_before: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (merchant_id, api_key_id, key, fingerprint, state, locked_at, created_at)
+         VALUES ($1, $2, $3, $4, 'running', $5, $5)
+         ON CONFLICT (merchant_id, api_key_id, key) DO UPDATE SET locked_at = excluded.locked_at
+         WHERE idempotency_keys.state = 'running' AND idempotency_keys.fingerprint = excluded.fingerprint
+           AND idempotency_keys.locked_at < $6
+           AND NOT EXISTS (SELECT 1 FROM payment_operations o
+                           WHERE o.merchant_id = $1 AND o.api_key_id = $2 AND o.idempotency_key = $3
+                             AND o.state = 'pending')",
     )
-    .bind(merchant)
-    .bind(key)
+    .bind(owner.merchant)
+    .bind(owner.api_key)
+    .bind(owner.key)
+    .bind(fingerprint)
+    .bind(now)
+    .bind(stale_before)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records the reply of a request: completes its `running` row, or writes a `done` row for a
+/// request that made its change in one transaction. False when another request holds the key.
+pub async fn finish(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, status_code: u16, sealed_body: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (merchant_id, api_key_id, key, fingerprint, state, status_code, body, locked_at, created_at)
+         VALUES ($1, $2, $3, $4, 'done', $5, $6, $7, $7)
+         ON CONFLICT (merchant_id, api_key_id, key) DO UPDATE
+         SET state = 'done', status_code = excluded.status_code, body = excluded.body
+         WHERE idempotency_keys.state = 'running' AND idempotency_keys.fingerprint = excluded.fingerprint",
+    )
+    .bind(owner.merchant)
+    .bind(owner.api_key)
+    .bind(owner.key)
     .bind(fingerprint)
     .bind(i64::from(status_code))
-    .bind(body)
+    .bind(sealed_body)
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Completes the `running` row of a request whose outcome was recorded after it (by the request
+/// itself, or by the reconciler after a crash).
+pub async fn complete(tx: &mut Tx, owner: &Owner<'_>, status_code: u16, sealed_body: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET state = 'done', status_code = $1, body = $2
+         WHERE merchant_id = $3 AND api_key_id = $4 AND key = $5 AND state = 'running'",
+    )
+    .bind(i64::from(status_code))
+    .bind(sealed_body)
+    .bind(owner.merchant)
+    .bind(owner.api_key)
+    .bind(owner.key)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
+}
+
+/// Lets go of a `running` row whose request claimed nothing after all (it was refused), so the
+/// same key may be sent again.
+pub async fn release(tx: &mut Tx, owner: &Owner<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND api_key_id = $2 AND key = $3 AND state = 'running'")
+        .bind(owner.merchant)
+        .bind(owner.api_key)
+        .bind(owner.key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Removes rows made before `before` that are done (a running row waits for its outcome).
+pub async fn purge(tx: &mut Tx, before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'done'")
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
 }

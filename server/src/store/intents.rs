@@ -56,6 +56,12 @@ pub struct IntentRecord {
     /// Save the card to the customer once the payment succeeds.
     pub save_card: bool,
     pub resolution: Option<Resolution>,
+    /// The operation that holds the payment while it runs (authorize, capture, void or tip).
+    pub pending_operation: Option<String>,
+    /// Refunds claimed and not yet answered by the processor.
+    pub refund_reserved_cents: i64,
+    /// Declined or failed attempts to pay a browser-confirmed intent.
+    pub failed_attempts: i64,
 }
 
 impl IntentRecord {
@@ -117,10 +123,10 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
             provider_reference, order_id, customer_id, location_id, terminal_id, line_items,
             metadata, next_action, last_error, created_at, updated_at, client_secret_hash,
             three_ds_session_hash, opener_origin, return_url, save_card, resolution, card_exp_month,
-            card_exp_year)
+            card_exp_year, pending_operation, refund_reserved_cents, failed_attempts)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
-                 $35, $36)",
+                 $35, $36, $37, $38, $39)",
     )
     .bind(&intent.id)
     .bind(merchant)
@@ -158,22 +164,28 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(intent.resolution.as_ref().map(json))
     .bind(intent.card_exp_month.map(i64::from))
     .bind(intent.card_exp_year.map(i64::from))
+    .bind(&intent.pending_operation)
+    .bind(intent.refund_reserved_cents)
+    .bind(intent.failed_attempts)
     .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
-/// Writes what an attempt to pay changed, if the intent is still `expected`.
-pub async fn update_attempt(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, expected: IntentStatus) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+/// Writes every column an operation's outcome may change. Called with the operation settled in
+/// the same transaction, on the intent as read in that transaction.
+pub async fn save(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -> Result<(), sqlx::Error> {
+    sqlx::query(
         "UPDATE payment_intents SET
             status = $1, captured_amount_cents = $2, payment_method_type = $3, card_brand = $4,
             card_last4 = $5, card_fingerprint = $6, processor_token = $7, auth_code = $8,
             avs_response = $9, cvv_response = $10, provider_reference = $11, customer_id = $12,
             next_action = $13, last_error = $14, three_ds_session_hash = $15, opener_origin = $16,
-            return_url = $17, save_card = $18, updated_at = $19, card_exp_month = $23,
-            card_exp_year = $24, tip_cents = $25
-         WHERE merchant_id = $20 AND id = $21 AND status = $22",
+            return_url = $17, save_card = $18, updated_at = $19, card_exp_month = $22,
+            card_exp_year = $23, tip_cents = $24, refunded_amount_cents = $25,
+            pending_operation = $26, refund_reserved_cents = $27, failed_attempts = $28,
+            resolution = $29, amount_cents = $30
+         WHERE merchant_id = $20 AND id = $21",
     )
     .bind(intent.status.as_str())
     .bind(intent.captured_amount_cents)
@@ -196,10 +208,117 @@ pub async fn update_attempt(tx: &mut Tx, merchant: &MerchantId, intent: &IntentR
     .bind(intent.updated_at)
     .bind(merchant)
     .bind(&intent.id)
-    .bind(expected.as_str())
     .bind(intent.card_exp_month.map(i64::from))
     .bind(intent.card_exp_year.map(i64::from))
     .bind(intent.tip_cents)
+    .bind(intent.refunded_amount_cents)
+    .bind(&intent.pending_operation)
+    .bind(intent.refund_reserved_cents)
+    .bind(intent.failed_attempts)
+    .bind(intent.resolution.as_ref().map(json))
+    .bind(intent.amount_cents)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Claims a browser confirmation: `requires_payment_method` → `processing`, held by `op`, with the
+/// card and choices of this attempt, if the intent is still as it was read (same amount, nothing
+/// running, attempts left).
+pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, read_amount: i64, op: &str, max_failed: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET
+            status = 'processing', pending_operation = $1, payment_method_type = $2, card_brand = $3,
+            card_last4 = $4, card_fingerprint = $5, processor_token = $6, customer_id = $7,
+            opener_origin = $8, return_url = $9, save_card = $10, updated_at = $11,
+            card_exp_month = $12, card_exp_year = $13, tip_cents = $14
+         WHERE merchant_id = $15 AND id = $16 AND status = 'requires_payment_method'
+           AND pending_operation IS NULL AND amount_cents = $17 AND failed_attempts < $18",
+    )
+    .bind(op)
+    .bind(&intent.payment_method_type)
+    .bind(intent.card_brand.map(CardBrand::as_str))
+    .bind(&intent.card_last4)
+    .bind(&intent.card_fingerprint)
+    .bind(&intent.processor_token)
+    .bind(&intent.customer_id)
+    .bind(&intent.opener_origin)
+    .bind(&intent.return_url)
+    .bind(intent.save_card)
+    .bind(intent.updated_at)
+    .bind(intent.card_exp_month.map(i64::from))
+    .bind(intent.card_exp_year.map(i64::from))
+    .bind(intent.tip_cents)
+    .bind(merchant)
+    .bind(&intent.id)
+    .bind(read_amount)
+    .bind(max_failed)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claims the completion of an open 3-D Secure challenge: `requires_action` → `processing`, for
+/// the one request whose session matches while it is open.
+pub async fn claim_challenge(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, session_hash: &str, op: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET status = 'processing', pending_operation = $1, updated_at = $2
+         WHERE merchant_id = $3 AND id = $4 AND status = 'requires_action'
+           AND three_ds_session_hash = $5 AND pending_operation IS NULL",
+    )
+    .bind(op)
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .bind(session_hash)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What a change to a paid intent may start from.
+pub enum Hold {
+    /// A capture: an authorization.
+    Capture,
+    /// A void: an authorization, or a capture with nothing refunded.
+    Void,
+    /// A tip: an authorization, or a full capture with nothing refunded, whose tip is still `tip`.
+    Tip { tip: i64 },
+    /// A failed payment being retried.
+    Retry,
+}
+
+/// Claims an intent for one change: sets `pending_operation` if nothing else holds it, no refund
+/// is running, and it is in a state the change may start from.
+pub async fn claim_hold(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, hold: Hold, op: &str) -> Result<bool, sqlx::Error> {
+    let condition = match hold {
+        Hold::Capture => "status = 'authorized'".to_owned(),
+        Hold::Void => "(status = 'authorized' OR (status = 'captured' AND refunded_amount_cents = 0))".to_owned(),
+        Hold::Tip { tip } => format!(
+            "tip_cents = {tip} AND (status = 'authorized' OR (status = 'captured' AND refunded_amount_cents = 0
+                AND captured_amount_cents = amount_cents + tip_cents))"
+        ),
+        Hold::Retry => "status IN ('declined', 'error')".to_owned(),
+    };
+    let sql = format!(
+        "UPDATE payment_intents SET pending_operation = $1
+         WHERE merchant_id = $2 AND id = $3 AND pending_operation IS NULL AND refund_reserved_cents = 0 AND {condition}"
+    );
+    let done = sqlx::query(&sql).bind(op).bind(merchant).bind(id).execute(&mut *tx).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Reserves a refund of `amount`: never past what was captured, counting refunds still running.
+pub async fn reserve_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET refund_reserved_cents = refund_reserved_cents + $1
+         WHERE merchant_id = $2 AND id = $3 AND status IN ('captured', 'partially_refunded')
+           AND pending_operation IS NULL
+           AND refunded_amount_cents + refund_reserved_cents + $1 <= captured_amount_cents",
+    )
+    .bind(amount)
+    .bind(merchant)
+    .bind(id)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -226,7 +345,7 @@ pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRec
 pub async fn mark_resolved(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, resolution: &Resolution, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE payment_intents SET status = 'resolved', resolution = $1, updated_at = $2
-         WHERE merchant_id = $3 AND id = $4 AND status IN ('declined', 'error')",
+         WHERE merchant_id = $3 AND id = $4 AND status IN ('declined', 'error') AND pending_operation IS NULL",
     )
     .bind(json(resolution))
     .bind(now)
@@ -249,7 +368,8 @@ const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cents, captured
     card_fingerprint, processor_token, auth_code, avs_response, cvv_response, provider_reference,
     order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
     created_at, updated_at, client_secret_hash, three_ds_session_hash, opener_origin, return_url,
-    save_card, resolution, card_exp_month, card_exp_year";
+    save_card, resolution, card_exp_month, card_exp_year, pending_operation, refund_reserved_cents,
+    failed_attempts";
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -305,6 +425,9 @@ fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
         return_url: row.try_get("return_url")?,
         save_card: row.try_get("save_card")?,
         resolution: resolution.as_deref().map(parse_json).transpose()?,
+        pending_operation: row.try_get("pending_operation")?,
+        refund_reserved_cents: row.try_get("refund_reserved_cents")?,
+        failed_attempts: row.try_get("failed_attempts")?,
     })
 }
 
@@ -312,80 +435,6 @@ pub async fn find(store: &Store, merchant: &MerchantId, id: &PaymentIntentId) ->
     let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2");
     let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_optional(store.reader()).await?;
     row.as_ref().map(intent_from_row).transpose()
-}
-
-/// Authorized → captured, for `amount`; false when the intent was no longer authorized.
-pub async fn mark_captured(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE payment_intents SET status = 'captured', captured_amount_cents = $1, updated_at = $2
-         WHERE merchant_id = $3 AND id = $4 AND status = 'authorized'",
-    )
-    .bind(amount)
-    .bind(now)
-    .bind(merchant)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// `from` → voided; false when the intent had moved on.
-pub async fn mark_voided(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, from: IntentStatus, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE payment_intents SET status = 'voided', updated_at = $1
-         WHERE merchant_id = $2 AND id = $3 AND status = $4",
-    )
-    .bind(now)
-    .bind(merchant)
-    .bind(id)
-    .bind(from.as_str())
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Adds a refund, never past the captured amount; false when that no longer holds.
-pub async fn add_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE payment_intents
-         SET refunded_amount_cents = refunded_amount_cents + $1,
-             status = CASE WHEN refunded_amount_cents + $1 = captured_amount_cents
-                           THEN 'refunded' ELSE 'partially_refunded' END,
-             updated_at = $2
-         WHERE merchant_id = $3 AND id = $4
-           AND status IN ('captured', 'partially_refunded')
-           AND refunded_amount_cents + $1 <= captured_amount_cents",
-    )
-    .bind(amount)
-    .bind(now)
-    .bind(merchant)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Replaces the tip; a captured payment's captured amount follows it. False when the intent
-/// changed since it was read.
-pub async fn set_tip(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, tip: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE payment_intents
-         SET tip_cents = $1,
-             captured_amount_cents = CASE WHEN status = 'captured'
-                                          THEN captured_amount_cents - tip_cents + $1
-                                          ELSE captured_amount_cents END,
-             updated_at = $2
-         WHERE merchant_id = $3 AND id = $4 AND status = $5 AND tip_cents = $6",
-    )
-    .bind(tip)
-    .bind(now)
-    .bind(merchant)
-    .bind(&intent.id)
-    .bind(intent.status.as_str())
-    .bind(intent.tip_cents)
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Reads an intent inside the write transaction, to answer with what was just written.

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod intents;
 pub mod events;
 pub mod merchants;
+pub mod operations;
 pub mod orders;
 pub mod settings;
 pub mod tokens;

@@ -12,3 +12,22 @@ pub async fn set(tx: &mut Tx, name: &str, value: &str) -> Result<(), sqlx::Error
         .await?;
     Ok(())
 }
+
+/// The value of `name`, set to `value` first if it had none (of servers starting together, the
+/// first one's value is everyone's).
+pub async fn get_or_init(store: &Store, name: &str, value: &str) -> Result<String, sqlx::Error> {
+    let (name_owned, value_owned) = (name.to_owned(), value.to_owned());
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(&name_owned)
+                    .bind(&value_owned)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .await?;
+    Ok(get(store, name).await?.unwrap_or_else(|| value.to_owned()))
+}

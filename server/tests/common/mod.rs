@@ -11,6 +11,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use kassa::api::CreatedMerchant;
 use kassa_server::http::rate_limit::Limits;
+use kassa_server::processor::recording::RecordingProcessor;
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::Store;
 use kassa_server::{app, merchants, AppState};
@@ -23,6 +24,8 @@ pub struct TestApp {
     pub store: Store,
     pub merchant: CreatedMerchant,
     pub db_path: PathBuf,
+    /// What reached the card processor.
+    pub processor: Arc<RecordingProcessor>,
     _dir: tempfile::TempDir,
 }
 
@@ -63,14 +66,35 @@ impl TestApp {
     }
 
     pub async fn with_limits(limits: Limits) -> TestApp {
+        TestApp::build(limits, Duration::ZERO).await
+    }
+
+    /// A server whose sandbox takes `latency` per call, so that racing requests overlap at the
+    /// processor as they do in production.
+    pub async fn with_latency(latency: Duration) -> TestApp {
+        TestApp::build(Limits { publishable_per_second: 0, secret_per_second: 0 }, latency).await
+    }
+
+    async fn build(limits: Limits, latency: Duration) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("kassa.db");
         let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("database");
         let merchant = merchants::create(&store, "Test Shop").await.expect("merchant");
-        let processor = Arc::new(SandboxProcessor::new(Duration::ZERO));
-        let state = AppState::with_limits(store.clone(), processor, limits);
+        let processor = Arc::new(RecordingProcessor::new(Arc::new(SandboxProcessor::new(latency, rand::random()))));
+        let state = AppState::with_limits(store.clone(), processor.clone(), limits);
         let router = app(state.clone());
-        TestApp { router, state, store, merchant, db_path, _dir: dir }
+        TestApp { router, state, store, merchant, db_path, processor, _dir: dir }
+    }
+
+    /// Starts the server again on the same database, encryption key and processor, as after a
+    /// crash: nothing of the old process's memory is kept.
+    pub async fn restart(&mut self) {
+        let store = Store::connect(&format!("sqlite://{}", self.db_path.display())).await.expect("database");
+        let mut state = AppState::new(store.clone(), self.processor.clone());
+        state.keyring = self.state.keyring.clone();
+        self.router = app(state.clone());
+        self.state = state;
+        self.store = store;
     }
 
     pub fn sk(&self) -> &str {

@@ -1,0 +1,204 @@
+//! Secrets at rest: what Kassa must keep readable (webhook signing secrets, stored idempotent
+//! replies that hold a new key or client secret) is sealed with XChaCha20-Poly1305 under the
+//! server's encryption key.
+//!
+//! The key comes from `KASSA_ENCRYPTION_KEY` (64 hex digits), or from a key file the server makes
+//! on first start with mode 0600. Several keys may be given, comma-separated: the first seals,
+//! every one opens, so a key can be rotated without losing what the old one sealed.
+
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+
+const VERSION: u8 = 1;
+const KEY_ID_LEN: usize = 4;
+const NONCE_LEN: usize = 24;
+/// How sealed text starts, so text sealed and text not yet sealed can be told apart.
+const TEXT_PREFIX: &str = "enc:v1:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("an encryption key must be 64 hexadecimal digits (32 bytes)")]
+    Malformed,
+    #[error("the key file {0}: {1}")]
+    File(String, std::io::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a sealed value could not be opened: no key opens it, or it was altered")]
+pub struct OpenError;
+
+struct Key {
+    id: [u8; KEY_ID_LEN],
+    cipher: XChaCha20Poly1305,
+}
+
+/// The server's encryption keys: the first seals, all open.
+pub struct Keyring {
+    keys: Vec<Key>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").field("keys", &self.keys.len()).finish()
+    }
+}
+
+impl Keyring {
+    /// A keyring from raw 32-byte keys, the sealing key first.
+    pub fn new(keys: &[[u8; 32]]) -> Keyring {
+        assert!(!keys.is_empty(), "a keyring needs a key");
+        let keys = keys
+            .iter()
+            .map(|bytes| {
+                let digest = Sha256::digest([b"kassa-key-id:".as_slice(), bytes].concat());
+                let mut id = [0u8; KEY_ID_LEN];
+                id.copy_from_slice(&digest[..KEY_ID_LEN]);
+                Key { id, cipher: XChaCha20Poly1305::new(bytes.into()) }
+            })
+            .collect();
+        Keyring { keys }
+    }
+
+    /// A keyring with one new random key (tests, and a first start).
+    pub fn random() -> Keyring {
+        Keyring::new(&[rand::random()])
+    }
+
+    /// Keys written as hex, comma-separated, the sealing key first.
+    pub fn parse(text: &str) -> Result<Keyring, KeyError> {
+        let keys = text
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                let bytes = hex::decode(k).map_err(|_| KeyError::Malformed)?;
+                <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| KeyError::Malformed)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::Malformed);
+        }
+        Ok(Keyring::new(&keys))
+    }
+
+    /// The keys in `path`; when there is no such file, a new random key written there with mode
+    /// 0600 (two servers starting together agree on whichever file was made first).
+    pub fn from_file(path: &Path) -> Result<Keyring, KeyError> {
+        let fail = |e| KeyError::File(path.display().to_string(), e);
+        match std::fs::read_to_string(path) {
+            Ok(text) => Keyring::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key: [u8; 32] = rand::random();
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                match options.open(path) {
+                    Ok(mut file) => {
+                        std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(key)).as_bytes()).map_err(fail)?;
+                        file.sync_all().map_err(fail)?;
+                        Ok(Keyring::new(&[key]))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Keyring::parse(&std::fs::read_to_string(path).map_err(fail)?),
+                    Err(e) => Err(fail(e)),
+                }
+            }
+            Err(e) => Err(fail(e)),
+        }
+    }
+
+    /// Seals `plain`; `context` (say, the column and row it belongs to) must be given again to
+    /// open it, so a sealed value cannot be moved to another place.
+    pub fn seal(&self, plain: &[u8], context: &[u8]) -> Vec<u8> {
+        let key = &self.keys[0];
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let sealed = key
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context })
+            .expect("XChaCha20-Poly1305 seals any message of this size");
+        let mut out = Vec::with_capacity(1 + KEY_ID_LEN + NONCE_LEN + sealed.len());
+        out.push(VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let header = 1 + KEY_ID_LEN + NONCE_LEN;
+        if sealed.len() < header || sealed[0] != VERSION {
+            return Err(OpenError);
+        }
+        let id = &sealed[1..1 + KEY_ID_LEN];
+        let nonce = XNonce::from_slice(&sealed[1 + KEY_ID_LEN..header]);
+        let key = self.keys.iter().find(|k| k.id == id).ok_or(OpenError)?;
+        key.cipher.decrypt(nonce, Payload { msg: &sealed[header..], aad: context }).map_err(|_| OpenError)
+    }
+
+    /// Seals text into text (`enc:v1:` and hex), for TEXT columns.
+    pub fn seal_text(&self, plain: &str, context: &str) -> String {
+        format!("{TEXT_PREFIX}{}", hex::encode(self.seal(plain.as_bytes(), context.as_bytes())))
+    }
+
+    pub fn open_text(&self, sealed: &str, context: &str) -> Result<String, OpenError> {
+        let bytes = sealed.strip_prefix(TEXT_PREFIX).and_then(|h| hex::decode(h).ok()).ok_or(OpenError)?;
+        String::from_utf8(self.open(&bytes, context.as_bytes())?).map_err(|_| OpenError)
+    }
+
+    /// Whether `text` is sealed with the current sealing key (not: plain, or an older key).
+    pub fn is_current(&self, text: &str) -> bool {
+        let bytes = text.strip_prefix(TEXT_PREFIX).and_then(|h| hex::decode(h).ok());
+        bytes.is_some_and(|b| b.len() > KEY_ID_LEN && b[1..1 + KEY_ID_LEN] == self.keys[0].id)
+    }
+
+    pub fn is_sealed_text(text: &str) -> bool {
+        text.starts_with(TEXT_PREFIX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_context() {
+        let ring = Keyring::random();
+        let sealed = ring.seal(b"whsec_abc", b"webhook:we_1");
+        assert!(!sealed.windows(9).any(|w| w == b"whsec_abc"));
+        assert_eq!(ring.open(&sealed, b"webhook:we_1").unwrap(), b"whsec_abc");
+        assert!(ring.open(&sealed, b"webhook:we_2").is_err());
+        assert!(Keyring::random().open(&sealed, b"webhook:we_1").is_err());
+        let mut altered = sealed.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        assert!(ring.open(&altered, b"webhook:we_1").is_err());
+    }
+
+    #[test]
+    fn a_rotated_keyring_opens_what_the_old_key_sealed() {
+        let (old, new): ([u8; 32], [u8; 32]) = (rand::random(), rand::random());
+        let sealed = Keyring::new(&[old]).seal_text("secret", "ctx");
+        let rotated = Keyring::parse(&format!("{}, {}", hex::encode(new), hex::encode(old))).unwrap();
+        assert_eq!(rotated.open_text(&sealed, "ctx").unwrap(), "secret");
+        assert!(!rotated.is_current(&sealed));
+        assert!(rotated.is_current(&rotated.seal_text("secret", "ctx")));
+        assert!(Keyring::parse("abcd").is_err());
+    }
+
+    #[test]
+    fn a_key_file_is_made_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kassa.key");
+        let first = Keyring::from_file(&path).unwrap();
+        let sealed = first.seal(b"x", b"");
+        let again = Keyring::from_file(&path).unwrap();
+        assert_eq!(again.open(&sealed, b"").unwrap(), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Claim, then call, then record.
+//!
+//! Every step that moves money first wins the right to make its processor call in one
+//! conditional write (the *claim*: a new intent in `processing`, an intent moved to `processing`,
+//! a hold on a paid intent, or a refund reservation) together with an operation row that says
+//! what the outcome will change. Only the winner calls the processor, with keys derived from the
+//! operation's id. The outcome is recorded (*settled*) in a second transaction that first marks
+//! the operation settled, so the live request and the reconciler can race and only one of them
+//! writes. When the processor does not answer in time, the operation stays pending and the
+//! reconciler settles it by asking the processor what it did.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use kassa::api::{CaptureMethod, Data, IntentStatus, Resolution, ResolutionKind, TransactionStatus, TransactionType};
+use kassa::id::{ApiKeyId, MerchantId, PaymentIntentId};
+use kassa::ErrorCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{apply_authorization, decline, processor_failure, record_steps, save_card_if_asked, Ctx, OnFailure, Step};
+use crate::clock::{format_ms, now_ms};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::idempotency::{seal_context, Recorded};
+use crate::processor::{AuthorizeCall, Outcome, ProcessorError, Reply};
+use crate::state::AppState;
+use crate::store::idempotency::{self, Owner};
+use crate::store::intents::{self, IntentRecord};
+use crate::store::operations::{self, OperationRow};
+use crate::store::Tx;
+
+/// Declined or failed attempts a browser-confirmed intent takes before it is canceled.
+pub const MAX_FAILED_ATTEMPTS: i64 = 5;
+
+/// What an operation does, and so what its outcome changes. Stored with the claim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Plan {
+    /// Authorize the intent's total with its card, and capture it too when `capture`.
+    Authorize {
+        capture: bool,
+        on_failure: OnFailure,
+        /// The intent was made by this request (answered 201).
+        created: bool,
+        /// Where the 3-D Secure page is reached, should the issuer ask for it.
+        public_base: String,
+        /// The failed payment this one retries.
+        #[serde(default)]
+        retry_of: Option<PaymentIntentId>,
+        /// The caller holds a publishable key: its answer says less.
+        #[serde(default)]
+        publishable: bool,
+    },
+    /// Check the cardholder's 3-D Secure code, then authorize.
+    ThreeDs { capture: bool, on_failure: OnFailure },
+    Capture { amount_cents: i64 },
+    Void { amount_cents: i64 },
+    Refund { amount_cents: i64 },
+    Tip { tip_cents: i64 },
+}
+
+impl Plan {
+    fn kind(&self) -> &'static str {
+        match self {
+            Plan::Authorize { .. } => "authorize",
+            Plan::ThreeDs { .. } => "three_ds",
+            Plan::Capture { .. } => "capture",
+            Plan::Void { .. } => "void",
+            Plan::Refund { .. } => "refund",
+            Plan::Tip { .. } => "tip",
+        }
+    }
+
+    fn amount(&self) -> i64 {
+        match self {
+            Plan::Capture { amount_cents } | Plan::Void { amount_cents } | Plan::Refund { amount_cents } => *amount_cents,
+            Plan::Tip { tip_cents } => *tip_cents,
+            Plan::Authorize { .. } | Plan::ThreeDs { .. } => 0,
+        }
+    }
+}
+
+/// A claimed operation.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    pub merchant: MerchantId,
+    pub intent_id: PaymentIntentId,
+    pub plan: Plan,
+    /// The request it answers: API key id and idempotency key.
+    pub request: Option<(ApiKeyId, String)>,
+    pub created_at: i64,
+}
+
+impl Operation {
+    pub fn new(ctx: &Ctx<'_>, intent_id: &PaymentIntentId, plan: Plan) -> Operation {
+        Operation {
+            id: crate::ids::secret("op_"),
+            merchant: ctx.merchant.clone(),
+            intent_id: intent_id.clone(),
+            plan,
+            request: ctx.key.map(|k| (k.api_key.clone(), k.key.clone())),
+            created_at: now_ms(),
+        }
+    }
+
+    /// The processor's idempotency key for one call of this operation.
+    pub fn processor_key(&self, step: &str) -> String {
+        format!("{}.{step}", self.id)
+    }
+
+    fn row(&self) -> OperationRow {
+        OperationRow {
+            id: self.id.clone(),
+            merchant: self.merchant.clone(),
+            intent_id: self.intent_id.clone(),
+            kind: self.plan.kind().to_owned(),
+            amount_cents: self.plan.amount(),
+            plan: serde_json::to_string(&self.plan).unwrap_or_default(),
+            api_key_id: self.request.as_ref().map(|(k, _)| k.clone()),
+            idempotency_key: self.request.as_ref().map(|(_, k)| k.clone()),
+            created_at: self.created_at,
+        }
+    }
+
+    fn from_row(row: OperationRow) -> Result<Operation, sqlx::Error> {
+        let plan = serde_json::from_str(&row.plan).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(Operation {
+            id: row.id,
+            merchant: row.merchant,
+            intent_id: row.intent_id,
+            plan,
+            request: row.api_key_id.zip(row.idempotency_key),
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// What the processor said.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// One call: authorize, capture, void, refund or tip.
+    Call(Result<Reply, ProcessorError>),
+    /// 3-D Secure: the authentication, then the authorization when it passed.
+    Challenge { authentication: Result<Reply, ProcessorError>, authorization: Option<Result<Reply, ProcessorError>> },
+}
+
+impl Answer {
+    /// No answer in time: what happened is unknown until the reconciler asks.
+    pub fn is_unknown(&self) -> bool {
+        let timed_out = |r: &Result<Reply, ProcessorError>| matches!(r, Err(ProcessorError::Timeout));
+        match self {
+            Answer::Call(result) => timed_out(result),
+            Answer::Challenge { authentication, authorization } => timed_out(authentication) || authorization.as_ref().is_some_and(timed_out),
+        }
+    }
+}
+
+/// The processor never received the call (the reconciler's finding).
+fn not_processed() -> ProcessorError {
+    ProcessorError::Failed { code: "not_processed".into(), text: "The processor has no record of this call".into() }
+}
+
+/// Waits for a processor call at most `limit`; after that its outcome is unknown.
+pub async fn within<F: std::future::Future<Output = Result<Reply, ProcessorError>>>(limit: Duration, call: F) -> Result<Reply, ProcessorError> {
+    tokio::time::timeout(limit, call).await.unwrap_or(Err(ProcessorError::Timeout))
+}
+
+/// Writes the claim: the request's idempotency key, whatever `claim` writes (which fails when the
+/// right to move the money is not this request's), and the operation row, in one transaction.
+pub async fn claim<F>(ctx: &Ctx<'_>, op: &Operation, claim: F) -> ApiResult<()>
+where
+    F: for<'c> FnOnce(&'c mut Tx) -> futures_util::future::BoxFuture<'c, ApiResult<()>> + Send + 'static,
+{
+    let key = ctx.key.cloned();
+    let row = op.row();
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if let Some(key) = &key {
+                    key.begin(tx, row.created_at).await?;
+                }
+                claim(tx).await?;
+                operations::insert(tx, &row).await?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+/// Why a claim on a paid intent failed: something else holds it (retry shortly), or its state
+/// no longer allows the change.
+pub fn busy_or(intent: &IntentRecord, refused: ApiError) -> ApiError {
+    if intent.pending_operation.is_some() || intent.refund_reserved_cents > 0 || intent.status == IntentStatus::Processing {
+        ApiError::invalid_state("Another change to this payment is in progress; retry shortly")
+            .with_details(json!({ "status": intent.status, "retryable": true }))
+    } else {
+        refused
+    }
+}
+
+/// Records the outcome and returns the reply, or, when the outcome is unknown, leaves the
+/// operation for the reconciler and says so.
+pub async fn finish(state: &AppState, op: Operation, answer: Answer) -> ApiResult<(IntentRecord, Recorded)> {
+    if answer.is_unknown() {
+        return Err(processor_failure(&ProcessorError::Timeout).with_details(json!({ "paymentIntentId": op.intent_id })));
+    }
+    settle(state, op, answer).await
+}
+
+/// Applies the outcome of `op` in one transaction, unless it was settled already (then the
+/// intent as it is now, and the reply that state stands for).
+pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResult<(IntentRecord, Recorded)> {
+    let keyring = state.keyring.clone();
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let now = now_ms();
+                if !operations::mark_settled(tx, &op.merchant, &op.id, now).await? {
+                    let intent = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
+                    let reply = reply_for(&op.plan, &intent, None);
+                    return Ok((intent, reply));
+                }
+                let before = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
+                let mut intent = before.clone();
+                intent.updated_at = now;
+                let mut steps = Vec::new();
+                let error = apply(&op.plan, &answer, &mut intent, &mut steps);
+                match op.plan {
+                    Plan::Refund { amount_cents } => intent.refund_reserved_cents -= amount_cents,
+                    _ if intent.pending_operation.as_deref() == Some(op.id.as_str()) => intent.pending_operation = None,
+                    _ => {}
+                }
+                intents::save(tx, &op.merchant, &intent).await?;
+                record_steps(tx, &op.merchant, &intent, &steps, now).await?;
+                save_card_if_asked(tx, &op.merchant, &intent, now).await?;
+                crate::orders::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now).await?;
+                if let Plan::Authorize { retry_of: Some(original), .. } = &op.plan {
+                    retried(tx, &op.merchant, original, &intent, now).await?;
+                }
+                let reply = reply_for(&op.plan, &intent, error.as_ref());
+                if let Some((api_key, key)) = &op.request {
+                    let owner = Owner { merchant: &op.merchant, api_key, key };
+                    let sealed = keyring.seal(&reply.body, seal_context(&owner).as_bytes());
+                    idempotency::complete(tx, &owner, reply.status.as_u16(), &sealed).await?;
+                }
+                Ok::<_, ApiError>((intent, reply))
+            })
+        })
+        .await
+}
+
+/// The answer to the request behind an operation, from the intent it left.
+fn reply_for(plan: &Plan, intent: &IntentRecord, error: Option<&ApiError>) -> Recorded {
+    let publishable = matches!(plan, Plan::Authorize { publishable: true, .. });
+    if let Some(error) = error {
+        return Recorded::error(&super::public_error(error, publishable));
+    }
+    let status = match plan {
+        Plan::Authorize { created: true, .. } => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Recorded::json(status, &Data { data: intent.to_api_for(publishable) })
+}
+
+/// The original of a retry: released, and closed when the retry paid.
+async fn retried(tx: &mut Tx, merchant: &MerchantId, original: &PaymentIntentId, retry: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
+    let mut record = intents::find_in(tx, merchant, original).await?;
+    record.pending_operation = None;
+    if matches!(retry.status, IntentStatus::Captured | IntentStatus::Authorized) {
+        record.status = IntentStatus::Resolved;
+        record.resolution = Some(Resolution {
+            resolution: ResolutionKind::Resolved,
+            reason: Some(format!("Paid by retry {}", retry.id)),
+            paid_by_other_means: false,
+            other_means_type: None,
+            resolved_at: format_ms(now),
+        });
+        record.updated_at = now;
+    }
+    intents::save(tx, merchant, &record).await
+}
+
+/// Changes `intent` as the outcome says; returns the error the request is answered with, if any.
+fn apply(plan: &Plan, answer: &Answer, intent: &mut IntentRecord, steps: &mut Vec<Step>) -> Option<ApiError> {
+    let single = |answer: &Answer| match answer {
+        Answer::Call(result) => result.clone(),
+        Answer::Challenge { .. } => Err(not_processed()),
+    };
+    match plan {
+        Plan::Authorize { capture, on_failure, public_base, .. } => {
+            let error = apply_authorization(public_base, intent, &single(answer), *capture, *on_failure, steps);
+            count_failure(intent, *on_failure, error.is_some());
+            error
+        }
+        Plan::ThreeDs { capture, on_failure } => {
+            let (authentication, authorization) = match answer {
+                Answer::Challenge { authentication, authorization } => (authentication.clone(), authorization.clone()),
+                Answer::Call(result) => (result.clone(), None),
+            };
+            let error = match (&authentication, authorization) {
+                (Ok(reply), Some(authorization)) if reply.outcome == Outcome::Approved => {
+                    steps.push(Step::from_reply(TransactionType::ThreeDs, reply, intent.total_cents()));
+                    apply_authorization("", intent, &authorization, *capture, *on_failure, steps)
+                }
+                (Ok(reply), _) => {
+                    steps.push(Step::from_reply(TransactionType::ThreeDs, reply, intent.total_cents()));
+                    intent.next_action = None;
+                    Some(decline(intent, "authentication_failed", *on_failure))
+                }
+                (Err(e), _) => {
+                    let mut failed = Vec::new();
+                    let error = apply_authorization("", intent, &Err(e.clone()), false, *on_failure, &mut failed);
+                    steps.extend(failed.into_iter().map(|s| Step { kind: TransactionType::ThreeDs, ..s }));
+                    error
+                }
+            };
+            count_failure(intent, *on_failure, error.is_some());
+            error
+        }
+        Plan::Capture { amount_cents } => lifecycle(intent, steps, TransactionType::Capture, *amount_cents, single(answer), |i| {
+            i.status = IntentStatus::Captured;
+            i.captured_amount_cents = *amount_cents;
+        }),
+        Plan::Void { amount_cents } => lifecycle(intent, steps, TransactionType::Void, *amount_cents, single(answer), |i| {
+            i.status = IntentStatus::Voided;
+        }),
+        Plan::Refund { amount_cents } => lifecycle(intent, steps, TransactionType::Refund, *amount_cents, single(answer), |i| {
+            i.refunded_amount_cents += amount_cents;
+            i.status = if i.refunded_amount_cents == i.captured_amount_cents { IntentStatus::Refunded } else { IntentStatus::PartiallyRefunded };
+        }),
+        Plan::Tip { tip_cents } => lifecycle(intent, steps, TransactionType::TipAdjust, *tip_cents, single(answer), |i| {
+            i.tip_cents = *tip_cents;
+            if i.status == IntentStatus::Captured {
+                i.captured_amount_cents = i.amount_cents + i.tip_cents;
+            }
+        }),
+    }
+}
+
+/// A browser-confirmed intent counts its failed attempts, and is canceled at the limit (card
+/// testing on one intent stops there).
+fn count_failure(intent: &mut IntentRecord, on_failure: OnFailure, failed: bool) {
+    if !(failed && on_failure == OnFailure::TryAgain && intent.status == IntentStatus::RequiresPaymentMethod) {
+        return;
+    }
+    intent.failed_attempts += 1;
+    if intent.failed_attempts >= MAX_FAILED_ATTEMPTS {
+        intent.status = IntentStatus::Canceled;
+        if let Some(error) = &mut intent.last_error {
+            error.message = format!("{}. This payment was canceled after {MAX_FAILED_ATTEMPTS} failed attempts", error.message);
+        }
+    }
+}
+
+/// A capture, void, refund or tip: `change` on approval, an error recorded otherwise.
+fn lifecycle(
+    intent: &mut IntentRecord,
+    steps: &mut Vec<Step>,
+    kind: TransactionType,
+    amount: i64,
+    result: Result<Reply, ProcessorError>,
+    change: impl FnOnce(&mut IntentRecord),
+) -> Option<ApiError> {
+    match result {
+        Ok(reply) if reply.outcome == Outcome::Approved => {
+            steps.push(Step { reference: Some(reply.reference.clone()), ..Step::from_reply(kind, &reply, amount) });
+            change(intent);
+            None
+        }
+        Ok(reply) => {
+            steps.push(Step { kind, status: TransactionStatus::Error, code: reply.response_code.clone(), text: reply.response_text.clone(), amount, reference: None });
+            Some(ApiError::new(ErrorCode::ProviderError, format!("The card processor refused: {}", reply.response_text)).with_details(json!({ "paymentIntentId": intent.id })))
+        }
+        Err(e) => {
+            let (code, text) = match &e {
+                ProcessorError::Failed { code, text } => (code.clone(), text.clone()),
+                ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into()),
+            };
+            steps.push(Step { kind, status: TransactionStatus::Error, code, text, amount, reference: None });
+            Some(processor_failure(&e).with_details(json!({ "paymentIntentId": intent.id })))
+        }
+    }
+}
+
+/// Authorizes the intent's total with its card under the operation's key.
+pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, authenticated: bool) -> Result<Reply, ProcessorError> {
+    let processor_token = intent.processor_token.clone().unwrap_or_default();
+    let key = op.processor_key("authorize");
+    let call = AuthorizeCall {
+        processor_token: &processor_token,
+        amount_cents: intent.total_cents(),
+        currency: intent.currency,
+        capture: intent.capture_method == CaptureMethod::Automatic,
+        authenticated,
+        idempotency_key: &key,
+    };
+    within(state.processor_timeout, state.processor.authorize(&call)).await
+}
+
+/// Asks the processor what it did for a pending operation; `None` when it cannot say now.
+async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
+    Some(match &op.plan {
+        Plan::ThreeDs { .. } => match lookup_raw(state, &op.processor_key("authorize")).await? {
+            // Authorized, so the authentication before it passed.
+            Some(authorization) => Answer::Challenge {
+                authentication: Ok(Reply {
+                    outcome: Outcome::Approved,
+                    response_code: "Y".into(),
+                    response_text: "Authenticated".into(),
+                    reference: String::new(),
+                    auth_code: None,
+                    avs_response: None,
+                    cvv_response: None,
+                }),
+                authorization: Some(Ok(authorization)),
+            },
+            None => match lookup_raw(state, &op.processor_key("authenticate")).await? {
+                Some(reply) if reply.outcome == Outcome::Approved => Answer::Challenge { authentication: Ok(reply), authorization: Some(Err(not_processed())) },
+                Some(reply) => Answer::Challenge { authentication: Ok(reply), authorization: None },
+                None => Answer::Challenge { authentication: Err(not_processed()), authorization: None },
+            },
+        },
+        plan => Answer::Call(lookup_raw(state, &op.processor_key(step_of(plan))).await?.ok_or_else(not_processed)),
+    })
+}
+
+/// The processor's record of one call: `None` when it cannot be asked now.
+async fn lookup_raw(state: &AppState, key: &str) -> Option<Option<Reply>> {
+    tokio::time::timeout(state.processor_timeout, state.processor.lookup(key)).await.ok()?.ok()
+}
+
+/// The processor call an operation makes (3-D Secure makes two).
+pub fn step_of(plan: &Plan) -> &'static str {
+    match plan {
+        Plan::Authorize { .. } | Plan::ThreeDs { .. } => "authorize",
+        Plan::Capture { .. } => "capture",
+        Plan::Void { .. } => "void",
+        Plan::Refund { .. } => "refund",
+        Plan::Tip { .. } => "tip",
+    }
+}
+
+/// Settles every operation pending since before `older_than` ago by asking the processor; returns
+/// how many it settled. Operations the processor cannot answer for now wait for the next round.
+pub async fn reconcile(state: &AppState, older_than: Duration) -> Result<usize, ApiError> {
+    let before = now_ms() - older_than.as_millis() as i64;
+    let mut settled = 0;
+    for row in operations::pending(&state.store, before, 100).await? {
+        let op = Operation::from_row(row)?;
+        let Some(answer) = ask(state, &op).await else { continue };
+        if answer.is_unknown() {
+            continue;
+        }
+        let id = op.id.clone();
+        match settle(state, op, answer).await {
+            Ok(_) => settled += 1,
+            Err(e) => tracing::error!(operation = %id, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not settle an operation"),
+        }
+    }
+    Ok(settled)
+}
+
+/// Runs the reconciler and the purge of old idempotency rows until the process ends.
+pub fn spawn_reconciler(state: AppState, every: Duration, older_than: Duration) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = reconcile(&state, older_than).await {
+                tracing::error!(error = ?e.cause.as_deref().unwrap_or(&e.message), "reconciler round failed");
+            }
+            if let Err(e) = purge_replies(&state, now_ms()).await {
+                tracing::error!(error = %e, "could not purge old idempotency keys");
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Forgets replies kept longer than a day (as of `now`).
+pub async fn purge_replies(state: &AppState, now: i64) -> Result<u64, sqlx::Error> {
+    let before = now - crate::http::idempotency::KEEP_MS;
+    state.store.write(move |tx| Box::pin(async move { idempotency::purge(tx, before).await })).await
+}

@@ -1,0 +1,83 @@
+//! Claimed money-moving operations: written with the claim, settled with the outcome.
+
+use kassa::id::{ApiKeyId, MerchantId, PaymentIntentId};
+use sqlx::Row;
+
+use super::{Store, Tx};
+
+/// One claimed operation as stored. `plan` is what the outcome needs (JSON, see
+/// `crate::payments::operation::Plan`).
+#[derive(Debug, Clone)]
+pub struct OperationRow {
+    pub id: String,
+    pub merchant: MerchantId,
+    pub intent_id: PaymentIntentId,
+    pub kind: String,
+    pub amount_cents: i64,
+    pub plan: String,
+    pub api_key_id: Option<ApiKeyId>,
+    pub idempotency_key: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn insert(tx: &mut Tx, op: &OperationRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payment_operations (id, merchant_id, intent_id, kind, amount_cents, state, plan,
+                                         api_key_id, idempotency_key, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
+    )
+    .bind(&op.id)
+    .bind(&op.merchant)
+    .bind(&op.intent_id)
+    .bind(&op.kind)
+    .bind(op.amount_cents)
+    .bind(&op.plan)
+    .bind(&op.api_key_id)
+    .bind(&op.idempotency_key)
+    .bind(op.created_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Pending → settled; false when it already was (the live request and the reconciler race, and
+/// one of them records the outcome).
+pub async fn mark_settled(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_operations SET state = 'settled', settled_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND state = 'pending'",
+    )
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Operations still pending that were claimed before `before`, oldest first.
+pub async fn pending(store: &Store, before: i64, limit: i64) -> Result<Vec<OperationRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, merchant_id, intent_id, kind, amount_cents, plan, api_key_id, idempotency_key, created_at
+         FROM payment_operations WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(OperationRow {
+                id: row.try_get("id")?,
+                merchant: row.try_get("merchant_id")?,
+                intent_id: row.try_get("intent_id")?,
+                kind: row.try_get("kind")?,
+                amount_cents: row.try_get("amount_cents")?,
+                plan: row.try_get("plan")?,
+                api_key_id: row.try_get("api_key_id")?,
+                idempotency_key: row.try_get("idempotency_key")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
