@@ -157,3 +157,74 @@ async fn concurrent_refunds_never_pass_the_captured_amount() {
     assert_eq!(refunded, 900);
     assert_eq!(app.intent(&id).await["intent"]["refundedAmountCents"], 900);
 }
+
+#[tokio::test]
+async fn a_reply_is_replayed_only_to_the_api_key_that_made_the_request() {
+    let app = TestApp::new().await;
+    let hooks = json!({ "url": "https://shop.example.com/hooks", "events": ["*"] });
+    let made = app.post_with_key("/api/v1/webhook-endpoints", app.sk(), "setup-webhooks", hooks.clone()).await;
+    let secret = made.data(201)["secret"].as_str().unwrap().to_owned();
+    // The publishable key is not answered from the secret key's reply: its own request is refused.
+    let stolen = app.post_with_key("/api/v1/webhook-endpoints", app.pk(), "setup-webhooks", hooks.clone()).await;
+    stolen.error(403, "FORBIDDEN");
+    assert!(!String::from_utf8_lossy(&stolen.bytes).contains(&secret));
+    assert!(stolen.headers.get("idempotent-replayed").is_none());
+    // The key that made it replays it.
+    let replay = app.post_with_key("/api/v1/webhook-endpoints", app.sk(), "setup-webhooks", hooks).await;
+    assert_eq!(replay.bytes, made.bytes);
+
+    // Another key of the same merchant with the same idempotency key makes its own request.
+    let restricted = app.restricted_key(&["payments.transactions.create"]).await;
+    let first = app.post_with_key("/api/v1/payments/sale", app.sk(), "order-7", sale_body(1500)).await;
+    let second = app.post_with_key("/api/v1/payments/sale", &restricted, "order-7", sale_body(1500)).await;
+    assert_ne!(first.data(201)["id"], second.data(201)["id"]);
+    assert!(second.headers.get("idempotent-replayed").is_none());
+    assert_eq!(app.processor.effects_of("sale").len(), 2);
+}
+
+#[tokio::test]
+async fn no_stored_reply_holds_a_secret_in_clear() {
+    let app = TestApp::new().await;
+    let mut secrets = Vec::new();
+    let key = app.post_with_key("/api/v1/api-keys", app.sk(), "new-key", json!({ "kind": "secret" })).await;
+    secrets.push(key.data(201)["key"].as_str().unwrap().to_owned());
+    let intent = app.post_with_key("/api/v1/payments/intents", app.sk(), "new-intent", json!({ "amountCents": 900, "currency": "EUR" })).await;
+    secrets.push(intent.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let hook = app.post_with_key("/api/v1/webhook-endpoints", app.sk(), "new-hook", json!({ "url": "https://shop.example.com/h", "events": ["*"] })).await;
+    secrets.push(hook.data(201)["secret"].as_str().unwrap().to_owned());
+    let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].as_str().unwrap().to_owned();
+    let session = app.post_with_key(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), "new-session", json!({})).await;
+    secrets.push(session.data(201)["secret"].as_str().unwrap().to_owned());
+    // Each is still replayed, byte for byte.
+    let again = app.post_with_key("/api/v1/payments/intents", app.sk(), "new-intent", json!({ "amountCents": 900, "currency": "EUR" })).await;
+    assert_eq!(again.bytes, intent.bytes);
+
+    // Nowhere in the database files, in any form the bytes could take.
+    let dir = app.db_path.parent().unwrap();
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        scanned += bytes.len();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret is stored in clear in {}", path.display());
+        }
+    }
+    assert!(scanned > 0);
+}
+
+#[tokio::test]
+async fn replies_are_forgotten_after_a_day() {
+    let app = TestApp::new().await;
+    let first = app.post_with_key("/api/v1/payments/sale", app.sk(), "old-key", sale_body(300)).await;
+    let now = kassa_server::clock::now_ms();
+    // An hour later they are kept...
+    assert_eq!(kassa_server::payments::operation::purge_replies(&app.state, now + 3_600_000).await.unwrap(), 0);
+    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "old-key", sale_body(300)).await;
+    assert_eq!(replay.bytes, first.bytes);
+    // ...a day later they are gone, and the key names a new request.
+    assert_eq!(kassa_server::payments::operation::purge_replies(&app.state, now + 25 * 3_600_000).await.unwrap(), 1);
+    let anew = app.post_with_key("/api/v1/payments/sale", app.sk(), "old-key", sale_body(300)).await;
+    assert_ne!(anew.data(201)["id"], first.data(201)["id"]);
+}

@@ -34,11 +34,12 @@ pub struct RecordingProcessor {
     inner: Arc<dyn Processor>,
     log: Mutex<Log>,
     silent_after_next: AtomicBool,
+    silent_before_next: AtomicBool,
 }
 
 impl RecordingProcessor {
     pub fn new(inner: Arc<dyn Processor>) -> RecordingProcessor {
-        RecordingProcessor { inner, log: Mutex::default(), silent_after_next: AtomicBool::new(false) }
+        RecordingProcessor { inner, log: Mutex::default(), silent_after_next: AtomicBool::new(false), silent_before_next: AtomicBool::new(false) }
     }
 
     /// Every effect so far, in the order they happened.
@@ -61,8 +62,22 @@ impl RecordingProcessor {
         self.silent_after_next.store(true, Ordering::SeqCst);
     }
 
+    /// The next call that would move money never reaches the processor, and its caller waits
+    /// forever (the network failed on the way there).
+    pub fn go_silent_before_next_effect(&self) {
+        self.silent_before_next.store(true, Ordering::SeqCst);
+    }
+
     fn count_call(&self) {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).calls += 1;
+    }
+
+    /// Counts a call that may move money, and stops it here when told to.
+    async fn money_call(&self) {
+        self.count_call();
+        if self.silent_before_next.swap(false, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Writes the effect down (once per key) and then answers, or goes silent when told to.
@@ -94,7 +109,7 @@ impl Processor for RecordingProcessor {
     }
 
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
-        self.count_call();
+        self.money_call().await;
         let result = self.inner.authorize(call).await;
         let kind = if call.capture { "sale" } else { "authorize" };
         self.effect(kind, call.idempotency_key, call.amount_cents, result).await
@@ -106,25 +121,25 @@ impl Processor for RecordingProcessor {
     }
 
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
-        self.count_call();
+        self.money_call().await;
         let result = self.inner.capture(reference, amount_cents, idempotency_key).await;
         self.effect("capture", idempotency_key, amount_cents, result).await
     }
 
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError> {
-        self.count_call();
+        self.money_call().await;
         let result = self.inner.void(reference, idempotency_key).await;
         self.effect("void", idempotency_key, 0, result).await
     }
 
     async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
-        self.count_call();
+        self.money_call().await;
         let result = self.inner.refund(reference, amount_cents, idempotency_key).await;
         self.effect("refund", idempotency_key, amount_cents, result).await
     }
 
     async fn adjust_tip(&self, reference: &str, tip_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
-        self.count_call();
+        self.money_call().await;
         let result = self.inner.adjust_tip(reference, tip_cents, idempotency_key).await;
         self.effect("tip", idempotency_key, tip_cents, result).await
     }
