@@ -95,6 +95,10 @@ struct ServeArgs {
     /// Requests per second allowed to each publishable key (0: no limit).
     #[arg(long, env = "KASSA_PUBLISHABLE_RATE_LIMIT", default_value_t = 100)]
     publishable_rate_limit: u32,
+    /// Card tokenizations and confirmations per second a publishable key may make from one
+    /// client address (0: no limit).
+    #[arg(long, env = "KASSA_CARD_ATTEMPT_RATE_LIMIT", default_value_t = 5)]
+    card_attempt_rate_limit: u32,
     /// Requests per second allowed to each secret or restricted key (0: no limit).
     #[arg(long, env = "KASSA_SECRET_RATE_LIMIT", default_value_t = 0)]
     secret_rate_limit: u32,
@@ -169,7 +173,11 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("  publishable key: {}", demo.publishable_key);
     }
     let processor = Arc::new(SandboxProcessor::for_installation(&store, Duration::from_millis(args.sandbox_latency_ms)).await?);
-    let limits = Limits { publishable_per_second: args.publishable_rate_limit, secret_per_second: args.secret_rate_limit };
+    let limits = Limits {
+        publishable_per_second: args.publishable_rate_limit,
+        secret_per_second: args.secret_rate_limit,
+        card_attempts_per_address_per_second: args.card_attempt_rate_limit,
+    };
     let mut state = AppState::with_limits(store.clone(), processor, limits);
     state.keyring = Arc::new(keyring);
     state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
@@ -208,7 +216,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         sdk: args.sdk_dir.or_else(|| Some(PathBuf::from("js")).filter(|d| d.join("wasm/kassa_bg.wasm").is_file())),
         demo,
     };
-    axum::serve(listener, app_with_pages(state, &pages)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     store.close().await;
     Ok(())
 }

@@ -167,6 +167,7 @@ pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(
         events::record(tx, merchant, "payment_intent.succeeded", object(), now).await?;
     }
     let failed_attempt = matches!(after.status, IntentStatus::Declined | IntentStatus::Error)
+        || (after.status == IntentStatus::Canceled && after.last_error.is_some())
         || (after.status == IntentStatus::RequiresPaymentMethod && after.last_error.is_some() && before_status.is_some());
     if failed_attempt && (changed || after.status == IntentStatus::RequiresPaymentMethod) {
         events::record(tx, merchant, "payment_intent.payment_failed", object(), now).await?;
@@ -174,7 +175,7 @@ pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(
     if changed && after.status == IntentStatus::RequiresAction {
         events::record(tx, merchant, "payment_intent.requires_action", object(), now).await?;
     }
-    if changed && after.status == IntentStatus::Voided {
+    if changed && matches!(after.status, IntentStatus::Voided | IntentStatus::Canceled) {
         events::record(tx, merchant, "payment_intent.canceled", object(), now).await?;
     }
     if after.refunded_amount_cents > before_refunded {

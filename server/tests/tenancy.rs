@@ -101,7 +101,7 @@ async fn keys_are_stored_hashed() {
 #[tokio::test]
 async fn a_key_over_its_rate_is_told_to_slow_down() {
     use kassa_server::http::rate_limit::Limits;
-    let app = TestApp::with_limits(Limits { publishable_per_second: 2, secret_per_second: 0 }).await;
+    let app = TestApp::with_limits(Limits { publishable_per_second: 2, ..Limits::default() }).await;
     // A burst of twice the rate passes, then the key waits.
     for _ in 0..4 {
         app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201);

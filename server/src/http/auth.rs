@@ -123,12 +123,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         return ApiError::unauthenticated().into_response();
     }
     if let Err(wait) = state.rate_limiter.check(&stored.id, stored.kind) {
-        let seconds = wait.as_secs() + 1;
-        let mut response = ApiError::new(ErrorCode::RateLimited, "Too many requests with this key; slow down and retry")
-            .with_details(serde_json::json!({ "retryAfterSeconds": seconds }))
-            .into_response();
-        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
-        return response;
+        return rate_limited(wait).into_response();
     }
     req.extensions_mut().insert(Caller {
         key_id: stored.id.clone(),
@@ -137,6 +132,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         permissions: stored.permissions.clone(),
     });
     next.run(req).await
+}
+
+/// `RATE_LIMITED`, saying when to retry (the `Retry-After` header follows from the details).
+pub fn rate_limited(wait: std::time::Duration) -> ApiError {
+    ApiError::new(ErrorCode::RateLimited, "Too many requests; slow down and retry")
+        .with_details(serde_json::json!({ "retryAfterSeconds": wait.as_secs() + 1 }))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

@@ -17,9 +17,18 @@ pub struct RequestCtx {
     pub public_base: String,
     /// The `Origin` of a browser request.
     pub origin: Option<String>,
+    /// The address the request came from (the TCP peer).
+    pub client_address: Option<std::net::IpAddr>,
 }
 
 impl RequestCtx {
+    /// A browser's card attempt (tokenize, confirm) with a publishable key: limited per client
+    /// address, so one address cannot test cards at speed whatever keys it uses.
+    pub fn limit_card_attempts(&self, state: &AppState) -> Result<(), ApiError> {
+        let Some(address) = self.client_address.filter(|_| self.caller.kind == kassa::api::KeyKind::Publishable) else { return Ok(()) };
+        state.rate_limiter.check_card_attempt(address).map_err(super::auth::rate_limited)
+    }
+
     pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
         Ctx { state, merchant: &self.caller.merchant_id, caller: Some(&self.caller), key: self.key.as_ref(), public_base: &self.public_base }
     }
@@ -51,6 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
             key: parts.extensions.get::<IdempotencyKey>().cloned(),
             public_base: public_base(&parts.headers),
             origin,
+            client_address: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
         })
     }
 }

@@ -87,6 +87,9 @@ impl IntoResponse for ApiError {
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(InternalCause(cause));
         }
+        if let Some(seconds) = self.details.as_ref().and_then(|d| d["retryAfterSeconds"].as_u64()).filter(|_| self.code == ErrorCode::RateLimited) {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
         response
     }
 }

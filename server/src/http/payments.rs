@@ -42,6 +42,7 @@ pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx,
     {
         r.caller.require(Permission::MethodsManage)?;
     }
+    r.limit_card_attempts(&state)?;
     let req: CreateTokenRequest = parse_json(&body)?;
     payments::create_token(r.ctx(&state), req).await
 }
@@ -157,7 +158,7 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, Path(id): 
         r.caller.require(Permission::TransactionsView)?;
         intents::find(&state.store, &r.caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?
     };
-    Ok(Json(Data { data: intent.to_api() }))
+    Ok(Json(Data { data: intent.to_api_for(r.caller.kind == KeyKind::Publishable) }))
 }
 
 /// Confirm an intent with a card, a token or a saved card (a publishable key sends the
@@ -174,6 +175,7 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(i
     if !publishable {
         r.caller.require(Permission::TransactionsCreate)?;
     }
+    r.limit_card_attempts(&state)?;
     let id = intent_id(&id)?;
     let req: ConfirmIntentRequest = parse_json(&body)?;
     payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await

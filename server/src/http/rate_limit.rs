@@ -1,7 +1,10 @@
-//! Per-key rate limits (token buckets). A publishable key is public, so it is limited by default:
-//! that is what stops a card-testing script from trying numbers through a shop's checkout.
+//! Rate limits (token buckets) per key and per client address. A publishable key is public, so it
+//! is limited by default, and the calls a card tester needs (tokenize, confirm) are limited per
+//! client address as well: a script cannot try numbers through a shop's checkout at speed, from
+//! one address or with one key.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,13 +16,18 @@ use kassa::id::ApiKeyId;
 pub struct Limits {
     pub publishable_per_second: u32,
     pub secret_per_second: u32,
+    /// Card tokenizations and confirmations per second from one client address.
+    pub card_attempts_per_address_per_second: u32,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { publishable_per_second: 100, secret_per_second: 0 }
+        Limits { publishable_per_second: 100, secret_per_second: 0, card_attempts_per_address_per_second: 5 }
     }
 }
+
+/// Buckets kept before the idle ones are dropped.
+const MAX_BUCKETS: usize = 100_000;
 
 struct Bucket {
     tokens: f64,
@@ -28,7 +36,7 @@ struct Bucket {
 
 pub struct RateLimiter {
     limits: Limits,
-    buckets: Mutex<HashMap<ApiKeyId, Bucket>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl RateLimiter {
@@ -42,13 +50,25 @@ impl RateLimiter {
             KeyKind::Publishable => self.limits.publishable_per_second,
             KeyKind::Secret | KeyKind::Restricted => self.limits.secret_per_second,
         };
+        self.take(format!("key:{key}"), rate)
+    }
+
+    /// Takes one card attempt (a tokenization or a confirmation) from the address's bucket.
+    pub fn check_card_attempt(&self, address: IpAddr) -> Result<(), Duration> {
+        self.take(format!("card-attempt:{address}"), self.limits.card_attempts_per_address_per_second)
+    }
+
+    fn take(&self, bucket_key: String, rate: u32) -> Result<(), Duration> {
         if rate == 0 {
             return Ok(());
         }
         let (rate, burst) = (f64::from(rate), f64::from(rate) * 2.0);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets.entry(key.clone()).or_insert(Bucket { tokens: burst, refilled: now });
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, b| now.duration_since(b.refilled) < Duration::from_secs(60));
+        }
+        let bucket = buckets.entry(bucket_key).or_insert(Bucket { tokens: burst, refilled: now });
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.refilled).as_secs_f64() * rate).min(burst);
         bucket.refilled = now;
         if bucket.tokens >= 1.0 {

@@ -1,0 +1,191 @@
+//! The holes a payments security review found, each tried the way it was found.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use common::{card, TestApp};
+use http_body_util::BodyExt;
+use kassa_server::http::rate_limit::Limits;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn the_books_never_go_negative_and_a_tip_is_bounded() {
+    let app = TestApp::new().await;
+    // Authorize 1000, tip 500, capture 100, tip 0: once -400 captured.
+    let id = app.authorized(1000).await;
+    app.post(&format!("/api/v1/payments/{id}/tip"), app.sk(), json!({ "tipCents": 500 })).await.data(200);
+    let partial = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 100 })).await;
+    assert_eq!(partial.error(400, "VALIDATION_ERROR")["details"]["field"], "amountCents", "a capture covers the tip");
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 600 })).await;
+    assert_eq!(captured.data(200)["capturedAmountCents"], 600);
+    // A partial capture is final: no tip changes what was captured.
+    app.post(&format!("/api/v1/payments/{id}/tip"), app.sk(), json!({ "tipCents": 0 })).await.error(409, "INVALID_STATE");
+    assert_eq!(app.intent(&id).await["intent"]["capturedAmountCents"], 600);
+
+    // A tip of ten billion on a captured sale once made ten billion refundable.
+    let sale = app.captured(1000).await;
+    let huge = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 10_000_000_000i64 })).await;
+    assert_eq!(huge.error(400, "VALIDATION_ERROR")["details"]["field"], "tipCents");
+    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 1001 })).await.error(409, "INVALID_STATE");
+    // A fully captured sale takes a tip up to its amount; the capture follows it.
+    let tipped = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 1000 })).await;
+    assert_eq!(tipped.data(200)["capturedAmountCents"], 2000);
+    // After a refund, the tip is settled.
+    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 100 })).await.data(200);
+    app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 0 })).await.error(409, "INVALID_STATE");
+    let books = app.intent(&sale).await["intent"].clone();
+    assert_eq!((books["capturedAmountCents"].as_i64(), books["refundedAmountCents"].as_i64()), (Some(2000), Some(100)));
+}
+
+#[tokio::test]
+async fn the_database_itself_refuses_books_that_do_not_add_up() {
+    let app = TestApp::new().await;
+    let id = app.captured(1000).await;
+    let url = format!("sqlite://{}", app.db_path.display());
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    for bad in [
+        "UPDATE payment_intents SET refunded_amount_cents = 1001",
+        "UPDATE payment_intents SET captured_amount_cents = -400",
+        "UPDATE payment_intents SET tip_cents = -1",
+        "UPDATE payment_intents SET tip_cents = 10000000000",
+        "UPDATE payment_intents SET captured_amount_cents = 5000",
+    ] {
+        let result = sqlx::query(&format!("{bad} WHERE id = '{id}'")).execute(&mut db).await;
+        assert!(result.is_err_and(|e| e.to_string().contains("money invariant")), "{bad}");
+    }
+    assert_eq!(app.intent(&id).await["intent"]["capturedAmountCents"], 1000);
+}
+
+#[tokio::test]
+async fn a_payment_for_an_order_is_in_its_currency_and_needs_orders_manage() {
+    let app = TestApp::new().await;
+    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 500, "quantity": 1 }] })).await;
+    let order_id = order.data(201)["id"].as_str().unwrap().to_owned();
+    // A sale in VND named the USD order and marked it paid.
+    let vnd = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "VND", "orderId": order_id, "card": card("4242424242424242") })).await;
+    assert_eq!(vnd.error(400, "VALIDATION_ERROR")["details"]["field"], "currency");
+    let intent = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 500, "currency": "EUR", "orderId": order_id })).await;
+    intent.error(400, "VALIDATION_ERROR");
+    // A key that may only take payments may not touch orders.
+    let payments_only = app.restricted_key(&["payments.transactions.create"]).await;
+    let sale = app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await;
+    sale.error(403, "FORBIDDEN");
+    let unknown = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "USD", "orderId": "ord_0000000000000000000000", "card": card("4242424242424242") })).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200)["status"], "open");
+    assert!(app.processor.effects().is_empty(), "none of these reached the processor");
+    // The shop's own reference is still just a reference; the right payment pays the order.
+    app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "orderId": "shop-1001", "card": card("4242424242424242") })).await.data(201);
+    app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await.data(201);
+    assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200)["status"], "paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_amount_cannot_change_while_a_confirm_is_at_the_processor() {
+    let app = Arc::new(TestApp::with_latency(Duration::from_millis(300)).await);
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let token = app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201)["id"].clone();
+    let confirm = {
+        let (app, id) = (app.clone(), id.clone());
+        tokio::spawn(async move { app.post(&format!("/api/v1/payments/intents/{id}/confirm"), app.pk(), json!({ "clientSecret": secret, "token": token })).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let update = app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 1 })).await;
+    update.error(409, "INVALID_STATE");
+    assert_eq!(confirm.await.unwrap().data(200)["status"], "captured");
+    let intent = app.intent(&id).await["intent"].clone();
+    assert_eq!((intent["amountCents"].as_i64(), intent["capturedAmountCents"].as_i64()), (Some(1000), Some(1000)));
+    assert_eq!(app.processor.effects_of("sale")[0].amount_cents, 1000);
+}
+
+async fn confirm(app: &TestApp, id: &str, body: Value) -> common::TestResponse {
+    app.post(&format!("/api/v1/payments/intents/{id}/confirm"), app.pk(), body).await
+}
+
+#[tokio::test]
+async fn an_intent_takes_five_declined_attempts_and_then_is_canceled() {
+    let app = TestApp::new().await;
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    for attempt in 1..=5 {
+        let declined = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4000000000000002") })).await;
+        declined.error(402, "CARD_DECLINED");
+        let status = app.intent(&id).await["intent"]["status"].clone();
+        assert_eq!(status, if attempt < 5 { "requires_payment_method" } else { "canceled" }, "after attempt {attempt}");
+    }
+    // A good card no longer reaches the processor.
+    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await.error(409, "INVALID_STATE");
+    assert!(app.processor.effects().is_empty());
+    let events = app.get("/api/v1/events?type=payment_intent.canceled", app.sk()).await;
+    let events = events.data(200).as_array().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["data"]["object"]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_publishable_key_is_not_told_a_card_is_lost_or_stolen_nor_the_cvc_result() {
+    let app = TestApp::new().await;
+    for (number, code) in [("4000000000009987", "lost_card"), ("4000000000009979", "stolen_card")] {
+        let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+        let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+        let declined = confirm(&app, &id, json!({ "clientSecret": secret, "card": card(number) })).await;
+        assert_eq!(declined.error(402, "CARD_DECLINED")["details"]["declineCode"], "generic_decline");
+        assert!(!String::from_utf8_lossy(&declined.bytes).contains(code));
+        let seen = app.get(&format!("/api/v1/payments/intents/{id}?clientSecret={secret}"), app.pk()).await;
+        assert_eq!(seen.data(200)["lastError"]["declineCode"], "generic_decline");
+        assert!(!String::from_utf8_lossy(&seen.bytes).contains(code));
+        // The shop's server sees the truth.
+        assert_eq!(app.intent(&id).await["intent"]["lastError"]["declineCode"], code);
+    }
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let paid = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await;
+    assert_eq!(paid.data(200)["cvvResponse"], Value::Null);
+    assert_eq!(app.intent(&id).await["intent"]["cvvResponse"], "M");
+}
+
+#[tokio::test]
+async fn card_attempts_are_limited_per_client_address_whatever_the_key() {
+    let app = TestApp::with_limits(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 2 }).await;
+    let second_pk = app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "publishable" })).await.data(201)["key"].as_str().unwrap().to_owned();
+    let tokenize = |key: String, address: &str| {
+        let address: SocketAddr = address.parse().unwrap();
+        let request = Request::post("/api/v1/payment-methods")
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .extension(ConnectInfo(address))
+            .body(Body::from(json!({ "card": card("4242424242424242") }).to_string()))
+            .unwrap();
+        let router = app.router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").is_some();
+            let _ = response.into_body().collect().await;
+            (status, retry_after)
+        }
+    };
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let key = if i % 2 == 0 { app.pk().to_owned() } else { second_pk.clone() };
+        statuses.push(tokenize(key, "203.0.113.7:5000").await.0);
+    }
+    // A burst of twice the rate, then refused, though the attempts were spread over two keys.
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 4, "{statuses:?}");
+    let (status, retry_after) = tokenize(app.pk().to_owned(), "203.0.113.7:5001").await;
+    assert_eq!((status, retry_after), (429, true));
+    // Another address is not held back by the first one.
+    assert_eq!(tokenize(app.pk().to_owned(), "198.51.100.9:5000").await.0, 201);
+    // A shop's server (secret key) is not limited per address.
+    for _ in 0..6 {
+        assert_eq!(tokenize(app.sk().to_owned(), "203.0.113.7:5002").await.0, 201);
+    }
+}
