@@ -104,7 +104,7 @@ async fn main() {
     let merchant: Value = serde_json::from_slice(&created.stdout).expect("merchant");
     let (sk, pk) = (merchant["secretKey"].as_str().unwrap().to_owned(), merchant["publishableKey"].as_str().unwrap().to_owned());
     let mut server = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--publishable-rate-limit", "0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"])
         .env("KASSA_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
