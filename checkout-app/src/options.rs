@@ -32,6 +32,12 @@ fn decode(text: &str) -> String {
     js_sys::decode_uri_component(&text.replace('+', " ")).ok().and_then(|s| s.as_string()).unwrap_or_default()
 }
 
+/// A path on the checkout's own origin: it starts with one `/`, and holds no `\` (which browsers
+/// read as `/`, so `/\evil.example` would leave the site) and no control characters or spaces.
+pub fn is_local_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//") && !url.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+}
+
 /// A CSS variable a merchant may set: a `--kassa-` name and a value that cannot escape its rule.
 pub fn safe_variable(name: &str, value: &str) -> bool {
     name.starts_with("--kassa-")
@@ -64,7 +70,7 @@ impl Options {
             mode: if get("mode").as_deref() == Some("kiosk") { Mode::Kiosk } else { Mode::Embedded },
             parent_origin: get("parentOrigin").filter(|o| o.starts_with("http://") || o.starts_with("https://")),
             idle_seconds: get("idleSeconds").and_then(|s| s.parse().ok()).filter(|s| *s >= 1).unwrap_or(60),
-            restart_url: get("restartUrl").filter(|u| u.starts_with('/') && !u.starts_with("//")),
+            restart_url: get("restartUrl").filter(|u| is_local_path(u)),
             variables,
         }
     }

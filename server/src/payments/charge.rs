@@ -260,11 +260,23 @@ pub async fn intent_for_client(ctx: &Ctx<'_>, id: &PaymentIntentId, client_secre
     Ok(intent)
 }
 
-fn check_return_url(url: Option<&String>) -> ApiResult<()> {
-    match url {
-        Some(u) if u.len() > 2048 || !(u.starts_with("https://") || u.starts_with("http://")) => {
-            Err(ApiError::validation("returnUrl", "returnUrl must be an http or https address of at most 2048 characters"))
-        }
+/// Where the 3-D Secure page may send the cardholder back to: an http(s) address without
+/// credentials, and, for a browser's request, on the host of the page that confirmed (never off
+/// to another site: no open redirect).
+fn check_return_url(url: Option<&String>, origin: Option<&str>) -> ApiResult<()> {
+    let Some(url) = url else { return Ok(()) };
+    let invalid = || ApiError::validation("returnUrl", "returnUrl must be an http or https address of at most 2048 characters, on the confirming page's site");
+    if url.len() > 2048 || url.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+        return Err(invalid());
+    }
+    let uri: axum::http::Uri = url.parse().map_err(|_| invalid())?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else { return Err(invalid()) };
+    if !matches!(scheme, "http" | "https") || authority.as_str().contains('@') {
+        return Err(invalid());
+    }
+    let host_of = |origin: &str| origin.parse::<axum::http::Uri>().ok().and_then(|o| o.host().map(str::to_ascii_lowercase));
+    match origin {
+        Some(origin) if host_of(origin).as_deref() != Some(authority.host().to_ascii_lowercase().as_str()) => Err(invalid()),
         _ => Ok(()),
     }
 }
@@ -280,7 +292,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
     if intent.status != IntentStatus::RequiresPaymentMethod {
         return Err(operation::busy_or(&intent, refused(&intent, "confirmed", "requires_payment_method")));
     }
-    check_return_url(req.return_url.as_ref())?;
+    check_return_url(req.return_url.as_ref(), origin.as_deref())?;
     let customer: Option<CustomerId> = intent.customer_id.as_deref().and_then(|c| c.parse().ok());
     if req.save_card && customer.is_none() {
         return Err(ApiError::validation("saveCard", "saveCard needs an intent created with a customerId"));
