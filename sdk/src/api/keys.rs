@@ -79,3 +79,32 @@ pub struct CreatedMerchant {
     pub secret_key: String,
     pub publishable_key: String,
 }
+
+/// An API key as listed: never the key itself, only a hint of its last characters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub kind: KeyKind,
+    /// `sk_test_…wxyz`.
+    pub hint: String,
+    pub permissions: Vec<Permission>,
+    pub name: Option<String>,
+    pub created_at: String,
+    /// When the key stops working (a rolled key's grace period ends), if it does.
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// `POST /api/v1/api-keys/{id}/roll`: a new key in place of this one, which keeps working for
+/// `expiresInSeconds` (0 to 7 days; 1 hour unless given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollApiKeyRequest {
+    #[serde(default)]
+    pub expires_in_seconds: Option<u32>,
+    #[serde(default)]
+    pub client_request_id: Option<String>,
+}

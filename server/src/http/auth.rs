@@ -71,17 +71,23 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Keys found recently, by hash, so a busy key is not looked up on every request. An entry lives
-/// for [`KeyCache::TTL`]; keys are never changed in place, only created.
+/// for [`KeyCache::TTL`], so a key revoked on another server stops working here within seconds;
+/// on this server it stops at once.
 #[derive(Default)]
 pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, (std::sync::Arc<StoredKey>, std::time::Instant)>>);
 
 impl KeyCache {
-    const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(3);
     const MAX_ENTRIES: usize = 10_000;
 
     fn get(&self, key_hash: &str) -> Option<std::sync::Arc<StoredKey>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(key_hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(key, _)| key.clone())
+    }
+
+    /// Forgets a key (it was revoked or rolled here).
+    pub fn forget(&self, id: &kassa::id::ApiKeyId) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (key, _)| key.id != *id);
     }
 
     fn put(&self, key: std::sync::Arc<StoredKey>) {
@@ -115,7 +121,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         Err(e) => return e.into_response(),
     };
     // The lookup is by hash; the comparison of what was found is constant-time all the same.
-    let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())))
+    let now = crate::clock::now_ms();
+    let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())) && k.live(now))
     else {
         return ApiError::unauthenticated().into_response();
     };

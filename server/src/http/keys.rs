@@ -1,8 +1,12 @@
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kassa::api::{CreateApiKeyRequest, Data, KeyKind};
+use axum::Json;
+use kassa::api::{ApiKey, CreateApiKeyRequest, Data, KeyKind, RollApiKeyRequest};
+use kassa::id::ApiKeyId;
 
+use super::auth::Caller;
+use crate::store::merchants;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::extract::parse_json;
@@ -45,4 +49,74 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
             })
         })
         .await
+}
+
+fn key_id(raw: &str) -> ApiResult<ApiKeyId> {
+    raw.parse().map_err(|_| ApiError::not_found("API key"))
+}
+
+/// A merchant's keys (secret key only): names, kinds and hints, never the keys.
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "keys",
+    responses((status = 200, body = crate::http::openapi::KeyList), (status = 403, body = kassa::ErrorEnvelope)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<Vec<ApiKey>>>> {
+    caller.require_secret()?;
+    Ok(Json(Data { data: merchants::list_keys(&state.store, &caller.merchant_id).await? }))
+}
+
+/// Revokes a key at once (secret key only). The key making the call cannot revoke itself: roll it.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "The key")),
+    responses((status = 200, body = crate::http::openapi::ApiKeyResponse), (status = 404, body = kassa::ErrorEnvelope),
+              (status = 409, body = kassa::ErrorEnvelope)))]
+pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<ApiKey>>> {
+    caller.require_secret()?;
+    let id = key_id(&id)?;
+    if id == caller.key_id {
+        return Err(ApiError::invalid_state("A key cannot revoke itself; roll it, or revoke it with another secret key"));
+    }
+    let (merchant, revoked) = (caller.merchant_id.clone(), id.clone());
+    let done = state.store.write(move |tx| Box::pin(async move { merchants::revoke_key(tx, &merchant, &revoked, now_ms()).await })).await?;
+    if !done {
+        return Err(ApiError::not_found("API key"));
+    }
+    state.key_cache.forget(&id);
+    let key = merchants::find_key(&state.store, &caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+    Ok(Json(Data { data: key }))
+}
+
+/// The longest grace period of a rolled key.
+const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
+
+/// Rolls a key (secret key only): a new key with the same kind, permissions and name, shown this
+/// once; the old one keeps working for the grace period, then stops.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/roll", tag = "keys", params(("id" = String, Path, description = "The key")),
+    request_body = RollApiKeyRequest,
+    responses((status = 201, body = crate::http::openapi::KeyResponse), (status = 400, body = kassa::ErrorEnvelope),
+              (status = 404, body = kassa::ErrorEnvelope)))]
+pub async fn roll(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require_secret()?;
+    let id = key_id(&id)?;
+    let req: RollApiKeyRequest = if body.is_empty() { RollApiKeyRequest { expires_in_seconds: None, client_request_id: None } } else { parse_json(&body)? };
+    let grace = req.expires_in_seconds.unwrap_or(3600);
+    if grace > MAX_GRACE_SECONDS {
+        return Err(ApiError::validation("expiresInSeconds", format!("expiresInSeconds must be 0 to {MAX_GRACE_SECONDS}")));
+    }
+    let old = merchants::find_key(&state.store, &r.caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+    let (merchant, key, old_id) = (r.caller.merchant_id.clone(), r.key.clone(), id.clone());
+    let now = now_ms();
+    let response = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if !merchants::expire_key(tx, &merchant, &old_id, now + i64::from(grace) * 1000, now).await? {
+                    return Err(ApiError::invalid_state("This key is revoked or expired; create a new one instead"));
+                }
+                let created = issue_key(tx, &merchant, old.kind, &old.permissions, old.name.as_deref()).await?;
+                let response = Recorded::json(StatusCode::CREATED, &Data { data: created });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await?;
+    state.key_cache.forget(&id);
+    Ok(response)
 }

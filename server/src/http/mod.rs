@@ -47,6 +47,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/payments/transactions"),
     ("get", "/api/v1/payments/transactions/{id}"),
     ("post", "/api/v1/api-keys"),
+    ("get", "/api/v1/api-keys"),
+    ("delete", "/api/v1/api-keys/{id}"),
+    ("post", "/api/v1/api-keys/{id}/roll"),
     ("post", "/api/v1/payments/intents"),
     ("get", "/api/v1/payments/intents/{id}"),
     ("post", "/api/v1/payments/intents/{id}"),
@@ -109,7 +112,9 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/payments/{id}/tip", post(payments::tip))
         .route("/payments/transactions", get(payments::list_transactions))
         .route("/payments/transactions/{id}", get(payments::get_transaction))
-        .route("/api-keys", post(keys::create))
+        .route("/api-keys", post(keys::create).get(keys::list))
+        .route("/api-keys/{id}", delete(keys::revoke))
+        .route("/api-keys/{id}/roll", post(keys::roll))
         .route("/payments/intents", post(payments::create_intent))
         .route("/payments/intents/{id}", get(payments::get_intent).post(payments::update_intent))
         .route("/payments/intents/{id}/confirm", post(payments::confirm_intent))

@@ -20,6 +20,16 @@ pub struct KeyResponse {
 }
 
 #[derive(ToSchema)]
+pub struct KeyList {
+    pub data: Vec<kassa::api::ApiKey>,
+}
+
+#[derive(ToSchema)]
+pub struct ApiKeyResponse {
+    pub data: kassa::api::ApiKey,
+}
+
+#[derive(ToSchema)]
 pub struct HistoryResponse {
     pub data: IntentWithHistory,
 }
@@ -112,6 +122,9 @@ impl Modify for Security {
         crate::http::payments::list_transactions,
         crate::http::payments::get_transaction,
         crate::http::keys::create,
+        crate::http::keys::list,
+        crate::http::keys::revoke,
+        crate::http::keys::roll,
         crate::http::payments::create_intent,
         crate::http::payments::get_intent,
         crate::http::payments::update_intent,

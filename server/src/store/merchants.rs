@@ -11,6 +11,14 @@ pub struct StoredKey {
     pub kind: KeyKind,
     pub key_hash: String,
     pub permissions: Vec<Permission>,
+    /// Unix ms after which the key no longer works (revoked, or a rolled key's grace ended).
+    pub expires_at: Option<i64>,
+}
+
+impl StoredKey {
+    pub fn live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
 }
 
 pub async fn insert_merchant(tx: &mut Tx, id: &MerchantId, name: &str, now: i64) -> Result<(), sqlx::Error> {
@@ -53,7 +61,7 @@ pub async fn insert_key(tx: &mut Tx, key: &NewKey<'_>, now: i64) -> Result<(), s
 
 pub async fn find_key_by_hash(store: &Store, key_hash: &str) -> Result<Option<StoredKey>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, merchant_id, kind, key_hash, permissions FROM api_keys WHERE key_hash = $1",
+        "SELECT id, merchant_id, kind, key_hash, permissions, expires_at FROM api_keys WHERE key_hash = $1",
     )
     .bind(key_hash)
     .fetch_optional(store.reader())
@@ -68,9 +76,79 @@ pub async fn find_key_by_hash(store: &Store, key_hash: &str) -> Result<Option<St
             key_hash: row.try_get("key_hash")?,
             permissions: serde_json::from_str(&permissions)
                 .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            expires_at: row.try_get("expires_at")?,
         })
     })
     .transpose()
+}
+
+/// A merchant's keys, oldest first, as listed (never the key).
+pub async fn list_keys(store: &Store, merchant: &MerchantId) -> Result<Vec<kassa::api::ApiKey>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, key_hint, permissions, name, created_at, expires_at, revoked_at
+         FROM api_keys WHERE merchant_id = $1 ORDER BY created_at, id",
+    )
+    .bind(merchant)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter().map(key_from_row).collect()
+}
+
+pub async fn find_key(store: &Store, merchant: &MerchantId, id: &ApiKeyId) -> Result<Option<kassa::api::ApiKey>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, kind, key_hint, permissions, name, created_at, expires_at, revoked_at
+         FROM api_keys WHERE merchant_id = $1 AND id = $2",
+    )
+    .bind(merchant)
+    .bind(id)
+    .fetch_optional(store.reader())
+    .await?;
+    row.as_ref().map(key_from_row).transpose()
+}
+
+fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<kassa::api::ApiKey, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let permissions: String = row.try_get("permissions")?;
+    let time = |column: &str| row.try_get::<Option<i64>, _>(column).map(|t| t.map(crate::clock::format_ms));
+    Ok(kassa::api::ApiKey {
+        id: row.try_get("id")?,
+        kind: parse_kind(&kind).ok_or_else(|| decode_error("api_keys.kind", &kind))?,
+        hint: row.try_get("key_hint")?,
+        permissions: serde_json::from_str(&permissions).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        name: row.try_get("name")?,
+        created_at: crate::clock::format_ms(row.try_get("created_at")?),
+        expires_at: time("expires_at")?,
+        revoked_at: time("revoked_at")?,
+    })
+}
+
+/// Revokes a live key now; false when there is no such live key.
+pub async fn revoke_key(tx: &mut Tx, merchant: &MerchantId, id: &ApiKeyId, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1, expires_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)",
+    )
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets when a live key stops working (a roll's grace period); false when it is not live.
+pub async fn expire_key(tx: &mut Tx, merchant: &MerchantId, id: &ApiKeyId, at: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET expires_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4)",
+    )
+    .bind(at)
+    .bind(merchant)
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn name(store: &Store, id: &MerchantId) -> Result<Option<String>, sqlx::Error> {
