@@ -114,6 +114,10 @@ struct ServeArgs {
     /// Run the demo shop's backend (/demo/api/) with its own merchant.
     #[arg(long, env = "KASSA_DEMO")]
     demo: bool,
+    /// Test mode for webhooks: endpoints on loopback may be registered and called (implied by
+    /// --demo, whose shop receives its webhooks on this machine).
+    #[arg(long, env = "KASSA_WEBHOOKS_ALLOW_LOOPBACK")]
+    webhooks_allow_loopback: bool,
     /// How long a webhook endpoint has to answer.
     #[arg(long, env = "KASSA_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     webhook_timeout_ms: u64,
@@ -181,6 +185,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut state = AppState::with_limits(store.clone(), processor, limits);
     state.keyring = Arc::new(keyring);
     state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
+    state.allow_loopback_webhooks = args.webhooks_allow_loopback || args.demo;
     let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");
@@ -196,6 +201,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             timeout: Duration::from_millis(args.webhook_timeout_ms),
             first_backoff: Duration::from_millis(args.webhook_backoff_ms),
             max_attempts: args.webhook_max_attempts.max(1),
+            allow_loopback: state.allow_loopback_webhooks,
             ..Default::default()
         },
     );

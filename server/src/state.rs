@@ -20,6 +20,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// How long a processor call may take before its outcome counts as unknown.
     pub processor_timeout: Duration,
+    /// Test mode: webhook endpoints may be on loopback.
+    pub allow_loopback_webhooks: bool,
 }
 
 impl AppState {
@@ -36,6 +38,7 @@ impl AppState {
             key_cache: Arc::default(),
             keyring: Arc::new(Keyring::random()),
             processor_timeout: Duration::from_secs(30),
+            allow_loopback_webhooks: false,
         }
     }
 }

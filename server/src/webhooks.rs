@@ -3,11 +3,13 @@
 //! lease, so several servers on one database never send the same one at once; receivers still
 //! deduplicate on the event id, as delivery is at least once.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
@@ -24,41 +26,74 @@ pub struct Settings {
     pub max_attempts: i64,
     /// How often the outbox is looked at.
     pub poll: Duration,
+    /// Test mode: endpoints on loopback may be called.
+    pub allow_loopback: bool,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { timeout: Duration::from_secs(10), first_backoff: Duration::from_secs(5), max_attempts: 12, poll: Duration::from_millis(250) }
+        Settings { timeout: Duration::from_secs(10), first_backoff: Duration::from_secs(5), max_attempts: 12, poll: Duration::from_millis(250), allow_loopback: false }
     }
 }
 
-fn private(ip: IpAddr) -> bool {
+/// Whether a webhook may be sent to `ip`: never into a private network or a special-use range
+/// (no server-side request forgery), and to loopback only in test mode.
+pub fn allowed(ip: IpAddr, allow_loopback: bool) -> bool {
+    if ip.is_loopback() {
+        return allow_loopback;
+    }
     match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast(),
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0 // this network
+                || (a == 100 && (64..128).contains(&b)) // shared address space (carrier NAT)
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 192 && b == 0 && c == 2) // documentation
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || (a == 198 && b == 51 && c == 100) // documentation
+                || (a == 203 && b == 0 && c == 113) // documentation
+                || a >= 240) // reserved
+        }
         IpAddr::V6(v6) => {
-            v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| private(IpAddr::V4(v4)))
+            let s = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return allowed(IpAddr::V4(v4), allow_loopback);
+            }
+            !(v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64, which reaches IPv4 addresses
+                || s[0] == 0x2002 // 6to4, likewise
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments (Teredo among them)
+                || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0)) // IPv4-compatible
         }
     }
 }
 
-/// Resolves the endpoint's host right before a delivery and refuses a private address, so a name
-/// that points into a private network (or is changed to) is never called.
-async fn check_resolved(url: &str) -> Result<(), String> {
-    let uri: axum::http::Uri = url.parse().map_err(|_| "url is not a URL".to_owned())?;
-    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
-    let addresses = tokio::net::lookup_host((host.as_str(), port)).await.map_err(|e| format!("could not resolve {host}: {e}"))?;
-    for address in addresses {
-        if !address.ip().is_loopback() && private(address.ip()) {
-            return Err(format!("refused: {host} resolves to a private address"));
-        }
+/// Resolves an endpoint's host once, and refuses it when any of its addresses may not be called.
+/// The connection goes to exactly the addresses checked here, so a name that changes its answer
+/// between the check and the connection (DNS rebinding) gains nothing.
+async fn resolve_checked(host: String, allow_loopback: bool) -> std::io::Result<std::vec::IntoIter<SocketAddr>> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((literal.as_str(), 0)).await?.collect();
+    if addresses.is_empty() {
+        return Err(std::io::Error::other(format!("{host} has no address")));
     }
-    Ok(())
+    if let Some(refused) = addresses.iter().find(|a| !allowed(a.ip(), allow_loopback)) {
+        return Err(std::io::Error::other(format!("refused: {host} resolves to {}, a private or special-use address", refused.ip())));
+    }
+    Ok(addresses.into_iter())
 }
 
 /// Why an endpoint URL is refused, if it is.
-pub fn check_url(url: &str) -> Result<(), &'static str> {
+pub fn check_url(url: &str, allow_loopback: bool) -> Result<(), &'static str> {
     let uri: axum::http::Uri = url.parse().map_err(|_| "url is not a URL")?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
         return Err("url must be http or https");
@@ -69,14 +104,11 @@ pub fn check_url(url: &str) -> Result<(), &'static str> {
     }
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = literal.parse::<IpAddr>() {
-        // Test mode: loopback is allowed, so a developer's own receiver works. Other private
-        // ranges are never a webhook's target (no server-side request forgery into a network).
-        if ip.is_loopback() {
-            return Ok(());
+        if !allowed(ip, allow_loopback) {
+            return Err("url may not point into a private network, a special-use range, or (outside test mode) loopback");
         }
-        if private(ip) {
-            return Err("url may not point into a private network");
-        }
+    } else if !allow_loopback && (literal.eq_ignore_ascii_case("localhost") || literal.to_ascii_lowercase().ends_with(".localhost")) {
+        return Err("url may not point at loopback outside test mode");
     }
     Ok(())
 }
@@ -103,10 +135,22 @@ pub async fn seal_secrets(state: &AppState) -> Result<usize, Box<dyn std::error:
     Ok(sealed)
 }
 
+/// The most of an endpoint's reply body that is read (and dropped).
+const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+type Connector = HttpConnector<tower::util::BoxCloneSyncService<Name, std::vec::IntoIter<SocketAddr>, std::io::Error>>;
+
+fn client(allow_loopback: bool) -> Client<Connector, Full<Bytes>> {
+    let resolver = tower::util::BoxCloneSyncService::new(tower::service_fn(move |name: Name| resolve_checked(name.as_str().to_owned(), allow_loopback)));
+    let mut connector = HttpConnector::new_with_resolver(resolver);
+    connector.set_connect_timeout(Some(Duration::from_secs(10)));
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
 /// Starts the delivery loop; it runs until the process ends.
 pub fn spawn_worker(state: AppState, settings: Settings) {
     tokio::spawn(async move {
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let client = client(settings.allow_loopback);
         loop {
             let now = now_ms();
             let lease = now + settings.timeout.as_millis() as i64 * 2;
@@ -124,7 +168,7 @@ pub fn spawn_worker(state: AppState, settings: Settings) {
     });
 }
 
-async fn deliver(state: &AppState, client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>, due: Due, settings: Settings) {
+async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due: Due, settings: Settings) {
     let started = Instant::now();
     let secret = match state.keyring.open_text(&due.secret, &secret_context(&due.endpoint_id)) {
         Ok(secret) => secret,
@@ -139,20 +183,19 @@ async fn deliver(state: &AppState, client: &Client<hyper_util::client::legacy::c
         .header("user-agent", "Kassa-Webhooks/1")
         .header("kassa-signature", signature)
         .body(Full::new(Bytes::from(due.body.clone())));
-    let outcome = match (check_resolved(&due.url).await, request) {
-        (Err(refused), _) => Err(refused),
-        (Ok(()), Err(e)) => Err(e.to_string()),
-        (Ok(()), Ok(request)) => match tokio::time::timeout(settings.timeout, async {
+    let outcome = match request {
+        Err(e) => Err(e.to_string()),
+        Ok(request) => match tokio::time::timeout(settings.timeout, async {
             let response = client.request(request).await?;
             let status = response.status().as_u16();
-            // Read (and drop) the body so the connection can be reused.
-            let _ = response.into_body().collect().await;
+            // Read a little of the body (so the connection can be reused), never all of it.
+            let _ = http_body_util::Limited::new(response.into_body(), MAX_REPLY_BYTES).collect().await;
             Ok::<_, hyper_util::client::legacy::Error>(status)
         })
         .await
         {
             Ok(Ok(status)) => Ok(status),
-            Ok(Err(e)) => Err(format!("request failed: {e}")),
+            Ok(Err(e)) => Err(format!("request failed: {}", std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()))),
             Err(_) => Err(format!("no answer within {} ms", settings.timeout.as_millis())),
         },
     };
@@ -166,32 +209,55 @@ async fn deliver(state: &AppState, client: &Client<hyper_util::client::legacy::c
     let now = now_ms();
     let retry_at = (!delivered && attempts < settings.max_attempts)
         .then(|| now + settings.first_backoff.as_millis() as i64 * (1i64 << (attempts - 1).min(16)));
-    if let Err(e) = events::record_attempt(&state.store, &due, AttemptResult { status_code, error, duration_ms }, now, retry_at).await {
-        tracing::error!(error = %e, "could not record a webhook attempt");
+    match events::record_attempt(&state.store, &due, AttemptResult { status_code, error, duration_ms }, now, retry_at).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(delivery = %due.id, "a webhook delivery's lease passed to another worker; its attempt was not recorded"),
+        Err(e) => tracing::error!(error = %e, "could not record a webhook attempt"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{check_resolved, check_url};
+    use super::{allowed, check_url, resolve_checked};
 
     #[tokio::test]
-    async fn a_delivery_is_refused_when_its_host_resolves_into_a_private_network() {
-        assert!(check_resolved("http://localhost:9/hooks").await.is_ok());
-        assert!(check_resolved("http://127.0.0.1:9/hooks").await.is_ok());
-        let refused = check_resolved("http://10.20.30.40:8080/hooks").await.unwrap_err();
-        assert!(refused.contains("private"), "{refused}");
-        assert!(check_resolved("http://[::ffff:192.168.0.7]/hooks").await.is_err());
+    async fn a_name_is_refused_when_it_resolves_to_a_private_address_and_loopback_only_in_test_mode() {
+        assert!(resolve_checked("localhost".into(), true).await.is_ok());
+        assert!(resolve_checked("127.0.0.1".into(), true).await.is_ok());
+        let refused = resolve_checked("localhost".into(), false).await.unwrap_err().to_string();
+        assert!(refused.contains("refused"), "{refused}");
+        assert!(resolve_checked("10.20.30.40".into(), true).await.is_err());
+        assert!(resolve_checked("[::ffff:192.168.0.7]".into(), true).await.is_err());
     }
 
     #[test]
-    fn private_networks_are_refused_and_loopback_allowed() {
-        assert!(check_url("http://127.0.0.1:9000/hooks").is_ok());
-        assert!(check_url("http://localhost:9000/hooks").is_ok());
-        assert!(check_url("http://[::1]:9000/hooks").is_ok());
-        assert!(check_url("https://shop.example.com/hooks").is_ok());
-        for bad in ["http://10.0.0.5/x", "http://192.168.1.1/x", "http://172.16.0.1/x", "http://169.254.169.254/latest", "http://[fd00::1]/x", "ftp://shop.example.com/", "not a url"] {
-            assert!(check_url(bad).is_err(), "{bad}");
+    fn special_use_ranges_are_refused() {
+        for bad in [
+            "10.0.0.5", "192.168.1.1", "172.16.0.1", "169.254.169.254", "100.64.0.1", "100.127.255.254", "198.18.0.1",
+            "198.19.255.1", "240.0.0.1", "255.255.255.255", "0.0.0.0", "0.1.2.3", "192.0.0.8", "224.0.0.1", "fd00::1",
+            "fe80::1", "64:ff9b::a00:1", "2002:a00:1::", "::ffff:10.0.0.1", "::", "2001:db8::1", "ff02::1",
+        ] {
+            assert!(!allowed(bad.parse().unwrap(), true), "{bad}");
+        }
+        for good in ["93.184.216.34", "1.1.1.1", "100.128.0.1", "2606:4700::1111"] {
+            assert!(allowed(good.parse().unwrap(), false), "{good}");
+        }
+        assert!(allowed("127.0.0.1".parse().unwrap(), true));
+        assert!(!allowed("127.0.0.1".parse().unwrap(), false));
+        assert!(!allowed("::1".parse().unwrap(), false));
+    }
+
+    #[test]
+    fn urls_are_checked_when_an_endpoint_is_registered() {
+        assert!(check_url("http://127.0.0.1:9000/hooks", true).is_ok());
+        assert!(check_url("http://localhost:9000/hooks", true).is_ok());
+        assert!(check_url("http://[::1]:9000/hooks", true).is_ok());
+        assert!(check_url("https://shop.example.com/hooks", false).is_ok());
+        for bad in ["http://127.0.0.1:9000/hooks", "http://localhost/x", "http://app.localhost/x", "http://[::1]/x"] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        for bad in ["http://10.0.0.5/x", "http://192.168.1.1/x", "http://172.16.0.1/x", "http://169.254.169.254/latest", "http://[fd00::1]/x", "http://100.64.1.1/x", "ftp://shop.example.com/", "not a url"] {
+            assert!(check_url(bad, true).is_err(), "{bad}");
         }
     }
 }

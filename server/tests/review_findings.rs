@@ -189,3 +189,21 @@ async fn card_attempts_are_limited_per_client_address_whatever_the_key() {
         assert_eq!(tokenize(app.sk().to_owned(), "203.0.113.7:5002").await.0, 201);
     }
 }
+
+#[tokio::test]
+async fn return_url_cannot_send_the_cardholder_to_another_site() {
+    let app = TestApp::new().await;
+    for bad in ["https://evil.example/phish", "https://shop.test@evil.example/", "javascript:alert(1)", "https://shop.test\\@evil.example/", "//evil.example/x"] {
+        let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+        let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+        let body = json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": bad }).to_string();
+        let refused = app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "https://shop.test")], Some(body.into_bytes())).await;
+        assert_eq!(refused.error(400, "VALIDATION_ERROR")["details"]["field"], "returnUrl", "{bad}");
+    }
+    assert!(app.processor.effects().is_empty());
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let body = json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": "https://shop.test/done?order=7" }).to_string();
+    let ok = app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "https://shop.test")], Some(body.into_bytes())).await;
+    assert_eq!(ok.data(200)["status"], "requires_action");
+}

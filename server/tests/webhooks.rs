@@ -48,7 +48,7 @@ async fn receiver(failures: u32) -> (String, Received) {
 }
 
 fn fast() -> Settings {
-    Settings { timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(100), max_attempts: 8, poll: Duration::from_millis(50) }
+    Settings { timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(100), max_attempts: 8, poll: Duration::from_millis(50), allow_loopback: true }
 }
 
 async fn endpoint(app: &TestApp, url: &str, events: Value) -> (String, String) {
@@ -152,7 +152,7 @@ async fn endpoints_are_checked_and_belong_to_one_merchant() {
 
 fn serve(db: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000", "--webhooks-allow-loopback"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -230,4 +230,70 @@ async fn an_event_written_before_a_restart_is_delivered_after_it() {
     assert_eq!(kassa::webhook::verify(&raw, &signature, &secret, now(), 300), Ok(()));
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+#[tokio::test]
+async fn an_endless_reply_body_is_not_read_to_its_end() {
+    let app = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    // 200, then a body that never ends.
+    let endless = axum::Router::new().route(
+        "/hooks",
+        post(|| async {
+            let chunks = futures_util::stream::repeat_with(|| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 64 * 1024])));
+            (StatusCode::OK, axum::body::Body::from_stream(chunks))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, endless).await.unwrap() });
+    let (id, _) = endpoint(&app, &url, json!(["*"])).await;
+    spawn_worker(app.state.clone(), Settings { timeout: Duration::from_secs(30), ..fast() });
+    app.sale("4242424242424242", 500).await.data(201);
+    let started = std::time::Instant::now();
+    loop {
+        let attempts = app.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), app.sk()).await;
+        if let Some(first) = attempts.data(200).as_array().unwrap().first() {
+            assert_eq!(first["statusCode"], 200, "{first}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the delivery is still reading the reply");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn loopback_endpoints_are_refused_outside_test_mode() {
+    let mut app = TestApp::new().await;
+    app.restart().await;
+    let mut state = app.state.clone();
+    state.allow_loopback_webhooks = false;
+    let router = kassa_server::app(state);
+    for url in ["http://127.0.0.1:9000/hooks", "http://localhost:9000/hooks", "http://100.64.0.7/hooks", "http://[64:ff9b::a00:1]/hooks"] {
+        let request = axum::http::Request::post("/api/v1/webhook-endpoints")
+            .header("authorization", format!("Bearer {}", app.sk()))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(json!({ "url": url, "events": ["*"] }).to_string()))
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_is_recorded_only_under_the_lease_it_was_sent_under() {
+    let app = TestApp::new().await;
+    let (url, _) = receiver(0).await;
+    endpoint(&app, &url, json!(["*"])).await;
+    app.sale("4242424242424242", 500).await.data(201);
+    let now = kassa_server::clock::now_ms();
+    let slow = kassa_server::store::events::claim_due(&app.store, now, now + 1_000, 16).await.unwrap();
+    assert_eq!(slow.len(), 1);
+    // The first worker's lease runs out; another worker takes the delivery and records it.
+    let later = now + 2_000;
+    let fast = kassa_server::store::events::claim_due(&app.store, later, later + 1_000, 16).await.unwrap();
+    assert_eq!(fast.len(), 1);
+    let result = || kassa_server::store::events::AttemptResult { status_code: Some(204), error: None, duration_ms: 5 };
+    assert!(kassa_server::store::events::record_attempt(&app.store, &fast[0], result(), later, None).await.unwrap());
+    // The first worker finishes late: its attempt is not recorded over the second one's.
+    assert!(!kassa_server::store::events::record_attempt(&app.store, &slow[0], result(), later + 10, None).await.unwrap());
 }

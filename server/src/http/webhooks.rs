@@ -25,7 +25,7 @@ use crate::store::events;
 pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
     let req: CreateWebhookEndpointRequest = parse_json(&body)?;
-    crate::webhooks::check_url(&req.url).map_err(|why| ApiError::validation("url", why))?;
+    crate::webhooks::check_url(&req.url, state.allow_loopback_webhooks).map_err(|why| ApiError::validation("url", why))?;
     if req.events.is_empty() || req.events.iter().any(|e| e != "*" && !EVENT_TYPES.contains(&e.as_str())) {
         return Err(ApiError::validation("events", format!("events lists `*` or some of: {}", EVENT_TYPES.join(", "))));
     }

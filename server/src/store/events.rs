@@ -163,6 +163,9 @@ pub struct Due {
     pub secret: String,
     pub body: String,
     pub attempts: i64,
+    /// The lease this worker holds the delivery under: its outcome is recorded only while the
+    /// lease is still this one.
+    pub lease_until: i64,
 }
 
 /// Claims up to `limit` due deliveries by pushing their next attempt past `lease_until`, so that
@@ -213,6 +216,7 @@ pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) ->
                         secret: row.try_get("secret")?,
                         body: row.try_get("body")?,
                         attempts: row.try_get("attempts")?,
+                        lease_until,
                     });
                 }
                 Ok::<_, sqlx::Error>(claimed)
@@ -228,12 +232,35 @@ pub struct AttemptResult {
 }
 
 /// Records an attempt and what happens next: delivered, another try at `retry_at`, or failed.
-pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now: i64, retry_at: Option<i64>) -> Result<(), sqlx::Error> {
-    let (id, endpoint, event) = (due.id.clone(), due.endpoint_id.clone(), due.event_id.clone());
+/// False when the lease had passed to another worker (nothing is recorded).
+pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now: i64, retry_at: Option<i64>) -> Result<bool, sqlx::Error> {
+    let (id, endpoint, event, lease_until) = (due.id.clone(), due.endpoint_id.clone(), due.event_id.clone(), due.lease_until);
     let delivered = result.status_code.is_some_and(|c| (200..300).contains(&c));
     store
         .write(move |tx| {
             Box::pin(async move {
+                let (status, next) = match (delivered, retry_at) {
+                    (true, _) => ("delivered", now),
+                    (false, Some(at)) => ("pending", at),
+                    (false, None) => ("failed", now),
+                };
+                // Only while the lease is still ours: a worker whose lease ran out (another one
+                // took the delivery over) records nothing.
+                let held = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
+                        delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END
+                     WHERE id = $4 AND status = 'pending' AND next_attempt_at = $5",
+                )
+                .bind(status)
+                .bind(next)
+                .bind(now)
+                .bind(&id)
+                .bind(lease_until)
+                .execute(&mut *tx)
+                .await?;
+                if held.rows_affected() == 0 {
+                    return Ok(false);
+                }
                 sqlx::query(
                     "INSERT INTO webhook_attempts (delivery_id, endpoint_id, event_id, status_code, error, duration_ms, attempted_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -247,23 +274,7 @@ pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                let (status, next) = match (delivered, retry_at) {
-                    (true, _) => ("delivered", now),
-                    (false, Some(at)) => ("pending", at),
-                    (false, None) => ("failed", now),
-                };
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
-                        delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END
-                     WHERE id = $4",
-                )
-                .bind(status)
-                .bind(next)
-                .bind(now)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-                Ok(())
+                Ok(true)
             })
         })
         .await

@@ -81,7 +81,9 @@ impl TestApp {
         let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("database");
         let merchant = merchants::create(&store, "Test Shop").await.expect("merchant");
         let processor = Arc::new(RecordingProcessor::new(Arc::new(SandboxProcessor::new(latency, rand::random()))));
-        let state = AppState::with_limits(store.clone(), processor.clone(), limits);
+        let mut state = AppState::with_limits(store.clone(), processor.clone(), limits);
+        // Test mode: the tests' webhook receivers listen on loopback.
+        state.allow_loopback_webhooks = true;
         let router = app(state.clone());
         TestApp { router, state, store, merchant, db_path, processor, _dir: dir }
     }
@@ -92,6 +94,7 @@ impl TestApp {
         let store = Store::connect(&format!("sqlite://{}", self.db_path.display())).await.expect("database");
         let mut state = AppState::new(store.clone(), self.processor.clone());
         state.keyring = self.state.keyring.clone();
+        state.allow_loopback_webhooks = true;
         self.router = app(state.clone());
         self.state = state;
         self.store = store;
