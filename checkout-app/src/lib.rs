@@ -159,7 +159,13 @@ fn pay(ui: Ui) {
         return;
     }
     let options = opts();
-    let mut params = ConfirmParams { handle_actions: true, tip_cents: ui.tip.get_untracked().filter(|t| *t > 0), ..ConfirmParams::default() };
+    let mut params = ConfirmParams {
+        handle_actions: true,
+        tip_cents: ui.tip.get_untracked().filter(|t| *t > 0),
+        // The bank's page opens inside this frame, inside the shop's page: both must admit it.
+        frame_ancestors: options.parent_origin.iter().cloned().collect(),
+        ..ConfirmParams::default()
+    };
     match ui.chosen.get_untracked() {
         Some(method) => params.payment_method_id = Some(method),
         None => {

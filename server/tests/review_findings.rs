@@ -207,3 +207,25 @@ async fn return_url_cannot_send_the_cardholder_to_another_site() {
     let ok = app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "https://shop.test")], Some(body.into_bytes())).await;
     assert_eq!(ok.data(200)["status"], "requires_action");
 }
+
+#[tokio::test]
+async fn the_bank_page_admits_every_page_around_an_embedded_checkout() {
+    let app = TestApp::new().await;
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
+    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    // The checkout (its own origin) confirms, and names the shop page it is embedded in.
+    let path = format!("/api/v1/payments/intents/{id}/confirm");
+    let confirm = |ancestors: Value| {
+        let body = json!({ "clientSecret": secret, "card": card("4000002760003184"), "frameAncestors": ancestors }).to_string();
+        app.send("POST", &path, Some(app.pk()), &[("origin", "http://pay.test:8080")], Some(body.into_bytes()))
+    };
+    for bad in [json!(["https://shop.test/path"]), json!(["javascript:x"]), json!(["https://a.test", "https://b.test", "https://c.test", "https://d.test"]), json!(["https://u@shop.test"])] {
+        assert_eq!(confirm(bad.clone()).await.error(400, "VALIDATION_ERROR")["details"]["field"], "frameAncestors", "{bad}");
+    }
+    let pending = confirm(json!(["http://localhost:3000"])).await;
+    let url = pending.data(200)["nextAction"]["url"].as_str().unwrap().to_owned();
+    let path = url.split_once("://").map(|(_, rest)| rest[rest.find('/').unwrap()..].to_owned()).unwrap();
+    let page = app.send("GET", &path, None, &[], None).await;
+    let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.ends_with("frame-ancestors http://pay.test:8080 http://localhost:3000"), "{csp}");
+}

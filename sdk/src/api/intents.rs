@@ -52,6 +52,10 @@ pub struct ConfirmIntentRequest {
     /// A tip the customer chose (a kiosk's tip screen), on top of the intent's amount.
     #[serde(default)]
     pub tip_cents: Option<i64>,
+    /// The origins of the pages around the confirming page (an embedded checkout's shop page),
+    /// which the 3-D Secure page must let frame it. At most 3.
+    #[serde(default)]
+    pub frame_ancestors: Vec<String>,
     #[serde(default)]
     pub client_request_id: Option<String>,
 }

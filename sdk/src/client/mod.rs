@@ -106,6 +106,10 @@ pub struct ConfirmParams {
     /// A tip on top of the intent's amount (a kiosk's tip screen).
     #[serde(default)]
     pub tip_cents: Option<i64>,
+    /// The origins of the pages this one is framed in, which the bank's 3-D Secure page must
+    /// admit (the checkout passes its shop page's origin).
+    #[serde(default)]
+    pub frame_ancestors: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -264,6 +268,9 @@ impl<H: Host, W: Wire> Client<H, W> {
         }
         if let Some(tip) = params.tip_cents {
             body["tipCents"] = Value::from(tip);
+        }
+        if !params.frame_ancestors.is_empty() {
+            body["frameAncestors"] = serde_json::to_value(&params.frame_ancestors).unwrap_or_default();
         }
         let intent: W::Intent = self.call(Method::Post, &format!("/api/v1/payments/intents/{id}/confirm"), Some(body), &[]).await?;
         if intent.status() == Some(IntentStatus::RequiresAction) && params.handle_actions {

@@ -93,9 +93,16 @@ fn document(title: &str, body_attributes: &str, content: &str, script: &str) -> 
     )
 }
 
+/// Who may frame the page: the page that confirmed, and the pages it said it is framed in (every
+/// ancestor is checked, so an embedded checkout's shop page must be named too).
+fn framers(opener: Option<String>, around: Option<String>) -> Option<String> {
+    let origins: Vec<String> = opener.into_iter().chain(around.iter().flat_map(|a| a.split(' ').map(str::to_owned))).filter(|o| o.starts_with("http")).collect();
+    (!origins.is_empty()).then(|| origins.join(" "))
+}
+
 fn render(page: Page, session: &str) -> Response {
     let (status, html, frame_origin) = match page {
-        Page::Challenge { intent_id, merchant, amount_minor, currency, last4, opener_origin } => {
+        Page::Challenge { intent_id, merchant, amount_minor, currency, last4, opener_origin, frame_ancestors } => {
             let amount = format!("{} {}", currency.format_amount(amount_minor), currency.code());
             let content = format!(
                 r#"<h1 id="title">Confirm your payment</h1>
@@ -121,9 +128,9 @@ fn render(page: Page, session: &str) -> Response {
                 session = escape(session),
             );
             let attributes = format!(r#" data-origin="{}""#, escape(opener_origin.as_deref().unwrap_or_default()));
-            (StatusCode::OK, document("Confirm your payment", &attributes, &content, "challenge.js"), opener_origin)
+            (StatusCode::OK, document("Confirm your payment", &attributes, &content, "challenge.js"), framers(opener_origin, frame_ancestors))
         }
-        Page::Finished { intent_id, status, succeeded, message, opener_origin, return_url } => {
+        Page::Finished { intent_id, status, succeeded, message, opener_origin, frame_ancestors, return_url } => {
             let (class, heading) = if succeeded { ("ok", "Payment confirmed") } else { ("failed", "Not confirmed") };
             let content = format!(
                 r#"<h1>{heading}</h1>
@@ -138,7 +145,8 @@ fn render(page: Page, session: &str) -> Response {
                 escape(opener_origin.as_deref().unwrap_or_default()),
                 escape(return_url.as_deref().unwrap_or_default()),
             );
-            (StatusCode::OK, document(heading, &attributes, &content, "complete.js"), opener_origin)
+            let framers = framers(opener_origin.clone(), frame_ancestors);
+            (StatusCode::OK, document(heading, &attributes, &content, "complete.js"), framers)
         }
         Page::Invalid => {
             let content = r#"<h1>This link has expired</h1>
@@ -146,7 +154,7 @@ fn render(page: Page, session: &str) -> Response {
             (StatusCode::NOT_FOUND, document("Link expired", "", content, ""), None)
         }
     };
-    let ancestors = frame_origin.filter(|o| o.starts_with("http")).unwrap_or_else(|| "*".into());
+    let ancestors = frame_origin.unwrap_or_else(|| "*".into());
     let csp = format!(
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
     );

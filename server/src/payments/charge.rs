@@ -88,7 +88,28 @@ fn new_record(spec: NewIntent, now: i64) -> IntentRecord {
         pending_operation: None,
         refund_reserved_cents: 0,
         failed_attempts: 0,
+        frame_ancestors: None,
     }
+}
+
+/// The origins the confirming page says it is framed in: each `http(s)://host[:port]`, at most 3.
+fn check_frame_ancestors(origins: &[String]) -> ApiResult<Option<String>> {
+    let invalid = || ApiError::validation("frameAncestors", "frameAncestors lists at most 3 origins such as https://shop.example");
+    if origins.len() > 3 {
+        return Err(invalid());
+    }
+    for origin in origins {
+        let uri: axum::http::Uri = origin.parse().map_err(|_| invalid())?;
+        let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/") && !origin.ends_with('/');
+        let ok = matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
+            && bare
+            && origin.len() <= 200;
+        if !ok {
+            return Err(invalid());
+        }
+    }
+    Ok((!origins.is_empty()).then(|| origins.join(" ")))
 }
 
 /// An `orderId` that names one of this merchant's orders links the payment to it: that takes
@@ -293,6 +314,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
         return Err(operation::busy_or(&intent, refused(&intent, "confirmed", "requires_payment_method")));
     }
     check_return_url(req.return_url.as_ref(), origin.as_deref())?;
+    let frame_ancestors = check_frame_ancestors(&req.frame_ancestors)?;
     let customer: Option<CustomerId> = intent.customer_id.as_deref().and_then(|c| c.parse().ok());
     if req.save_card && customer.is_none() {
         return Err(ApiError::validation("saveCard", "saveCard needs an intent created with a customerId"));
@@ -317,6 +339,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
     intent.save_card = req.save_card;
     intent.return_url = req.return_url;
     intent.opener_origin = origin;
+    intent.frame_ancestors = frame_ancestors;
     intent.updated_at = now_ms();
     let plan = Plan::Authorize {
         capture: intent.capture_method == CaptureMethod::Automatic,

@@ -13,9 +13,26 @@ use crate::store::merchants as merchant_store;
 /// What the challenge page shows.
 pub enum Page {
     /// Ask for the one-time code.
-    Challenge { intent_id: PaymentIntentId, merchant: String, amount_minor: i64, currency: Currency, last4: String, opener_origin: Option<String> },
+    Challenge {
+        intent_id: PaymentIntentId,
+        merchant: String,
+        amount_minor: i64,
+        currency: Currency,
+        last4: String,
+        opener_origin: Option<String>,
+        /// Origins around the opener that may frame the page too.
+        frame_ancestors: Option<String>,
+    },
     /// The challenge is over; tell the page that opened it.
-    Finished { intent_id: PaymentIntentId, status: IntentStatus, succeeded: bool, message: String, opener_origin: Option<String>, return_url: Option<String> },
+    Finished {
+        intent_id: PaymentIntentId,
+        status: IntentStatus,
+        succeeded: bool,
+        message: String,
+        opener_origin: Option<String>,
+        frame_ancestors: Option<String>,
+        return_url: Option<String>,
+    },
     /// No open challenge at this address.
     Invalid,
 }
@@ -40,6 +57,7 @@ pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> 
         currency: intent.currency,
         last4: intent.card_last4.clone().unwrap_or_default(),
         opener_origin: intent.opener_origin.clone(),
+        frame_ancestors: intent.frame_ancestors.clone(),
     })
 }
 
@@ -124,6 +142,7 @@ fn finished(intent: &IntentRecord) -> Page {
         succeeded,
         message,
         opener_origin: intent.opener_origin.clone(),
+        frame_ancestors: intent.frame_ancestors.clone(),
         return_url: intent.return_url.clone(),
     }
 }

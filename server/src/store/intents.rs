@@ -52,6 +52,9 @@ pub struct IntentRecord {
     pub three_ds_session_hash: Option<String>,
     /// The origin of the page that confirmed, the only one the challenge page will tell.
     pub opener_origin: Option<String>,
+    /// The origins of the pages around the confirming one (space-separated), which may frame
+    /// the challenge page too.
+    pub frame_ancestors: Option<String>,
     pub return_url: Option<String>,
     /// Save the card to the customer once the payment succeeds.
     pub save_card: bool,
@@ -123,10 +126,10 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
             provider_reference, order_id, customer_id, location_id, terminal_id, line_items,
             metadata, next_action, last_error, created_at, updated_at, client_secret_hash,
             three_ds_session_hash, opener_origin, return_url, save_card, resolution, card_exp_month,
-            card_exp_year, pending_operation, refund_reserved_cents, failed_attempts)
+            card_exp_year, pending_operation, refund_reserved_cents, failed_attempts, frame_ancestors)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
-                 $35, $36, $37, $38, $39)",
+                 $35, $36, $37, $38, $39, $40)",
     )
     .bind(&intent.id)
     .bind(merchant)
@@ -167,6 +170,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(&intent.pending_operation)
     .bind(intent.refund_reserved_cents)
     .bind(intent.failed_attempts)
+    .bind(&intent.frame_ancestors)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -231,7 +235,7 @@ pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRe
             status = 'processing', pending_operation = $1, payment_method_type = $2, card_brand = $3,
             card_last4 = $4, card_fingerprint = $5, processor_token = $6, customer_id = $7,
             opener_origin = $8, return_url = $9, save_card = $10, updated_at = $11,
-            card_exp_month = $12, card_exp_year = $13, tip_cents = $14
+            card_exp_month = $12, card_exp_year = $13, tip_cents = $14, frame_ancestors = $19
          WHERE merchant_id = $15 AND id = $16 AND status = 'requires_payment_method'
            AND pending_operation IS NULL AND amount_cents = $17 AND failed_attempts < $18",
     )
@@ -253,6 +257,7 @@ pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRe
     .bind(&intent.id)
     .bind(read_amount)
     .bind(max_failed)
+    .bind(&intent.frame_ancestors)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -369,7 +374,7 @@ const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cents, captured
     order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
     created_at, updated_at, client_secret_hash, three_ds_session_hash, opener_origin, return_url,
     save_card, resolution, card_exp_month, card_exp_year, pending_operation, refund_reserved_cents,
-    failed_attempts";
+    failed_attempts, frame_ancestors";
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -428,6 +433,7 @@ fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
         pending_operation: row.try_get("pending_operation")?,
         refund_reserved_cents: row.try_get("refund_reserved_cents")?,
         failed_attempts: row.try_get("failed_attempts")?,
+        frame_ancestors: row.try_get("frame_ancestors")?,
     })
 }
 
