@@ -115,7 +115,7 @@ test('a double click on Pay pays once', async () => {
   await context.close();
 });
 
-test('a saved card: the first payment saves it, the second uses it without typing', async () => {
+test('a saved card: the first payment saves it, the second uses it without typing, and no other browser sees it', async () => {
   const email = `jo-${Date.now()}@example.com`;
   const { page, context } = await newPage();
   let frame = await openCheckout(page, server, { items: { mug: 1 }, email });
@@ -123,21 +123,28 @@ test('a saved card: the first payment saves it, the second uses it without typin
   await frame.getByLabel('Save this card for next time').check();
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
-  await context.close();
 
-  const second = await newPage();
-  frame = await openCheckout(second.page, server, { items: { stickers: 2 }, email });
+  // The same shopper comes back in the same browser.
+  const page2 = await context.newPage();
+  frame = await openCheckout(page2, server, { items: { stickers: 2 }, email });
   const saved = frame.getByRole('radio', { name: /Mastercard ending in 4444/ });
   await saved.waitFor();
   assert.equal(await saved.isChecked(), true);
   assert.equal(await frame.locator('#card-number').count(), 0, 'no card fields to type in');
-  await second.page.screenshot({ path: join(screenshots, 'checkout-saved-card-light.png'), fullPage: true });
+  await page2.screenshot({ path: join(screenshots, 'checkout-saved-card-light.png'), fullPage: true });
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
-  const payment = await shopPayment(second.page, server);
+  const payment = await shopPayment(page2, server);
   assert.equal(payment.status, 'captured');
   assert.equal(payment.capturedAmountCents, await cartTotal(server, { stickers: 2 }));
-  await second.context.close();
+  await context.close();
+
+  // Someone else types the same email in another browser: a fresh card form, no saved cards.
+  const stranger = await newPage();
+  frame = await openCheckout(stranger.page, server, { items: { mug: 1 }, email });
+  await frame.locator('#card-number').waitFor();
+  assert.equal(await frame.getByRole('radio', { name: /ending in 4444/ }).count(), 0);
+  await stranger.context.close();
 });
 
 test('update() after mount changes the amount charged', async () => {

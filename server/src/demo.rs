@@ -6,9 +6,11 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::{get, post};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use kassa::api::{CaptureMethod, CreateIntentRequest, Customer, KeyKind, LineItem, UpdateIntentRequest, WebhookEndpoint};
-use kassa::id::{intent_of_client_secret, MerchantId, WebhookEndpointId};
+use kassa::id::{intent_of_client_secret, CustomerId, MerchantId, WebhookEndpointId};
 use kassa::Currency;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -27,7 +29,15 @@ pub struct Demo {
     pub merchant_id: MerchantId,
     pub publishable_key: String,
     pub webhook_secret: String,
+    /// Signs the cookie that says which demo customer this browser is (made anew each run).
+    pub cookie_key: [u8; 32],
 }
+
+/// The cookie that remembers a browser's demo customer: `<customer id>.<HMAC>`.
+const SHOPPER_COOKIE: &str = "kassa_demo_shopper";
+
+/// Kiosk intents per second from one address.
+const KIOSK_INTENTS_PER_SECOND: u32 = 2;
 
 pub struct Product {
     pub sku: &'static str,
@@ -91,7 +101,7 @@ pub async fn prepare(state: &AppState, public_base: &str) -> Result<Demo, sqlx::
             })
         })
         .await?;
-    Ok(Demo { merchant_id, publishable_key: key.key, webhook_secret: secret })
+    Ok(Demo { merchant_id, publishable_key: key.key, webhook_secret: secret, cookie_key: rand::random() })
 }
 
 pub fn routes(demo: Arc<Demo>) -> Router<AppState> {
@@ -159,12 +169,35 @@ async fn body_of(response: crate::http::idempotency::Recorded) -> ApiResult<Valu
     Ok(value["data"].clone())
 }
 
-/// The customer with this email, made on first use, and a fresh session for their saved cards.
-async fn customer_session(state: &AppState, demo: &Demo, email: &str) -> ApiResult<(Customer, String)> {
+fn sign_shopper(demo: &Demo, customer: &CustomerId) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&demo.cookie_key).expect("HMAC takes any key");
+    mac.update(customer.as_str().as_bytes());
+    format!("{customer}.{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The demo customer this browser's signed cookie names, if it carries a good one.
+fn shopper_of(demo: &Demo, headers: &HeaderMap) -> Option<CustomerId> {
+    use subtle::ConstantTimeEq;
+    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(&format!("{SHOPPER_COOKIE}=")).map(str::to_owned))?;
+    let (id, _) = cookie.split_once('.')?;
+    let customer: CustomerId = id.parse().ok()?;
+    bool::from(sign_shopper(demo, &customer).as_bytes().ct_eq(cookie.as_bytes())).then_some(customer)
+}
+
+/// The customer whose saved cards this browser may use, and a fresh session for them. An email
+/// alone never opens anyone's saved cards: the customer must be the one this browser's signed
+/// cookie names (made when it first paid with that email); otherwise a new customer is made
+/// for this browser, with no saved cards yet.
+async fn customer_session(state: &AppState, demo: &Demo, email: &str, headers: &HeaderMap) -> ApiResult<(Customer, String)> {
     if email.len() > 200 || !email.contains('@') {
         return Err(ApiError::validation("email", "email must be an email address"));
     }
-    let customer = match customers::find_by_email(&state.store, &demo.merchant_id, email).await? {
+    let known = match shopper_of(demo, headers) {
+        Some(id) => customers::find(&state.store, &demo.merchant_id, &id).await?.filter(|c| c.email.as_deref() == Some(email)),
+        None => None,
+    };
+    let customer = match known {
         Some(customer) => customer,
         None => {
             let now = now_ms();
@@ -185,11 +218,11 @@ async fn customer_session(state: &AppState, demo: &Demo, email: &str) -> ApiResu
 }
 
 /// `POST /demo/api/checkout`: an order for the cart, priced here, and an intent for it.
-async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, body: Bytes) -> ApiResult<Json<Value>> {
+async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let req: CheckoutRequest = parse_json(&body)?;
     let (total, line_items) = price(&req.items)?;
     let session = match req.email.as_deref().filter(|e| !e.is_empty()) {
-        Some(email) => Some(customer_session(&state, &demo, email).await?),
+        Some(email) => Some(customer_session(&state, &demo, email, &headers).await?),
         None => None,
     };
     let now = now_ms();
@@ -232,13 +265,21 @@ async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Ex
     )
     .await?;
     let intent = body_of(intent).await?;
-    Ok(Json(json!({
+    let cookie = session.as_ref().map(|(customer, _)| {
+        format!("{SHOPPER_COOKIE}={}; Path=/demo/; HttpOnly; SameSite=Lax; Max-Age=2592000", sign_shopper(&demo, &customer.id))
+    });
+    let mut response = Json(json!({
         "clientSecret": intent["clientSecret"],
         "orderId": order.id,
         "amountCents": total,
         "currency": CURRENCY,
         "customerSession": session.map(|(_, secret)| secret),
-    })))
+    }))
+    .into_response();
+    if let Some(value) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -350,7 +391,18 @@ async fn shop_order(State(state): State<AppState>, axum::extract::Path(id): axum
 }
 
 /// `POST /demo/api/kiosk`: an intent for the order at the counter.
-async fn kiosk(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>) -> ApiResult<Json<Value>> {
+async fn kiosk(
+    State(state): State<AppState>,
+    axum::Extension(demo): axum::Extension<Arc<Demo>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+) -> ApiResult<Json<Value>> {
+    // Anyone may ask for a kiosk payment: one address gets a few a second, no more.
+    if let Some(axum::Extension(axum::extract::ConnectInfo(address))) = peer {
+        state
+            .rate_limiter
+            .check_named(format!("demo-kiosk:{}", address.ip()), KIOSK_INTENTS_PER_SECOND)
+            .map_err(crate::http::auth::rate_limited)?;
+    }
     let line_items: Vec<LineItem> = KIOSK_ORDER
         .iter()
         .map(|(name, cents, quantity)| LineItem { name: (*name).into(), unit_amount_cents: *cents, quantity: *quantity, description: None })

@@ -62,3 +62,54 @@ async fn prices_come_from_the_catalog_and_the_webhook_marks_the_order_paid_once(
     let (status, answer) = call(&router, "POST", "/demo/api/webhooks", &[("kassa-signature", &signed)], &event).await;
     assert_eq!((status, answer["duplicate"].as_bool()), (200, Some(true)), "a replayed event id is ignored");
 }
+
+#[tokio::test]
+async fn an_email_alone_never_opens_another_shoppers_saved_cards() {
+    let (app, _demo, router) = demo_app().await;
+    let checkout = |cookie: Option<String>| {
+        let router = router.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let mut request = axum::http::Request::post("/demo/api/checkout").header("content-type", "application/json");
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            let body = json!({ "items": [{ "sku": "mug", "quantity": 1 }], "email": "jo@example.com" }).to_string();
+            let response = router.oneshot(request.body(axum::body::Body::from(body)).unwrap()).await.unwrap();
+            let cookie = response.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (serde_json::from_slice::<Value>(&bytes).unwrap(), cookie)
+        }
+    };
+    let customer_of = |cart: &Value| cart["customerSession"].as_str().unwrap().split("_session_").next().unwrap().to_owned();
+    let (first, cookie) = checkout(None).await;
+    let cookie = cookie.expect("the shop remembers this browser");
+    assert!(cookie.starts_with("kassa_demo_shopper="));
+    // The same browser is the same customer.
+    let (again, _) = checkout(Some(cookie.clone())).await;
+    assert_eq!(customer_of(&again), customer_of(&first));
+    // Another browser with the same email is someone else; so is a forged cookie.
+    let (stranger, _) = checkout(None).await;
+    assert_ne!(customer_of(&stranger), customer_of(&first));
+    let forged = format!("kassa_demo_shopper={}.{}", customer_of(&first), "0".repeat(64));
+    let (forger, _) = checkout(Some(forged)).await;
+    assert_ne!(customer_of(&forger), customer_of(&first));
+    drop(app);
+}
+
+#[tokio::test]
+async fn kiosk_payments_are_rate_limited_per_address() {
+    let (_app, _demo, router) = demo_app().await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        use tower::ServiceExt;
+        let request = axum::http::Request::post("/demo/api/kiosk")
+            .extension(axum::extract::ConnectInfo("203.0.113.9:4000".parse::<std::net::SocketAddr>().unwrap()))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        statuses.push(router.clone().oneshot(request).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "a burst of twice the rate: {statuses:?}");
+    assert!(statuses.contains(&429));
+}

@@ -58,6 +58,11 @@ impl RateLimiter {
         self.take(format!("card-attempt:{address}"), self.limits.card_attempts_per_address_per_second)
     }
 
+    /// Takes one request from a bucket of the caller's naming, refilled at `per_second`.
+    pub fn check_named(&self, bucket: String, per_second: u32) -> Result<(), Duration> {
+        self.take(format!("named:{bucket}"), per_second)
+    }
+
     fn take(&self, bucket_key: String, rate: u32) -> Result<(), Duration> {
         if rate == 0 {
             return Ok(());
