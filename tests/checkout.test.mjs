@@ -247,6 +247,26 @@ test('kiosk: the idle timeout resets to the start, but never during a payment', 
   await context.close();
 });
 
+test('kiosk: a restartUrl that would leave the site is not followed', async () => {
+  const response = await fetch(`${server.url}/api/v1/payments/intents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.merchant.secretKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ amountCents: 900, currency: 'EUR' }),
+  });
+  const { clientSecret } = (await response.json()).data;
+  const { page, context } = await newPage();
+  const fragment = new URLSearchParams({ mode: 'kiosk', clientSecret, pk: server.merchant.publishableKey, restartUrl: '/\\evil.example/next' });
+  await page.goto(`${server.url}/checkout/#${fragment}`);
+  await page.getByRole('button', { name: 'No tip' }).click();
+  await fillCard(page, '4242 4242 4242 4242');
+  await page.getByRole('button', { name: /^Pay/ }).click();
+  await page.getByRole('heading', { name: 'Receipt' }).waitFor();
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.waitForTimeout(500);
+  assert.equal(new URL(page.url()).origin, new URL(server.url).origin, `the kiosk stayed on Kassa: ${page.url()}`);
+  await context.close();
+});
+
 test('axe finds no serious or critical problems on the checkout, the bank modal and the kiosk', async () => {
   const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();

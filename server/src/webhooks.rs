@@ -4,10 +4,12 @@
 //! deduplicate on the event id, as delivery is at least once.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -17,7 +19,7 @@ use crate::clock::now_ms;
 use crate::state::AppState;
 use crate::store::events::{self, AttemptResult, Due};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How long an endpoint has to answer.
     pub timeout: Duration,
@@ -28,11 +30,14 @@ pub struct Settings {
     pub poll: Duration,
     /// Test mode: endpoints on loopback may be called.
     pub allow_loopback: bool,
+    /// The certificate authorities https endpoints are checked against; `None`: the web's
+    /// (Mozilla's list, as webpki-roots ships it).
+    pub tls_roots: Option<Arc<rustls::RootCertStore>>,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { timeout: Duration::from_secs(10), first_backoff: Duration::from_secs(5), max_attempts: 12, poll: Duration::from_millis(250), allow_loopback: false }
+        Settings { timeout: Duration::from_secs(10), first_backoff: Duration::from_secs(5), max_attempts: 12, poll: Duration::from_millis(250), allow_loopback: false, tls_roots: None }
     }
 }
 
@@ -138,25 +143,35 @@ pub async fn seal_secrets(state: &AppState) -> Result<usize, Box<dyn std::error:
 /// The most of an endpoint's reply body that is read (and dropped).
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 
-type Connector = HttpConnector<tower::util::BoxCloneSyncService<Name, std::vec::IntoIter<SocketAddr>, std::io::Error>>;
+type Connector = HttpsConnector<HttpConnector<tower::util::BoxCloneSyncService<Name, std::vec::IntoIter<SocketAddr>, std::io::Error>>>;
 
-fn client(allow_loopback: bool) -> Client<Connector, Full<Bytes>> {
+/// An HTTP(S) client whose every connection goes to an address the checking resolver allowed.
+fn client(settings: &Settings) -> Client<Connector, Full<Bytes>> {
+    let allow_loopback = settings.allow_loopback;
     let resolver = tower::util::BoxCloneSyncService::new(tower::service_fn(move |name: Name| resolve_checked(name.as_str().to_owned(), allow_loopback)));
-    let mut connector = HttpConnector::new_with_resolver(resolver);
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
+    let mut http = HttpConnector::new_with_resolver(resolver);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    http.enforce_http(false);
+    let roots = settings.tls_roots.clone().unwrap_or_else(|| Arc::new(rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }));
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(http);
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// Starts the delivery loop; it runs until the process ends.
 pub fn spawn_worker(state: AppState, settings: Settings) {
     tokio::spawn(async move {
-        let client = client(settings.allow_loopback);
+        let client = client(&settings);
         loop {
             let now = now_ms();
             let lease = now + settings.timeout.as_millis() as i64 * 2;
             match events::claim_due(&state.store, now, lease, 16).await {
                 Ok(due) if !due.is_empty() => {
-                    let sends = due.into_iter().map(|d| deliver(&state, &client, d, settings));
+                    let sends = due.into_iter().map(|d| deliver(&state, &client, d, &settings));
                     futures_util::future::join_all(sends).await;
                     continue;
                 }
@@ -168,7 +183,7 @@ pub fn spawn_worker(state: AppState, settings: Settings) {
     });
 }
 
-async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due: Due, settings: Settings) {
+async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due: Due, settings: &Settings) {
     let started = Instant::now();
     let secret = match state.keyring.open_text(&due.secret, &secret_context(&due.endpoint_id)) {
         Ok(secret) => secret,

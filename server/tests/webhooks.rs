@@ -48,7 +48,7 @@ async fn receiver(failures: u32) -> (String, Received) {
 }
 
 fn fast() -> Settings {
-    Settings { timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(100), max_attempts: 8, poll: Duration::from_millis(50), allow_loopback: true }
+    Settings { timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(100), max_attempts: 8, poll: Duration::from_millis(50), allow_loopback: true, tls_roots: None }
 }
 
 async fn endpoint(app: &TestApp, url: &str, events: Value) -> (String, String) {
@@ -296,4 +296,88 @@ async fn an_attempt_is_recorded_only_under_the_lease_it_was_sent_under() {
     assert!(kassa_server::store::events::record_attempt(&app.store, &fast[0], result(), later, None).await.unwrap());
     // The first worker finishes late: its attempt is not recorded over the second one's.
     assert!(!kassa_server::store::events::record_attempt(&app.store, &slow[0], result(), later + 10, None).await.unwrap());
+}
+
+/// A receiver that speaks only https, with a certificate for `localhost` made for this test.
+async fn tls_receiver() -> (String, Received, rustls::RootCertStore) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(certified.key_pair.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://localhost:{}/hooks", listener.local_addr().unwrap().port());
+    let received = Received::default();
+    let log = received.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (acceptor, log) = (acceptor.clone(), log.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        use http_body_util::BodyExt;
+                        let signature = request.headers().get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                        let body = request.into_body().collect().await?.to_bytes();
+                        log.0.lock().unwrap().push((signature, body));
+                        Ok::<_, hyper::Error>(hyper::Response::builder().status(204).body(http_body_util::Empty::<Bytes>::new()).unwrap())
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    (url, received, roots)
+}
+
+#[tokio::test]
+async fn https_endpoints_are_delivered_to_and_their_certificate_is_checked() {
+    let app = TestApp::new().await;
+    let (url, received, roots) = tls_receiver().await;
+    let (id, secret) = endpoint(&app, &url, json!(["payment_intent.succeeded"])).await;
+    spawn_worker(app.state.clone(), Settings { tls_roots: Some(Arc::new(roots)), ..fast() });
+    app.sale("4242424242424242", 1234).await.data(201);
+    for _ in 0..100 {
+        if !received.all().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = received.all();
+    assert_eq!(got.len(), 1, "one event over TLS");
+    let (signature, event, raw) = &got[0];
+    assert_eq!(event["type"], "payment_intent.succeeded");
+    kassa::webhook::verify(raw, signature, &secret, now(), 300).unwrap();
+    let attempts = app.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), app.sk()).await;
+    assert_eq!(attempts.data(200)[0]["statusCode"], 204);
+}
+
+#[tokio::test]
+async fn an_https_endpoint_with_a_certificate_nobody_vouches_for_is_not_sent_the_event() {
+    let app = TestApp::new().await;
+    let (url, received, _roots) = tls_receiver().await;
+    let (id, _) = endpoint(&app, &url, json!(["*"])).await;
+    // The web's roots: the self-made certificate is not among them.
+    spawn_worker(app.state.clone(), fast());
+    app.sale("4242424242424242", 1234).await.data(201);
+    let started = std::time::Instant::now();
+    let error = loop {
+        let attempts = app.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), app.sk()).await;
+        if let Some(first) = attempts.data(200).as_array().unwrap().first() {
+            break first["error"].as_str().unwrap_or_default().to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no attempt recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    assert!(received.all().is_empty());
 }

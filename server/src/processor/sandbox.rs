@@ -355,6 +355,22 @@ mod tests {
         assert_eq!(sandbox.lookup("auth-1").await.unwrap().unwrap().outcome, Outcome::Approved);
     }
 
+    #[tokio::test]
+    async fn fingerprints_are_keyed_by_the_installation_secret() {
+        let number = kassa::card::CardNumber::parse("4242424242424242").unwrap();
+        let expiry = kassa::card::Expiry { month: 12, year: 2034 };
+        let card = CardData { number: &number, cvc: None, expiry, postal_code: None };
+        let ours = SandboxProcessor::new(Duration::ZERO, [1; 32]);
+        let first = ours.tokenize(&card).await.unwrap().fingerprint;
+        assert_eq!(ours.tokenize(&card).await.unwrap().fingerprint, first, "one card, one fingerprint");
+        let theirs = SandboxProcessor::new(Duration::ZERO, [2; 32]);
+        assert_ne!(theirs.tokenize(&card).await.unwrap().fingerprint, first, "another installation cannot match it");
+        // Without the secret, trying the possible numbers does not find the card.
+        let mut public = Hmac::<Sha256>::new_from_slice(b"kassa-sandbox-fingerprint").unwrap();
+        public.update(b"4242424242424242");
+        assert_ne!(hex::encode(&public.finalize().into_bytes()[..8]), first);
+    }
+
     #[test]
     fn references_are_stable_per_key() {
         assert_eq!(reference("capture", "k1"), reference("capture", "k1"));
