@@ -27,6 +27,20 @@ fn statuses(responses: &[TestResponse]) -> Vec<u16> {
     s
 }
 
+/// Sends a request with the secret key from a task of its own, so the test can abort it as a
+/// crash would.
+fn in_background(app: &TestApp, path: &str, idempotency_key: Option<&str>, body: Value) -> tokio::task::JoinHandle<()> {
+    let mut request = axum::http::Request::post(path.to_owned()).header("authorization", format!("Bearer {}", app.sk())).header("content-type", "application/json");
+    if let Some(key) = idempotency_key {
+        request = request.header("idempotency-key", key);
+    }
+    let request = request.body(axum::body::Body::from(body.to_string())).unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        let _ = tower::ServiceExt::oneshot(router, request).await;
+    })
+}
+
 /// No request failed with a 500, whatever the race.
 #[track_caller]
 fn none_internal(responses: &[TestResponse]) {
@@ -171,20 +185,7 @@ async fn a_crash_between_claim_and_outcome_is_settled_by_the_reconciler_after_re
     let id = app.authorized(8_000).await;
     // The processor captures, and its answer never comes back: the server "dies" waiting.
     app.processor.go_silent_after_next_effect();
-    let request = {
-        let router = app.router.clone();
-        let sk = app.sk().to_owned();
-        let body = json!({ "paymentIntentId": id }).to_string();
-        tokio::spawn(async move {
-            let request = axum::http::Request::post("/api/v1/payments/capture")
-                .header("authorization", format!("Bearer {sk}"))
-                .header("idempotency-key", "capture-before-crash")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body))
-                .unwrap();
-            tower::ServiceExt::oneshot(router, request).await
-        })
-    };
+    let request = in_background(&app, "/api/v1/payments/capture", Some("capture-before-crash"), json!({ "paymentIntentId": id }));
     for _ in 0..100 {
         if !app.processor.effects_of("capture").is_empty() {
             break;
@@ -220,19 +221,7 @@ async fn a_claim_whose_call_never_reached_the_processor_is_settled_as_not_made()
     let app = TestApp::new().await;
     let id = app.authorized(1_000).await;
     app.processor.go_silent_before_next_effect();
-    let void = {
-        let router = app.router.clone();
-        let sk = app.sk().to_owned();
-        let body = json!({ "paymentIntentId": id }).to_string();
-        tokio::spawn(async move {
-            let request = axum::http::Request::post("/api/v1/payments/void")
-                .header("authorization", format!("Bearer {sk}"))
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body))
-                .unwrap();
-            tower::ServiceExt::oneshot(router, request).await
-        })
-    };
+    let void = in_background(&app, "/api/v1/payments/void", None, json!({ "paymentIntentId": id }));
     tokio::time::sleep(Duration::from_millis(200)).await;
     void.abort();
     assert!(app.processor.effects_of("void").is_empty());

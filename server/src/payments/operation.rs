@@ -219,8 +219,9 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
             Box::pin(async move {
                 let now = now_ms();
                 if !operations::mark_settled(tx, &op.merchant, &op.id, now).await? {
+                    // The reconciler (or another server) recorded it first: answer with that.
                     let intent = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
-                    let reply = reply_for(&op.plan, &intent, None);
+                    let reply = reply_for(&op.plan, &intent, failure_of(&intent).as_ref());
                     return Ok((intent, reply));
                 }
                 let before = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
@@ -263,6 +264,17 @@ fn reply_for(plan: &Plan, intent: &IntentRecord, error: Option<&ApiError>) -> Re
         _ => StatusCode::OK,
     };
     Recorded::json(status, &Data { data: intent.to_api_for(publishable) })
+}
+
+/// The error a failed attempt left on the intent, as its request would have been answered.
+fn failure_of(intent: &IntentRecord) -> Option<ApiError> {
+    let failed = matches!(intent.status, IntentStatus::RequiresPaymentMethod | IntentStatus::Declined | IntentStatus::Error | IntentStatus::Canceled);
+    let error = intent.last_error.as_ref().filter(|_| failed)?;
+    let details = match &error.decline_code {
+        Some(code) => json!({ "declineCode": code, "paymentIntentId": intent.id }),
+        None => json!({ "paymentIntentId": intent.id }),
+    };
+    Some(ApiError::new(error.code, error.message.clone()).with_details(details))
 }
 
 /// The original of a retry: released, and closed when the retry paid.

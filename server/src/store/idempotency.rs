@@ -111,18 +111,6 @@ pub async fn complete(tx: &mut Tx, owner: &Owner<'_>, status_code: u16, sealed_b
     Ok(())
 }
 
-/// Lets go of a `running` row whose request claimed nothing after all (it was refused), so the
-/// same key may be sent again.
-pub async fn release(tx: &mut Tx, owner: &Owner<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND api_key_id = $2 AND key = $3 AND state = 'running'")
-        .bind(owner.merchant)
-        .bind(owner.api_key)
-        .bind(owner.key)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
 /// Removes rows made before `before` that are done (a running row waits for its outcome).
 pub async fn purge(tx: &mut Tx, before: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'done'")
