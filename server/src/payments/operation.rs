@@ -445,7 +445,7 @@ async fn lookup_raw(state: &AppState, key: &str) -> Option<Option<Reply>> {
 }
 
 /// The processor call an operation makes (3-D Secure makes two).
-pub fn step_of(plan: &Plan) -> &'static str {
+fn step_of(plan: &Plan) -> &'static str {
     match plan {
         Plan::Authorize { .. } | Plan::ThreeDs { .. } => "authorize",
         Plan::Capture { .. } => "capture",

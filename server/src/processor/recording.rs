@@ -24,37 +24,27 @@ pub struct Effect {
     pub reference: String,
 }
 
-#[derive(Default)]
-struct Log {
-    effects: Vec<Effect>,
-    calls: usize,
-}
 
 pub struct RecordingProcessor {
     inner: Arc<dyn Processor>,
-    log: Mutex<Log>,
+    effects: Mutex<Vec<Effect>>,
     silent_after_next: AtomicBool,
     silent_before_next: AtomicBool,
 }
 
 impl RecordingProcessor {
     pub fn new(inner: Arc<dyn Processor>) -> RecordingProcessor {
-        RecordingProcessor { inner, log: Mutex::default(), silent_after_next: AtomicBool::new(false), silent_before_next: AtomicBool::new(false) }
+        RecordingProcessor { inner, effects: Mutex::default(), silent_after_next: AtomicBool::new(false), silent_before_next: AtomicBool::new(false) }
     }
 
     /// Every effect so far, in the order they happened.
     pub fn effects(&self) -> Vec<Effect> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).effects.clone()
+        self.effects.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The effects of one kind.
     pub fn effects_of(&self, kind: &str) -> Vec<Effect> {
         self.effects().into_iter().filter(|e| e.kind == kind).collect()
-    }
-
-    /// How many calls of any kind (tokenize and lookups included) reached the processor.
-    pub fn calls(&self) -> usize {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).calls
     }
 
     /// The next call that moves money is made, and then its caller waits forever.
@@ -68,13 +58,8 @@ impl RecordingProcessor {
         self.silent_before_next.store(true, Ordering::SeqCst);
     }
 
-    fn count_call(&self) {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).calls += 1;
-    }
-
-    /// Counts a call that may move money, and stops it here when told to.
+    /// Stops a call that may move money here, when told to.
     async fn money_call(&self) {
-        self.count_call();
         if self.silent_before_next.swap(false, Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }
@@ -89,9 +74,9 @@ impl RecordingProcessor {
             Err(_) => None,
         };
         if let Some(reference) = approved {
-            let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-            if !log.effects.iter().any(|e| e.idempotency_key == key) {
-                log.effects.push(Effect { kind, idempotency_key: key.to_owned(), amount_cents, reference });
+            let mut effects = self.effects.lock().unwrap_or_else(|e| e.into_inner());
+            if !effects.iter().any(|e| e.idempotency_key == key) {
+                effects.push(Effect { kind, idempotency_key: key.to_owned(), amount_cents, reference });
             }
         }
         if self.silent_after_next.swap(false, Ordering::SeqCst) {
@@ -104,7 +89,6 @@ impl RecordingProcessor {
 #[async_trait]
 impl Processor for RecordingProcessor {
     async fn tokenize(&self, card: &CardData<'_>) -> Result<TokenizedCard, ProcessorError> {
-        self.count_call();
         self.inner.tokenize(card).await
     }
 
@@ -116,7 +100,6 @@ impl Processor for RecordingProcessor {
     }
 
     async fn authenticate(&self, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError> {
-        self.count_call();
         self.inner.authenticate(processor_token, code, idempotency_key).await
     }
 
@@ -145,7 +128,6 @@ impl Processor for RecordingProcessor {
     }
 
     async fn lookup(&self, idempotency_key: &str) -> Result<Option<Reply>, ProcessorError> {
-        self.count_call();
         self.inner.lookup(idempotency_key).await
     }
 }

@@ -41,15 +41,6 @@ pub async fn find(store: &Store, merchant: &MerchantId, id: &CustomerId) -> Resu
     row.as_ref().map(customer_from_row).transpose()
 }
 
-pub async fn find_by_email(store: &Store, merchant: &MerchantId, email: &str) -> Result<Option<Customer>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, email, name, metadata, created_at FROM customers WHERE merchant_id = $1 AND email = $2 ORDER BY seq LIMIT 1")
-        .bind(merchant)
-        .bind(email)
-        .fetch_optional(store.reader())
-        .await?;
-    row.as_ref().map(customer_from_row).transpose()
-}
-
 /// Newest first; `after` is the last customer of the previous page.
 pub async fn list(store: &Store, merchant: &MerchantId, after: Option<&CustomerId>, limit: u32) -> Result<(Vec<Customer>, bool), sqlx::Error> {
     let rows = sqlx::query(
