@@ -61,16 +61,11 @@ const KIOSK_ORDER: &[(&str, i64, u32)] = &[("Flat white", 380, 2), ("Cinnamon bu
 /// Finds (or makes, on first start) the demo merchant, gives it a publishable key for this run,
 /// and registers the shop's webhook receiver at `public_base` for `order.paid`.
 pub async fn prepare(state: &AppState, public_base: &str) -> Result<Demo, sqlx::Error> {
-    let merchant_id = match settings::get(&state.store, "demo_merchant_id").await?.and_then(|id| id.parse().ok()) {
-        Some(id) => id,
-        None => {
-            let created = merchants::create(&state.store, "Kassa Demo Shop").await?;
-            let id = created.merchant_id.clone();
-            let value = id.to_string();
-            state.store.write(move |tx| Box::pin(async move { settings::set(tx, "demo_merchant_id", &value).await })).await?;
-            id
-        }
-    };
+    merchants::create_once(&state.store, "demo_merchant_id", "Kassa Demo Shop").await?;
+    let merchant_id: MerchantId = settings::get(&state.store, "demo_merchant_id")
+        .await?
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| sqlx::Error::Decode("settings.demo_merchant_id is not a merchant id".into()))?;
     let owner = merchant_id.clone();
     let key = state
         .store
@@ -244,7 +239,11 @@ async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Ex
         .write(move |tx| {
             Box::pin(async move {
                 crate::store::orders::insert(tx, &merchant, &made).await?;
-                sqlx::query("INSERT INTO demo_shop_orders (order_id, status) VALUES ($1, 'awaiting_payment')").bind(&made.id).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO demo_shop_orders (merchant_id, order_id, status) VALUES ($1, $2, 'awaiting_payment')")
+                    .bind(&merchant)
+                    .bind(&made.id)
+                    .execute(&mut *tx)
+                    .await?;
                 Ok::<_, sqlx::Error>(())
             })
         })
@@ -351,22 +350,26 @@ async fn webhook(State(state): State<AppState>, axum::Extension(demo): axum::Ext
     let Ok(event) = serde_json::from_slice::<kassa::api::Event>(&body) else {
         return (StatusCode::BAD_REQUEST, Json(json!({ "received": false, "reason": "not an event" }))).into_response();
     };
-    let now = now_ms();
+    let (now, merchant) = (now_ms(), demo.merchant_id.clone());
     let result = state
         .store
         .write(move |tx| {
             Box::pin(async move {
-                let first = sqlx::query("INSERT INTO demo_processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING")
-                    .bind(&event.id)
-                    .bind(now)
+                let first = sqlx::query(
+                    "INSERT INTO demo_processed_events (merchant_id, event_id, received_at) VALUES ($3, $1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(&event.id)
+                .bind(now)
+                .bind(&merchant)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
                     == 1;
                 if first && event.kind == "order.paid" {
-                    sqlx::query("UPDATE demo_shop_orders SET status = 'paid', paid_at = $1 WHERE order_id = $2")
+                    sqlx::query("UPDATE demo_shop_orders SET status = 'paid', paid_at = $1 WHERE merchant_id = $3 AND order_id = $2")
                         .bind(now)
                         .bind(event.data["object"]["id"].as_str().unwrap_or_default())
+                        .bind(&merchant)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -381,9 +384,10 @@ async fn webhook(State(state): State<AppState>, axum::Extension(demo): axum::Ext
 }
 
 /// `GET /demo/api/orders/{id}`: the shop's own record of an order.
-async fn shop_order(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> ApiResult<Json<Value>> {
-    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, paid_at FROM demo_shop_orders WHERE order_id = $1")
+async fn shop_order(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, axum::extract::Path(id): axum::extract::Path<String>) -> ApiResult<Json<Value>> {
+    let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT status, paid_at FROM demo_shop_orders WHERE merchant_id = $2 AND order_id = $1")
         .bind(&id)
+        .bind(&demo.merchant_id)
         .fetch_optional(state.store.reader())
         .await?;
     let (status, paid_at) = row.ok_or_else(|| ApiError::not_found("order"))?;

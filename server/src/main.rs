@@ -47,7 +47,7 @@ enum MerchantCommand {
 
 #[derive(Args, Clone)]
 struct DatabaseArgs {
-    /// SQLite file URL.
+    /// The database: `sqlite://FILE` (made when missing) or `postgres://USER@HOST/DB`.
     #[arg(long = "database", env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db")]
     url: String,
 }
@@ -170,8 +170,9 @@ async fn create_merchant(url: &str, name: &str) -> Result<(), Box<dyn std::error
 async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let keyring = args.encryption.keyring(&args.db.url)?;
     let store = Store::connect(&args.db.url).await?;
-    if merchant_store::count_merchants(&store).await? == 0 {
-        let demo = merchants::create(&store, "Demo Shop").await?;
+    // A new database gets a first merchant; of servers starting together, one makes it.
+    let first = if merchant_store::count_merchants(&store).await? == 0 { merchants::create_once(&store, "first_merchant_id", "Demo Shop").await? } else { None };
+    if let Some(demo) = first {
         println!("Created the demo merchant {} (these keys are shown only once):", demo.merchant_id);
         println!("  secret key:      {}", demo.secret_key);
         println!("  publishable key: {}", demo.publishable_key);

@@ -6,23 +6,38 @@ use kassa::id::{ApiKeyId, MerchantId};
 use crate::clock::now_ms;
 use crate::http::auth::hash_key;
 use crate::ids;
-use crate::store::{merchants, Store, Tx};
+use crate::store::{merchants, settings, Store, Tx};
 
 /// Creates a merchant with a secret and a publishable key; the keys are returned this once.
 pub async fn create(store: &Store, name: &str) -> Result<CreatedMerchant, sqlx::Error> {
-    let id = ids::new::<MerchantId>();
     let name = name.to_owned();
+    store.write(move |tx| Box::pin(async move { insert(tx, &ids::new(), &name).await })).await
+}
+
+/// Creates the merchant the setting `role` names, unless it names one already: of servers starting
+/// together on one database, exactly one creates it (and gets its keys); the others get `None`.
+pub async fn create_once(store: &Store, role: &str, name: &str) -> Result<Option<CreatedMerchant>, sqlx::Error> {
+    let (role, name) = (role.to_owned(), name.to_owned());
     store
         .write(move |tx| {
             Box::pin(async move {
-                merchants::insert_merchant(tx, &id, &name, now_ms()).await?;
-                let secret = issue_key(tx, &id, KeyKind::Secret, &[], Some("Default secret key")).await?;
-                let publishable =
-                    issue_key(tx, &id, KeyKind::Publishable, &[], Some("Default publishable key")).await?;
-                Ok(CreatedMerchant { merchant_id: id, secret_key: secret.key, publishable_key: publishable.key })
+                let id = ids::new::<MerchantId>();
+                // The setting is claimed first: a second server's claim waits for this
+                // transaction and then finds it taken.
+                if !settings::claim(tx, &role, &id.to_string()).await? {
+                    return Ok(None);
+                }
+                insert(tx, &id, &name).await.map(Some)
             })
         })
         .await
+}
+
+async fn insert(tx: &mut Tx, id: &MerchantId, name: &str) -> Result<CreatedMerchant, sqlx::Error> {
+    merchants::insert_merchant(tx, id, name, now_ms()).await?;
+    let secret = issue_key(tx, id, KeyKind::Secret, &[], Some("Default secret key")).await?;
+    let publishable = issue_key(tx, id, KeyKind::Publishable, &[], Some("Default publishable key")).await?;
+    Ok(CreatedMerchant { merchant_id: id.clone(), secret_key: secret.key, publishable_key: publishable.key })
 }
 
 /// Makes a new key; only its hash and a short hint are stored.

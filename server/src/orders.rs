@@ -71,12 +71,13 @@ pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
 
 /// Recomputes the order's status from its ledger; sends `order.paid` when it becomes paid.
 pub async fn settle(tx: &mut Tx, merchant: &MerchantId, order_id: &OrderId, now: i64) -> Result<(), sqlx::Error> {
+    orders::lock(tx, merchant, order_id).await?;
     let Some(order) = orders::find(tx, merchant, order_id).await? else { return Ok(()) };
-    let payments = orders::payments(tx, order_id).await?;
+    let payments = orders::payments(tx, merchant, order_id).await?;
     let entries: Vec<_> = payments.iter().map(|p| (p.kind, p.status, p.amount_cents)).collect();
     let status = kassa::api::status_for(order.total_cents, kassa::api::balance(order.total_cents, &entries));
     if status != order.status {
-        orders::set_status(tx, order_id, status, now).await?;
+        orders::set_status(tx, merchant, order_id, status, now).await?;
         if status == OrderStatus::Paid {
             let paid = OrderRecord { status, updated_at: now, ..order };
             let object = serde_json::to_value(paid.to_api(&payments)).unwrap_or_default();
@@ -119,7 +120,7 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
         return Ok(());
     }
     let source = intent.id.to_string();
-    let existing: Vec<PaymentRecord> = orders::payments(tx, &order_id)
+    let existing: Vec<PaymentRecord> = orders::payments(tx, merchant, &order_id)
         .await?
         .into_iter()
         .filter(|p| p.created_via == "card" && p.source_payment_id.as_deref() == Some(source.as_str()))
@@ -139,11 +140,11 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
             row.corrections.push(Correction { previous: json!({ "amountCents": r.amount_cents }).as_object().cloned().unwrap_or_default(), corrected_at: format_ms(now), corrected_via: "card".into() });
             row.amount_cents = intent.captured_amount_cents;
             row.updated_at = now;
-            orders::update_payment(tx, &row, r.status, r.updated_at).await?;
+            orders::update_payment(tx, merchant, &row, r.status, r.updated_at).await?;
         }
         (Some(r), false, IntentStatus::Voided) if r.status == LedgerStatus::Complete => {
             let row = PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "card".into(), ..r.clone() };
-            orders::update_payment(tx, &row, r.status, r.updated_at).await?;
+            orders::update_payment(tx, merchant, &row, r.status, r.updated_at).await?;
         }
         _ => {}
     }

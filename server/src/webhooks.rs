@@ -127,14 +127,14 @@ pub fn secret_context(endpoint: &kassa::id::WebhookEndpointId) -> String {
 /// sealing, and those sealed with a key that is being rotated out. Returns how many it sealed.
 pub async fn seal_secrets(state: &AppState) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut sealed = 0;
-    for (id, stored) in events::endpoint_secrets(&state.store).await? {
+    for (merchant, id, stored) in events::endpoint_secrets(&state.store).await? {
         if state.keyring.is_current(&stored) {
             continue;
         }
         let context = secret_context(&id);
         let plain = if crate::crypto::Keyring::is_sealed_text(&stored) { state.keyring.open_text(&stored, &context)? } else { stored };
         let resealed = state.keyring.seal_text(&plain, &context);
-        state.store.write(move |tx| Box::pin(async move { events::set_endpoint_secret(tx, &id, &resealed).await })).await?;
+        state.store.write(move |tx| Box::pin(async move { events::set_endpoint_secret(tx, &merchant, &id, &resealed).await })).await?;
         sealed += 1;
     }
     Ok(sealed)

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +9,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::{card, TestApp};
+use common::process::{create_merchant, ServerProcess};
+use common::{card, TestApp, TestDb};
 use kassa_server::webhooks::{spawn_worker, Settings};
 use serde_json::{json, Value};
 
@@ -150,23 +149,6 @@ async fn endpoints_are_checked_and_belong_to_one_merchant() {
     assert!(app.get("/api/v1/webhook-endpoints", app.sk()).await.data(200).as_array().unwrap().is_empty());
 }
 
-fn serve(db: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000", "--webhooks-allow-loopback"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(addr) = line.strip_prefix("Kassa is listening on ") {
-            break addr.to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
-}
 
 async fn call(base: &str, key: &str, path: &str, body: Value) -> Value {
     let client = reqwest_like::post(&format!("{base}{path}"), key, &body.to_string()).await;
@@ -192,23 +174,22 @@ mod reqwest_like {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_written_before_a_restart_is_delivered_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("kassa.db").display());
-    let made = Command::new(env!("CARGO_BIN_EXE_kassa-server")).args(["merchant", "create", "--name", "Restart", "--database", &db]).output().unwrap();
-    let merchant: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let db = TestDb::new().await;
+    let merchant = create_merchant(&db, "Restart");
     let sk = merchant["secretKey"].as_str().unwrap();
 
     // The receiver's address, not listening yet: every delivery fails for now.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (mut first, base) = serve(&db);
+    let serve = |db| ServerProcess::start(db, &["--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000", "--webhooks-allow-loopback"]);
+    let mut first = serve(&db);
+    let base = first.base();
     let created = call(&base, sk, "/api/v1/webhook-endpoints", json!({ "url": format!("http://127.0.0.1:{port}/hooks"), "events": ["payment_intent.succeeded"] })).await;
     let secret = created["data"]["secret"].as_str().unwrap().to_owned();
     let sale = call(&base, sk, "/api/v1/payments/sale", json!({ "amountCents": 777, "currency": "USD", "card": card("4242424242424242") })).await;
     let intent = sale["data"]["id"].clone();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The server dies without warning.
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
 
     // The receiver comes up, then the server comes back on the same database.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
@@ -223,13 +204,12 @@ async fn an_event_written_before_a_restart_is_delivered_after_it() {
         }
     }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let (mut second, _) = serve(&db);
+    let mut second = serve(&db);
     wait_for(|| !received.all().is_empty()).await;
     let (signature, body, raw) = received.all().remove(0);
     assert_eq!(body["data"]["object"]["id"], intent);
     assert_eq!(kassa::webhook::verify(&raw, &signature, &secret, now(), 300), Ok(()));
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ async fn load(state: &AppState, caller: &Caller, id: &OrderId) -> ApiResult<Orde
 
 async fn view(tx: &mut Tx, merchant: &kassa::id::MerchantId, id: &OrderId) -> Result<Order, sqlx::Error> {
     let order = orders::find(tx, merchant, id).await?.ok_or(sqlx::Error::RowNotFound)?;
-    let payments = orders::payments(tx, id).await?;
+    let payments = orders::payments(tx, merchant, id).await?;
     Ok(order.to_api(&payments))
 }
 
@@ -68,7 +68,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     let id = order_id(&id)?;
     let order = load(&state, &caller, &id).await?;
     let mut conn = state.store.reader().acquire().await?;
-    let payments = orders::payments(&mut conn, &id).await?;
+    let payments = orders::payments(&mut conn, &caller.merchant_id, &id).await?;
     Ok(Json(Data { data: order.to_api(&payments) }))
 }
 
@@ -106,7 +106,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filter
     let (rows, has_more) = orders::list(&mut conn, &caller.merchant_id, &query).await?;
     let mut data = Vec::with_capacity(rows.len());
     for order in &rows {
-        let payments = orders::payments(&mut conn, &order.id).await?;
+        let payments = orders::payments(&mut conn, &caller.merchant_id, &order.id).await?;
         data.push(order.to_api(&payments));
     }
     let cursor = if has_more { rows.last().map(|o| o.id.to_string()) } else { None };
@@ -122,7 +122,7 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, Path(i
     let id = order_id(&id)?;
     let order = load(&state, &r.caller, &id).await?;
     let mut conn = state.store.reader().acquire().await?;
-    let balance = order.to_api(&orders::payments(&mut conn, &id).await?).balance_cents;
+    let balance = order.to_api(&orders::payments(&mut conn, &r.caller.merchant_id, &id).await?).balance_cents;
     if balance <= 0 {
         return Err(ApiError::invalid_state("This order is paid; there is nothing left to pay").with_details(json!({ "balanceCents": balance })));
     }
@@ -177,7 +177,7 @@ async fn find_payment(state: &AppState, caller: &Caller, order: &OrderId, uid: &
     load(state, caller, order).await?;
     let uid: OrderPaymentId = uid.parse().map_err(|_| ApiError::not_found("order payment"))?;
     let mut conn = state.store.reader().acquire().await?;
-    orders::payments(&mut conn, order).await?.into_iter().find(|p| p.id == uid).ok_or_else(|| ApiError::not_found("order payment"))
+    orders::payments(&mut conn, &caller.merchant_id, order).await?.into_iter().find(|p| p.id == uid).ok_or_else(|| ApiError::not_found("order payment"))
 }
 
 /// Writes a changed payment (if nobody changed it since it was read), settles the order and
@@ -189,8 +189,8 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
         .write(move |tx| {
             Box::pin(async move {
                 let done = match &after {
-                    Some(after) => orders::update_payment(tx, after, before.status, before.updated_at).await?,
-                    None => orders::delete_pending(tx, &before.id).await?,
+                    Some(after) => orders::update_payment(tx, &merchant, after, before.status, before.updated_at).await?,
+                    None => orders::delete_pending(tx, &merchant, &before.id).await?,
                 };
                 if !done {
                     return Err(ApiError::invalid_state("The payment changed while this request ran; fetch the order and try again"));

@@ -86,7 +86,7 @@ pub async fn deliveries(State(state): State<AppState>, caller: Caller, Path(id):
     if !events::endpoints(&mut conn, &caller.merchant_id).await?.iter().any(|e| e.id == id) {
         return Err(ApiError::not_found("webhook endpoint"));
     }
-    Ok(Json(Data { data: events::attempts(&mut conn, &id, 100).await? }))
+    Ok(Json(Data { data: events::attempts(&mut conn, &caller.merchant_id, &id, 100).await? }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -1,9 +1,10 @@
 use kassa::api::{CardSummary, Customer, SavedPaymentMethod};
 use kassa::id::{CustomerId, MerchantId, PaymentMethodId};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
+
 use sqlx::Row;
 
+use super::DbRow;
 use super::merchants::decode_error;
 use super::{Store, Tx};
 use crate::clock::format_ms;
@@ -21,7 +22,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, customer: &Customer, now
     Ok(())
 }
 
-fn customer_from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
+fn customer_from_row(row: &DbRow) -> Result<Customer, sqlx::Error> {
     let metadata: String = row.try_get("metadata")?;
     Ok(Customer {
         id: row.try_get("id")?,
@@ -69,7 +70,7 @@ pub struct StoredMethod {
 const METHOD_COLUMNS: &str =
     "id, customer_id, processor_token, brand, last4, exp_month, exp_year, fingerprint, nickname, is_default, created_at";
 
-fn method_from_row(row: &SqliteRow) -> Result<StoredMethod, sqlx::Error> {
+fn method_from_row(row: &DbRow) -> Result<StoredMethod, sqlx::Error> {
     let brand: String = row.try_get("brand")?;
     Ok(StoredMethod {
         processor_token: row.try_get("processor_token")?,
@@ -85,7 +86,7 @@ fn method_from_row(row: &SqliteRow) -> Result<StoredMethod, sqlx::Error> {
                 fingerprint: row.try_get("fingerprint")?,
             },
             nickname: row.try_get("nickname")?,
-            is_default: row.try_get("is_default")?,
+            is_default: super::flag(row, "is_default")?,
             created_at: format_ms(row.try_get("created_at")?),
         },
     })
@@ -95,14 +96,19 @@ fn method_from_row(row: &SqliteRow) -> Result<StoredMethod, sqlx::Error> {
 pub async fn insert_method(tx: &mut Tx, merchant: &MerchantId, stored: &StoredMethod, now: i64) -> Result<SavedPaymentMethod, sqlx::Error> {
     let m = &stored.method;
     let has_default: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM payment_methods WHERE customer_id = $1 AND is_default = 1 AND detached_at IS NULL",
+        "SELECT 1 FROM payment_methods WHERE merchant_id = $2 AND customer_id = $1 AND is_default = TRUE AND detached_at IS NULL",
     )
     .bind(&m.customer_id)
+    .bind(merchant)
     .fetch_optional(&mut *tx)
     .await?;
     let is_default = m.is_default || has_default.is_none();
     if is_default {
-        sqlx::query("UPDATE payment_methods SET is_default = 0 WHERE customer_id = $1").bind(&m.customer_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE payment_methods SET is_default = FALSE WHERE merchant_id = $2 AND customer_id = $1")
+            .bind(&m.customer_id)
+            .bind(merchant)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query(
         "INSERT INTO payment_methods (id, merchant_id, customer_id, processor_token, brand, last4, exp_month,
@@ -146,7 +152,7 @@ pub async fn find_method(store: &Store, merchant: &MerchantId, id: &PaymentMetho
 /// Detaches a customer's card; false when it was not attached to that customer.
 pub async fn detach_method(tx: &mut Tx, merchant: &MerchantId, customer: &CustomerId, id: &PaymentMethodId, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE payment_methods SET detached_at = $1, is_default = 0
+        "UPDATE payment_methods SET detached_at = $1, is_default = FALSE
          WHERE merchant_id = $2 AND customer_id = $3 AND id = $4 AND detached_at IS NULL",
     )
     .bind(now)

@@ -1,6 +1,6 @@
 use kassa::api::{DeliveryAttempt, Event, WebhookEndpoint};
 use kassa::id::{DeliveryId, EventId, MerchantId, WebhookEndpointId};
-use sqlx::sqlite::SqliteConnection;
+
 use sqlx::Row;
 
 use super::{Store, Tx};
@@ -20,7 +20,7 @@ pub async fn record(tx: &mut Tx, merchant: &MerchantId, kind: &str, object: serd
         .execute(&mut *tx)
         .await?;
     let endpoints: Vec<(WebhookEndpointId, String)> = sqlx::query_as(
-        "SELECT id, events FROM webhook_endpoints WHERE merchant_id = $1 AND enabled = 1 AND deleted_at IS NULL",
+        "SELECT id, events FROM webhook_endpoints WHERE merchant_id = $1 AND enabled = TRUE AND deleted_at IS NULL",
     )
     .bind(merchant)
     .fetch_all(&mut *tx)
@@ -44,7 +44,7 @@ pub async fn record(tx: &mut Tx, merchant: &MerchantId, kind: &str, object: serd
     Ok(id)
 }
 
-pub async fn list(conn: &mut SqliteConnection, merchant: &MerchantId, kind: Option<&str>, after: Option<&EventId>, limit: u32) -> Result<(Vec<Event>, bool), sqlx::Error> {
+pub async fn list(conn: &mut Tx, merchant: &MerchantId, kind: Option<&str>, after: Option<&EventId>, limit: u32) -> Result<(Vec<Event>, bool), sqlx::Error> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT body FROM events WHERE merchant_id = $1 AND ($2 IS NULL OR kind = $2)
            AND ($3 IS NULL OR seq < (SELECT seq FROM events WHERE merchant_id = $1 AND id = $3))
@@ -65,7 +65,7 @@ pub async fn list(conn: &mut SqliteConnection, merchant: &MerchantId, kind: Opti
     Ok((events, has_more))
 }
 
-pub async fn event_exists(conn: &mut SqliteConnection, merchant: &MerchantId, id: &EventId) -> Result<bool, sqlx::Error> {
+pub async fn event_exists(conn: &mut Tx, merchant: &MerchantId, id: &EventId) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE merchant_id = $1 AND id = $2").bind(merchant).bind(id).fetch_optional(&mut *conn).await?;
     Ok(found.is_some())
 }
@@ -85,16 +85,16 @@ pub async fn insert_endpoint(tx: &mut Tx, merchant: &MerchantId, endpoint: &Webh
 }
 
 /// Every endpoint's stored signing secret (sealed, or plain from before sealing), by endpoint.
-pub async fn endpoint_secrets(store: &Store) -> Result<Vec<(WebhookEndpointId, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, secret FROM webhook_endpoints ORDER BY seq").fetch_all(store.reader()).await
+pub async fn endpoint_secrets(store: &Store) -> Result<Vec<(MerchantId, WebhookEndpointId, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT merchant_id, id, secret FROM webhook_endpoints ORDER BY merchant_id, seq").fetch_all(store.reader()).await
 }
 
-pub async fn set_endpoint_secret(tx: &mut Tx, id: &WebhookEndpointId, sealed: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE id = $2").bind(sealed).bind(id).execute(&mut *tx).await?;
+pub async fn set_endpoint_secret(tx: &mut Tx, merchant: &MerchantId, id: &WebhookEndpointId, sealed: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE merchant_id = $2 AND id = $3").bind(sealed).bind(merchant).bind(id).execute(&mut *tx).await?;
     Ok(())
 }
 
-pub async fn endpoints(conn: &mut SqliteConnection, merchant: &MerchantId) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
+pub async fn endpoints(conn: &mut Tx, merchant: &MerchantId) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     let rows = sqlx::query("SELECT id, url, events, enabled, created_at FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY seq")
         .bind(merchant)
         .fetch_all(&mut *conn)
@@ -106,7 +106,7 @@ pub async fn endpoints(conn: &mut SqliteConnection, merchant: &MerchantId) -> Re
                 id: row.try_get("id")?,
                 url: row.try_get("url")?,
                 events: serde_json::from_str(&events).unwrap_or_default(),
-                enabled: row.try_get("enabled")?,
+                enabled: super::flag(row, "enabled")?,
                 secret: None,
                 created_at: format_ms(row.try_get("created_at")?),
             })
@@ -124,15 +124,17 @@ pub async fn delete_endpoint(tx: &mut Tx, merchant: &MerchantId, id: &WebhookEnd
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn attempts(conn: &mut SqliteConnection, endpoint: &WebhookEndpointId, limit: u32) -> Result<Vec<DeliveryAttempt>, sqlx::Error> {
+pub async fn attempts(conn: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpointId, limit: u32) -> Result<Vec<DeliveryAttempt>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT a.delivery_id, a.event_id, a.status_code, a.error, a.duration_ms, a.attempted_at, d.status, d.attempts,
-                (SELECT COUNT(*) FROM webhook_attempts b WHERE b.delivery_id = a.delivery_id AND b.seq <= a.seq) AS nth
-         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
-         WHERE a.endpoint_id = $1 ORDER BY a.seq DESC LIMIT $2",
+                (SELECT COUNT(*) FROM webhook_attempts b
+                 WHERE b.merchant_id = a.merchant_id AND b.delivery_id = a.delivery_id AND b.seq <= a.seq) AS nth
+         FROM webhook_attempts a JOIN webhook_deliveries d ON d.merchant_id = a.merchant_id AND d.id = a.delivery_id
+         WHERE a.merchant_id = $3 AND a.endpoint_id = $1 ORDER BY a.seq DESC LIMIT $2",
     )
     .bind(endpoint)
     .bind(i64::from(limit))
+    .bind(merchant)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -156,6 +158,7 @@ pub async fn attempts(conn: &mut SqliteConnection, endpoint: &WebhookEndpointId,
 
 /// A delivery that is due, with what sending it needs.
 pub struct Due {
+    pub merchant: MerchantId,
     pub id: DeliveryId,
     pub endpoint_id: WebhookEndpointId,
     pub event_id: EventId,
@@ -171,8 +174,8 @@ pub struct Due {
 /// Claims up to `limit` due deliveries by pushing their next attempt past `lease_until`, so that
 /// two workers never send the same one at once.
 pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Due>, sqlx::Error> {
-    let candidates: Vec<(DeliveryId,)> = sqlx::query_as(
-        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
+    let candidates: Vec<(MerchantId, DeliveryId)> = sqlx::query_as(
+        "SELECT merchant_id, id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
     )
     .bind(now)
     .bind(i64::from(limit))
@@ -185,11 +188,15 @@ pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) ->
         .write(move |tx| {
             Box::pin(async move {
                 let mut claimed = Vec::new();
-                for (id,) in candidates {
-                    let done = sqlx::query("UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 AND status = 'pending' AND next_attempt_at <= $3")
-                        .bind(lease_until)
-                        .bind(&id)
-                        .bind(now)
+                for (merchant, id) in candidates {
+                    let done = sqlx::query(
+                        "UPDATE webhook_deliveries SET next_attempt_at = $1
+                         WHERE merchant_id = $4 AND id = $2 AND status = 'pending' AND next_attempt_at <= $3",
+                    )
+                    .bind(lease_until)
+                    .bind(&id)
+                    .bind(now)
+                    .bind(&merchant)
                         .execute(&mut *tx)
                         .await?;
                     if done.rows_affected() == 0 {
@@ -197,18 +204,26 @@ pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) ->
                     }
                     let row = sqlx::query(
                         "SELECT d.endpoint_id, d.event_id, d.attempts, w.url, w.secret, w.enabled, w.deleted_at, e.body
-                         FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
-                         WHERE d.id = $1",
+                         FROM webhook_deliveries d
+                         JOIN webhook_endpoints w ON w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
+                         JOIN events e ON e.merchant_id = d.merchant_id AND e.id = d.event_id
+                         WHERE d.merchant_id = $2 AND d.id = $1",
                     )
                     .bind(&id)
+                    .bind(&merchant)
                     .fetch_one(&mut *tx)
                     .await?;
-                    let live = row.try_get::<bool, _>("enabled")? && row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
+                    let live = super::flag(&row, "enabled")? && row.try_get::<Option<i64>, _>("deleted_at")?.is_none();
                     if !live {
-                        sqlx::query("UPDATE webhook_deliveries SET status = 'canceled' WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE webhook_deliveries SET status = 'canceled' WHERE merchant_id = $1 AND id = $2")
+                            .bind(&merchant)
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await?;
                         continue;
                     }
                     claimed.push(Due {
+                        merchant,
                         id,
                         endpoint_id: row.try_get("endpoint_id")?,
                         event_id: row.try_get("event_id")?,
@@ -234,7 +249,7 @@ pub struct AttemptResult {
 /// Records an attempt and what happens next: delivered, another try at `retry_at`, or failed.
 /// False when the lease had passed to another worker (nothing is recorded).
 pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now: i64, retry_at: Option<i64>) -> Result<bool, sqlx::Error> {
-    let (id, endpoint, event, lease_until) = (due.id.clone(), due.endpoint_id.clone(), due.event_id.clone(), due.lease_until);
+    let (merchant, id, endpoint, event, lease_until) = (due.merchant.clone(), due.id.clone(), due.endpoint_id.clone(), due.event_id.clone(), due.lease_until);
     let delivered = result.status_code.is_some_and(|c| (200..300).contains(&c));
     store
         .write(move |tx| {
@@ -249,21 +264,22 @@ pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now
                 let held = sqlx::query(
                     "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2,
                         delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END
-                     WHERE id = $4 AND status = 'pending' AND next_attempt_at = $5",
+                     WHERE merchant_id = $6 AND id = $4 AND status = 'pending' AND next_attempt_at = $5",
                 )
                 .bind(status)
                 .bind(next)
                 .bind(now)
                 .bind(&id)
                 .bind(lease_until)
+                .bind(&merchant)
                 .execute(&mut *tx)
                 .await?;
                 if held.rows_affected() == 0 {
                     return Ok(false);
                 }
                 sqlx::query(
-                    "INSERT INTO webhook_attempts (delivery_id, endpoint_id, event_id, status_code, error, duration_ms, attempted_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO webhook_attempts (merchant_id, delivery_id, endpoint_id, event_id, status_code, error, duration_ms, attempted_at)
+                     VALUES ($8, $1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&id)
                 .bind(&endpoint)
@@ -272,6 +288,7 @@ pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now
                 .bind(&result.error)
                 .bind(result.duration_ms)
                 .bind(now)
+                .bind(&merchant)
                 .execute(&mut *tx)
                 .await?;
                 Ok(true)

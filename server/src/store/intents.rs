@@ -6,11 +6,12 @@ use kassa::card::CardBrand;
 use kassa::id::{MerchantId, PaymentIntentId, TransactionId};
 use kassa::Currency;
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
 
+use sqlx::Row;
+
+use super::DbRow;
 use super::merchants::decode_error;
-use super::{Store, Tx};
+use super::{Backend, SqlBuilder, Store, Tx};
 use crate::clock::format_ms;
 
 /// A payment intent as stored, including what never leaves the server (the processor's token
@@ -380,7 +381,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Err
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
+fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let currency: String = row.try_get("currency")?;
     let capture_method: String = row.try_get("capture_method")?;
@@ -428,7 +429,7 @@ fn intent_from_row(row: &SqliteRow) -> Result<IntentRecord, sqlx::Error> {
         three_ds_session_hash: row.try_get("three_ds_session_hash")?,
         opener_origin: row.try_get("opener_origin")?,
         return_url: row.try_get("return_url")?,
-        save_card: row.try_get("save_card")?,
+        save_card: super::flag(row, "save_card")?,
         resolution: resolution.as_deref().map(parse_json).transpose()?,
         pending_operation: row.try_get("pending_operation")?,
         refund_reserved_cents: row.try_get("refund_reserved_cents")?,
@@ -443,9 +444,11 @@ pub async fn find(store: &Store, merchant: &MerchantId, id: &PaymentIntentId) ->
     row.as_ref().map(intent_from_row).transpose()
 }
 
-/// Reads an intent inside the write transaction, to answer with what was just written.
+/// Reads an intent inside the write transaction and keeps it locked until the commit, so that
+/// what the change computes from it stays true (servers change one intent one at a time).
 pub async fn find_in(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId) -> Result<IntentRecord, sqlx::Error> {
-    let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2");
+    let lock = Backend::of(tx).for_update();
+    let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2{lock}");
     let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_one(&mut *tx).await?;
     intent_from_row(&row)
 }
@@ -556,43 +559,41 @@ pub struct IntentQuery {
 /// Newest first, keyed on the insertion sequence: new payments land before the first page, so a
 /// walk through the pages neither skips nor repeats a row while they arrive.
 pub async fn list(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Result<(Vec<IntentRecord>, bool), sqlx::Error> {
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
-    sql.push(INTENT_COLUMNS).push(" FROM payment_intents WHERE merchant_id = ").push_bind(merchant);
+    let mut sql = SqlBuilder::new(&format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = "));
+    sql.text(merchant);
     push_filters(&mut sql, q);
     if let Some(after) = &q.after {
-        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ")
-            .push_bind(merchant)
-            .push(" AND id = ")
-            .push_bind(after)
-            .push(")");
+        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ").text(merchant).push(" AND id = ").text(after).push(")");
     }
-    sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
-    let rows = sql.build().fetch_all(store.reader()).await?;
+    sql.push(" ORDER BY seq DESC LIMIT ").int(i64::from(q.limit) + 1);
+    let rows = sql.query().fetch_all(store.reader()).await?;
     let has_more = rows.len() > q.limit as usize;
     let intents = rows.iter().take(q.limit as usize).map(intent_from_row).collect::<Result<_, _>>()?;
     Ok((intents, has_more))
 }
 
-fn push_filters(sql: &mut QueryBuilder<'_, Sqlite>, q: &IntentQuery) {
+fn push_filters(sql: &mut SqlBuilder, q: &IntentQuery) {
     if !q.statuses.is_empty() {
         sql.push(" AND status IN (");
-        let mut list = sql.separated(", ");
-        for status in &q.statuses {
-            list.push_bind(status.as_str());
+        for (i, status) in q.statuses.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(status.as_str());
         }
         sql.push(")");
     }
     if let Some(from) = q.date_from {
-        sql.push(" AND created_at >= ").push_bind(from);
+        sql.push(" AND created_at >= ").int(from);
     }
     if let Some(to) = q.date_to {
-        sql.push(" AND created_at < ").push_bind(to);
+        sql.push(" AND created_at < ").int(to);
     }
     if let Some(min) = q.amount_min_cents {
-        sql.push(" AND amount_cents >= ").push_bind(min);
+        sql.push(" AND amount_cents >= ").int(min);
     }
     if let Some(max) = q.amount_max_cents {
-        sql.push(" AND amount_cents <= ").push_bind(max);
+        sql.push(" AND amount_cents <= ").int(max);
     }
     for (column, value) in [
         ("card_last4", &q.card_last4),
@@ -601,18 +602,18 @@ fn push_filters(sql: &mut QueryBuilder<'_, Sqlite>, q: &IntentQuery) {
         ("location_id", &q.location_id),
     ] {
         if let Some(value) = value {
-            sql.push(format!(" AND {column} = ")).push_bind(value.clone());
+            sql.push(&format!(" AND {column} = ")).text(value);
         }
     }
 }
 
 /// How many intents match, by status.
 pub async fn count_by_status(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Result<Vec<(IntentStatus, i64)>, sqlx::Error> {
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT status, COUNT(*) AS n FROM payment_intents WHERE merchant_id = ");
-    sql.push_bind(merchant);
+    let mut sql = SqlBuilder::new("SELECT status, COUNT(*) AS n FROM payment_intents WHERE merchant_id = ");
+    sql.text(merchant);
     push_filters(&mut sql, q);
     sql.push(" GROUP BY status");
-    let rows = sql.build().fetch_all(store.reader()).await?;
+    let rows = sql.query().fetch_all(store.reader()).await?;
     rows.iter()
         .map(|row| {
             let status: String = row.try_get("status")?;

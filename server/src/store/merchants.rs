@@ -2,6 +2,7 @@ use kassa::api::{KeyKind, Permission};
 use kassa::id::{ApiKeyId, MerchantId};
 use sqlx::Row;
 
+use super::DbRow;
 use super::{Store, Tx};
 
 /// An API key as found by its hash.
@@ -106,7 +107,7 @@ pub async fn find_key(store: &Store, merchant: &MerchantId, id: &ApiKeyId) -> Re
     row.as_ref().map(key_from_row).transpose()
 }
 
-fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<kassa::api::ApiKey, sqlx::Error> {
+fn key_from_row(row: &DbRow) -> Result<kassa::api::ApiKey, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
     let permissions: String = row.try_get("permissions")?;
     let time = |column: &str| row.try_get::<Option<i64>, _>(column).map(|t| t.map(crate::clock::format_ms));

@@ -1,10 +1,15 @@
-//! All SQL lives under this module. It is written to be portable (`$n` parameters, integer money
-//! and times, text ids), so PostgreSQL can follow SQLite without touching the callers.
+//! All SQL lives under this module, written once for both backends: SQLite (the embedded
+//! default) and PostgreSQL 15+ (many servers on one database). Queries use `$n` parameters,
+//! integer money and times, text ids and `TRUE`/`FALSE`; where the backends differ (row locks,
+//! migrations), the store asks [`Backend`]. The API names no backend type: a change runs on a
+//! [`Tx`] whichever database is behind it.
 //!
-//! Writes use group commit. SQLite has one writer, and each durable commit costs an fsync, so one
-//! writer task takes every change queued behind the one it is running, runs each in a savepoint of
-//! a single transaction (a change that fails is rolled back alone), commits once, and only then
-//! tells each caller its change is durable. Nothing is acknowledged before its COMMIT returns.
+//! Writes on SQLite use group commit. SQLite has one writer, and each durable commit costs an
+//! fsync, so one writer task takes every change queued behind the one it is running, runs each in
+//! a savepoint of a single transaction (a change that fails is rolled back alone), commits once,
+//! and only then tells each caller its change is durable. On PostgreSQL each change is its own
+//! transaction on a pooled connection; PostgreSQL groups concurrent commits into one WAL flush
+//! itself. Either way nothing is acknowledged before its COMMIT returns.
 
 pub mod customers;
 pub mod idempotency;
@@ -22,20 +27,105 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
-use sqlx::ConnectOptions;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
-/// The connection a write runs on, inside the writer's transaction.
-pub type Tx = SqliteConnection;
+/// The connection a write runs on, inside its transaction.
+pub type Tx = AnyConnection;
+/// A row as read from either backend.
+pub type DbRow = sqlx::any::AnyRow;
 
-/// At most this many changes share one commit.
+/// At most this many changes share one SQLite commit.
 const MAX_BATCH: usize = 256;
 
-type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, bool> + Send>;
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a database URL: `postgres://` or `postgresql://`, else SQLite.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// The backend a connection talks to.
+    pub fn of(conn: &Tx) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// What a SELECT inside a write appends to lock the rows it reads until the commit. SQLite
+    /// needs nothing: its one writer runs one change at a time.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+}
+
+/// A flag column: BOOLEAN on PostgreSQL, 0 or 1 on SQLite.
+pub(crate) fn flag(row: &DbRow, column: &str) -> Result<bool, sqlx::Error> {
+    row.try_get::<bool, _>(column).or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+}
+
+/// A query put together from parts, with `$n` placeholders on both backends (sqlx's own builder
+/// writes `?` for `Any`, which PostgreSQL refuses).
+pub(crate) struct SqlBuilder {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl SqlBuilder {
+    pub fn new(sql: &str) -> SqlBuilder {
+        SqlBuilder { sql: sql.to_owned(), args: Vec::new() }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut SqlBuilder {
+        self.sql.push_str(sql);
+        self
+    }
+
+    fn slot(&mut self, arg: Arg) -> &mut SqlBuilder {
+        self.args.push(arg);
+        self.sql.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub fn text(&mut self, value: impl ToString) -> &mut SqlBuilder {
+        self.slot(Arg::Text(value.to_string()))
+    }
+
+    pub fn int(&mut self, value: i64) -> &mut SqlBuilder {
+        self.slot(Arg::Int(value))
+    }
+
+    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        self.args.iter().fold(sqlx::query(&self.sql), |query, arg| match arg {
+            Arg::Text(text) => query.bind(text.as_str()),
+            Arg::Int(int) => query.bind(*int),
+        })
+    }
+}
+
+type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, bool> + Send>;
 
 struct WriteJob {
     run: Job,
@@ -44,41 +134,100 @@ struct WriteJob {
 }
 
 #[derive(Clone)]
+enum Writer {
+    /// SQLite: one writer task, group commit.
+    Grouped(mpsc::Sender<WriteJob>),
+    /// PostgreSQL: a transaction per change on the pool.
+    Pooled,
+}
+
+#[derive(Clone)]
 pub struct Store {
-    writer: mpsc::Sender<WriteJob>,
-    reader: SqlitePool,
+    backend: Backend,
+    writer: Writer,
+    pool: AnyPool,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and runs the migrations.
+    /// Opens the database at `url` (`sqlite://file` — created if needed — or
+    /// `postgres://…`) and runs that backend's migrations.
     pub async fn connect(url: &str) -> Result<Store, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // An acknowledged payment survives power loss.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let mut conn = options.connect().await?;
-        sqlx::migrate!("./migrations").run(&mut conn).await?;
-        let (writer, jobs) = mpsc::channel(4096);
-        tokio::spawn(run_writer(conn, jobs));
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(Store { writer, reader })
+        sqlx::any::install_default_drivers();
+        match Backend::of_url(url) {
+            Backend::Sqlite => Store::connect_sqlite(url).await,
+            Backend::Postgres => Store::connect_postgres(url).await,
+        }
     }
 
-    /// Runs `change` in the writer's transaction and returns once it is durable. When `change`
-    /// returns an error, everything it wrote is rolled back and the error is returned.
+    async fn connect_sqlite(url: &str) -> Result<Store, sqlx::Error> {
+        let file = SqliteConnectOptions::from_str(url)?.get_filename().to_string_lossy().into_owned();
+        let writer_url = format!("sqlite://{file}?mode=rwc");
+        let mut conn = AnyConnectOptions::from_str(&writer_url)?.connect().await?;
+        // WAL lets readers run beside the writer; FULL makes an acknowledged payment survive
+        // power loss.
+        sqlx::raw_sql(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+        )
+        .execute(&mut conn)
+        .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+        let (writer, jobs) = mpsc::channel(4096);
+        tokio::spawn(run_writer(conn, jobs));
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite://{file}?mode=ro"))
+            .await?;
+        Ok(Store { backend: Backend::Sqlite, writer: Writer::Grouped(writer), pool })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Store, sqlx::Error> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(32)
+            .min_connections(2)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        {
+            // Servers starting together take turns: one runs the migrations, the others then find
+            // them applied.
+            let mut conn = pool.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock(7220565461)").execute(&mut *conn).await?;
+            let migrated = sqlx::migrate!("./migrations/postgres").run(&mut *conn).await;
+            sqlx::query("SELECT pg_advisory_unlock(7220565461)").execute(&mut *conn).await?;
+            migrated?;
+        }
+        Ok(Store { backend: Backend::Postgres, writer: Writer::Pooled, pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `change` in a transaction and returns once it is durable. When `change` returns an
+    /// error, everything it wrote is rolled back and the error is returned.
     pub async fn write<T, E, F>(&self, change: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
     {
+        let writer = match &self.writer {
+            Writer::Grouped(writer) => writer,
+            Writer::Pooled => {
+                let mut tx = self.pool.begin().await?;
+                let value = change(&mut tx).await?;
+                tx.commit().await?;
+                return Ok(value);
+            }
+        };
         let (result_tx, result_rx) = oneshot::channel::<Result<T, E>>();
         let (durable_tx, durable_rx) = oneshot::channel();
         let run: Job = Box::new(move |conn| {
@@ -90,7 +239,7 @@ impl Store {
             })
         });
         let gone = || E::from(sqlx::Error::PoolClosed);
-        self.writer.send(WriteJob { run, durable: durable_tx }).await.map_err(|_| gone())?;
+        writer.send(WriteJob { run, durable: durable_tx }).await.map_err(|_| gone())?;
         let value = result_rx.await.map_err(|_| gone())??;
         match durable_rx.await {
             Ok(Ok(())) => Ok(value),
@@ -99,28 +248,29 @@ impl Store {
         }
     }
 
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// Connections for reads outside a write (read-only on SQLite).
+    pub fn reader(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.reader).await.is_ok()
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     pub async fn close(&self) {
-        self.reader.close().await;
+        self.pool.close().await;
     }
 }
 
-async fn run_writer(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>) {
+async fn run_writer(mut conn: Tx, mut jobs: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         commit_batch(&mut conn, std::mem::take(&mut batch)).await;
     }
 }
 
-async fn commit_batch(conn: &mut SqliteConnection, batch: Vec<WriteJob>) {
+async fn commit_batch(conn: &mut Tx, batch: Vec<WriteJob>) {
     if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
         for job in batch {
             let _ = job.durable.send(Err(e.to_string()));
@@ -162,7 +312,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: Vec<WriteJob>) {
 
 /// Runs one change; keeps its writes when it succeeds and rolls them back alone when it fails
 /// or panics.
-async fn run_in_savepoint(conn: &mut SqliteConnection, run: Job) -> Result<bool, sqlx::Error> {
+async fn run_in_savepoint(conn: &mut Tx, run: Job) -> Result<bool, sqlx::Error> {
     sqlx::query("SAVEPOINT change").execute(&mut *conn).await?;
     let keep = AssertUnwindSafe(run(&mut *conn)).catch_unwind().await.unwrap_or(false);
     if !keep {

@@ -4,11 +4,12 @@ use kassa::api::{
 use kassa::id::{MerchantId, OrderId, OrderPaymentId};
 use kassa::Currency;
 use serde_json::{Map, Value};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+
 use sqlx::Row;
 
+use super::DbRow;
 use super::merchants::decode_error;
-use super::Tx;
+use super::{Backend, Tx};
 use crate::clock::format_ms;
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -85,7 +86,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, order: &OrderRecord) -> 
 
 const ORDER_COLUMNS: &str = "id, status, currency, customer_id, line_items, subtotal_cents, total_cents, metadata, created_at, updated_at";
 
-fn order_from_row(row: &SqliteRow) -> Result<OrderRecord, sqlx::Error> {
+fn order_from_row(row: &DbRow) -> Result<OrderRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let currency: String = row.try_get("currency")?;
     Ok(OrderRecord {
@@ -102,7 +103,7 @@ fn order_from_row(row: &SqliteRow) -> Result<OrderRecord, sqlx::Error> {
     })
 }
 
-pub async fn find(conn: &mut SqliteConnection, merchant: &MerchantId, id: &OrderId) -> Result<Option<OrderRecord>, sqlx::Error> {
+pub async fn find(conn: &mut Tx, merchant: &MerchantId, id: &OrderId) -> Result<Option<OrderRecord>, sqlx::Error> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE merchant_id = $1 AND id = $2");
     let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_optional(&mut *conn).await?;
     row.as_ref().map(order_from_row).transpose()
@@ -117,7 +118,15 @@ pub struct OrderQuery {
     pub limit: u32,
 }
 
-pub async fn list(conn: &mut SqliteConnection, merchant: &MerchantId, q: &OrderQuery) -> Result<(Vec<OrderRecord>, bool), sqlx::Error> {
+/// Locks an order until the commit, so that changes to its ledger settle it one at a time.
+pub async fn lock(tx: &mut Tx, merchant: &MerchantId, id: &OrderId) -> Result<(), sqlx::Error> {
+    if Backend::of(tx) == Backend::Postgres {
+        sqlx::query("SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR UPDATE").bind(merchant).bind(id).fetch_optional(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+pub async fn list(conn: &mut Tx, merchant: &MerchantId, q: &OrderQuery) -> Result<(Vec<OrderRecord>, bool), sqlx::Error> {
     let sql = format!(
         "SELECT {ORDER_COLUMNS} FROM orders
          WHERE merchant_id = $1
@@ -143,7 +152,7 @@ pub async fn list(conn: &mut SqliteConnection, merchant: &MerchantId, q: &OrderQ
     Ok((orders, has_more))
 }
 
-pub async fn exists(conn: &mut SqliteConnection, merchant: &MerchantId, id: &OrderId) -> Result<bool, sqlx::Error> {
+pub async fn exists(conn: &mut Tx, merchant: &MerchantId, id: &OrderId) -> Result<bool, sqlx::Error> {
     Ok(find(conn, merchant, id).await?.is_some())
 }
 
@@ -165,11 +174,12 @@ pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, order: &OrderRecor
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_status(tx: &mut Tx, id: &OrderId, status: OrderStatus, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
+pub async fn set_status(tx: &mut Tx, merchant: &MerchantId, id: &OrderId, status: OrderStatus, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE merchant_id = $4 AND id = $3")
         .bind(enum_str(status))
         .bind(now)
         .bind(id)
+        .bind(merchant)
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -273,12 +283,12 @@ pub async fn insert_payment(tx: &mut Tx, merchant: &MerchantId, p: &PaymentRecor
 }
 
 /// Rewrites a payment if it is still as it was read (`expected` status and update time).
-pub async fn update_payment(tx: &mut Tx, p: &PaymentRecord, expected: LedgerStatus, expected_updated_at: i64) -> Result<bool, sqlx::Error> {
+pub async fn update_payment(tx: &mut Tx, merchant: &MerchantId, p: &PaymentRecord, expected: LedgerStatus, expected_updated_at: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE order_payments SET method_id = $1, amount_cents = $2, status = $3, transaction_ref = $4,
             invoice_id = $5, note = $6, attrs = $7, corrections = $8, completed_at = $9, reversed_at = $10,
             updated_at = $11, updated_via = $12, updated_by = $16
-         WHERE id = $13 AND status = $14 AND updated_at = $15",
+         WHERE merchant_id = $17 AND id = $13 AND status = $14 AND updated_at = $15",
     )
     .bind(&p.method_id)
     .bind(p.amount_cents)
@@ -296,17 +306,22 @@ pub async fn update_payment(tx: &mut Tx, p: &PaymentRecord, expected: LedgerStat
     .bind(enum_str(expected))
     .bind(expected_updated_at)
     .bind(&p.updated_by)
+    .bind(merchant)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete_pending(tx: &mut Tx, id: &OrderPaymentId) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM order_payments WHERE id = $1 AND status = 'pending'").bind(id).execute(&mut *tx).await?;
+pub async fn delete_pending(tx: &mut Tx, merchant: &MerchantId, id: &OrderPaymentId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM order_payments WHERE merchant_id = $2 AND id = $1 AND status = 'pending'")
+        .bind(id)
+        .bind(merchant)
+        .execute(&mut *tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
-fn payment_from_row(row: &SqliteRow) -> Result<PaymentRecord, sqlx::Error> {
+fn payment_from_row(row: &DbRow) -> Result<PaymentRecord, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
     let status: String = row.try_get("status")?;
     Ok(PaymentRecord {
@@ -337,8 +352,8 @@ const PAYMENT_COLUMNS: &str = "id, order_id, kind, method_id, amount_cents, stat
     invoice_id, note, attrs, corrections, completed_at, reversed_at, created_at, created_via, updated_at, updated_via,
     created_by, updated_by";
 
-pub async fn payments(conn: &mut SqliteConnection, order: &OrderId) -> Result<Vec<PaymentRecord>, sqlx::Error> {
-    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM order_payments WHERE order_id = $1 ORDER BY seq");
-    let rows = sqlx::query(&sql).bind(order).fetch_all(&mut *conn).await?;
+pub async fn payments(conn: &mut Tx, merchant: &MerchantId, order: &OrderId) -> Result<Vec<PaymentRecord>, sqlx::Error> {
+    let sql = format!("SELECT {PAYMENT_COLUMNS} FROM order_payments WHERE merchant_id = $2 AND order_id = $1 ORDER BY seq");
+    let rows = sqlx::query(&sql).bind(order).bind(merchant).fetch_all(&mut *conn).await?;
     rows.iter().map(payment_from_row).collect()
 }

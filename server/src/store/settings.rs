@@ -13,6 +13,16 @@ pub async fn set(tx: &mut Tx, name: &str, value: &str) -> Result<(), sqlx::Error
     Ok(())
 }
 
+/// Sets `name` to `value` if it has no value yet; false when it had one.
+pub async fn claim(tx: &mut Tx, name: &str, value: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The value of `name`, set to `value` first if it had none (of servers starting together, the
 /// first one's value is everyone's).
 pub async fn get_or_init(store: &Store, name: &str, value: &str) -> Result<String, sqlx::Error> {
@@ -20,12 +30,7 @@ pub async fn get_or_init(store: &Store, name: &str, value: &str) -> Result<Strin
     store
         .write(move |tx| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                    .bind(&name_owned)
-                    .bind(&value_owned)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok::<_, sqlx::Error>(())
+                claim(tx, &name_owned, &value_owned).await
             })
         })
         .await?;

@@ -1,7 +1,6 @@
 //! Test helpers: one fresh database per test, requests through `Router::oneshot`.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +17,19 @@ use kassa_server::{app, merchants, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod database;
+pub mod process;
+#[allow(unused_imports)]
+pub use database::{on_postgres, TestDb};
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub store: Store,
     pub merchant: CreatedMerchant,
-    pub db_path: PathBuf,
+    pub db: TestDb,
     /// What reached the card processor.
     pub processor: Arc<RecordingProcessor>,
-    _dir: tempfile::TempDir,
 }
 
 #[derive(Debug, Clone)]
@@ -76,22 +79,24 @@ impl TestApp {
     }
 
     async fn build(limits: Limits, latency: Duration) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("kassa.db");
-        let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("database");
+        if let Ok(filter) = std::env::var("KASSA_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_test_writer().try_init();
+        }
+        let db = TestDb::new().await;
+        let store = Store::connect(&db.url).await.expect("database");
         let merchant = merchants::create(&store, "Test Shop").await.expect("merchant");
         let processor = Arc::new(RecordingProcessor::new(Arc::new(SandboxProcessor::new(latency, rand::random()))));
         let mut state = AppState::with_limits(store.clone(), processor.clone(), limits);
         // Test mode: the tests' webhook receivers listen on loopback.
         state.allow_loopback_webhooks = true;
         let router = app(state.clone());
-        TestApp { router, state, store, merchant, db_path, processor, _dir: dir }
+        TestApp { router, state, store, merchant, db, processor }
     }
 
     /// Starts the server again on the same database, encryption key and processor, as after a
     /// crash: nothing of the old process's memory is kept.
     pub async fn restart(&mut self) {
-        let store = Store::connect(&format!("sqlite://{}", self.db_path.display())).await.expect("database");
+        let store = Store::connect(&self.db.url).await.expect("database");
         let mut state = AppState::new(store.clone(), self.processor.clone());
         state.keyring = self.state.keyring.clone();
         state.allow_loopback_webhooks = true;
