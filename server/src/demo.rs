@@ -404,7 +404,8 @@ async fn kiosk(
     if let Some(axum::Extension(axum::extract::ConnectInfo(address))) = peer {
         state
             .rate_limiter
-            .check_named(format!("demo-kiosk:{}", address.ip()), KIOSK_INTENTS_PER_SECOND)
+            .check_named(&demo.merchant_id, format!("demo-kiosk:{}", address.ip()), KIOSK_INTENTS_PER_SECOND)
+            .await
             .map_err(crate::http::auth::rate_limited)?;
     }
     let line_items: Vec<LineItem> = KIOSK_ORDER

@@ -177,6 +177,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("  secret key:      {}", demo.secret_key);
         println!("  publishable key: {}", demo.publishable_key);
     }
+    check_encryption_key(&store, &keyring).await?;
     let processor = Arc::new(SandboxProcessor::for_installation(&store, Duration::from_millis(args.sandbox_latency_ms)).await?);
     let limits = Limits {
         publishable_per_second: args.publishable_rate_limit,
@@ -225,6 +226,25 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     store.close().await;
+    Ok(())
+}
+
+/// Servers that share a database must share its encryption key: the first to start seals a known
+/// value with its key, and a server whose keys cannot open it refuses to start, before it writes
+/// anything the others could not read.
+async fn check_encryption_key(store: &Store, keyring: &Keyring) -> Result<(), Box<dyn std::error::Error>> {
+    const CONTEXT: &str = "settings.encryption_check";
+    let check = kassa_server::store::settings::get_or_init(store, "encryption_check", &keyring.seal_text("kassa", CONTEXT)).await?;
+    if keyring.open_text(&check, CONTEXT).is_err() {
+        return Err("this database's secrets were sealed with another encryption key: give every server of one database the same \
+                    --encryption-key or --encryption-key-file"
+            .into());
+    }
+    if !keyring.is_current(&check) {
+        // Sealed again under the current key, so that the old one can be retired.
+        let sealed = keyring.seal_text("kassa", CONTEXT);
+        store.write(move |tx| Box::pin(async move { kassa_server::store::settings::set(tx, "encryption_check", &sealed).await })).await?;
+    }
     Ok(())
 }
 

@@ -31,10 +31,10 @@ impl AppState {
 
     pub fn with_limits(store: Store, processor: Arc<dyn Processor>, limits: Limits) -> AppState {
         AppState {
+            rate_limiter: Arc::new(RateLimiter::for_store(limits, &store)),
             store,
             processor,
             in_flight: InFlight::default(),
-            rate_limiter: Arc::new(RateLimiter::new(limits)),
             key_cache: Arc::default(),
             keyring: Arc::new(Keyring::random()),
             processor_timeout: Duration::from_secs(30),

@@ -313,21 +313,24 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_by_endpoint ON webhook_attempts (merchant_id, endpoint_id, seq);
 
--- Requests counted per rate-limit bucket and one-second window, shared by every server. Losing it
--- in a crash only forgets a second of counting, so it skips the WAL.
-CREATE UNLOGGED TABLE rate_limit_hits (
+-- Rate-limit buckets shared by every server: the time each would be full again (µs). Losing it
+-- in a crash only forgets a few seconds of counting, so it skips the WAL.
+CREATE UNLOGGED TABLE rate_limits (
     merchant_id  TEXT NOT NULL,
     bucket       TEXT NOT NULL,
-    window_at    BIGINT NOT NULL,
-    hits         BIGINT NOT NULL,
-    PRIMARY KEY (merchant_id, bucket, window_at)
+    full_at      BIGINT NOT NULL,
+    PRIMARY KEY (merchant_id, bucket)
 );
 
 -- The sandbox processor's books when several servers share it: one reply per call key.
 CREATE TABLE sandbox_ledger (
-    key         TEXT PRIMARY KEY,
-    reply       TEXT NOT NULL,
-    created_at  BIGINT NOT NULL
+    key           TEXT PRIMARY KEY,
+    -- authorize, sale, authenticate, capture, void, refund, tip
+    kind          TEXT NOT NULL,
+    amount_cents  BIGINT,
+    approved      BOOLEAN NOT NULL,
+    reply         TEXT NOT NULL,
+    created_at    BIGINT NOT NULL
 );
 
 -- The demo shop's own orders, marked paid by its webhook receiver.

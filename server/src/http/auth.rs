@@ -129,7 +129,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if !key.starts_with(stored.kind.prefix()) {
         return ApiError::unauthenticated().into_response();
     }
-    if let Err(wait) = state.rate_limiter.check(&stored.id, stored.kind) {
+    if let Err(wait) = state.rate_limiter.check(&stored.merchant_id, &stored.id, stored.kind).await {
         return rate_limited(wait).into_response();
     }
     req.extensions_mut().insert(Caller {

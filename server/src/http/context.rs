@@ -24,9 +24,9 @@ pub struct RequestCtx {
 impl RequestCtx {
     /// A browser's card attempt (tokenize, confirm) with a publishable key: limited per client
     /// address, so one address cannot test cards at speed whatever keys it uses.
-    pub fn limit_card_attempts(&self, state: &AppState) -> Result<(), ApiError> {
+    pub async fn limit_card_attempts(&self, state: &AppState) -> Result<(), ApiError> {
         let Some(address) = self.client_address.filter(|_| self.caller.kind == kassa::api::KeyKind::Publishable) else { return Ok(()) };
-        state.rate_limiter.check_card_attempt(address).map_err(super::auth::rate_limited)
+        state.rate_limiter.check_card_attempt(&self.caller.merchant_id, address).await.map_err(super::auth::rate_limited)
     }
 
     pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {

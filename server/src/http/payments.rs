@@ -42,7 +42,7 @@ pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx,
     {
         r.caller.require(Permission::MethodsManage)?;
     }
-    r.limit_card_attempts(&state)?;
+    r.limit_card_attempts(&state).await?;
     let req: CreateTokenRequest = parse_json(&body)?;
     payments::create_token(r.ctx(&state), req).await
 }
@@ -175,7 +175,7 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(i
     if !publishable {
         r.caller.require(Permission::TransactionsCreate)?;
     }
-    r.limit_card_attempts(&state)?;
+    r.limit_card_attempts(&state).await?;
     let id = intent_id(&id)?;
     let req: ConfirmIntentRequest = parse_json(&body)?;
     payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await

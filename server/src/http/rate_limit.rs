@@ -1,4 +1,5 @@
-//! Rate limits (token buckets) per key and per client address. A publishable key is public, so it
+//! Rate limits (token buckets) per key and per client address, shared by every server of one
+//! PostgreSQL database. A publishable key is public, so it
 //! is limited by default, and the calls a card tester needs (tokenize, confirm) are limited per
 //! client address as well: a script cannot try numbers through a shop's checkout at speed, from
 //! one address or with one key.
@@ -9,7 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kassa::api::KeyKind;
-use kassa::id::ApiKeyId;
+use kassa::id::{ApiKeyId, MerchantId};
+
+use crate::store::{rate_limits, Backend, Store};
 
 /// Requests per second, per key; 0 means no limit. Each key may burst to twice its rate.
 #[derive(Debug, Clone, Copy)]
@@ -34,39 +37,66 @@ struct Bucket {
     refilled: Instant,
 }
 
+/// Token buckets: each allows `rate` requests a second and bursts of twice that. On SQLite (one
+/// server) they live in this process; on PostgreSQL in the database, so that every server behind
+/// a load balancer draws from the same bucket.
 pub struct RateLimiter {
     limits: Limits,
     buckets: Mutex<HashMap<String, Bucket>>,
+    shared: Option<Store>,
 }
 
 impl RateLimiter {
+    /// Buckets in this process.
     pub fn new(limits: Limits) -> RateLimiter {
-        RateLimiter { limits, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter { limits, buckets: Mutex::new(HashMap::new()), shared: None }
+    }
+
+    /// Buckets where the servers of `store` share them: in the database on PostgreSQL, in this
+    /// process on SQLite.
+    pub fn for_store(limits: Limits, store: &Store) -> RateLimiter {
+        let shared = (store.backend() == Backend::Postgres).then(|| store.clone());
+        RateLimiter { shared, ..RateLimiter::new(limits) }
     }
 
     /// Takes one request from the key's bucket, or says how long until one is there.
-    pub fn check(&self, key: &ApiKeyId, kind: KeyKind) -> Result<(), Duration> {
+    pub async fn check(&self, merchant: &MerchantId, key: &ApiKeyId, kind: KeyKind) -> Result<(), Duration> {
         let rate = match kind {
             KeyKind::Publishable => self.limits.publishable_per_second,
             KeyKind::Secret | KeyKind::Restricted => self.limits.secret_per_second,
         };
-        self.take(format!("key:{key}"), rate)
+        self.take(merchant, format!("key:{key}"), rate).await
     }
 
     /// Takes one card attempt (a tokenization or a confirmation) from the address's bucket.
-    pub fn check_card_attempt(&self, address: IpAddr) -> Result<(), Duration> {
-        self.take(format!("card-attempt:{address}"), self.limits.card_attempts_per_address_per_second)
+    pub async fn check_card_attempt(&self, merchant: &MerchantId, address: IpAddr) -> Result<(), Duration> {
+        self.take(merchant, format!("card-attempt:{address}"), self.limits.card_attempts_per_address_per_second).await
     }
 
     /// Takes one request from a bucket of the caller's naming, refilled at `per_second`.
-    pub fn check_named(&self, bucket: String, per_second: u32) -> Result<(), Duration> {
-        self.take(format!("named:{bucket}"), per_second)
+    pub async fn check_named(&self, merchant: &MerchantId, bucket: String, per_second: u32) -> Result<(), Duration> {
+        self.take(merchant, format!("named:{bucket}"), per_second).await
     }
 
-    fn take(&self, bucket_key: String, rate: u32) -> Result<(), Duration> {
+    async fn take(&self, merchant: &MerchantId, bucket: String, rate: u32) -> Result<(), Duration> {
         if rate == 0 {
             return Ok(());
         }
+        let Some(store) = &self.shared else { return self.take_here(format!("{merchant}:{bucket}"), rate) };
+        // One request costs 1/rate of a second; the bucket holds two seconds' worth.
+        let cost_us = 1_000_000 / i64::from(rate);
+        match rate_limits::take(store, merchant, &bucket, crate::clock::now_ms() * 1000, cost_us, 2 * cost_us * i64::from(rate)).await {
+            Ok(None) => Ok(()),
+            Ok(Some(wait_us)) => Err(Duration::from_micros(wait_us.max(1) as u64)),
+            Err(e) => {
+                // A limiter that cannot count lets requests through rather than stop every shop.
+                tracing::warn!(error = %e, "rate limit not checked");
+                Ok(())
+            }
+        }
+    }
+
+    fn take_here(&self, bucket_key: String, rate: u32) -> Result<(), Duration> {
         let (rate, burst) = (f64::from(rate), f64::from(rate) * 2.0);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());

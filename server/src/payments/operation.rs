@@ -485,6 +485,12 @@ pub fn spawn_reconciler(state: AppState, every: Duration, older_than: Duration) 
             if let Err(e) = purge_replies(&state, now_ms()).await {
                 tracing::error!(error = %e, "could not purge old idempotency keys");
             }
+            if state.store.backend() == crate::store::Backend::Postgres {
+                // Buckets full for a minute count nothing any more.
+                if let Err(e) = crate::store::rate_limits::purge(&state.store, (now_ms() - 60_000) * 1000).await {
+                    tracing::warn!(error = %e, "could not purge rate-limit buckets");
+                }
+            }
             tokio::time::sleep(every).await;
         }
     });

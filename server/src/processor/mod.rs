@@ -24,7 +24,7 @@ pub struct TokenizedCard {
     pub fingerprint: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Approved,
     Declined { decline_code: String },
@@ -33,7 +33,7 @@ pub enum Outcome {
 }
 
 /// The processor's answer to one call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
     pub outcome: Outcome,
     pub response_code: String,

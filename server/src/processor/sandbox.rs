@@ -2,8 +2,10 @@
 //!
 //! Its token names the behaviour of the card (`sbx_insufficient_funds_…`) rather than holding the
 //! number, so nothing about the number outlives the tokenize call. Like a real processor it keeps
-//! a ledger of what it did by idempotency key (in memory, for the life of the process): the same
-//! call with the same key gives the same answer, and [`Processor::lookup`] finds it. The card
+//! a ledger of what it did by idempotency key (in memory for the life of the process on SQLite; in
+//! the database on PostgreSQL, where every server shares one sandbox as it would share one real
+//! processor): the same call with the same key gives the same answer, and [`Processor::lookup`]
+//! finds it. The card
 //! that "times out" (4000 0000 0000 0408) is approved in the ledger while its caller hears nothing,
 //! which is what a reconciler must cope with.
 
@@ -16,6 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{AuthorizeCall, CardData, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
+use crate::store::{sandbox_ledger, Backend, Store};
 
 /// What a test card does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,50 +111,61 @@ pub struct SandboxProcessor {
     /// trying the possible numbers without it.
     fingerprint_key: [u8; 32],
     ledger: Mutex<Ledger>,
+    /// Where the ledger is kept when it is shared.
+    shared: Option<Store>,
 }
 
 impl SandboxProcessor {
     /// The sandbox of this installation: its fingerprint key is made once, at random, and kept
     /// in the database's settings.
-    pub async fn for_installation(store: &crate::store::Store, latency: Duration) -> Result<SandboxProcessor, sqlx::Error> {
+    pub async fn for_installation(store: &Store, latency: Duration) -> Result<SandboxProcessor, sqlx::Error> {
         let fresh = hex::encode(rand::random::<[u8; 32]>());
         let stored = crate::store::settings::get_or_init(store, "sandbox_fingerprint_key", &fresh).await?;
         let key = hex::decode(stored.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
         let key = key.ok_or_else(|| sqlx::Error::Decode("settings.sandbox_fingerprint_key is not 32 bytes of hex".into()))?;
-        Ok(SandboxProcessor::new(latency, key))
+        let shared = (store.backend() == Backend::Postgres).then(|| store.clone());
+        Ok(SandboxProcessor { shared, ..SandboxProcessor::new(latency, key) })
     }
 
     pub fn new(latency: Duration, fingerprint_key: [u8; 32]) -> SandboxProcessor {
-        SandboxProcessor { latency, fingerprint_key, ledger: Mutex::default() }
+        SandboxProcessor { latency, fingerprint_key, ledger: Mutex::default(), shared: None }
     }
 
-    fn recorded(&self, key: &str) -> Option<Reply> {
-        self.ledger.lock().unwrap_or_else(|e| e.into_inner()).replies.get(key).cloned()
+    async fn recorded(&self, key: &str) -> Result<Option<Reply>, ProcessorError> {
+        let Some(store) = &self.shared else { return Ok(self.ledger.lock().unwrap_or_else(|e| e.into_inner()).replies.get(key).cloned()) };
+        let found = sandbox_ledger::find(store, key).await.map_err(|_| malfunction())?;
+        found.map(|json| serde_json::from_str(&json).map_err(|_| malfunction())).transpose()
     }
 
-    fn record(&self, key: &str, reply: &Reply) {
-        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        if ledger.replies.insert(key.to_owned(), reply.clone()).is_none() {
+    /// Records a reply unless the key has one; returns the one recorded.
+    async fn record(&self, key: &str, kind: &str, amount_cents: Option<i64>, reply: Reply) -> Result<Reply, ProcessorError> {
+        let Some(store) = &self.shared else {
+            let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(first) = ledger.replies.get(key) {
+                return Ok(first.clone());
+            }
+            ledger.replies.insert(key.to_owned(), reply.clone());
             ledger.order.push_back(key.to_owned());
             if ledger.order.len() > LEDGER_SIZE {
                 if let Some(oldest) = ledger.order.pop_front() {
                     ledger.replies.remove(&oldest);
                 }
             }
-        }
+            return Ok(reply);
+        };
+        let json = serde_json::to_string(&reply).map_err(|_| malfunction())?;
+        let entry = sandbox_ledger::Entry { key, kind, amount_cents, approved: reply.outcome == Outcome::Approved, reply: &json };
+        let recorded = sandbox_ledger::record(store, &entry, crate::clock::now_ms()).await.map_err(|_| malfunction())?;
+        serde_json::from_str(&recorded).map_err(|_| malfunction())
     }
 
     /// Answers a call once per key: a repeat gets the first reply.
-    async fn once(&self, key: &str, call: impl FnOnce() -> Result<Reply, ProcessorError>) -> Result<Reply, ProcessorError> {
+    async fn once(&self, key: &str, kind: &str, amount_cents: Option<i64>, call: impl FnOnce() -> Reply) -> Result<Reply, ProcessorError> {
         self.network().await;
-        if let Some(reply) = self.recorded(key) {
+        if let Some(reply) = self.recorded(key).await? {
             return Ok(reply);
         }
-        let result = call();
-        if let Ok(reply) = &result {
-            self.record(key, reply);
-        }
-        result
+        self.record(key, kind, amount_cents, call()).await
     }
 
     async fn network(&self) {
@@ -159,6 +173,10 @@ impl SandboxProcessor {
             tokio::time::sleep(self.latency).await;
         }
     }
+}
+
+fn malfunction() -> ProcessorError {
+    ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() }
 }
 
 /// Parts of a sandbox token: `sbx_<behaviour>_<avs>_<cvv>_<random>`.
@@ -246,7 +264,7 @@ impl Processor for SandboxProcessor {
 
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
         self.network().await;
-        if let Some(reply) = self.recorded(call.idempotency_key) {
+        if let Some(reply) = self.recorded(call.idempotency_key).await? {
             return Ok(reply);
         }
         let facts = read_token(call.processor_token);
@@ -277,13 +295,12 @@ impl Processor for SandboxProcessor {
                 avs_response: None,
                 cvv_response: None,
             },
-            Behaviour::ProcessingError => {
-                return Err(ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() })
-            }
+            Behaviour::ProcessingError => return Err(malfunction()),
         };
         reply.avs_response = Some(facts.avs);
         reply.cvv_response = Some(facts.cvv);
-        self.record(call.idempotency_key, &reply);
+        let kind = if call.capture { "sale" } else { "authorize" };
+        let reply = self.record(call.idempotency_key, kind, Some(call.amount_cents), reply).await?;
         if facts.behaviour == Behaviour::Timeout {
             // Approved, but the answer is lost on its way back.
             return Err(ProcessorError::Timeout);
@@ -295,35 +312,35 @@ impl Processor for SandboxProcessor {
         let reference = reference("authenticate", key);
         // The sandbox issuer's one-time code is 123456.
         let passed = code.trim() == "123456";
-        self.once(key, || {
-            Ok(if passed {
+        self.once(key, "authenticate", None, || {
+            if passed {
                 Reply { response_code: "Y".into(), response_text: "Authenticated".into(), ..approval(reference) }
             } else {
                 declined("authentication_failed", "N", "Not authenticated", reference)
-            })
+            }
         })
         .await
     }
 
-    async fn capture(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
-        self.once(key, || Ok(approval(reference("capture", key)))).await
+    async fn capture(&self, _reference: &str, amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.once(key, "capture", Some(amount_cents), || approval(reference("capture", key))).await
     }
 
     async fn void(&self, _reference: &str, key: &str) -> Result<Reply, ProcessorError> {
-        self.once(key, || Ok(approval(reference("void", key)))).await
+        self.once(key, "void", None, || approval(reference("void", key))).await
     }
 
-    async fn refund(&self, _reference: &str, _amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
-        self.once(key, || Ok(approval(reference("refund", key)))).await
+    async fn refund(&self, _reference: &str, amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.once(key, "refund", Some(amount_cents), || approval(reference("refund", key))).await
     }
 
-    async fn adjust_tip(&self, _reference: &str, _tip_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
-        self.once(key, || Ok(approval(reference("tip", key)))).await
+    async fn adjust_tip(&self, _reference: &str, tip_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.once(key, "tip", Some(tip_cents), || approval(reference("tip", key))).await
     }
 
     async fn lookup(&self, key: &str) -> Result<Option<Reply>, ProcessorError> {
         self.network().await;
-        Ok(self.recorded(key))
+        self.recorded(key).await
     }
 }
 
