@@ -30,6 +30,11 @@ impl TestDb {
         TestDb { url, dir }
     }
 
+    /// A fresh database on PostgreSQL, whichever backend the run uses.
+    pub async fn postgres() -> TestDb {
+        TestDb { url: postgres_database().await, dir: tempfile::tempdir().expect("temp dir") }
+    }
+
     /// A connection of its own, outside the server, as an operator's would be.
     pub async fn connect(&self) -> AnyConnection {
         sqlx::any::install_default_drivers();

@@ -15,6 +15,8 @@ pub struct ServerProcess {
     pub child: Child,
     /// `127.0.0.1:port`
     pub addr: String,
+    /// What it printed before it listened.
+    pub output: Vec<String>,
 }
 
 fn command(db: &TestDb) -> Command {
@@ -46,15 +48,17 @@ impl ServerProcess {
         };
         let mut child = command.spawn().expect("start kassa-server");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut output = Vec::new();
         let addr = loop {
             let line = lines.next().expect("server exited before listening").unwrap();
             if let Some(addr) = line.strip_prefix("Kassa is listening on http://") {
                 break addr.to_owned();
             }
+            output.push(line);
         };
         // Keep draining stdout so the server never blocks on it.
         std::thread::spawn(move || for _ in lines {});
-        ServerProcess { child, addr }
+        ServerProcess { child, addr, output }
     }
 
     pub fn base(&self) -> String {
