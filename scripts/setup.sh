@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Kassa's build needs, skipping whatever is already there.
-#   scripts/setup.sh            Rust wasm target, wasm-bindgen-cli, trunk, wasm-opt, npm packages
+#   scripts/setup.sh            Rust wasm target, wasm-bindgen-cli, trunk, wasm-opt, PostgreSQL, npm packages
 #   scripts/setup.sh --browser  and Chromium with ChromeDriver, for the browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,10 @@ fi
 
 packages=()
 command -v wasm-opt >/dev/null || packages+=(binaryen)
+# The server tests run on PostgreSQL as well; they start a throwaway cluster from Debian's package.
+if [ -z "${KASSA_TEST_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  packages+=(postgresql)
+fi
 if [ "$browser" = 1 ]; then
   command -v chromium >/dev/null || packages+=(chromium)
   command -v chromedriver >/dev/null || packages+=(chromium-driver)

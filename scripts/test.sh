@@ -5,8 +5,17 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh --browser
 
-echo "== Rust: the contract crate and the server"
+echo "== Rust: the contract crate, and the server on SQLite"
 cargo test -p kassa -p kassa-server
+
+# Every server test again on PostgreSQL: a throwaway cluster the tests start themselves, or the
+# server KASSA_TEST_DATABASE_URL names. (The many-server and schema tests use PostgreSQL in both
+# runs; they run once.)
+echo "== Rust: the server on PostgreSQL"
+KASSA_TEST_BACKEND=postgres cargo test -p kassa-server --lib --bins $(for t in server/tests/*.rs; do
+  name=$(basename "$t" .rs)
+  case "$name" in many_servers|schema) ;; *) printf -- '--test %s ' "$name" ;; esac
+done)
 
 echo "== wasm: the contract crate, and the SDK against a live server, in headless Chromium"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"

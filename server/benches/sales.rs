@@ -1,9 +1,13 @@
 //! `npm run bench` (or `cargo bench -p kassa-server --bench sales`): starts the optimized server
 //! on a fresh SQLite file, drives concurrent sales (tokenize with the publishable key, then a sale
 //! with the token) from many clients, and measures, on the same disk with the same SQLite settings,
-//! the raw commit rate of a one-row insert per transaction.
+//! the raw commit rate of a one-row insert per transaction. Then the same on PostgreSQL, with one
+//! server and with two (the clients alternating), beside PostgreSQL's raw commit rate
+//! (`synchronous_commit = on`, one-row insert per transaction, one connection).
 //!
-//! Settings: `KASSA_BENCH_SALES` (default 10000), `KASSA_BENCH_CLIENTS` (default 64).
+//! Settings: `KASSA_BENCH_SALES` (default 10000), `KASSA_BENCH_CLIENTS` (default 64),
+//! `KASSA_BENCH_DATABASE_URL` (a PostgreSQL server to use instead of a throwaway durable cluster
+//! started from Debian's package), `KASSA_BENCH_POSTGRES=0` to skip PostgreSQL.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -19,6 +23,10 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
+
+#[allow(dead_code)]
+#[path = "../tests/common/database.rs"]
+mod database;
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
@@ -45,12 +53,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 const ROUNDS: usize = 3;
 
 /// `count` sales from `clients` concurrent clients: the rate and each sale's latency.
-async fn sales_round(client: &HttpClient, base: &str, sk: &str, pk: &str, count: usize, clients: usize) -> (f64, Vec<Duration>) {
+/// Each client talks to the servers in `bases` in turn.
+async fn sales_round(client: &HttpClient, bases: &[String], sk: &str, pk: &str, count: usize, clients: usize) -> (f64, Vec<Duration>) {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (client, next, base, sk, pk) = (client.clone(), next.clone(), base.to_owned(), sk.to_owned(), pk.to_owned());
+        .map(|c| {
+            let (client, next, sk, pk) = (client.clone(), next.clone(), sk.to_owned(), pk.to_owned());
+            let base = bases[c % bases.len()].clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while next.fetch_add(1, Ordering::Relaxed) < count {
@@ -72,6 +82,101 @@ async fn sales_round(client: &HttpClient, base: &str, sk: &str, pk: &str, count:
         latencies.extend(worker.await.unwrap());
     }
     (latencies.len() as f64 / started.elapsed().as_secs_f64(), latencies)
+}
+
+/// `kassa-server serve` on `db`; its base URL.
+fn start_server(db: &str, key_file: &std::path::Path) -> (std::process::Child, String) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"])
+        .env("KASSA_LOG", "warn")
+        .env("KASSA_ENCRYPTION_KEY_FILE", key_file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("server output").unwrap();
+        if let Some(addr) = line.strip_prefix("Kassa is listening on ") {
+            break addr.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (server, base)
+}
+
+fn stop(mut server: std::process::Child) {
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+}
+
+fn create_merchant(db: &str, key_file: &std::path::Path) -> (String, String) {
+    let created = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
+        .args(["merchant", "create", "--name", "Bench", "--database", db])
+        .env("KASSA_ENCRYPTION_KEY_FILE", key_file)
+        .output()
+        .unwrap();
+    let merchant: Value = serde_json::from_slice(&created.stdout).expect("merchant");
+    (merchant["secretKey"].as_str().unwrap().to_owned(), merchant["publishableKey"].as_str().unwrap().to_owned())
+}
+
+/// PostgreSQL's one-row inserts, one transaction each, on one connection.
+async fn raw_postgres_commit_rate(url: &str, commits: usize) -> f64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("CREATE TABLE IF NOT EXISTS raw_commits (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT NOT NULL)").execute(&mut conn).await.unwrap();
+    let started = Instant::now();
+    for i in 0..commits {
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::query("INSERT INTO raw_commits (v) VALUES ($1)").bind(format!("row {i}")).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    commits as f64 / started.elapsed().as_secs_f64()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Sales on PostgreSQL with one server and with two, and its raw commit rate, alternating rounds.
+async fn postgres(client: &HttpClient, sales: usize, clients: usize, dir: &std::path::Path) {
+    let admin = match std::env::var("KASSA_BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => database::start_cluster(true),
+    };
+    let db = database::create_database(&admin).await;
+    let key_file = dir.join("postgres.key");
+    let (sk, pk) = create_merchant(&db, &key_file);
+    let (one, one_base) = start_server(&db, &key_file);
+    let (two, two_base) = start_server(&db, &key_file);
+    let mut rows = Vec::new();
+    for (label, bases) in [("one server", vec![one_base.clone()]), ("two servers", vec![one_base.clone(), two_base.clone()])] {
+        let mut rounds = Vec::new();
+        let mut latencies = Vec::new();
+        for _ in 0..ROUNDS {
+            let (rate, mut round_latencies) = sales_round(client, &bases, &sk, &pk, sales, clients).await;
+            let raw = raw_postgres_commit_rate(&db, 3000).await;
+            rounds.push((rate, raw));
+            latencies.append(&mut round_latencies);
+        }
+        latencies.sort();
+        rounds.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+        let (rate, raw) = rounds[rounds.len() / 2];
+        rows.push(format!(
+            "| {label} | {rate:.0} | {:.1} ms | {:.1} ms | {raw:.0} | {:.2} |",
+            ms(percentile(&latencies, 0.50)),
+            ms(percentile(&latencies, 0.99)),
+            rate / raw
+        ));
+    }
+    stop(one);
+    stop(two);
+    println!();
+    println!("## Sales on PostgreSQL, {clients} clients, {ROUNDS} rounds of {sales} sales per configuration (median round)");
+    println!();
+    println!("| servers | sales per second | p50 (tokenize + sale) | p99 | raw commits per second (synchronous_commit on, one connection) | ratio (aim: two servers at least 1.0, p99 under 50 ms) |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in rows {
+        println!("{row}");
+    }
 }
 
 /// One-row inserts, one transaction each, on one connection: the most commits the disk allows.
@@ -98,37 +203,22 @@ async fn main() {
     let clients = setting("KASSA_BENCH_CLIENTS", 64);
     let dir = tempfile::tempdir_in(std::env::var("KASSA_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let db = format!("sqlite://{}", dir.path().join("kassa.db").display());
-    let binary = env!("CARGO_BIN_EXE_kassa-server");
-
-    let created = Command::new(binary).args(["merchant", "create", "--name", "Bench", "--database", &db]).output().unwrap();
-    let merchant: Value = serde_json::from_slice(&created.stdout).expect("merchant");
-    let (sk, pk) = (merchant["secretKey"].as_str().unwrap().to_owned(), merchant["publishableKey"].as_str().unwrap().to_owned());
-    let mut server = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"])
-        .env("KASSA_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(addr) = line.strip_prefix("Kassa is listening on ") {
-            break addr.to_owned();
-        }
-    };
+    let key_file = dir.path().join("kassa.key");
+    let (sk, pk) = create_merchant(&db, &key_file);
+    let (server, base) = start_server(&db, &key_file);
+    let bases = [base];
 
     let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
     // The disk's speed drifts, so sales and raw commits alternate and the medians are reported.
     let mut rounds = Vec::new();
     let mut latencies = Vec::with_capacity(sales * ROUNDS);
     for round in 0..ROUNDS {
-        let (rate, mut round_latencies) = sales_round(&client, &base, &sk, &pk, sales, clients).await;
+        let (rate, mut round_latencies) = sales_round(&client, &bases, &sk, &pk, sales, clients).await;
         let raw = raw_commit_rate(dir.path(), round, 5000).await;
         rounds.push((rate, raw, rate / raw));
         latencies.append(&mut round_latencies);
     }
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
+    stop(server);
 
     latencies.sort();
     let median = |pick: fn(&(f64, f64, f64)) -> f64| {
@@ -149,4 +239,8 @@ async fn main() {
     let each: Vec<String> = rounds.iter().map(|r| format!("{:.0}/{:.0}", r.0, r.1)).collect();
     println!();
     println!("Rounds (sales per second / raw commits per second): {}", each.join(", "));
+
+    if std::env::var("KASSA_BENCH_POSTGRES").map_or(true, |v| v != "0") {
+        postgres(&client, sales / 2, clients, dir.path()).await;
+    }
 }

@@ -326,7 +326,7 @@ async fn https_endpoints_are_delivered_to_and_their_certificate_is_checked() {
     let (id, secret) = endpoint(&app, &url, json!(["payment_intent.succeeded"])).await;
     spawn_worker(app.state.clone(), Settings { tls_roots: Some(Arc::new(roots)), ..fast() });
     app.sale("4242424242424242", 1234).await.data(201);
-    for _ in 0..100 {
+    for _ in 0..300 {
         if !received.all().is_empty() {
             break;
         }

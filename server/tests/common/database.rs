@@ -91,7 +91,7 @@ fn server_url() -> &'static str {
     static SERVER: OnceLock<String> = OnceLock::new();
     SERVER.get_or_init(|| match std::env::var("KASSA_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => start_cluster(),
+        _ => start_cluster(false),
     })
 }
 
@@ -109,8 +109,12 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 async fn postgres_database() -> String {
+    create_database(server_url()).await
+}
+
+/// A new, empty database on the server at `admin`; its URL.
+pub async fn create_database(admin: &str) -> String {
     sqlx::any::install_default_drivers();
-    let admin = server_url();
     let name = format!("kassa_test_{:016x}", rand::random::<u64>());
     let started = Instant::now();
     let mut conn = loop {
@@ -162,8 +166,9 @@ fn as_postgres(root: bool, program: &Path) -> Command {
 
 /// Starts a throwaway cluster that lives as long as this process: its supervisor shell waits on
 /// a pipe from us, and when we exit (however we exit) the pipe closes, the shell stops the server
-/// and removes its folder.
-fn start_cluster() -> String {
+/// and removes its folder. A `durable` cluster flushes every commit to disk, as in production (for
+/// benchmarks); the tests' does not.
+pub fn start_cluster(durable: bool) -> String {
     let bin = postgres_bin();
     let root = is_root();
     let dir = tempfile::Builder::new().prefix("kassa-pg-").tempdir().expect("temp dir").keep();
@@ -180,12 +185,12 @@ fn start_cluster() -> String {
         .expect("initdb");
     assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    // Durability is not what these tests measure (the server's own kill -9 tests stop the server,
-    // not PostgreSQL), so the cluster skips fsync.
+    // Durability is not what the tests measure (the server's own kill -9 tests stop the server,
+    // not PostgreSQL), so their cluster skips fsync.
+    let settings = if durable { "-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB" };
     let script = format!(
-        "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 -c max_connections=500 \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB < /dev/null > '{dir}/postgres.log' 2>&1 & \
-         pid=$!; echo started; read _; kill -INT $pid; wait $pid; rm -rf '{dir}'",
+        "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 -c max_connections=500 {settings} \
+         < /dev/null > '{dir}/postgres.log' 2>&1 & pid=$!; echo started; read _; kill -INT $pid; wait $pid; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),
