@@ -7,7 +7,7 @@
 //!
 //! Settings: `KASSA_BENCH_SALES` (default 10000), `KASSA_BENCH_CLIENTS` (default 64),
 //! `KASSA_BENCH_DATABASE_URL` (a PostgreSQL server to use instead of a throwaway durable cluster
-//! started from Debian's package), `KASSA_BENCH_POSTGRES=0` to skip PostgreSQL.
+//! started from Debian's package), `KASSA_BENCH_SQLITE=0` or `KASSA_BENCH_POSTGRES=0` to skip one.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -151,6 +151,8 @@ async fn postgres(client: &HttpClient, sales: usize, clients: usize, dir: &std::
     for (label, bases) in [("one server", vec![one_base.clone()]), ("two servers", vec![one_base.clone(), two_base.clone()])] {
         let mut rounds = Vec::new();
         let mut latencies = Vec::new();
+        // A warm-up round (connections opened, caches filled) is not counted.
+        sales_round(client, &bases, &sk, &pk, sales / 5, clients).await;
         for _ in 0..ROUNDS {
             let (rate, mut round_latencies) = sales_round(client, &bases, &sk, &pk, sales, clients).await;
             let raw = raw_postgres_commit_rate(&db, 3000).await;
@@ -202,19 +204,29 @@ async fn main() {
     let sales = setting("KASSA_BENCH_SALES", 10_000);
     let clients = setting("KASSA_BENCH_CLIENTS", 64);
     let dir = tempfile::tempdir_in(std::env::var("KASSA_BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
-    let db = format!("sqlite://{}", dir.path().join("kassa.db").display());
-    let key_file = dir.path().join("kassa.key");
+    let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
+    if setting("KASSA_BENCH_SQLITE", 1) != 0 {
+        sqlite(&client, sales, clients, dir.path()).await;
+    }
+    if setting("KASSA_BENCH_POSTGRES", 1) != 0 {
+        postgres(&client, sales / 2, clients, dir.path()).await;
+    }
+}
+
+/// Sales on SQLite, alternating with its raw commit rate.
+async fn sqlite(client: &HttpClient, sales: usize, clients: usize, dir: &std::path::Path) {
+    let db = format!("sqlite://{}", dir.join("kassa.db").display());
+    let key_file = dir.join("kassa.key");
     let (sk, pk) = create_merchant(&db, &key_file);
     let (server, base) = start_server(&db, &key_file);
     let bases = [base];
 
-    let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
     // The disk's speed drifts, so sales and raw commits alternate and the medians are reported.
     let mut rounds = Vec::new();
     let mut latencies = Vec::with_capacity(sales * ROUNDS);
     for round in 0..ROUNDS {
-        let (rate, mut round_latencies) = sales_round(&client, &bases, &sk, &pk, sales, clients).await;
-        let raw = raw_commit_rate(dir.path(), round, 5000).await;
+        let (rate, mut round_latencies) = sales_round(client, &bases, &sk, &pk, sales, clients).await;
+        let raw = raw_commit_rate(dir, round, 5000).await;
         rounds.push((rate, raw, rate / raw));
         latencies.append(&mut round_latencies);
     }
@@ -240,7 +252,4 @@ async fn main() {
     println!();
     println!("Rounds (sales per second / raw commits per second): {}", each.join(", "));
 
-    if std::env::var("KASSA_BENCH_POSTGRES").map_or(true, |v| v != "0") {
-        postgres(&client, sales / 2, clients, dir.path()).await;
-    }
 }

@@ -50,6 +50,10 @@ struct DatabaseArgs {
     /// The database: `sqlite://FILE` (made when missing) or `postgres://USER@HOST/DB`.
     #[arg(long = "database", env = "KASSA_DATABASE_URL", default_value = "sqlite://kassa.db")]
     url: String,
+    /// Connections this server opens to PostgreSQL (more than about twice the database's cores
+    /// only adds switching).
+    #[arg(long = "database-connections", env = "KASSA_DATABASE_CONNECTIONS", default_value_t = kassa_server::store::DEFAULT_CONNECTIONS)]
+    connections: u32,
 }
 
 #[derive(Args, Clone)]
@@ -169,7 +173,7 @@ async fn create_merchant(url: &str, name: &str) -> Result<(), Box<dyn std::error
 
 async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let keyring = args.encryption.keyring(&args.db.url)?;
-    let store = Store::connect(&args.db.url).await?;
+    let store = Store::connect_with(&args.db.url, args.db.connections).await?;
     // A new database gets a first merchant; of servers starting together, one makes it.
     let first = if merchant_store::count_merchants(&store).await? == 0 { merchants::create_once(&store, "first_merchant_id", "Demo Shop").await? } else { None };
     if let Some(demo) = first {

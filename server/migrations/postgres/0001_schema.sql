@@ -322,8 +322,10 @@ CREATE UNLOGGED TABLE rate_limits (
     PRIMARY KEY (merchant_id, bucket)
 );
 
--- The sandbox processor's books when several servers share it: one reply per call key.
-CREATE TABLE sandbox_ledger (
+-- The sandbox processor's books when several servers share it: one reply per call key. It stands
+-- for an outside processor's records, not Kassa's: it survives any Kassa server's crash, and skips
+-- the WAL (a crash of PostgreSQL itself empties it, as a sandbox may).
+CREATE UNLOGGED TABLE sandbox_ledger (
     key           TEXT PRIMARY KEY,
     -- authorize, sale, authenticate, capture, void, refund, tip
     kind          TEXT NOT NULL,

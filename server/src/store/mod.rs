@@ -39,6 +39,9 @@ pub type Tx = AnyConnection;
 /// A row as read from either backend.
 pub type DbRow = sqlx::any::AnyRow;
 
+/// Connections each server opens to PostgreSQL by default.
+pub const DEFAULT_CONNECTIONS: u32 = 16;
+
 /// At most this many changes share one SQLite commit.
 const MAX_BATCH: usize = 256;
 
@@ -154,10 +157,16 @@ impl Store {
     /// Opens the database at `url` (`sqlite://file` — created if needed — or
     /// `postgres://…`) and runs that backend's migrations.
     pub async fn connect(url: &str) -> Result<Store, sqlx::Error> {
+        Store::connect_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// [`Store::connect`] with at most `connections` connections to PostgreSQL (SQLite has its
+    /// one writer and a few readers).
+    pub async fn connect_with(url: &str, connections: u32) -> Result<Store, sqlx::Error> {
         sqlx::any::install_default_drivers();
         match Backend::of_url(url) {
             Backend::Sqlite => Store::connect_sqlite(url).await,
-            Backend::Postgres => Store::connect_postgres(url).await,
+            Backend::Postgres => Store::connect_postgres(url, connections.max(2)).await,
         }
     }
 
@@ -190,9 +199,9 @@ impl Store {
         Ok(Store { backend: Backend::Sqlite, writer: Writer::Grouped(writer), pool })
     }
 
-    async fn connect_postgres(url: &str) -> Result<Store, sqlx::Error> {
+    async fn connect_postgres(url: &str, connections: u32) -> Result<Store, sqlx::Error> {
         let pool = AnyPoolOptions::new()
-            .max_connections(32)
+            .max_connections(connections)
             .min_connections(2)
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
