@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use kassa::api::KeyKind;
 use kassa::id::{ApiKeyId, MerchantId};
 
-use crate::store::{rate_limits, Backend, Store};
+use crate::store::{rate_limits, Store};
 
 /// Requests per second, per key; 0 means no limit. Each key may burst to twice its rate.
 #[derive(Debug, Clone, Copy)]
@@ -55,8 +55,7 @@ impl RateLimiter {
     /// Buckets where the servers of `store` share them: in the database on PostgreSQL, in this
     /// process on SQLite.
     pub fn for_store(limits: Limits, store: &Store) -> RateLimiter {
-        let shared = (store.backend() == Backend::Postgres).then(|| store.clone());
-        RateLimiter { shared, ..RateLimiter::new(limits) }
+        RateLimiter { shared: store.shared(), ..RateLimiter::new(limits) }
     }
 
     /// Takes one request from the key's bucket, or says how long until one is there.

@@ -485,9 +485,9 @@ pub fn spawn_reconciler(state: AppState, every: Duration, older_than: Duration) 
             if let Err(e) = purge_replies(&state, now_ms()).await {
                 tracing::error!(error = %e, "could not purge old idempotency keys");
             }
-            if state.store.backend() == crate::store::Backend::Postgres {
+            if let Some(shared) = state.store.shared() {
                 // Buckets full for a minute count nothing any more.
-                if let Err(e) = crate::store::rate_limits::purge(&state.store, (now_ms() - 60_000) * 1000).await {
+                if let Err(e) = crate::store::rate_limits::purge(&shared, (now_ms() - 60_000) * 1000).await {
                     tracing::warn!(error = %e, "could not purge rate-limit buckets");
                 }
             }

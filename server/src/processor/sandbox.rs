@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{AuthorizeCall, CardData, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
-use crate::store::{sandbox_ledger, Backend, Store};
+use crate::store::{sandbox_ledger, Store};
 
 /// What a test card does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +123,7 @@ impl SandboxProcessor {
         let stored = crate::store::settings::get_or_init(store, "sandbox_fingerprint_key", &fresh).await?;
         let key = hex::decode(stored.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
         let key = key.ok_or_else(|| sqlx::Error::Decode("settings.sandbox_fingerprint_key is not 32 bytes of hex".into()))?;
-        let shared = (store.backend() == Backend::Postgres).then(|| store.clone());
-        Ok(SandboxProcessor { shared, ..SandboxProcessor::new(latency, key) })
+        Ok(SandboxProcessor { shared: store.shared(), ..SandboxProcessor::new(latency, key) })
     }
 
     pub fn new(latency: Duration, fingerprint_key: [u8; 32]) -> SandboxProcessor {
@@ -137,12 +136,13 @@ impl SandboxProcessor {
         found.map(|json| serde_json::from_str(&json).map_err(|_| malfunction())).transpose()
     }
 
-    /// Records a reply unless the key has one; returns the one recorded.
-    async fn record(&self, key: &str, kind: &str, amount_cents: Option<i64>, reply: Reply) -> Result<Reply, ProcessorError> {
+    /// Records a reply unless the key has one; returns the one recorded, and whether it is this
+    /// one (a repeated call gets the first reply, in one step with no read before it).
+    async fn record(&self, key: &str, kind: &str, amount_cents: Option<i64>, reply: Reply) -> Result<(Reply, bool), ProcessorError> {
         let Some(store) = &self.shared else {
             let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(first) = ledger.replies.get(key) {
-                return Ok(first.clone());
+                return Ok((first.clone(), false));
             }
             ledger.replies.insert(key.to_owned(), reply.clone());
             ledger.order.push_back(key.to_owned());
@@ -151,21 +151,18 @@ impl SandboxProcessor {
                     ledger.replies.remove(&oldest);
                 }
             }
-            return Ok(reply);
+            return Ok((reply, true));
         };
         let json = serde_json::to_string(&reply).map_err(|_| malfunction())?;
         let entry = sandbox_ledger::Entry { key, kind, amount_cents, approved: reply.outcome == Outcome::Approved, reply: &json };
-        let recorded = sandbox_ledger::record(store, &entry, crate::clock::now_ms()).await.map_err(|_| malfunction())?;
-        serde_json::from_str(&recorded).map_err(|_| malfunction())
+        let (recorded, fresh) = sandbox_ledger::record(store, &entry, crate::clock::now_ms()).await.map_err(|_| malfunction())?;
+        Ok((serde_json::from_str(&recorded).map_err(|_| malfunction())?, fresh))
     }
 
     /// Answers a call once per key: a repeat gets the first reply.
     async fn once(&self, key: &str, kind: &str, amount_cents: Option<i64>, call: impl FnOnce() -> Reply) -> Result<Reply, ProcessorError> {
         self.network().await;
-        if let Some(reply) = self.recorded(key).await? {
-            return Ok(reply);
-        }
-        self.record(key, kind, amount_cents, call()).await
+        Ok(self.record(key, kind, amount_cents, call()).await?.0)
     }
 
     async fn network(&self) {
@@ -264,9 +261,6 @@ impl Processor for SandboxProcessor {
 
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
         self.network().await;
-        if let Some(reply) = self.recorded(call.idempotency_key).await? {
-            return Ok(reply);
-        }
         let facts = read_token(call.processor_token);
         let reference = reference("authorize", call.idempotency_key);
         let mut reply = match facts.behaviour {
@@ -300,9 +294,9 @@ impl Processor for SandboxProcessor {
         reply.avs_response = Some(facts.avs);
         reply.cvv_response = Some(facts.cvv);
         let kind = if call.capture { "sale" } else { "authorize" };
-        let reply = self.record(call.idempotency_key, kind, Some(call.amount_cents), reply).await?;
-        if facts.behaviour == Behaviour::Timeout {
-            // Approved, but the answer is lost on its way back.
+        let (reply, fresh) = self.record(call.idempotency_key, kind, Some(call.amount_cents), reply).await?;
+        if fresh && facts.behaviour == Behaviour::Timeout {
+            // Approved, but the answer is lost on its way back (a repeat of the call hears it).
             return Err(ProcessorError::Timeout);
         }
         Ok(reply)
@@ -370,6 +364,8 @@ mod tests {
         let call = AuthorizeCall { processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, idempotency_key: "auth-1" };
         assert!(matches!(sandbox.authorize(&call).await, Err(ProcessorError::Timeout)));
         assert_eq!(sandbox.lookup("auth-1").await.unwrap().unwrap().outcome, Outcome::Approved);
+        // A repeat of the call hears the answer that was lost.
+        assert_eq!(sandbox.authorize(&call).await.unwrap().outcome, Outcome::Approved);
     }
 
     #[tokio::test]

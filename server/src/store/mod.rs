@@ -222,6 +222,12 @@ impl Store {
         self.backend
     }
 
+    /// This store when several servers share it (PostgreSQL), so that what they must agree on
+    /// (rate limits, the sandbox's ledger) is kept here; `None` on SQLite, which one server owns.
+    pub fn shared(&self) -> Option<Store> {
+        (self.backend == Backend::Postgres).then(|| self.clone())
+    }
+
     /// Runs `change` in a transaction and returns once it is durable. When `change` returns an
     /// error, everything it wrote is rolled back and the error is returned.
     pub async fn write<T, E, F>(&self, change: F) -> Result<T, E>

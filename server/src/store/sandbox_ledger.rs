@@ -17,8 +17,9 @@ pub struct Entry<'a> {
 }
 
 /// Records a call's reply unless one is recorded for its key already; returns the recorded one
-/// (of two racing calls with one key, the first to commit is the answer to both).
-pub async fn record(store: &Store, entry: &Entry<'_>, now: i64) -> Result<String, sqlx::Error> {
+/// and whether it is this entry's (of two racing calls with one key, the first to commit is the
+/// answer to both).
+pub async fn record(store: &Store, entry: &Entry<'_>, now: i64) -> Result<(String, bool), sqlx::Error> {
     let inserted: Option<String> = sqlx::query_scalar(
         "INSERT INTO sandbox_ledger (key, kind, amount_cents, approved, reply, created_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (key) DO NOTHING RETURNING reply",
@@ -32,7 +33,7 @@ pub async fn record(store: &Store, entry: &Entry<'_>, now: i64) -> Result<String
     .fetch_optional(store.reader())
     .await?;
     match inserted {
-        Some(reply) => Ok(reply),
-        None => find(store, entry.key).await?.ok_or(sqlx::Error::RowNotFound),
+        Some(reply) => Ok((reply, true)),
+        None => Ok((find(store, entry.key).await?.ok_or(sqlx::Error::RowNotFound)?, false)),
     }
 }
