@@ -9,8 +9,6 @@
 //! `KASSA_BENCH_DATABASE_URL` (a PostgreSQL server to use instead of a throwaway durable cluster
 //! started from Debian's package), `KASSA_BENCH_SQLITE=0` or `KASSA_BENCH_POSTGRES=0` to skip one.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -24,9 +22,13 @@ use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
-#[allow(dead_code)]
-#[path = "../tests/common/database.rs"]
-mod database;
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::database;
+use common::process::{create_merchant, ServerProcess};
+use common::TestDb;
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
@@ -84,38 +86,14 @@ async fn sales_round(client: &HttpClient, bases: &[String], sk: &str, pk: &str, 
     (latencies.len() as f64 / started.elapsed().as_secs_f64(), latencies)
 }
 
-/// `kassa-server serve` on `db`; its base URL.
-fn start_server(db: &str, key_file: &std::path::Path) -> (std::process::Child, String) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"])
-        .env("KASSA_LOG", "warn")
-        .env("KASSA_ENCRYPTION_KEY_FILE", key_file)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server output").unwrap();
-        if let Some(addr) = line.strip_prefix("Kassa is listening on ") {
-            break addr.to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (server, base)
+/// The release server on `db`, as the bench runs it: no rate limits, warnings only.
+fn start_server(db: &TestDb) -> ServerProcess {
+    ServerProcess::start_with(db, &["--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"], &[("KASSA_LOG", "warn")], None)
 }
 
-fn stop(mut server: std::process::Child) {
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
-}
-
-fn create_merchant(db: &str, key_file: &std::path::Path) -> (String, String) {
-    let created = Command::new(env!("CARGO_BIN_EXE_kassa-server"))
-        .args(["merchant", "create", "--name", "Bench", "--database", db])
-        .env("KASSA_ENCRYPTION_KEY_FILE", key_file)
-        .output()
-        .unwrap();
-    let merchant: Value = serde_json::from_slice(&created.stdout).expect("merchant");
+/// A merchant's secret and publishable keys.
+fn keys(db: &TestDb) -> (String, String) {
+    let merchant = create_merchant(db, "Bench");
     (merchant["secretKey"].as_str().unwrap().to_owned(), merchant["publishableKey"].as_str().unwrap().to_owned())
 }
 
@@ -142,11 +120,10 @@ async fn postgres(client: &HttpClient, sales: usize, clients: usize, dir: &std::
         Ok(url) if !url.is_empty() => url,
         _ => database::start_cluster(true),
     };
-    let db = database::create_database(&admin).await;
-    let key_file = dir.join("postgres.key");
-    let (sk, pk) = create_merchant(&db, &key_file);
-    let (one, one_base) = start_server(&db, &key_file);
-    let (two, two_base) = start_server(&db, &key_file);
+    let db = TestDb { url: database::create_database(&admin).await, dir: tempfile::tempdir_in(dir).unwrap() };
+    let (sk, pk) = keys(&db);
+    let (mut one, mut two) = (start_server(&db), start_server(&db));
+    let (one_base, two_base) = (one.base(), two.base());
     let mut rows = Vec::new();
     for (label, bases) in [("one server", vec![one_base.clone()]), ("two servers", vec![one_base.clone(), two_base.clone()])] {
         let mut rounds = Vec::new();
@@ -155,7 +132,7 @@ async fn postgres(client: &HttpClient, sales: usize, clients: usize, dir: &std::
         sales_round(client, &bases, &sk, &pk, sales / 5, clients).await;
         for _ in 0..ROUNDS {
             let (rate, mut round_latencies) = sales_round(client, &bases, &sk, &pk, sales, clients).await;
-            let raw = raw_postgres_commit_rate(&db, 3000).await;
+            let raw = raw_postgres_commit_rate(&db.url, 3000).await;
             rounds.push((rate, raw));
             latencies.append(&mut round_latencies);
         }
@@ -169,8 +146,8 @@ async fn postgres(client: &HttpClient, sales: usize, clients: usize, dir: &std::
             rate / raw
         ));
     }
-    stop(one);
-    stop(two);
+    one.stop().await;
+    two.stop().await;
     println!();
     println!("## Sales on PostgreSQL, {clients} clients, {ROUNDS} rounds of {sales} sales per configuration (median round)");
     println!();
@@ -215,11 +192,10 @@ async fn main() {
 
 /// Sales on SQLite, alternating with its raw commit rate.
 async fn sqlite(client: &HttpClient, sales: usize, clients: usize, dir: &std::path::Path) {
-    let db = format!("sqlite://{}", dir.join("kassa.db").display());
-    let key_file = dir.join("kassa.key");
-    let (sk, pk) = create_merchant(&db, &key_file);
-    let (server, base) = start_server(&db, &key_file);
-    let bases = [base];
+    let db = TestDb { url: format!("sqlite://{}", dir.join("kassa.db").display()), dir: tempfile::tempdir_in(dir).unwrap() };
+    let (sk, pk) = keys(&db);
+    let mut server = start_server(&db);
+    let bases = [server.base()];
 
     // The disk's speed drifts, so sales and raw commits alternate and the medians are reported.
     let mut rounds = Vec::new();
@@ -230,7 +206,7 @@ async fn sqlite(client: &HttpClient, sales: usize, clients: usize, dir: &std::pa
         rounds.push((rate, raw, rate / raw));
         latencies.append(&mut round_latencies);
     }
-    stop(server);
+    server.stop().await;
 
     latencies.sort();
     let median = |pick: fn(&(f64, f64, f64)) -> f64| {

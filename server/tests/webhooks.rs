@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::process::{create_merchant, ServerProcess};
+use common::process::{create_merchant, request, ServerProcess};
 use common::{card, TestApp, TestDb};
 use kassa_server::webhooks::{spawn_worker, Settings};
 use serde_json::{json, Value};
@@ -150,28 +150,6 @@ async fn endpoints_are_checked_and_belong_to_one_merchant() {
 }
 
 
-async fn call(base: &str, key: &str, path: &str, body: Value) -> Value {
-    let client = reqwest_like::post(&format!("{base}{path}"), key, &body.to_string()).await;
-    serde_json::from_str(&client).unwrap()
-}
-
-/// A minimal HTTP/1.1 client, enough for these calls.
-mod reqwest_like {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    pub async fn post(url: &str, key: &str, body: &str) -> String {
-        let rest = url.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_at(rest.find('/').unwrap());
-        let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-        let head = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
-        response.split_once("\r\n\r\n").unwrap().1.to_owned()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_written_before_a_restart_is_delivered_after_it() {
     let db = TestDb::new().await;
@@ -182,10 +160,9 @@ async fn an_event_written_before_a_restart_is_delivered_after_it() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let serve = |db| ServerProcess::start(db, &["--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000", "--webhooks-allow-loopback"]);
     let mut first = serve(&db);
-    let base = first.base();
-    let created = call(&base, sk, "/api/v1/webhook-endpoints", json!({ "url": format!("http://127.0.0.1:{port}/hooks"), "events": ["payment_intent.succeeded"] })).await;
+    let (_, created) = request(&first.addr, "POST", "/api/v1/webhook-endpoints", sk, Some(&json!({ "url": format!("http://127.0.0.1:{port}/hooks"), "events": ["payment_intent.succeeded"] }))).await;
     let secret = created["data"]["secret"].as_str().unwrap().to_owned();
-    let sale = call(&base, sk, "/api/v1/payments/sale", json!({ "amountCents": 777, "currency": "USD", "card": card("4242424242424242") })).await;
+    let (_, sale) = request(&first.addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 777, "currency": "USD", "card": card("4242424242424242") }))).await;
     let intent = sale["data"]["id"].clone();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The server dies without warning.

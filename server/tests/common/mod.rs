@@ -17,7 +17,7 @@ use kassa_server::{app, merchants, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-mod database;
+pub mod database;
 pub mod process;
 #[allow(unused_imports)]
 pub use database::{on_postgres, TestDb};
