@@ -91,17 +91,22 @@ impl Keyring {
         match std::fs::read_to_string(path) {
             Ok(text) => Keyring::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Written whole under a name of its own, then linked into place in one step: a
+                // server starting beside this one finds either no file or the complete key.
                 let key: [u8; 32] = rand::random();
+                let draft = path.with_extension(format!("new-{:016x}", rand::random::<u64>()));
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                match options.open(path) {
-                    Ok(mut file) => {
-                        std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(key)).as_bytes()).map_err(fail)?;
-                        file.sync_all().map_err(fail)?;
-                        Ok(Keyring::new(&[key]))
-                    }
+                let written = options.open(&draft).and_then(|mut file| {
+                    std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(key)).as_bytes())?;
+                    file.sync_all()
+                });
+                let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+                let _ = std::fs::remove_file(&draft);
+                match linked {
+                    Ok(()) => Ok(Keyring::new(&[key])),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Keyring::parse(&std::fs::read_to_string(path).map_err(fail)?),
                     Err(e) => Err(fail(e)),
                 }
@@ -199,6 +204,23 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn servers_starting_together_agree_on_one_key_file() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kassa.key");
+            let rings: Vec<Keyring> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..4).map(|_| scope.spawn(|| Keyring::from_file(&path).unwrap())).collect();
+                starts.into_iter().map(|s| s.join().unwrap()).collect()
+            });
+            let sealed = rings[0].seal(b"x", b"");
+            for ring in &rings {
+                assert_eq!(ring.open(&sealed, b"").unwrap(), b"x");
+            }
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no draft is left behind");
         }
     }
 }
