@@ -40,8 +40,19 @@ enum MerchantCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// Where its payments go: `sandbox` (the default) or `stripe`.
+        #[arg(long, default_value = "sandbox")]
+        processor: String,
+        /// The processor's secret API key (Stripe: `sk_…`), sealed with the encryption key.
+        #[arg(long, env = "KASSA_PROCESSOR_SECRET", hide_env_values = true)]
+        processor_secret: Option<String>,
+        /// The signing secret of the processor's webhooks (Stripe: `whsec_…`).
+        #[arg(long, env = "KASSA_PROCESSOR_WEBHOOK_SECRET", hide_env_values = true)]
+        processor_webhook_secret: Option<String>,
         #[command(flatten)]
         db: DatabaseArgs,
+        #[command(flatten)]
+        encryption: EncryptionArgs,
     },
 }
 
@@ -134,6 +145,9 @@ struct ServeArgs {
     /// How long a processor call may take; after that its outcome is unknown until reconciled.
     #[arg(long, env = "KASSA_PROCESSOR_TIMEOUT_MS", default_value_t = 20_000)]
     processor_timeout_ms: u64,
+    /// Stripe's API address (a Stripe-compatible server such as localstripe in tests).
+    #[arg(long, env = "KASSA_STRIPE_API_BASE", default_value = kassa_server::processor::stripe::DEFAULT_API_BASE)]
+    stripe_api_base: String,
     /// How old a pending operation is before the reconciler asks the processor about it.
     #[arg(long, env = "KASSA_RECONCILE_AFTER_MS", default_value_t = 30_000)]
     reconcile_after_ms: u64,
@@ -153,7 +167,20 @@ async fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Merchant { command: MerchantCommand::Create { name, db } }) => create_merchant(&db.url, &name).await,
+        Some(Command::Merchant { command: MerchantCommand::Create { name, processor, processor_secret, processor_webhook_secret, db, encryption } }) => {
+            let request = kassa::api::UpdateProcessorRequest {
+                processor: match kassa::api::ProcessorKind::parse(&processor) {
+                    Some(kind) => kind,
+                    None => {
+                        eprintln!("kassa-server: --processor is `sandbox` or `stripe`");
+                        std::process::exit(2);
+                    }
+                },
+                secret_key: processor_secret,
+                webhook_secret: processor_webhook_secret,
+            };
+            create_merchant(&db.url, &encryption, &name, &request).await
+        }
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     };
@@ -163,9 +190,12 @@ async fn main() {
     }
 }
 
-async fn create_merchant(url: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn create_merchant(url: &str, encryption: &EncryptionArgs, name: &str, processor: &kassa::api::UpdateProcessorRequest) -> Result<(), Box<dyn std::error::Error>> {
+    let credentials = kassa_server::http::processor::check_request(processor).map_err(|e| e.message)?;
+    let keyring = encryption.keyring(url)?;
     let store = Store::connect(url).await?;
-    let created = merchants::create(&store, name).await?;
+    check_encryption_key(&store, &keyring).await?;
+    let created = merchants::create_with_processor(&store, &keyring, name, processor.processor, credentials.as_ref()).await?;
     println!("{}", serde_json::to_string(&created)?);
     store.close().await;
     Ok(())
@@ -188,7 +218,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         secret_per_second: args.secret_rate_limit,
         card_attempts_per_address_per_second: args.card_attempt_rate_limit,
     };
-    let mut state = AppState::with_limits(store.clone(), processor, limits);
+    let mut state = AppState::with_limits(store.clone(), processor.clone(), limits);
+    state.processors = Arc::new(kassa_server::processor::registry::Processors::new(processor, &args.stripe_api_base));
     state.keyring = Arc::new(keyring);
     state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
     state.allow_loopback_webhooks = args.webhooks_allow_loopback || args.demo;

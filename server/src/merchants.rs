@@ -14,6 +14,28 @@ pub async fn create(store: &Store, name: &str) -> Result<CreatedMerchant, sqlx::
     store.write(move |tx| Box::pin(async move { insert(tx, &ids::new(), &name).await })).await
 }
 
+/// Creates a merchant whose payments go to `processor`, its credentials sealed with `keyring`.
+pub async fn create_with_processor(
+    store: &Store,
+    keyring: &crate::crypto::Keyring,
+    name: &str,
+    processor: kassa::api::ProcessorKind,
+    credentials: Option<&crate::processor::registry::Credentials>,
+) -> Result<CreatedMerchant, sqlx::Error> {
+    let id = ids::new::<MerchantId>();
+    let sealed = crate::processor::registry::seal(keyring, &id, credentials);
+    let name = name.to_owned();
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                let created = insert(tx, &id, &name).await?;
+                crate::processor::registry::save(tx, &id, processor, sealed.as_deref()).await?;
+                Ok(created)
+            })
+        })
+        .await
+}
+
 /// Creates the merchant the setting `role` names, unless it names one already: of servers starting
 /// together on one database, exactly one creates it (and gets its keys); the others get `None`.
 pub async fn create_once(store: &Store, role: &str, name: &str) -> Result<Option<CreatedMerchant>, sqlx::Error> {

@@ -5,6 +5,10 @@ use crate::crypto::Keyring;
 use crate::http::auth::KeyCache;
 use crate::http::idempotency::InFlight;
 use crate::http::rate_limit::{Limits, RateLimiter};
+use kassa::id::MerchantId;
+
+use crate::http::error::ApiResult;
+use crate::processor::registry::Processors;
 use crate::processor::Processor;
 use crate::store::Store;
 
@@ -12,7 +16,8 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub processor: Arc<dyn Processor>,
+    /// Each merchant's processor (the sandbox unless the merchant chose another).
+    pub processors: Arc<Processors>,
     pub in_flight: InFlight,
     pub rate_limiter: Arc<RateLimiter>,
     pub key_cache: Arc<KeyCache>,
@@ -33,12 +38,17 @@ impl AppState {
         AppState {
             rate_limiter: Arc::new(RateLimiter::for_store(limits, &store)),
             store,
-            processor,
+            processors: Arc::new(Processors::new(processor, crate::processor::stripe::DEFAULT_API_BASE)),
             in_flight: InFlight::default(),
             key_cache: Arc::default(),
             keyring: Arc::new(Keyring::random()),
             processor_timeout: Duration::from_secs(30),
             allow_loopback_webhooks: false,
         }
+    }
+
+    /// The processor `merchant`'s payments go to now.
+    pub async fn processor_for(&self, merchant: &MerchantId) -> ApiResult<Arc<dyn Processor>> {
+        self.processors.for_merchant(&self.store, &self.keyring, merchant).await
     }
 }

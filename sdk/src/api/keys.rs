@@ -108,3 +108,57 @@ pub struct RollApiKeyRequest {
     #[serde(default)]
     pub client_request_id: Option<String>,
 }
+
+/// The card processor a merchant's payments go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessorKind {
+    /// Kassa's built-in sandbox with the well-known test cards (the default).
+    Sandbox,
+    /// Stripe, through its REST API.
+    Stripe,
+}
+
+impl ProcessorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessorKind::Sandbox => "sandbox",
+            ProcessorKind::Stripe => "stripe",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ProcessorKind> {
+        [ProcessorKind::Sandbox, ProcessorKind::Stripe].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// `POST /api/v1/processor` (secret key only): where this merchant's payments go from now on.
+/// Payments already made stay with the processor that made them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateProcessorRequest {
+    pub processor: ProcessorKind,
+    /// The processor's secret API key (Stripe: `sk_…` or a restricted `rk_…`); required for Stripe.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// The signing secret of the processor's webhook endpoint that calls
+    /// `/processor-webhooks/stripe/{merchantId}` (Stripe: `whsec_…`).
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+}
+
+/// A merchant's processor as the API shows it: never the secrets, only their hints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessorSettings {
+    pub processor: ProcessorKind,
+    /// The first and last characters of the secret key, e.g. `sk_test_…4242`.
+    pub secret_key_hint: Option<String>,
+    /// Whether processor webhooks are verified (a signing secret is set).
+    pub webhook_secret_set: bool,
+    /// Where the processor sends its webhooks, relative to this server's address.
+    pub webhook_path: Option<String>,
+}

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod orders;
 pub mod openapi;
 pub mod payments;
+pub mod processor;
 pub mod rate_limit;
 pub mod three_ds;
 pub mod webhooks;
@@ -77,6 +78,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/webhook-endpoints/{id}"),
     ("get", "/api/v1/webhook-endpoints/{id}/deliveries"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/processor"),
+    ("post", "/api/v1/processor"),
+    ("post", "/processor-webhooks/stripe/{merchant}"),
 ];
 
 /// Folders of built pages the server also serves.
@@ -136,11 +140,13 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/webhook-endpoints/{id}", delete(webhooks::delete))
         .route("/webhook-endpoints/{id}/deliveries", get(webhooks::deliveries))
         .route("/events", get(webhooks::list_events))
+        .route("/processor", get(processor::get).post(processor::update))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
     let mut router = Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/processor-webhooks/stripe/{merchant}", post(processor::stripe_webhook))
         .route("/3ds/{id}/challenge", get(three_ds::show).post(three_ds::submit))
         .route("/3ds/assets/challenge.css", get(three_ds::stylesheet))
         .route("/3ds/assets/complete.js", get(three_ds::complete_script))

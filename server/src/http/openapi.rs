@@ -20,6 +20,11 @@ pub struct KeyResponse {
 }
 
 #[derive(ToSchema)]
+pub struct ProcessorResponse {
+    pub data: kassa::api::ProcessorSettings,
+}
+
+#[derive(ToSchema)]
 pub struct KeyList {
     pub data: Vec<kassa::api::ApiKey>,
 }
@@ -125,6 +130,9 @@ impl Modify for Security {
         crate::http::keys::list,
         crate::http::keys::revoke,
         crate::http::keys::roll,
+        crate::http::processor::get,
+        crate::http::processor::update,
+        crate::http::processor::stripe_webhook,
         crate::http::payments::create_intent,
         crate::http::payments::get_intent,
         crate::http::payments::update_intent,

@@ -69,9 +69,10 @@ pub async fn capture(ctx: Ctx<'_>, req: CaptureRequest) -> ApiResult<Recorded> {
     if amount < intent.tip_cents {
         return Err(ApiError::validation("amountCents", format!("A capture must cover the tip of {}", intent.tip_cents)));
     }
+    let processor = ctx.state.processor_for(ctx.merchant).await?;
     let op = claim_change(&ctx, &intent, Plan::Capture { amount_cents: amount }, Some(Hold::Capture), not_authorized).await?;
     let key = op.processor_key("capture");
-    let call = ctx.state.processor.capture(reference(&intent), amount, &key);
+    let call = processor.capture(reference(&intent), amount, &key);
     run(&ctx, op, call).await
 }
 
@@ -83,9 +84,10 @@ pub async fn void(ctx: Ctx<'_>, req: VoidRequest) -> ApiResult<Recorded> {
         return Err(operation::busy_or(&intent, not_voidable));
     }
     let amount = if intent.status == IntentStatus::Captured { intent.captured_amount_cents } else { intent.total_cents() };
+    let processor = ctx.state.processor_for(ctx.merchant).await?;
     let op = claim_change(&ctx, &intent, Plan::Void { amount_cents: amount }, Some(Hold::Void), not_voidable).await?;
     let key = op.processor_key("void");
-    let call = ctx.state.processor.void(reference(&intent), &key);
+    let call = processor.void(reference(&intent), &key);
     run(&ctx, op, call).await
 }
 
@@ -108,6 +110,7 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
     if amount > left {
         return Err(exceeds(left));
     }
+    let processor = ctx.state.processor_for(ctx.merchant).await?;
     let plan = Plan::Refund { amount_cents: amount };
     let op = match claim_change(&ctx, &intent, plan, None, exceeds(left)).await {
         Err(e) if e.code == kassa::ErrorCode::InvalidState => {
@@ -119,7 +122,7 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
         other => other?,
     };
     let key = op.processor_key("refund");
-    let call = ctx.state.processor.refund(reference(&intent), amount, &key);
+    let call = processor.refund(reference(&intent), amount, &key);
     run(&ctx, op, call).await
 }
 
@@ -136,9 +139,10 @@ pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> A
         return Err(operation::busy_or(&intent, not_tippable));
     }
     let tip = req.tip_cents;
+    let processor = ctx.state.processor_for(ctx.merchant).await?;
     let op = claim_change(&ctx, &intent, Plan::Tip { tip_cents: tip }, Some(Hold::Tip { tip: intent.tip_cents }), not_tippable).await?;
     let key = op.processor_key("tip");
-    let call = ctx.state.processor.adjust_tip(reference(&intent), tip, &key);
+    let call = processor.adjust_tip(reference(&intent), tip, intent.amount_cents + tip, &key);
     run(&ctx, op, call).await
 }
 

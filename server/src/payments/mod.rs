@@ -5,6 +5,7 @@
 mod charge;
 mod lifecycle;
 pub mod operation;
+pub mod processor_events;
 pub mod three_ds;
 
 pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry, update_intent};
@@ -135,6 +136,7 @@ pub(crate) fn processor_failure(e: &ProcessorError) -> ApiError {
             ErrorCode::ProviderTimeout,
             "The card processor did not answer in time; the outcome is unknown until reconciled",
         ),
+        ProcessorError::Refused { text } => ApiError::invalid_state(text.clone()),
     }
 }
 
@@ -143,7 +145,8 @@ async fn tokenize_card(ctx: &Ctx<'_>, card: &CardInput) -> ApiResult<(String, Ca
     let expiry = check_card(card)?;
     let tokenized = ctx
         .state
-        .processor
+        .processor_for(ctx.merchant)
+        .await?
         .tokenize(&CardData { number: &card.number, cvc: card.cvc.as_ref(), expiry, postal_code: card.postal_code.as_deref() })
         .await
         .map_err(|e| processor_failure(&e))?;
@@ -317,6 +320,7 @@ pub(crate) fn apply_authorization(
             let (code, text) = match e {
                 ProcessorError::Failed { code, text } => (code.clone(), text.clone()),
                 ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into()),
+                ProcessorError::Refused { text } => ("refused".into(), text.clone()),
             };
             steps.push(Step { kind: TransactionType::Authorize, status: TransactionStatus::Error, code, text, amount: intent.total_cents(), reference: None });
             return Some(error.with_details(json!({ "paymentIntentId": intent.id })));

@@ -22,7 +22,9 @@ use super::{apply_authorization, decline, processor_failure, record_steps, save_
 use crate::clock::{format_ms, now_ms};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::idempotency::{seal_context, Recorded};
-use crate::processor::{AuthorizeCall, Outcome, ProcessorError, Reply};
+use std::sync::Arc;
+
+use crate::processor::{AuthorizeCall, CallKind, Lookup, Outcome, Processor, ProcessorError, Reply};
 use crate::state::AppState;
 use crate::store::idempotency::{self, Owner};
 use crate::store::intents::{self, IntentRecord};
@@ -123,7 +125,7 @@ impl Operation {
         }
     }
 
-    fn from_row(row: OperationRow) -> Result<Operation, sqlx::Error> {
+    pub fn from_row(row: OperationRow) -> Result<Operation, sqlx::Error> {
         let plan = serde_json::from_str(&row.plan).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         Ok(Operation {
             id: row.id,
@@ -162,7 +164,7 @@ fn not_processed() -> ProcessorError {
 }
 
 /// Waits for a processor call at most `limit`; after that its outcome is unknown.
-pub async fn within<F: std::future::Future<Output = Result<Reply, ProcessorError>>>(limit: Duration, call: F) -> Result<Reply, ProcessorError> {
+pub async fn within<T, F: std::future::Future<Output = Result<T, ProcessorError>>>(limit: Duration, call: F) -> Result<T, ProcessorError> {
     tokio::time::timeout(limit, call).await.unwrap_or(Err(ProcessorError::Timeout))
 }
 
@@ -390,6 +392,7 @@ fn lifecycle(
             let (code, text) = match &e {
                 ProcessorError::Failed { code, text } => (code.clone(), text.clone()),
                 ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into()),
+                ProcessorError::Refused { text } => ("refused".into(), text.clone()),
             };
             steps.push(Step { kind, status: TransactionStatus::Error, code, text, amount, reference: None });
             Some(processor_failure(&e).with_details(json!({ "paymentIntentId": intent.id })))
@@ -397,25 +400,59 @@ fn lifecycle(
     }
 }
 
-/// Authorizes the intent's total with its card under the operation's key.
+/// The processor of an operation's merchant; a failure to find it is a failed call (nothing was
+/// sent).
+pub async fn processor_of(state: &AppState, merchant: &MerchantId) -> Result<Arc<dyn Processor>, ProcessorError> {
+    state.processor_for(merchant).await.map_err(|e| {
+        tracing::error!(%merchant, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not load the merchant's processor");
+        ProcessorError::Failed { code: "processor_unavailable".into(), text: "The merchant's card processor could not be reached".into() }
+    })
+}
+
+/// Authorizes the intent's total with its card under the operation's key. A processor that opens
+/// the payment first gets its reference recorded on the intent before the authorization is sent,
+/// so that a lost answer can be looked up.
 pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, authenticated: bool) -> Result<Reply, ProcessorError> {
+    let processor = processor_of(state, &op.merchant).await?;
     let processor_token = intent.processor_token.clone().unwrap_or_default();
     let key = op.processor_key("authorize");
-    let call = AuthorizeCall {
+    let continued = if authenticated { intent.provider_reference.clone() } else { None };
+    let mut call = AuthorizeCall {
         processor_token: &processor_token,
         amount_cents: intent.total_cents(),
         currency: intent.currency,
         capture: intent.capture_method == CaptureMethod::Automatic,
         authenticated,
+        reference: continued.as_deref(),
         idempotency_key: &key,
     };
-    within(state.processor_timeout, state.processor.authorize(&call)).await
+    let opened = if authenticated { None } else { within(state.processor_timeout, processor.open(&call)).await? };
+    if let Some(reference) = &opened {
+        let (merchant, id, op_id, reference) = (op.merchant.clone(), intent.id.clone(), op.id.clone(), reference.clone());
+        let recorded = state.store.write(move |tx| Box::pin(async move { intents::set_reference(tx, &merchant, &id, &op_id, &reference).await })).await;
+        if !matches!(recorded, Ok(true)) {
+            return Err(ProcessorError::Failed { code: "not_sent".into(), text: "The payment could not be recorded before its authorization".into() });
+        }
+        call.reference = opened.as_deref();
+    }
+    within(state.processor_timeout, processor.authorize(&call)).await
 }
 
 /// Asks the processor what it did for a pending operation; `None` when it cannot say now.
 async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
+    let processor = processor_of(state, &op.merchant).await.ok()?;
+    let intent = intents::find(&state.store, &op.merchant, &op.intent_id).await.ok()??;
+    let reference = intent.provider_reference.as_deref();
+    let lookup = |step: CallKind, continues: bool| {
+        let processor = processor.clone();
+        let key = op.processor_key(step.as_str());
+        async move {
+            let call = Lookup { step, idempotency_key: &key, reference, continues };
+            tokio::time::timeout(state.processor_timeout, processor.lookup(&call)).await.ok()?.ok()
+        }
+    };
     Some(match &op.plan {
-        Plan::ThreeDs { .. } => match lookup_raw(state, &op.processor_key("authorize")).await? {
+        Plan::ThreeDs { .. } => match lookup(CallKind::Authorize, true).await? {
             // Authorized, so the authentication before it passed.
             Some(authorization) => Answer::Challenge {
                 authentication: Ok(Reply {
@@ -429,29 +466,24 @@ async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
                 }),
                 authorization: Some(Ok(authorization)),
             },
-            None => match lookup_raw(state, &op.processor_key("authenticate")).await? {
+            None => match lookup(CallKind::Authenticate, true).await? {
                 Some(reply) if reply.outcome == Outcome::Approved => Answer::Challenge { authentication: Ok(reply), authorization: Some(Err(not_processed())) },
                 Some(reply) => Answer::Challenge { authentication: Ok(reply), authorization: None },
                 None => Answer::Challenge { authentication: Err(not_processed()), authorization: None },
             },
         },
-        plan => Answer::Call(lookup_raw(state, &op.processor_key(step_of(plan))).await?.ok_or_else(not_processed)),
+        plan => Answer::Call(lookup(step_of(plan), false).await?.ok_or_else(not_processed)),
     })
 }
 
-/// The processor's record of one call: `None` when it cannot be asked now.
-async fn lookup_raw(state: &AppState, key: &str) -> Option<Option<Reply>> {
-    tokio::time::timeout(state.processor_timeout, state.processor.lookup(key)).await.ok()?.ok()
-}
-
 /// The processor call an operation makes (3-D Secure makes two).
-fn step_of(plan: &Plan) -> &'static str {
+fn step_of(plan: &Plan) -> CallKind {
     match plan {
-        Plan::Authorize { .. } | Plan::ThreeDs { .. } => "authorize",
-        Plan::Capture { .. } => "capture",
-        Plan::Void { .. } => "void",
-        Plan::Refund { .. } => "refund",
-        Plan::Tip { .. } => "tip",
+        Plan::Authorize { .. } | Plan::ThreeDs { .. } => CallKind::Authorize,
+        Plan::Capture { .. } => CallKind::Capture,
+        Plan::Void { .. } => CallKind::Void,
+        Plan::Refund { .. } => CallKind::Refund,
+        Plan::Tip { .. } => CallKind::Tip,
     }
 }
 

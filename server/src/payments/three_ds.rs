@@ -93,7 +93,11 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
     let authentication = match code {
         Some(code) => {
             let key = op.processor_key("authenticate");
-            operation::within(state.processor_timeout, state.processor.authenticate(&processor_token, code, &key)).await
+            let reference = intent.provider_reference.as_deref();
+            match operation::processor_of(state, &merchant).await {
+                Ok(processor) => operation::within(state.processor_timeout, processor.authenticate(reference, &processor_token, code, &key)).await,
+                Err(e) => Err(e),
+            }
         }
         None => Ok(Reply {
             outcome: Outcome::Declined { decline_code: "authentication_failed".into() },

@@ -3,7 +3,9 @@
 //! it, so a repeated call never charges twice, and a call whose answer was lost can be looked up.
 
 pub mod recording;
+pub mod registry;
 pub mod sandbox;
+pub mod stripe;
 
 use async_trait::async_trait;
 use kassa::card::{CardNumber, Cvc, Expiry};
@@ -52,6 +54,9 @@ pub enum ProcessorError {
     /// No answer in time: the outcome is unknown until reconciled.
     #[error("processor timed out")]
     Timeout,
+    /// The processor cannot do this at all (the text names its limit); nothing was changed.
+    #[error("{text}")]
+    Refused { text: String },
 }
 
 pub struct AuthorizeCall<'a> {
@@ -62,21 +67,65 @@ pub struct AuthorizeCall<'a> {
     pub capture: bool,
     /// The cardholder passed 3-D Secure for this payment.
     pub authenticated: bool,
+    /// The processor's payment this call goes on with: the one [`Processor::open`] made, or the
+    /// one that asked for 3-D Secure.
+    pub reference: Option<&'a str>,
     pub idempotency_key: &'a str,
+}
+
+/// The calls an operation makes, by what they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Authorize,
+    Authenticate,
+    Capture,
+    Void,
+    Refund,
+    Tip,
+}
+
+impl CallKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Authorize => "authorize",
+            CallKind::Authenticate => "authenticate",
+            CallKind::Capture => "capture",
+            CallKind::Void => "void",
+            CallKind::Refund => "refund",
+            CallKind::Tip => "tip",
+        }
+    }
+}
+
+/// A call whose answer was lost, to look up.
+pub struct Lookup<'a> {
+    pub step: CallKind,
+    pub idempotency_key: &'a str,
+    /// The payment's reference at the processor, when it has one.
+    pub reference: Option<&'a str>,
+    /// The call goes on with a payment another call opened (an authorization after 3-D Secure).
+    pub continues: bool,
 }
 
 #[async_trait]
 pub trait Processor: Send + Sync {
     async fn tokenize(&self, card: &CardData<'_>) -> Result<TokenizedCard, ProcessorError>;
+    /// Opens the payment an authorization will go on with, before any money moves, and returns
+    /// its reference, so that an authorization whose answer is lost can be looked up by it.
+    /// Processors that look calls up by their key alone open nothing.
+    async fn open(&self, _call: &AuthorizeCall<'_>) -> Result<Option<String>, ProcessorError> {
+        Ok(None)
+    }
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError>;
     /// Checks the one-time code the cardholder typed on the 3-D Secure page: `Approved` when it
     /// passes, `Declined { authentication_failed }` when it does not.
-    async fn authenticate(&self, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    async fn authenticate(&self, reference: Option<&str>, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    /// Sets the tip, making the payment's total `total_cents`.
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     /// What the processor did for the call made with `idempotency_key`: `None` when it never
     /// received that call (so it had no effect).
-    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Reply>, ProcessorError>;
+    async fn lookup(&self, call: &Lookup<'_>) -> Result<Option<Reply>, ProcessorError>;
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{AuthorizeCall, CardData, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
+use super::{AuthorizeCall, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, CallKind, TokenizedCard};
 
 /// One approved call that moved money (or changed what will).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,10 @@ impl RecordingProcessor {
         // The sandbox's timeout card is approved while its answer is lost: an effect all the same.
         let approved = match &result {
             Ok(reply) => Some(reply.outcome == Outcome::Approved).filter(|a| *a).map(|_| reply.reference.clone()),
-            Err(ProcessorError::Timeout) => self.inner.lookup(key).await.ok().flatten().filter(|r| r.outcome == Outcome::Approved).map(|r| r.reference),
+            Err(ProcessorError::Timeout) => {
+                let lookup = Lookup { step: CallKind::Authorize, idempotency_key: key, reference: None, continues: false };
+                self.inner.lookup(&lookup).await.ok().flatten().filter(|r| r.outcome == Outcome::Approved).map(|r| r.reference)
+            }
             Err(_) => None,
         };
         if let Some(reference) = approved {
@@ -99,8 +102,12 @@ impl Processor for RecordingProcessor {
         self.effect(kind, call.idempotency_key, call.amount_cents, result).await
     }
 
-    async fn authenticate(&self, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError> {
-        self.inner.authenticate(processor_token, code, idempotency_key).await
+    async fn open(&self, call: &AuthorizeCall<'_>) -> Result<Option<String>, ProcessorError> {
+        self.inner.open(call).await
+    }
+
+    async fn authenticate(&self, reference: Option<&str>, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError> {
+        self.inner.authenticate(reference, processor_token, code, idempotency_key).await
     }
 
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
@@ -121,13 +128,13 @@ impl Processor for RecordingProcessor {
         self.effect("refund", idempotency_key, amount_cents, result).await
     }
 
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
         self.money_call().await;
-        let result = self.inner.adjust_tip(reference, tip_cents, idempotency_key).await;
+        let result = self.inner.adjust_tip(reference, tip_cents, total_cents, idempotency_key).await;
         self.effect("tip", idempotency_key, tip_cents, result).await
     }
 
-    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Reply>, ProcessorError> {
-        self.inner.lookup(idempotency_key).await
+    async fn lookup(&self, call: &Lookup<'_>) -> Result<Option<Reply>, ProcessorError> {
+        self.inner.lookup(call).await
     }
 }

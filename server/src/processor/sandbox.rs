@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::{AuthorizeCall, CardData, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
+use super::{AuthorizeCall, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
 use crate::store::{sandbox_ledger, Store};
 
 /// What a test card does.
@@ -302,7 +302,7 @@ impl Processor for SandboxProcessor {
         Ok(reply)
     }
 
-    async fn authenticate(&self, _processor_token: &str, code: &str, key: &str) -> Result<Reply, ProcessorError> {
+    async fn authenticate(&self, _reference: Option<&str>, _processor_token: &str, code: &str, key: &str) -> Result<Reply, ProcessorError> {
         let reference = reference("authenticate", key);
         // The sandbox issuer's one-time code is 123456.
         let passed = code.trim() == "123456";
@@ -328,13 +328,13 @@ impl Processor for SandboxProcessor {
         self.once(key, "refund", Some(amount_cents), || approval(reference("refund", key))).await
     }
 
-    async fn adjust_tip(&self, _reference: &str, tip_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(&self, _reference: &str, tip_cents: i64, _total_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
         self.once(key, "tip", Some(tip_cents), || approval(reference("tip", key))).await
     }
 
-    async fn lookup(&self, key: &str) -> Result<Option<Reply>, ProcessorError> {
+    async fn lookup(&self, call: &Lookup<'_>) -> Result<Option<Reply>, ProcessorError> {
         self.network().await;
-        self.recorded(key).await
+        self.recorded(call.idempotency_key).await
     }
 }
 
@@ -355,15 +355,16 @@ mod tests {
     #[tokio::test]
     async fn a_call_is_answered_once_per_key_and_can_be_looked_up() {
         let sandbox = SandboxProcessor::new(Duration::ZERO, [7; 32]);
-        assert!(sandbox.lookup("cap-1").await.unwrap().is_none());
+        let lookup = |key| Lookup { step: super::super::CallKind::Capture, idempotency_key: key, reference: None, continues: false };
+        assert!(sandbox.lookup(&lookup("cap-1")).await.unwrap().is_none());
         let first = sandbox.capture("ref", 100, "cap-1").await.unwrap();
         let again = sandbox.capture("ref", 999, "cap-1").await.unwrap();
         assert_eq!(first.reference, again.reference);
-        assert_eq!(sandbox.lookup("cap-1").await.unwrap().unwrap().reference, first.reference);
+        assert_eq!(sandbox.lookup(&lookup("cap-1")).await.unwrap().unwrap().reference, first.reference);
         // The card that times out was approved all the same.
-        let call = AuthorizeCall { processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, idempotency_key: "auth-1" };
+        let call = AuthorizeCall { processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, reference: None, idempotency_key: "auth-1" };
         assert!(matches!(sandbox.authorize(&call).await, Err(ProcessorError::Timeout)));
-        assert_eq!(sandbox.lookup("auth-1").await.unwrap().unwrap().outcome, Outcome::Approved);
+        assert_eq!(sandbox.lookup(&lookup("auth-1")).await.unwrap().unwrap().outcome, Outcome::Approved);
         // A repeat of the call hears the answer that was lost.
         assert_eq!(sandbox.authorize(&call).await.unwrap().outcome, Outcome::Approved);
     }

@@ -314,6 +314,19 @@ pub async fn claim_hold(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId
     Ok(done.rows_affected() == 1)
 }
 
+/// Records the processor's reference for the payment an operation opened, while that operation
+/// still holds the intent.
+pub async fn set_reference(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, op: &str, reference: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE payment_intents SET provider_reference = $1 WHERE merchant_id = $2 AND id = $3 AND pending_operation = $4")
+        .bind(reference)
+        .bind(merchant)
+        .bind(id)
+        .bind(op)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Reserves a refund of `amount`: never past what was captured, counting refunds still running.
 pub async fn reserve_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -441,6 +454,13 @@ fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> {
 pub async fn find(store: &Store, merchant: &MerchantId, id: &PaymentIntentId) -> Result<Option<IntentRecord>, sqlx::Error> {
     let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND id = $2");
     let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_optional(store.reader()).await?;
+    row.as_ref().map(intent_from_row).transpose()
+}
+
+/// The intent of `merchant` whose payment the processor knows by `reference`.
+pub async fn find_by_reference(store: &Store, merchant: &MerchantId, reference: &str) -> Result<Option<IntentRecord>, sqlx::Error> {
+    let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND provider_reference = $2 ORDER BY seq DESC LIMIT 1");
+    let row = sqlx::query(&sql).bind(merchant).bind(reference).fetch_optional(store.reader()).await?;
     row.as_ref().map(intent_from_row).transpose()
 }
 

@@ -18,6 +18,7 @@ pub mod events;
 pub mod merchants;
 pub mod operations;
 pub mod orders;
+pub mod processors;
 pub mod rate_limits;
 pub mod sandbox_ledger;
 pub mod settings;

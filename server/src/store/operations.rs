@@ -55,29 +55,32 @@ pub async fn mark_settled(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64
     Ok(done.rows_affected() == 1)
 }
 
+const COLUMNS: &str = "id, merchant_id, intent_id, kind, amount_cents, plan, api_key_id, idempotency_key, created_at";
+
+fn from_row(row: &super::DbRow) -> Result<OperationRow, sqlx::Error> {
+    Ok(OperationRow {
+        id: row.try_get("id")?,
+        merchant: row.try_get("merchant_id")?,
+        intent_id: row.try_get("intent_id")?,
+        kind: row.try_get("kind")?,
+        amount_cents: row.try_get("amount_cents")?,
+        plan: row.try_get("plan")?,
+        api_key_id: row.try_get("api_key_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
 /// Operations still pending that were claimed before `before`, oldest first.
 pub async fn pending(store: &Store, before: i64, limit: i64) -> Result<Vec<OperationRow>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, merchant_id, intent_id, kind, amount_cents, plan, api_key_id, idempotency_key, created_at
-         FROM payment_operations WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2",
-    )
-    .bind(before)
-    .bind(limit)
-    .fetch_all(store.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(OperationRow {
-                id: row.try_get("id")?,
-                merchant: row.try_get("merchant_id")?,
-                intent_id: row.try_get("intent_id")?,
-                kind: row.try_get("kind")?,
-                amount_cents: row.try_get("amount_cents")?,
-                plan: row.try_get("plan")?,
-                api_key_id: row.try_get("api_key_id")?,
-                idempotency_key: row.try_get("idempotency_key")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    let sql = format!("SELECT {COLUMNS} FROM payment_operations WHERE state = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2");
+    let rows = sqlx::query(&sql).bind(before).bind(limit).fetch_all(store.reader()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One operation of `merchant`, if it is still pending.
+pub async fn find_pending(store: &Store, merchant: &MerchantId, id: &str) -> Result<Option<OperationRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_operations WHERE merchant_id = $1 AND id = $2 AND state = 'pending'");
+    let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_optional(store.reader()).await?;
+    row.as_ref().map(from_row).transpose()
 }

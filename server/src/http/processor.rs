@@ -1,0 +1,133 @@
+//! A merchant's card processor (`/api/v1/processor`) and the webhooks processors send
+//! (`/processor-webhooks/stripe/{merchant}`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use kassa::api::{Data, ProcessorKind, ProcessorSettings, UpdateProcessorRequest};
+use kassa::id::MerchantId;
+use serde_json::json;
+
+use super::auth::Caller;
+use super::context::RequestCtx;
+use super::error::{ApiError, ApiResult};
+use super::extract::parse_json;
+use super::idempotency::Recorded;
+use crate::clock::now_ms;
+use crate::payments::processor_events;
+use crate::processor::registry::{self, Credentials};
+use crate::processor::stripe::StripeProcessor;
+use crate::processor::ProcessorError;
+use crate::state::AppState;
+
+/// How far a processor event's signature time may be from now.
+const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
+
+fn settings(merchant: &MerchantId, kind: ProcessorKind, credentials: Option<&Credentials>) -> ProcessorSettings {
+    ProcessorSettings {
+        processor: kind,
+        secret_key_hint: credentials.map(Credentials::hint),
+        webhook_secret_set: credentials.is_some_and(|c| c.webhook_secret.is_some()),
+        webhook_path: (kind == ProcessorKind::Stripe).then(|| format!("/processor-webhooks/stripe/{merchant}")),
+    }
+}
+
+/// This merchant's card processor (secret key only): never its secrets, only their hints.
+#[utoipa::path(get, path = "/api/v1/processor", tag = "processor",
+    responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 403, body = kassa::ErrorEnvelope)))]
+pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<ProcessorSettings>>> {
+    caller.require_secret()?;
+    let (kind, credentials) = registry::load(&state.store, &state.keyring, &caller.merchant_id).await?;
+    Ok(Json(Data { data: settings(&caller.merchant_id, kind, credentials.as_ref()) }))
+}
+
+/// Checks a processor request; the credentials to store.
+pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentials>> {
+    let too_long = |value: &Option<String>| value.as_ref().is_some_and(|v| v.len() > 255 || v.chars().any(char::is_whitespace));
+    for (field, value) in [("secretKey", &req.secret_key), ("webhookSecret", &req.webhook_secret)] {
+        if too_long(value) {
+            return Err(ApiError::validation(field, format!("{field} must be at most 255 characters, without spaces")));
+        }
+    }
+    match req.processor {
+        ProcessorKind::Sandbox if req.secret_key.is_some() || req.webhook_secret.is_some() => {
+            Err(ApiError::validation("secretKey", "The sandbox takes no secret key or webhook secret"))
+        }
+        ProcessorKind::Sandbox => Ok(None),
+        ProcessorKind::Stripe => {
+            let secret_key = req.secret_key.clone().ok_or_else(|| ApiError::validation("secretKey", "Stripe needs the account's secret key (sk_… or rk_…)"))?;
+            if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+                return Err(ApiError::validation("secretKey", "A Stripe secret key starts with sk_ (or rk_ for a restricted key); never send a publishable pk_ key"));
+            }
+            if req.webhook_secret.as_ref().is_some_and(|w| !w.starts_with("whsec_")) {
+                return Err(ApiError::validation("webhookSecret", "A Stripe webhook signing secret starts with whsec_"));
+            }
+            Ok(Some(Credentials { secret_key, webhook_secret: req.webhook_secret.clone() }))
+        }
+    }
+}
+
+/// Chooses this merchant's card processor (secret key only). A Stripe key is tried at Stripe
+/// before it is kept, sealed with the server's encryption key. Payments already made stay with
+/// the processor that made them.
+#[utoipa::path(post, path = "/api/v1/processor", tag = "processor",
+    request_body = UpdateProcessorRequest,
+    responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
+              (status = 403, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope)))]
+pub async fn update(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+    r.caller.require_secret()?;
+    let req: UpdateProcessorRequest = parse_json(&body)?;
+    let credentials = check_request(&req)?;
+    if let Some(credentials) = &credentials {
+        let http = crate::processor::stripe::http_client();
+        match StripeProcessor::new(state.processors.stripe_api_base(), &credentials.secret_key, http).check_key().await {
+            Ok(()) => {}
+            Err(ProcessorError::Failed { code, .. }) if code == "authentication_error" => {
+                return Err(ApiError::validation("secretKey", "Stripe refused this secret key"));
+            }
+            Err(e) => return Err(crate::payments::processor_failure(&e)),
+        }
+    }
+    let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
+    let shown = settings(&merchant, req.processor, credentials.as_ref());
+    let sealed = registry::seal(&state.keyring, &merchant, credentials.as_ref());
+    let response = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                registry::save(tx, &merchant, req.processor, sealed.as_deref()).await?;
+                let response = Recorded::json(StatusCode::OK, &Data { data: shown });
+                response.save(tx, &merchant, key.as_ref(), now_ms()).await?;
+                Ok::<_, ApiError>(response)
+            })
+        })
+        .await?;
+    state.processors.forget(&r.caller.merchant_id);
+    Ok(response)
+}
+
+/// Stripe's webhooks for one merchant: verified with the merchant's signing secret, then applied
+/// to its payments once. Answers 200 to anything verified (Stripe retries the rest).
+#[utoipa::path(post, path = "/processor-webhooks/stripe/{merchant}", tag = "processor", security(()),
+    params(("merchant" = String, Path, description = "The merchant the endpoint belongs to"),
+           ("Stripe-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\">")),
+    request_body(content = serde_json::Value, description = "A Stripe event", content_type = "application/json"),
+    responses((status = 200, description = "Verified and applied (or known already)"), (status = 400, body = kassa::ErrorEnvelope),
+              (status = 404, body = kassa::ErrorEnvelope)))]
+pub async fn stripe_webhook(State(state): State<AppState>, Path(merchant): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<serde_json::Value>> {
+    let not_found = || ApiError::not_found("processor webhook endpoint");
+    let merchant: MerchantId = merchant.parse().map_err(|_| not_found())?;
+    let (kind, credentials) = registry::load(&state.store, &state.keyring, &merchant).await?;
+    let secret = match (kind, credentials.and_then(|c| c.webhook_secret)) {
+        (ProcessorKind::Stripe, Some(secret)) => secret,
+        _ => return Err(not_found()),
+    };
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    kassa::webhook::verify(&body, signature, &secret, now_ms() / 1000, SIGNATURE_TOLERANCE_SECONDS)
+        .map_err(|e| ApiError::validation("Stripe-Signature", format!("The Stripe-Signature header does not verify: {e}")))?;
+    let event: serde_json::Value = serde_json::from_slice(&body).map_err(|_| ApiError::validation("body", "A Stripe event is a JSON object"))?;
+    let applied = processor_events::apply_stripe_event(&state, &merchant, &event).await?;
+    tracing::info!(%merchant, event = event["id"].as_str().unwrap_or_default(), kind = event["type"].as_str().unwrap_or_default(), applied = applied.as_str(), "Stripe event");
+    Ok(Json(json!({ "received": true, "applied": applied.as_str() })))
+}

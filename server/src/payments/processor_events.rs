@@ -1,0 +1,157 @@
+//! What a processor tells Kassa later: a payment that succeeded or failed after its call went
+//! unanswered, a refund that Stripe finished (or failed) after saying it was pending. An event
+//! settles the operation it is about through the same path as a live answer, so whichever of the
+//! request, the reconciler and the event comes first records the outcome, once. An event about an
+//! outcome already recorded changes nothing, and a replay is known by its id.
+
+use kassa::api::{IntentStatus, TransactionStatus, TransactionType};
+use kassa::id::MerchantId;
+use serde_json::Value;
+
+use super::operation::{self, Answer, Operation, Plan};
+use super::*;
+use crate::clock::now_ms;
+use crate::processor::stripe;
+use crate::store::operations;
+use crate::store::processors as processor_store;
+
+/// What an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// It settled a pending operation.
+    Settled,
+    /// The outcome it reports was recorded already.
+    AlreadyRecorded,
+    /// A refund recorded as done failed afterwards: the history says so.
+    RefundFailed,
+    /// This event was applied before.
+    Replayed,
+    /// Not about a payment of this merchant, or of a kind Kassa does not act on.
+    Ignored,
+}
+
+impl Applied {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applied::Settled => "settled",
+            Applied::AlreadyRecorded => "already_recorded",
+            Applied::RefundFailed => "refund_failed",
+            Applied::Replayed => "replayed",
+            Applied::Ignored => "ignored",
+        }
+    }
+}
+
+/// Applies one (verified) Stripe event to `merchant`'s payments.
+pub async fn apply_stripe_event(state: &AppState, merchant: &MerchantId, event: &Value) -> ApiResult<Applied> {
+    let (Some(id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
+        return Err(ApiError::validation("id", "A Stripe event has an id and a type"));
+    };
+    if processor_store::seen(&state.store, merchant, id).await? {
+        return Ok(Applied::Replayed);
+    }
+    let object = &event["data"]["object"];
+    let applied = match kind {
+        "payment_intent.succeeded" | "payment_intent.amount_capturable_updated" | "payment_intent.payment_failed" => {
+            payment_outcome(state, merchant, object).await?
+        }
+        "refund.updated" | "refund.failed" | "charge.refund.updated" => return refund_outcome(state, merchant, id, kind, object).await,
+        _ => Applied::Ignored,
+    };
+    let (merchant, id, kind) = (merchant.clone(), id.to_owned(), kind.to_owned());
+    state.store.write(move |tx| Box::pin(async move { processor_store::record_event(tx, &merchant, &id, &kind, now_ms()).await })).await?;
+    Ok(applied)
+}
+
+/// The pending operation `op_id` of `merchant`, if it still is.
+async fn pending(state: &AppState, merchant: &MerchantId, op_id: &str) -> ApiResult<Option<Operation>> {
+    Ok(match operations::find_pending(&state.store, merchant, op_id).await? {
+        Some(row) => Some(Operation::from_row(row)?),
+        None => None,
+    })
+}
+
+/// A PaymentIntent that ended: it settles the authorization waiting on it.
+async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) -> ApiResult<Applied> {
+    let Some(reference) = pi["id"].as_str() else { return Ok(Applied::Ignored) };
+    let Some(intent) = intents::find_by_reference(&state.store, merchant, reference).await? else { return Ok(Applied::Ignored) };
+    let op = match &intent.pending_operation {
+        Some(op_id) => pending(state, merchant, op_id).await?,
+        None => None,
+    };
+    let Some(op) = op else { return Ok(Applied::AlreadyRecorded) };
+    let authorization = stripe::authorization(pi);
+    let answer = match op.plan {
+        Plan::Authorize { .. } => Answer::Call(authorization),
+        Plan::ThreeDs { .. } => Answer::Challenge {
+            authentication: Ok(Reply {
+                outcome: Outcome::Approved,
+                response_code: "Y".into(),
+                response_text: "Authenticated".into(),
+                reference: reference.to_owned(),
+                auth_code: None,
+                avs_response: None,
+                cvv_response: None,
+            }),
+            authorization: Some(authorization),
+        },
+        // Captures, voids and tips are settled by their own answers or the reconciler.
+        _ => return Ok(Applied::Ignored),
+    };
+    if answer.is_unknown() {
+        return Ok(Applied::Ignored);
+    }
+    operation::settle(state, op, answer).await?;
+    Ok(Applied::Settled)
+}
+
+/// A refund that Stripe finished: it settles the refund waiting on it, or, when Kassa recorded it
+/// as done and it failed afterwards, adds the failure to the payment's history.
+async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str, kind: &str, refund: &Value) -> ApiResult<Applied> {
+    let op_id = refund["metadata"]["kassa_call"].as_str().and_then(|key| key.rsplit_once('.')).map(|(op, _)| op.to_owned());
+    let reply = stripe::refund_reply(refund);
+    let (Some(op_id), Some(reference)) = (op_id, refund["payment_intent"].as_str()) else { return Ok(Applied::Ignored) };
+    if let Some(op) = pending(state, merchant, &op_id).await? {
+        if !matches!(op.plan, Plan::Refund { .. } | Plan::Void { .. }) || matches!(reply, Err(ProcessorError::Timeout)) {
+            return Ok(Applied::Ignored);
+        }
+        operation::settle(state, op, Answer::Call(reply)).await?;
+        return Ok(Applied::Settled);
+    }
+    let failed = matches!(&reply, Ok(r) if r.outcome != Outcome::Approved);
+    let Some(intent) = intents::find_by_reference(&state.store, merchant, reference).await? else { return Ok(Applied::Ignored) };
+    let (merchant, event_id, kind) = (merchant.clone(), event_id.to_owned(), kind.to_owned());
+    let refund_id = refund["id"].as_str().unwrap_or_default().to_owned();
+    let logged_id = refund_id.clone();
+    let amount = refund["amount"].as_i64().unwrap_or(0);
+    let reason = refund["failure_reason"].as_str().unwrap_or("Stripe could not return the money").to_owned();
+    let applied = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if !processor_store::record_event(tx, &merchant, &event_id, &kind, now_ms()).await? {
+                    return Ok::<_, ApiError>(Applied::Replayed);
+                }
+                if !failed || !matches!(intent.status, IntentStatus::Refunded | IntentStatus::PartiallyRefunded) {
+                    return Ok(Applied::AlreadyRecorded);
+                }
+                let call = intents::NewTransaction {
+                    intent_id: &intent.id,
+                    kind: TransactionType::Refund,
+                    status: TransactionStatus::Error,
+                    amount_cents: amount,
+                    currency: intent.currency,
+                    provider_reference: Some(&refund_id),
+                    response_code: "refund_failed",
+                    response_text: &reason,
+                };
+                intents::insert_transaction(tx, &merchant, &call, now_ms()).await?;
+                Ok(Applied::RefundFailed)
+            })
+        })
+        .await?;
+    if applied == Applied::RefundFailed {
+        tracing::warn!(refund_id = %logged_id, "Stripe reports that a refund it had accepted failed; the money was not returned");
+    }
+    Ok(applied)
+}

@@ -1,0 +1,457 @@
+//! The Stripe connector: Kassa's processor calls as Stripe's REST API calls.
+//!
+//! A card becomes a PaymentMethod (`pm_…`, Kassa's processor token). An authorization opens a
+//! PaymentIntent first (no money moves; its id is recorded before anything else happens) and then
+//! confirms it, so a confirmation whose answer is lost can be looked up by that id. Every call that
+//! may move money carries an `Idempotency-Key` derived from Kassa's claim, and the API version is
+//! pinned so Stripe's answers keep their shape.
+//!
+//! Stripe's statuses map onto Kassa's outcomes: `requires_capture` and `succeeded` are approvals,
+//! `requires_action` a 3-D Secure challenge, `requires_payment_method` after a confirmation a
+//! decline, `processing` an outcome not known yet. Stripe's card errors keep their `decline_code`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, StatusCode};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use super::{AuthorizeCall, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, CallKind, TokenizedCard};
+
+/// Stripe's public API.
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+/// The API version every request names, so a change of the account's default version changes
+/// nothing here.
+pub const API_VERSION: &str = "2024-06-20";
+/// Replies larger than this are not read.
+const MAX_REPLY_BYTES: usize = 1024 * 1024;
+/// The metadata key that names the Kassa call a PaymentIntent or Refund was made for.
+const CALL_KEY: &str = "kassa_call";
+
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// One HTTP(S) client for every merchant's connector (it pools connections per host).
+pub fn http_client() -> HttpClient {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let roots = Arc::new(rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() });
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(http);
+    Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector)
+}
+
+pub struct StripeProcessor {
+    api_base: String,
+    secret_key: String,
+    client: HttpClient,
+}
+
+/// A form body, in Stripe's bracket notation (`card[number]=…`).
+type Form<'a> = Vec<(&'a str, String)>;
+
+impl StripeProcessor {
+    pub fn new(api_base: &str, secret_key: &str, client: HttpClient) -> StripeProcessor {
+        StripeProcessor { api_base: api_base.trim_end_matches('/').to_owned(), secret_key: secret_key.to_owned(), client }
+    }
+
+    /// One request. A reply of 2xx is `Ok(body)`; 402 (a card error) is `Ok` too, for the
+    /// caller to read as a decline; anything else is the error it stands for. A request that may
+    /// have reached Stripe without an answer back is a timeout: its outcome is unknown.
+    async fn send(&self, method: Method, path: &str, form: &Form<'_>, idempotency_key: Option<&str>) -> Result<(StatusCode, Value), ProcessorError> {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str()))).finish();
+        let (uri, body) = if method == Method::GET {
+            let query = if body.is_empty() { String::new() } else { format!("?{body}") };
+            (format!("{}{path}{query}", self.api_base), String::new())
+        } else {
+            (format!("{}{path}", self.api_base), body)
+        };
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("authorization", format!("Bearer {}", self.secret_key))
+            .header("stripe-version", API_VERSION)
+            .header("user-agent", concat!("Kassa/", env!("CARGO_PKG_VERSION")))
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).map_err(|_| failed("invalid_request", "The Stripe API address is not valid"))?;
+        let response = match self.client.request(request).await {
+            Ok(response) => response,
+            // Never connected: the request did not reach Stripe, so it did nothing.
+            Err(e) if e.is_connect() => return Err(failed("api_connection_error", "Stripe could not be reached")),
+            Err(_) => return Err(ProcessorError::Timeout),
+        };
+        let status = response.status();
+        let bytes = http_body_util::Limited::new(response.into_body(), MAX_REPLY_BYTES).collect().await.map_err(|_| ProcessorError::Timeout)?.to_bytes();
+        let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        match status.as_u16() {
+            200..=299 | 402 => Ok((status, json)),
+            // Stripe's own failures, and a request with this key still running: what happened is
+            // not known yet.
+            409 | 429 | 500..=599 => Err(ProcessorError::Timeout),
+            401 | 403 => Err(failed("authentication_error", "Stripe refused this merchant's secret key")),
+            _ => {
+                let error = &json["error"];
+                let code = error["code"].as_str().unwrap_or("invalid_request_error");
+                let message = error["message"].as_str().unwrap_or("Stripe refused the request");
+                Err(failed(code, &format!("Stripe: {message}")))
+            }
+        }
+    }
+
+    /// Checks that Stripe takes the secret key (reads the account's balance, which changes
+    /// nothing).
+    pub async fn check_key(&self) -> Result<(), ProcessorError> {
+        self.send(Method::GET, "/v1/balance", &Vec::new(), None).await.map(|_| ())
+    }
+
+    async fn payment_intent(&self, id: &str) -> Result<Value, ProcessorError> {
+        Ok(self.send(Method::GET, &format!("/v1/payment_intents/{}", path_part(id)?), &Vec::new(), None).await?.1)
+    }
+
+    /// Creates the PaymentIntent an authorization confirms; nothing is charged yet.
+    async fn open_payment(&self, call: &AuthorizeCall<'_>) -> Result<String, ProcessorError> {
+        let form: Form = vec![
+            ("amount", call.amount_cents.to_string()),
+            ("currency", call.currency.code().to_ascii_lowercase()),
+            ("payment_method", call.processor_token.to_owned()),
+            ("payment_method_types[0]", "card".into()),
+            ("capture_method", if call.capture { "automatic" } else { "manual" }.into()),
+            ("metadata[kassa_call]", call.idempotency_key.to_owned()),
+        ];
+        let (status, pi) = self.send(Method::POST, "/v1/payment_intents", &form, Some(&format!("{}.open", call.idempotency_key))).await?;
+        match pi["id"].as_str() {
+            Some(id) if status.is_success() => Ok(id.to_owned()),
+            _ => Err(card_error(&pi).err().unwrap_or_else(|| failed("invalid_response", "Stripe did not return a PaymentIntent"))),
+        }
+    }
+
+    /// The refunds made under a call key on a PaymentIntent.
+    async fn refund_for(&self, payment_intent: &str, key: &str) -> Result<Option<Value>, ProcessorError> {
+        let form: Form = vec![("payment_intent", payment_intent.to_owned()), ("limit", "100".into())];
+        let (_, list) = self.send(Method::GET, "/v1/refunds", &form, None).await?;
+        Ok(list["data"].as_array().and_then(|refunds| refunds.iter().find(|r| r["metadata"][CALL_KEY].as_str() == Some(key)).cloned()))
+    }
+
+    async fn create_refund(&self, payment_intent: &str, amount_cents: Option<i64>, key: &str) -> Result<Reply, ProcessorError> {
+        let mut form: Form = vec![("payment_intent", payment_intent.to_owned()), ("metadata[kassa_call]", key.to_owned())];
+        if let Some(amount) = amount_cents {
+            form.push(("amount", amount.to_string()));
+        }
+        let (status, refund) = self.send(Method::POST, "/v1/refunds", &form, Some(key)).await?;
+        if !status.is_success() {
+            return card_error(&refund);
+        }
+        refund_reply(&refund)
+    }
+}
+
+/// An id as one segment of a path: Stripe's ids are letters, digits and underscores.
+fn path_part(id: &str) -> Result<&str, ProcessorError> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(id)
+    } else {
+        Err(failed("resource_missing", "This payment has no Stripe reference"))
+    }
+}
+
+fn failed(code: &str, text: &str) -> ProcessorError {
+    ProcessorError::Failed { code: code.into(), text: text.into() }
+}
+
+fn approval(reference: &str, code: &str, text: &str) -> Reply {
+    Reply {
+        outcome: Outcome::Approved,
+        response_code: code.into(),
+        response_text: text.into(),
+        reference: reference.into(),
+        auth_code: None,
+        avs_response: None,
+        cvv_response: None,
+    }
+}
+
+fn declined(reference: &str, decline_code: &str, text: &str) -> Reply {
+    Reply { outcome: Outcome::Declined { decline_code: decline_code.into() }, ..approval(reference, decline_code, text) }
+}
+
+/// Stripe's decline codes are Kassa's (both follow the card networks' names); an error code that
+/// is itself a decline reason (`expired_card`, `incorrect_cvc`) stands for one.
+fn decline_code(error: &Value) -> String {
+    let code = error["code"].as_str().unwrap_or_default();
+    match error["decline_code"].as_str() {
+        Some(decline) if !decline.is_empty() => decline.to_owned(),
+        _ if matches!(code, "expired_card" | "incorrect_cvc" | "incorrect_number" | "invalid_cvc" | "invalid_expiry_month" | "invalid_expiry_year" | "authentication_required") => {
+            code.to_owned()
+        }
+        _ if code == "payment_intent_authentication_failure" => "authentication_failed".into(),
+        _ => "generic_decline".into(),
+    }
+}
+
+/// A 402 (or a failed attempt on a PaymentIntent) as Kassa's outcome.
+fn card_error(body: &Value) -> Result<Reply, ProcessorError> {
+    let error = &body["error"];
+    let code = error["code"].as_str().unwrap_or_default();
+    if code == "processing_error" {
+        return Err(failed("processing_error", "Stripe: an error occurred while processing the card"));
+    }
+    let reference = error["payment_intent"]["id"].as_str().or(error["charge"].as_str()).unwrap_or_default();
+    let text = error["message"].as_str().unwrap_or("Your card was declined.");
+    Ok(declined(reference, &decline_code(error), text))
+}
+
+/// The id of a field that Stripe gives as an id or, expanded, as the object.
+fn id_of(field: &Value) -> Option<&str> {
+    field.as_str().or_else(|| field["id"].as_str())
+}
+
+/// A PaymentIntent after a confirmation, as the outcome of the authorization.
+pub(crate) fn authorization(pi: &Value) -> Result<Reply, ProcessorError> {
+    let id = pi["id"].as_str().unwrap_or_default();
+    match pi["status"].as_str().unwrap_or_default() {
+        "requires_capture" => Ok(approval(id, "requires_capture", "Authorized by Stripe")),
+        "succeeded" => Ok(approval(id, "succeeded", "Paid through Stripe")),
+        "requires_action" => Ok(Reply {
+            outcome: Outcome::ChallengeRequired,
+            ..approval(id, "requires_action", "Stripe asks for 3-D Secure authentication")
+        }),
+        "requires_payment_method" if !pi["last_payment_error"].is_null() => {
+            card_error(&serde_json::json!({ "error": pi["last_payment_error"] })).map(|reply| Reply { reference: id.into(), ..reply })
+        }
+        "processing" => Err(ProcessorError::Timeout),
+        "canceled" => Ok(declined(id, "canceled", "The Stripe PaymentIntent was canceled")),
+        other => Err(failed("unexpected_status", &format!("Stripe left the PaymentIntent {other}"))),
+    }
+}
+
+/// A refund as Kassa's outcome. One Stripe has not finished (`pending`) is not known yet: it stays
+/// open until Stripe's webhook or the reconciler says how it ended.
+pub(crate) fn refund_reply(refund: &Value) -> Result<Reply, ProcessorError> {
+    let id = refund["id"].as_str().unwrap_or_default();
+    match refund["status"].as_str().unwrap_or_default() {
+        "failed" | "canceled" => Ok(declined(id, "refund_failed", refund["failure_reason"].as_str().unwrap_or("Stripe could not refund"))),
+        "succeeded" => Ok(approval(id, "succeeded", "Refunded through Stripe")),
+        _ => Err(ProcessorError::Timeout),
+    }
+}
+
+#[async_trait]
+impl Processor for StripeProcessor {
+    async fn tokenize(&self, card: &CardData<'_>) -> Result<TokenizedCard, ProcessorError> {
+        let mut form: Form = vec![
+            ("type", "card".into()),
+            ("card[number]", card.number.expose().to_owned()),
+            ("card[exp_month]", card.expiry.month.to_string()),
+            ("card[exp_year]", card.expiry.year.to_string()),
+        ];
+        if let Some(cvc) = card.cvc {
+            form.push(("card[cvc]", cvc.expose().to_owned()));
+        }
+        if let Some(postal_code) = card.postal_code.filter(|p| !p.trim().is_empty()) {
+            form.push(("billing_details[address][postal_code]", postal_code.to_owned()));
+        }
+        let (status, method) = self.send(Method::POST, "/v1/payment_methods", &form, None).await?;
+        match (method["id"].as_str(), status.is_success()) {
+            (Some(id), true) => Ok(TokenizedCard {
+                processor_token: id.to_owned(),
+                fingerprint: method["card"]["fingerprint"].as_str().unwrap_or_default().to_owned(),
+            }),
+            _ => {
+                let text = method["error"]["message"].as_str().unwrap_or("Stripe refused the card");
+                Err(failed(method["error"]["code"].as_str().unwrap_or("card_error"), &format!("Stripe: {text}")))
+            }
+        }
+    }
+
+    async fn open(&self, call: &AuthorizeCall<'_>) -> Result<Option<String>, ProcessorError> {
+        self.open_payment(call).await.map(Some)
+    }
+
+    async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
+        let opened;
+        let id = match call.reference {
+            Some(reference) => reference,
+            None => {
+                opened = self.open_payment(call).await?;
+                &opened
+            }
+        };
+        if call.authenticated {
+            // The challenge is over: the PaymentIntent says how it ended.
+            return authorization(&self.payment_intent(id).await?);
+        }
+        let (status, body) = self.send(Method::POST, &format!("/v1/payment_intents/{}/confirm", path_part(id)?), &Vec::new(), Some(call.idempotency_key)).await?;
+        if status.is_success() {
+            authorization(&body)
+        } else {
+            card_error(&body).map(|reply| Reply { reference: id.to_owned(), ..reply })
+        }
+    }
+
+    /// Stripe runs the challenge itself: in test mode its stand-in for the issuer's page takes the
+    /// outcome (`123456` passes, as on the sandbox's page), and the PaymentIntent is charged when it
+    /// passes.
+    async fn authenticate(&self, reference: Option<&str>, _processor_token: &str, code: &str, _key: &str) -> Result<Reply, ProcessorError> {
+        let id = path_part(reference.unwrap_or_default())?;
+        let pi = self.payment_intent(id).await?;
+        if pi["status"].as_str() != Some("requires_action") {
+            // Answered already (a repeat of this call): the authentication passed if Stripe went on.
+            return Ok(match pi["status"].as_str() {
+                Some("requires_capture" | "succeeded" | "processing") => approval(id, "Y", "Authenticated"),
+                _ => declined(id, "authentication_failed", "Not authenticated"),
+            });
+        }
+        let passed = code.trim() == "123456";
+        let form: Form = vec![("client_secret", pi["client_secret"].as_str().unwrap_or_default().to_owned()), ("success", passed.to_string())];
+        let (status, after) = self.send(Method::POST, &format!("/v1/payment_intents/{id}/_authenticate"), &form, None).await?;
+        match after["status"].as_str() {
+            _ if !passed => Ok(declined(id, "authentication_failed", "Not authenticated")),
+            Some("requires_capture" | "succeeded" | "processing") => Ok(approval(id, "Y", "Authenticated")),
+            // The charge after the challenge was declined: authenticated all the same, and the
+            // authorization that follows reads the decline.
+            Some("requires_payment_method") => Ok(approval(id, "Y", "Authenticated")),
+            _ if status == StatusCode::PAYMENT_REQUIRED => Ok(approval(id, "Y", "Authenticated")),
+            _ => Err(failed("authentication_unavailable", "Stripe did not take the 3-D Secure outcome")),
+        }
+    }
+
+    async fn capture(&self, reference: &str, amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        let form: Form = vec![("amount_to_capture", amount_cents.to_string())];
+        let (status, pi) = self.send(Method::POST, &format!("/v1/payment_intents/{}/capture", path_part(reference)?), &form, Some(key)).await?;
+        if !status.is_success() {
+            return card_error(&pi);
+        }
+        let charge = id_of(&pi["latest_charge"]).unwrap_or(reference);
+        Ok(approval(charge, "succeeded", "Captured by Stripe"))
+    }
+
+    /// Cancels an authorization; a payment already captured is refunded in full (Stripe has no
+    /// void of a capture).
+    async fn void(&self, reference: &str, key: &str) -> Result<Reply, ProcessorError> {
+        let pi = self.payment_intent(reference).await?;
+        if pi["status"].as_str() == Some("succeeded") {
+            return self.create_refund(reference, None, key).await;
+        }
+        let (status, canceled) = self.send(Method::POST, &format!("/v1/payment_intents/{}/cancel", path_part(reference)?), &Vec::new(), Some(key)).await?;
+        if !status.is_success() {
+            return card_error(&canceled);
+        }
+        Ok(approval(reference, "canceled", "Authorization released by Stripe"))
+    }
+
+    async fn refund(&self, reference: &str, amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        self.create_refund(path_part(reference)?, Some(amount_cents), key).await
+    }
+
+    /// Stripe captures at most what it authorized, and never changes a captured amount: a tip fits
+    /// only inside the authorization, before capture. It is then taken by the capture, and needs
+    /// no call of its own.
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, _key: &str) -> Result<Reply, ProcessorError> {
+        let pi = self.payment_intent(reference).await?;
+        let authorized = pi["amount_capturable"].as_i64().filter(|a| *a > 0).or(pi["amount"].as_i64()).unwrap_or(0);
+        match pi["status"].as_str().unwrap_or_default() {
+            "requires_capture" if total_cents <= authorized => Ok(approval(reference, "requires_capture", &format!("Tip of {tip_cents} to be captured"))),
+            "requires_capture" => Err(ProcessorError::Refused {
+                text: format!("Stripe captures at most the {authorized} it authorized; a tip of {tip_cents} makes {total_cents}. Authorize the tip with the payment, or charge it separately"),
+            }),
+            _ => Err(ProcessorError::Refused {
+                text: "Stripe cannot change the amount of a captured payment; refund the difference, or charge the tip separately".into(),
+            }),
+        }
+    }
+
+    async fn lookup(&self, call: &Lookup<'_>) -> Result<Option<Reply>, ProcessorError> {
+        let Some(reference) = call.reference.filter(|r| path_part(r).is_ok()) else { return Ok(None) };
+        match call.step {
+            CallKind::Authorize => {
+                let pi = self.payment_intent(reference).await?;
+                // Opened for another call (an earlier attempt on the same payment): this one
+                // never reached Stripe.
+                if !call.continues && pi["metadata"][CALL_KEY].as_str() != Some(call.idempotency_key) {
+                    return Ok(None);
+                }
+                match pi["status"].as_str() {
+                    Some("requires_confirmation") => Ok(None),
+                    Some("requires_payment_method") if pi["last_payment_error"].is_null() => Ok(None),
+                    _ => authorization(&pi).map(Some),
+                }
+            }
+            CallKind::Authenticate => {
+                let pi = self.payment_intent(reference).await?;
+                Ok(match pi["status"].as_str() {
+                    Some("requires_action") => None,
+                    Some("requires_capture" | "succeeded" | "processing") => Some(approval(reference, "Y", "Authenticated")),
+                    _ if pi["last_payment_error"]["code"].as_str() == Some("payment_intent_authentication_failure") => {
+                        Some(declined(reference, "authentication_failed", "Not authenticated"))
+                    }
+                    _ => Some(approval(reference, "Y", "Authenticated")),
+                })
+            }
+            CallKind::Capture => {
+                let pi = self.payment_intent(reference).await?;
+                Ok((pi["status"].as_str() == Some("succeeded"))
+                    .then(|| approval(id_of(&pi["latest_charge"]).unwrap_or(reference), "succeeded", "Captured by Stripe")))
+            }
+            CallKind::Void => {
+                if let Some(refund) = self.refund_for(reference, call.idempotency_key).await? {
+                    return refund_reply(&refund).map(Some);
+                }
+                let pi = self.payment_intent(reference).await?;
+                Ok((pi["status"].as_str() == Some("canceled")).then(|| approval(reference, "canceled", "Authorization released by Stripe")))
+            }
+            CallKind::Refund => self.refund_for(reference, call.idempotency_key).await?.map(|r| refund_reply(&r)).transpose(),
+            // A tip makes no call at Stripe; asking again gives the same answer.
+            CallKind::Tip => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statuses_map_onto_outcomes() {
+        let reply = authorization(&json!({ "id": "pi_1", "status": "requires_capture" })).unwrap();
+        assert_eq!((reply.outcome, reply.reference.as_str()), (Outcome::Approved, "pi_1"));
+        assert_eq!(authorization(&json!({ "id": "pi_1", "status": "requires_action" })).unwrap().outcome, Outcome::ChallengeRequired);
+        assert!(matches!(authorization(&json!({ "id": "pi_1", "status": "processing" })), Err(ProcessorError::Timeout)));
+        let failed = json!({ "id": "pi_2", "status": "requires_payment_method",
+                             "last_payment_error": { "code": "card_declined", "decline_code": "insufficient_funds", "message": "no" } });
+        let reply = authorization(&failed).unwrap();
+        assert_eq!(reply.outcome, Outcome::Declined { decline_code: "insufficient_funds".into() });
+        assert_eq!(reply.reference, "pi_2");
+    }
+
+    #[test]
+    fn card_errors_keep_their_decline_codes() {
+        let decline = |error: Value| card_error(&json!({ "error": error })).unwrap().outcome;
+        assert_eq!(decline(json!({ "code": "card_declined" })), Outcome::Declined { decline_code: "generic_decline".into() });
+        assert_eq!(decline(json!({ "code": "card_declined", "decline_code": "stolen_card" })), Outcome::Declined { decline_code: "stolen_card".into() });
+        assert_eq!(decline(json!({ "code": "expired_card" })), Outcome::Declined { decline_code: "expired_card".into() });
+        assert!(card_error(&json!({ "error": { "code": "processing_error" } })).is_err());
+    }
+
+    #[test]
+    fn only_stripe_ids_go_into_paths() {
+        assert!(path_part("pi_3Abc").is_ok());
+        assert!(path_part("pi_1/../../v1/charges").is_err());
+        assert!(path_part("").is_err());
+    }
+}
