@@ -36,6 +36,10 @@ command -v wasm-opt >/dev/null || packages+=(binaryen)
 if [ -z "${KASSA_TEST_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   packages+=(postgresql)
 fi
+# The Stripe connector's tests install localstripe (PyPI) into a virtual environment of their own.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  packages+=(python3-venv)
+fi
 if [ "$browser" = 1 ]; then
   command -v chromium >/dev/null || packages+=(chromium)
   command -v chromedriver >/dev/null || packages+=(chromium-driver)

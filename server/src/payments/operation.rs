@@ -417,7 +417,9 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
     let processor_token = intent.processor_token.clone().unwrap_or_default();
     let key = op.processor_key("authorize");
     let continued = if authenticated { intent.provider_reference.clone() } else { None };
+    let payment_id = intent.id.to_string();
     let mut call = AuthorizeCall {
+        payment_id: &payment_id,
         processor_token: &processor_token,
         amount_cents: intent.total_cents(),
         currency: intent.currency,

@@ -60,6 +60,8 @@ pub enum ProcessorError {
 }
 
 pub struct AuthorizeCall<'a> {
+    /// Kassa's id for the payment (the intent), for the processor's records.
+    pub payment_id: &'a str,
     pub processor_token: &'a str,
     pub amount_cents: i64,
     pub currency: Currency,

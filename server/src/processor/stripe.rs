@@ -132,6 +132,7 @@ impl StripeProcessor {
             ("payment_method_types[0]", "card".into()),
             ("capture_method", if call.capture { "automatic" } else { "manual" }.into()),
             ("metadata[kassa_call]", call.idempotency_key.to_owned()),
+            ("metadata[kassa_payment]", call.payment_id.to_owned()),
         ];
         let (status, pi) = self.send(Method::POST, "/v1/payment_intents", &form, Some(&format!("{}.open", call.idempotency_key))).await?;
         match pi["id"].as_str() {

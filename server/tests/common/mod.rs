@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 pub mod database;
+pub mod localstripe;
 pub mod process;
 #[allow(unused_imports)]
 pub use database::{on_postgres, TestDb};
@@ -58,6 +59,9 @@ impl TestResponse {
     }
 }
 
+/// The signing secret of the tests' Stripe webhook endpoints.
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_kassa_tests";
+
 /// A card that the sandbox approves unless its number says otherwise.
 pub fn card(number: &str) -> Value {
     json!({ "number": number, "expMonth": 12, "expYear": 2034, "cvc": "123", "postalCode": "94107" })
@@ -91,6 +95,21 @@ impl TestApp {
         state.allow_loopback_webhooks = true;
         let router = app(state.clone());
         TestApp { router, state, store, merchant, db, processor }
+    }
+
+    /// A server whose merchant's payments go to Stripe, played by localstripe, with Stripe's
+    /// webhooks signed with [`STRIPE_WEBHOOK_SECRET`]. No rate limits: the tests race requests.
+    pub async fn on_stripe() -> TestApp {
+        let url = tokio::task::spawn_blocking(localstripe::url).await.expect("localstripe");
+        let mut app = TestApp::with_latency(Duration::ZERO).await;
+        let sandbox = app.state.processors.sandbox().clone();
+        app.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, url));
+        app.router = kassa_server::app(app.state.clone());
+        let chosen = app
+            .post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": STRIPE_WEBHOOK_SECRET }))
+            .await;
+        assert_eq!(chosen.data(200)["processor"], "stripe");
+        app
     }
 
     /// Starts the server again on the same database, encryption key and processor, as after a

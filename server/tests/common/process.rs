@@ -27,7 +27,12 @@ fn command(db: &TestDb) -> Command {
 
 /// `kassa-server merchant create`: the new merchant's id and keys.
 pub fn create_merchant(db: &TestDb, name: &str) -> Value {
-    let made = command(db).args(["merchant", "create", "--name", name]).output().expect("kassa-server merchant create");
+    create_merchant_with(db, name, &[])
+}
+
+/// `kassa-server merchant create` with more arguments (`--processor stripe …`).
+pub fn create_merchant_with(db: &TestDb, name: &str, args: &[&str]) -> Value {
+    let made = command(db).args(["merchant", "create", "--name", name]).args(args).output().expect("kassa-server merchant create");
     assert!(made.status.success(), "merchant create: {}", String::from_utf8_lossy(&made.stderr));
     serde_json::from_slice(&made.stdout).expect("stdout is one JSON object")
 }

@@ -1,0 +1,418 @@
+//! The Stripe connector against localstripe, a Stripe-compatible server: every flow through
+//! Kassa's HTTP API, checked in Kassa's answer and in localstripe's own records.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::process::{create_merchant_with, request, ServerProcess};
+use common::{card, localstripe, TestApp, TestDb, STRIPE_WEBHOOK_SECRET};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn id(response: &Value) -> String {
+    response["id"].as_str().unwrap().to_owned()
+}
+
+fn reference(response: &Value) -> String {
+    response["providerReference"].as_str().expect("a provider reference").to_owned()
+}
+
+#[tokio::test]
+async fn a_sale_is_a_paid_payment_intent_at_stripe_and_its_history_names_stripe_s_references() {
+    let app = TestApp::on_stripe().await;
+    let sale = app.sale("4242424242424242", 1500).await;
+    let data = sale.data(201);
+    assert_eq!(data["status"], "captured");
+    assert_eq!(data["capturedAmountCents"], 1500);
+    assert_eq!(data["cardLast4"], "4242");
+    let pi_id = reference(data);
+    assert!(pi_id.starts_with("pi_"), "{pi_id}");
+
+    let pi = localstripe::payment_intent(&pi_id).await;
+    assert_eq!(pi["status"], "succeeded");
+    assert_eq!(pi["amount"], 1500);
+    assert_eq!(pi["currency"], "usd");
+    assert_eq!(pi["capture_method"], "automatic");
+    assert_eq!(pi["metadata"]["kassa_payment"], id(data).as_str());
+    assert!(pi["payment_method"].as_str().unwrap().starts_with("pm_"));
+    assert_eq!(localstripe::payment_intents_of(&id(data)).await.len(), 1, "one PaymentIntent per payment");
+
+    let history = app.intent(&id(data)).await;
+    let transactions = history["transactions"].as_array().unwrap();
+    assert!(!transactions.is_empty());
+    for t in transactions {
+        assert_eq!(t["providerReference"], pi_id.as_str(), "every call names Stripe's reference: {t}");
+    }
+}
+
+#[tokio::test]
+async fn a_declined_card_is_card_declined_and_stripe_holds_a_failed_attempt() {
+    let app = TestApp::on_stripe().await;
+    // Stripe's card that is declined when charged.
+    let declined = app.sale("4000000000000341", 1200).await;
+    let error = declined.error(402, "CARD_DECLINED");
+    assert_eq!(error["details"]["declineCode"], "generic_decline");
+    let payment = error["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let intent = app.intent(&payment).await;
+    assert_eq!(intent["intent"]["status"], "declined");
+
+    let at_stripe = localstripe::payment_intents_of(&payment).await;
+    assert_eq!(at_stripe.len(), 1);
+    assert_eq!(at_stripe[0]["status"], "requires_payment_method");
+    assert_eq!(at_stripe[0]["last_payment_error"]["code"], "card_declined");
+    assert_eq!(intent["intent"]["providerReference"], at_stripe[0]["id"]);
+}
+
+#[tokio::test]
+async fn an_authorization_is_captured_in_part_or_voided_at_stripe() {
+    let app = TestApp::on_stripe().await;
+    let authorized = app.authorize("4242424242424242", 2000).await;
+    let data = authorized.data(201).clone();
+    assert_eq!(data["status"], "authorized");
+    let pi_id = reference(&data);
+    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "requires_capture");
+
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id(&data), "amountCents": 1200 })).await;
+    assert_eq!(captured.data(200)["status"], "captured");
+    assert_eq!(captured.data(200)["capturedAmountCents"], 1200);
+    let pi = localstripe::payment_intent(&pi_id).await;
+    assert_eq!(pi["status"], "succeeded");
+    let charge = &pi["latest_charge"];
+    assert_eq!(charge["captured"], true);
+    // localstripe keeps the uncaptured rest as released: 2000 held, 800 returned.
+    assert_eq!(charge["amount"], 2000);
+    assert_eq!(charge["amount_refunded"], 800);
+    let history = app.intent(&id(&data)).await;
+    let capture = history["transactions"].as_array().unwrap().iter().find(|t| t["type"] == "capture").unwrap().clone();
+    assert_eq!(capture["providerReference"], charge["id"], "the capture names Stripe's charge");
+
+    let voidable = app.authorize("4242424242424242", 900).await.data(201).clone();
+    let voided = app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id(&voidable) })).await;
+    assert_eq!(voided.data(200)["status"], "voided");
+    assert_eq!(localstripe::payment_intent(&reference(&voidable)).await["status"], "canceled");
+}
+
+#[tokio::test]
+async fn partial_refunds_reach_stripe_and_one_past_the_captured_amount_is_refused_before_it() {
+    let app = TestApp::on_stripe().await;
+    let sale = app.sale("4242424242424242", 3000).await.data(201).clone();
+    let refund = |amount: i64| app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": amount }));
+    assert_eq!(refund(1000).await.data(200)["status"], "partially_refunded");
+    let second = refund(500).await;
+    assert_eq!(second.data(200)["refundedAmountCents"], 1500);
+    let past = refund(2000).await;
+    assert_eq!(past.error(409, "INVALID_STATE")["details"]["refundableCents"], 1500);
+
+    let refunds = localstripe::refunds_of(&reference(&sale)).await;
+    let mut amounts: Vec<i64> = refunds.iter().map(|r| r["amount"].as_i64().unwrap()).collect();
+    amounts.sort();
+    assert_eq!(amounts, [500, 1000], "the refused refund never reached Stripe");
+    let history = app.intent(&id(&sale)).await;
+    let mut refund_refs: Vec<String> = history["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "refund").map(|t| t["providerReference"].as_str().unwrap().to_owned()).collect();
+    let mut stripe_refs: Vec<String> = refunds.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    refund_refs.sort();
+    stripe_refs.sort();
+    assert_eq!(refund_refs, stripe_refs, "each refund names Stripe's refund");
+}
+
+#[tokio::test]
+async fn a_tip_fits_inside_the_authorization_and_past_it_the_error_names_stripe_s_limit() {
+    let app = TestApp::on_stripe().await;
+    let authorized = app.authorize("4242424242424242", 1000).await.data(201).clone();
+    let refused = app.post(&format!("/api/v1/payments/{}/tip", id(&authorized)), app.sk(), json!({ "tipCents": 200 })).await;
+    let message = refused.error(409, "INVALID_STATE")["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("Stripe captures at most the 1000 it authorized"), "{message}");
+    assert_eq!(app.intent(&id(&authorized)).await["intent"]["tipCents"], 0, "nothing changed");
+    assert_eq!(localstripe::payment_intent(&reference(&authorized)).await["status"], "requires_capture");
+
+    let captured = app.sale("4242424242424242", 1000).await.data(201).clone();
+    let after = app.post(&format!("/api/v1/payments/{}/tip", id(&captured)), app.sk(), json!({ "tipCents": 100 })).await;
+    assert!(after.error(409, "INVALID_STATE")["message"].as_str().unwrap().contains("Stripe cannot change the amount of a captured payment"));
+    assert_eq!(localstripe::payment_intent(&reference(&captured)).await["amount"], 1000);
+}
+
+/// Fills in the 3-D Secure page as a cardholder would.
+async fn answer_challenge(app: &TestApp, url: &str, code: &str) {
+    let path = &url[url.find("/3ds").unwrap()..];
+    let page = app.send("GET", path, None, &[], None).await;
+    assert_eq!(page.status, 200);
+    let session = path.split("session=").nth(1).unwrap();
+    let form = format!("session={session}&code={code}&action=verify");
+    let posted = app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await;
+    assert_eq!(posted.status, 200);
+}
+
+async fn browser_intent(app: &TestApp, amount: i64) -> (String, String) {
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": amount, "currency": "EUR" })).await;
+    let data = created.data(201);
+    (id(data), data["clientSecret"].as_str().unwrap().to_owned())
+}
+
+async fn confirm(app: &TestApp, id: &str, body: Value) -> common::TestResponse {
+    app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "http://shop.test")], Some(body.to_string().into_bytes())).await
+}
+
+#[tokio::test]
+async fn three_d_secure_at_stripe_goes_through_kassa_s_challenge_and_resumes_the_intent() {
+    let app = TestApp::on_stripe().await;
+    let (payment, secret) = browser_intent(&app, 4200).await;
+    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await;
+    let data = pending.data(200).clone();
+    assert_eq!(data["status"], "requires_action");
+    assert_eq!(data["nextAction"]["type"], "three_ds_challenge");
+    let pi_id = reference(&data);
+    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "requires_action");
+
+    answer_challenge(&app, data["nextAction"]["url"].as_str().unwrap(), "123456").await;
+    let after = app.intent(&payment).await;
+    assert_eq!(after["intent"]["status"], "captured");
+    assert_eq!(after["intent"]["capturedAmountCents"], 4200);
+    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "succeeded");
+    assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1, "the challenge resumed the same PaymentIntent");
+
+    // A failed challenge leaves the intent for another card, and Stripe charged nothing.
+    let (payment, secret) = browser_intent(&app, 1800).await;
+    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
+    answer_challenge(&app, pending["nextAction"]["url"].as_str().unwrap(), "000000").await;
+    let after = app.intent(&payment).await;
+    assert_eq!(after["intent"]["status"], "requires_payment_method");
+    assert_eq!(after["intent"]["lastError"]["declineCode"], "authentication_failed");
+    assert_ne!(localstripe::payment_intent(&reference(&pending)).await["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn a_failed_payment_is_retried_with_another_card_as_a_new_payment_intent() {
+    let app = TestApp::on_stripe().await;
+    let declined = app.sale("4000000000000341", 2500).await;
+    let failed = declined.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let retried = app.post(&format!("/api/v1/payments/failed/{failed}/retry"), app.sk(), json!({ "card": card("4242424242424242") })).await;
+    let data = retried.data(201).clone();
+    assert_eq!(data["status"], "captured");
+    assert_eq!(data["metadata"]["retryOf"], failed.as_str());
+    assert_eq!(app.intent(&failed).await["intent"]["status"], "resolved");
+    assert_eq!(localstripe::payment_intent(&reference(&data)).await["status"], "succeeded");
+    assert_eq!(localstripe::payment_intents_of(&failed).await[0]["status"], "requires_payment_method");
+}
+
+#[tokio::test]
+async fn racing_confirms_and_refunds_reach_stripe_only_as_often_as_the_books_allow() {
+    let app = Arc::new(TestApp::on_stripe().await);
+    // Two confirmations of one intent under different idempotency keys: one charge.
+    let (payment, secret) = browser_intent(&app, 700).await;
+    let body = json!({ "clientSecret": secret, "card": card("4242424242424242") });
+    let (a, b) = tokio::join!(confirm(&app, &payment, body.clone()), confirm(&app, &payment, body.clone()));
+    let statuses = [a.status.as_u16(), b.status.as_u16()];
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}: {} / {}", a.json, b.json);
+    let at_stripe = localstripe::payment_intents_of(&payment).await;
+    assert_eq!(at_stripe.iter().filter(|pi| pi["status"] == "succeeded").count(), 1, "one charge at Stripe");
+    assert_eq!(at_stripe.len(), 1, "the losing confirmation never reached Stripe");
+
+    // Ten refunds of 300 against 1000 captured: three fit.
+    let sale = app.sale("4242424242424242", 1000).await.data(201).clone();
+    let refunds = (0..10).map(|i| {
+        let (app, sale) = (app.clone(), id(&sale));
+        tokio::spawn(async move {
+            app.post_with_key("/api/v1/payments/refund", app.sk(), &format!("refund-{i}"), json!({ "paymentIntentId": sale, "amountCents": 300 })).await.status.as_u16()
+        })
+    });
+    let mut ok = 0;
+    for refund in refunds {
+        if refund.await.unwrap() == 200 {
+            ok += 1;
+        }
+    }
+    let books = app.intent(&id(&sale)).await;
+    let refunded = books["intent"]["refundedAmountCents"].as_i64().unwrap();
+    assert_eq!(refunded, ok * 300);
+    assert!(ok <= 3, "{ok} refunds of 300 passed on 1000");
+    let at_stripe = localstripe::refunds_of(&reference(&sale)).await;
+    assert_eq!(at_stripe.len() as i64, ok, "Stripe refunded exactly what the books say");
+    assert_eq!(at_stripe.iter().map(|r| r["amount"].as_i64().unwrap()).sum::<i64>(), refunded);
+}
+
+/// A proxy in front of localstripe that passes every request on, and for requests whose path
+/// ends with `drop_suffix` (while `dropping` is set) lets the request through and loses the
+/// answer, as a network does.
+async fn lossy_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let dropping = dropping.clone();
+            tokio::spawn(async move {
+                // One request per connection: read the head and the body it announces.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 8192];
+                let head_end = loop {
+                    let Ok(n) = client.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break end + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..head_end]).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                    .unwrap_or(0);
+                while request.len() < head_end + length {
+                    let Ok(n) = client.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let closed = head.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+                let mut upstream = TcpStream::connect(localstripe::addr()).await.unwrap();
+                upstream.write_all(closed.as_bytes()).await.unwrap();
+                upstream.write_all(&request[head_end..]).await.unwrap();
+                let mut response = Vec::new();
+                let _ = upstream.read_to_end(&mut response).await;
+                if dropping.load(Ordering::SeqCst) && path.split('?').next().unwrap_or_default().ends_with(drop_suffix) {
+                    return; // the answer is lost
+                }
+                let _ = client.write_all(&response).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_provider_timeout_and_the_reconciler_or_stripe_s_webhook_settles_it_once() {
+    let mut app = TestApp::on_stripe().await;
+    let dropping = Arc::new(AtomicBool::new(true));
+    let proxy = lossy_proxy(dropping.clone(), "/confirm").await;
+    let sandbox = app.state.processors.sandbox().clone();
+    app.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, &proxy));
+    app.state.processor_timeout = Duration::from_secs(5);
+    app.router = kassa_server::app(app.state.clone());
+
+    // The confirmation reached Stripe and charged; its answer never came back.
+    let lost = app.sale("4242424242424242", 1100).await;
+    let payment = lost.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let open = app.intent(&payment).await;
+    assert_eq!(open["intent"]["status"], "processing");
+    let pi_id = reference(&open["intent"]);
+    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "succeeded");
+
+    // The reconciler looks the PaymentIntent up at Stripe and records the charge.
+    dropping.store(false, Ordering::SeqCst);
+    let settled = kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap();
+    assert_eq!(settled, 1);
+    let after = app.intent(&payment).await;
+    assert_eq!(after["intent"]["status"], "captured");
+    assert_eq!(after["intent"]["capturedAmountCents"], 1100);
+
+    // Another lost answer, settled this time by Stripe's webhook.
+    dropping.store(true, Ordering::SeqCst);
+    let lost = app.sale("4242424242424242", 1300).await;
+    let payment = lost.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let pi_id = reference(&app.intent(&payment).await["intent"]);
+    let event = json!({ "id": "evt_kassa_test_1", "object": "event", "type": "payment_intent.succeeded",
+                        "data": { "object": localstripe::payment_intent(&pi_id).await } });
+    let body = event.to_string();
+    let path = format!("/processor-webhooks/stripe/{}", app.merchant.merchant_id);
+    let send = |body: String, signature: String| {
+        let path = path.clone();
+        let app = &app;
+        async move { app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.into_bytes())).await }
+    };
+    let now = || kassa_server::clock::now_ms() / 1000;
+    // A forged or stale signature changes nothing.
+    let forged = send(body.clone(), kassa::webhook::sign(body.as_bytes(), "whsec_someone_else", now())).await;
+    forged.error(400, "VALIDATION_ERROR");
+    let stale = send(body.clone(), kassa::webhook::sign(body.as_bytes(), STRIPE_WEBHOOK_SECRET, now() - 3600)).await;
+    stale.error(400, "VALIDATION_ERROR");
+    assert_eq!(app.intent(&payment).await["intent"]["status"], "processing");
+
+    let applied = send(body.clone(), kassa::webhook::sign(body.as_bytes(), STRIPE_WEBHOOK_SECRET, now())).await;
+    assert_eq!(applied.status, 200, "{}", applied.json);
+    assert_eq!(applied.json["applied"], "settled");
+    let after = app.intent(&payment).await;
+    assert_eq!(after["intent"]["status"], "captured");
+    let captures = after["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "capture").count();
+    assert_eq!(captures, 1);
+
+    // A replay, and the reconciler after it, change nothing.
+    let replay = send(body.clone(), kassa::webhook::sign(body.as_bytes(), STRIPE_WEBHOOK_SECRET, now())).await;
+    assert_eq!(replay.json["applied"], "replayed");
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap(), 0);
+    let again = app.intent(&payment).await;
+    assert_eq!(again["transactions"].as_array().unwrap().len(), after["transactions"].as_array().unwrap().len());
+    assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_processor_route_keeps_secrets_sealed_and_checks_them_with_stripe() {
+    let app = TestApp::on_stripe().await;
+    let shown = app.get("/api/v1/processor", app.sk()).await;
+    let data = shown.data(200);
+    assert_eq!(data["processor"], "stripe");
+    assert_eq!(data["secretKeyHint"], "sk_test_…ripe");
+    assert_eq!(data["webhookSecretSet"], true);
+    assert!(!shown.json.to_string().contains(localstripe::SECRET_KEY));
+    // The key is sealed at rest.
+    for (table, column, value) in app.db.stored_values().await {
+        assert!(!value.contains(localstripe::SECRET_KEY), "{table}.{column} holds the Stripe key");
+        assert!(!value.contains(STRIPE_WEBHOOK_SECRET), "{table}.{column} holds the webhook secret");
+    }
+    // Bad input is refused and changes nothing.
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe" })).await.error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": "pk_test_123" })).await.error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "sandbox", "secretKey": "sk_test_1" })).await.error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/processor", app.pk(), json!({ "processor": "sandbox" })).await.error(403, "FORBIDDEN");
+    assert_eq!(app.get("/api/v1/processor", app.sk()).await.data(200)["processor"], "stripe");
+
+    // Back to the sandbox: its test cards behave as the sandbox's again.
+    let back = app.post("/api/v1/processor", app.sk(), json!({ "processor": "sandbox" })).await;
+    assert_eq!(back.data(200)["processor"], "sandbox");
+    let declined = app.sale("4000000000009995", 500).await;
+    assert_eq!(declined.error(402, "CARD_DECLINED")["details"]["declineCode"], "insufficient_funds");
+}
+
+#[tokio::test]
+async fn a_merchant_made_on_the_command_line_pays_through_stripe_and_no_card_number_or_cvc_is_kept_or_logged() {
+    let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();
+    let db = TestDb::new().await;
+    let merchant = create_merchant_with(
+        &db,
+        "Stripe Shop",
+        &["--processor", "stripe", "--processor-secret", localstripe::SECRET_KEY, "--processor-webhook-secret", STRIPE_WEBHOOK_SECRET],
+    );
+    let sk = merchant["secretKey"].as_str().unwrap();
+    let log = db.dir.path().join("server.log");
+    let mut server = ServerProcess::start_with(&db, &["--stripe-api-base", url], &[("KASSA_LOG", "debug")], Some(&log));
+    let numbers = ["4242424242424242", "4000000000000341", "5555555555554444"];
+    let with_cvc = |number: &str| json!({ "number": number, "expMonth": 11, "expYear": 2033, "cvc": "739", "postalCode": "10115" });
+
+    let (status, sale) = request(&server.addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 990, "currency": "USD", "card": with_cvc(numbers[0]) }))).await;
+    assert_eq!(status, 201, "{sale}");
+    assert_eq!(localstripe::payment_intent(&reference(&sale["data"])).await["status"], "succeeded");
+    let (status, declined) = request(&server.addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 990, "currency": "USD", "card": with_cvc(numbers[1]) }))).await;
+    assert_eq!((status, declined["error"]["code"].as_str()), (402, Some("CARD_DECLINED")));
+    let (status, token) = request(&server.addr, "POST", "/api/v1/payment-methods", merchant["publishableKey"].as_str().unwrap(), Some(&json!({ "card": with_cvc(numbers[2]) }))).await;
+    assert_eq!(status, 201, "{token}");
+    assert_eq!(token["data"]["card"]["last4"], "4444");
+    server.stop().await;
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("/api/v1/payments/sale"), "the log is the server's");
+    for (table, column, value) in db.stored_values().await {
+        for number in numbers {
+            assert!(!value.contains(number), "{table}.{column} holds a card number");
+            assert!(!logged.contains(number), "the log holds a card number");
+        }
+        assert!(!value.contains("\"739\"") && !value.contains("cvc"), "{table}.{column} holds a CVC: {value}");
+    }
+    assert!(!logged.contains("739") && !logged.to_ascii_lowercase().contains("cvc"), "the log holds a CVC");
+}
