@@ -9,17 +9,18 @@ import { createInterface } from 'node:readline';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.KASSA_SERVER_BIN ?? join(root, 'target', 'debug', 'kassa-server');
 
-export async function startServer() {
+/** `merchantArgs` go to `merchant create` (e.g. `--processor stripe …`), `serveArgs` to `serve`. */
+export async function startServer({ merchantArgs = [], serveArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kassa-test-'));
   const database = `sqlite://${join(dir, 'kassa.db')}`;
   const merchant = JSON.parse(
-    execFileSync(binary, ['merchant', 'create', '--name', 'Browser Test Shop', '--database', database], { encoding: 'utf8' }),
+    execFileSync(binary, ['merchant', 'create', '--name', 'Browser Test Shop', '--database', database, ...merchantArgs], { encoding: 'utf8' }),
   );
   const child = spawn(
     binary,
     ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--www-dir', join(root, 'www'), '--sdk-dir', join(root, 'js'), '--demo',
       // The browser tests pay faster than shoppers do, all from this machine.
-      '--card-attempt-rate-limit', '20'],
+      '--card-attempt-rate-limit', '20', ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.resume();

@@ -1,0 +1,107 @@
+// The checkout of a merchant whose payments go to Stripe (played by localstripe), embedded by a
+// shop on another origin: neither the checkout nor the npm package knows which processor is
+// behind Kassa.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer } from './support/server.mjs';
+import { startLocalstripe, SECRET_KEY } from './support/localstripe.mjs';
+import { launchBrowser, screenshots } from './support/browser.mjs';
+import { startStatic } from './support/static.mjs';
+import { fillCard } from './support/shop.mjs';
+
+let stripe;
+let server;
+let browser;
+let shop;
+
+const SHOP_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>A shop on Stripe</title></head>
+<body>
+<div id="checkout"></div>
+<script type="module">
+  import { loadKassa } from '/sdk/index.js';
+  const { pk, api } = document.body.dataset;
+  const clientSecret = new URLSearchParams(location.search).get('clientSecret');
+  const kassa = await loadKassa(pk, { apiBase: api });
+  const checkout = kassa.mountCheckout('#checkout', { clientSecret });
+  checkout.on('success', ({ paymentIntent }) => { document.body.dataset.paid = paymentIntent.status; });
+</script>
+</body>
+</html>`;
+
+before(async () => {
+  stripe = await startLocalstripe();
+  server = await startServer({
+    merchantArgs: ['--processor', 'stripe', '--processor-secret', SECRET_KEY],
+    serveArgs: ['--stripe-api-base', stripe.url],
+  });
+  browser = await launchBrowser();
+  const page = SHOP_PAGE.replace('<body>', `<body data-pk="${server.merchant.publishableKey}" data-api="${server.url}">`);
+  shop = await startStatic({ '/': { body: page }, '/sdk/': { dir: join(import.meta.dirname, '..', 'js') } });
+});
+
+after(async () => {
+  await browser?.close();
+  await shop?.close();
+  await server?.stop();
+  await stripe?.stop();
+});
+
+async function intent(amountCents) {
+  const response = await fetch(`${server.url}/api/v1/payments/intents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.merchant.secretKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ amountCents, currency: 'EUR' }),
+  });
+  assert.equal(response.status, 201);
+  return (await response.json()).data;
+}
+
+async function payment(id) {
+  const response = await fetch(`${server.url}/api/v1/payments/transactions/${id}`, { headers: { authorization: `Bearer ${server.merchant.secretKey}` } });
+  return (await response.json()).data.intent;
+}
+
+async function pay(number, amountCents, { code } = {}) {
+  const created = await intent(amountCents);
+  const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(`${shop.url}/?clientSecret=${encodeURIComponent(created.clientSecret)}`);
+  const frame = page.frameLocator('iframe[title="Secure payment form"]');
+  await fillCard(frame, number);
+  await frame.getByRole('button', { name: /^Pay/ }).click();
+  if (code) {
+    await frame.getByRole('dialog', { name: 'Confirm this payment with your bank' }).waitFor();
+    const bank = frame.frameLocator('#challenge-frame');
+    await bank.getByLabel('One-time code').fill(code);
+    await bank.getByRole('button', { name: 'Verify' }).click();
+  }
+  await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
+  await page.locator('body[data-paid="captured"]').waitFor();
+  await page.screenshot({ path: join(screenshots, `stripe-checkout-${code ? 'three-ds' : 'paid'}.png`) });
+  assert.deepEqual(problems, []);
+  await context.close();
+  return created.id;
+}
+
+test('the checkout pays an intent of a Stripe-connected merchant, and Stripe holds the charge', async () => {
+  const id = await pay('4242 4242 4242 4242', 2750);
+  const paid = await payment(id);
+  assert.equal(paid.status, 'captured');
+  assert.match(paid.providerReference, /^pi_/);
+  const pi = await stripe.get(`/v1/payment_intents/${paid.providerReference}`);
+  assert.equal(pi.status, 'succeeded');
+  assert.equal(pi.amount, 2750);
+  assert.equal(pi.currency, 'eur');
+});
+
+test('3-D Secure with a Stripe-connected merchant goes through the same challenge window', async () => {
+  const id = await pay('4000 0027 6000 3184', 3100, { code: '123456' });
+  const paid = await payment(id);
+  assert.equal(paid.status, 'captured');
+  assert.equal((await stripe.get(`/v1/payment_intents/${paid.providerReference}`)).status, 'succeeded');
+});

@@ -1,0 +1,72 @@
+// localstripe (PyPI), a Stripe-compatible server, for the browser tests: installed into the same
+// virtual environment the Rust tests make (target/localstripe-VERSION) when missing, and started
+// on a free port with its writes to disk turned off (they change none of its API).
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { root } from './server.mjs';
+
+export const VERSION = '1.15.10';
+export const SECRET_KEY = 'sk_test_kassa_localstripe';
+
+function venv() {
+  const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+  const dir = join(target, `localstripe-${VERSION}`);
+  const python = join(dir, 'bin', 'python');
+  const installed = () => {
+    try {
+      execFileSync(python, ['-c', 'import localstripe.server'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (existsSync(python) && installed()) return dir;
+  const draft = `${dir}.draft-${process.pid}`;
+  rmSync(draft, { recursive: true, force: true });
+  execFileSync('python3', ['-m', 'venv', draft], { stdio: 'inherit' });
+  execFileSync(join(draft, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `localstripe==${VERSION}`], { stdio: 'inherit' });
+  try {
+    renameSync(draft, dir);
+  } catch {
+    rmSync(draft, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startLocalstripe() {
+  const python = join(venv(), 'bin', 'python');
+  const port = await freePort();
+  const program = 'import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; from localstripe.server import start; start()';
+  const child = spawn(python, ['-c', program, '--port', String(port), '--from-scratch'], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`${url}/v1/balance`, { headers: { authorization: `Bearer ${SECRET_KEY}` } });
+      break;
+    } catch (error) {
+      if (i > 600 || child.exitCode !== null) throw new Error(`localstripe did not start: ${error}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    url,
+    async get(path) {
+      const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${SECRET_KEY}` } });
+      return response.json();
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  };
+}
