@@ -11,3 +11,4 @@ node scripts/sizes.mjs "Checkout: what the iframe downloads (aim: under 100 KB b
   checkout-app/dist/*.wasm checkout-app/dist/kassa-checkout-*.js checkout-app/dist/init-*.js checkout-app/dist/*.css
 KASSA_SERVER_BIN=target/server/kassa-server node scripts/bench-checkout.mjs
 cargo bench -p kassa-server --bench sales
+cargo bench -p kassa-server --bench stripe

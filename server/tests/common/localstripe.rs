@@ -24,7 +24,7 @@ pub const SECRET_KEY: &str = "sk_test_kassa_localstripe";
 /// This process's localstripe, as `http://127.0.0.1:PORT`.
 pub fn url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| std::env::var("KASSA_TEST_LOCALSTRIPE_URL").unwrap_or_else(|_| start()))
+    URL.get_or_init(|| std::env::var("KASSA_TEST_LOCALSTRIPE_URL").unwrap_or_else(|_| start_one()))
 }
 
 /// `127.0.0.1:PORT` of [`url`], for raw requests.
@@ -66,9 +66,9 @@ pub fn venv() -> PathBuf {
     venv
 }
 
-/// Starts localstripe under a supervisor shell that stops it when this process exits (the pipe
-/// it reads from closes).
-fn start() -> String {
+/// Starts another localstripe (empty) under a supervisor shell that stops it when this process
+/// exits (the pipe it reads from closes).
+pub fn start_one() -> String {
     let python = venv().join("bin/python");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let program = "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; \
