@@ -47,8 +47,18 @@ impl AppState {
         }
     }
 
-    /// The processor `merchant`'s payments go to now.
+    /// The processor `merchant`'s new payments go to.
     pub async fn processor_for(&self, merchant: &MerchantId) -> ApiResult<Arc<dyn Processor>> {
         self.processors.for_merchant(&self.store, &self.keyring, merchant).await
+    }
+
+    /// The processor that holds a payment made with the card `processor_token`: a sandbox payment
+    /// stays with the sandbox after its merchant moved on (it can still be captured, voided and
+    /// refunded); any other goes to the merchant's processor.
+    pub async fn processor_of_payment(&self, merchant: &MerchantId, processor_token: Option<&str>) -> ApiResult<Arc<dyn Processor>> {
+        if processor_token.is_some_and(crate::processor::sandbox::is_sandbox_token) {
+            return Ok(self.processors.sandbox().clone());
+        }
+        self.processor_for(merchant).await
     }
 }

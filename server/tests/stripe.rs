@@ -378,6 +378,18 @@ async fn the_processor_route_keeps_secrets_sealed_and_checks_them_with_stripe() 
     assert_eq!(back.data(200)["processor"], "sandbox");
     let declined = app.sale("4000000000009995", 500).await;
     assert_eq!(declined.error(402, "CARD_DECLINED")["details"]["declineCode"], "insufficient_funds");
+
+    // A sandbox payment stays with the sandbox after the merchant moves to Stripe.
+    let held = app.authorized(800).await;
+    let moved = app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY })).await;
+    assert_eq!(moved.data(200)["webhookSecretSet"], false);
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": held })).await;
+    assert_eq!(captured.data(200)["status"], "captured");
+    assert_eq!(app.processor.effects_of("capture").len(), 1, "the sandbox captured it");
+    assert!(localstripe::payment_intents_of(&held).await.is_empty(), "Stripe never heard of it");
+    // And new payments go to Stripe.
+    let sale = app.sale("4242424242424242", 600).await;
+    assert!(reference(sale.data(201)).starts_with("pi_"));
 }
 
 #[tokio::test]

@@ -402,8 +402,8 @@ fn lifecycle(
 
 /// The processor of an operation's merchant; a failure to find it is a failed call (nothing was
 /// sent).
-pub async fn processor_of(state: &AppState, merchant: &MerchantId) -> Result<Arc<dyn Processor>, ProcessorError> {
-    state.processor_for(merchant).await.map_err(|e| {
+pub async fn processor_of(state: &AppState, merchant: &MerchantId, processor_token: Option<&str>) -> Result<Arc<dyn Processor>, ProcessorError> {
+    state.processor_of_payment(merchant, processor_token).await.map_err(|e| {
         tracing::error!(%merchant, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not load the merchant's processor");
         ProcessorError::Failed { code: "processor_unavailable".into(), text: "The merchant's card processor could not be reached".into() }
     })
@@ -413,7 +413,13 @@ pub async fn processor_of(state: &AppState, merchant: &MerchantId) -> Result<Arc
 /// the payment first gets its reference recorded on the intent before the authorization is sent,
 /// so that a lost answer can be looked up.
 pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, authenticated: bool) -> Result<Reply, ProcessorError> {
-    let processor = processor_of(state, &op.merchant).await?;
+    // A new authorization goes to the merchant's processor now; one after 3-D Secure to the one
+    // that asked for it.
+    let processor = if authenticated {
+        processor_of(state, &op.merchant, intent.processor_token.as_deref()).await?
+    } else {
+        processor_of(state, &op.merchant, None).await?
+    };
     let processor_token = intent.processor_token.clone().unwrap_or_default();
     let key = op.processor_key("authorize");
     let continued = if authenticated { intent.provider_reference.clone() } else { None };
@@ -442,8 +448,8 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
 
 /// Asks the processor what it did for a pending operation; `None` when it cannot say now.
 async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
-    let processor = processor_of(state, &op.merchant).await.ok()?;
     let intent = intents::find(&state.store, &op.merchant, &op.intent_id).await.ok()??;
+    let processor = processor_of(state, &op.merchant, intent.processor_token.as_deref()).await.ok()?;
     let reference = intent.provider_reference.as_deref();
     let lookup = |step: CallKind, continues: bool| {
         let processor = processor.clone();

@@ -94,7 +94,7 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
         Some(code) => {
             let key = op.processor_key("authenticate");
             let reference = intent.provider_reference.as_deref();
-            match operation::processor_of(state, &merchant).await {
+            match operation::processor_of(state, &merchant, intent.processor_token.as_deref()).await {
                 Ok(processor) => operation::within(state.processor_timeout, processor.authenticate(reference, &processor_token, code, &key)).await,
                 Err(e) => Err(e),
             }

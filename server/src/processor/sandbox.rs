@@ -176,6 +176,11 @@ fn malfunction() -> ProcessorError {
     ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() }
 }
 
+/// Whether a processor token is the sandbox's.
+pub fn is_sandbox_token(token: &str) -> bool {
+    token.starts_with("sbx_")
+}
+
 /// Parts of a sandbox token: `sbx_<behaviour>_<avs>_<cvv>_<random>`.
 struct TokenFacts {
     behaviour: Behaviour,
