@@ -227,6 +227,10 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");
     }
+    let resealed = kassa_server::processor::registry::reseal_all(&store, &state.keyring).await.map_err(|e| format!("sealing processor credentials: {e}"))?;
+    if resealed > 0 {
+        tracing::info!(resealed, "processor credentials sealed with the current encryption key");
+    }
     kassa_server::payments::spawn_reconciler(
         state.clone(),
         Duration::from_secs(5).min(Duration::from_millis(args.reconcile_after_ms)),

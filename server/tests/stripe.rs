@@ -428,3 +428,26 @@ async fn a_merchant_made_on_the_command_line_pays_through_stripe_and_no_card_num
     }
     assert!(!logged.contains("739") && !logged.to_ascii_lowercase().contains("cvc"), "the log holds a CVC");
 }
+
+#[tokio::test]
+async fn a_rotated_encryption_key_seals_the_stripe_key_again_so_the_old_one_can_go() {
+    let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();
+    let db = TestDb::new().await;
+    let merchant = create_merchant_with(&db, "Rotating Shop", &["--processor", "stripe", "--processor-secret", localstripe::SECRET_KEY]);
+    let sk = merchant["secretKey"].as_str().unwrap();
+    let old = std::fs::read_to_string(db.dir.path().join("kassa.key")).unwrap();
+    let old = old.trim().to_owned();
+    let new = "ab".repeat(32);
+    let sale = json!({ "amountCents": 450, "currency": "USD", "card": card("4242424242424242") });
+    // New key first, the old one after it: the server seals again under the new one.
+    let both = format!("{new},{old}");
+    let mut server = ServerProcess::start_with(&db, &["--stripe-api-base", url], &[("KASSA_ENCRYPTION_KEY", both.as_str())], None);
+    assert_eq!(request(&server.addr, "POST", "/api/v1/payments/sale", sk, Some(&sale)).await.0, 201);
+    server.stop().await;
+    // Then the old key is dropped, and Stripe payments go on.
+    let mut server = ServerProcess::start_with(&db, &["--stripe-api-base", url], &[("KASSA_ENCRYPTION_KEY", new.as_str())], None);
+    let (status, paid) = request(&server.addr, "POST", "/api/v1/payments/sale", sk, Some(&sale)).await;
+    assert_eq!(status, 201, "{paid}");
+    assert!(reference(&paid["data"]).starts_with("pi_"));
+    server.stop().await;
+}

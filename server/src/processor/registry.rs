@@ -81,6 +81,22 @@ fn open(keyring: &Keyring, merchant: &MerchantId, row: &ProcessorRow) -> ApiResu
     Ok((kind, credentials))
 }
 
+/// Seals every merchant's processor credentials again under the current key (after a rotation);
+/// returns how many it sealed.
+pub async fn reseal_all(store: &Store, keyring: &Keyring) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let mut sealed = 0;
+    for (merchant, old) in processors::all_sealed(store).await? {
+        if keyring.is_current(&old) {
+            continue;
+        }
+        let plain = keyring.open_text(&old, &context(&merchant))?;
+        let new = keyring.seal_text(&plain, &context(&merchant));
+        store.write(move |tx| Box::pin(async move { processors::reseal(tx, &merchant, &old, &new).await })).await?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
 struct Built {
     at: Instant,
     row: ProcessorRow,

@@ -51,3 +51,20 @@ pub async fn seen(store: &Store, merchant: &MerchantId, id: &str) -> Result<bool
         .await?;
     Ok(found.is_some())
 }
+
+/// Every merchant's sealed processor credentials (to seal them again under a new key).
+pub async fn all_sealed(store: &Store) -> Result<Vec<(MerchantId, String)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, processor_credentials FROM merchants WHERE processor_credentials IS NOT NULL").fetch_all(store.reader()).await?;
+    rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("processor_credentials")?))).collect()
+}
+
+/// Replaces sealed credentials, unless they changed meanwhile.
+pub async fn reseal(tx: &mut Tx, merchant: &MerchantId, old: &str, new: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE merchants SET processor_credentials = $1 WHERE id = $2 AND processor_credentials = $3")
+        .bind(new)
+        .bind(merchant)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
