@@ -426,7 +426,10 @@ async fn a_merchant_made_on_the_command_line_pays_through_stripe_and_no_card_num
         }
         assert!(!value.contains("\"739\"") && !value.contains("cvc"), "{table}.{column} holds a CVC: {value}");
     }
-    assert!(!logged.contains("739") && !logged.to_ascii_lowercase().contains("cvc"), "the log holds a CVC");
+    // A three-digit CVC also turns up inside timings, so look for it as a value.
+    let as_value = ["=739", "\"739\"", ":739", "739&", "'739'"];
+    let line = logged.lines().find(|l| as_value.iter().any(|v| l.contains(v)) || l.to_ascii_lowercase().contains("cvc"));
+    assert!(line.is_none(), "the log holds a CVC: {line:?}");
 }
 
 #[tokio::test]
@@ -450,4 +453,42 @@ async fn a_rotated_encryption_key_seals_the_stripe_key_again_so_the_old_one_can_
     assert_eq!(status, 201, "{paid}");
     assert!(reference(&paid["data"]).starts_with("pi_"));
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_the_books_keep_the_money() {
+    let mut app = TestApp::on_stripe().await;
+    let sale = app.sale("4242424242424242", 2000).await.data(201).clone();
+    let dropping = Arc::new(AtomicBool::new(true));
+    let proxy = lossy_proxy(dropping.clone(), "/v1/refunds").await;
+    let sandbox = app.state.processors.sandbox().clone();
+    app.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, &proxy));
+    app.router = kassa_server::app(app.state.clone());
+
+    let lost = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await;
+    lost.error(504, "PROVIDER_TIMEOUT");
+    dropping.store(false, Ordering::SeqCst);
+    let refunds = localstripe::refunds_of(&reference(&sale)).await;
+    assert_eq!(refunds.len(), 1);
+    // Stripe could not return the money after all (localstripe's refunds always succeed, so the
+    // event says what Stripe would).
+    let mut refund = refunds[0].clone();
+    refund["status"] = json!("failed");
+    refund["failure_reason"] = json!("expired_or_canceled_card");
+    let event = json!({ "id": "evt_kassa_refund_failed", "object": "event", "type": "refund.updated", "data": { "object": refund } });
+    let body = event.to_string();
+    let signature = kassa::webhook::sign(body.as_bytes(), STRIPE_WEBHOOK_SECRET, kassa_server::clock::now_ms() / 1000);
+    let path = format!("/processor-webhooks/stripe/{}", app.merchant.merchant_id);
+    let applied = app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.clone().into_bytes())).await;
+    assert_eq!(applied.json["applied"], "settled", "{}", applied.json);
+
+    let books = app.intent(&id(&sale)).await;
+    assert_eq!(books["intent"]["status"], "captured");
+    assert_eq!(books["intent"]["refundedAmountCents"], 0);
+    let failed = books["transactions"].as_array().unwrap().iter().find(|t| t["type"] == "refund").unwrap().clone();
+    assert_ne!(failed["status"], "approved");
+    // The 700 can be refunded again, and the replayed event changes nothing.
+    let replay = app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.into_bytes())).await;
+    assert_eq!(replay.json["applied"], "replayed");
+    assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)["refundedAmountCents"], 700);
 }

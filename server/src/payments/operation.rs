@@ -9,6 +9,7 @@
 //! writes. When the processor does not answer in time, the operation stays pending and the
 //! reconciler settles it by asking the processor what it did.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -22,8 +23,6 @@ use super::{apply_authorization, decline, processor_failure, record_steps, save_
 use crate::clock::{format_ms, now_ms};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::idempotency::{seal_context, Recorded};
-use std::sync::Arc;
-
 use crate::processor::{AuthorizeCall, CallKind, Lookup, Outcome, Processor, ProcessorError, Reply};
 use crate::state::AppState;
 use crate::store::idempotency::{self, Owner};

@@ -55,7 +55,11 @@ pub async fn apply_stripe_event(state: &AppState, merchant: &MerchantId, event: 
         "payment_intent.succeeded" | "payment_intent.amount_capturable_updated" | "payment_intent.payment_failed" => {
             payment_outcome(state, merchant, object).await?
         }
-        "refund.updated" | "refund.failed" | "charge.refund.updated" => return refund_outcome(state, merchant, id, kind, object).await,
+        "refund.updated" | "refund.failed" | "charge.refund.updated" => match refund_outcome(state, merchant, id, kind, object).await? {
+            // Recorded with the change it made.
+            applied @ (Applied::RefundFailed | Applied::Replayed) => return Ok(applied),
+            applied => applied,
+        },
         _ => Applied::Ignored,
     };
     let (merchant, id, kind) = (merchant.clone(), id.to_owned(), kind.to_owned());
@@ -133,6 +137,7 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
                     return Ok::<_, ApiError>(Applied::Replayed);
                 }
                 if !failed || !matches!(intent.status, IntentStatus::Refunded | IntentStatus::PartiallyRefunded) {
+                    // Recorded here already; the caller records it again, which changes nothing.
                     return Ok(Applied::AlreadyRecorded);
                 }
                 let call = intents::NewTransaction {

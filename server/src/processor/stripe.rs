@@ -388,6 +388,9 @@ impl Processor for StripeProcessor {
                 }
                 match pi["status"].as_str() {
                     Some("requires_confirmation") => Ok(None),
+                    // Still waiting on the cardholder: the authorization after the challenge did
+                    // not happen.
+                    Some("requires_action") if call.continues => Ok(None),
                     Some("requires_payment_method") if pi["last_payment_error"].is_null() => Ok(None),
                     _ => authorization(&pi).map(Some),
                 }
