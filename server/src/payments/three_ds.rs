@@ -86,7 +86,16 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
     })
     .await;
     if claimed.is_err() {
-        let now = intents::find(&state.store, &merchant, &intent.id).await?.unwrap_or(intent);
+        // Another answer won; its claim may be committed a moment after ours was refused (writes
+        // are committed in groups), so wait to see it before waiting for its outcome.
+        let mut now = intents::find(&state.store, &merchant, &intent.id).await?.unwrap_or(intent);
+        for _ in 0..50 {
+            if now.status != IntentStatus::RequiresAction {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            now = intents::find(&state.store, &merchant, &now.id).await?.unwrap_or(now);
+        }
         return finished_after(state, &merchant, now).await;
     }
     let processor_token = intent.processor_token.clone().unwrap_or_default();
