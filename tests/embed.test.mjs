@@ -5,38 +5,16 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer } from './support/server.mjs';
 import { launchBrowser, screenshots } from './support/browser.mjs';
-import { startStatic } from './support/static.mjs';
-import { installPackedPackage } from './support/package.mjs';
-import { fillCard } from './support/shop.mjs';
+import { fillCard, startEmbeddingShop } from './support/shop.mjs';
 
 let server;
 let browser;
 let shop;
 
-const SHOP_PAGE = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Another shop</title></head>
-<body>
-<h1>Checkout</h1>
-<div id="checkout"></div>
-<script type="module">
-  import { loadKassa } from '/node_modules/kassa/js/index.js';
-  const { pk, api } = document.body.dataset;
-  const clientSecret = new URLSearchParams(location.search).get('clientSecret');
-  const kassa = await loadKassa(pk, { apiBase: api });
-  const checkout = kassa.mountCheckout('#checkout', { clientSecret });
-  checkout.on('success', ({ paymentIntent }) => { document.body.dataset.paid = paymentIntent.status; });
-  checkout.on('error', ({ error }) => { document.body.dataset.error = error.code; });
-</script>
-</body>
-</html>`;
-
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
-  const installed = installPackedPackage();
-  const page = SHOP_PAGE.replace('<body>', `<body data-pk="${server.merchant.publishableKey}" data-api="${server.url}">`);
-  shop = await startStatic({ '/': { body: page }, '/node_modules/': { dir: join(installed.dir, 'node_modules') } });
+  shop = await startEmbeddingShop(server);
   assert.notEqual(new URL(shop.url).origin, new URL(server.url).origin, 'the shop is on another origin');
 });
 

@@ -1,5 +1,5 @@
 // The checkout of a merchant whose payments go to Stripe (played by localstripe), embedded by a
-// shop on another origin: neither the checkout nor the npm package knows which processor is
+// shop on another origin from the packed npm tarball: neither the checkout nor the npm package knows which processor is
 // behind Kassa.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,29 +7,12 @@ import { join } from 'node:path';
 import { startServer } from './support/server.mjs';
 import { startLocalstripe, SECRET_KEY } from './support/localstripe.mjs';
 import { launchBrowser, screenshots } from './support/browser.mjs';
-import { startStatic } from './support/static.mjs';
-import { fillCard } from './support/shop.mjs';
+import { fillCard, startEmbeddingShop } from './support/shop.mjs';
 
 let stripe;
 let server;
 let browser;
 let shop;
-
-const SHOP_PAGE = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>A shop on Stripe</title></head>
-<body>
-<div id="checkout"></div>
-<script type="module">
-  import { loadKassa } from '/sdk/index.js';
-  const { pk, api } = document.body.dataset;
-  const clientSecret = new URLSearchParams(location.search).get('clientSecret');
-  const kassa = await loadKassa(pk, { apiBase: api });
-  const checkout = kassa.mountCheckout('#checkout', { clientSecret });
-  checkout.on('success', ({ paymentIntent }) => { document.body.dataset.paid = paymentIntent.status; });
-</script>
-</body>
-</html>`;
 
 before(async () => {
   stripe = await startLocalstripe();
@@ -38,8 +21,8 @@ before(async () => {
     serveArgs: ['--stripe-api-base', stripe.url],
   });
   browser = await launchBrowser();
-  const page = SHOP_PAGE.replace('<body>', `<body data-pk="${server.merchant.publishableKey}" data-api="${server.url}">`);
-  shop = await startStatic({ '/': { body: page }, '/sdk/': { dir: join(import.meta.dirname, '..', 'js') } });
+  shop = await startEmbeddingShop(server);
+  assert.notEqual(new URL(shop.url).origin, new URL(server.url).origin, 'the shop is on another origin');
 });
 
 after(async () => {

@@ -1,5 +1,36 @@
 // Drives the demo shop and its checkout in Chromium, as a shopper would.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startStatic } from './static.mjs';
+import { installPackedPackage } from './package.mjs';
+
+const EMBEDDING_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Another shop</title></head>
+<body>
+<h1>Checkout</h1>
+<div id="checkout"></div>
+<script type="module">
+  import { loadKassa } from '/node_modules/kassa/js/index.js';
+  const { pk, api } = document.body.dataset;
+  const clientSecret = new URLSearchParams(location.search).get('clientSecret');
+  const kassa = await loadKassa(pk, { apiBase: api });
+  const checkout = kassa.mountCheckout('#checkout', { clientSecret });
+  checkout.on('success', ({ paymentIntent }) => { document.body.dataset.paid = paymentIntent.status; });
+  checkout.on('error', ({ error }) => { document.body.dataset.error = error.code; });
+</script>
+</body>
+</html>`;
+
+/**
+ * A shop on another origin (localhost, while Kassa is on 127.0.0.1) that installed the packed npm
+ * tarball and mounts the checkout of `server`'s merchant for the `?clientSecret=` of its address.
+ */
+export async function startEmbeddingShop(server) {
+  const installed = installPackedPackage();
+  const page = EMBEDDING_PAGE.replace('<body>', `<body data-pk="${server.merchant.publishableKey}" data-api="${server.url}">`);
+  return startStatic({ '/': { body: page }, '/node_modules/': { dir: join(installed.dir, 'node_modules') } });
+}
 
 /** Puts items in the cart and opens the payment page with the checkout mounted. */
 export async function openCheckout(page, server, { items = { mug: 1, tee: 1 }, email = '', locale, theme } = {}) {
