@@ -292,10 +292,8 @@ async fn a_lost_answer_is_provider_timeout_and_the_reconciler_or_stripe_s_webhoo
     let mut app = TestApp::on_stripe().await;
     let dropping = Arc::new(AtomicBool::new(true));
     let proxy = lossy_proxy(dropping.clone(), "/confirm").await;
-    let sandbox = app.state.processors.sandbox().clone();
-    app.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, &proxy));
     app.state.processor_timeout = Duration::from_secs(5);
-    app.router = kassa_server::app(app.state.clone());
+    app.use_stripe_at(&proxy);
 
     // The confirmation reached Stripe and charged; its answer never came back.
     let lost = app.sale("4242424242424242", 1100).await;
@@ -461,9 +459,7 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     let sale = app.sale("4242424242424242", 2000).await.data(201).clone();
     let dropping = Arc::new(AtomicBool::new(true));
     let proxy = lossy_proxy(dropping.clone(), "/v1/refunds").await;
-    let sandbox = app.state.processors.sandbox().clone();
-    app.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, &proxy));
-    app.router = kassa_server::app(app.state.clone());
+    app.use_stripe_at(&proxy);
 
     let lost = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await;
     lost.error(504, "PROVIDER_TIMEOUT");

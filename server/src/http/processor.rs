@@ -17,7 +17,6 @@ use super::idempotency::Recorded;
 use crate::clock::now_ms;
 use crate::payments::processor_events;
 use crate::processor::registry::{self, Credentials};
-use crate::processor::stripe::StripeProcessor;
 use crate::processor::ProcessorError;
 use crate::state::AppState;
 
@@ -80,8 +79,7 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
     let req: UpdateProcessorRequest = parse_json(&body)?;
     let credentials = check_request(&req)?;
     if let Some(credentials) = &credentials {
-        let http = crate::processor::stripe::http_client();
-        match StripeProcessor::new(state.processors.stripe_api_base(), &credentials.secret_key, http).check_key().await {
+        match state.processors.stripe(&credentials.secret_key).check_key().await {
             Ok(()) => {}
             Err(ProcessorError::Failed { code, .. }) if code == "authentication_error" => {
                 return Err(ApiError::validation("secretKey", "Stripe refused this secret key"));

@@ -414,11 +414,8 @@ pub async fn processor_of(state: &AppState, merchant: &MerchantId, processor_tok
 pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, authenticated: bool) -> Result<Reply, ProcessorError> {
     // A new authorization goes to the merchant's processor now; one after 3-D Secure to the one
     // that asked for it.
-    let processor = if authenticated {
-        processor_of(state, &op.merchant, intent.processor_token.as_deref()).await?
-    } else {
-        processor_of(state, &op.merchant, None).await?
-    };
+    let holder = intent.processor_token.as_deref().filter(|_| authenticated);
+    let processor = processor_of(state, &op.merchant, holder).await?;
     let processor_token = intent.processor_token.clone().unwrap_or_default();
     let key = op.processor_key("authorize");
     let continued = if authenticated { intent.provider_reference.clone() } else { None };

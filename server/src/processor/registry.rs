@@ -62,10 +62,14 @@ pub async fn save(tx: &mut Tx, merchant: &MerchantId, kind: ProcessorKind, seale
     processors::set(tx, merchant, kind.as_str(), sealed).await
 }
 
+/// A merchant's processor row; the sandbox when it names none.
+async fn row_of(store: &Store, merchant: &MerchantId) -> Result<ProcessorRow, sqlx::Error> {
+    Ok(processors::find(store, merchant).await?.unwrap_or(ProcessorRow { processor: ProcessorKind::Sandbox.as_str().into(), credentials: None }))
+}
+
 /// A merchant's processor as stored: its kind and opened credentials.
 pub async fn load(store: &Store, keyring: &Keyring, merchant: &MerchantId) -> ApiResult<(ProcessorKind, Option<Credentials>)> {
-    let row = processors::find(store, merchant).await?.unwrap_or(ProcessorRow { processor: "sandbox".into(), credentials: None });
-    open(keyring, merchant, &row)
+    open(keyring, merchant, &row_of(store, merchant).await?)
 }
 
 fn open(keyring: &Keyring, merchant: &MerchantId, row: &ProcessorRow) -> ApiResult<(ProcessorKind, Option<Credentials>)> {
@@ -120,8 +124,9 @@ impl Processors {
         &self.sandbox
     }
 
-    pub fn stripe_api_base(&self) -> &str {
-        &self.stripe_api_base
+    /// A Stripe connector with `secret_key`, on the client every merchant's connector shares.
+    pub fn stripe(&self, secret_key: &str) -> StripeProcessor {
+        StripeProcessor::new(&self.stripe_api_base, secret_key, self.http.get_or_init(stripe::http_client).clone())
     }
 
     /// The processor `merchant`'s payments go to now.
@@ -129,7 +134,7 @@ impl Processors {
         if let Some(built) = self.built.lock().unwrap_or_else(|e| e.into_inner()).get(merchant).filter(|b| b.at.elapsed() < KEEP) {
             return Ok(built.processor.clone());
         }
-        let row = processors::find(store, merchant).await?.unwrap_or(ProcessorRow { processor: "sandbox".into(), credentials: None });
+        let row = row_of(store, merchant).await?;
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(same) = built.get_mut(merchant).filter(|b| b.row == row) {
             same.at = Instant::now();
@@ -137,10 +142,7 @@ impl Processors {
         }
         let processor: Arc<dyn Processor> = match open(keyring, merchant, &row)? {
             (ProcessorKind::Sandbox, _) => self.sandbox.clone(),
-            (ProcessorKind::Stripe, Some(credentials)) => {
-                let http = self.http.get_or_init(stripe::http_client).clone();
-                Arc::new(StripeProcessor::new(&self.stripe_api_base, &credentials.secret_key, http))
-            }
+            (ProcessorKind::Stripe, Some(credentials)) => Arc::new(self.stripe(&credentials.secret_key)),
             (ProcessorKind::Stripe, None) => return Err(ApiError::internal(format!("merchant {merchant} uses Stripe without a secret key"))),
         };
         built.insert(merchant.clone(), Built { at: Instant::now(), row, processor: processor.clone() });

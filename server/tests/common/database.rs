@@ -4,9 +4,8 @@
 //! a free port on 127.0.0.1, stopped and removed when the process ends); with
 //! `KASSA_TEST_DATABASE_URL=postgres://…` a fresh database on that server instead.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -195,21 +194,6 @@ pub fn start_cluster(durable: bool) -> String {
         data = data.display(),
         dir = dir.display(),
     );
-    let mut supervisor = as_postgres(root, Path::new("sh"))
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start PostgreSQL");
-    let mut started = String::new();
-    BufReader::new(supervisor.stdout.take().unwrap()).read_line(&mut started).unwrap();
-    // The pipe stays open until this process ends.
-    std::mem::forget(supervisor.stdin.take());
-    std::mem::forget(supervisor);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "PostgreSQL did not start; see {}/postgres.log", dir.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    super::process::supervise(as_postgres(root, Path::new("sh")), &script, port, &format!("{}/postgres.log", dir.display()));
     format!("postgres://kassa@127.0.0.1:{port}/postgres")
 }

@@ -7,15 +7,13 @@
 //! restart); the harness turns that off, which changes none of its API, so that several can run
 //! at once and a long run does not slow down as the store grows.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::process::try_request;
+use super::process::{supervise, try_request};
 
 pub const VERSION: &str = "1.15.10";
 /// localstripe takes any key that looks like a Stripe secret key.
@@ -79,16 +77,7 @@ pub fn start_one() -> String {
         python = python.display(),
         log = log.display(),
     );
-    let mut supervisor = Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start localstripe");
-    let mut started = String::new();
-    BufReader::new(supervisor.stdout.take().unwrap()).read_line(&mut started).unwrap();
-    std::mem::forget(supervisor.stdin.take());
-    std::mem::forget(supervisor);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "localstripe did not start; see {}", log.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    supervise(Command::new("sh"), &script, port, &log.display().to_string());
     format!("http://127.0.0.1:{port}")
 }
 

@@ -102,14 +102,19 @@ impl TestApp {
     pub async fn on_stripe() -> TestApp {
         let url = tokio::task::spawn_blocking(localstripe::url).await.expect("localstripe");
         let mut app = TestApp::with_latency(Duration::ZERO).await;
-        let sandbox = app.state.processors.sandbox().clone();
-        app.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, url));
-        app.router = kassa_server::app(app.state.clone());
+        app.use_stripe_at(url);
         let chosen = app
             .post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": STRIPE_WEBHOOK_SECRET }))
             .await;
         assert_eq!(chosen.data(200)["processor"], "stripe");
         app
+    }
+
+    /// Sends this server's Stripe calls to `url` (localstripe, or a proxy in front of it).
+    pub fn use_stripe_at(&mut self, url: &str) {
+        let sandbox = self.state.processors.sandbox().clone();
+        self.state.processors = Arc::new(kassa_server::processor::registry::Processors::new(sandbox, url));
+        self.router = kassa_server::app(self.state.clone());
     }
 
     /// Starts the server again on the same database, encryption key and processor, as after a

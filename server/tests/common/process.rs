@@ -25,6 +25,24 @@ fn command(db: &TestDb) -> Command {
     command
 }
 
+/// Runs `script` with `sh` (the command given, so it may run as another user) as the supervisor of
+/// a server it starts in the background: the script prints a line once it has started it, and
+/// stops it when its input closes, which happens when this process ends, however it ends. Returns
+/// once something listens on `port`; `log` says where to look when nothing does.
+pub fn supervise(mut sh: Command, script: &str, port: u16, log: &str) {
+    let mut supervisor = sh.args(["-c", script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start a supervisor shell");
+    let mut started = String::new();
+    BufReader::new(supervisor.stdout.take().unwrap()).read_line(&mut started).unwrap();
+    // The pipe stays open until this process ends.
+    std::mem::forget(supervisor.stdin.take());
+    std::mem::forget(supervisor);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nothing listens on port {port}; see {log}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// `kassa-server merchant create`: the new merchant's id and keys.
 pub fn create_merchant(db: &TestDb, name: &str) -> Value {
     create_merchant_with(db, name, &[])
