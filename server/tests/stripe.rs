@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::process::{create_merchant_with, request, ServerProcess};
+use common::process::{create_merchant_with, request, try_request, ServerProcess};
 use common::{card, localstripe, TestApp, TestDb, STRIPE_WEBHOOK_SECRET};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -487,4 +487,57 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     let replay = app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.into_bytes())).await;
     assert_eq!(replay.json["applied"], "replayed");
     assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)["refundedAmountCents"], 700);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_allow() {
+    let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();
+    let db = TestDb::postgres().await;
+    let merchant = create_merchant_with(&db, "Two Servers", &["--processor", "stripe", "--processor-secret", localstripe::SECRET_KEY]);
+    let sk = merchant["secretKey"].as_str().unwrap().to_owned();
+    let args = ["--stripe-api-base", url, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"];
+    let servers = [ServerProcess::start(&db, &args), ServerProcess::start(&db, &args)];
+    let addrs: Vec<String> = servers.iter().map(|s| s.addr.clone()).collect();
+    let race = |path: String, body: Value, count: usize, expect: u16| {
+        let (addrs, sk) = (addrs.clone(), sk.clone());
+        async move {
+            let calls = (0..count).map(|i| {
+                let (addr, sk, path, body) = (addrs[i % 2].clone(), sk.clone(), path.clone(), body.clone());
+                tokio::spawn(async move {
+                    let key = format!("race-{i}-{}", rand::random::<u64>());
+                    try_request(&addr, "POST", &path, &sk, &[("idempotency-key", key.as_str())], Some(&body)).await.unwrap().0
+                })
+            });
+            let mut passed = 0;
+            for call in calls {
+                if call.await.unwrap() == expect {
+                    passed += 1;
+                }
+            }
+            passed
+        }
+    };
+
+    // Six confirmations of one intent, alternating servers, each under its own key: one charge.
+    let (status, created) = request(&addrs[0], "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 640, "currency": "USD" }))).await;
+    assert_eq!(status, 201);
+    let payment = id(&created["data"]);
+    let confirmed = race(format!("/api/v1/payments/intents/{payment}/confirm"), json!({ "card": card("4242424242424242") }), 6, 200).await;
+    assert_eq!(confirmed, 1);
+    let at_stripe = localstripe::payment_intents_of(&payment).await;
+    assert_eq!(at_stripe.len(), 1, "the losing confirmations never reached Stripe");
+    assert_eq!(at_stripe[0]["status"], "succeeded");
+
+    // Ten refunds of 300 on 1000 across both servers: Stripe refunds exactly what the books say.
+    let (status, sale) = request(&addrs[1], "POST", "/api/v1/payments/sale", &sk, Some(&json!({ "amountCents": 1000, "currency": "USD", "card": card("4242424242424242") }))).await;
+    assert_eq!(status, 201, "{sale}");
+    let sale = sale["data"].clone();
+    let refunded_ok = race("/api/v1/payments/refund".into(), json!({ "paymentIntentId": id(&sale), "amountCents": 300 }), 10, 200).await;
+    assert!((1..=3).contains(&refunded_ok), "{refunded_ok} refunds of 300 passed on 1000");
+    let (_, books) = request(&addrs[0], "GET", &format!("/api/v1/payments/transactions/{}", id(&sale)), &sk, None).await;
+    let refunded = books["data"]["intent"]["refundedAmountCents"].as_i64().unwrap();
+    assert_eq!(refunded, refunded_ok * 300);
+    let refunds = localstripe::refunds_of(&reference(&sale)).await;
+    assert_eq!(refunds.len() as i64, refunded_ok);
+    assert_eq!(refunds.iter().map(|r| r["amount"].as_i64().unwrap()).sum::<i64>(), refunded);
 }
