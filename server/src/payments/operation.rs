@@ -147,6 +147,20 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// An authorization the processor made after a challenge, which therefore passed.
+    pub fn after_challenge(reference: &str, authorization: Result<Reply, ProcessorError>) -> Answer {
+        let authentication = Reply {
+            outcome: Outcome::Approved,
+            response_code: "Y".into(),
+            response_text: "Authenticated".into(),
+            reference: reference.to_owned(),
+            auth_code: None,
+            avs_response: None,
+            cvv_response: None,
+        };
+        Answer::Challenge { authentication: Ok(authentication), authorization: Some(authorization) }
+    }
+
     /// No answer in time: what happened is unknown until the reconciler asks.
     pub fn is_unknown(&self) -> bool {
         let timed_out = |r: &Result<Reply, ProcessorError>| matches!(r, Err(ProcessorError::Timeout));
@@ -458,18 +472,7 @@ async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
     Some(match &op.plan {
         Plan::ThreeDs { .. } => match lookup(CallKind::Authorize, true).await? {
             // Authorized, so the authentication before it passed.
-            Some(authorization) => Answer::Challenge {
-                authentication: Ok(Reply {
-                    outcome: Outcome::Approved,
-                    response_code: "Y".into(),
-                    response_text: "Authenticated".into(),
-                    reference: String::new(),
-                    auth_code: None,
-                    avs_response: None,
-                    cvv_response: None,
-                }),
-                authorization: Some(Ok(authorization)),
-            },
+            Some(authorization) => Answer::after_challenge("", Ok(authorization)),
             None => match lookup(CallKind::Authenticate, true).await? {
                 Some(reply) if reply.outcome == Outcome::Approved => Answer::Challenge { authentication: Ok(reply), authorization: Some(Err(not_processed())) },
                 Some(reply) => Answer::Challenge { authentication: Ok(reply), authorization: None },

@@ -87,18 +87,7 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
     let authorization = stripe::authorization(pi);
     let answer = match op.plan {
         Plan::Authorize { .. } => Answer::Call(authorization),
-        Plan::ThreeDs { .. } => Answer::Challenge {
-            authentication: Ok(Reply {
-                outcome: Outcome::Approved,
-                response_code: "Y".into(),
-                response_text: "Authenticated".into(),
-                reference: reference.to_owned(),
-                auth_code: None,
-                avs_response: None,
-                cvv_response: None,
-            }),
-            authorization: Some(authorization),
-        },
+        Plan::ThreeDs { .. } => Answer::after_challenge(reference, authorization),
         // Captures, voids and tips are settled by their own answers or the reconciler.
         _ => return Ok(Applied::Ignored),
     };
