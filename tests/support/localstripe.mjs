@@ -1,6 +1,7 @@
 // localstripe (PyPI), a Stripe-compatible server, for the browser tests: installed into the same
-// virtual environment the Rust tests make (target/localstripe-VERSION) when missing, and started
-// on a free port with its writes to disk turned off (they change none of its API).
+// virtual environment the Rust tests make (target/localstripe-VERSION) when missing, and started on
+// a free port inside stripe_stand_in.py, which adds Stripe's 3-D Secure redirect (a challenge page
+// that sends the cardholder back to Kassa), listens on 127.0.0.1 only and keeps nothing on disk.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,8 +47,8 @@ async function freePort() {
 export async function startLocalstripe() {
   const python = join(venv(), 'bin', 'python');
   const port = await freePort();
-  const program = 'import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; from localstripe.server import start; start()';
-  const child = spawn(python, ['-c', program, '--port', String(port), '--from-scratch'], { stdio: 'ignore' });
+  const standIn = join(root, 'tests', 'support', 'stripe_stand_in.py');
+  const child = spawn(python, [standIn, '--port', String(port)], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -3,9 +3,11 @@
 //! on a free port; it stops when the process ends, however it ends. `KASSA_TEST_LOCALSTRIPE_URL`
 //! names one that is already running instead.
 //!
-//! localstripe writes its whole store to one fixed file after every change (a pickle, so it can
-//! restart); the harness turns that off, which changes none of its API, so that several can run
-//! at once and a long run does not slow down as the store grows.
+//! It runs inside `tests/support/stripe_stand_in.py`, which adds what Stripe does and localstripe
+//! does not: confirmations take `return_url`, and 3-D Secure runs on a challenge page of its own
+//! (`next_action.redirect_to_url`) that sends the cardholder back, as Stripe's test page does. The
+//! stand-in also listens on 127.0.0.1 only and keeps nothing on disk (localstripe writes its whole
+//! store to one fixed file after every change, which several instances cannot share).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -69,12 +71,12 @@ pub fn venv() -> PathBuf {
 pub fn start_one() -> String {
     let python = venv().join("bin/python");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let program = "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; \
-                   from localstripe.server import start; start()";
+    let stand_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/support/stripe_stand_in.py");
     let log = std::env::temp_dir().join(format!("kassa-localstripe-{port}.log"));
     let script = format!(
-        "'{python}' -c '{program}' --port {port} --from-scratch < /dev/null > '{log}' 2>&1 & pid=$!; echo started; read _; kill $pid; wait $pid; rm -f '{log}'",
+        "'{python}' '{stand_in}' --port {port} < /dev/null > '{log}' 2>&1 & pid=$!; echo started; read _; kill $pid; wait $pid; rm -f '{log}'",
         python = python.display(),
+        stand_in = stand_in.display(),
         log = log.display(),
     );
     supervise(Command::new("sh"), &script, port, &log.display().to_string());
@@ -111,4 +113,40 @@ pub async fn refunds_of(payment_intent: &str) -> Vec<Value> {
     let (status, list) = get(&format!("/v1/refunds?payment_intent={payment_intent}&limit=1000")).await;
     assert_eq!(status, 200, "{list}");
     list["data"].as_array().unwrap().iter().filter(|r| r["metadata"]["kassa_call"].is_string()).cloned().collect()
+}
+
+/// One raw HTTP/1.1 exchange with the stand-in, as a browser makes it: `(status, head, body)`.
+async fn browse(url: &str, method: &str, form: Option<&str>) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http:// address");
+    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the stand-in listens");
+    let body = form.unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if form.is_some() {
+        head.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0), head.to_owned(), body.to_owned())
+}
+
+/// The cardholder on Stripe's challenge page at `url` (the stand-in's test page): completes the
+/// authentication, or fails it, and is sent back. Returns where to: Kassa's return address with
+/// what Stripe adds to it.
+pub async fn answer_challenge(url: &str, complete: bool) -> String {
+    let (status, _, page) = browse(url, "GET", None).await;
+    assert_eq!(status, 200, "Stripe's challenge page: {page}");
+    assert!(page.contains("Complete authentication"), "{page}");
+    let secret = url.split("client_secret=").nth(1).expect("the page's address carries the client secret");
+    let outcome = if complete { "complete" } else { "fail" };
+    let (status, head, body) = browse(url.split('?').next().unwrap(), "POST", Some(&format!("client_secret={secret}&outcome={outcome}"))).await;
+    assert_eq!(status, 303, "{head}\n{body}");
+    let location = head.lines().find_map(|l| l.strip_prefix("Location: ")).expect("Stripe sends the cardholder back");
+    location.to_owned()
 }
