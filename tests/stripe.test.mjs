@@ -47,7 +47,9 @@ async function payment(id) {
   return (await response.json()).data.intent;
 }
 
-async function pay(number, amountCents, { code } = {}) {
+// Pays with `number` in the embedded checkout. `bank` answers Stripe's 3-D Secure page, which
+// Kassa's challenge window shows: 'complete', or 'fail' and then pay with `thenNumber`.
+async function pay(number, amountCents, { bank, thenNumber } = {}) {
   const created = await intent(amountCents);
   const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
   const page = await context.newPage();
@@ -57,15 +59,23 @@ async function pay(number, amountCents, { code } = {}) {
   const frame = page.frameLocator('iframe[title="Secure payment form"]');
   await fillCard(frame, number);
   await frame.getByRole('button', { name: /^Pay/ }).click();
-  if (code) {
+  if (bank) {
     await frame.getByRole('dialog', { name: 'Confirm this payment with your bank' }).waitFor();
-    const bank = frame.frameLocator('#challenge-frame');
-    await bank.getByLabel('One-time code').fill(code);
-    await bank.getByRole('button', { name: 'Verify' }).click();
+    const stripePage = frame.frameLocator('#challenge-frame');
+    await stripePage.getByRole('heading', { name: '3D Secure 2 test page' }).waitFor();
+    await page.screenshot({ path: join(screenshots, `stripe-checkout-three-ds-page.png`) });
+    await stripePage.getByRole('button', { name: bank === 'complete' ? 'Complete authentication' : 'Fail authentication' }).click();
+  }
+  if (thenNumber) {
+    await frame.getByRole('alert').getByText('Your bank did not confirm the payment').waitFor();
+    assert.equal(await frame.getByRole('dialog').count(), 0, 'the challenge window closed');
+    await page.screenshot({ path: join(screenshots, 'stripe-checkout-three-ds-failed.png') });
+    await fillCard(frame, thenNumber);
+    await frame.getByRole('button', { name: /^Pay/ }).click();
   }
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
   await page.locator('body[data-paid="captured"]').waitFor();
-  await page.screenshot({ path: join(screenshots, `stripe-checkout-${code ? 'three-ds' : 'paid'}.png`) });
+  await page.screenshot({ path: join(screenshots, `stripe-checkout-${bank ? `three-ds-${bank}` : 'paid'}.png`) });
   assert.deepEqual(problems, []);
   await context.close();
   return created.id;
@@ -82,9 +92,20 @@ test('the checkout pays an intent of a Stripe-connected merchant, and Stripe hol
   assert.equal(pi.currency, 'eur');
 });
 
-test('3-D Secure with a Stripe-connected merchant goes through the same challenge window', async () => {
-  const id = await pay('4000 0027 6000 3184', 3100, { code: '123456' });
+test('3-D Secure with a Stripe-connected merchant runs on Stripe\'s page inside the same challenge window', async () => {
+  const id = await pay('4000 0027 6000 3184', 3100, { bank: 'complete' });
   const paid = await payment(id);
   assert.equal(paid.status, 'captured');
-  assert.equal((await stripe.get(`/v1/payment_intents/${paid.providerReference}`)).status, 'succeeded');
+  const pi = await stripe.get(`/v1/payment_intents/${paid.providerReference}`);
+  assert.equal(pi.status, 'succeeded');
+  assert.equal(pi.next_action, null);
+});
+
+test('a failed 3-D Secure at Stripe lets the shopper pay with another card', async () => {
+  const id = await pay('4000 0000 0000 3220', 1900, { bank: 'fail', thenNumber: '4242 4242 4242 4242' });
+  const paid = await payment(id);
+  assert.equal(paid.status, 'captured');
+  const failed = (await stripe.get('/v1/payment_intents?limit=100')).data.filter((pi) => pi.metadata.kassa_payment === id);
+  assert.equal(failed.length, 2, 'one PaymentIntent per attempt');
+  assert.deepEqual(failed.map((pi) => pi.status).sort(), ['requires_payment_method', 'succeeded']);
 });

@@ -3,9 +3,9 @@
 //! flow — the cost Kassa adds on top of its processor.
 //!
 //! Both sides make the same three Stripe calls per sale: a PaymentMethod from the card, a
-//! PaymentIntent, and its confirmation (Kassa: `POST /payments/sale` with the card, on the
-//! optimized server with SQLite). Each side gets a fresh localstripe, so neither pays for the other's
-//! records. localstripe is one Python process, so it sets the pace of both.
+//! PaymentIntent, and its confirmation naming a return address for 3-D Secure (Kassa: `POST
+//! /payments/sale` with the card, on the optimized server with SQLite). Each side gets a fresh
+//! localstripe, so neither pays for the other's records. localstripe is one Python process, so it sets the pace of both.
 //!
 //! Settings: `KASSA_BENCH_STRIPE_SALES` (default 1000), `KASSA_BENCH_CLIENTS` (default 16).
 
@@ -44,7 +44,8 @@ async fn direct_sale(stripe: &str) {
         &json!({ "amount": 1999, "currency": "usd", "payment_method": method["id"], "payment_method_types": ["card"],
                  "capture_method": "automatic", "metadata": { "kassa_call": "bench" } })).await;
     assert_eq!(status, 200, "{pi}");
-    let (status, confirmed) = post(stripe, &format!("/v1/payment_intents/{}/confirm", pi["id"].as_str().unwrap()), SECRET_KEY, &json!({})).await;
+    let return_url = json!({ "return_url": "http://127.0.0.1:8080/3ds/pi_bench/return" });
+    let (status, confirmed) = post(stripe, &format!("/v1/payment_intents/{}/confirm", pi["id"].as_str().unwrap()), SECRET_KEY, &return_url).await;
     assert_eq!((status, confirmed["status"].as_str()), (200, Some("succeeded")), "{confirmed}");
 }
 

@@ -135,15 +135,25 @@ async fn a_tip_fits_inside_the_authorization_and_past_it_the_error_names_stripe_
     assert_eq!(localstripe::payment_intent(&reference(&captured)).await["amount"], 1000);
 }
 
-/// Fills in the 3-D Secure page as a cardholder would.
-async fn answer_challenge(app: &TestApp, url: &str, code: &str) {
-    let path = &url[url.find("/3ds").unwrap()..];
+/// The cardholder in Kassa's challenge window: Kassa's challenge address sends them to Stripe's
+/// page, they complete (or fail) the authentication there, and Stripe sends them back to Kassa's
+/// return address. Returns Kassa's return address as Stripe filled it in.
+async fn through_stripe_s_page(app: &TestApp, challenge_url: &str, complete: bool) -> String {
+    let path = &challenge_url[challenge_url.find("/3ds").unwrap()..];
+    let sent = app.send("GET", path, None, &[], None).await;
+    assert_eq!(sent.status, 303, "Kassa sends the cardholder to Stripe's page: {}", String::from_utf8_lossy(&sent.bytes));
+    assert_eq!(sent.headers["referrer-policy"], "no-referrer", "the challenge address's session goes nowhere");
+    let stripe_page = sent.headers["location"].to_str().unwrap().to_owned();
+    let back = localstripe::answer_challenge(&stripe_page, complete).await;
+    back[back.find("/3ds").expect("back to Kassa's return address")..].to_owned()
+}
+
+/// Kassa's page at its return address: `(status, the intent's status it reports)`.
+async fn returned(app: &TestApp, path: &str) -> (u16, String) {
     let page = app.send("GET", path, None, &[], None).await;
-    assert_eq!(page.status, 200);
-    let session = path.split("session=").nth(1).unwrap();
-    let form = format!("session={session}&code={code}&action=verify");
-    let posted = app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await;
-    assert_eq!(posted.status, 200);
+    let html = String::from_utf8_lossy(&page.bytes).into_owned();
+    let status = html.split("data-status=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned();
+    (page.status.as_u16(), status)
 }
 
 async fn browser_intent(app: &TestApp, amount: i64) -> (String, String) {
@@ -157,31 +167,125 @@ async fn confirm(app: &TestApp, id: &str, body: Value) -> common::TestResponse {
 }
 
 #[tokio::test]
-async fn three_d_secure_at_stripe_goes_through_kassa_s_challenge_and_resumes_the_intent() {
+async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resumes_the_intent() {
     let app = TestApp::on_stripe().await;
     let (payment, secret) = browser_intent(&app, 4200).await;
     let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await;
     let data = pending.data(200).clone();
     assert_eq!(data["status"], "requires_action");
     assert_eq!(data["nextAction"]["type"], "three_ds_challenge");
+    let challenge = data["nextAction"]["url"].as_str().unwrap().to_owned();
+    assert!(challenge.contains(&format!("/3ds/{payment}/challenge?session=")), "the checkout opens Kassa's address, as with the sandbox: {challenge}");
+    // The confirmation named Kassa's return address, so Stripe asks for its own page.
     let pi_id = reference(&data);
-    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "requires_action");
+    let pi = localstripe::payment_intent(&pi_id).await;
+    assert_eq!(pi["status"], "requires_action");
+    assert_eq!(pi["next_action"]["type"], "redirect_to_url");
+    let return_url = pi["next_action"]["redirect_to_url"]["return_url"].as_str().unwrap().to_owned();
+    assert!(return_url.starts_with("http") && return_url.ends_with(&format!("/3ds/{payment}/return")), "{return_url}");
 
-    answer_challenge(&app, data["nextAction"]["url"].as_str().unwrap(), "123456").await;
+    let path = &challenge[challenge.find("/3ds").unwrap()..];
+    let session = path.split("session=").nth(1).unwrap();
+    let shown = app.send("GET", path, None, &[], None).await;
+    assert_eq!(shown.status, 303);
+    assert_eq!(shown.headers["location"], pi["next_action"]["redirect_to_url"]["url"].as_str().unwrap(), "to Stripe's page");
+    // A code posted to Kassa's page is not an answer to Stripe's challenge: it changes nothing.
+    let form = format!("session={session}&code=123456&action=verify");
+    let posted = app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await;
+    assert_eq!(posted.status, 303);
+    assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
+
+    let back = through_stripe_s_page(&app, &challenge, true).await;
+    // A return address without Stripe's proof shows nothing and changes nothing.
+    for forged in [format!("/3ds/{payment}/return"), format!("/3ds/{payment}/return?payment_intent={pi_id}&payment_intent_client_secret={pi_id}_secret_guess")] {
+        assert_eq!(returned(&app, &forged).await.0, 404, "{forged}");
+        assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
+    }
+    assert_eq!(returned(&app, &back).await, (200, "captured".to_owned()));
     let after = app.intent(&payment).await;
     assert_eq!(after["intent"]["status"], "captured");
     assert_eq!(after["intent"]["capturedAmountCents"], 4200);
     assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "succeeded");
     assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1, "the challenge resumed the same PaymentIntent");
+    let kinds: Vec<&str> = after["transactions"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "three_ds").count(), 2, "asked for, then passed: {kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "capture").count(), 1, "{kinds:?}");
+    // Coming back twice (a reload) shows the outcome again and records nothing more.
+    assert_eq!(returned(&app, &back).await, (200, "captured".to_owned()));
+    assert_eq!(app.intent(&payment).await["transactions"], after["transactions"]);
 
     // A failed challenge leaves the intent for another card, and Stripe charged nothing.
     let (payment, secret) = browser_intent(&app, 1800).await;
     let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
-    answer_challenge(&app, pending["nextAction"]["url"].as_str().unwrap(), "000000").await;
+    let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), false).await;
+    assert_eq!(returned(&app, &back).await, (200, "requires_payment_method".to_owned()));
     let after = app.intent(&payment).await;
-    assert_eq!(after["intent"]["status"], "requires_payment_method");
     assert_eq!(after["intent"]["lastError"]["declineCode"], "authentication_failed");
-    assert_ne!(localstripe::payment_intent(&reference(&pending)).await["status"], "succeeded");
+    let pi = localstripe::payment_intent(&reference(&pending)).await;
+    assert_eq!(pi["status"], "requires_payment_method");
+    assert_eq!(pi["last_payment_error"]["code"], "payment_intent_authentication_failure");
+    // The shopper's next card pays.
+    let paid = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await;
+    assert_eq!(paid.data(200)["status"], "captured");
+}
+
+#[tokio::test]
+async fn an_authorization_after_stripe_s_challenge_is_captured_later_and_a_decline_after_it_is_a_decline() {
+    let app = TestApp::on_stripe().await;
+    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 5000, "currency": "EUR", "captureMethod": "manual" })).await;
+    let (payment, secret) = (id(created.data(201)), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000000000003220") })).await.data(200).clone();
+    let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
+    assert_eq!(returned(&app, &back).await, (200, "authorized".to_owned()));
+    assert_eq!(localstripe::payment_intent(&reference(&pending)).await["status"], "requires_capture");
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": payment, "amountCents": 4000 })).await;
+    assert_eq!(captured.data(200)["capturedAmountCents"], 4000);
+    assert_eq!(localstripe::payment_intent(&reference(&pending)).await["status"], "succeeded");
+
+    // Stripe's card that passes the challenge and is then declined.
+    let (payment, secret) = browser_intent(&app, 2100).await;
+    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000008260003178") })).await.data(200).clone();
+    let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
+    assert_eq!(returned(&app, &back).await, (200, "requires_payment_method".to_owned()));
+    let after = app.intent(&payment).await;
+    assert_eq!(after["intent"]["lastError"]["code"], "CARD_DECLINED");
+    let passed = after["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "three_ds" && t["status"] == "approved").count();
+    assert_eq!(passed, 1, "the authentication passed: {}", after["transactions"]);
+}
+
+#[tokio::test]
+async fn a_cardholder_who_never_comes_back_from_stripe_s_page_is_settled_by_stripe_s_event_or_the_challenge_address() {
+    let app = TestApp::on_stripe().await;
+    // Authenticated at Stripe; the window closed before Stripe could send the cardholder back.
+    let (payment, secret) = browser_intent(&app, 3300).await;
+    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
+    let path = pending["nextAction"]["url"].as_str().unwrap().to_owned();
+    let stripe_page = app.send("GET", &path[path.find("/3ds").unwrap()..], None, &[], None).await.headers["location"].to_str().unwrap().to_owned();
+    localstripe::answer_challenge(&stripe_page, true).await;
+    assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
+    let pi = localstripe::payment_intent(&reference(&pending)).await;
+    assert_eq!(pi["status"], "succeeded", "Stripe charged");
+    let event = json!({ "id": "evt_kassa_3ds_1", "object": "event", "type": "payment_intent.succeeded", "data": { "object": pi } });
+    let applied = app.stripe_event(&event).await;
+    assert_eq!(applied.json["applied"], "settled", "{}", applied.json);
+    let after = app.intent(&payment).await;
+    assert_eq!(after["intent"]["status"], "captured");
+    assert_eq!(after["intent"]["capturedAmountCents"], 3300);
+    assert_eq!(app.stripe_event(&event).await.json["applied"], "replayed");
+
+    // Another one, whose checkout opens the challenge address again (a reload): Kassa asks Stripe,
+    // and records the failed authentication instead of sending the cardholder back to a page
+    // that is over.
+    let (payment, secret) = browser_intent(&app, 1200).await;
+    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
+    let path = pending["nextAction"]["url"].as_str().unwrap().to_owned();
+    let path = &path[path.find("/3ds").unwrap()..];
+    let stripe_page = app.send("GET", path, None, &[], None).await.headers["location"].to_str().unwrap().to_owned();
+    localstripe::answer_challenge(&stripe_page, false).await;
+    let again = app.send("GET", path, None, &[], None).await;
+    assert_eq!(again.status, 200);
+    assert!(String::from_utf8_lossy(&again.bytes).contains("data-status=\"requires_payment_method\""));
+    assert_eq!(app.intent(&payment).await["intent"]["lastError"]["declineCode"], "authentication_failed");
 }
 
 #[tokio::test]
@@ -472,10 +576,7 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     refund["status"] = json!("failed");
     refund["failure_reason"] = json!("expired_or_canceled_card");
     let event = json!({ "id": "evt_kassa_refund_failed", "object": "event", "type": "refund.updated", "data": { "object": refund } });
-    let body = event.to_string();
-    let signature = kassa::webhook::sign(body.as_bytes(), STRIPE_WEBHOOK_SECRET, kassa_server::clock::now_ms() / 1000);
-    let path = format!("/processor-webhooks/stripe/{}", app.merchant.merchant_id);
-    let applied = app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.clone().into_bytes())).await;
+    let applied = app.stripe_event(&event).await;
     assert_eq!(applied.json["applied"], "settled", "{}", applied.json);
 
     let books = app.intent(&id(&sale)).await;
@@ -484,7 +585,7 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     let failed = books["transactions"].as_array().unwrap().iter().find(|t| t["type"] == "refund").unwrap().clone();
     assert_ne!(failed["status"], "approved");
     // The 700 can be refunded again, and the replayed event changes nothing.
-    let replay = app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.into_bytes())).await;
+    let replay = app.stripe_event(&event).await;
     assert_eq!(replay.json["applied"], "replayed");
     assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)["refundedAmountCents"], 700);
 }

@@ -148,6 +148,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/processor-webhooks/stripe/{merchant}", post(processor::stripe_webhook))
         .route("/3ds/{id}/challenge", get(three_ds::show).post(three_ds::submit))
+        .route("/3ds/{id}/return", get(three_ds::returned))
         .route("/3ds/assets/challenge.css", get(three_ds::stylesheet))
         .route("/3ds/assets/complete.js", get(three_ds::complete_script))
         .route("/3ds/assets/challenge.js", get(three_ds::challenge_script))

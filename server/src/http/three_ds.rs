@@ -1,9 +1,11 @@
-//! The 3-D Secure challenge page, the issuer's stand-in. It needs no key: its address carries a
-//! single-use session secret. It runs no inline script and may be framed only by the page that
+//! The 3-D Secure challenge page, the issuer's stand-in, and the return address for a challenge
+//! the processor runs on its own page. Neither needs a key: the challenge address carries a
+//! single-use session secret, and the return address what the processor adds to prove where the
+//! cardholder comes from. They run no inline script and may be framed only by the page that
 //! confirmed the payment.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -30,6 +32,12 @@ struct ChallengeForm {
 
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>, Query(query): Query<SessionQuery>) -> ApiResult<Response> {
     Ok(render(three_ds::show(&state, &id, &query.session).await?, &query.session))
+}
+
+/// `GET /3ds/{id}/return`: where the processor's challenge page sends the cardholder back.
+pub async fn returned(State(state): State<AppState>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let query: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    Ok(render(three_ds::returned(&state, &id, &query).await?, ""))
 }
 
 pub async fn submit(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
@@ -147,6 +155,23 @@ fn render(page: Page, session: &str) -> Response {
             );
             let framers = framers(opener_origin.clone(), frame_ancestors);
             (StatusCode::OK, document(heading, &attributes, &content, "complete.js"), framers)
+        }
+        Page::Redirect { url } => {
+            // 303: the browser follows with a GET, whatever brought it here. No referrer: the
+            // challenge address holds its session secret.
+            let mut response = (StatusCode::SEE_OTHER, [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")]).into_response();
+            match HeaderValue::from_str(&url) {
+                Ok(location) => {
+                    response.headers_mut().insert(header::LOCATION, location);
+                    return response;
+                }
+                Err(_) => return render(Page::Invalid, ""),
+            }
+        }
+        Page::Unavailable { opener_origin, frame_ancestors } => {
+            let content = r#"<h1>Your bank cannot be reached</h1>
+<p class="result failed" role="status">Nothing was charged. Try again in a moment.</p>"#;
+            (StatusCode::BAD_GATEWAY, document("Your bank cannot be reached", "", content, ""), framers(opener_origin, frame_ancestors))
         }
         Page::Invalid => {
             let content = r#"<h1>This link has expired</h1>

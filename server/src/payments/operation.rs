@@ -434,6 +434,10 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
     let key = op.processor_key("authorize");
     let continued = if authenticated { intent.provider_reference.clone() } else { None };
     let payment_id = intent.id.to_string();
+    let return_url = match &op.plan {
+        Plan::Authorize { public_base, .. } if !public_base.is_empty() => Some(format!("{public_base}/3ds/{payment_id}/return")),
+        _ => None,
+    };
     let mut call = AuthorizeCall {
         payment_id: &payment_id,
         processor_token: &processor_token,
@@ -443,6 +447,7 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
         authenticated,
         reference: continued.as_deref(),
         idempotency_key: &key,
+        return_url: return_url.as_deref(),
     };
     let opened = if authenticated { None } else { within(state.processor_timeout, processor.open(&call)).await? };
     if let Some(reference) = &opened {

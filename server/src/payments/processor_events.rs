@@ -79,6 +79,11 @@ async fn pending(state: &AppState, merchant: &MerchantId, op_id: &str) -> ApiRes
 async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) -> ApiResult<Applied> {
     let Some(reference) = pi["id"].as_str() else { return Ok(Applied::Ignored) };
     let Some(intent) = intents::find_by_reference(&state.store, merchant, reference).await? else { return Ok(Applied::Ignored) };
+    if intent.status == IntentStatus::RequiresAction && intent.pending_operation.is_none() {
+        // The cardholder answered Stripe's challenge page but never came back to Kassa's return
+        // address (the window was closed): Stripe says how it ended.
+        return Ok(if super::three_ds::resume(state, merchant, intent).await? { Applied::Settled } else { Applied::Ignored });
+    }
     let op = match &intent.pending_operation {
         Some(op_id) => pending(state, merchant, op_id).await?,
         None => None,

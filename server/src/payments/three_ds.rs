@@ -1,5 +1,8 @@
-//! The 3-D Secure challenge: the issuer's page (served by Kassa in the sandbox) takes the
-//! cardholder's one-time code, and its answer finishes the intent.
+//! The 3-D Secure challenge. Kassa's challenge address is where the cardholder starts, whatever
+//! the processor: with the sandbox, Kassa plays the issuer and its page takes the one-time code;
+//! with a processor that runs the challenge on its own page (Stripe), Kassa's address sends the
+//! cardholder there, and the processor sends them back to Kassa's return address. Either way the
+//! answer finishes the intent through the same claim and settlement, once.
 
 use kassa::api::IntentStatus;
 use kassa::id::{MerchantId, PaymentIntentId};
@@ -8,6 +11,7 @@ use kassa::Currency;
 use super::operation::{self, Answer, Operation, Plan};
 use super::*;
 use crate::clock::now_ms;
+use crate::processor::ChallengeSite;
 use crate::store::merchants as merchant_store;
 
 /// What the challenge page shows.
@@ -23,6 +27,8 @@ pub enum Page {
         /// Origins around the opener that may frame the page too.
         frame_ancestors: Option<String>,
     },
+    /// The processor runs the challenge on its own page: send the cardholder there.
+    Redirect { url: String },
     /// The challenge is over; tell the page that opened it.
     Finished {
         intent_id: PaymentIntentId,
@@ -33,8 +39,20 @@ pub enum Page {
         frame_ancestors: Option<String>,
         return_url: Option<String>,
     },
+    /// The processor could not be asked where the challenge stands; nothing changed.
+    Unavailable { opener_origin: Option<String>, frame_ancestors: Option<String> },
     /// No open challenge at this address.
     Invalid,
+}
+
+/// How the cardholder answered.
+enum Response<'a> {
+    /// The one-time code typed on Kassa's page.
+    Code(&'a str),
+    /// Cancel on Kassa's page.
+    Cancelled,
+    /// On the processor's page; the processor says how it ended.
+    AtProcessor(Reply),
 }
 
 /// The intent behind a challenge address, if `session` is its secret (open or already answered).
@@ -44,10 +62,22 @@ async fn challenge_intent(state: &AppState, id: &str, session: &str) -> ApiResul
     Ok(secret_matches(session, intent.three_ds_session_hash.as_deref()).then_some((merchant, intent)))
 }
 
+/// Where the open challenge of `intent` is answered, as the processor that asked for it says.
+async fn site(state: &AppState, merchant: &MerchantId, intent: &IntentRecord) -> Result<ChallengeSite, ProcessorError> {
+    let processor = operation::processor_of(state, merchant, intent.processor_token.as_deref()).await?;
+    operation::within(state.processor_timeout, processor.challenge_site(intent.provider_reference.as_deref())).await
+}
+
+/// `GET` of the challenge address: Kassa's page, or the processor's.
 pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> {
     let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Page::Invalid) };
     if intent.status != IntentStatus::RequiresAction {
         return finished_after(state, &merchant, intent).await;
+    }
+    match site(state, &merchant, &intent).await {
+        Ok(ChallengeSite::Kassa) => {}
+        Ok(elsewhere) => return at_processor(state, merchant, intent, elsewhere).await,
+        Err(e) => return Ok(unavailable(&intent, &e)),
     }
     let merchant_name = merchant_store::name(&state.store, &merchant).await?.unwrap_or_default();
     Ok(Page::Challenge {
@@ -61,13 +91,82 @@ pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> 
     })
 }
 
-/// Finishes the challenge with the code the cardholder typed (`None`: they cancelled). Only one
-/// answer is taken: a second one (a double click on Verify) waits for the first one's outcome.
+/// Finishes the challenge with the code the cardholder typed on Kassa's page (`None`: they
+/// cancelled). A challenge the processor runs is not answered here: the cardholder is sent there.
 pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&str>) -> ApiResult<Page> {
     let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Page::Invalid) };
     if intent.status != IntentStatus::RequiresAction {
         return finished_after(state, &merchant, intent).await;
     }
+    match site(state, &merchant, &intent).await {
+        Ok(ChallengeSite::Kassa) => {}
+        Ok(elsewhere) => return at_processor(state, merchant, intent, elsewhere).await,
+        Err(e) => return Ok(unavailable(&intent, &e)),
+    }
+    let response = match code {
+        Some(code) => Response::Code(code),
+        None => Response::Cancelled,
+    };
+    answer(state, merchant, intent, response).await
+}
+
+/// The cardholder is back from the processor's challenge page at Kassa's return address, with
+/// what the processor added to it (`query`), which must prove where they come from.
+pub async fn returned(state: &AppState, id: &str, query: &[(String, String)]) -> ApiResult<Page> {
+    let Ok(id) = id.parse::<PaymentIntentId>() else { return Ok(Page::Invalid) };
+    let Some((merchant, intent)) = intents::find_any(&state.store, &id).await? else { return Ok(Page::Invalid) };
+    if intent.three_ds_session_hash.is_none() {
+        return Ok(Page::Invalid);
+    }
+    let processor = match operation::processor_of(state, &merchant, intent.processor_token.as_deref()).await {
+        Ok(processor) => processor,
+        Err(e) => return Ok(unavailable(&intent, &e)),
+    };
+    let site = match operation::within(state.processor_timeout, processor.challenge_returned(intent.provider_reference.as_deref(), query)).await {
+        Ok(Some(site)) => site,
+        Ok(None) => return Ok(Page::Invalid),
+        Err(e) => return Ok(unavailable(&intent, &e)),
+    };
+    if intent.status != IntentStatus::RequiresAction {
+        return finished_after(state, &merchant, intent).await;
+    }
+    at_processor(state, merchant, intent, site).await
+}
+
+/// Finishes a challenge that the processor says was answered on its page, without the cardholder
+/// (who may have closed the window before coming back): `true` when it settled the intent.
+pub async fn resume(state: &AppState, merchant: &MerchantId, intent: IntentRecord) -> ApiResult<bool> {
+    if intent.status != IntentStatus::RequiresAction {
+        return Ok(false);
+    }
+    match site(state, merchant, &intent).await {
+        Ok(ChallengeSite::Answered(reply)) => {
+            answer(state, merchant.clone(), intent, Response::AtProcessor(reply)).await?;
+            Ok(true)
+        }
+        Ok(_) | Err(_) => Ok(false),
+    }
+}
+
+/// The processor's page, or its answer recorded.
+async fn at_processor(state: &AppState, merchant: MerchantId, intent: IntentRecord, site: ChallengeSite) -> ApiResult<Page> {
+    match site {
+        ChallengeSite::Processor { url } => Ok(Page::Redirect { url }),
+        ChallengeSite::Answered(reply) => answer(state, merchant, intent, Response::AtProcessor(reply)).await,
+        // The processor plays no page of its own: nothing comes back from it.
+        ChallengeSite::Kassa => Ok(Page::Invalid),
+    }
+}
+
+fn unavailable(intent: &IntentRecord, e: &ProcessorError) -> Page {
+    tracing::warn!(intent = %intent.id, error = %e, "could not ask the processor where a 3-D Secure challenge stands");
+    Page::Unavailable { opener_origin: intent.opener_origin.clone(), frame_ancestors: intent.frame_ancestors.clone() }
+}
+
+/// Records the cardholder's answer: claims the open challenge (only one answer is taken: a second
+/// one, a double click on Verify or a second return, waits for the first one's outcome), then
+/// authorizes when the authentication passed.
+async fn answer(state: &AppState, merchant: MerchantId, intent: IntentRecord, response: Response<'_>) -> ApiResult<Page> {
     let ctx = Ctx { state, merchant: &merchant, caller: None, key: None, public_base: "" };
     // A payment the browser confirms may try another card; one the shop's server made may not.
     let on_failure = if intent.client_secret_hash.is_some() { OnFailure::TryAgain } else { OnFailure::Final };
@@ -98,17 +197,17 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
         }
         return finished_after(state, &merchant, now).await;
     }
-    let processor_token = intent.processor_token.clone().unwrap_or_default();
-    let authentication = match code {
-        Some(code) => {
+    let authentication = match response {
+        Response::Code(code) => {
             let key = op.processor_key("authenticate");
+            let processor_token = intent.processor_token.clone().unwrap_or_default();
             let reference = intent.provider_reference.as_deref();
             match operation::processor_of(state, &merchant, intent.processor_token.as_deref()).await {
                 Ok(processor) => operation::within(state.processor_timeout, processor.authenticate(reference, &processor_token, code, &key)).await,
                 Err(e) => Err(e),
             }
         }
-        None => Ok(Reply {
+        Response::Cancelled => Ok(Reply {
             outcome: Outcome::Declined { decline_code: "authentication_failed".into() },
             response_code: "N".into(),
             response_text: "Cancelled by the cardholder".into(),
@@ -117,6 +216,7 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
             avs_response: None,
             cvv_response: None,
         }),
+        Response::AtProcessor(reply) => Ok(reply),
     };
     let authorization = match &authentication {
         Ok(reply) if reply.outcome == Outcome::Approved => Some(operation::authorize(state, &op, &intent, true).await),

@@ -73,6 +73,22 @@ pub struct AuthorizeCall<'a> {
     /// one that asked for 3-D Secure.
     pub reference: Option<&'a str>,
     pub idempotency_key: &'a str,
+    /// Kassa's address for the cardholder to come back to from a challenge that the processor
+    /// runs on its own page (absent when the request named no public address).
+    pub return_url: Option<&'a str>,
+}
+
+/// Where the cardholder answers a 3-D Secure challenge.
+#[derive(Debug, Clone)]
+pub enum ChallengeSite {
+    /// Kassa's page asks for the one-time code, and [`Processor::authenticate`] checks it (the
+    /// sandbox: Kassa plays the issuer).
+    Kassa,
+    /// The processor's own page: the cardholder is sent there, and comes back to the
+    /// authorization's `return_url`.
+    Processor { url: String },
+    /// The cardholder has answered the processor's page; this is how the authentication ended.
+    Answered(Reply),
 }
 
 /// The calls an operation makes, by what they do.
@@ -119,8 +135,18 @@ pub trait Processor: Send + Sync {
         Ok(None)
     }
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError>;
-    /// Checks the one-time code the cardholder typed on the 3-D Secure page: `Approved` when it
-    /// passes, `Declined { authentication_failed }` when it does not.
+    /// Where the challenge of the payment `reference` is answered, and whether it was.
+    async fn challenge_site(&self, _reference: Option<&str>) -> Result<ChallengeSite, ProcessorError> {
+        Ok(ChallengeSite::Kassa)
+    }
+    /// The cardholder came back to Kassa's return address from the processor's challenge page
+    /// with `query`: where the challenge stands, or `None` when the query does not prove that the
+    /// processor sent them back from this payment's challenge.
+    async fn challenge_returned(&self, _reference: Option<&str>, _query: &[(String, String)]) -> Result<Option<ChallengeSite>, ProcessorError> {
+        Ok(None)
+    }
+    /// Checks the one-time code the cardholder typed on Kassa's 3-D Secure page: `Approved` when
+    /// it passes, `Declined { authentication_failed }` when it does not.
     async fn authenticate(&self, reference: Option<&str>, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;

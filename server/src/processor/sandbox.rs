@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(first.reference, again.reference);
         assert_eq!(sandbox.lookup(&lookup("cap-1")).await.unwrap().unwrap().reference, first.reference);
         // The card that times out was approved all the same.
-        let call = AuthorizeCall { payment_id: "pi_1", processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, reference: None, idempotency_key: "auth-1" };
+        let call = AuthorizeCall { payment_id: "pi_1", processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, reference: None, idempotency_key: "auth-1", return_url: None };
         assert!(matches!(sandbox.authorize(&call).await, Err(ProcessorError::Timeout)));
         assert_eq!(sandbox.lookup(&lookup("auth-1")).await.unwrap().unwrap().outcome, Outcome::Approved);
         // A repeat of the call hears the answer that was lost.

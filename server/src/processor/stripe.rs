@@ -9,6 +9,11 @@
 //! Stripe's statuses map onto Kassa's outcomes: `requires_capture` and `succeeded` are approvals,
 //! `requires_action` a 3-D Secure challenge, `requires_payment_method` after a confirmation a
 //! decline, `processing` an outcome not known yet. Stripe's card errors keep their `decline_code`.
+//!
+//! Stripe runs a 3-D Secure challenge on its own page. Every confirmation names Kassa's return
+//! address, so Stripe answers `requires_action` with `next_action.redirect_to_url`: Kassa's
+//! challenge window sends the cardholder there, Stripe sends them back to Kassa's return address
+//! with the PaymentIntent's id and client secret, and Kassa reads from Stripe how it ended.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +28,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::{AuthorizeCall, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, CallKind, TokenizedCard};
+use super::{AuthorizeCall, CallKind, CardData, ChallengeSite, Lookup, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
 
 /// Stripe's public API.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
@@ -227,16 +232,44 @@ pub(crate) fn authorization(pi: &Value) -> Result<Reply, ProcessorError> {
     match pi["status"].as_str().unwrap_or_default() {
         "requires_capture" => Ok(approval(id, "requires_capture", "Authorized by Stripe")),
         "succeeded" => Ok(approval(id, "succeeded", "Paid through Stripe")),
-        "requires_action" => Ok(Reply {
+        "requires_action" if challenge_url(pi).is_some() => Ok(Reply {
             outcome: Outcome::ChallengeRequired,
             ..approval(id, "requires_action", "Stripe asks for 3-D Secure authentication")
         }),
+        "requires_action" => Err(no_challenge_page(pi)),
         "requires_payment_method" if !pi["last_payment_error"].is_null() => {
             card_error(&serde_json::json!({ "error": pi["last_payment_error"] })).map(|reply| Reply { reference: id.into(), ..reply })
         }
         "processing" => Err(ProcessorError::Timeout),
         "canceled" => Ok(declined(id, "canceled", "The Stripe PaymentIntent was canceled")),
         other => Err(failed("unexpected_status", &format!("Stripe left the PaymentIntent {other}"))),
+    }
+}
+
+/// The page where Stripe runs the cardholder's challenge.
+fn challenge_url(pi: &Value) -> Option<&str> {
+    let action = &pi["next_action"];
+    (action["type"] == "redirect_to_url").then(|| action["redirect_to_url"]["url"].as_str()).flatten().filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+}
+
+/// Stripe asks for an action Kassa cannot take: one meant for Stripe.js (`use_stripe_sdk`), which
+/// it asks for when a confirmation names no return address.
+fn no_challenge_page(pi: &Value) -> ProcessorError {
+    let kind = pi["next_action"]["type"].as_str().unwrap_or("none");
+    failed("authentication_unsupported", &format!("Stripe asks for 3-D Secure through `{kind}`, not a page Kassa can send the cardholder to (the confirmation needs Kassa's public address)"))
+}
+
+/// How the authentication of a PaymentIntent that asked for it ended; `None` while the
+/// cardholder has not answered Stripe's page.
+fn authentication(pi: &Value) -> Option<Reply> {
+    let id = pi["id"].as_str().unwrap_or_default();
+    match pi["status"].as_str() {
+        Some("requires_action") => None,
+        Some("requires_payment_method") if pi["last_payment_error"]["code"] == "payment_intent_authentication_failure" => {
+            Some(declined(id, "authentication_failed", "Not authenticated"))
+        }
+        // Stripe went on to the charge (which may have been declined: the authorization reads that).
+        _ => Some(approval(id, "Y", "Authenticated")),
     }
 }
 
@@ -296,7 +329,8 @@ impl Processor for StripeProcessor {
             // The challenge is over: the PaymentIntent says how it ended.
             return authorization(&self.payment_intent(id).await?);
         }
-        let (status, body) = self.send(Method::POST, &format!("/v1/payment_intents/{}/confirm", path_part(id)?), &Vec::new(), Some(call.idempotency_key)).await?;
+        let form: Form = call.return_url.map(|url| ("return_url", url.to_owned())).into_iter().collect();
+        let (status, body) = self.send(Method::POST, &format!("/v1/payment_intents/{}/confirm", path_part(id)?), &form, Some(call.idempotency_key)).await?;
         if status.is_success() {
             authorization(&body)
         } else {
@@ -304,31 +338,34 @@ impl Processor for StripeProcessor {
         }
     }
 
-    /// Stripe runs the challenge itself: in test mode its stand-in for the issuer's page takes the
-    /// outcome (`123456` passes, as on the sandbox's page), and the PaymentIntent is charged when it
-    /// passes.
-    async fn authenticate(&self, reference: Option<&str>, _processor_token: &str, code: &str, _key: &str) -> Result<Reply, ProcessorError> {
-        let id = path_part(reference.unwrap_or_default())?;
-        let pi = self.payment_intent(id).await?;
-        if pi["status"].as_str() != Some("requires_action") {
-            // Answered already (a repeat of this call): the authentication passed if Stripe went on.
-            return Ok(match pi["status"].as_str() {
-                Some("requires_capture" | "succeeded" | "processing") => approval(id, "Y", "Authenticated"),
-                _ => declined(id, "authentication_failed", "Not authenticated"),
-            });
+    async fn challenge_site(&self, reference: Option<&str>) -> Result<ChallengeSite, ProcessorError> {
+        let pi = self.payment_intent(path_part(reference.unwrap_or_default())?).await?;
+        match authentication(&pi) {
+            Some(reply) => Ok(ChallengeSite::Answered(reply)),
+            None => challenge_url(&pi).map(|url| ChallengeSite::Processor { url: url.to_owned() }).ok_or_else(|| no_challenge_page(&pi)),
         }
-        let passed = code.trim() == "123456";
-        let form: Form = vec![("client_secret", pi["client_secret"].as_str().unwrap_or_default().to_owned()), ("success", passed.to_string())];
-        let (status, after) = self.send(Method::POST, &format!("/v1/payment_intents/{id}/_authenticate"), &form, None).await?;
-        match after["status"].as_str() {
-            _ if !passed => Ok(declined(id, "authentication_failed", "Not authenticated")),
-            Some("requires_capture" | "succeeded" | "processing") => Ok(approval(id, "Y", "Authenticated")),
-            // The charge after the challenge was declined: authenticated all the same, and the
-            // authorization that follows reads the decline.
-            Some("requires_payment_method") => Ok(approval(id, "Y", "Authenticated")),
-            _ if status == StatusCode::PAYMENT_REQUIRED => Ok(approval(id, "Y", "Authenticated")),
-            _ => Err(failed("authentication_unavailable", "Stripe did not take the 3-D Secure outcome")),
+    }
+
+    /// Stripe sends the cardholder back with the PaymentIntent's id and client secret, which only
+    /// Stripe and the browser it sent back know; both must match this payment's PaymentIntent.
+    async fn challenge_returned(&self, reference: Option<&str>, query: &[(String, String)]) -> Result<Option<ChallengeSite>, ProcessorError> {
+        use subtle::ConstantTimeEq;
+        let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
+        let Some(reference) = reference.filter(|r| path_part(r).is_ok() && *r == param("payment_intent")) else { return Ok(None) };
+        let pi = self.payment_intent(reference).await?;
+        let secret = pi["client_secret"].as_str().unwrap_or_default();
+        if secret.is_empty() || !bool::from(secret.as_bytes().ct_eq(param("payment_intent_client_secret").as_bytes())) {
+            return Ok(None);
         }
+        Ok(Some(match authentication(&pi) {
+            Some(reply) => ChallengeSite::Answered(reply),
+            None => challenge_url(&pi).map(|url| ChallengeSite::Processor { url: url.to_owned() }).ok_or_else(|| no_challenge_page(&pi))?,
+        }))
+    }
+
+    /// Stripe's challenge is answered on Stripe's page, never with a code typed at Kassa.
+    async fn authenticate(&self, _reference: Option<&str>, _processor_token: &str, _code: &str, _key: &str) -> Result<Reply, ProcessorError> {
+        Err(ProcessorError::Refused { text: "Stripe runs the 3-D Secure challenge on its own page; the cardholder answers it there".into() })
     }
 
     async fn capture(&self, reference: &str, amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
@@ -395,17 +432,7 @@ impl Processor for StripeProcessor {
                     _ => authorization(&pi).map(Some),
                 }
             }
-            CallKind::Authenticate => {
-                let pi = self.payment_intent(reference).await?;
-                Ok(match pi["status"].as_str() {
-                    Some("requires_action") => None,
-                    Some("requires_capture" | "succeeded" | "processing") => Some(approval(reference, "Y", "Authenticated")),
-                    _ if pi["last_payment_error"]["code"].as_str() == Some("payment_intent_authentication_failure") => {
-                        Some(declined(reference, "authentication_failed", "Not authenticated"))
-                    }
-                    _ => Some(approval(reference, "Y", "Authenticated")),
-                })
-            }
+            CallKind::Authenticate => Ok(authentication(&self.payment_intent(reference).await?)),
             CallKind::Capture => {
                 let pi = self.payment_intent(reference).await?;
                 Ok((pi["status"].as_str() == Some("succeeded"))
@@ -434,13 +461,31 @@ mod tests {
     fn statuses_map_onto_outcomes() {
         let reply = authorization(&json!({ "id": "pi_1", "status": "requires_capture" })).unwrap();
         assert_eq!((reply.outcome, reply.reference.as_str()), (Outcome::Approved, "pi_1"));
-        assert_eq!(authorization(&json!({ "id": "pi_1", "status": "requires_action" })).unwrap().outcome, Outcome::ChallengeRequired);
+        let challenge = json!({ "id": "pi_1", "status": "requires_action",
+                                "next_action": { "type": "redirect_to_url", "redirect_to_url": { "url": "https://hooks.stripe.com/3d_secure_2/hosted?x=1" } } });
+        assert_eq!(authorization(&challenge).unwrap().outcome, Outcome::ChallengeRequired);
+        assert!(authentication(&challenge).is_none(), "not answered yet");
+        // An action for Stripe.js, which Kassa cannot take, is a failure and not a challenge.
+        let for_stripe_js = json!({ "id": "pi_1", "status": "requires_action", "next_action": { "type": "use_stripe_sdk" } });
+        assert!(matches!(authorization(&for_stripe_js), Err(ProcessorError::Failed { code, .. }) if code == "authentication_unsupported"));
         assert!(matches!(authorization(&json!({ "id": "pi_1", "status": "processing" })), Err(ProcessorError::Timeout)));
         let failed = json!({ "id": "pi_2", "status": "requires_payment_method",
                              "last_payment_error": { "code": "card_declined", "decline_code": "insufficient_funds", "message": "no" } });
         let reply = authorization(&failed).unwrap();
         assert_eq!(reply.outcome, Outcome::Declined { decline_code: "insufficient_funds".into() });
         assert_eq!(reply.reference, "pi_2");
+    }
+
+    #[test]
+    fn a_challenge_ends_as_stripe_left_the_payment_intent() {
+        let failed = json!({ "id": "pi_3", "status": "requires_payment_method", "last_payment_error": { "code": "payment_intent_authentication_failure" } });
+        assert_eq!(authentication(&failed).unwrap().outcome, Outcome::Declined { decline_code: "authentication_failed".into() });
+        for status in ["requires_capture", "succeeded", "processing"] {
+            assert_eq!(authentication(&json!({ "id": "pi_3", "status": status })).unwrap().outcome, Outcome::Approved, "{status}");
+        }
+        // Authenticated, then declined by the issuer: the authorization reads the decline.
+        let declined = json!({ "id": "pi_3", "status": "requires_payment_method", "last_payment_error": { "code": "card_declined", "decline_code": "insufficient_funds" } });
+        assert_eq!(authentication(&declined).unwrap().outcome, Outcome::Approved);
     }
 
     #[test]

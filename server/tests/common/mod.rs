@@ -110,6 +110,14 @@ impl TestApp {
         app
     }
 
+    /// Delivers a Stripe event about this merchant's payments, signed as Stripe signs it now.
+    pub async fn stripe_event(&self, event: &Value) -> TestResponse {
+        let body = event.to_string();
+        let signature = kassa::webhook::sign(body.as_bytes(), STRIPE_WEBHOOK_SECRET, kassa_server::clock::now_ms() / 1000);
+        let path = format!("/processor-webhooks/stripe/{}", self.merchant.merchant_id);
+        self.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.into_bytes())).await
+    }
+
     /// Sends this server's Stripe calls to `url` (localstripe, or a proxy in front of it).
     pub fn use_stripe_at(&mut self, url: &str) {
         let sandbox = self.state.processors.sandbox().clone();
