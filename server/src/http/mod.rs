@@ -96,9 +96,16 @@ pub struct StaticDirs {
     pub demo: Option<std::sync::Arc<crate::demo::Demo>>,
 }
 
-/// The checkout runs no inline script and talks only to this server; any shop may frame it.
-pub const CHECKOUT_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-    img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *";
+/// The checkout runs no inline script and talks only to this server; any shop may frame it. Its
+/// 3-D Secure window shows this server's challenge page, or the processor's where that runs the
+/// challenge (`challenge_origins`).
+pub fn checkout_csp(challenge_origins: &[String]) -> String {
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         frame-src 'self' {}; base-uri 'none'; form-action 'none'; frame-ancestors *",
+        challenge_origins.join(" ")
+    )
+}
 
 pub fn app(state: AppState) -> Router {
     app_with_pages(state, &StaticDirs::default())
@@ -155,7 +162,8 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .nest("/api/v1", api);
     if let Some(dir) = &pages.checkout {
         let index = ServeFile::new(dir.join("index.html"));
-        let csp = SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CHECKOUT_CSP));
+        let policy = HeaderValue::from_str(&checkout_csp(&state.processors.challenge_origins())).expect("the origins are checked");
+        let csp = SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, policy);
         router = router
             .route_service("/checkout", axum::routing::get(|| async { axum::response::Redirect::permanent("/checkout/") }))
             .nest_service("/checkout/", tower::ServiceBuilder::new().layer(csp).service(ServeDir::new(dir).fallback(index)));

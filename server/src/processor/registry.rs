@@ -129,6 +129,11 @@ impl Processors {
         StripeProcessor::new(&self.stripe_api_base, secret_key, self.http.get_or_init(stripe::http_client).clone())
     }
 
+    /// The origins whose pages a 3-D Secure challenge window may show (Kassa's own aside).
+    pub fn challenge_origins(&self) -> Vec<String> {
+        stripe::challenge_origins(&self.stripe_api_base)
+    }
+
     /// The processor `merchant`'s payments go to now.
     pub async fn for_merchant(&self, store: &Store, keyring: &Keyring, merchant: &MerchantId) -> ApiResult<Arc<dyn Processor>> {
         if let Some(built) = self.built.lock().unwrap_or_else(|e| e.into_inner()).get(merchant).filter(|b| b.at.elapsed() < KEEP) {

@@ -40,6 +40,20 @@ const MAX_REPLY_BYTES: usize = 1024 * 1024;
 /// The metadata key that names the Kassa call a PaymentIntent or Refund was made for.
 const CALL_KEY: &str = "kassa_call";
 
+/// Where Stripe's 3-D Secure pages are, for a page that frames them.
+const CHALLENGE_ORIGIN: &str = "https://hooks.stripe.com";
+
+/// The origins a challenge window may show Stripe's pages from: Stripe's, and the API's own when
+/// it is a Stripe-compatible server elsewhere (which serves its challenge pages itself).
+pub fn challenge_origins(api_base: &str) -> Vec<String> {
+    let mut origins = vec![CHALLENGE_ORIGIN.to_owned()];
+    let api_origin = api_base.parse::<hyper::Uri>().ok().and_then(|uri| Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?)));
+    if let Some(origin) = api_origin.filter(|o| o != "https://api.stripe.com" && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')) {
+        origins.push(origin);
+    }
+    origins
+}
+
 pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One HTTP(S) client for every merchant's connector (it pools connections per host).
@@ -495,6 +509,13 @@ mod tests {
         assert_eq!(decline(json!({ "code": "card_declined", "decline_code": "stolen_card" })), Outcome::Declined { decline_code: "stolen_card".into() });
         assert_eq!(decline(json!({ "code": "expired_card" })), Outcome::Declined { decline_code: "expired_card".into() });
         assert!(card_error(&json!({ "error": { "code": "processing_error" } })).is_err());
+    }
+
+    #[test]
+    fn a_challenge_window_may_show_stripe_s_pages_and_a_stand_in_s() {
+        assert_eq!(challenge_origins(DEFAULT_API_BASE), ["https://hooks.stripe.com"]);
+        assert_eq!(challenge_origins("http://127.0.0.1:8420/"), ["https://hooks.stripe.com", "http://127.0.0.1:8420"]);
+        assert_eq!(challenge_origins("http://evil; script-src *"), ["https://hooks.stripe.com"], "nothing that could change a policy");
     }
 
     #[test]
