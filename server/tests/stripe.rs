@@ -22,7 +22,7 @@ fn reference(response: &Value) -> String {
 }
 
 #[tokio::test]
-async fn a_sale_is_a_paid_payment_intent_at_stripe_and_its_history_names_stripe_s_references() {
+async fn a_sale_is_a_paid_payment_intent_at_stripe_with_its_card_checks_and_its_history_names_stripe_s_references() {
     let app = TestApp::on_stripe().await;
     let sale = app.sale("4242424242424242", 1500).await;
     let data = sale.data(201);
@@ -47,6 +47,18 @@ async fn a_sale_is_a_paid_payment_intent_at_stripe_and_its_history_names_stripe_
     for t in transactions {
         assert_eq!(t["providerReference"], pi_id.as_str(), "every call names Stripe's reference: {t}");
     }
+
+    // The issuer's checks, as Stripe's charge reports them, in the card networks' codes.
+    let charge = &pi["latest_charge"];
+    assert_eq!(charge["payment_method_details"]["card"]["checks"]["cvc_check"], "pass");
+    assert_eq!((data["avsResponse"].as_str(), data["cvvResponse"].as_str()), (Some("Z"), Some("M")));
+    assert_eq!(data["authCode"], charge["authorization_code"]);
+    assert!(data["authCode"].as_str().is_some_and(|c| !c.is_empty()));
+    // Stripe's test cards whose CVC check, or postal code check, fails.
+    let cvc_failed = app.sale("4000000000000101", 700).await.data(201).clone();
+    assert_eq!((cvc_failed["avsResponse"].as_str(), cvc_failed["cvvResponse"].as_str()), (Some("Z"), Some("N")));
+    let postal_failed = app.sale("4000000000000036", 700).await.data(201).clone();
+    assert_eq!((postal_failed["avsResponse"].as_str(), postal_failed["cvvResponse"].as_str()), (Some("N"), Some("M")));
 }
 
 #[tokio::test]

@@ -9,6 +9,9 @@ API as it does. On top of it:
   is this server's own challenge page, like the test page Stripe shows in test mode: it completes
   or fails the authentication, then sends the cardholder to `return_url` with `payment_intent`,
   `payment_intent_client_secret` and `redirect_status` added, as Stripe does.
+* A charge carries `payment_method_details.card.checks` and an `authorization_code`, as Stripe's
+  do: the CVC and postal code pass, except with Stripe's test cards 4000 0000 0000 0101 (the CVC
+  check fails) and 4000 0000 0000 0036 (the postal code check fails).
 * It listens on 127.0.0.1 only, and keeps nothing on disk (localstripe writes its whole store to
   one fixed file after every change, which several instances cannot share).
 
@@ -48,6 +51,33 @@ def confirm(id, return_url=None, **kwargs):
             }
     return obj
 
+
+CVC_FAILS = '4000000000000101'
+POSTAL_CODE_FAILS = '4000000000000036'
+
+_localstripe_charge_init = resources.Charge.__init__
+
+
+def charge_init(self, *args, **kwargs):
+    _localstripe_charge_init(self, *args, **kwargs)
+    if not str(self.payment_method).startswith('pm_'):
+        return
+    method = resources.PaymentMethod._api_retrieve(self.payment_method)
+    number = getattr(method, '_card_number', '')
+    postal_code = (method.billing_details.get('address') or {}).get('postal_code')
+    self.payment_method_details = {'type': 'card', 'card': {
+        'brand': method.card['brand'],
+        'last4': method.card['last4'],
+        'checks': {
+            'address_line1_check': None,
+            'address_postal_code_check': None if not postal_code else 'fail' if number == POSTAL_CODE_FAILS else 'pass',
+            'cvc_check': 'fail' if number == CVC_FAILS else 'pass',
+        },
+    }}
+    self.authorization_code = resources.random_id(6).upper() if self._authorized else None
+
+
+resources.Charge.__init__ = charge_init
 
 # The routes are made from `extra_apis` when localstripe's server module is imported, so the
 # confirmation is swapped there first.

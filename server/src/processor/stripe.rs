@@ -138,8 +138,9 @@ impl StripeProcessor {
         self.send(Method::GET, "/v1/balance", &Vec::new(), None).await.map(|_| ())
     }
 
+    /// A PaymentIntent, with its latest charge (whose card checks Kassa reports).
     async fn payment_intent(&self, id: &str) -> Result<Value, ProcessorError> {
-        Ok(self.send(Method::GET, &format!("/v1/payment_intents/{}", path_part(id)?), &Vec::new(), None).await?.1)
+        Ok(self.send(Method::GET, &format!("/v1/payment_intents/{}", path_part(id)?), &with_charge(), None).await?.1)
     }
 
     /// Creates the PaymentIntent an authorization confirms; nothing is charged yet.
@@ -178,6 +179,11 @@ impl StripeProcessor {
         }
         refund_reply(&refund)
     }
+}
+
+/// Asks Stripe to expand a PaymentIntent's latest charge in its answer.
+fn with_charge<'a>() -> Form<'a> {
+    vec![("expand[0]", "latest_charge".into())]
 }
 
 /// An id as one segment of a path: Stripe's ids are letters, digits and underscores.
@@ -240,8 +246,40 @@ fn id_of(field: &Value) -> Option<&str> {
     field.as_str().or_else(|| field["id"].as_str())
 }
 
-/// A PaymentIntent after a confirmation, as the outcome of the authorization.
+/// A PaymentIntent after a confirmation, as the outcome of the authorization, with what the issuer
+/// said of the card's checks.
 pub(crate) fn authorization(pi: &Value) -> Result<Reply, ProcessorError> {
+    outcome(pi).map(|reply| with_checks(reply, &pi["latest_charge"]))
+}
+
+/// The card checks of a Stripe charge (when expanded) in the card networks' codes Kassa reports,
+/// as the sandbox does, and the issuer's authorization code.
+fn with_checks(reply: Reply, charge: &Value) -> Reply {
+    let checks = &charge["payment_method_details"]["card"]["checks"];
+    let avs = match (checks["address_line1_check"].as_str(), checks["address_postal_code_check"].as_str()) {
+        (None, None) => None,
+        (Some("pass"), Some("pass")) => Some("Y"),
+        (_, Some("pass")) => Some("Z"),
+        (Some("pass"), _) => Some("A"),
+        (Some("fail"), _) | (_, Some("fail")) => Some("N"),
+        _ => Some("U"),
+    };
+    let cvv = checks["cvc_check"].as_str().map(|check| match check {
+        "pass" => "M",
+        "fail" => "N",
+        "unchecked" => "P",
+        _ => "U",
+    });
+    Reply {
+        avs_response: avs.map(str::to_owned),
+        cvv_response: cvv.map(str::to_owned),
+        auth_code: charge["authorization_code"].as_str().filter(|c| !c.is_empty()).map(str::to_owned),
+        ..reply
+    }
+}
+
+/// What a PaymentIntent's status means for the authorization.
+fn outcome(pi: &Value) -> Result<Reply, ProcessorError> {
     let id = pi["id"].as_str().unwrap_or_default();
     match pi["status"].as_str().unwrap_or_default() {
         "requires_capture" => Ok(approval(id, "requires_capture", "Authorized by Stripe")),
@@ -343,7 +381,8 @@ impl Processor for StripeProcessor {
             // The challenge is over: the PaymentIntent says how it ended.
             return authorization(&self.payment_intent(id).await?);
         }
-        let form: Form = call.return_url.map(|url| ("return_url", url.to_owned())).into_iter().collect();
+        let mut form = with_charge();
+        form.extend(call.return_url.map(|url| ("return_url", url.to_owned())));
         let (status, body) = self.send(Method::POST, &format!("/v1/payment_intents/{}/confirm", path_part(id)?), &form, Some(call.idempotency_key)).await?;
         if status.is_success() {
             authorization(&body)
@@ -500,6 +539,21 @@ mod tests {
         // Authenticated, then declined by the issuer: the authorization reads the decline.
         let declined = json!({ "id": "pi_3", "status": "requires_payment_method", "last_payment_error": { "code": "card_declined", "decline_code": "insufficient_funds" } });
         assert_eq!(authentication(&declined).unwrap().outcome, Outcome::Approved);
+    }
+
+    #[test]
+    fn the_charge_s_card_checks_become_network_codes() {
+        let pi = |checks: Value| json!({ "id": "pi_4", "status": "succeeded", "latest_charge": {
+            "id": "ch_4", "authorization_code": "123456", "payment_method_details": { "card": { "checks": checks } } } });
+        let reply = authorization(&pi(json!({ "address_line1_check": null, "address_postal_code_check": "pass", "cvc_check": "pass" }))).unwrap();
+        assert_eq!((reply.avs_response.as_deref(), reply.cvv_response.as_deref(), reply.auth_code.as_deref()), (Some("Z"), Some("M"), Some("123456")));
+        let reply = authorization(&pi(json!({ "address_line1_check": "pass", "address_postal_code_check": "fail", "cvc_check": "fail" }))).unwrap();
+        assert_eq!((reply.avs_response.as_deref(), reply.cvv_response.as_deref()), (Some("A"), Some("N")));
+        let reply = authorization(&pi(json!({ "address_postal_code_check": "unavailable", "cvc_check": "unchecked" }))).unwrap();
+        assert_eq!((reply.avs_response.as_deref(), reply.cvv_response.as_deref()), (Some("U"), Some("P")));
+        // A charge given as an id (not expanded) says nothing of its checks.
+        let reply = authorization(&json!({ "id": "pi_4", "status": "succeeded", "latest_charge": "ch_4" })).unwrap();
+        assert_eq!((reply.avs_response, reply.cvv_response, reply.auth_code), (None, None, None));
     }
 
     #[test]
