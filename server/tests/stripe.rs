@@ -178,6 +178,15 @@ async fn confirm(app: &TestApp, id: &str, body: Value) -> common::TestResponse {
     app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "http://shop.test")], Some(body.to_string().into_bytes())).await
 }
 
+/// A browser's intent confirmed with a card that asks for 3-D Secure: its id, its client secret,
+/// and the `requires_action` answer.
+async fn challenged(app: &TestApp, amount: i64, number: &str) -> (String, String, Value) {
+    let (payment, secret) = browser_intent(app, amount).await;
+    let pending = confirm(app, &payment, json!({ "clientSecret": secret, "card": card(number) })).await.data(200).clone();
+    assert_eq!(pending["status"], "requires_action", "{pending}");
+    (payment, secret, pending)
+}
+
 #[tokio::test]
 async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resumes_the_intent() {
     let app = TestApp::on_stripe().await;
@@ -227,8 +236,7 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
     assert_eq!(app.intent(&payment).await["transactions"], after["transactions"]);
 
     // A failed challenge leaves the intent for another card, and Stripe charged nothing.
-    let (payment, secret) = browser_intent(&app, 1800).await;
-    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
+    let (payment, secret, pending) = challenged(&app, 1800, "4000002760003184").await;
     let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), false).await;
     assert_eq!(returned(&app, &back).await, (200, "requires_payment_method".to_owned()));
     let after = app.intent(&payment).await;
@@ -255,8 +263,7 @@ async fn an_authorization_after_stripe_s_challenge_is_captured_later_and_a_decli
     assert_eq!(localstripe::payment_intent(&reference(&pending)).await["status"], "succeeded");
 
     // Stripe's card that passes the challenge and is then declined.
-    let (payment, secret) = browser_intent(&app, 2100).await;
-    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000008260003178") })).await.data(200).clone();
+    let (payment, _, pending) = challenged(&app, 2100, "4000008260003178").await;
     let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
     assert_eq!(returned(&app, &back).await, (200, "requires_payment_method".to_owned()));
     let after = app.intent(&payment).await;
@@ -269,8 +276,7 @@ async fn an_authorization_after_stripe_s_challenge_is_captured_later_and_a_decli
 async fn a_cardholder_who_never_comes_back_from_stripe_s_page_is_settled_by_stripe_s_event_or_the_challenge_address() {
     let app = TestApp::on_stripe().await;
     // Authenticated at Stripe; the window closed before Stripe could send the cardholder back.
-    let (payment, secret) = browser_intent(&app, 3300).await;
-    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
+    let (payment, _, pending) = challenged(&app, 3300, "4000002760003184").await;
     let path = pending["nextAction"]["url"].as_str().unwrap().to_owned();
     let stripe_page = app.send("GET", &path[path.find("/3ds").unwrap()..], None, &[], None).await.headers["location"].to_str().unwrap().to_owned();
     localstripe::answer_challenge(&stripe_page, true).await;
@@ -288,8 +294,7 @@ async fn a_cardholder_who_never_comes_back_from_stripe_s_page_is_settled_by_stri
     // Another one, whose checkout opens the challenge address again (a reload): Kassa asks Stripe,
     // and records the failed authentication instead of sending the cardholder back to a page
     // that is over.
-    let (payment, secret) = browser_intent(&app, 1200).await;
-    let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000002760003184") })).await.data(200).clone();
+    let (payment, _, pending) = challenged(&app, 1200, "4000002760003184").await;
     let path = pending["nextAction"]["url"].as_str().unwrap().to_owned();
     let path = &path[path.find("/3ds").unwrap()..];
     let stripe_page = app.send("GET", path, None, &[], None).await.headers["location"].to_str().unwrap().to_owned();
