@@ -68,17 +68,26 @@ async fn site(state: &AppState, merchant: &MerchantId, intent: &IntentRecord) ->
     operation::within(state.processor_timeout, processor.challenge_site(intent.provider_reference.as_deref())).await
 }
 
-/// `GET` of the challenge address: Kassa's page, or the processor's.
-pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> {
-    let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Page::Invalid) };
+/// The open challenge behind a challenge address, when Kassa's own page answers it; otherwise the
+/// page to show instead: none open, its outcome, or the processor's page (or its answer recorded).
+async fn open_at_kassa(state: &AppState, id: &str, session: &str) -> ApiResult<Result<(MerchantId, IntentRecord), Page>> {
+    let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Err(Page::Invalid)) };
     if intent.status != IntentStatus::RequiresAction {
-        return finished_after(state, &merchant, intent).await;
+        return finished_after(state, &merchant, intent).await.map(Err);
     }
     match site(state, &merchant, &intent).await {
-        Ok(ChallengeSite::Kassa) => {}
-        Ok(elsewhere) => return at_processor(state, merchant, intent, elsewhere).await,
-        Err(e) => return Ok(unavailable(&intent, &e)),
+        Ok(ChallengeSite::Kassa) => Ok(Ok((merchant, intent))),
+        Ok(elsewhere) => at_processor(state, merchant, intent, elsewhere).await.map(Err),
+        Err(e) => Ok(Err(unavailable(&intent, &e))),
     }
+}
+
+/// `GET` of the challenge address: Kassa's page, or the processor's.
+pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> {
+    let (merchant, intent) = match open_at_kassa(state, id, session).await? {
+        Ok(open) => open,
+        Err(page) => return Ok(page),
+    };
     let merchant_name = merchant_store::name(&state.store, &merchant).await?.unwrap_or_default();
     Ok(Page::Challenge {
         intent_id: intent.id.clone(),
@@ -94,15 +103,10 @@ pub async fn show(state: &AppState, id: &str, session: &str) -> ApiResult<Page> 
 /// Finishes the challenge with the code the cardholder typed on Kassa's page (`None`: they
 /// cancelled). A challenge the processor runs is not answered here: the cardholder is sent there.
 pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&str>) -> ApiResult<Page> {
-    let Some((merchant, intent)) = challenge_intent(state, id, session).await? else { return Ok(Page::Invalid) };
-    if intent.status != IntentStatus::RequiresAction {
-        return finished_after(state, &merchant, intent).await;
-    }
-    match site(state, &merchant, &intent).await {
-        Ok(ChallengeSite::Kassa) => {}
-        Ok(elsewhere) => return at_processor(state, merchant, intent, elsewhere).await,
-        Err(e) => return Ok(unavailable(&intent, &e)),
-    }
+    let (merchant, intent) = match open_at_kassa(state, id, session).await? {
+        Ok(open) => open,
+        Err(page) => return Ok(page),
+    };
     let response = match code {
         Some(code) => Response::Code(code),
         None => Response::Cancelled,
