@@ -148,7 +148,17 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
         }
         _ => {}
     }
-    let refunded: i64 = existing.iter().filter(|p| p.kind == LedgerKind::Refund && p.status == LedgerStatus::Complete).map(|p| p.amount_cents).sum();
+    let mut refunded: i64 = existing.iter().filter(|p| p.kind == LedgerKind::Refund && p.status == LedgerStatus::Complete).map(|p| p.amount_cents).sum();
+    // A refund taken back (the processor failed it after accepting it): its rows are reversed,
+    // newest first, and what they overshoot is entered again.
+    for r in existing.iter().rev().filter(|p| p.kind == LedgerKind::Refund && p.status == LedgerStatus::Complete) {
+        if refunded <= intent.refunded_amount_cents {
+            break;
+        }
+        let row = PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "card".into(), ..r.clone() };
+        orders::update_payment(tx, merchant, &row, r.status, r.updated_at).await?;
+        refunded -= r.amount_cents;
+    }
     if intent.refunded_amount_cents > refunded {
         let mut row = manual(&order_id, LedgerKind::Refund, "card", intent.refunded_amount_cents - refunded, LedgerStatus::Complete, "card", now);
         row.source_payment_id = Some(source);
@@ -181,6 +191,9 @@ pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(
     }
     if after.refunded_amount_cents > before_refunded {
         events::record(tx, merchant, "charge.refunded", object(), now).await?;
+    }
+    if after.refunded_amount_cents < before_refunded {
+        events::record(tx, merchant, "charge.refund.failed", object(), now).await?;
     }
     sync_card(tx, merchant, after, now).await
 }

@@ -61,6 +61,22 @@ async fn the_database_itself_refuses_books_that_do_not_add_up() {
         assert!(result.is_err_and(|e| e.to_string().replace('_', " ").contains("money invariant")), "{bad}");
     }
     assert_eq!(app.intent(&id).await["intent"]["capturedAmountCents"], 1000);
+
+    // A refund goes down only by what is recorded as reversed (a refund the processor failed
+    // after accepting it), and a reversal is never undone.
+    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300 })).await.data(200);
+    for bad in [
+        "UPDATE payment_intents SET refunded_amount_cents = 100",
+        "UPDATE payment_intents SET refunded_amount_cents = 100, refund_reversed_cents = refund_reversed_cents + 100",
+    ] {
+        let result = sqlx::query(&format!("{bad} WHERE id = '{id}'")).execute(&mut db).await;
+        assert!(result.is_err_and(|e| e.to_string().replace('_', " ").contains("money invariant")), "{bad}");
+    }
+    let reversal = "UPDATE payment_intents SET refunded_amount_cents = 100, refund_reversed_cents = refund_reversed_cents + 200";
+    sqlx::query(&format!("{reversal} WHERE id = '{id}'")).execute(&mut db).await.expect("a recorded reversal");
+    let undone = sqlx::query(&format!("UPDATE payment_intents SET refund_reversed_cents = 0 WHERE id = '{id}'")).execute(&mut db).await;
+    assert!(undone.is_err_and(|e| e.to_string().replace('_', " ").contains("money invariant")));
+    assert_eq!(app.intent(&id).await["intent"]["refundedAmountCents"], 100);
 }
 
 #[tokio::test]

@@ -607,6 +607,54 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)["refundedAmountCents"], 700);
 }
 
+#[tokio::test]
+async fn a_refund_stripe_fails_after_accepting_it_is_taken_back_once_and_the_shop_hears_of_it() {
+    let app = TestApp::on_stripe().await;
+    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Lamp", "unitAmountCents": 2000, "quantity": 1 }] })).await;
+    let order_id = id(order.data(201));
+    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 2000, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await;
+    let sale = sale.data(201).clone();
+    let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 500 })).await;
+    assert_eq!(refunded.data(200)["refundedAmountCents"], 500);
+    let order_now = || async { app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200).clone() };
+    assert_eq!(order_now().await["balanceCents"], 500);
+
+    // Stripe accepted the refund, and failed it later (localstripe's refunds always succeed, so
+    // the events say what Stripe would). It tells in more than one event.
+    let mut refund = localstripe::refunds_of(&reference(&sale)).await[0].clone();
+    assert_eq!(refund["status"], "succeeded");
+    refund["status"] = json!("failed");
+    refund["failure_reason"] = json!("expired_or_canceled_card");
+    let failed = json!({ "id": "evt_kassa_refund_failed_late", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    let applied = app.stripe_event(&failed).await;
+    assert_eq!(applied.json["applied"], "refund_failed", "{}", applied.json);
+    let updated = json!({ "id": "evt_kassa_refund_updated_late", "object": "event", "type": "refund.updated", "data": { "object": refund } });
+    assert_eq!(app.stripe_event(&updated).await.json["applied"], "already_recorded");
+    assert_eq!(app.stripe_event(&failed).await.json["applied"], "replayed");
+
+    let books = app.intent(&id(&sale)).await;
+    assert_eq!(books["intent"]["status"], "captured");
+    assert_eq!(books["intent"]["refundedAmountCents"], 0, "taken back once");
+    let refunds: Vec<&Value> = books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "refund").collect();
+    assert_eq!(refunds.len(), 2, "the refund, and its failure: {refunds:?}");
+    assert!(refunds.iter().all(|t| t["providerReference"] == refund["id"]));
+    assert!(refunds.iter().any(|t| t["status"] != "approved" && t["responseText"] == "expired_or_canceled_card"), "{refunds:?}");
+    // The order's ledger follows: its refund is reversed, and the order is paid again.
+    let order = order_now().await;
+    assert_eq!((order["status"].as_str(), order["balanceCents"].as_i64()), (Some("paid"), Some(0)), "{order}");
+    let ledger_refund = order["payments"].as_array().unwrap().iter().find(|p| p["type"] == "refund").unwrap().clone();
+    assert_eq!(ledger_refund["status"], "reversed");
+    // The shop hears of it.
+    let events = app.get("/api/v1/events?limit=100", app.sk()).await;
+    let kinds: Vec<&str> = events.json["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "charge.refund.failed").count(), 1, "{kinds:?}");
+
+    // The money can be refunded again, and that refund reaches Stripe.
+    let again = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 500 })).await;
+    assert_eq!(again.data(200)["refundedAmountCents"], 500);
+    assert_eq!(localstripe::refunds_of(&reference(&sale)).await.len(), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_allow() {
     let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();

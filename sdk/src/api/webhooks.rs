@@ -9,6 +9,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "payment_intent.requires_action",
     "payment_intent.canceled",
     "charge.refunded",
+    "charge.refund.failed",
     "order.paid",
 ];
 

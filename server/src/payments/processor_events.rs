@@ -2,7 +2,8 @@
 //! unanswered, a refund that Stripe finished (or failed) after saying it was pending. An event
 //! settles the operation it is about through the same path as a live answer, so whichever of the
 //! request, the reconciler and the event comes first records the outcome, once. An event about an
-//! outcome already recorded changes nothing, and a replay is known by its id.
+//! outcome already recorded changes nothing, and a replay is known by its id. A refund Stripe
+//! accepted and that failed afterwards is taken back on the books.
 
 use kassa::api::{IntentStatus, TransactionStatus, TransactionType};
 use kassa::id::MerchantId;
@@ -22,7 +23,7 @@ pub enum Applied {
     Settled,
     /// The outcome it reports was recorded already.
     AlreadyRecorded,
-    /// A refund recorded as done failed afterwards: the history says so.
+    /// A refund recorded as done failed afterwards: it was taken back, and the history says so.
     RefundFailed,
     /// This event was applied before.
     Replayed,
@@ -104,7 +105,8 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
 }
 
 /// A refund that Stripe finished: it settles the refund waiting on it, or, when Kassa recorded it
-/// as done and it failed afterwards, adds the failure to the payment's history.
+/// as done and it failed afterwards, takes it back on the books: the refunded amount goes down, the
+/// payment's history and its order's ledger say so, and the shop hears `charge.refund.failed`.
 async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str, kind: &str, refund: &Value) -> ApiResult<Applied> {
     let op_id = refund["metadata"]["kassa_call"].as_str().and_then(|key| key.rsplit_once('.')).map(|(op, _)| op.to_owned());
     let reply = stripe::refund_reply(refund);
@@ -130,10 +132,18 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
                 if !processor_store::record_event(tx, &merchant, &event_id, &kind, now_ms()).await? {
                     return Ok::<_, ApiError>(Applied::Replayed);
                 }
-                if !failed || !matches!(intent.status, IntentStatus::Refunded | IntentStatus::PartiallyRefunded) {
+                // Stripe tells one failure in several events (`refund.failed`, `refund.updated`,
+                // `charge.refund.updated`): the refund is taken back once.
+                if !failed || refund_id.is_empty() || !processor_store::record_event(tx, &merchant, &format!("refund_failed.{refund_id}"), &kind, now_ms()).await? {
                     // Recorded here already; the caller records it again, which changes nothing.
                     return Ok(Applied::AlreadyRecorded);
                 }
+                let now = now_ms();
+                let before = intents::find_in(tx, &merchant, &intent.id).await?;
+                if !intents::reverse_refund(tx, &merchant, &intent.id, amount, now).await? {
+                    return Ok(Applied::AlreadyRecorded);
+                }
+                let after = intents::find_in(tx, &merchant, &intent.id).await?;
                 let call = intents::NewTransaction {
                     intent_id: &intent.id,
                     kind: TransactionType::Refund,
@@ -144,13 +154,14 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
                     response_code: "refund_failed",
                     response_text: &reason,
                 };
-                intents::insert_transaction(tx, &merchant, &call, now_ms()).await?;
+                intents::insert_transaction(tx, &merchant, &call, now).await?;
+                crate::orders::intent_changed(tx, &merchant, Some((before.status, before.refunded_amount_cents)), &after, now).await?;
                 Ok(Applied::RefundFailed)
             })
         })
         .await?;
     if applied == Applied::RefundFailed {
-        tracing::warn!(refund_id = %logged_id, "Stripe reports that a refund it had accepted failed; the money was not returned");
+        tracing::warn!(refund_id = %logged_id, "Stripe reports that a refund it had accepted failed; the refund is taken back and the money was not returned");
     }
     Ok(applied)
 }

@@ -282,6 +282,27 @@ pub async fn claim_challenge(tx: &mut Tx, merchant: &MerchantId, id: &PaymentInt
     Ok(done.rows_affected() == 1)
 }
 
+/// Takes back `amount` of a refund that the processor accepted and failed afterwards: the refunded
+/// amount goes down by it (and the database lets it go down only by what is recorded as reversed),
+/// and the intent is captured again, in part or in full. `false` when it is not refunded that far.
+pub async fn reverse_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, amount: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET refunded_amount_cents = refunded_amount_cents - $1,
+            refund_reversed_cents = refund_reversed_cents + $1,
+            status = CASE WHEN refunded_amount_cents = $1 THEN 'captured' ELSE 'partially_refunded' END,
+            updated_at = $2
+         WHERE merchant_id = $3 AND id = $4 AND status IN ('refunded', 'partially_refunded')
+           AND $1 > 0 AND refunded_amount_cents >= $1",
+    )
+    .bind(amount)
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// What a change to a paid intent may start from.
 pub enum Hold {
     /// A capture: an authorization.
