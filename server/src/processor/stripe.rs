@@ -325,6 +325,14 @@ fn authentication(pi: &Value) -> Option<Reply> {
     }
 }
 
+/// Where the challenge of a PaymentIntent stands: answered, or waiting on Stripe's page.
+fn site_of(pi: &Value) -> Result<ChallengeSite, ProcessorError> {
+    match authentication(pi) {
+        Some(reply) => Ok(ChallengeSite::Answered(reply)),
+        None => challenge_url(pi).map(|url| ChallengeSite::Processor { url: url.to_owned() }).ok_or_else(|| no_challenge_page(pi)),
+    }
+}
+
 /// A refund as Kassa's outcome. One Stripe has not finished (`pending`) is not known yet: it stays
 /// open until Stripe's webhook or the reconciler says how it ended.
 pub(crate) fn refund_reply(refund: &Value) -> Result<Reply, ProcessorError> {
@@ -392,11 +400,7 @@ impl Processor for StripeProcessor {
     }
 
     async fn challenge_site(&self, reference: Option<&str>) -> Result<ChallengeSite, ProcessorError> {
-        let pi = self.payment_intent(path_part(reference.unwrap_or_default())?).await?;
-        match authentication(&pi) {
-            Some(reply) => Ok(ChallengeSite::Answered(reply)),
-            None => challenge_url(&pi).map(|url| ChallengeSite::Processor { url: url.to_owned() }).ok_or_else(|| no_challenge_page(&pi)),
-        }
+        site_of(&self.payment_intent(path_part(reference.unwrap_or_default())?).await?)
     }
 
     /// Stripe sends the cardholder back with the PaymentIntent's id and client secret, which only
@@ -410,10 +414,7 @@ impl Processor for StripeProcessor {
         if secret.is_empty() || !bool::from(secret.as_bytes().ct_eq(param("payment_intent_client_secret").as_bytes())) {
             return Ok(None);
         }
-        Ok(Some(match authentication(&pi) {
-            Some(reply) => ChallengeSite::Answered(reply),
-            None => challenge_url(&pi).map(|url| ChallengeSite::Processor { url: url.to_owned() }).ok_or_else(|| no_challenge_page(&pi))?,
-        }))
+        site_of(&pi).map(Some)
     }
 
     /// Stripe's challenge is answered on Stripe's page, never with a code typed at Kassa.
