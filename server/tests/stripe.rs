@@ -605,6 +605,11 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     let replay = app.stripe_event(&event).await;
     assert_eq!(replay.json["applied"], "replayed");
     assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)["refundedAmountCents"], 700);
+    // Stripe tells the same failure again in another event: the refund that failed was never on
+    // the books, so the one that succeeded since stays there.
+    let told_again = json!({ "id": "evt_kassa_refund_failed_again", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    assert_eq!(app.stripe_event(&told_again).await.json["applied"], "already_recorded");
+    assert_eq!(app.intent(&id(&sale)).await["intent"]["refundedAmountCents"], 700);
 }
 
 #[tokio::test]

@@ -132,15 +132,18 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
                 if !processor_store::record_event(tx, &merchant, &event_id, &kind, now_ms()).await? {
                     return Ok::<_, ApiError>(Applied::Replayed);
                 }
-                // Stripe tells one failure in several events (`refund.failed`, `refund.updated`,
-                // `charge.refund.updated`): the refund is taken back once.
-                if !failed || refund_id.is_empty() || !processor_store::record_event(tx, &merchant, &format!("refund_failed.{refund_id}"), &kind, now_ms()).await? {
+                if !failed || refund_id.is_empty() {
                     // Recorded here already; the caller records it again, which changes nothing.
                     return Ok(Applied::AlreadyRecorded);
                 }
+                // Read under the intent's lock, so that of two events about one failure (Stripe
+                // tells it in `refund.failed`, `refund.updated` and `charge.refund.updated`) only
+                // the first finds the refund on the books and takes it back. A refund whose
+                // failure was its answer never was on them.
                 let now = now_ms();
                 let before = intents::find_in(tx, &merchant, &intent.id).await?;
-                if !intents::reverse_refund(tx, &merchant, &intent.id, amount, now).await? {
+                let (done, failure_recorded) = intents::refund_history(tx, &merchant, &intent.id, &refund_id).await?;
+                if !done || failure_recorded || !intents::reverse_refund(tx, &merchant, &intent.id, amount, now).await? {
                     return Ok(Applied::AlreadyRecorded);
                 }
                 let after = intents::find_in(tx, &merchant, &intent.id).await?;

@@ -548,6 +548,21 @@ pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTrans
     Ok(())
 }
 
+/// Whether the payment's history holds the processor's refund `reference` as done, and whether it
+/// holds a failure of that refund after it.
+pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &PaymentIntentId, reference: &str) -> Result<(bool, bool), sqlx::Error> {
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT status FROM transactions WHERE merchant_id = $1 AND intent_id = $2 AND kind = 'refund' AND provider_reference = $3",
+    )
+    .bind(merchant)
+    .bind(intent)
+    .bind(reference)
+    .fetch_all(&mut *tx)
+    .await?;
+    let has = |status: TransactionStatus| statuses.iter().any(|s| s == transaction_status_str(status));
+    Ok((has(TransactionStatus::Approved), has(TransactionStatus::Error)))
+}
+
 pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &PaymentIntentId) -> Result<Vec<Transaction>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, kind, status, amount_cents, currency, provider_reference, response_code,
