@@ -355,6 +355,102 @@ async fn racing_confirms_and_refunds_reach_stripe_only_as_often_as_the_books_all
     assert_eq!(at_stripe.iter().map(|r| r["amount"].as_i64().unwrap()).sum::<i64>(), refunded);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_returns_reopenings_and_events_for_one_challenge_record_it_once_and_stripe_charges_once() {
+    let app = Arc::new(TestApp::on_stripe().await);
+    let (payment, _, pending) = challenged(&app, 2600, "4000002760003184").await;
+    let challenge = pending["nextAction"]["url"].as_str().unwrap().to_owned();
+    let challenge = challenge[challenge.find("/3ds").unwrap()..].to_owned();
+    let back = through_stripe_s_page(&app, &challenge, true).await;
+    let pi = localstripe::payment_intent(&reference(&pending)).await;
+
+    // Six returns, two reopenings of the challenge address and two Stripe events, all at once.
+    let mut pages = Vec::new();
+    for i in 0..8 {
+        let (app, path) = (app.clone(), if i < 6 { back.clone() } else { challenge.clone() });
+        pages.push(tokio::spawn(async move { returned(&app, &path).await }));
+    }
+    let mut events = Vec::new();
+    for i in 0..2 {
+        let app = app.clone();
+        let event = json!({ "id": format!("evt_kassa_race_{i}"), "object": "event", "type": "payment_intent.succeeded", "data": { "object": pi } });
+        events.push(tokio::spawn(async move { app.stripe_event(&event).await.json["applied"].as_str().unwrap_or_default().to_owned() }));
+    }
+    for page in pages {
+        assert_eq!(page.await.unwrap(), (200, "captured".to_owned()), "every window shows the one outcome");
+    }
+    for event in events {
+        let applied = event.await.unwrap();
+        assert!(["settled", "already_recorded"].contains(&applied.as_str()), "{applied}");
+    }
+
+    let books = app.intent(&payment).await;
+    assert_eq!(books["intent"]["status"], "captured");
+    let count = |kind: &str, status: &str| books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == kind && t["status"] == status).count();
+    assert_eq!((count("three_ds", "approved"), count("authorize", "approved"), count("capture", "approved")), (1, 1, 1), "{}", books["transactions"]);
+    let events = app.get("/api/v1/events?limit=100", app.sk()).await;
+    let succeeded = events.json["data"].as_array().unwrap().iter().filter(|e| e["type"] == "payment_intent.succeeded" && e["data"]["object"]["id"] == payment.as_str()).count();
+    assert_eq!(succeeded, 1, "the shop hears of the payment once");
+    // What reached the card: one PaymentIntent, one charge.
+    assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
+    let charges = localstripe::charges_of(&reference(&pending)).await;
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert_eq!(charges[0]["amount"], 2600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_back_once_and_the_books_match_stripe() {
+    let app = Arc::new(TestApp::on_stripe().await);
+    let sale = app.sale("4242424242424242", 2000).await.data(201).clone();
+    for i in 0..2 {
+        let refunded = app.post_with_key("/api/v1/payments/refund", app.sk(), &format!("first-{i}"), json!({ "paymentIntentId": id(&sale), "amountCents": 500 })).await;
+        refunded.data(200);
+    }
+    let mut failed = localstripe::refunds_of(&reference(&sale)).await[0].clone();
+    failed["status"] = json!("failed");
+    failed["failure_reason"] = json!("expired_or_canceled_card");
+
+    // Stripe tells the failure in three events while four refunds of 500 race, each under its own
+    // key: 1000 is refundable before the failure is taken back, 1500 after.
+    let mut events = Vec::new();
+    for (i, kind) in ["refund.failed", "refund.updated", "charge.refund.updated"].into_iter().enumerate() {
+        let app = app.clone();
+        let event = json!({ "id": format!("evt_kassa_late_{i}"), "object": "event", "type": kind, "data": { "object": failed } });
+        events.push(tokio::spawn(async move { app.stripe_event(&event).await.json["applied"].as_str().unwrap_or_default().to_owned() }));
+    }
+    let mut refunds = Vec::new();
+    for i in 0..4 {
+        let (app, payment) = (app.clone(), id(&sale));
+        refunds.push(tokio::spawn(async move {
+            app.post_with_key("/api/v1/payments/refund", app.sk(), &format!("race-{i}"), json!({ "paymentIntentId": payment, "amountCents": 500 })).await.status.as_u16()
+        }));
+    }
+    let mut applied = Vec::new();
+    for event in events {
+        applied.push(event.await.unwrap());
+    }
+    applied.sort();
+    assert_eq!(applied, ["already_recorded", "already_recorded", "refund_failed"], "taken back once");
+    let mut passed = 0;
+    for refund in refunds {
+        if refund.await.unwrap() == 200 {
+            passed += 1;
+        }
+    }
+    assert!((2..=3).contains(&passed), "{passed} refunds of 500 passed");
+
+    let books = app.intent(&id(&sale)).await;
+    let refunded = books["intent"]["refundedAmountCents"].as_i64().unwrap();
+    assert_eq!(refunded, 1000 - 500 + passed * 500);
+    let failures = books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "refund" && t["responseCode"] == "refund_failed").count();
+    assert_eq!(failures, 1);
+    // At Stripe: every refund Kassa asked for, and the books are what Stripe returned less the one
+    // that failed.
+    let at_stripe = localstripe::refunds_of(&reference(&sale)).await;
+    assert_eq!(at_stripe.len() as i64, 2 + passed, "only the refunds that passed reached Stripe");
+    assert_eq!(at_stripe.iter().map(|r| r["amount"].as_i64().unwrap()).sum::<i64>() - 500, refunded);
+}
+
 /// A proxy in front of localstripe that passes every request on, and for requests whose path
 /// ends with `drop_suffix` (while `dropping` is set) lets the request through and loses the
 /// answer, as a network does.

@@ -150,3 +150,10 @@ pub async fn answer_challenge(url: &str, complete: bool) -> String {
     let location = head.lines().find_map(|l| l.strip_prefix("Location: ")).expect("Stripe sends the cardholder back");
     location.to_owned()
 }
+
+/// The charges localstripe made for a PaymentIntent: what reached the card.
+pub async fn charges_of(payment_intent: &str) -> Vec<Value> {
+    let (status, list) = get("/v1/charges?limit=100000").await;
+    assert_eq!(status, 200, "{list}");
+    list["data"].as_array().unwrap().iter().filter(|c| c["payment_intent"] == payment_intent).cloned().collect()
+}
