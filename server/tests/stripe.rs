@@ -760,7 +760,11 @@ async fn a_refund_stripe_fails_after_accepting_it_is_taken_back_once_and_the_sho
 async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_allow() {
     let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();
     let db = TestDb::postgres().await;
-    let merchant = create_merchant_with(&db, "Two Servers", &["--processor", "stripe", "--processor-secret", localstripe::SECRET_KEY]);
+    let merchant = create_merchant_with(
+        &db,
+        "Two Servers",
+        &["--processor", "stripe", "--processor-secret", localstripe::SECRET_KEY, "--processor-webhook-secret", STRIPE_WEBHOOK_SECRET],
+    );
     let sk = merchant["secretKey"].as_str().unwrap().to_owned();
     let args = ["--stripe-api-base", url, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"];
     let servers = [ServerProcess::start(&db, &args), ServerProcess::start(&db, &args)];
@@ -807,4 +811,39 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
     let refunds = localstripe::refunds_of(&reference(&sale)).await;
     assert_eq!(refunds.len() as i64, refunded_ok);
     assert_eq!(refunds.iter().map(|r| r["amount"].as_i64().unwrap()).sum::<i64>(), refunded);
+
+    // A 3-D Secure payment answered on Stripe's page: six returns alternating servers and Stripe's
+    // event at both, all at once. One authorization is recorded, and Stripe charged once.
+    let (status, created) = request(&addrs[0], "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 880, "currency": "EUR" }))).await;
+    assert_eq!(status, 201);
+    let payment = id(&created["data"]);
+    let (status, pending) = request(&addrs[1], "POST", &format!("/api/v1/payments/intents/{payment}/confirm"), &sk, Some(&json!({ "card": card("4000002760003184") }))).await;
+    assert_eq!((status, pending["data"]["status"].as_str()), (200, Some("requires_action")), "{pending}");
+    let pi = localstripe::payment_intent(&reference(&pending["data"])).await;
+    let back = localstripe::answer_challenge(pi["next_action"]["redirect_to_url"]["url"].as_str().unwrap(), true).await;
+    let back = back[back.find("/3ds").unwrap()..].to_owned();
+    let pi = localstripe::payment_intent(&reference(&pending["data"])).await;
+    let mut calls = Vec::new();
+    for i in 0..8 {
+        let (addr, back, pi, merchant_id) = (addrs[i % 2].clone(), back.clone(), pi.clone(), merchant["merchantId"].as_str().unwrap().to_owned());
+        calls.push(tokio::spawn(async move {
+            if i < 6 {
+                try_request(&addr, "GET", &back, "", &[], None).await.unwrap().0
+            } else {
+                let event = json!({ "id": format!("evt_kassa_two_servers_{i}"), "object": "event", "type": "payment_intent.succeeded", "data": { "object": pi } });
+                let signature = kassa::webhook::sign(event.to_string().as_bytes(), STRIPE_WEBHOOK_SECRET, kassa_server::clock::now_ms() / 1000);
+                let path = format!("/processor-webhooks/stripe/{merchant_id}");
+                try_request(&addr, "POST", &path, "", &[("stripe-signature", signature.as_str())], Some(&event)).await.unwrap().0
+            }
+        }));
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    let (_, books) = request(&addrs[0], "GET", &format!("/api/v1/payments/transactions/{payment}"), &sk, None).await;
+    assert_eq!(books["data"]["intent"]["status"], "captured");
+    let count = |kind: &str| books["data"]["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == kind && t["status"] == "approved").count();
+    assert_eq!((count("three_ds"), count("authorize"), count("capture")), (1, 1, 1), "{}", books["data"]["transactions"]);
+    assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
+    assert_eq!(localstripe::charges_of(pi["id"].as_str().unwrap()).await.len(), 1, "Stripe charged once");
 }
