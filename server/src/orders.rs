@@ -148,10 +148,11 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
         }
         _ => {}
     }
-    let mut refunded: i64 = existing.iter().filter(|p| p.kind == LedgerKind::Refund && p.status == LedgerStatus::Complete).map(|p| p.amount_cents).sum();
+    let is_refund = |p: &&PaymentRecord| p.kind == LedgerKind::Refund && p.status == LedgerStatus::Complete;
+    let mut refunded: i64 = existing.iter().filter(is_refund).map(|p| p.amount_cents).sum();
     // A refund taken back (the processor failed it after accepting it): its rows are reversed,
     // newest first, and what they overshoot is entered again.
-    for r in existing.iter().rev().filter(|p| p.kind == LedgerKind::Refund && p.status == LedgerStatus::Complete) {
+    for r in existing.iter().rev().filter(is_refund) {
         if refunded <= intent.refunded_amount_cents {
             break;
         }

@@ -48,7 +48,7 @@ const CHALLENGE_ORIGIN: &str = "https://hooks.stripe.com";
 pub fn challenge_origins(api_base: &str) -> Vec<String> {
     let mut origins = vec![CHALLENGE_ORIGIN.to_owned()];
     let api_origin = api_base.parse::<hyper::Uri>().ok().and_then(|uri| Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?)));
-    if let Some(origin) = api_origin.filter(|o| o != "https://api.stripe.com" && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')) {
+    if let Some(origin) = api_origin.filter(|o| o != DEFAULT_API_BASE && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')) {
         origins.push(origin);
     }
     origins
