@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
-use super::process::{supervise, try_request};
+use super::process::{exchange, supervise, try_request};
 
 pub const VERSION: &str = "1.15.10";
 /// localstripe takes any key that looks like a Stripe secret key.
@@ -115,25 +115,12 @@ pub async fn refunds_of(payment_intent: &str) -> Vec<Value> {
     list["data"].as_array().unwrap().iter().filter(|r| r["metadata"]["kassa_call"].is_string()).cloned().collect()
 }
 
-/// One raw HTTP/1.1 exchange with the stand-in, as a browser makes it: `(status, head, body)`.
+/// A browser's request to the stand-in at `url`, with a form for a POST: `(status, head, body)`.
 async fn browse(url: &str, method: &str, form: Option<&str>) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("an http:// address");
     let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("the stand-in listens");
-    let body = form.unwrap_or_default();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if form.is_some() {
-        head.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0), head.to_owned(), body.to_owned())
+    let headers: &[(&str, &str)] = if form.is_some() { &[("Content-Type", "application/x-www-form-urlencoded")] } else { &[] };
+    exchange(addr, method, path, headers, form.unwrap_or_default().as_bytes()).await.expect("the stand-in answers")
 }
 
 /// The cardholder on Stripe's challenge page at `url` (the stand-in's test page): completes the

@@ -116,24 +116,36 @@ impl Drop for ServerProcess {
 /// One HTTP/1.1 request over a fresh connection: the status and the JSON body (`Null` when the
 /// body is not JSON). `None` when the connection failed or broke (a server that died).
 pub async fn try_request(addr: &str, method: &str, path: &str, key: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Option<(u16, Value)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let body = body.map(Value::to_string).unwrap_or_default();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n");
+    let authorization = format!("Bearer {key}");
+    let mut all = vec![("Authorization", authorization.as_str())];
     if !body.is_empty() {
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+        all.push(("Content-Type", "application/json"));
+    }
+    all.extend_from_slice(headers);
+    let (status, _, text) = exchange(addr, method, path, &all, body.as_bytes()).await?;
+    Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// One raw HTTP/1.1 exchange, as a browser or a client makes it: `(status, head, body)`, or
+/// `None` when nothing answered.
+pub async fn exchange(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<(u16, String, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await.ok()?;
-    stream.write_all(body.as_bytes()).await.ok()?;
+    stream.write_all(body).await.ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.ok()?;
-    let text = String::from_utf8_lossy(&response);
-    let status = text.get(9..12)?.parse().ok()?;
-    let json = text.split_once("\r\n\r\n").map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null)).unwrap_or(Value::Null);
-    Some((status, json))
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Some((head.get(9..12)?.parse().ok()?, head.to_owned(), body.to_owned()))
 }
 
 /// [`try_request`] to a server that is expected to answer.
