@@ -115,7 +115,7 @@ fn kind_of(code: ErrorCode) -> ErrorType {
         ErrorCode::Unauthenticated | ErrorCode::Forbidden => ErrorType::AuthenticationError,
         ErrorCode::RateLimited => ErrorType::RateLimitError,
         ErrorCode::DuplicateRequest => ErrorType::IdempotencyError,
-        ErrorCode::NotFound | ErrorCode::InvalidState => ErrorType::InvalidRequestError,
+        ErrorCode::NotFound | ErrorCode::MethodNotAllowed | ErrorCode::InvalidState => ErrorType::InvalidRequestError,
         ErrorCode::Internal | ErrorCode::ProviderError | ErrorCode::ProviderTimeout => ErrorType::ApiError,
     }
 }

@@ -60,7 +60,7 @@ async fn may_manage(state: &AppState, caller: &Caller, headers: &HeaderMap, cust
 }
 
 /// Create a customer.
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers",
+#[utoipa::path(post, path = "/customers", tag = "customers",
     request_body = CreateCustomerRequest,
     responses((status = 201, body = crate::http::openapi::CustomerResponse), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
@@ -101,7 +101,7 @@ pub struct CustomerListQuery {
 }
 
 /// List customers, newest first.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerListQuery),
+#[utoipa::path(get, path = "/customers", tag = "customers", params(CustomerListQuery),
     responses((status = 200, body = crate::http::openapi::CustomerPage), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<CustomerListQuery>) -> ApiResult<Json<Page<Customer>>> {
     caller.require(Permission::MethodsView)?;
@@ -123,7 +123,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(query)
 }
 
 /// Retrieve a customer.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+#[utoipa::path(get, path = "/customers/{id}", tag = "customers",
     params(("id" = String, Path, description = "The customer")),
     responses((status = 200, body = crate::http::openapi::CustomerResponse), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Customer>>> {
@@ -133,7 +133,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 /// Save a tokenized card for a customer (the token is used up).
-#[utoipa::path(post, path = "/api/v1/customers/{id}/payment-methods", tag = "customers",
+#[utoipa::path(post, path = "/customers/{id}/payment-methods", tag = "customers",
     request_body = SavePaymentMethodRequest,
     params(("id" = String, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SavedMethodResponse),
@@ -180,7 +180,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, Path(id):
 }
 
 /// A customer's saved cards, the default first.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/payment-methods", tag = "customers",
+#[utoipa::path(get, path = "/customers/{id}/payment-methods", tag = "customers",
     params(("id" = String, Path, description = "The customer"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, body = crate::http::openapi::SavedMethodList), (status = 404, body = kassa::ErrorEnvelope)))]
@@ -192,7 +192,7 @@ pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers
 }
 
 /// Remove a saved card.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}/payment-methods/{methodId}", tag = "customers",
+#[utoipa::path(delete, path = "/customers/{id}/payment-methods/{methodId}", tag = "customers",
     params(("id" = String, Path, description = "The customer"), ("methodId" = String, Path, description = "The saved card"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
@@ -219,7 +219,7 @@ pub async fn delete_method(State(state): State<AppState>, caller: Caller, header
 
 /// A short-lived secret that lets the browser, with the publishable key, list, delete and pay with
 /// this customer's cards.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/sessions", tag = "customers",
+#[utoipa::path(post, path = "/customers/{id}/sessions", tag = "customers",
     params(("id" = String, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SessionResponse), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn create_session(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> ApiResult<Recorded> {

@@ -16,7 +16,7 @@ use crate::merchants::issue_key;
 use crate::state::AppState;
 
 /// Create an API key (secret key only); the key is in this response and nowhere else.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "keys",
+#[utoipa::path(post, path = "/api-keys", tag = "keys",
     request_body = CreateApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 403, body = kassa::ErrorEnvelope)))]
@@ -56,7 +56,7 @@ fn key_id(raw: &str) -> ApiResult<ApiKeyId> {
 }
 
 /// A merchant's keys (secret key only): names, kinds and hints, never the keys.
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "keys",
+#[utoipa::path(get, path = "/api-keys", tag = "keys",
     responses((status = 200, body = crate::http::openapi::KeyList), (status = 403, body = kassa::ErrorEnvelope)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<Vec<ApiKey>>>> {
     caller.require_secret()?;
@@ -64,7 +64,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 /// Revokes a key at once (secret key only). The key making the call cannot revoke itself: roll it.
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "The key")),
+#[utoipa::path(delete, path = "/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "The key")),
     responses((status = 200, body = crate::http::openapi::ApiKeyResponse), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<ApiKey>>> {
@@ -88,7 +88,7 @@ const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
 
 /// Rolls a key (secret key only): a new key with the same kind, permissions and name, shown this
 /// once; the old one keeps working for the grace period, then stops.
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/roll", tag = "keys", params(("id" = String, Path, description = "The key")),
+#[utoipa::path(post, path = "/api-keys/{id}/roll", tag = "keys", params(("id" = String, Path, description = "The key")),
     request_body = RollApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope)))]

@@ -21,67 +21,22 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::routing::{delete, get, patch, post};
+use axum::body::Bytes;
+use axum::routing::get;
 use axum::{Json, Router};
 use kassa::ErrorCode;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use self::error::{ApiError, InternalCause};
 use crate::state::AppState;
 
 /// Request bodies above this are refused with `PAYLOAD_TOO_LARGE`.
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// Every route, as `(method, path)`, so tests can check the OpenAPI document covers them.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/healthz"),
-    ("post", "/api/v1/payment-methods"),
-    ("post", "/api/v1/payments/authorize"),
-    ("post", "/api/v1/payments/sale"),
-    ("post", "/api/v1/payments/capture"),
-    ("post", "/api/v1/payments/void"),
-    ("post", "/api/v1/payments/refund"),
-    ("post", "/api/v1/payments/{id}/tip"),
-    ("get", "/api/v1/payments/transactions"),
-    ("get", "/api/v1/payments/transactions/{id}"),
-    ("post", "/api/v1/api-keys"),
-    ("get", "/api/v1/api-keys"),
-    ("delete", "/api/v1/api-keys/{id}"),
-    ("post", "/api/v1/api-keys/{id}/roll"),
-    ("post", "/api/v1/payments/intents"),
-    ("get", "/api/v1/payments/intents/{id}"),
-    ("post", "/api/v1/payments/intents/{id}"),
-    ("post", "/api/v1/payments/intents/{id}/confirm"),
-    ("get", "/api/v1/payments/failed"),
-    ("post", "/api/v1/payments/failed/{id}/retry"),
-    ("post", "/api/v1/payments/failed/{id}/resolve"),
-    ("post", "/api/v1/customers"),
-    ("get", "/api/v1/customers"),
-    ("get", "/api/v1/customers/{id}"),
-    ("post", "/api/v1/customers/{id}/payment-methods"),
-    ("get", "/api/v1/customers/{id}/payment-methods"),
-    ("delete", "/api/v1/customers/{id}/payment-methods/{methodId}"),
-    ("post", "/api/v1/customers/{id}/sessions"),
-    ("post", "/api/v1/orders"),
-    ("get", "/api/v1/orders"),
-    ("get", "/api/v1/orders/{id}"),
-    ("post", "/api/v1/orders/{id}/payment-intent"),
-    ("post", "/api/v1/orders/{id}/payments"),
-    ("patch", "/api/v1/orders/{id}/payments/{uid}"),
-    ("delete", "/api/v1/orders/{id}/payments/{uid}"),
-    ("post", "/api/v1/orders/{id}/payments/{uid}/confirm"),
-    ("post", "/api/v1/webhook-endpoints"),
-    ("get", "/api/v1/webhook-endpoints"),
-    ("delete", "/api/v1/webhook-endpoints/{id}"),
-    ("get", "/api/v1/webhook-endpoints/{id}/deliveries"),
-    ("get", "/api/v1/events"),
-    ("get", "/api/v1/processor"),
-    ("post", "/api/v1/processor"),
-    ("post", "/processor-webhooks/stripe/{merchant}"),
-];
 
 /// Folders of built pages the server also serves.
 #[derive(Clone, Default)]
@@ -113,53 +68,56 @@ pub fn app(state: AppState) -> Router {
 
 /// The API plus the checkout and the demo pages.
 pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
-    let api = Router::new()
-        .route("/payment-methods", post(payments::create_payment_method))
-        .route("/payments/authorize", post(payments::authorize))
-        .route("/payments/sale", post(payments::sale))
-        .route("/payments/capture", post(payments::capture))
-        .route("/payments/void", post(payments::void))
-        .route("/payments/refund", post(payments::refund))
-        .route("/payments/{id}/tip", post(payments::tip))
-        .route("/payments/transactions", get(payments::list_transactions))
-        .route("/payments/transactions/{id}", get(payments::get_transaction))
-        .route("/api-keys", post(keys::create).get(keys::list))
-        .route("/api-keys/{id}", delete(keys::revoke))
-        .route("/api-keys/{id}/roll", post(keys::roll))
-        .route("/payments/intents", post(payments::create_intent))
-        .route("/payments/intents/{id}", get(payments::get_intent).post(payments::update_intent))
-        .route("/payments/intents/{id}/confirm", post(payments::confirm_intent))
-        .route("/payments/failed", get(payments::list_failed))
-        .route("/payments/failed/{id}/retry", post(payments::retry_failed))
-        .route("/payments/failed/{id}/resolve", post(payments::resolve_failed))
-        .route("/customers", post(customers::create).get(customers::list))
-        .route("/customers/{id}", get(customers::get))
-        .route("/customers/{id}/payment-methods", post(customers::save_method).get(customers::list_methods))
-        .route("/customers/{id}/payment-methods/{method_id}", delete(customers::delete_method))
-        .route("/customers/{id}/sessions", post(customers::create_session))
-        .route("/orders", post(orders::create).get(orders::list))
-        .route("/orders/{id}", get(orders::get))
-        .route("/orders/{id}/payment-intent", post(orders::payment_intent))
-        .route("/orders/{id}/payments", post(orders::add_payment))
-        .route("/orders/{id}/payments/{uid}", patch(orders::update_payment).delete(orders::delete_payment))
-        .route("/orders/{id}/payments/{uid}/confirm", post(orders::confirm_payment))
-        .route("/webhook-endpoints", post(webhooks::create).get(webhooks::list))
-        .route("/webhook-endpoints/{id}", delete(webhooks::delete))
-        .route("/webhook-endpoints/{id}/deliveries", get(webhooks::deliveries))
-        .route("/events", get(webhooks::list_events))
-        .route("/processor", get(processor::get).post(processor::update))
+    let api = OpenApiRouter::new()
+        .routes(routes!(payments::create_payment_method))
+        .routes(routes!(payments::authorize))
+        .routes(routes!(payments::sale))
+        .routes(routes!(payments::capture))
+        .routes(routes!(payments::void))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::tip))
+        .routes(routes!(payments::list_transactions))
+        .routes(routes!(payments::get_transaction))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(keys::roll))
+        .routes(routes!(payments::create_intent))
+        .routes(routes!(payments::get_intent, payments::update_intent))
+        .routes(routes!(payments::confirm_intent))
+        .routes(routes!(payments::list_failed))
+        .routes(routes!(payments::retry_failed))
+        .routes(routes!(payments::resolve_failed))
+        .routes(routes!(customers::create, customers::list))
+        .routes(routes!(customers::get))
+        .routes(routes!(customers::save_method, customers::list_methods))
+        .routes(routes!(customers::delete_method))
+        .routes(routes!(customers::create_session))
+        .routes(routes!(orders::create, orders::list))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::payment_intent))
+        .routes(routes!(orders::add_payment))
+        .routes(routes!(orders::update_payment, orders::delete_payment))
+        .routes(routes!(orders::confirm_payment))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::list_events))
+        .routes(routes!(processor::get, processor::update))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
-    let mut router = Router::new()
-        .route("/healthz", get(health))
-        .route("/api/v1/openapi.json", get(openapi_json))
-        .route("/processor-webhooks/stripe/{merchant}", post(processor::stripe_webhook))
+    let (documented, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(processor::stripe_webhook))
+        .nest("/api/v1", api)
+        .split_for_parts();
+    let document = Bytes::from(openapi::finish(document).to_string());
+    let mut router = documented
+        .route("/api/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }))
         .route("/3ds/{id}/challenge", get(three_ds::show).post(three_ds::submit))
         .route("/3ds/{id}/return", get(three_ds::returned))
         .route("/3ds/assets/challenge.css", get(three_ds::stylesheet))
         .route("/3ds/assets/complete.js", get(three_ds::complete_script))
-        .route("/3ds/assets/challenge.js", get(three_ds::challenge_script))
-        .nest("/api/v1", api);
+        .route("/3ds/assets/challenge.js", get(three_ds::challenge_script));
     if let Some(dir) = &pages.checkout {
         let index = ServeFile::new(dir.join("index.html"));
         let policy = HeaderValue::from_str(&checkout_csp(&state.processors.challenge_origins())).expect("the origins are checked");
@@ -179,7 +137,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         None => router.fallback(not_found),
     };
     router
-        .method_not_allowed_fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors())
         .layer(from_fn(log_requests))
@@ -215,12 +173,13 @@ pub async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi::ApiDoc::openapi())
-}
-
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "No such route")
+}
+
+/// axum adds the `Allow` header to this answer.
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("This route does not take {method}"))
 }
 
 /// One line a request: method, path (never the query or body), status and time. A 500's cause is

@@ -2,6 +2,7 @@
 
 use kassa::api::{CardToken, CreatedApiKey, Customer, CustomerSession, DeliveryAttempt, Event, IntentWithHistory, Order, PageMeta, PaymentIntent, SavedPaymentMethod, WebhookEndpoint};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use serde_json::{json, Value};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 #[derive(ToSchema)]
@@ -113,56 +114,86 @@ impl Modify for Security {
     }
 }
 
+/// The document's frame; its paths come from the router (`http::app_with_pages`), so no route can be
+/// served undocumented or documented unserved.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kassa API", version = "1", description = "Card payments: tokenize, authorize, capture, void, refund, tip, search."),
-    paths(
-        crate::http::payments::create_payment_method,
-        crate::http::payments::authorize,
-        crate::http::payments::sale,
-        crate::http::payments::capture,
-        crate::http::payments::void,
-        crate::http::payments::refund,
-        crate::http::payments::tip,
-        crate::http::payments::list_transactions,
-        crate::http::payments::get_transaction,
-        crate::http::keys::create,
-        crate::http::keys::list,
-        crate::http::keys::revoke,
-        crate::http::keys::roll,
-        crate::http::processor::get,
-        crate::http::processor::update,
-        crate::http::processor::stripe_webhook,
-        crate::http::payments::create_intent,
-        crate::http::payments::get_intent,
-        crate::http::payments::update_intent,
-        crate::http::payments::confirm_intent,
-        crate::http::payments::list_failed,
-        crate::http::payments::retry_failed,
-        crate::http::payments::resolve_failed,
-        crate::http::customers::create,
-        crate::http::customers::list,
-        crate::http::customers::get,
-        crate::http::customers::save_method,
-        crate::http::customers::list_methods,
-        crate::http::customers::delete_method,
-        crate::http::customers::create_session,
-        crate::http::orders::create,
-        crate::http::orders::list,
-        crate::http::orders::get,
-        crate::http::orders::payment_intent,
-        crate::http::orders::add_payment,
-        crate::http::orders::update_payment,
-        crate::http::orders::delete_payment,
-        crate::http::orders::confirm_payment,
-        crate::http::webhooks::create,
-        crate::http::webhooks::list,
-        crate::http::webhooks::delete,
-        crate::http::webhooks::deliveries,
-        crate::http::webhooks::list_events,
-        crate::http::health,
-    ),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = [])),
 )]
 pub struct ApiDoc;
+
+/// What every operation can answer besides its own responses, derived from the layers every route
+/// runs through, so no handler lists them by hand:
+/// - under `/api/v1`: authentication (401, 403), the rate limit (429), bad input (400), the
+///   body limit (413), and an unexpected failure (500);
+/// - a `POST` there: the idempotency layer (409) and its `Idempotency-Key` header;
+/// - a path with an id: 404.
+///
+/// A request body whose schema requires nothing may be left out (an empty body reads as `{}`).
+pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(doc).expect("the document serializes");
+    let schemas = doc["components"]["schemas"].clone();
+    let Some(paths) = doc["paths"].as_object_mut() else { return doc };
+    for (path, item) in paths.iter_mut() {
+        let api = path.starts_with("/api/v1/");
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, operation) in item.iter_mut() {
+            let has_body = operation.get("requestBody").is_some();
+            if let Some(body) = operation.get_mut("requestBody") {
+                let reference = body.pointer("/content/application~1json/schema/$ref").and_then(Value::as_str).unwrap_or_default();
+                let name = reference.rsplit('/').next().unwrap_or_default();
+                let required = schemas[name]["required"].as_array().is_some_and(|r| !r.is_empty());
+                body["required"] = json!(required);
+            }
+            let mut statuses: Vec<(u16, &str)> = vec![(500, "An unexpected failure; nothing was changed")];
+            if path.contains('{') {
+                statuses.push((404, "Nothing of this merchant's has this id"));
+            }
+            if api {
+                statuses.push((400, "The request is not valid; `details.field` names what is wrong"));
+                statuses.push((401, "No key, or a key that is unknown, revoked or expired"));
+                statuses.push((403, "The key may not do this"));
+                statuses.push((429, "Too many requests; retry after `Retry-After` seconds"));
+                if has_body {
+                    statuses.push((413, "The body is over the limit"));
+                }
+                if method == "post" {
+                    statuses.push((409, "The idempotency key is in use, or names another request"));
+                    add_idempotency_header(operation);
+                }
+            }
+            let responses = operation["responses"].as_object_mut().expect("every operation has responses");
+            for (status, description) in statuses {
+                responses.entry(status.to_string()).or_insert_with(|| error_response(status, description));
+            }
+        }
+    }
+    doc
+}
+
+fn error_response(status: u16, description: &str) -> Value {
+    let mut response = json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorEnvelope" } } },
+    });
+    if status == 429 {
+        response["headers"] = json!({ "Retry-After": { "description": "Seconds to wait", "schema": { "type": "integer", "minimum": 0 } } });
+    }
+    response
+}
+
+/// The header the idempotency layer reads: visible ASCII, 1 to 255 characters.
+fn add_idempotency_header(operation: &mut Value) {
+    let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters").or_insert_with(|| json!([]));
+    let parameters = parameters.as_array_mut().expect("parameters are a list");
+    parameters.retain(|p| p["name"] != "Idempotency-Key");
+    parameters.push(json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes the request safe to retry: a replay returns the first answer",
+        "schema": { "type": "string", "minLength": 1, "maxLength": crate::http::idempotency::MAX_KEY_LEN, "pattern": "^[!-~]([ -~]*[!-~])?$" },
+    }));
+}

@@ -39,7 +39,7 @@ async fn view(tx: &mut Tx, merchant: &kassa::id::MerchantId, id: &OrderId) -> Re
 }
 
 /// Create an order; the server computes its total from the line items.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = CreateOrderRequest,
+#[utoipa::path(post, path = "/orders", tag = "orders", request_body = CreateOrderRequest,
     responses((status = 201, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
@@ -61,7 +61,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
 }
 
 /// An order with its payments ledger and balance.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = String, Path, description = "The order")),
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = String, Path, description = "The order")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Order>>> {
     caller.require(Permission::OrdersView)?;
@@ -73,7 +73,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 /// Orders, newest first.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderFilters),
+#[utoipa::path(get, path = "/orders", tag = "orders", params(OrderFilters),
     responses((status = 200, body = crate::http::openapi::OrderPage), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<OrderFilters>) -> ApiResult<Json<Page<Order>>> {
     caller.require(Permission::OrdersView)?;
@@ -114,7 +114,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filter
 }
 
 /// A payment intent for the order's open balance, carrying its line items.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/payment-intent", tag = "orders", params(("id" = String, Path, description = "The order")),
+#[utoipa::path(post, path = "/orders/{id}/payment-intent", tag = "orders", params(("id" = String, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::IntentResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
@@ -148,7 +148,7 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, Path(i
 }
 
 /// Record a manual payment (cash, cheque, an external transfer, …) or refund.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "orders", request_body = CreateOrderPaymentRequest,
+#[utoipa::path(post, path = "/orders/{id}/payments", tag = "orders", request_body = CreateOrderPaymentRequest,
     params(("id" = String, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
@@ -205,7 +205,7 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
 }
 
 /// Correct a payment; the previous values stay in its `corrections`.
-#[utoipa::path(patch, path = "/api/v1/orders/{id}/payments/{uid}", tag = "orders", request_body = UpdateOrderPaymentRequest,
+#[utoipa::path(patch, path = "/orders/{id}/payments/{uid}", tag = "orders", request_body = UpdateOrderPaymentRequest,
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, Path((id, uid)): Path<(String, String)>, body: Bytes) -> ApiResult<Recorded> {
@@ -218,7 +218,7 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, Path((
 }
 
 /// Complete a pending payment.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/payments/{uid}/confirm", tag = "orders",
+#[utoipa::path(post, path = "/orders/{id}/payments/{uid}/confirm", tag = "orders",
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, Path((id, uid)): Path<(String, String)>) -> ApiResult<Recorded> {
@@ -230,7 +230,7 @@ pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, Path(
 }
 
 /// Remove a pending payment, or reverse a completed one (it stays in the ledger, reversed).
-#[utoipa::path(delete, path = "/api/v1/orders/{id}/payments/{uid}", tag = "orders",
+#[utoipa::path(delete, path = "/orders/{id}/payments/{uid}", tag = "orders",
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, Path((id, uid)): Path<(String, String)>) -> ApiResult<Recorded> {

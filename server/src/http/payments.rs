@@ -30,9 +30,8 @@ pub fn intent_id(raw: &str) -> ApiResult<PaymentIntentId> {
 }
 
 /// Tokenize a card into a single-use `tok_…`.
-#[utoipa::path(post, path = "/api/v1/payment-methods", tag = "payment methods",
+#[utoipa::path(post, path = "/payment-methods", tag = "payment methods",
     request_body = CreateTokenRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 201, description = "The token", body = crate::http::openapi::TokenResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope), (status = 429, body = kassa::ErrorEnvelope)))]
@@ -48,9 +47,8 @@ pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx,
 }
 
 /// Hold funds on a card.
-#[utoipa::path(post, path = "/api/v1/payments/authorize", tag = "payments",
+#[utoipa::path(post, path = "/payments/authorize", tag = "payments",
     request_body = ChargeRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 201, description = "Authorized (or waiting for 3-D Secure)", body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
               (status = 400, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
@@ -62,9 +60,8 @@ pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: Bytes
 }
 
 /// Authorize and capture in one step, with an optional tip.
-#[utoipa::path(post, path = "/api/v1/payments/sale", tag = "payments",
+#[utoipa::path(post, path = "/payments/sale", tag = "payments",
     request_body = ChargeRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 201, description = "Captured (or waiting for 3-D Secure)", body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
               (status = 400, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
@@ -76,9 +73,8 @@ pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> 
 }
 
 /// Capture an authorization, fully or in part.
-#[utoipa::path(post, path = "/api/v1/payments/capture", tag = "payments",
+#[utoipa::path(post, path = "/payments/capture", tag = "payments",
     request_body = CaptureRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
@@ -88,9 +84,8 @@ pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: Bytes) 
 }
 
 /// Release an authorization, or void a capture before settlement.
-#[utoipa::path(post, path = "/api/v1/payments/void", tag = "payments",
+#[utoipa::path(post, path = "/payments/void", tag = "payments",
     request_body = VoidRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn void(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
@@ -100,9 +95,8 @@ pub async fn void(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> 
 }
 
 /// Refund some or all of what was captured.
-#[utoipa::path(post, path = "/api/v1/payments/refund", tag = "payments",
+#[utoipa::path(post, path = "/payments/refund", tag = "payments",
     request_body = RefundRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
@@ -112,10 +106,9 @@ pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
 }
 
 /// Set the tip of an unsettled payment.
-#[utoipa::path(post, path = "/api/v1/payments/{id}/tip", tag = "payments",
+#[utoipa::path(post, path = "/payments/{id}/tip", tag = "payments",
     request_body = TipRequest,
-    params(("id" = String, Path, description = "The payment intent"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn tip(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
@@ -126,9 +119,8 @@ pub async fn tip(State(state): State<AppState>, r: RequestCtx, Path(id): Path<St
 }
 
 /// Create an intent for the browser to confirm; the response carries its `clientSecret`.
-#[utoipa::path(post, path = "/api/v1/payments/intents", tag = "intents",
+#[utoipa::path(post, path = "/payments/intents", tag = "intents",
     request_body = CreateIntentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn create_intent(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
@@ -145,7 +137,7 @@ pub struct ClientSecretQuery {
 }
 
 /// Retrieve an intent: a secret key, or a publishable key with the intent's client secret.
-#[utoipa::path(get, path = "/api/v1/payments/intents/{id}", tag = "intents",
+#[utoipa::path(get, path = "/payments/intents/{id}", tag = "intents",
     params(("id" = String, Path, description = "The payment intent"), ClientSecretQuery),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
@@ -163,10 +155,9 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, Path(id): 
 
 /// Confirm an intent with a card, a token or a saved card (a publishable key sends the
 /// `clientSecret`); a 3-D Secure card answers `requires_action` with `nextAction`.
-#[utoipa::path(post, path = "/api/v1/payments/intents/{id}/confirm", tag = "intents",
+#[utoipa::path(post, path = "/payments/intents/{id}/confirm", tag = "intents",
     request_body = ConfirmIntentRequest,
-    params(("id" = String, Path, description = "The payment intent"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
@@ -182,10 +173,9 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(i
 }
 
 /// Change an intent's amount, line items or metadata before it is paid (secret key).
-#[utoipa::path(post, path = "/api/v1/payments/intents/{id}", tag = "intents",
+#[utoipa::path(post, path = "/payments/intents/{id}", tag = "intents",
     request_body = kassa::api::UpdateIntentRequest,
-    params(("id" = String, Path, description = "The payment intent"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
@@ -240,7 +230,7 @@ async fn page(state: &AppState, caller: &Caller, query: &IntentQuery) -> ApiResu
 }
 
 /// Search payments, newest first.
-#[utoipa::path(get, path = "/api/v1/payments/transactions", tag = "payments",
+#[utoipa::path(get, path = "/payments/transactions", tag = "payments",
     params(TransactionFilters),
     responses((status = 200, body = crate::http::openapi::IntentPage),
               (status = 400, body = kassa::ErrorEnvelope)))]
@@ -264,7 +254,7 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
 }
 
 /// One payment with every processor call made for it.
-#[utoipa::path(get, path = "/api/v1/payments/transactions/{id}", tag = "payments",
+#[utoipa::path(get, path = "/payments/transactions/{id}", tag = "payments",
     params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::HistoryResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
@@ -280,7 +270,7 @@ const FAILED: [IntentStatus; 2] = [IntentStatus::Declined, IntentStatus::Error];
 
 /// Declined and failed payments, newest first (the last 30 days unless `dateFrom` says
 /// otherwise); `counts=true` answers only how many.
-#[utoipa::path(get, path = "/api/v1/payments/failed", tag = "failed payments",
+#[utoipa::path(get, path = "/payments/failed", tag = "failed payments",
     params(FailedFilters),
     responses((status = 200, description = "A page of intents, or `{total, declined, error}` with counts=true", body = crate::http::openapi::IntentPage),
               (status = 400, body = kassa::ErrorEnvelope)))]
@@ -310,10 +300,9 @@ pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery
 
 /// Retry a failed payment with the original card or another one: a new intent whose metadata
 /// names the one it retries.
-#[utoipa::path(post, path = "/api/v1/payments/failed/{id}/retry", tag = "failed payments",
+#[utoipa::path(post, path = "/payments/failed/{id}/retry", tag = "failed payments",
     request_body = RetryRequest,
-    params(("id" = String, Path, description = "The failed payment intent"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("id" = String, Path, description = "The failed payment intent")),
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
@@ -325,10 +314,9 @@ pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, Path(id)
 }
 
 /// Close a failed payment by hand, e.g. when the customer paid in cash.
-#[utoipa::path(post, path = "/api/v1/payments/failed/{id}/resolve", tag = "failed payments",
+#[utoipa::path(post, path = "/payments/failed/{id}/resolve", tag = "failed payments",
     request_body = ResolveRequest,
-    params(("id" = String, Path, description = "The failed payment intent"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("id" = String, Path, description = "The failed payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {

@@ -33,7 +33,7 @@ fn settings(merchant: &MerchantId, kind: ProcessorKind, credentials: Option<&Cre
 }
 
 /// This merchant's card processor (secret key only): never its secrets, only their hints.
-#[utoipa::path(get, path = "/api/v1/processor", tag = "processor",
+#[utoipa::path(get, path = "/processor", tag = "processor",
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 403, body = kassa::ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<ProcessorSettings>>> {
     caller.require_secret()?;
@@ -70,7 +70,7 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
 /// Chooses this merchant's card processor (secret key only). A Stripe key is tried at Stripe
 /// before it is kept, sealed with the server's encryption key. Payments already made stay with
 /// the processor that made them.
-#[utoipa::path(post, path = "/api/v1/processor", tag = "processor",
+#[utoipa::path(post, path = "/processor", tag = "processor",
     request_body = UpdateProcessorRequest,
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope)))]

@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::store::events;
 
 /// Register an endpoint; the response holds its signing secret, shown only this once.
-#[utoipa::path(post, path = "/api/v1/webhook-endpoints", tag = "webhooks", request_body = CreateWebhookEndpointRequest,
+#[utoipa::path(post, path = "/webhook-endpoints", tag = "webhooks", request_body = CreateWebhookEndpointRequest,
     responses((status = 201, body = crate::http::openapi::EndpointResponse), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
@@ -47,7 +47,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
         .await
 }
 
-#[utoipa::path(get, path = "/api/v1/webhook-endpoints", tag = "webhooks",
+#[utoipa::path(get, path = "/webhook-endpoints", tag = "webhooks",
     responses((status = 200, body = crate::http::openapi::EndpointList)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<Vec<WebhookEndpoint>>>> {
     caller.require_secret()?;
@@ -59,7 +59,7 @@ fn endpoint_id(raw: &str) -> ApiResult<WebhookEndpointId> {
     raw.parse().map_err(|_| ApiError::not_found("webhook endpoint"))
 }
 
-#[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
+#[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
     caller.require_secret()?;
@@ -77,7 +77,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 }
 
 /// The latest delivery attempts to an endpoint, newest first.
-#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
+#[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
     responses((status = 200, body = crate::http::openapi::AttemptList), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn deliveries(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
     caller.require_secret()?;
@@ -99,7 +99,7 @@ pub struct EventQuery {
 }
 
 /// Events, newest first.
-#[utoipa::path(get, path = "/api/v1/events", tag = "webhooks", params(EventQuery),
+#[utoipa::path(get, path = "/events", tag = "webhooks", params(EventQuery),
     responses((status = 200, body = crate::http::openapi::EventPage), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn list_events(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<EventQuery>) -> ApiResult<Json<Page<Event>>> {
     caller.require_secret()?;
