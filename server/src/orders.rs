@@ -21,7 +21,7 @@ const MAX_TEXT: usize = 255;
 
 fn text(field: &str, value: Option<&String>) -> ApiResult<()> {
     match value {
-        Some(v) if v.is_empty() || v.len() > MAX_TEXT => Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_TEXT} characters"))),
+        Some(v) if v.is_empty() || v.chars().count() > MAX_TEXT => Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_TEXT} characters"))),
         _ => Ok(()),
     }
 }
@@ -40,7 +40,7 @@ pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
     }
     let mut subtotal: i64 = 0;
     for (i, item) in req.line_items.iter().enumerate() {
-        if item.name.is_empty() || item.name.len() > MAX_TEXT {
+        if item.name.is_empty() || item.name.chars().count() > MAX_TEXT {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
         if !(0..=crate::payments::MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents) || item.quantity == 0 || item.quantity > 10_000 {
@@ -215,13 +215,13 @@ pub async fn paid_by_other_means(tx: &mut Tx, merchant: &MerchantId, intent: &In
 /// Checks a manual payment and makes its row.
 pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, by: &str, now: i64) -> ApiResult<PaymentRecord> {
     amount("amountCents", req.amount_cents)?;
-    if req.method_id.is_empty() || req.method_id.len() > 64 || req.method_id == "card" {
+    if req.method_id.is_empty() || req.method_id.chars().count() > 64 || req.method_id == "card" {
         return Err(ApiError::validation("methodId", "methodId names how it was paid (cash, cheque, external, …); card payments record themselves"));
     }
     for (field, value) in [("transactionRef", &req.transaction_ref), ("sourcePaymentId", &req.source_payment_id), ("invoiceId", &req.invoice_id)] {
         text(field, value.as_ref())?;
     }
-    if req.note.as_ref().is_some_and(|n| n.len() > 2000) {
+    if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(ApiError::validation("note", "note must be at most 2000 characters"));
     }
     let status = req.status.unwrap_or(LedgerStatus::Complete);
@@ -255,7 +255,7 @@ pub fn corrected(payment: &PaymentRecord, req: UpdateOrderPaymentRequest, by: &s
     if let Some(a) = req.amount_cents {
         amount("amountCents", a)?;
     }
-    if req.method_id.as_deref().is_some_and(|m| m.is_empty() || m.len() > 64 || m == "card") {
+    if req.method_id.as_deref().is_some_and(|m| m.is_empty() || m.chars().count() > 64 || m == "card") {
         return Err(ApiError::validation("methodId", "methodId must be 1 to 64 characters, and not card"));
     }
     let mut previous = Map::new();

@@ -67,7 +67,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
     r.caller.require(Permission::MethodsManage)?;
     let req: CreateCustomerRequest = parse_json(&body)?;
     for (field, value) in [("email", &req.email), ("name", &req.name)] {
-        if value.as_ref().is_some_and(|v| v.is_empty() || v.len() > 255) {
+        if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > 255) {
             return Err(ApiError::validation(field, format!("{field} must be 1 to 255 characters")));
         }
     }
@@ -94,6 +94,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerListQuery {
     cursor: Option<String>,
@@ -142,7 +143,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, Path(id):
     r.caller.require(Permission::MethodsManage)?;
     let customer = existing_customer(&state, &r.caller, &customer_id(&id)?).await?;
     let req: SavePaymentMethodRequest = parse_json(&body)?;
-    if req.nickname.as_ref().is_some_and(|n| n.is_empty() || n.len() > 100) {
+    if req.nickname.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
         return Err(ApiError::validation("nickname", "nickname must be 1 to 100 characters"));
     }
     let token = tokens::find(&state.store, &r.caller.merchant_id, &req.token)

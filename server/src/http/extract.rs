@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::ApiError;
 use kassa::ErrorCode;
@@ -27,13 +28,12 @@ pub fn too_large() -> ApiError {
 /// repeats a card number or CVC that was sent.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_json::from_slice::<Value>(bytes).map_err(|_| ApiError::validation("body", "body: Request body is not valid JSON"))?;
+    serde_path_to_error::deserialize(whole_numbers(value)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
-        let syntax = inner.is_syntax() || inner.is_eof();
-        let at_root = syntax || path == "." || path.is_empty();
+        let at_root = path == "." || path.is_empty();
         // A missing field is reported at its parent's path; name the field itself.
         let named = message.starts_with("missing field")
             .then(|| backticked(&message))
@@ -44,9 +44,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             (None, true) => String::new(),
             (None, false) => path.clone(),
         };
-        let message = if syntax {
-            "Request body is not valid JSON".to_owned()
-        } else if field.ends_with("number") && field.contains("card") {
+        let message = if field.ends_with("number") && field.contains("card") {
             describe_card_error(&message, "card number is invalid")
         } else if field.ends_with("cvc") {
             describe_card_error(&message, "CVC is invalid")
@@ -69,6 +67,19 @@ fn describe_card_error(message: &str, fallback: &str) -> String {
     ];
     let message = strip_position(message);
     if ours.iter().any(|p| message.starts_with(p)) { message } else { fallback.to_owned() }
+}
+
+/// JSON has one kind of number: `100.0` is the whole number 100, as JSON Schema's `integer` says.
+fn whole_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, whole_numbers(v))).collect()),
+        other => other,
+    }
 }
 
 fn strip_position(message: &str) -> String {

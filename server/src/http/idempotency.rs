@@ -219,7 +219,7 @@ fn request_key(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Opt
         (Some(k), _) | (None, Some(k)) => k,
         (None, None) => return Ok(None),
     };
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
+    if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
         let field = if header.is_some() { "Idempotency-Key" } else { "clientRequestId" };
         return Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_KEY_LEN} characters")));
     }

@@ -32,7 +32,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
         }
         _ => {}
     }
-    if req.name.as_ref().is_some_and(|n| n.len() > 255) {
+    if req.name.as_ref().is_some_and(|n| n.chars().count() > 255) {
         return Err(ApiError::validation("name", "name must be at most 255 characters"));
     }
     let mut permissions = req.permissions.clone();
@@ -84,7 +84,7 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
 }
 
 /// The longest grace period of a rolled key.
-const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
+pub const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
 
 /// Rolls a key (secret key only): a new key with the same kind, permissions and name, shown this
 /// once; the old one keeps working for the grace period, then stops.

@@ -43,7 +43,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<Jso
 
 /// Checks a processor request; the credentials to store.
 pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentials>> {
-    let too_long = |value: &Option<String>| value.as_ref().is_some_and(|v| v.len() > 255 || v.chars().any(char::is_whitespace));
+    let too_long = |value: &Option<String>| value.as_ref().is_some_and(|v| v.chars().count() > 255 || v.chars().any(char::is_whitespace));
     for (field, value) in [("secretKey", &req.secret_key), ("webhookSecret", &req.webhook_secret)] {
         if too_long(value) {
             return Err(ApiError::validation(field, format!("{field} must be at most 255 characters, without spaces")));

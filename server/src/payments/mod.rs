@@ -36,7 +36,7 @@ use crate::store::Tx;
 
 /// The largest amount Kassa accepts, in minor units (a hundred million major units at exponent 2).
 pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
-const MAX_TEXT: usize = 255;
+pub const MAX_TEXT: usize = 255;
 const MAX_METADATA_KEYS: usize = 50;
 
 /// One request's view: who it is for, who asks, the idempotency key it runs under, and the
@@ -83,7 +83,7 @@ fn check_amount(field: &str, amount: i64) -> ApiResult<()> {
 
 fn check_text(field: &str, value: Option<&String>) -> ApiResult<()> {
     match value {
-        Some(v) if v.is_empty() || v.len() > MAX_TEXT => {
+        Some(v) if v.is_empty() || v.chars().count() > MAX_TEXT => {
             Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_TEXT} characters")))
         }
         _ => Ok(()),
@@ -92,7 +92,7 @@ fn check_text(field: &str, value: Option<&String>) -> ApiResult<()> {
 
 fn check_line_items(items: &[kassa::api::LineItem]) -> ApiResult<()> {
     for (i, item) in items.iter().enumerate() {
-        if item.name.is_empty() || item.name.len() > MAX_TEXT {
+        if item.name.is_empty() || item.name.chars().count() > MAX_TEXT {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
         if !(0..=MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents) {
@@ -106,7 +106,7 @@ fn check_line_items(items: &[kassa::api::LineItem]) -> ApiResult<()> {
 }
 
 fn check_metadata(metadata: &serde_json::Map<String, serde_json::Value>) -> ApiResult<()> {
-    if metadata.len() > MAX_METADATA_KEYS || metadata.keys().any(|k| k.is_empty() || k.len() > 40) {
+    if metadata.len() > MAX_METADATA_KEYS || metadata.keys().any(|k| k.is_empty() || k.chars().count() > 40) {
         return Err(ApiError::validation("metadata", "metadata holds at most 50 keys of 1 to 40 characters"));
     }
     Ok(())
@@ -123,8 +123,10 @@ fn check_card(card: &CardInput) -> ApiResult<Expiry> {
         cvc.check_for(card.number.brand()).map_err(|e| ApiError::validation("card.cvc", format!("card.cvc: {e}")))?;
     }
     check_text("card.name", card.name.as_ref())?;
-    if card.postal_code.as_ref().is_some_and(|p| p.len() > 16) {
-        return Err(ApiError::validation("card.postalCode", "card.postalCode must be at most 16 characters"));
+    // Postal codes the world over are letters, digits, spaces and dashes.
+    let postal = |p: &String| p.len() <= 16 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
+    if card.postal_code.as_ref().is_some_and(|p| !postal(p)) {
+        return Err(ApiError::validation("card.postalCode", "card.postalCode must be at most 16 letters, digits, spaces or dashes"));
     }
     Ok(expiry)
 }
