@@ -157,7 +157,7 @@ pub struct FailedCounts {
 
 /// Filters of `GET /payments/failed`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FailedFilters {
     /// `true` answers only the counts.

@@ -179,7 +179,7 @@ pub struct UpdateOrderPaymentRequest {
 
 /// Filters of `GET /orders`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderFilters {
     pub status: Option<OrderStatus>,

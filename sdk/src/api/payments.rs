@@ -336,7 +336,7 @@ pub struct TipRequest {
 
 /// Filters of `GET /payments/transactions`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TransactionFilters {
     pub status: Option<IntentStatus>,

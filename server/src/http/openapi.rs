@@ -40,7 +40,7 @@ pub struct HistoryResponse {
     pub data: IntentWithHistory,
 }
 
-#[derive(ToSchema)]
+#[derive(serde::Serialize, ToSchema)]
 pub struct IntentPage {
     pub data: Vec<PaymentIntent>,
     pub meta: PageMeta,
@@ -104,6 +104,19 @@ pub struct EventPage {
     pub meta: PageMeta,
 }
 
+#[derive(serde::Serialize, ToSchema)]
+pub struct CountsResponse {
+    pub data: kassa::api::FailedCounts,
+}
+
+/// `GET /payments/failed`: a page, or with `counts=true` only the counts.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FailedAnswer {
+    Page(IntentPage),
+    Counts(CountsResponse),
+}
+
 struct Security;
 
 impl Modify for Security {
@@ -134,18 +147,29 @@ pub struct ApiDoc;
 /// A request body whose schema requires nothing may be left out (an empty body reads as `{}`).
 pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the document serializes");
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        constrain(schemas);
+    }
     let schemas = doc["components"]["schemas"].clone();
     let Some(paths) = doc["paths"].as_object_mut() else { return doc };
     for (path, item) in paths.iter_mut() {
         let api = path.starts_with("/api/v1/");
         let Some(item) = item.as_object_mut() else { continue };
         for (method, operation) in item.iter_mut() {
+            tidy_parameters(path, operation);
             let has_body = operation.get("requestBody").is_some();
             if let Some(body) = operation.get_mut("requestBody") {
                 let reference = body.pointer("/content/application~1json/schema/$ref").and_then(Value::as_str).unwrap_or_default();
                 let name = reference.rsplit('/').next().unwrap_or_default();
-                let required = schemas[name]["required"].as_array().is_some_and(|r| !r.is_empty());
+                let required = schemas[name]["required"].as_array().is_some_and(|r| !r.is_empty()) || schemas[name].get("oneOf").is_some();
                 body["required"] = json!(required);
+            }
+            if path == "/api/v1/payments/authorize" {
+                // The tip belongs to a sale.
+                operation["requestBody"]["content"]["application/json"]["schema"] = json!({ "allOf": [
+                    { "$ref": "#/components/schemas/ChargeRequest" },
+                    { "properties": { "tipCents": { "type": "null" } } },
+                ] });
             }
             let mut statuses: Vec<(u16, &str)> = vec![(500, "An unexpected failure; nothing was changed")];
             if path.contains('{') {
@@ -184,7 +208,7 @@ fn error_response(status: u16, description: &str) -> Value {
     response
 }
 
-/// The header the idempotency layer reads: visible ASCII, 1 to 255 characters.
+/// The header the idempotency layer reads: visible ASCII (and tabs), 1 to 255 characters.
 fn add_idempotency_header(operation: &mut Value) {
     let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters").or_insert_with(|| json!([]));
     let parameters = parameters.as_array_mut().expect("parameters are a list");
@@ -194,6 +218,166 @@ fn add_idempotency_header(operation: &mut Value) {
         "in": "header",
         "required": false,
         "description": "Makes the request safe to retry: a replay returns the first answer",
-        "schema": { "type": "string", "minLength": 1, "maxLength": crate::http::idempotency::MAX_KEY_LEN, "pattern": "^[!-~]([ -~]*[!-~])?$" },
+        // HTTP drops the white space around a header's value: what is left is the key.
+        "schema": { "type": "string", "pattern": format!("^[\\t ]*[!-~](?:[\\t -~]{{0,{}}}[!-~])?[\\t ]*$", crate::http::idempotency::MAX_KEY_LEN - 2) },
     }));
+}
+
+/// The rules the handlers enforce, written into the schemas they apply to, with the constants the
+/// checks use. A rule that depends on another field (one of `card`, `token`, `paymentMethodId`; a
+/// restricted key's permissions; the processor's secrets) is written as a JSON Schema condition.
+/// What no schema can say (a card number's check digit, an expiry in the future, a tip within the
+/// amount, a cursor this API gave) is in the field's description.
+fn constrain(schemas: &mut serde_json::Map<String, Value>) {
+    use crate::payments::{MAX_AMOUNT_CENTS, MAX_TEXT};
+    let text = || json!({ "minLength": 1, "maxLength": MAX_TEXT });
+    let amount = || json!({ "minimum": 1, "maximum": MAX_AMOUNT_CENTS });
+    let at_least_zero = || json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS });
+    let metadata = json!({ "maxProperties": 50, "propertyNames": { "minLength": 1, "maxLength": 40 } });
+    let card_only = json!({ "enum": ["card", null] });
+    let ledger_method = json!({ "minLength": 1, "maxLength": 64, "not": { "const": "card" } });
+    let mut events: Vec<&str> = vec!["*"];
+    events.extend_from_slice(kassa::api::EVENT_TYPES);
+    let rules: Vec<(&str, &str, Value)> = vec![
+        ("CardInput", "number", json!({ "pattern": "^[0-9 -]+$", "description": "12 to 19 digits (spaces and dashes are ignored) that pass the Luhn check, of a length the brand uses" })),
+        ("CardInput", "expMonth", json!({ "minimum": 1, "maximum": 12 })),
+        ("CardInput", "expYear", json!({ "maximum": 2099, "description": "Four digits, or two (20YY); the card must not have expired" })),
+        ("CardInput", "cvc", json!({ "pattern": "[0-9]{3}", "description": "3 digits, or 4 for American Express" })),
+        ("CardInput", "name", text()),
+        ("CardInput", "postalCode", json!({ "pattern": "^[A-Za-z0-9 -]{0,16}$" })),
+        ("LineItem", "name", text()),
+        ("LineItem", "unitAmountCents", at_least_zero()),
+        ("LineItem", "quantity", json!({ "minimum": 1 })),
+        ("ChargeRequest", "amountCents", amount()),
+        ("ChargeRequest", "tipCents", json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "Sale only: a tip within `amountCents` (together at most the largest amount)" })),
+        ("ChargeRequest", "orderId", text()),
+        ("ChargeRequest", "customerId", text()),
+        ("ChargeRequest", "locationId", text()),
+        ("ChargeRequest", "terminalId", text()),
+        ("ChargeRequest", "paymentMethodType", card_only.clone()),
+        ("ChargeRequest", "metadata", metadata.clone()),
+        ("CaptureRequest", "amountCents", amount()),
+        ("RefundRequest", "amountCents", amount()),
+        ("RefundRequest", "reason", text()),
+        ("TipRequest", "tipCents", at_least_zero()),
+        ("CreateIntentRequest", "amountCents", amount()),
+        ("CreateIntentRequest", "orderId", text()),
+        ("CreateIntentRequest", "locationId", text()),
+        ("CreateIntentRequest", "metadata", metadata.clone()),
+        ("UpdateIntentRequest", "amountCents", amount()),
+        ("UpdateIntentRequest", "metadata", metadata.clone()),
+        ("ConfirmIntentRequest", "tipCents", json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "A tip within the intent's amount" })),
+        ("ConfirmIntentRequest", "returnUrl", json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^\\s\\\\]+$", "description": "An http or https address on the confirming page's site" })),
+        ("ConfirmIntentRequest", "frameAncestors", json!({ "maxItems": 3, "items": { "maxLength": 200, "pattern": "^[hH][tT][tT][pP][sS]?://[^/@\\s]+$" } })),
+        ("CreateCustomerRequest", "email", json!({ "minLength": 1, "maxLength": MAX_TEXT, "pattern": "@" })),
+        ("CreateCustomerRequest", "name", text()),
+        ("CreateCustomerRequest", "metadata", metadata.clone()),
+        ("SavePaymentMethodRequest", "nickname", json!({ "minLength": 1, "maxLength": 100 })),
+        ("RetryRequest", "paymentMethodType", card_only),
+        ("ResolveRequest", "reason", text()),
+        ("ResolveRequest", "otherMeansType", text()),
+        ("CreateOrderRequest", "lineItems", json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" })),
+        ("CreateOrderRequest", "customerId", text()),
+        ("CreateOrderRequest", "metadata", json!({ "maxProperties": 50 })),
+        ("CreateOrderPaymentRequest", "amountCents", amount()),
+        ("CreateOrderPaymentRequest", "methodId", ledger_method.clone()),
+        ("CreateOrderPaymentRequest", "status", json!({ "enum": ["pending", "complete", null] })),
+        ("CreateOrderPaymentRequest", "note", json!({ "maxLength": 2000 })),
+        ("CreateOrderPaymentRequest", "transactionRef", text()),
+        ("CreateOrderPaymentRequest", "sourcePaymentId", text()),
+        ("CreateOrderPaymentRequest", "invoiceId", text()),
+        ("UpdateOrderPaymentRequest", "amountCents", amount()),
+        ("UpdateOrderPaymentRequest", "methodId", ledger_method),
+        ("UpdateOrderPaymentRequest", "note", json!({ "maxLength": 2000 })),
+        ("UpdateOrderPaymentRequest", "transactionRef", text()),
+        ("UpdateOrderPaymentRequest", "invoiceId", text()),
+        ("CreateApiKeyRequest", "name", json!({ "maxLength": MAX_TEXT })),
+        ("RollApiKeyRequest", "expiresInSeconds", json!({ "minimum": 0, "maximum": crate::http::keys::MAX_GRACE_SECONDS })),
+        ("CreateWebhookEndpointRequest", "url", json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^/?#\\s]+", "description": "An http or https address outside private networks and special-use ranges" })),
+        ("CreateWebhookEndpointRequest", "events", json!({ "minItems": 1, "items": { "enum": events } })),
+        ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
+        ("UpdateProcessorRequest", "webhookSecret", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
+    ];
+    for (schema, property, rule) in rules {
+        let target = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+            .unwrap_or_else(|| panic!("{schema}.{property} is not in the document"));
+        merge(target, rule);
+    }
+    for (name, schema) in schemas.iter_mut() {
+        if let Some(id) = schema.pointer_mut("/properties/clientRequestId") {
+            merge(id, json!({ "minLength": 1, "maxLength": crate::http::idempotency::MAX_KEY_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }));
+        }
+        let one_source = matches!(name.as_str(), "ChargeRequest" | "ConfirmIntentRequest");
+        let at_most_one_source = name == "RetryRequest";
+        let given = |field: &str| json!({ "required": [field], "properties": { field: { "not": { "type": "null" } } } });
+        if one_source {
+            schema["oneOf"] = json!([given("card"), given("token"), given("paymentMethodId")]);
+        }
+        if at_most_one_source {
+            schema["not"] = json!({ "anyOf": [
+                { "allOf": [given("card"), given("token")] },
+                { "allOf": [given("card"), given("paymentMethodId")] },
+                { "allOf": [given("token"), given("paymentMethodId")] },
+            ] });
+        }
+    }
+    schemas["CreateApiKeyRequest"]["if"] = json!({ "properties": { "kind": { "const": "restricted" } } });
+    schemas["CreateApiKeyRequest"]["then"] = json!({ "required": ["permissions"], "properties": { "permissions": { "minItems": 1 } } });
+    schemas["CreateApiKeyRequest"]["else"] = json!({ "properties": { "permissions": { "maxItems": 0 } } });
+    schemas["UpdateProcessorRequest"]["if"] = json!({ "properties": { "processor": { "const": "stripe" } } });
+    schemas["UpdateProcessorRequest"]["then"] = json!({ "required": ["secretKey"], "properties": {
+        "secretKey": { "type": "string", "pattern": "^(sk|rk)_" },
+        "webhookSecret": { "pattern": "^whsec_" },
+    } });
+    schemas["UpdateProcessorRequest"]["else"] = json!({ "properties": { "secretKey": { "type": "null" }, "webhookSecret": { "type": "null" } } });
+    schemas["ResolveRequest"]["if"] = json!({ "required": ["otherMeansType"], "properties": { "otherMeansType": { "type": "string" } } });
+    schemas["ResolveRequest"]["then"] = json!({ "required": ["paidByOtherMeans"], "properties": { "paidByOtherMeans": { "const": true } } });
+}
+
+/// Adds `rule`'s keys to `target`; a reference or a `oneOf` with null is wrapped so both apply.
+fn merge(target: &mut Value, rule: Value) {
+    if target.get("$ref").is_some() || target.get("oneOf").is_some() {
+        let inner = target.take();
+        *target = json!({ "allOf": [inner] });
+    }
+    let object = target.as_object_mut().expect("a schema is an object");
+    for (key, value) in rule.as_object().expect("a rule is an object") {
+        match (object.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more.clone()),
+            _ => {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// Query parameters are absent or have a value; none is `null`. Every page's `limit` has the
+/// bounds the lists check.
+fn tidy_parameters(path: &str, operation: &mut Value) {
+    let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else { return };
+    for parameter in parameters {
+        let Some(schema) = parameter.get_mut("schema") else { continue };
+        if let Some(types) = schema.get_mut("type").and_then(Value::as_array_mut) {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types[0].clone();
+                schema["type"] = only;
+            }
+        }
+        if let Some(choices) = schema.get("oneOf").and_then(Value::as_array) {
+            let kept: Vec<Value> = choices.iter().filter(|c| c["type"] != "null").cloned().collect();
+            if kept.len() == 1 {
+                *schema = kept[0].clone();
+            }
+        }
+        match parameter["name"].as_str() {
+            Some("limit") => merge(&mut parameter["schema"], json!({ "minimum": 1, "maximum": kassa::api::PAGE_LIMIT_MAX })),
+            Some("status") if path == "/api/v1/payments/failed" => parameter["schema"] = json!({ "enum": ["declined", "error"] }),
+            Some("cardLast4") => merge(&mut parameter["schema"], json!({ "pattern": "^[0-9]{4}$" })),
+            Some("cursor") => merge(&mut parameter["schema"], json!({ "description": "The `meta.cursor` of the page before" })),
+            _ => {}
+        }
+    }
 }

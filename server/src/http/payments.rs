@@ -51,7 +51,7 @@ pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx,
     request_body = ChargeRequest,
     responses((status = 201, description = "Authorized (or waiting for 3-D Secure)", body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
-              (status = 400, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 400, body = kassa::ErrorEnvelope), (status = 404, description = "The token, saved card or order named does not exist", body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
               (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
@@ -64,7 +64,7 @@ pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: Bytes
     request_body = ChargeRequest,
     responses((status = 201, description = "Captured (or waiting for 3-D Secure)", body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
-              (status = 400, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 400, body = kassa::ErrorEnvelope), (status = 404, description = "The token, saved card or order named does not exist", body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
               (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
@@ -130,6 +130,7 @@ pub async fn create_intent(State(state): State<AppState>, r: RequestCtx, body: B
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientSecretQuery {
     /// Required with a publishable key.
@@ -272,7 +273,7 @@ const FAILED: [IntentStatus; 2] = [IntentStatus::Declined, IntentStatus::Error];
 /// otherwise); `counts=true` answers only how many.
 #[utoipa::path(get, path = "/payments/failed", tag = "failed payments",
     params(FailedFilters),
-    responses((status = 200, description = "A page of intents, or `{total, declined, error}` with counts=true", body = crate::http::openapi::IntentPage),
+    responses((status = 200, description = "A page of intents, or `{total, declined, error}` with counts=true", body = crate::http::openapi::FailedAnswer),
               (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<FailedFilters>) -> ApiResult<Response> {
     caller.require(Permission::TransactionsView)?;

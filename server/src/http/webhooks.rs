@@ -90,6 +90,7 @@ pub async fn deliveries(State(state): State<AppState>, caller: Caller, Path(id):
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventQuery {
     #[serde(rename = "type")]
