@@ -2,39 +2,14 @@
 // virtual environment the Rust tests make (target/localstripe-VERSION) when missing, and started on
 // a free port inside stripe_stand_in.py, which adds Stripe's 3-D Secure redirect (a challenge page
 // that sends the cardholder back to Kassa), listens on 127.0.0.1 only and keeps nothing on disk.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { root } from './server.mjs';
+import { pythonTool } from './python.mjs';
 
 export const VERSION = '1.15.10';
 export const SECRET_KEY = 'sk_test_kassa_localstripe';
-
-function venv() {
-  const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-  const dir = join(target, `localstripe-${VERSION}`);
-  const python = join(dir, 'bin', 'python');
-  const installed = () => {
-    try {
-      execFileSync(python, ['-c', 'import localstripe.server'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (existsSync(python) && installed()) return dir;
-  const draft = `${dir}.draft-${process.pid}`;
-  rmSync(draft, { recursive: true, force: true });
-  execFileSync('python3', ['-m', 'venv', draft], { stdio: 'inherit' });
-  execFileSync(join(draft, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `localstripe==${VERSION}`], { stdio: 'inherit' });
-  try {
-    renameSync(draft, dir);
-  } catch {
-    rmSync(draft, { recursive: true, force: true });
-  }
-  return dir;
-}
 
 async function freePort() {
   const server = createServer();
@@ -45,7 +20,7 @@ async function freePort() {
 }
 
 export async function startLocalstripe() {
-  const python = join(venv(), 'bin', 'python');
+  const python = join(pythonTool('localstripe', VERSION, 'localstripe.server'), 'bin', 'python');
   const port = await freePort();
   const standIn = join(root, 'tests', 'support', 'stripe_stand_in.py');
   const child = spawn(python, [standIn, '--port', String(port)], { stdio: 'ignore' });

@@ -12,6 +12,8 @@ API as it does. On top of it:
 * A charge carries `payment_method_details.card.checks` and an `authorization_code`, as Stripe's
   do: the CVC and postal code pass, except with Stripe's test cards 4000 0000 0000 0101 (the CVC
   check fails) and 4000 0000 0000 0036 (the postal code check fails).
+* A card payment method may leave out the CVC, as Stripe's may; its charges then report no CVC
+  check.
 * It listens on 127.0.0.1 only, and keeps nothing on disk (localstripe writes its whole store to
   one fixed file after every change, which several instances cannot share).
 
@@ -56,6 +58,18 @@ CVC_FAILS = '4000000000000101'
 POSTAL_CODE_FAILS = '4000000000000036'
 
 _localstripe_charge_init = resources.Charge.__init__
+_localstripe_method_init = resources.PaymentMethod.__init__
+
+
+def method_init(self, type=None, card=None, **kwargs):
+    without_cvc = type == 'card' and isinstance(card, dict) and 'cvc' not in card
+    if without_cvc:
+        card = {**card, 'cvc': '000'}
+    _localstripe_method_init(self, type=type, card=card, **kwargs)
+    self._without_cvc = without_cvc
+
+
+resources.PaymentMethod.__init__ = method_init
 
 
 def charge_init(self, *args, **kwargs):
@@ -71,7 +85,7 @@ def charge_init(self, *args, **kwargs):
         'checks': {
             'address_line1_check': None,
             'address_postal_code_check': None if not postal_code else 'fail' if number == POSTAL_CODE_FAILS else 'pass',
-            'cvc_check': 'fail' if number == CVC_FAILS else 'pass',
+            'cvc_check': None if getattr(method, '_without_cvc', False) else 'fail' if number == CVC_FAILS else 'pass',
         },
     }}
     self.authorization_code = resources.random_id(6).upper() if self._authorized else None
