@@ -181,6 +181,7 @@ export interface MountedCheckout {
 }
 
 export interface Kassa {
+  /** Mounts the checkout; this needs no WebAssembly, so a page that only mounts loads none. */
   mountCheckout(target: Element | string, options: MountCheckoutOptions): MountedCheckout;
   confirmPayment(clientSecret: string, params: ConfirmPaymentParams): Promise<Result<'paymentIntent', PaymentIntent>>;
   handleNextAction(clientSecret: string): Promise<Result<'paymentIntent', PaymentIntent>>;
@@ -192,12 +193,17 @@ export interface Kassa {
   cardBrand: typeof cardBrand;
   formatAmount: typeof formatAmount;
   toMinorUnits: typeof toMinorUnits;
+  /** Loads the WebAssembly core, which the synchronous helpers need; the calls above load it themselves. */
+  ready(): Promise<void>;
 }
 
-/** Loads Kassa with a publishable key (`pk_…`). */
+/** Kassa for a publishable key (`pk_…`); nothing more is downloaded until a call needs it. */
 export function loadKassa(publishableKey: string, options?: LoadKassaOptions): Promise<Kassa>;
 
-/** Loads the WebAssembly core (done by `loadKassa`); needed before the helpers below. */
+/**
+ * Loads the WebAssembly core. Every call of a `Kassa` loads it when it needs it; the synchronous
+ * helpers below need it loaded first, and throw `not_ready` before.
+ */
 export function ready(): Promise<void>;
 
 /** Whether a whole card number is valid: its brand's length and the checksum. */

@@ -1,11 +1,10 @@
-// Kassa for browsers and Node. The WebAssembly core loads lazily, on the first loadKassa() or
-// ready(), so importing this module is safe during server-side rendering.
-import initCore, * as core from './wasm/kassa.js';
-import { openChallenge } from './challenge.js';
-
+// Kassa for browsers and Node. A page that only mounts the checkout downloads this file alone: the
+// WebAssembly core (and its glue) loads on the first call that needs it, or on ready(), and the
+// 3-D Secure modal when a challenge opens. Importing this module is safe during server-side
+// rendering.
 const WASM_ATTEMPTS = 3;
 let loading = null;
-let loaded = false;
+let core = null;
 
 const isNode = () => typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,14 +24,19 @@ async function wasmSource() {
   return response;
 }
 
-/** Loads the WebAssembly core once; a failed download is retried with backoff. */
+/**
+ * Loads the WebAssembly core once; a failed download is retried with backoff. Every call that
+ * needs the core waits for it; the synchronous helpers (`validateCardNumber`, `cardBrand`,
+ * `formatAmount`, `toMinorUnits`, `verifyWebhookSignature`) need it loaded first.
+ */
 export function ready() {
   loading ??= (async () => {
     let lastError;
     for (let attempt = 0; attempt < WASM_ATTEMPTS; attempt++) {
       try {
-        await initCore({ module_or_path: await wasmSource() });
-        loaded = true;
+        const glue = await import('./wasm/kassa.js');
+        await glue.default({ module_or_path: await wasmSource() });
+        core = glue;
         return;
       } catch (error) {
         lastError = error;
@@ -46,7 +50,7 @@ export function ready() {
 }
 
 function loadedCore() {
-  if (!loaded) throw kassaError('not_ready', 'Kassa is not loaded yet: await loadKassa(…) or ready() first', 'invalid_request_error');
+  if (!core) throw kassaError('not_ready', 'Kassa’s WebAssembly core is not loaded yet: await ready() (or kassa.ready()) first', 'invalid_request_error');
   return core;
 }
 
@@ -64,25 +68,36 @@ function host() {
     },
     sleep,
     idempotencyKey: randomKey,
-    presentChallenge(url, windowSize) {
-      return typeof document === 'undefined' ? Promise.resolve('unavailable') : openChallenge(url, windowSize);
+    async presentChallenge(url, windowSize) {
+      if (typeof document === 'undefined') return 'unavailable';
+      const { openChallenge } = await import('./challenge.js');
+      return openChallenge(url, windowSize);
     },
   };
 }
 
-const parse = async (promise) => JSON.parse(await promise);
-
 const CHECKOUT_EVENTS = ['ready', 'change', 'success', 'error'];
 
 class Kassa {
-  #client;
+  #client = null;
   #publishableKey;
   #apiBase;
 
   constructor(publishableKey, apiBase) {
-    this.#client = new core.KassaClient(publishableKey, apiBase, host());
     this.#publishableKey = publishableKey;
     this.#apiBase = apiBase;
+  }
+
+  /** Runs `call` with the core's client, loading the core first if need be; parses its JSON answer. */
+  async #call(call) {
+    await ready();
+    this.#client ??= new core.KassaClient(this.#publishableKey, this.#apiBase, host());
+    return JSON.parse(await call(this.#client));
+  }
+
+  /** Loads the WebAssembly core, which the synchronous helpers need. */
+  ready() {
+    return ready();
   }
 
   /**
@@ -147,28 +162,28 @@ class Kassa {
 
   /** Confirms a payment intent with `{ card }` or `{ paymentMethodId }`; resolves to `{ paymentIntent }` or `{ error }`. */
   confirmPayment(clientSecret, params = {}) {
-    return parse(this.#client.confirmPayment(String(clientSecret), JSON.stringify(params)));
+    return this.#call((client) => client.confirmPayment(String(clientSecret), JSON.stringify(params)));
   }
 
   handleNextAction(clientSecret) {
-    return parse(this.#client.handleNextAction(String(clientSecret)));
+    return this.#call((client) => client.handleNextAction(String(clientSecret)));
   }
 
   retrievePaymentIntent(clientSecret) {
-    return parse(this.#client.retrievePaymentIntent(String(clientSecret)));
+    return this.#call((client) => client.retrievePaymentIntent(String(clientSecret)));
   }
 
   /** Tokenizes a card; resolves to `{ paymentMethod }` (a single-use `tok_…`) or `{ error }`. */
   createPaymentMethod({ card } = {}) {
-    return parse(this.#client.createPaymentMethod(JSON.stringify(card ?? null)));
+    return this.#call((client) => client.createPaymentMethod(JSON.stringify(card ?? null)));
   }
 
   listPaymentMethods({ customerSession } = {}) {
-    return parse(this.#client.listPaymentMethods(String(customerSession ?? '')));
+    return this.#call((client) => client.listPaymentMethods(String(customerSession ?? '')));
   }
 
   detachPaymentMethod(paymentMethodId, { customerSession } = {}) {
-    return parse(this.#client.detachPaymentMethod(String(paymentMethodId), String(customerSession ?? '')));
+    return this.#call((client) => client.detachPaymentMethod(String(paymentMethodId), String(customerSession ?? '')));
   }
 
   validateCardNumber = validateCardNumber;
@@ -177,14 +192,16 @@ class Kassa {
   toMinorUnits = toMinorUnits;
 }
 
-/** Loads Kassa with a publishable key. `apiBase` defaults to the page's origin in a browser. */
+/**
+ * Kassa for a publishable key. `apiBase` defaults to the page's origin in a browser. Nothing more is
+ * downloaded until a call needs it: `mountCheckout` needs no WebAssembly.
+ */
 export async function loadKassa(publishableKey, options = {}) {
   if (typeof publishableKey !== 'string' || !publishableKey.startsWith('pk_')) {
     throw kassaError('invalid_key', 'loadKassa needs a publishable key (pk_…); never put a secret key in a browser');
   }
   const apiBase = options.apiBase ?? (typeof location !== 'undefined' ? location.origin : undefined);
   if (!apiBase) throw kassaError('missing_api_base', 'loadKassa needs options.apiBase outside a browser');
-  await ready();
   return new Kassa(publishableKey, apiBase);
 }
 

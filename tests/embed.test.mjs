@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
 import { startServer } from './support/server.mjs';
 import { launchBrowser, screenshots } from './support/browser.mjs';
 import { fillCard, startEmbeddingShop } from './support/shop.mjs';
@@ -39,10 +40,21 @@ test('a shop on another origin mounts the checkout from the packed tarball and p
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(error.message));
+  const kassaFiles = [];
+  page.on('response', async (response) => {
+    if (new URL(response.url()).pathname.startsWith('/node_modules/kassa/')) kassaFiles.push({ url: response.url(), body: response.body() });
+  });
   const refused = [];
   page.on('console', (message) => { if (/frame-ancestors|refused to connect/i.test(message.text())) refused.push(message.text()); });
   await page.goto(`${shop.url}/?clientSecret=${encodeURIComponent(await clientSecret(4200))}`);
   const frame = page.frameLocator('iframe[title="Secure payment form"]');
+  await frame.getByLabel('Card number').waitFor();
+  // Mounting the checkout downloads the loader alone: no WebAssembly, no glue, no modal.
+  const names = kassaFiles.map((f) => new URL(f.url).pathname.split('/').pop());
+  assert.deepEqual(names, ['index.js']);
+  const bodies = await Promise.all(kassaFiles.map((f) => f.body));
+  const brotli = bodies.reduce((sum, body) => sum + brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length, 0);
+  assert.ok(brotli <= 5 * 1024, `the page downloaded ${brotli} bytes of Kassa, brotli`);
   await fillCard(frame, '4000 0027 6000 3184');
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('dialog', { name: 'Confirm this payment with your bank' }).waitFor();

@@ -36,6 +36,15 @@ after(async () => {
   await server?.stop();
 });
 
+test('loadKassa downloads no WebAssembly: the synchronous helpers say so until ready(), and any call loads it', async () => {
+  assert.throws(() => pkg.kassa.cardBrand('4242'), { code: 'not_ready' });
+  assert.throws(() => kassa.formatAmount(100, 'USD', 'en-US'), { code: 'not_ready' });
+  const { paymentIntent } = await kassa.retrievePaymentIntent(await clientSecret(1500));
+  assert.equal(paymentIntent.amountCents, 1500);
+  assert.equal(kassa.cardBrand('4242'), 'visa');
+  await kassa.ready();
+});
+
 test('the tarball holds the README, the loader, its types and the WebAssembly core, and nothing else', () => {
   assert.deepEqual(
     [...pkg.files].sort(),

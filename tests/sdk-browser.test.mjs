@@ -74,6 +74,8 @@ after(async () => {
 
 test('a failed WebAssembly download is retried', async () => {
   const { page, context, wasmRequests } = await shopPage({ failWasm: 2 });
+  assert.equal(wasmRequests(), 0, 'loadKassa alone downloads no WebAssembly');
+  await page.evaluate(() => window.kassa.ready());
   assert.equal(wasmRequests(), 3);
   assert.equal(await page.evaluate(() => window.kassa.cardBrand('4242')), 'visa');
   await context.close();

@@ -4,6 +4,8 @@ import type { Kassa, PaymentIntent, KassaError, SavedPaymentMethod, CardBrand } 
 
 async function pay(clientSecret: string): Promise<PaymentIntent | KassaError> {
   const kassa: Kassa = await loadKassa('pk_test_123', { apiBase: 'https://pay.example.com' });
+  const loaded: Promise<void> = kassa.ready();
+  await loaded;
   const { paymentIntent, error } = await kassa.confirmPayment(clientSecret, {
     card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2030, cvc: '123', postalCode: '94107' },
     saveCard: true,
