@@ -1,144 +1,19 @@
 // Types of the `kassa` npm package.
 
-export type Currency = string;
+// The wire types (PaymentIntent, KassaError, ids, currencies, …) are generated from the Rust
+// contract types into contract.d.ts; what follows is the package's own API.
+import type { CardBrand, CardDetails, ConfirmParams, Currency, ErrorType, KassaError, PaymentIntent, CardToken, SavedPaymentMethod } from './contract.js';
 
-export type IntentStatus =
-  | 'requires_payment_method'
-  | 'requires_action'
-  | 'processing'
-  | 'authorized'
-  | 'captured'
-  | 'partially_refunded'
-  | 'refunded'
-  | 'voided'
-  | 'declined'
-  | 'error'
-  | 'resolved'
-  | 'canceled';
+export type * from './contract.js';
 
-export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'diners' | 'jcb' | 'unionpay' | 'unknown';
-
-export interface LineItem {
-  name: string;
-  unitAmountCents: number;
-  quantity: number;
-  description?: string;
-}
-
-export interface NextAction {
-  type: 'three_ds_challenge';
-  url: string;
-  /** EMV 3-D Secure window size: '01'–'04' fixed sizes, '05' full screen. */
-  challengeWindowSize: string;
-}
-
-export interface LastError {
-  code: string;
-  declineCode?: string;
-  message: string;
-}
-
-export interface PaymentIntent {
-  id: string;
-  status: IntentStatus;
-  amountCents: number;
-  tipCents: number;
-  capturedAmountCents: number;
-  refundedAmountCents: number;
-  currency: Currency;
-  captureMethod: 'automatic' | 'manual';
-  paymentMethodType: string | null;
-  cardBrand: CardBrand | null;
-  cardLast4: string | null;
-  authCode: string | null;
-  avsResponse: string | null;
-  cvvResponse: string | null;
-  providerReference: string | null;
-  orderId: string | null;
-  customerId: string | null;
-  locationId: string | null;
-  terminalId: string | null;
-  lineItems: LineItem[];
-  metadata: Record<string, unknown>;
-  nextAction: NextAction | null;
-  lastError: LastError | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface CardSummary {
-  brand: CardBrand;
-  last4: string;
-  expMonth: number;
-  expYear: number;
-  fingerprint: string;
-}
-
-/** A single-use card token (`tok_…`) for your server to charge. */
-export interface CardToken {
-  id: string;
-  type: 'card';
-  card: CardSummary;
-  used: boolean;
-  createdAt: string;
-}
-
-export interface SavedPaymentMethod {
-  id: string;
-  customerId: string;
-  type: 'card';
-  card: CardSummary;
-  nickname: string | null;
-  isDefault: boolean;
-  createdAt: string;
-}
-
-export type KassaErrorType =
-  | 'card_error'
-  | 'validation_error'
-  | 'authentication_error'
-  | 'rate_limit_error'
-  | 'idempotency_error'
-  | 'invalid_request_error'
-  | 'api_error'
-  | 'api_connection_error';
-
-export interface KassaError {
-  type: KassaErrorType;
-  /** Kassa's error code, e.g. `CARD_DECLINED`, `VALIDATION_ERROR`, `AUTHENTICATION_CANCELLED`. */
-  code: string;
-  /** Why the card was declined, e.g. `insufficient_funds`. */
-  declineCode?: string;
-  message: string;
-  /** The field a validation error is about, e.g. `card.number`. */
-  param?: string;
-  paymentIntentId?: string;
-  /** The HTTP status, when Kassa answered. */
-  status?: number;
-}
+/** The kind of a `KassaError`, as Stripe.js names them. */
+export type KassaErrorType = ErrorType;
 
 export type Result<K extends string, T> = ({ [P in K]: T } & { error?: undefined }) | ({ [P in K]?: undefined } & { error: KassaError });
 
-export interface CardDetails {
-  number: string;
-  expMonth: number;
-  expYear: number;
-  cvc?: string;
-  name?: string;
-  postalCode?: string;
-}
-
-export type ConfirmPaymentParams = (
-  | { card: CardDetails; paymentMethodId?: undefined }
-  | { paymentMethodId: string; card?: undefined }
-) & {
-  /** Save the card to the intent's customer once the payment succeeds. */
-  saveCard?: boolean;
-  /** Where the 3-D Secure page sends the customer when it is not shown in a frame. */
-  returnUrl?: string;
-  /** Drive a 3-D Secure challenge to its end (default true), or resolve with `requires_action`. */
-  handleActions?: boolean;
-};
+/** What `confirmPayment` takes: exactly one of a new `card` or a saved `paymentMethodId`. */
+export type ConfirmPaymentParams = Omit<ConfirmParams, 'card' | 'paymentMethodId'> &
+  ({ card: CardDetails; paymentMethodId?: undefined } | { paymentMethodId: string; card?: undefined });
 
 export interface LoadKassaOptions {
   /** Where the Kassa server is; defaults to the page's origin in a browser. */

@@ -7,6 +7,8 @@ bash scripts/setup.sh --browser
 
 echo "== Rust: the contract crate, and the server on SQLite"
 cargo test -p kassa -p kassa-server
+# js/contract.d.ts is what the Rust contract types generate.
+cargo test -p kassa --features typescript --test typescript
 
 # Every server test again on PostgreSQL: a throwaway cluster the tests start themselves, or the
 # server KASSA_TEST_DATABASE_URL names. (The many-server and schema tests use PostgreSQL in both

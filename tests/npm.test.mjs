@@ -48,7 +48,7 @@ test('loadKassa downloads no WebAssembly: the synchronous helpers say so until r
 test('the tarball holds the README, the loader, its types and the WebAssembly core, and nothing else', () => {
   assert.deepEqual(
     [...pkg.files].sort(),
-    ['README.md', 'js/challenge.js', 'js/index.d.ts', 'js/index.js', 'js/wasm/kassa.js', 'js/wasm/kassa_bg.wasm', 'package.json'].sort(),
+    ['README.md', 'js/challenge.js', 'js/contract.d.ts', 'js/index.d.ts', 'js/index.js', 'js/wasm/kassa.js', 'js/wasm/kassa_bg.wasm', 'package.json'].sort(),
   );
 });
 

@@ -23,6 +23,7 @@ macro_rules! currencies {
         /// An ISO 4217 currency that knows its minor-unit exponent.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
         pub enum Currency { $($code,)* }
 
         impl Currency {

@@ -1,6 +1,6 @@
 // A merchant's page script, type-checked against the package's declarations.
 import { loadKassa, formatAmount, toMinorUnits, verifyWebhookSignature, cardBrand, validateCardNumber } from 'kassa';
-import type { Kassa, PaymentIntent, KassaError, SavedPaymentMethod, CardBrand } from 'kassa';
+import type { Kassa, PaymentIntent, PaymentIntentId, Currency, KassaError, SavedPaymentMethod, CardBrand } from 'kassa';
 
 async function pay(clientSecret: string): Promise<PaymentIntent | KassaError> {
   const kassa: Kassa = await loadKassa('pk_test_123', { apiBase: 'https://pay.example.com' });
@@ -54,3 +54,18 @@ console.log(pay, savedCards, cents, brand, valid, verified);
 void ({} as Kassa).confirmPayment('s', { card: { number: '1', expMonth: 1, expYear: 1 }, paymentMethodId: 'pm_1' });
 // @ts-expect-error: amounts are numbers of minor units.
 formatAmount('26.98', 'USD');
+
+// The wire types are generated from the Rust ones: typed ids, the whole intent, the kiosk's tip.
+function contract(intent: PaymentIntent): PaymentIntentId {
+  const resolved: boolean = intent.resolution?.paidByOtherMeans ?? false;
+  const currency: Currency = intent.currency;
+  console.log(resolved, currency);
+  void ({} as Kassa).confirmPayment('s', { paymentMethodId: 'pm_1', tipCents: 200 });
+  // @ts-expect-error: an order's id does not name a payment intent.
+  const wrong: PaymentIntentId = 'ord_1';
+  // @ts-expect-error: not a currency Kassa takes.
+  const nowhere: Currency = 'XYZ';
+  console.log(wrong, nowhere);
+  return intent.id;
+}
+console.log(contract);

@@ -121,11 +121,14 @@ pub struct SavePaymentMethodRequest {
 /// A card saved for a customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SavedPaymentMethod {
     pub id: PaymentMethodId,
     pub customer_id: CustomerId,
+    /// Always `card`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "typescript", ts(type = "\"card\""))]
     pub kind: String,
     pub card: CardSummary,
     pub nickname: Option<String>,
@@ -191,6 +194,7 @@ pub struct RetryRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ResolutionKind {
     Resolved,
@@ -217,6 +221,7 @@ pub struct ResolveRequest {
 /// How a failed payment was closed by hand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Resolution {
     pub resolution: ResolutionKind,

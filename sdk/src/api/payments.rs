@@ -7,6 +7,7 @@ use crate::money::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum IntentStatus {
     RequiresPaymentMethod,
@@ -69,6 +70,7 @@ impl std::str::FromStr for IntentStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CaptureMethod {
     #[default]
@@ -101,21 +103,26 @@ pub enum TransactionStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     pub name: String,
     pub unit_amount_cents: i64,
     pub quantity: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub description: Option<String>,
 }
 
 /// What the customer must do next (3-D Secure).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct NextAction {
+    /// Always `three_ds_challenge`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "typescript", ts(type = "\"three_ds_challenge\""))]
     pub kind: String,
     pub url: String,
     pub challenge_window_size: String,
@@ -124,16 +131,19 @@ pub struct NextAction {
 /// Why the last attempt failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LastError {
     pub code: crate::ErrorCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub decline_code: Option<String>,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentIntent {
     pub id: PaymentIntentId,
@@ -163,12 +173,14 @@ pub struct PaymentIntent {
     pub last_error: Option<LastError>,
     /// How a failed payment was closed by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub resolution: Option<super::Resolution>,
     /// RFC 3339, UTC, milliseconds.
     pub created_at: String,
     pub updated_at: String,
     /// Only in the response to the secret key that created the intent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub client_secret: Option<String>,
 }
 
@@ -219,6 +231,7 @@ pub struct CardInput {
 /// The facts about a card that Kassa keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CardSummary {
     pub brand: CardBrand,
@@ -242,10 +255,13 @@ pub struct CreateTokenRequest {
 /// A single-use card token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CardToken {
     pub id: TokenId,
+    /// Always `card`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "typescript", ts(type = "\"card\""))]
     pub kind: String,
     pub card: CardSummary,
     pub used: bool,

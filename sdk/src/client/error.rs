@@ -5,6 +5,7 @@ use crate::{ErrorCode, ErrorEnvelope};
 
 /// The kind of error, as Stripe.js names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     /// The card was declined or could not be authenticated.
@@ -27,6 +28,7 @@ pub enum ErrorType {
 
 /// An error as the browser sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KassaError {
     #[serde(rename = "type")]
@@ -34,13 +36,17 @@ pub struct KassaError {
     /// Kassa's error code (`CARD_DECLINED`, …) or a client-side code.
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub decline_code: Option<String>,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub param: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub payment_intent_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub status: Option<u16>,
 }
 

@@ -75,6 +75,7 @@ pub trait Host {
 
 /// A card as the customer typed it, sent to Kassa once to be tokenized or to pay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct CardDetails {
     pub number: String,
@@ -90,6 +91,7 @@ pub struct CardDetails {
 
 /// How to confirm: a new card or a saved one.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfirmParams {
     #[serde(default)]
@@ -97,11 +99,13 @@ pub struct ConfirmParams {
     #[serde(default)]
     pub payment_method_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub save_card: bool,
     #[serde(default)]
     pub return_url: Option<String>,
     /// Drive a 3-D Secure challenge to its end (the default), or return `requires_action`.
     #[serde(default = "yes")]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub handle_actions: bool,
     /// A tip on top of the intent's amount (a kiosk's tip screen).
     #[serde(default)]
@@ -109,6 +113,7 @@ pub struct ConfirmParams {
     /// The origins of the pages this one is framed in, which the bank's 3-D Secure page must
     /// admit (the checkout passes its shop page's origin).
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub frame_ancestors: Vec<String>,
 }
 
