@@ -95,3 +95,19 @@ export type KassaError = { type: ErrorType,
  * Kassa's error code (`CARD_DECLINED`, …) or a client-side code.
  */
 code: string, declineCode?: string, message: string, param?: string, paymentIntentId?: string, status?: number, };
+
+export type CheckoutMessage = { "type": "ready", amountCents: number, currency: Currency, } | { "type": "change", complete: boolean, brand: CardBrand, } | { "type": "success", paymentIntent: PaymentIntent, } | { "type": "error", error: KassaError, } | { "type": "resize", height: number, };
+
+export type Theme = "light" | "dark";
+
+export type Appearance = { theme?: Theme, 
+/**
+ * CSS variables of the checkout, e.g. `{ "--kassa-accent": "#0a7d5a" }`.
+ */
+variables?: Record<`--kassa-${string}`, string>, };
+
+export type CheckoutUpdate = { locale?: string, appearance?: Appearance, };
+
+export type ParentMessage = { "type": "update" } & CheckoutUpdate;
+
+export type ChallengeMessage = { "type": "three_ds_complete" } | { "type": "three_ds_escape" };

@@ -2,7 +2,7 @@
 
 // The wire types (PaymentIntent, KassaError, ids, currencies, …) are generated from the Rust
 // contract types into contract.d.ts; what follows is the package's own API.
-import type { CardBrand, CardDetails, ConfirmParams, Currency, ErrorType, KassaError, PaymentIntent, CardToken, SavedPaymentMethod } from './contract.js';
+import type { Appearance, CardDetails, CheckoutMessage, ConfirmParams, Currency, ErrorType, KassaError, CheckoutUpdate, PaymentIntent, CardToken, SavedPaymentMethod, CardBrand } from './contract.js';
 
 export type * from './contract.js';
 
@@ -20,12 +20,6 @@ export interface LoadKassaOptions {
   apiBase?: string;
 }
 
-export interface Appearance {
-  theme?: 'light' | 'dark';
-  /** CSS variables of the checkout, e.g. `{ '--kassa-accent': '#0a7d5a' }`. */
-  variables?: Record<`--kassa-${string}`, string>;
-}
-
 export interface MountCheckoutOptions {
   clientSecret: string;
   /** Shows the customer's saved cards and offers to save a new one. */
@@ -39,19 +33,20 @@ export interface MountCheckoutOptions {
   title?: string;
 }
 
-export interface CheckoutEvents {
-  ready: { amountCents: number; currency: Currency };
-  change: { complete: boolean; brand: CardBrand };
-  success: { paymentIntent: PaymentIntent };
-  error: { error: KassaError };
-}
+/** The checkout's events, with what each tells: its messages (`CheckoutMessage`) but `resize`. */
+export type CheckoutEvents = {
+  [T in Exclude<CheckoutMessage['type'], 'resize'>]: Omit<Extract<CheckoutMessage, { type: T }>, 'type'>;
+};
+
+/** What `update` may change: a `CheckoutUpdate`, in a locale the checkout speaks. */
+export type CheckoutChanges = Omit<CheckoutUpdate, 'locale'> & { locale?: 'en' | 'de' };
 
 export interface MountedCheckout {
   readonly iframe: HTMLIFrameElement;
   on<E extends keyof CheckoutEvents>(event: E, listener: (detail: CheckoutEvents[E]) => void): MountedCheckout;
   off<E extends keyof CheckoutEvents>(event: E, listener: (detail: CheckoutEvents[E]) => void): MountedCheckout;
   /** Changes the locale or appearance, and shows the amount your server now holds for the intent. */
-  update(changes?: { locale?: 'en' | 'de'; appearance?: Appearance }): void;
+  update(changes?: CheckoutChanges): void;
   destroy(): void;
 }
 

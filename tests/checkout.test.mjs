@@ -147,10 +147,17 @@ test('a saved card: the first payment saves it, the second uses it without typin
   await stranger.context.close();
 });
 
-test('update() after mount changes the amount charged', async () => {
+test('update() after mount changes the locale, the theme and the amount charged', async () => {
   const { page, context } = await newPage();
   const frame = await openCheckout(page, server, { items: { tee: 1 } });
   await frame.getByTestId('total').getByText('€25.00').waitFor();
+  // The shop's page sends the checkout a typed update message for each.
+  await page.selectOption('#locale', 'de');
+  await frame.getByRole('heading', { name: 'Bezahlen' }).waitFor();
+  await page.selectOption('#theme', 'dark');
+  await frame.locator('html[data-theme="dark"]').waitFor();
+  await page.selectOption('#locale', 'en');
+  await frame.getByRole('heading', { name: 'Checkout' }).waitFor();
   await page.getByRole('button', { name: 'One more Kassa T-shirt' }).click();
   await frame.getByTestId('total').getByText('€50.00').waitFor();
   await frame.getByRole('button', { name: 'Pay €50.00' }).waitFor();

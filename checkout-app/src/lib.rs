@@ -12,10 +12,10 @@ use std::rc::Rc;
 
 use kassa::api::{IntentStatus, PaymentIntent, SavedPaymentMethod};
 use kassa::client::{CardDetails, Client, ConfirmParams, ErrorType, KassaError};
+use kassa::messages::{ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::json;
 use wasm_bindgen::JsCast;
 
 use card_fields::*;
@@ -123,7 +123,7 @@ fn load(ui: Ui) {
         match client().retrieve_payment_intent(&options.client_secret).await {
             Ok(intent) => {
                 let done = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
-                tell_parent(options.parent_origin.as_deref(), json!({ "type": "ready", "amountCents": intent.amount_cents, "currency": intent.currency }));
+                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Ready { amount_cents: intent.amount_cents, currency: intent.currency });
                 ui.intent.set(Some(intent));
                 ui.screen.set(match (done, options.mode) {
                     (true, _) => Screen::Done,
@@ -132,7 +132,7 @@ fn load(ui: Ui) {
                 });
             }
             Err(error) => {
-                tell_parent(options.parent_origin.as_deref(), json!({ "type": "error", "error": error }));
+                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Error { error: error.clone() });
                 ui.screen.set(Screen::Failed(error_message(&ui, &error)));
             }
         }
@@ -195,7 +195,7 @@ fn pay(ui: Ui) {
         ui.in_flight.set(false);
         match result {
             Ok(intent) if matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized) => {
-                tell_parent(options.parent_origin.as_deref(), json!({ "type": "success", "paymentIntent": intent }));
+                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Success { payment_intent: intent.clone() });
                 ui.intent.set(Some(intent));
                 ui.screen.set(Screen::Done);
                 focus("result-title");
@@ -205,7 +205,7 @@ fn pay(ui: Ui) {
                 ui.error.set(Some(ui.tr("error_generic").into()));
             }
             Err(error) => {
-                tell_parent(options.parent_origin.as_deref(), json!({ "type": "error", "error": error }));
+                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Error { error: error.clone() });
                 ui.error.set(Some(error_message(&ui, &error)));
                 if error.kind == ErrorType::CardError && ui.chosen.get_untracked().is_none() {
                     focus("card-number");
@@ -270,7 +270,7 @@ pub fn App() -> impl IntoView {
     // The shop hears whether the form is complete, to enable its own controls.
     Effect::new(move |_| {
         let complete = ui.chosen.get().is_some() || ui.field_errors().iter().all(Option::is_none);
-        tell_parent(opts().parent_origin.as_deref(), json!({ "type": "change", "complete": complete, "brand": brand(&ui.number.get()).as_str() }));
+        tell_parent(opts().parent_origin.as_deref(), CheckoutMessage::Change { complete, brand: brand(&ui.number.get()) });
     });
     load(ui);
 
@@ -514,22 +514,17 @@ fn listen_to_parent(ui: Ui) {
         if event.origin() != parent_origin || !from_parent {
             return;
         }
-        let Some(message) = platform::message_json(&event.data()) else { return };
-        if message["source"] != "kassa-parent" || message["type"] != "update" {
-            return;
+        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = platform::message_text(&event.data()).as_deref().and_then(ParentMessage::read) else { return };
+        if let Some(locale) = locale.filter(|l| i18n::supported(l)) {
+            ui.locale.set(locale);
         }
-        if let Some(locale) = message["locale"].as_str().filter(|l| i18n::supported(l)) {
-            ui.locale.set(locale.to_owned());
-        }
-        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-            if let Some(theme) = message["appearance"]["theme"].as_str().filter(|t| *t == "light" || *t == "dark") {
-                let _ = root.set_attribute("data-theme", theme);
+        if let (Some(appearance), Some(root)) = (appearance, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element())) {
+            if let Some(theme) = appearance.theme {
+                let _ = root.set_attribute("data-theme", if theme == Theme::Dark { "dark" } else { "light" });
             }
-            if let (Some(vars), Some(root)) = (message["appearance"]["variables"].as_object(), root.dyn_ref::<web_sys::HtmlElement>()) {
-                for (name, value) in vars {
-                    if let Some(value) = value.as_str().filter(|v| options::safe_variable(name, v)) {
-                        let _ = root.style().set_property(name, value);
-                    }
+            if let (Some(vars), Some(root)) = (appearance.variables, root.dyn_ref::<web_sys::HtmlElement>()) {
+                for (name, value) in vars.iter().filter(|(name, value)| options::safe_variable(name, value)) {
+                    let _ = root.style().set_property(name, value);
                 }
             }
         }
@@ -544,14 +539,10 @@ fn listen_to_bank(ui: Ui, origin: String) {
         if event.origin() != origin || ui.challenge.get_untracked().is_none() {
             return;
         }
-        let Some(message) = platform::message_json(&event.data()) else { return };
-        if message["source"] != "kassa" {
-            return;
-        }
-        match message["type"].as_str() {
-            Some("three_ds_complete") => finish_challenge(true),
-            Some("three_ds_escape") => finish_challenge(false),
-            _ => {}
+        match platform::message_text(&event.data()).as_deref().and_then(ChallengeMessage::read) {
+            Some(ChallengeMessage::ThreeDsComplete) => finish_challenge(true),
+            Some(ChallengeMessage::ThreeDsEscape) => finish_challenge(false),
+            None => {}
         }
     });
     std::mem::forget(handle);
@@ -569,7 +560,7 @@ fn report_size() {
             .unwrap_or(0);
         if height != last.get() {
             last.set(height);
-            tell_parent(Some(&parent_origin), json!({ "type": "resize", "height": height }));
+            tell_parent(Some(&parent_origin), CheckoutMessage::Resize { height: f64::from(height) });
         }
     });
     if let (Ok(observer), Some(root)) = (

@@ -1,6 +1,7 @@
 //! Small things the browser does for the app: money for people, and messages to the shop's page.
 
 use js_sys::{Array, Object, Reflect};
+use kassa::messages::{self, CheckoutMessage, FROM_CHECKOUT};
 use kassa::Currency;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -24,23 +25,20 @@ pub fn money(minor: i64, currency: Currency, locale: &str) -> String {
 }
 
 /// Tells the shop's page something, and only the shop's page.
-pub fn tell_parent(parent_origin: Option<&str>, message: serde_json::Value) {
+pub fn tell_parent(parent_origin: Option<&str>, message: CheckoutMessage) {
     let (Some(origin), Some(window)) = (parent_origin, web_sys::window()) else { return };
     let Ok(Some(parent)) = window.parent() else { return };
     if parent == window {
         return;
     }
-    let mut message = message;
-    message["source"] = "kassa-checkout".into();
-    if let Ok(value) = js_sys::JSON::parse(&message.to_string()) {
+    if let Ok(value) = js_sys::JSON::parse(&messages::sent(FROM_CHECKOUT, &message).to_string()) {
         let _ = parent.post_message(&value, origin);
     }
 }
 
-/// Reads a message as JSON, if it is one.
-pub fn message_json(data: &JsValue) -> Option<serde_json::Value> {
-    let text = js_sys::JSON::stringify(data).ok()?.as_string()?;
-    serde_json::from_str(&text).ok()
+/// A message's data as JSON text.
+pub fn message_text(data: &JsValue) -> Option<String> {
+    js_sys::JSON::stringify(data).ok()?.as_string()
 }
 
 pub fn focus(id: &str) {

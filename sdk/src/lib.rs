@@ -8,6 +8,7 @@ pub mod card;
 pub mod client;
 pub mod error;
 pub mod id;
+pub mod messages;
 pub mod money;
 pub mod webhook;
 

@@ -9,6 +9,7 @@ use kassa::api::{CaptureMethod, CardSummary, CardToken, IntentStatus, LastError,
 use kassa::card::CardBrand;
 use kassa::client::{CardDetails, ConfirmParams, ErrorType, KassaError};
 use kassa::id::{CustomerId, PaymentIntentId, PaymentMethodId, TokenId};
+use kassa::messages::{Appearance, ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
 use kassa::money::Currency;
 use kassa::ErrorCode;
 use ts_rs::{Config, TS};
@@ -40,6 +41,12 @@ fn declarations() -> String {
         ConfirmParams::decl(&cfg),
         ErrorType::decl(&cfg),
         KassaError::decl(&cfg),
+        CheckoutMessage::decl(&cfg),
+        Theme::decl(&cfg),
+        Appearance::decl(&cfg),
+        CheckoutUpdate::decl(&cfg),
+        ParentMessage::decl(&cfg),
+        ChallengeMessage::decl(&cfg),
     ];
     let mut out = String::from("// Generated from the Rust contract types (crate `kassa`) by sdk/tests/typescript.rs. Do not edit:\n// change the Rust types and run `KASSA_WRITE_TYPES=1 cargo test -p kassa --features typescript --test typescript`.\n");
     for declaration in declare {
