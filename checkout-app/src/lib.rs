@@ -195,7 +195,7 @@ fn pay(ui: Ui) {
         ui.in_flight.set(false);
         match result {
             Ok(intent) if matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized) => {
-                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Success { payment_intent: intent.clone() });
+                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Success { payment_intent: Box::new(intent.clone()) });
                 ui.intent.set(Some(intent));
                 ui.screen.set(Screen::Done);
                 focus("result-title");

@@ -30,7 +30,7 @@ pub enum CheckoutMessage {
     Change { complete: bool, brand: CardBrand },
     /// The payment went through.
     #[serde(rename_all = "camelCase")]
-    Success { payment_intent: PaymentIntent },
+    Success { payment_intent: Box<PaymentIntent> },
     /// The intent could not be loaded, or a payment failed.
     Error { error: KassaError },
     /// The checkout's height in CSS pixels, for the iframe to fit it.
