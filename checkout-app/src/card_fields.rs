@@ -3,6 +3,8 @@
 
 use kassa::card::{CardBrand, CardError, CardNumber, Cvc, Expiry};
 
+use crate::i18n::Text;
+
 pub fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
@@ -52,24 +54,24 @@ pub fn brand_label(brand: CardBrand) -> &'static str {
 }
 
 /// The error key for the number, if it is not a valid card number.
-pub fn number_error(number: &str) -> Option<&'static str> {
-    CardNumber::parse(number).err().map(|_| "err_number")
+pub fn number_error(number: &str) -> Option<Text> {
+    CardNumber::parse(number).err().map(|_| Text::ErrNumber)
 }
 
-pub fn parse_expiry(text: &str, today: (u32, u32)) -> Result<Expiry, &'static str> {
+pub fn parse_expiry(text: &str, today: (u32, u32)) -> Result<Expiry, Text> {
     let digits = digits(text);
     if digits.len() != 4 {
-        return Err("err_expiry");
+        return Err(Text::ErrExpiry);
     }
-    let month: u32 = digits[..2].parse().map_err(|_| "err_expiry")?;
-    let year: u32 = digits[2..].parse().map_err(|_| "err_expiry")?;
-    Expiry::new(month, year, today).map_err(|e| if e == CardError::Expired { "err_expired" } else { "err_expiry" })
+    let month: u32 = digits[..2].parse().map_err(|_| Text::ErrExpiry)?;
+    let year: u32 = digits[2..].parse().map_err(|_| Text::ErrExpiry)?;
+    Expiry::new(month, year, today).map_err(|e| if e == CardError::Expired { Text::ErrExpired } else { Text::ErrExpiry })
 }
 
-pub fn cvc_error(cvc: &str, number: &str) -> Option<&'static str> {
+pub fn cvc_error(cvc: &str, number: &str) -> Option<Text> {
     match Cvc::parse(cvc) {
         Ok(cvc) if cvc.check_for(brand(number)).is_ok() => None,
-        _ => Some("err_cvc"),
+        _ => Some(Text::ErrCvc),
     }
 }
 

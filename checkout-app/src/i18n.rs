@@ -12,59 +12,117 @@ pub fn intl(locale: &str) -> &'static str {
     }
 }
 
-pub fn t(locale: &str, key: &str) -> &'static str {
-    let de = locale == "de";
-    match key {
-        "title" => if de { "Bezahlen" } else { "Checkout" },
-        "summary" => if de { "Bestellübersicht" } else { "Order summary" },
-        "subtotal" => if de { "Zwischensumme" } else { "Subtotal" },
-        "tip" => if de { "Trinkgeld" } else { "Tip" },
-        "total" => if de { "Gesamt" } else { "Total" },
-        "card_number" => if de { "Kartennummer" } else { "Card number" },
-        "expiry" => if de { "Gültig bis (MM/JJ)" } else { "Expiry (MM/YY)" },
-        "cvc" => if de { "Prüfnummer" } else { "Security code" },
-        "name" => if de { "Name auf der Karte" } else { "Name on card" },
-        "postal" => if de { "Postleitzahl" } else { "Postal code" },
-        "pay" => if de { "Bezahlen" } else { "Pay" },
-        "processing" => if de { "Wird bezahlt …" } else { "Processing…" },
-        "save_card" => if de { "Karte für das nächste Mal speichern" } else { "Save this card for next time" },
-        "saved_cards" => if de { "Gespeicherte Karten" } else { "Saved cards" },
-        "new_card" => if de { "Neue Karte" } else { "Use a new card" },
-        "ending" => if de { "endet auf" } else { "ending in" },
-        "success" => if de { "Zahlung erfolgreich" } else { "Payment complete" },
-        "success_text" => if de { "Vielen Dank! Ihre Zahlung ist eingegangen." } else { "Thank you! Your payment went through." },
-        "failed" => if de { "Zahlung nicht möglich" } else { "Payment could not be completed" },
-        "loading" => if de { "Wird geladen …" } else { "Loading…" },
-        "err_number" => if de { "Bitte eine gültige Kartennummer eingeben." } else { "Enter a valid card number." },
-        "err_expiry" => if de { "Bitte ein gültiges Ablaufdatum eingeben." } else { "Enter a valid expiry date." },
-        "err_expired" => if de { "Diese Karte ist abgelaufen." } else { "This card has expired." },
-        "err_cvc" => if de { "Bitte die Prüfnummer eingeben." } else { "Enter the card's security code." },
-        "declined" => if de { "Die Karte wurde abgelehnt." } else { "Your card was declined." },
-        "insufficient_funds" => if de { "Die Karte ist nicht ausreichend gedeckt." } else { "Your card has insufficient funds." },
-        "expired_card" => if de { "Die Karte ist abgelaufen." } else { "Your card has expired." },
-        "incorrect_cvc" => if de { "Die Prüfnummer ist falsch." } else { "The security code is incorrect." },
-        "authentication_failed" => if de { "Die Bank hat die Zahlung nicht bestätigt." } else { "Your bank did not confirm the payment." },
-        "try_another" => if de { "Bitte eine andere Karte versuchen." } else { "Please try another card." },
-        "error_generic" => if de { "Etwas ist schiefgelaufen. Bitte erneut versuchen." } else { "Something went wrong. Please try again." },
-        "bank_check" => if de { "Zahlung bei Ihrer Bank bestätigen" } else { "Confirm this payment with your bank" },
-        "cancel" => if de { "Abbrechen" } else { "Cancel" },
-        "tip_title" => if de { "Möchten Sie Trinkgeld geben?" } else { "Would you like to add a tip?" },
-        "no_tip" => if de { "Kein Trinkgeld" } else { "No tip" },
-        "custom" => if de { "Eigener Betrag" } else { "Custom amount" },
-        "custom_label" => if de { "Trinkgeld-Betrag" } else { "Tip amount" },
-        "continue" => if de { "Weiter" } else { "Continue" },
-        "receipt" => if de { "Beleg" } else { "Receipt" },
-        "auth_code" => if de { "Autorisierung" } else { "Authorization" },
-        "done" => if de { "Fertig" } else { "Done" },
-        "card" => if de { "Karte" } else { "Card" },
-        _ => "",
+/// Every text the checkout shows. Each has its English and its German words in
+/// [`Text::words`], so a text without a translation does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    Title,
+    Summary,
+    Subtotal,
+    Tip,
+    Total,
+    CardNumber,
+    Expiry,
+    Cvc,
+    Name,
+    Postal,
+    Pay,
+    Processing,
+    SaveCard,
+    SavedCards,
+    NewCard,
+    Ending,
+    Success,
+    SuccessText,
+    Failed,
+    Loading,
+    ErrNumber,
+    ErrExpiry,
+    ErrExpired,
+    ErrCvc,
+    Declined,
+    InsufficientFunds,
+    ExpiredCard,
+    IncorrectCvc,
+    AuthenticationFailed,
+    TryAnother,
+    ErrorGeneric,
+    BankCheck,
+    Cancel,
+    TipTitle,
+    NoTip,
+    Custom,
+    CustomLabel,
+    Continue,
+    Receipt,
+    AuthCode,
+    Done,
+    Card,
+}
+
+impl Text {
+    /// English, German.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Text::Title => ("Checkout", "Bezahlen"),
+            Text::Summary => ("Order summary", "Bestellübersicht"),
+            Text::Subtotal => ("Subtotal", "Zwischensumme"),
+            Text::Tip => ("Tip", "Trinkgeld"),
+            Text::Total => ("Total", "Gesamt"),
+            Text::CardNumber => ("Card number", "Kartennummer"),
+            Text::Expiry => ("Expiry (MM/YY)", "Gültig bis (MM/JJ)"),
+            Text::Cvc => ("Security code", "Prüfnummer"),
+            Text::Name => ("Name on card", "Name auf der Karte"),
+            Text::Postal => ("Postal code", "Postleitzahl"),
+            Text::Pay => ("Pay", "Bezahlen"),
+            Text::Processing => ("Processing…", "Wird bezahlt …"),
+            Text::SaveCard => ("Save this card for next time", "Karte für das nächste Mal speichern"),
+            Text::SavedCards => ("Saved cards", "Gespeicherte Karten"),
+            Text::NewCard => ("Use a new card", "Neue Karte"),
+            Text::Ending => ("ending in", "endet auf"),
+            Text::Success => ("Payment complete", "Zahlung erfolgreich"),
+            Text::SuccessText => ("Thank you! Your payment went through.", "Vielen Dank! Ihre Zahlung ist eingegangen."),
+            Text::Failed => ("Payment could not be completed", "Zahlung nicht möglich"),
+            Text::Loading => ("Loading…", "Wird geladen …"),
+            Text::ErrNumber => ("Enter a valid card number.", "Bitte eine gültige Kartennummer eingeben."),
+            Text::ErrExpiry => ("Enter a valid expiry date.", "Bitte ein gültiges Ablaufdatum eingeben."),
+            Text::ErrExpired => ("This card has expired.", "Diese Karte ist abgelaufen."),
+            Text::ErrCvc => ("Enter the card's security code.", "Bitte die Prüfnummer eingeben."),
+            Text::Declined => ("Your card was declined.", "Die Karte wurde abgelehnt."),
+            Text::InsufficientFunds => ("Your card has insufficient funds.", "Die Karte ist nicht ausreichend gedeckt."),
+            Text::ExpiredCard => ("Your card has expired.", "Die Karte ist abgelaufen."),
+            Text::IncorrectCvc => ("The security code is incorrect.", "Die Prüfnummer ist falsch."),
+            Text::AuthenticationFailed => ("Your bank did not confirm the payment.", "Die Bank hat die Zahlung nicht bestätigt."),
+            Text::TryAnother => ("Please try another card.", "Bitte eine andere Karte versuchen."),
+            Text::ErrorGeneric => ("Something went wrong. Please try again.", "Etwas ist schiefgelaufen. Bitte erneut versuchen."),
+            Text::BankCheck => ("Confirm this payment with your bank", "Zahlung bei Ihrer Bank bestätigen"),
+            Text::Cancel => ("Cancel", "Abbrechen"),
+            Text::TipTitle => ("Would you like to add a tip?", "Möchten Sie Trinkgeld geben?"),
+            Text::NoTip => ("No tip", "Kein Trinkgeld"),
+            Text::Custom => ("Custom amount", "Eigener Betrag"),
+            Text::CustomLabel => ("Tip amount", "Trinkgeld-Betrag"),
+            Text::Continue => ("Continue", "Weiter"),
+            Text::Receipt => ("Receipt", "Beleg"),
+            Text::AuthCode => ("Authorization", "Autorisierung"),
+            Text::Done => ("Done", "Fertig"),
+            Text::Card => ("Card", "Karte"),
+        }
     }
+}
+
+pub fn t(locale: &str, text: Text) -> &'static str {
+    let (en, de) = text.words();
+    if locale == "de" { de } else { en }
 }
 
 /// What a decline means to the customer.
 pub fn decline(locale: &str, decline_code: Option<&str>) -> &'static str {
-    match decline_code {
-        Some(code @ ("insufficient_funds" | "expired_card" | "incorrect_cvc" | "authentication_failed")) => t(locale, code),
-        _ => t(locale, "declined"),
-    }
+    let text = match decline_code {
+        Some("insufficient_funds") => Text::InsufficientFunds,
+        Some("expired_card") => Text::ExpiredCard,
+        Some("incorrect_cvc") => Text::IncorrectCvc,
+        Some("authentication_failed") => Text::AuthenticationFailed,
+        _ => Text::Declined,
+    };
+    t(locale, text)
 }

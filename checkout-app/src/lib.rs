@@ -20,7 +20,7 @@ use wasm_bindgen::JsCast;
 
 use card_fields::*;
 use host::{finish_challenge, BrowserHost, Challenge};
-use i18n::t;
+use i18n::{t, Text};
 use options::{Mode, Options};
 use platform::{focus, money, now_ms, tell_parent};
 
@@ -70,8 +70,8 @@ struct Ui {
 }
 
 impl Ui {
-    fn tr(&self, key: &str) -> &'static str {
-        t(&self.locale.get(), key)
+    fn tr(&self, text: Text) -> &'static str {
+        t(&self.locale.get(), text)
     }
 
     fn amounts(&self) -> Option<(i64, i64, kassa::Currency)> {
@@ -84,7 +84,7 @@ impl Ui {
     }
 
     /// The errors of the card fields, shown once each field was left.
-    fn field_errors(&self) -> [Option<&'static str>; 3] {
+    fn field_errors(&self) -> [Option<Text>; 3] {
         let number = self.number.get();
         [
             number_error(&number),
@@ -111,9 +111,9 @@ impl Ui {
 fn error_message(ui: &Ui, error: &KassaError) -> String {
     let locale = ui.locale.get_untracked();
     match error.kind {
-        ErrorType::CardError => format!("{} {}", i18n::decline(&locale, error.decline_code.as_deref()), t(&locale, "try_another")),
+        ErrorType::CardError => format!("{} {}", i18n::decline(&locale, error.decline_code.as_deref()), t(&locale, Text::TryAnother)),
         ErrorType::ValidationError => error.message.clone(),
-        _ => t(&locale, "error_generic").into(),
+        _ => t(&locale, Text::ErrorGeneric).into(),
     }
 }
 
@@ -202,7 +202,7 @@ fn pay(ui: Ui) {
             }
             Ok(intent) => {
                 ui.intent.set(Some(intent));
-                ui.error.set(Some(ui.tr("error_generic").into()));
+                ui.error.set(Some(ui.tr(Text::ErrorGeneric).into()));
             }
             Err(error) => {
                 tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Error { error: error.clone() });
@@ -277,13 +277,13 @@ pub fn App() -> impl IntoView {
     view! {
         <main class="checkout" aria-labelledby="checkout-title">
             {move || match ui.screen.get() {
-                Screen::Loading => view! { <p class="loading" role="status">{move || ui.tr("loading")}</p> }.into_any(),
+                Screen::Loading => view! { <p class="loading" role="status">{move || ui.tr(Text::Loading)}</p> }.into_any(),
                 Screen::Tip => view! { <TipScreen ui=ui/> }.into_any(),
                 Screen::Pay => view! { <PayScreen ui=ui/> }.into_any(),
                 Screen::Done => view! { <DoneScreen ui=ui/> }.into_any(),
                 Screen::Failed(message) => view! {
                     <section class="result failed">
-                        <h1 id="checkout-title" tabindex="-1">{move || ui.tr("failed")}</h1>
+                        <h1 id="checkout-title" tabindex="-1">{move || ui.tr(Text::Failed)}</h1>
                         <p role="alert">{message}</p>
                     </section>
                 }.into_any(),
@@ -297,7 +297,7 @@ pub fn App() -> impl IntoView {
 fn Summary(ui: Ui) -> impl IntoView {
     view! {
         <section class="summary" aria-labelledby="summary-title">
-            <h2 id="summary-title" class="visually-hidden">{move || ui.tr("summary")}</h2>
+            <h2 id="summary-title" class="visually-hidden">{move || ui.tr(Text::Summary)}</h2>
             <ul class="lines">
                 {move || ui.intent.with(|i| i.as_ref().map(|i| i.line_items.clone()).unwrap_or_default()).into_iter().map(|line| {
                     let total = line.unit_amount_cents * i64::from(line.quantity);
@@ -310,10 +310,10 @@ fn Summary(ui: Ui) -> impl IntoView {
                 }).collect_view()}
             </ul>
             {move || (ui.tip.get().unwrap_or(0) > 0).then(|| view! {
-                <p class="row"><span>{move || ui.tr("subtotal")}</span><span>{move || ui.amounts().map(|(a, _, _)| ui.money(a))}</span></p>
-                <p class="row"><span>{move || ui.tr("tip")}</span><span data-testid="tip-amount">{move || ui.amounts().map(|(_, t, _)| ui.money(t))}</span></p>
+                <p class="row"><span>{move || ui.tr(Text::Subtotal)}</span><span>{move || ui.amounts().map(|(a, _, _)| ui.money(a))}</span></p>
+                <p class="row"><span>{move || ui.tr(Text::Tip)}</span><span data-testid="tip-amount">{move || ui.amounts().map(|(_, t, _)| ui.money(t))}</span></p>
             })}
-            <p class="row total"><span>{move || ui.tr("total")}</span>
+            <p class="row total"><span>{move || ui.tr(Text::Total)}</span>
                 <span data-testid="total">{move || ui.amounts().map(|(a, t, _)| ui.money(a + t))}</span></p>
         </section>
     }
@@ -336,7 +336,7 @@ fn TipScreen(ui: Ui) -> impl IntoView {
     };
     view! {
         <section class="tip-screen" aria-labelledby="checkout-title">
-            <h1 id="checkout-title" tabindex="-1">{move || ui.tr("tip_title")}</h1>
+            <h1 id="checkout-title" tabindex="-1">{move || ui.tr(Text::TipTitle)}</h1>
             <Summary ui=ui/>
             <div class="tip-options">
                 {[15, 18, 20].into_iter().map(|p| view! {
@@ -345,23 +345,23 @@ fn TipScreen(ui: Ui) -> impl IntoView {
                         <span class="tip-value">{move || ui.money(percent(p))}</span>
                     </button>
                 }).collect_view()}
-                <button type="button" class="tip-option" on:click=move |_| choose(0)>{move || ui.tr("no_tip")}</button>
+                <button type="button" class="tip-option" on:click=move |_| choose(0)>{move || ui.tr(Text::NoTip)}</button>
             </div>
             <form class="tip-custom" on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); custom(); }>
-                <label for="custom-tip">{move || ui.tr("custom_label")}</label>
+                <label for="custom-tip">{move || ui.tr(Text::CustomLabel)}</label>
                 <input id="custom-tip" inputmode="decimal" autocomplete="off"
                     aria-invalid=move || custom_error.get().to_string() aria-describedby="custom-tip-error"
                     prop:value=move || ui.custom_tip.get()
                     on:input=move |ev| { custom_error.set(false); ui.custom_tip.set(event_target_value(&ev)); }/>
-                <button type="submit" class="secondary">{move || ui.tr("continue")}</button>
-                <p id="custom-tip-error" class="field-error" aria-live="polite">{move || custom_error.get().then(|| ui.tr("err_expiry").replace("Ablaufdatum", "Betrag").replace("expiry date", "amount"))}</p>
+                <button type="submit" class="secondary">{move || ui.tr(Text::Continue)}</button>
+                <p id="custom-tip-error" class="field-error" aria-live="polite">{move || custom_error.get().then(|| ui.tr(Text::ErrExpiry).replace("Ablaufdatum", "Betrag").replace("expiry date", "amount"))}</p>
             </form>
         </section>
     }
 }
 
 #[component]
-fn Field(ui: Ui, id: &'static str, label: &'static str, value: RwSignal<String>, index: Option<usize>, autocomplete: &'static str, inputmode: &'static str, format: fn(&str) -> String) -> impl IntoView {
+fn Field(ui: Ui, id: &'static str, label: Text, value: RwSignal<String>, index: Option<usize>, autocomplete: &'static str, inputmode: &'static str, format: fn(&str) -> String) -> impl IntoView {
     let error_id = format!("{id}-error");
     let error = move || index.and_then(|i| ui.shown_error(i));
     view! {
@@ -382,19 +382,19 @@ fn PayScreen(ui: Ui) -> impl IntoView {
     let new_card = move || ui.chosen.get().is_none();
     let pay_label = move || {
         if ui.in_flight.get() {
-            ui.tr("processing").to_owned()
+            ui.tr(Text::Processing).to_owned()
         } else {
-            format!("{} {}", ui.tr("pay"), ui.amounts().map(|(a, t, _)| ui.money(a + t)).unwrap_or_default())
+            format!("{} {}", ui.tr(Text::Pay), ui.amounts().map(|(a, t, _)| ui.money(a + t)).unwrap_or_default())
         }
     };
     let card_brand = move || brand(&ui.number.get());
     view! {
         <form class="pay-screen" novalidate on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); pay(ui); }>
-            <h1 id="checkout-title" tabindex="-1">{move || ui.tr("title")}</h1>
+            <h1 id="checkout-title" tabindex="-1">{move || ui.tr(Text::Title)}</h1>
             <Summary ui=ui/>
             {move || (!ui.saved.get().is_empty()).then(|| view! {
                 <fieldset class="saved">
-                    <legend>{move || ui.tr("saved_cards")}</legend>
+                    <legend>{move || ui.tr(Text::SavedCards)}</legend>
                     {move || ui.saved.get().into_iter().map(|method| {
                         let id = method.id.to_string();
                         let checked = { let id = id.clone(); move || ui.chosen.get().as_deref() == Some(id.as_str()) };
@@ -402,34 +402,34 @@ fn PayScreen(ui: Ui) -> impl IntoView {
                             <label class="choice">
                                 <input type="radio" name="payment-method" prop:checked=checked
                                     on:change=move |_| ui.chosen.set(Some(id.clone()))/>
-                                <span>{brand_label(method.card.brand)}" "{move || ui.tr("ending")}" "{method.card.last4.clone()}
+                                <span>{brand_label(method.card.brand)}" "{move || ui.tr(Text::Ending)}" "{method.card.last4.clone()}
                                     " · "{format!("{:02}/{}", method.card.exp_month, method.card.exp_year % 100)}</span>
                             </label>
                         }
                     }).collect_view()}
                     <label class="choice">
                         <input type="radio" name="payment-method" prop:checked=new_card on:change=move |_| ui.chosen.set(None)/>
-                        <span>{move || ui.tr("new_card")}</span>
+                        <span>{move || ui.tr(Text::NewCard)}</span>
                     </label>
                 </fieldset>
             })}
             <Show when=new_card>
                 <div class="card-fields">
                     <div class="number-row">
-                        <Field ui=ui id="card-number" label="card_number" value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/>
+                        <Field ui=ui id="card-number" label=Text::CardNumber value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/>
                         <span class="brand" data-brand=move || card_brand().as_str() aria-hidden="true">{move || brand_label(card_brand())}</span>
                     </div>
                     <div class="pair">
-                        <Field ui=ui id="card-expiry" label="expiry" value=ui.expiry index=Some(1) autocomplete="cc-exp" inputmode="numeric" format=group_expiry/>
-                        <Field ui=ui id="card-cvc" label="cvc" value=ui.cvc index=Some(2) autocomplete="cc-csc" inputmode="numeric" format=|s| digits(s).chars().take(4).collect()/>
+                        <Field ui=ui id="card-expiry" label=Text::Expiry value=ui.expiry index=Some(1) autocomplete="cc-exp" inputmode="numeric" format=group_expiry/>
+                        <Field ui=ui id="card-cvc" label=Text::Cvc value=ui.cvc index=Some(2) autocomplete="cc-csc" inputmode="numeric" format=|s| digits(s).chars().take(4).collect()/>
                     </div>
-                    <Field ui=ui id="card-name" label="name" value=ui.name index=None autocomplete="cc-name" inputmode="text" format=|s| s.chars().take(100).collect()/>
-                    <Field ui=ui id="card-postal" label="postal" value=ui.postal index=None autocomplete="postal-code" inputmode="text" format=|s| s.chars().take(16).collect()/>
+                    <Field ui=ui id="card-name" label=Text::Name value=ui.name index=None autocomplete="cc-name" inputmode="text" format=|s| s.chars().take(100).collect()/>
+                    <Field ui=ui id="card-postal" label=Text::Postal value=ui.postal index=None autocomplete="postal-code" inputmode="text" format=|s| s.chars().take(16).collect()/>
                     {move || opts().customer_session.is_some().then(|| view! {
                         <label class="choice save">
                             <input type="checkbox" id="save-card" prop:checked=move || ui.save_card.get()
                                 on:change=move |ev| ui.save_card.set(event_target_checked(&ev))/>
-                            <span>{move || ui.tr("save_card")}</span>
+                            <span>{move || ui.tr(Text::SaveCard)}</span>
                         </label>
                     })}
                 </div>
@@ -445,22 +445,22 @@ fn PayScreen(ui: Ui) -> impl IntoView {
 #[component]
 fn DoneScreen(ui: Ui) -> impl IntoView {
     let kiosk = opts().mode == Mode::Kiosk;
-    let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr("ending"), i.card_last4.clone().unwrap_or_default())));
+    let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr(Text::Ending), i.card_last4.clone().unwrap_or_default())));
     let auth = move || ui.intent.with(|i| i.as_ref().and_then(|i| i.auth_code.clone()));
     let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents))).unwrap_or(0);
     view! {
         <section class="result success" aria-labelledby="result-title">
             <div class="check" aria-hidden="true">"✓"</div>
-            <h1 id="result-title" tabindex="-1">{move || if kiosk { ui.tr("receipt") } else { ui.tr("success") }}</h1>
-            <p role="status">{move || ui.tr("success_text")}</p>
+            <h1 id="result-title" tabindex="-1">{move || if kiosk { ui.tr(Text::Receipt) } else { ui.tr(Text::Success) }}</h1>
+            <p role="status">{move || ui.tr(Text::SuccessText)}</p>
             {kiosk.then(|| view! { <Summary ui=ui/> })}
             <dl class="receipt">
-                {(!kiosk).then(|| view! { <dt>{move || ui.tr("total")}</dt> })}
+                {(!kiosk).then(|| view! { <dt>{move || ui.tr(Text::Total)}</dt> })}
                 <dd data-testid="paid-amount" class:visually-hidden=kiosk>{move || ui.money(captured())}</dd>
-                <dt>{move || ui.tr("card")}</dt><dd>{card}</dd>
-                {move || auth().map(|code| view! { <dt>{move || ui.tr("auth_code")}</dt><dd>{code}</dd> })}
+                <dt>{move || ui.tr(Text::Card)}</dt><dd>{card}</dd>
+                {move || auth().map(|code| view! { <dt>{move || ui.tr(Text::AuthCode)}</dt><dd>{code}</dd> })}
             </dl>
-            {kiosk.then(|| view! { <button type="button" class="pay" on:click=move |_| restart(ui)>{move || ui.tr("done")}</button> })}
+            {kiosk.then(|| view! { <button type="button" class="pay" on:click=move |_| restart(ui)>{move || ui.tr(Text::Done)}</button> })}
         </section>
     }
 }
@@ -483,11 +483,11 @@ fn ChallengeModal(ui: Ui) -> impl IntoView {
             request_animation(|| focus("challenge-frame"));
             view! {
                 <div class="overlay">
-                    <div class="dialog" data-size=size role="dialog" aria-modal="true" aria-label=move || ui.tr("bank_check") on:keydown=keydown>
+                    <div class="dialog" data-size=size role="dialog" aria-modal="true" aria-label=move || ui.tr(Text::BankCheck) on:keydown=keydown>
                         <div class="dialog-bar">
-                            <button type="button" id="challenge-cancel" class="secondary" on:click=move |_| finish_challenge(false)>{move || ui.tr("cancel")}</button>
+                            <button type="button" id="challenge-cancel" class="secondary" on:click=move |_| finish_challenge(false)>{move || ui.tr(Text::Cancel)}</button>
                         </div>
-                        <iframe id="challenge-frame" src=challenge.url.clone() title=move || ui.tr("bank_check")></iframe>
+                        <iframe id="challenge-frame" src=challenge.url.clone() title=move || ui.tr(Text::BankCheck)></iframe>
                     </div>
                 </div>
             }
