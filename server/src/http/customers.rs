@@ -2,7 +2,7 @@
 //! when it also sends that customer's session secret (`Kassa-Customer-Session`).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use kassa::api::{
@@ -16,7 +16,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery};
+use super::extract::{parse_json, ApiQuery, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
@@ -28,10 +28,6 @@ use crate::store::tokens;
 /// How long a customer session lasts.
 const SESSION_MS: i64 = 30 * 60 * 1000;
 pub const SESSION_HEADER: &str = "kassa-customer-session";
-
-fn customer_id(raw: &str) -> ApiResult<CustomerId> {
-    raw.parse().map_err(|_| ApiError::not_found("customer"))
-}
 
 async fn existing_customer(state: &AppState, caller: &Caller, id: &CustomerId) -> ApiResult<Customer> {
     customers::find(&state.store, &caller.merchant_id, id).await?.ok_or_else(|| ApiError::not_found("customer"))
@@ -127,9 +123,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(query)
 #[utoipa::path(get, path = "/customers/{id}", tag = "customers",
     params(("id" = String, Path, description = "The customer")),
     responses((status = 200, body = crate::http::openapi::CustomerResponse), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Customer>>> {
+pub async fn get(State(state): State<AppState>, caller: Caller, PathId(customer): PathId<CustomerId>) -> ApiResult<Json<Data<Customer>>> {
     caller.require(Permission::MethodsView)?;
-    let customer = existing_customer(&state, &caller, &customer_id(&id)?).await?;
+    let customer = existing_customer(&state, &caller, &customer).await?;
     Ok(Json(Data { data: customer }))
 }
 
@@ -139,9 +135,9 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     params(("id" = String, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SavedMethodResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn save_method(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::MethodsManage)?;
-    let customer = existing_customer(&state, &r.caller, &customer_id(&id)?).await?;
+    let customer = existing_customer(&state, &r.caller, &customer).await?;
     let req: SavePaymentMethodRequest = parse_json(&body)?;
     if req.nickname.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
         return Err(ApiError::validation("nickname", "nickname must be 1 to 100 characters"));
@@ -185,8 +181,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, Path(id):
     params(("id" = String, Path, description = "The customer"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, body = crate::http::openapi::SavedMethodList), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<Data<Vec<SavedPaymentMethod>>>> {
-    let customer = customer_id(&id)?;
+pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers: HeaderMap, PathId(customer): PathId<CustomerId>) -> ApiResult<Json<Data<Vec<SavedPaymentMethod>>>> {
     may_manage(&state, &caller, &headers, &customer, Permission::MethodsView).await?;
     existing_customer(&state, &caller, &customer).await?;
     Ok(Json(Data { data: customers::list_methods(&state.store, &caller.merchant_id, &customer).await? }))
@@ -197,10 +192,8 @@ pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers
     params(("id" = String, Path, description = "The customer"), ("methodId" = String, Path, description = "The saved card"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn delete_method(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path((id, method)): Path<(String, String)>) -> ApiResult<Json<serde_json::Value>> {
-    let customer = customer_id(&id)?;
+pub async fn delete_method(State(state): State<AppState>, caller: Caller, headers: HeaderMap, PathIds(customer, method): PathIds<CustomerId, PaymentMethodId>) -> ApiResult<Json<serde_json::Value>> {
     may_manage(&state, &caller, &headers, &customer, Permission::MethodsManage).await?;
-    let method: PaymentMethodId = method.parse().map_err(|_| ApiError::not_found("payment method"))?;
     let merchant = caller.merchant_id.clone();
     let removed = method.clone();
     state
@@ -223,9 +216,9 @@ pub async fn delete_method(State(state): State<AppState>, caller: Caller, header
 #[utoipa::path(post, path = "/customers/{id}/sessions", tag = "customers",
     params(("id" = String, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SessionResponse), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn create_session(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> ApiResult<Recorded> {
+pub async fn create_session(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::MethodsManage)?;
-    let customer = existing_customer(&state, &r.caller, &customer_id(&id)?).await?;
+    let customer = existing_customer(&state, &r.caller, &customer).await?;
     let now = now_ms();
     let secret = format!("{}_session_{}", customer.id, ids::secret(""));
     let session = CustomerSession { customer_id: customer.id.clone(), secret: secret.clone(), expires_at: format_ms(now + SESSION_MS) };

@@ -117,6 +117,54 @@ fn redact_digits(message: &str) -> String {
     out
 }
 
+/// What a path id names, for its 404: "No such payment intent".
+pub trait Named {
+    const NAME: &'static str;
+}
+
+macro_rules! named {
+    ($($id:ty => $name:literal,)*) => { $(impl Named for $id { const NAME: &'static str = $name; })* };
+}
+
+named! {
+    kassa::id::PaymentIntentId => "payment intent",
+    kassa::id::CustomerId => "customer",
+    kassa::id::PaymentMethodId => "payment method",
+    kassa::id::OrderId => "order",
+    kassa::id::OrderPaymentId => "order payment",
+    kassa::id::ApiKeyId => "API key",
+    kassa::id::WebhookEndpointId => "webhook endpoint",
+}
+
+fn parse_id<T: std::str::FromStr + Named>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(T::NAME))
+}
+
+/// The typed id in a route's path. An id of another kind names nothing this merchant has: 404,
+/// in Kassa's error format, as for an id of the right kind that does not exist.
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: std::str::FromStr + Named + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(T::NAME))?;
+        parse_id(&raw).map(PathId)
+    }
+}
+
+/// Two typed ids in a route's path, the parent's first: `/orders/{id}/payments/{uid}`.
+pub struct PathIds<A, B>(pub A, pub B);
+
+impl<S: Send + Sync, A: std::str::FromStr + Named + Send, B: std::str::FromStr + Named + Send> FromRequestParts<S> for PathIds<A, B> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path((a, b)) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(A::NAME))?;
+        Ok(PathIds(parse_id(&a)?, parse_id(&b)?))
+    }
+}
+
 /// Query strings, with the same error format.
 pub struct ApiQuery<T>(pub T);
 

@@ -1,5 +1,5 @@
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kassa::api::{ApiKey, CreateApiKeyRequest, Data, KeyKind, RollApiKeyRequest};
@@ -9,7 +9,7 @@ use super::auth::Caller;
 use crate::store::merchants;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::parse_json;
+use super::extract::{parse_json, PathId};
 use super::idempotency::Recorded;
 use crate::clock::now_ms;
 use crate::merchants::issue_key;
@@ -51,10 +51,6 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
         .await
 }
 
-fn key_id(raw: &str) -> ApiResult<ApiKeyId> {
-    raw.parse().map_err(|_| ApiError::not_found("API key"))
-}
-
 /// A merchant's keys (secret key only): names, kinds and hints, never the keys.
 #[utoipa::path(get, path = "/api-keys", tag = "keys",
     responses((status = 200, body = crate::http::openapi::KeyList), (status = 403, body = kassa::ErrorEnvelope)))]
@@ -67,9 +63,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 #[utoipa::path(delete, path = "/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "The key")),
     responses((status = 200, body = crate::http::openapi::ApiKeyResponse), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<ApiKey>>> {
+pub async fn revoke(State(state): State<AppState>, caller: Caller, PathId(id): PathId<ApiKeyId>) -> ApiResult<Json<Data<ApiKey>>> {
     caller.require_secret()?;
-    let id = key_id(&id)?;
     if id == caller.key_id {
         return Err(ApiError::invalid_state("A key cannot revoke itself; roll it, or revoke it with another secret key"));
     }
@@ -92,9 +87,8 @@ pub const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
     request_body = RollApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn roll(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn roll(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<ApiKeyId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
-    let id = key_id(&id)?;
     let req: RollApiKeyRequest = if body.is_empty() { RollApiKeyRequest { expires_in_seconds: None, client_request_id: None } } else { parse_json(&body)? };
     let grace = req.expires_in_seconds.unwrap_or(3600);
     if grace > MAX_GRACE_SECONDS {

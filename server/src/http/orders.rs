@@ -1,7 +1,7 @@
 //! Orders and their payments ledger.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kassa::api::{
@@ -14,7 +14,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery};
+use super::extract::{parse_json, ApiQuery, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{parse_filter_date, RangeEnd};
 use crate::orders as ledger;
@@ -22,10 +22,6 @@ use crate::payments;
 use crate::state::AppState;
 use crate::store::orders::{self, OrderQuery, OrderRecord, PaymentRecord};
 use crate::store::{customers, Tx};
-
-fn order_id(raw: &str) -> ApiResult<OrderId> {
-    raw.parse().map_err(|_| ApiError::not_found("order"))
-}
 
 async fn load(state: &AppState, caller: &Caller, id: &OrderId) -> ApiResult<OrderRecord> {
     let mut conn = state.store.reader().acquire().await?;
@@ -63,9 +59,8 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
 /// An order with its payments ledger and balance.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = String, Path, description = "The order")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Order>>> {
+pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId<OrderId>) -> ApiResult<Json<Data<Order>>> {
     caller.require(Permission::OrdersView)?;
-    let id = order_id(&id)?;
     let order = load(&state, &caller, &id).await?;
     let mut conn = state.store.reader().acquire().await?;
     let payments = orders::payments(&mut conn, &caller.merchant_id, &id).await?;
@@ -116,10 +111,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filter
 /// A payment intent for the order's open balance, carrying its line items.
 #[utoipa::path(post, path = "/orders/{id}/payment-intent", tag = "orders", params(("id" = String, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::IntentResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> ApiResult<Recorded> {
+pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     r.caller.require(Permission::TransactionsCreate)?;
-    let id = order_id(&id)?;
     let order = load(&state, &r.caller, &id).await?;
     let mut conn = state.store.reader().acquire().await?;
     let balance = order.to_api(&orders::payments(&mut conn, &r.caller.merchant_id, &id).await?).balance_cents;
@@ -151,9 +145,8 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, Path(i
 #[utoipa::path(post, path = "/orders/{id}/payments", tag = "orders", request_body = CreateOrderPaymentRequest,
     params(("id" = String, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
-    let id = order_id(&id)?;
     let order = load(&state, &r.caller, &id).await?;
     let req: CreateOrderPaymentRequest = parse_json(&body)?;
     let now = ledger::now();
@@ -173,11 +166,10 @@ pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, Path(id):
         .await
 }
 
-async fn find_payment(state: &AppState, caller: &Caller, order: &OrderId, uid: &str) -> ApiResult<PaymentRecord> {
+async fn find_payment(state: &AppState, caller: &Caller, order: &OrderId, uid: &OrderPaymentId) -> ApiResult<PaymentRecord> {
     load(state, caller, order).await?;
-    let uid: OrderPaymentId = uid.parse().map_err(|_| ApiError::not_found("order payment"))?;
     let mut conn = state.store.reader().acquire().await?;
-    orders::payments(&mut conn, &caller.merchant_id, order).await?.into_iter().find(|p| p.id == uid).ok_or_else(|| ApiError::not_found("order payment"))
+    orders::payments(&mut conn, &caller.merchant_id, order).await?.into_iter().find(|p| p.id == *uid).ok_or_else(|| ApiError::not_found("order payment"))
 }
 
 /// Writes a changed payment (if nobody changed it since it was read), settles the order and
@@ -208,9 +200,8 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
 #[utoipa::path(patch, path = "/orders/{id}/payments/{uid}", tag = "orders", request_body = UpdateOrderPaymentRequest,
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, Path((id, uid)): Path<(String, String)>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
-    let id = order_id(&id)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     let req: UpdateOrderPaymentRequest = parse_json(&body)?;
     let after = ledger::corrected(&payment, req, r.caller.key_id.as_str(), ledger::now())?;
@@ -221,9 +212,8 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, Path((
 #[utoipa::path(post, path = "/orders/{id}/payments/{uid}/confirm", tag = "orders",
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, Path((id, uid)): Path<(String, String)>) -> ApiResult<Recorded> {
+pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
-    let id = order_id(&id)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     let after = ledger::confirmed(&payment, r.caller.key_id.as_str(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
@@ -233,9 +223,8 @@ pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, Path(
 #[utoipa::path(delete, path = "/orders/{id}/payments/{uid}", tag = "orders",
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, Path((id, uid)): Path<(String, String)>) -> ApiResult<Recorded> {
+pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
-    let id = order_id(&id)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     if payment.status == LedgerStatus::Pending && payment.created_via != "card" {
         return save_change(&state, &r, id, payment, None).await;

@@ -2,7 +2,7 @@
 //! [`crate::payments`].
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kassa::api::{
@@ -17,17 +17,12 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery};
+use super::extract::{parse_json, ApiQuery, PathId};
 use super::idempotency::Recorded;
 use crate::clock::{now_ms, parse_filter_date, RangeEnd};
 use crate::payments;
 use crate::state::AppState;
 use crate::store::intents::{self, IntentQuery};
-
-/// A path id of the wrong kind names nothing this merchant has.
-pub fn intent_id(raw: &str) -> ApiResult<PaymentIntentId> {
-    raw.parse().map_err(|_| ApiError::not_found("payment intent"))
-}
 
 /// Tokenize a card into a single-use `tok_…`.
 #[utoipa::path(post, path = "/payment-methods", tag = "payment methods",
@@ -111,9 +106,8 @@ pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
     params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn tip(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn tip(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let id = intent_id(&id)?;
     let req: TipRequest = parse_json(&body)?;
     payments::adjust_tip(r.ctx(&state), id, req).await
 }
@@ -142,8 +136,7 @@ pub struct ClientSecretQuery {
     params(("id" = String, Path, description = "The payment intent"), ClientSecretQuery),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, ApiQuery(query): ApiQuery<ClientSecretQuery>) -> ApiResult<Json<Data<PaymentIntent>>> {
-    let id = intent_id(&id)?;
+pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, ApiQuery(query): ApiQuery<ClientSecretQuery>) -> ApiResult<Json<Data<PaymentIntent>>> {
     let ctx = r.ctx(&state);
     let intent = if r.caller.kind == KeyKind::Publishable {
         payments::intent_for_client(&ctx, &id, query.client_secret.as_deref()).await?
@@ -162,13 +155,12 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, Path(id): 
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
     let publishable = r.caller.kind == KeyKind::Publishable;
     if !publishable {
         r.caller.require(Permission::TransactionsCreate)?;
     }
     r.limit_card_attempts(&state).await?;
-    let id = intent_id(&id)?;
     let req: ConfirmIntentRequest = parse_json(&body)?;
     payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await
 }
@@ -179,9 +171,8 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, Path(i
     params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let id = intent_id(&id)?;
     let req: kassa::api::UpdateIntentRequest = parse_json(&body)?;
     payments::update_intent(r.ctx(&state), id, req).await
 }
@@ -259,9 +250,8 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
     params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::HistoryResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn get_transaction(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<IntentWithHistory>>> {
+pub async fn get_transaction(State(state): State<AppState>, caller: Caller, PathId(id): PathId<PaymentIntentId>) -> ApiResult<Json<Data<IntentWithHistory>>> {
     caller.require(Permission::TransactionsView)?;
-    let id = intent_id(&id)?;
     let intent = intents::find(&state.store, &caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
     let transactions = intents::list_transactions(&state.store, &caller.merchant_id, &id).await?;
     Ok(Json(Data { data: IntentWithHistory { intent: intent.to_api(), transactions } }))
@@ -307,9 +297,8 @@ pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let id = intent_id(&id)?;
     let req: RetryRequest = parse_json(&body)?;
     payments::retry(r.ctx(&state), id, req).await
 }
@@ -320,9 +309,8 @@ pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, Path(id)
     params(("id" = String, Path, description = "The failed payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
-    let id = intent_id(&id)?;
     let req: ResolveRequest = parse_json(&body)?;
     payments::resolve(r.ctx(&state), id, req).await
 }

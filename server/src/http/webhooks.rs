@@ -1,7 +1,7 @@
 //! Webhook endpoints, their delivery attempts, and the events list.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kassa::api::{CreateWebhookEndpointRequest, Data, Event, Page, PageMeta, WebhookEndpoint, DeliveryAttempt, EVENT_TYPES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery};
+use super::extract::{parse_json, ApiQuery, PathId};
 use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
@@ -55,15 +55,10 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     Ok(Json(Data { data: events::endpoints(&mut conn, &caller.merchant_id).await? }))
 }
 
-fn endpoint_id(raw: &str) -> ApiResult<WebhookEndpointId> {
-    raw.parse().map_err(|_| ApiError::not_found("webhook endpoint"))
-}
-
 #[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<serde_json::Value>> {
     caller.require_secret()?;
-    let id = endpoint_id(&id)?;
     let (merchant, removed) = (caller.merchant_id.clone(), id.clone());
     state
         .store
@@ -79,9 +74,8 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// The latest delivery attempts to an endpoint, newest first.
 #[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
     responses((status = 200, body = crate::http::openapi::AttemptList), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn deliveries(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
+pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
     caller.require_secret()?;
-    let id = endpoint_id(&id)?;
     let mut conn = state.store.reader().acquire().await?;
     if !events::endpoints(&mut conn, &caller.merchant_id).await?.iter().any(|e| e.id == id) {
         return Err(ApiError::not_found("webhook endpoint"));
