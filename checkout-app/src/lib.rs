@@ -70,6 +70,30 @@ struct Ui {
 }
 
 impl Ui {
+    /// A checkout in `locale` with nothing loaded or typed yet.
+    fn new(locale: &str, challenge: RwSignal<Option<Challenge>>) -> Ui {
+        Ui {
+            locale: RwSignal::new(locale.to_owned()),
+            screen: RwSignal::new(Screen::Loading),
+            intent: RwSignal::new(None),
+            saved: RwSignal::new(Vec::new()),
+            chosen: RwSignal::new(None),
+            number: RwSignal::new(String::new()),
+            expiry: RwSignal::new(String::new()),
+            cvc: RwSignal::new(String::new()),
+            name: RwSignal::new(String::new()),
+            postal: RwSignal::new(String::new()),
+            left: RwSignal::new([false; 3]),
+            save_card: RwSignal::new(false),
+            tip: RwSignal::new(None),
+            custom_tip: RwSignal::new(String::new()),
+            in_flight: RwSignal::new(false),
+            error: RwSignal::new(None),
+            challenge,
+            last_activity: RwSignal::new(now_ms()),
+        }
+    }
+
     fn tr(&self, text: Text) -> &'static str {
         t(&self.locale.get(), text)
     }
@@ -224,26 +248,7 @@ pub fn App() -> impl IntoView {
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let challenge = RwSignal::new(None::<Challenge>);
     CLIENT.with(|c| c.set(Rc::new(Client::new(BrowserHost { challenge }, options.publishable_key.clone(), origin.clone()))).ok());
-    let ui = Ui {
-        locale: RwSignal::new(options.locale.clone()),
-        screen: RwSignal::new(Screen::Loading),
-        intent: RwSignal::new(None),
-        saved: RwSignal::new(Vec::new()),
-        chosen: RwSignal::new(None),
-        number: RwSignal::new(String::new()),
-        expiry: RwSignal::new(String::new()),
-        cvc: RwSignal::new(String::new()),
-        name: RwSignal::new(String::new()),
-        postal: RwSignal::new(String::new()),
-        left: RwSignal::new([false; 3]),
-        save_card: RwSignal::new(false),
-        tip: RwSignal::new(None),
-        custom_tip: RwSignal::new(String::new()),
-        in_flight: RwSignal::new(false),
-        error: RwSignal::new(None),
-        challenge,
-        last_activity: RwSignal::new(now_ms()),
-    };
+    let ui = Ui::new(&options.locale, challenge);
     let document = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element());
     if let Some(root) = &document {
         let _ = root.set_attribute("data-theme", &options.theme);
@@ -354,7 +359,7 @@ fn TipScreen(ui: Ui) -> impl IntoView {
                     prop:value=move || ui.custom_tip.get()
                     on:input=move |ev| { custom_error.set(false); ui.custom_tip.set(event_target_value(&ev)); }/>
                 <button type="submit" class="secondary">{move || ui.tr(Text::Continue)}</button>
-                <p id="custom-tip-error" class="field-error" aria-live="polite">{move || custom_error.get().then(|| ui.tr(Text::ErrExpiry).replace("Ablaufdatum", "Betrag").replace("expiry date", "amount"))}</p>
+                <p id="custom-tip-error" class="field-error" aria-live="polite">{move || custom_error.get().then(|| ui.tr(Text::ErrTipAmount))}</p>
             </form>
         </section>
     }
@@ -620,3 +625,6 @@ fn restart(ui: Ui) {
         }
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod component_tests;
