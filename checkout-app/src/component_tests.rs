@@ -38,6 +38,13 @@ async fn type_into(input: &HtmlInputElement, value: &str) {
     settle().await;
 }
 
+/// A checkout's state as the app makes it, for a page with no options in its address.
+fn test_ui() -> Ui {
+    let challenge = RwSignal::new(None);
+    let client = Client::new(BrowserHost { challenge }, "pk_test_components", "http://127.0.0.1");
+    Ui::new(Options::from_fragment(""), client, challenge)
+}
+
 fn intent(amount_cents: i64, currency: &str) -> PaymentIntent {
     serde_json::from_value(serde_json::json!({
         "id": "pi_component", "status": "requires_payment_method", "amountCents": amount_cents, "tipCents": 0,
@@ -54,9 +61,10 @@ fn intent(amount_cents: i64, currency: &str) -> PaymentIntent {
 #[wasm_bindgen_test]
 async fn the_card_number_field_groups_digits_and_names_its_error_only_once_left() {
     let parent = container();
-    let ui = Ui::new("en", RwSignal::new(None));
+    let ui = test_ui();
     let _mounted = leptos::mount::mount_to(parent.clone(), move || {
-        view! { <Field ui=ui id="card-number" label=Text::CardNumber value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/> }
+        provide_context(ui);
+        view! { <Field id="card-number" label=Text::CardNumber value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/> }
     });
     let number: HtmlInputElement = find(&parent, "#card-number");
     type_into(&number, "4242424242424241").await;
@@ -78,10 +86,13 @@ async fn the_card_number_field_groups_digits_and_names_its_error_only_once_left(
 #[wasm_bindgen_test]
 async fn the_tip_screen_offers_shares_of_the_amount_and_checks_a_custom_tip() {
     let parent = container();
-    let ui = Ui::new("en", RwSignal::new(None));
+    let ui = test_ui();
     ui.intent.set(Some(intent(2000, "EUR")));
     ui.screen.set(Screen::Tip);
-    let _mounted = leptos::mount::mount_to(parent.clone(), move || view! { <TipScreen ui=ui/> });
+    let _mounted = leptos::mount::mount_to(parent.clone(), move || {
+        provide_context(ui);
+        view! { <TipScreen/> }
+    });
     settle().await;
     let values: Vec<String> = (1..=3).map(|i| text(&parent, &format!(".tip-option:nth-child({i}) .tip-value"))).collect();
     assert_eq!(values, ["€3.00", "€3.60", "€4.00"], "15, 18 and 20 % of €20.00");
@@ -108,9 +119,12 @@ async fn the_tip_screen_offers_shares_of_the_amount_and_checks_a_custom_tip() {
 #[wasm_bindgen_test]
 async fn the_summary_shows_the_total_in_the_currency_s_own_decimals_and_the_tip_apart() {
     let parent = container();
-    let ui = Ui::new("en", RwSignal::new(None));
+    let ui = test_ui();
     ui.intent.set(Some(intent(1234, "KWD")));
-    let _mounted = leptos::mount::mount_to(parent.clone(), move || view! { <Summary ui=ui/> });
+    let _mounted = leptos::mount::mount_to(parent.clone(), move || {
+        provide_context(ui);
+        view! { <Summary/> }
+    });
     settle().await;
     assert_eq!(text(&parent, "[data-testid=total]"), "KWD\u{a0}1.234");
     assert!(parent.query_selector("[data-testid=tip-amount]").unwrap().is_none(), "no tip line without a tip");

@@ -7,7 +7,6 @@ pub mod i18n;
 pub mod options;
 mod platform;
 
-use std::cell::OnceCell;
 use std::rc::Rc;
 
 use kassa::api::{IntentStatus, PaymentIntent, SavedPaymentMethod};
@@ -16,6 +15,7 @@ use kassa::messages::{ChallengeMessage, CheckoutMessage, ParentMessage, Theme, C
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
 use card_fields::*;
@@ -23,19 +23,6 @@ use host::{finish_challenge, BrowserHost, Challenge};
 use i18n::{t, Text};
 use options::{Mode, Options};
 use platform::{focus, money, now_ms, tell_parent};
-
-thread_local! {
-    static CLIENT: OnceCell<Rc<Client<BrowserHost>>> = const { OnceCell::new() };
-    static OPTIONS: OnceCell<Rc<Options>> = const { OnceCell::new() };
-}
-
-fn client() -> Rc<Client<BrowserHost>> {
-    CLIENT.with(|c| c.get().cloned()).expect("the client is made at start")
-}
-
-fn opts() -> Rc<Options> {
-    OPTIONS.with(|o| o.get().cloned()).expect("the options are read at start")
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Screen {
@@ -46,9 +33,12 @@ enum Screen {
     Failed(String),
 }
 
-/// Everything the screens share; signals are cheap to copy.
+/// Everything the screens share, provided as context by [`App`]: the options the shop's page
+/// chose, the client, and the state of the form. Every field is a cheap handle.
 #[derive(Clone, Copy)]
 struct Ui {
+    options: StoredValue<Rc<Options>, LocalStorage>,
+    client: StoredValue<Rc<Client<BrowserHost>>, LocalStorage>,
     locale: RwSignal<String>,
     screen: RwSignal<Screen>,
     intent: RwSignal<Option<PaymentIntent>>,
@@ -70,10 +60,13 @@ struct Ui {
 }
 
 impl Ui {
-    /// A checkout in `locale` with nothing loaded or typed yet.
-    fn new(locale: &str, challenge: RwSignal<Option<Challenge>>) -> Ui {
+    /// A checkout for `options` with nothing loaded or typed yet. `challenge` is the one its
+    /// client's host shows.
+    fn new(options: Options, client: Client<BrowserHost>, challenge: RwSignal<Option<Challenge>>) -> Ui {
         Ui {
-            locale: RwSignal::new(locale.to_owned()),
+            locale: RwSignal::new(options.locale.clone()),
+            options: StoredValue::new_local(Rc::new(options)),
+            client: StoredValue::new_local(Rc::new(client)),
             screen: RwSignal::new(Screen::Loading),
             intent: RwSignal::new(None),
             saved: RwSignal::new(Vec::new()),
@@ -92,6 +85,14 @@ impl Ui {
             challenge,
             last_activity: RwSignal::new(now_ms()),
         }
+    }
+
+    fn opts(&self) -> Rc<Options> {
+        self.options.get_value()
+    }
+
+    fn client(&self) -> Rc<Client<BrowserHost>> {
+        self.client.get_value()
     }
 
     fn tr(&self, text: Text) -> &'static str {
@@ -132,6 +133,11 @@ impl Ui {
     }
 }
 
+/// The checkout's state, which [`App`] provides.
+fn use_ui() -> Ui {
+    expect_context::<Ui>()
+}
+
 fn error_message(ui: &Ui, error: &KassaError) -> String {
     let locale = ui.locale.get_untracked();
     match error.kind {
@@ -143,8 +149,8 @@ fn error_message(ui: &Ui, error: &KassaError) -> String {
 
 fn load(ui: Ui) {
     spawn_local(async move {
-        let options = opts();
-        match client().retrieve_payment_intent(&options.client_secret).await {
+        let options = ui.opts();
+        match ui.client().retrieve_payment_intent(&options.client_secret).await {
             Ok(intent) => {
                 let done = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
                 tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Ready { amount_cents: intent.amount_cents, currency: intent.currency });
@@ -161,7 +167,7 @@ fn load(ui: Ui) {
             }
         }
         if let Some(session) = &options.customer_session {
-            if let Ok(saved) = client().list_payment_methods(session).await {
+            if let Ok(saved) = ui.client().list_payment_methods(session).await {
                 ui.chosen.set(saved.first().map(|m| m.id.to_string()));
                 ui.saved.set(saved);
             }
@@ -172,7 +178,7 @@ fn load(ui: Ui) {
 /// Re-reads the intent (the shop changed its amount) without leaving the screen.
 fn refresh(ui: Ui) {
     spawn_local(async move {
-        if let Ok(intent) = client().retrieve_payment_intent(&opts().client_secret).await {
+        if let Ok(intent) = ui.client().retrieve_payment_intent(&ui.opts().client_secret).await {
             ui.intent.set(Some(intent));
         }
     });
@@ -182,7 +188,7 @@ fn pay(ui: Ui) {
     if ui.in_flight.get_untracked() {
         return;
     }
-    let options = opts();
+    let options = ui.opts();
     let mut params = ConfirmParams {
         handle_actions: true,
         tip_cents: ui.tip.get_untracked().filter(|t| *t > 0),
@@ -215,7 +221,7 @@ fn pay(ui: Ui) {
     ui.in_flight.set(true);
     ui.error.set(None);
     spawn_local(async move {
-        let result = client().confirm_payment(&options.client_secret, &params).await;
+        let result = ui.client().confirm_payment(&options.client_secret, &params).await;
         ui.in_flight.set(false);
         match result {
             Ok(intent) if matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized) => {
@@ -247,8 +253,10 @@ pub fn App() -> impl IntoView {
     let options = Options::from_fragment(&hash);
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let challenge = RwSignal::new(None::<Challenge>);
-    CLIENT.with(|c| c.set(Rc::new(Client::new(BrowserHost { challenge }, options.publishable_key.clone(), origin.clone()))).ok());
-    let ui = Ui::new(&options.locale, challenge);
+    let client = Client::new(BrowserHost { challenge }, options.publishable_key.clone(), origin.clone());
+    let ui = Ui::new(options, client, challenge);
+    provide_context(ui);
+    let options = ui.opts();
     let document = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element());
     if let Some(root) = &document {
         let _ = root.set_attribute("data-theme", &options.theme);
@@ -265,17 +273,16 @@ pub fn App() -> impl IntoView {
             let _ = root.set_attribute("lang", &locale);
         }
     });
-    OPTIONS.with(|o| o.set(Rc::new(options)).ok());
     listen_to_parent(ui);
     listen_to_bank(ui, origin);
-    report_size();
-    if opts().mode == Mode::Kiosk {
+    report_size(ui);
+    if ui.opts().mode == Mode::Kiosk {
         watch_idle(ui);
     }
     // The shop hears whether the form is complete, to enable its own controls.
     Effect::new(move |_| {
         let complete = ui.chosen.get().is_some() || ui.field_errors().iter().all(Option::is_none);
-        tell_parent(opts().parent_origin.as_deref(), CheckoutMessage::Change { complete, brand: brand(&ui.number.get()) });
+        tell_parent(ui.opts().parent_origin.as_deref(), CheckoutMessage::Change { complete, brand: brand(&ui.number.get()) });
     });
     load(ui);
 
@@ -283,9 +290,9 @@ pub fn App() -> impl IntoView {
         <main class="checkout" aria-labelledby="checkout-title">
             {move || match ui.screen.get() {
                 Screen::Loading => view! { <p class="loading" role="status">{move || ui.tr(Text::Loading)}</p> }.into_any(),
-                Screen::Tip => view! { <TipScreen ui=ui/> }.into_any(),
-                Screen::Pay => view! { <PayScreen ui=ui/> }.into_any(),
-                Screen::Done => view! { <DoneScreen ui=ui/> }.into_any(),
+                Screen::Tip => view! { <TipScreen/> }.into_any(),
+                Screen::Pay => view! { <PayScreen/> }.into_any(),
+                Screen::Done => view! { <DoneScreen/> }.into_any(),
                 Screen::Failed(message) => view! {
                     <section class="result failed">
                         <h1 id="checkout-title" tabindex="-1">{move || ui.tr(Text::Failed)}</h1>
@@ -293,13 +300,14 @@ pub fn App() -> impl IntoView {
                     </section>
                 }.into_any(),
             }}
-            <ChallengeModal ui=ui/>
+            <ChallengeModal/>
         </main>
     }
 }
 
 #[component]
-fn Summary(ui: Ui) -> impl IntoView {
+fn Summary() -> impl IntoView {
+    let ui = use_ui();
     view! {
         <section class="summary" aria-labelledby="summary-title">
             <h2 id="summary-title" class="visually-hidden">{move || ui.tr(Text::Summary)}</h2>
@@ -325,7 +333,8 @@ fn Summary(ui: Ui) -> impl IntoView {
 }
 
 #[component]
-fn TipScreen(ui: Ui) -> impl IntoView {
+fn TipScreen() -> impl IntoView {
+    let ui = use_ui();
     let choose = move |tip: i64| {
         ui.tip.set(Some(tip));
         ui.screen.set(Screen::Pay);
@@ -342,7 +351,7 @@ fn TipScreen(ui: Ui) -> impl IntoView {
     view! {
         <section class="tip-screen" aria-labelledby="checkout-title">
             <h1 id="checkout-title" tabindex="-1">{move || ui.tr(Text::TipTitle)}</h1>
-            <Summary ui=ui/>
+            <Summary/>
             <div class="tip-options">
                 {[15, 18, 20].into_iter().map(|p| view! {
                     <button type="button" class="tip-option" on:click=move |_| choose(percent(p))>
@@ -366,7 +375,8 @@ fn TipScreen(ui: Ui) -> impl IntoView {
 }
 
 #[component]
-fn Field(ui: Ui, id: &'static str, label: Text, value: RwSignal<String>, index: Option<usize>, autocomplete: &'static str, inputmode: &'static str, format: fn(&str) -> String) -> impl IntoView {
+fn Field(id: &'static str, label: Text, value: RwSignal<String>, index: Option<usize>, autocomplete: &'static str, inputmode: &'static str, format: fn(&str) -> String) -> impl IntoView {
+    let ui = use_ui();
     let error_id = format!("{id}-error");
     let error = move || index.and_then(|i| ui.shown_error(i));
     view! {
@@ -383,7 +393,8 @@ fn Field(ui: Ui, id: &'static str, label: Text, value: RwSignal<String>, index: 
 }
 
 #[component]
-fn PayScreen(ui: Ui) -> impl IntoView {
+fn PayScreen() -> impl IntoView {
+    let ui = use_ui();
     let new_card = move || ui.chosen.get().is_none();
     let pay_label = move || {
         if ui.in_flight.get() {
@@ -396,7 +407,7 @@ fn PayScreen(ui: Ui) -> impl IntoView {
     view! {
         <form class="pay-screen" novalidate on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); pay(ui); }>
             <h1 id="checkout-title" tabindex="-1">{move || ui.tr(Text::Title)}</h1>
-            <Summary ui=ui/>
+            <Summary/>
             {move || (!ui.saved.get().is_empty()).then(|| view! {
                 <fieldset class="saved">
                     <legend>{move || ui.tr(Text::SavedCards)}</legend>
@@ -421,16 +432,16 @@ fn PayScreen(ui: Ui) -> impl IntoView {
             <Show when=new_card>
                 <div class="card-fields">
                     <div class="number-row">
-                        <Field ui=ui id="card-number" label=Text::CardNumber value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/>
+                        <Field id="card-number" label=Text::CardNumber value=ui.number index=Some(0) autocomplete="cc-number" inputmode="numeric" format=group_number/>
                         <span class="brand" data-brand=move || card_brand().as_str() aria-hidden="true">{move || brand_label(card_brand())}</span>
                     </div>
                     <div class="pair">
-                        <Field ui=ui id="card-expiry" label=Text::Expiry value=ui.expiry index=Some(1) autocomplete="cc-exp" inputmode="numeric" format=group_expiry/>
-                        <Field ui=ui id="card-cvc" label=Text::Cvc value=ui.cvc index=Some(2) autocomplete="cc-csc" inputmode="numeric" format=|s| digits(s).chars().take(4).collect()/>
+                        <Field id="card-expiry" label=Text::Expiry value=ui.expiry index=Some(1) autocomplete="cc-exp" inputmode="numeric" format=group_expiry/>
+                        <Field id="card-cvc" label=Text::Cvc value=ui.cvc index=Some(2) autocomplete="cc-csc" inputmode="numeric" format=|s| digits(s).chars().take(4).collect()/>
                     </div>
-                    <Field ui=ui id="card-name" label=Text::Name value=ui.name index=None autocomplete="cc-name" inputmode="text" format=|s| s.chars().take(100).collect()/>
-                    <Field ui=ui id="card-postal" label=Text::Postal value=ui.postal index=None autocomplete="postal-code" inputmode="text" format=|s| s.chars().take(16).collect()/>
-                    {move || opts().customer_session.is_some().then(|| view! {
+                    <Field id="card-name" label=Text::Name value=ui.name index=None autocomplete="cc-name" inputmode="text" format=|s| s.chars().take(100).collect()/>
+                    <Field id="card-postal" label=Text::Postal value=ui.postal index=None autocomplete="postal-code" inputmode="text" format=|s| s.chars().take(16).collect()/>
+                    {move || ui.opts().customer_session.is_some().then(|| view! {
                         <label class="choice save">
                             <input type="checkbox" id="save-card" prop:checked=move || ui.save_card.get()
                                 on:change=move |ev| ui.save_card.set(event_target_checked(&ev))/>
@@ -448,8 +459,9 @@ fn PayScreen(ui: Ui) -> impl IntoView {
 }
 
 #[component]
-fn DoneScreen(ui: Ui) -> impl IntoView {
-    let kiosk = opts().mode == Mode::Kiosk;
+fn DoneScreen() -> impl IntoView {
+    let ui = use_ui();
+    let kiosk = ui.opts().mode == Mode::Kiosk;
     let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr(Text::Ending), i.card_last4.clone().unwrap_or_default())));
     let auth = move || ui.intent.with(|i| i.as_ref().and_then(|i| i.auth_code.clone()));
     let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents))).unwrap_or(0);
@@ -458,7 +470,7 @@ fn DoneScreen(ui: Ui) -> impl IntoView {
             <div class="check" aria-hidden="true">"✓"</div>
             <h1 id="result-title" tabindex="-1">{move || if kiosk { ui.tr(Text::Receipt) } else { ui.tr(Text::Success) }}</h1>
             <p role="status">{move || ui.tr(Text::SuccessText)}</p>
-            {kiosk.then(|| view! { <Summary ui=ui/> })}
+            {kiosk.then(|| view! { <Summary/> })}
             <dl class="receipt">
                 {(!kiosk).then(|| view! { <dt>{move || ui.tr(Text::Total)}</dt> })}
                 <dd data-testid="paid-amount" class:visually-hidden=kiosk>{move || ui.money(captured())}</dd>
@@ -471,7 +483,8 @@ fn DoneScreen(ui: Ui) -> impl IntoView {
 }
 
 #[component]
-fn ChallengeModal(ui: Ui) -> impl IntoView {
+fn ChallengeModal() -> impl IntoView {
+    let ui = use_ui();
     let keydown = move |ev: ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.prevent_default();
@@ -510,7 +523,7 @@ fn request_animation(f: impl FnOnce() + 'static) {
 /// The shop's page may change the locale, the theme or the CSS variables, and tells the checkout
 /// when the amount changed; only its origin is heard.
 fn listen_to_parent(ui: Ui) {
-    let Some(parent_origin) = opts().parent_origin.clone() else { return };
+    let Some(parent_origin) = ui.opts().parent_origin.clone() else { return };
     let handle = window_event_listener(ev::message, move |event: web_sys::MessageEvent| {
         // A window from another browsing context is no `instanceof Window` here: compare identity.
         let from_parent = web_sys::window().and_then(|w| w.parent().ok().flatten()).is_some_and(|parent| {
@@ -535,7 +548,7 @@ fn listen_to_parent(ui: Ui) {
         }
         refresh(ui);
     });
-    std::mem::forget(handle);
+    on_cleanup(move || handle.remove());
 }
 
 /// The bank's page (served by this same server) says when the challenge is over.
@@ -550,12 +563,12 @@ fn listen_to_bank(ui: Ui, origin: String) {
             None => {}
         }
     });
-    std::mem::forget(handle);
+    on_cleanup(move || handle.remove());
 }
 
 /// Tells the shop's page how tall the checkout is, so its iframe fits without scrollbars.
-fn report_size() {
-    let Some(parent_origin) = opts().parent_origin.clone() else { return };
+fn report_size(ui: Ui) {
+    let Some(parent_origin) = ui.opts().parent_origin.clone() else { return };
     let last = Rc::new(std::cell::Cell::new(0i32));
     let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
         let height = web_sys::window()
@@ -573,22 +586,29 @@ fn report_size() {
         web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()),
     ) {
         observer.observe(&root);
-        std::mem::forget(observer);
+        // The observer and its callback live as long as the app, and go with it.
+        let kept = SendWrapper::new((observer, callback));
+        on_cleanup(move || kept.take().0.disconnect());
     }
-    callback.forget();
 }
 
 /// Kiosk: after `idleSeconds` without a touch or key, go back to the start — never while a
 /// payment is in flight.
 fn watch_idle(ui: Ui) {
-    for event in ["pointerdown", "keydown", "input"] {
-        let closure = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || ui.last_activity.set(now_ms()));
-        if let Some(window) = web_sys::window() {
-            let _ = window.add_event_listener_with_callback_and_bool(event, closure.as_ref().unchecked_ref(), true);
-        }
-        closure.forget();
+    let Some(window) = web_sys::window() else { return };
+    let touched = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || ui.last_activity.set(now_ms()));
+    const ACTIVITY: [&str; 3] = ["pointerdown", "keydown", "input"];
+    for event in ACTIVITY {
+        let _ = window.add_event_listener_with_callback_and_bool(event, touched.as_ref().unchecked_ref(), true);
     }
-    let idle_ms = f64::from(opts().idle_seconds) * 1000.0;
+    let kept = SendWrapper::new((window, touched));
+    on_cleanup(move || {
+        let (window, touched) = kept.take();
+        for event in ACTIVITY {
+            let _ = window.remove_event_listener_with_callback_and_bool(event, touched.as_ref().unchecked_ref(), true);
+        }
+    });
+    let idle_ms = f64::from(ui.opts().idle_seconds) * 1000.0;
     let handle = set_interval_with_handle(
         move || {
             let busy = ui.in_flight.get_untracked() || ui.challenge.get_untracked().is_some();
@@ -611,12 +631,14 @@ fn watch_idle(ui: Ui) {
         },
         std::time::Duration::from_millis(500),
     );
-    std::mem::forget(handle);
+    if let Ok(handle) = handle {
+        on_cleanup(move || handle.clear());
+    }
 }
 
 /// Kiosk: the next customer.
 fn restart(ui: Ui) {
-    match (opts().restart_url.clone(), web_sys::window()) {
+    match (ui.opts().restart_url.clone(), web_sys::window()) {
         (Some(url), Some(window)) => {
             let _ = window.location().replace(&url);
         }
