@@ -1,0 +1,104 @@
+//! The intent's processor history: one row per call, kept so the history is complete.
+
+use super::*;
+
+/// One processor call, as recorded.
+pub struct NewTransaction<'a> {
+    pub intent_id: &'a PaymentIntentId,
+    pub kind: TransactionType,
+    pub status: TransactionStatus,
+    pub amount_cents: i64,
+    pub currency: Currency,
+    pub provider_reference: Option<&'a str>,
+    pub response_code: &'a str,
+    pub response_text: &'a str,
+}
+
+fn transaction_type_str(kind: TransactionType) -> &'static str {
+    match kind {
+        TransactionType::Authorize => "authorize",
+        TransactionType::Capture => "capture",
+        TransactionType::Void => "void",
+        TransactionType::Refund => "refund",
+        TransactionType::TipAdjust => "tip_adjust",
+        TransactionType::ThreeDs => "three_ds",
+    }
+}
+
+fn transaction_status_str(status: TransactionStatus) -> &'static str {
+    match status {
+        TransactionStatus::Approved => "approved",
+        TransactionStatus::Declined => "declined",
+        TransactionStatus::Pending => "pending",
+        TransactionStatus::Error => "error",
+    }
+}
+
+pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTransaction<'_>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO transactions (id, merchant_id, intent_id, kind, status, amount_cents, currency,
+                                   provider_reference, response_code, response_text, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(crate::ids::new::<TransactionId>())
+    .bind(merchant)
+    .bind(t.intent_id)
+    .bind(transaction_type_str(t.kind))
+    .bind(transaction_status_str(t.status))
+    .bind(t.amount_cents)
+    .bind(t.currency.code())
+    .bind(t.provider_reference)
+    .bind(t.response_code)
+    .bind(t.response_text)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether the payment's history holds the processor's refund `reference` as done, and whether it
+/// holds a failure of that refund after it.
+pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &PaymentIntentId, reference: &str) -> Result<(bool, bool), sqlx::Error> {
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT status FROM transactions WHERE merchant_id = $1 AND intent_id = $2 AND kind = 'refund' AND provider_reference = $3",
+    )
+    .bind(merchant)
+    .bind(intent)
+    .bind(reference)
+    .fetch_all(&mut *tx)
+    .await?;
+    let has = |status: TransactionStatus| statuses.iter().any(|s| s == transaction_status_str(status));
+    Ok((has(TransactionStatus::Approved), has(TransactionStatus::Error)))
+}
+
+pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &PaymentIntentId) -> Result<Vec<Transaction>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, status, amount_cents, currency, provider_reference, response_code,
+                response_text, created_at
+         FROM transactions WHERE merchant_id = $1 AND intent_id = $2 ORDER BY seq",
+    )
+    .bind(merchant)
+    .bind(intent)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let status: String = row.try_get("status")?;
+            let currency: String = row.try_get("currency")?;
+            Ok(Transaction {
+                id: row.try_get("id")?,
+                kind: serde_json::from_value(Value::String(kind.clone()))
+                    .map_err(|_| decode_error("transactions.kind", &kind))?,
+                status: serde_json::from_value(Value::String(status.clone()))
+                    .map_err(|_| decode_error("transactions.status", &status))?,
+                amount_cents: row.try_get("amount_cents")?,
+                currency: currency.parse().map_err(|_| decode_error("transactions.currency", &currency))?,
+                provider_reference: row.try_get("provider_reference")?,
+                response_code: row.try_get("response_code")?,
+                response_text: row.try_get("response_text")?,
+                created_at: format_ms(row.try_get("created_at")?),
+            })
+        })
+        .collect()
+}
