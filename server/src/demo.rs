@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::clock::{format_ms, now_ms};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::parse_json;
+use crate::http::extract::JsonBody;
 use crate::payments::{self, hash_secret, Ctx};
 use crate::state::AppState;
 use crate::store::{customers, events, settings};
@@ -213,8 +213,8 @@ async fn customer_session(state: &AppState, demo: &Demo, email: &str, headers: &
 }
 
 /// `POST /demo/api/checkout`: an order for the cart, priced here, and an intent for it.
-async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    let req: CheckoutRequest = parse_json(&body)?;
+async fn checkout(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
+    let req: CheckoutRequest = body.parse()?;
     let (total, line_items) = price(&req.items)?;
     let session = match req.email.as_deref().filter(|e| !e.is_empty()) {
         Some(email) => Some(customer_session(&state, &demo, email, &headers).await?),
@@ -289,8 +289,8 @@ struct UpdateRequest {
 }
 
 /// `POST /demo/api/checkout/update`: the cart changed; the intent follows it.
-async fn update(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let req: UpdateRequest = parse_json(&body)?;
+async fn update(State(state): State<AppState>, axum::Extension(demo): axum::Extension<Arc<Demo>>, body: JsonBody) -> ApiResult<Json<Value>> {
+    let req: UpdateRequest = body.parse()?;
     let id = intent_of_client_secret(&req.client_secret).ok_or_else(|| ApiError::not_found("payment intent"))?;
     // Only whoever holds the client secret may change the cart it pays for.
     payments::intent_for_client(&ctx(&state, &demo), &id, Some(&req.client_secret)).await?;

@@ -1,7 +1,6 @@
 //! Customers and their saved cards. A publishable key may list and delete one customer's cards
 //! when it also sends that customer's session secret (`Kassa-Customer-Session`).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -16,7 +15,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery, PathId, PathIds};
+use super::extract::{JsonBody, ApiQuery, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
@@ -59,9 +58,9 @@ async fn may_manage(state: &AppState, caller: &Caller, headers: &HeaderMap, cust
 #[utoipa::path(post, path = "/customers", tag = "customers",
     request_body = CreateCustomerRequest,
     responses((status = 201, body = crate::http::openapi::CustomerResponse), (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::MethodsManage)?;
-    let req: CreateCustomerRequest = parse_json(&body)?;
+    let req: CreateCustomerRequest = body.parse()?;
     for (field, value) in [("email", &req.email), ("name", &req.name)] {
         if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > 255) {
             return Err(ApiError::validation(field, format!("{field} must be 1 to 255 characters")));
@@ -135,10 +134,10 @@ pub async fn get(State(state): State<AppState>, caller: Caller, PathId(customer)
     params(("id" = String, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SavedMethodResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::MethodsManage)?;
     let customer = existing_customer(&state, &r.caller, &customer).await?;
-    let req: SavePaymentMethodRequest = parse_json(&body)?;
+    let req: SavePaymentMethodRequest = body.parse()?;
     if req.nickname.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
         return Err(ApiError::validation("nickname", "nickname must be 1 to 100 characters"));
     }

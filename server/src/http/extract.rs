@@ -9,14 +9,22 @@ use serde_json::Value;
 use super::error::ApiError;
 use kassa::ErrorCode;
 
-pub struct ApiJson<T>(pub T);
+/// A JSON request body, read whole (within the body limit) and parsed when the handler asks, so
+/// that the handler checks the caller's permission first. Every JSON body is read through it.
+pub struct JsonBody(Bytes);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| too_large())?;
-        parse_json(&bytes).map(ApiJson)
+        Bytes::from_request(req, state).await.map(JsonBody).map_err(|_| too_large())
+    }
+}
+
+impl JsonBody {
+    /// The body as a `T`; an empty body reads as `{}`. See [`parse_json`] for the errors.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.0)
     }
 }
 
@@ -26,7 +34,7 @@ pub fn too_large() -> ApiError {
 
 /// Parses a body, turning a serde error into a validation error that names its field and never
 /// repeats a card number or CVC that was sent.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
     let value = serde_json::from_slice::<Value>(bytes).map_err(|_| ApiError::validation("body", "body: Request body is not valid JSON"))?;
     serde_path_to_error::deserialize(whole_numbers(value)).map_err(|err| {

@@ -1,4 +1,3 @@
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -9,7 +8,7 @@ use super::auth::Caller;
 use crate::store::merchants;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, PathId};
+use super::extract::{JsonBody, PathId};
 use super::idempotency::Recorded;
 use crate::clock::now_ms;
 use crate::merchants::issue_key;
@@ -20,9 +19,9 @@ use crate::state::AppState;
     request_body = CreateApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 403, body = kassa::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
-    let req: CreateApiKeyRequest = parse_json(&body)?;
+    let req: CreateApiKeyRequest = body.parse()?;
     match req.kind {
         KeyKind::Restricted if req.permissions.is_empty() => {
             return Err(ApiError::validation("permissions", "A restricted key needs at least one permission"))
@@ -87,9 +86,9 @@ pub const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
     request_body = RollApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn roll(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<ApiKeyId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn roll(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<ApiKeyId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
-    let req: RollApiKeyRequest = if body.is_empty() { RollApiKeyRequest { expires_in_seconds: None, client_request_id: None } } else { parse_json(&body)? };
+    let req: RollApiKeyRequest = body.parse()?;
     let grace = req.expires_in_seconds.unwrap_or(3600);
     if grace > MAX_GRACE_SECONDS {
         return Err(ApiError::validation("expiresInSeconds", format!("expiresInSeconds must be 0 to {MAX_GRACE_SECONDS}")));

@@ -1,6 +1,5 @@
 //! Orders and their payments ledger.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -14,7 +13,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery, PathId, PathIds};
+use super::extract::{JsonBody, ApiQuery, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{parse_filter_date, RangeEnd};
 use crate::orders as ledger;
@@ -37,9 +36,9 @@ async fn view(tx: &mut Tx, merchant: &kassa::id::MerchantId, id: &OrderId) -> Re
 /// Create an order; the server computes its total from the line items.
 #[utoipa::path(post, path = "/orders", tag = "orders", request_body = CreateOrderRequest,
     responses((status = 201, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
-    let req: CreateOrderRequest = parse_json(&body)?;
+    let req: CreateOrderRequest = body.parse()?;
     let now = ledger::now();
     let order = ledger::new_order(req, now)?;
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
@@ -145,10 +144,10 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId
 #[utoipa::path(post, path = "/orders/{id}/payments", tag = "orders", request_body = CreateOrderPaymentRequest,
     params(("id" = String, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     let order = load(&state, &r.caller, &id).await?;
-    let req: CreateOrderPaymentRequest = parse_json(&body)?;
+    let req: CreateOrderPaymentRequest = body.parse()?;
     let now = ledger::now();
     let payment = ledger::new_manual_payment(&order, req, r.caller.key_id.as_str(), now)?;
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
@@ -200,10 +199,10 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
 #[utoipa::path(patch, path = "/orders/{id}/payments/{uid}", tag = "orders", request_body = UpdateOrderPaymentRequest,
     params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
-    let req: UpdateOrderPaymentRequest = parse_json(&body)?;
+    let req: UpdateOrderPaymentRequest = body.parse()?;
     let after = ledger::corrected(&payment, req, r.caller.key_id.as_str(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }

@@ -1,7 +1,6 @@
 //! Payment routes: they check the caller's permission, parse the body and hand over to
 //! [`crate::payments`].
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,7 +16,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery, PathId};
+use super::extract::{JsonBody, ApiQuery, PathId};
 use super::idempotency::Recorded;
 use crate::clock::{now_ms, parse_filter_date, RangeEnd};
 use crate::payments;
@@ -30,14 +29,14 @@ use crate::store::intents::{self, IntentQuery};
     responses((status = 201, description = "The token", body = crate::http::openapi::TokenResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope), (status = 429, body = kassa::ErrorEnvelope)))]
-pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     if !matches!(r.caller.kind, KeyKind::Publishable | KeyKind::Secret)
         && r.caller.require(Permission::TransactionsCreate).is_err()
     {
         r.caller.require(Permission::MethodsManage)?;
     }
     r.limit_card_attempts(&state).await?;
-    let req: CreateTokenRequest = parse_json(&body)?;
+    let req: CreateTokenRequest = body.parse()?;
     payments::create_token(r.ctx(&state), req).await
 }
 
@@ -48,9 +47,9 @@ pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx,
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
               (status = 400, body = kassa::ErrorEnvelope), (status = 404, description = "The token, saved card or order named does not exist", body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
               (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
-pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: ChargeRequest = parse_json(&body)?;
+    let req: ChargeRequest = body.parse()?;
     payments::charge(r.ctx(&state), req, false).await
 }
 
@@ -61,9 +60,9 @@ pub async fn authorize(State(state): State<AppState>, r: RequestCtx, body: Bytes
               (status = 402, description = "Declined", body = kassa::ErrorEnvelope),
               (status = 400, body = kassa::ErrorEnvelope), (status = 404, description = "The token, saved card or order named does not exist", body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
               (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
-pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: ChargeRequest = parse_json(&body)?;
+    let req: ChargeRequest = body.parse()?;
     payments::charge(r.ctx(&state), req, true).await
 }
 
@@ -72,9 +71,9 @@ pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> 
     request_body = CaptureRequest,
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: CaptureRequest = parse_json(&body)?;
+    let req: CaptureRequest = body.parse()?;
     payments::capture(r.ctx(&state), req).await
 }
 
@@ -83,9 +82,9 @@ pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: Bytes) 
     request_body = VoidRequest,
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn void(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn void(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
-    let req: VoidRequest = parse_json(&body)?;
+    let req: VoidRequest = body.parse()?;
     payments::void(r.ctx(&state), req).await
 }
 
@@ -94,9 +93,9 @@ pub async fn void(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> 
     request_body = RefundRequest,
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
-    let req: RefundRequest = parse_json(&body)?;
+    let req: RefundRequest = body.parse()?;
     payments::refund(r.ctx(&state), req).await
 }
 
@@ -106,9 +105,9 @@ pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: Bytes) -
     params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn tip(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn tip(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: TipRequest = parse_json(&body)?;
+    let req: TipRequest = body.parse()?;
     payments::adjust_tip(r.ctx(&state), id, req).await
 }
 
@@ -117,9 +116,9 @@ pub async fn tip(State(state): State<AppState>, r: RequestCtx, PathId(id): PathI
     request_body = CreateIntentRequest,
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn create_intent(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn create_intent(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: CreateIntentRequest = parse_json(&body)?;
+    let req: CreateIntentRequest = body.parse()?;
     payments::create_intent(r.ctx(&state), req).await
 }
 
@@ -155,13 +154,13 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id)
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
     let publishable = r.caller.kind == KeyKind::Publishable;
     if !publishable {
         r.caller.require(Permission::TransactionsCreate)?;
     }
     r.limit_card_attempts(&state).await?;
-    let req: ConfirmIntentRequest = parse_json(&body)?;
+    let req: ConfirmIntentRequest = body.parse()?;
     payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await
 }
 
@@ -171,9 +170,9 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId
     params(("id" = String, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: kassa::api::UpdateIntentRequest = parse_json(&body)?;
+    let req: kassa::api::UpdateIntentRequest = body.parse()?;
     payments::update_intent(r.ctx(&state), id, req).await
 }
 
@@ -297,9 +296,9 @@ pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
-    let req: RetryRequest = parse_json(&body)?;
+    let req: RetryRequest = body.parse()?;
     payments::retry(r.ctx(&state), id, req).await
 }
 
@@ -309,8 +308,8 @@ pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(i
     params(("id" = String, Path, description = "The failed payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: Bytes) -> ApiResult<Recorded> {
+pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
-    let req: ResolveRequest = parse_json(&body)?;
+    let req: ResolveRequest = body.parse()?;
     payments::resolve(r.ctx(&state), id, req).await
 }

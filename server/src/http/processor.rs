@@ -12,7 +12,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::parse_json;
+use super::extract::JsonBody;
 use super::idempotency::Recorded;
 use crate::clock::now_ms;
 use crate::payments::processor_events;
@@ -74,9 +74,9 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
     request_body = UpdateProcessorRequest,
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope)))]
-pub async fn update(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
-    let req: UpdateProcessorRequest = parse_json(&body)?;
+    let req: UpdateProcessorRequest = body.parse()?;
     let credentials = check_request(&req)?;
     if let Some(credentials) = &credentials {
         match state.processors.stripe(&credentials.secret_key).check_key().await {

@@ -1,6 +1,5 @@
 //! Webhook endpoints, their delivery attempts, and the events list.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,7 +11,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_json, ApiQuery, PathId};
+use super::extract::{JsonBody, ApiQuery, PathId};
 use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
@@ -22,9 +21,9 @@ use crate::store::events;
 /// Register an endpoint; the response holds its signing secret, shown only this once.
 #[utoipa::path(post, path = "/webhook-endpoints", tag = "webhooks", request_body = CreateWebhookEndpointRequest,
     responses((status = 201, body = crate::http::openapi::EndpointResponse), (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn create(State(state): State<AppState>, r: RequestCtx, body: Bytes) -> ApiResult<Recorded> {
+pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require_secret()?;
-    let req: CreateWebhookEndpointRequest = parse_json(&body)?;
+    let req: CreateWebhookEndpointRequest = body.parse()?;
     crate::webhooks::check_url(&req.url, state.allow_loopback_webhooks).map_err(|why| ApiError::validation("url", why))?;
     if req.events.is_empty() || req.events.iter().any(|e| e != "*" && !EVENT_TYPES.contains(&e.as_str())) {
         return Err(ApiError::validation("events", format!("events lists `*` or some of: {}", EVENT_TYPES.join(", "))));
