@@ -18,6 +18,9 @@ pub enum MoneyError {
     TooLarge(String),
 }
 
+/// The largest amount Kassa accepts, in minor units (a hundred million major units at exponent 2).
+pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
+
 macro_rules! currencies {
     ($($code:ident = $exp:literal, $name:literal;)*) => {
         /// An ISO 4217 currency that knows its minor-unit exponent.

@@ -1,5 +1,6 @@
 //! `kassa-server`: the HTTP API, its storage and the card processors behind it.
 
+pub mod caches;
 pub mod clock;
 pub mod crypto;
 pub mod demo;

@@ -261,7 +261,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         checkout: page_dir(args.checkout_dir, "checkout-app/dist"),
         www: page_dir(args.www_dir, "www"),
         sdk: args.sdk_dir.or_else(|| Some(PathBuf::from("js")).filter(|d| d.join("wasm/kassa_bg.wasm").is_file())),
-        demo,
+        beside: demo.map(kassa_server::demo::routes),
     };
     axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     store.close().await;

@@ -27,7 +27,7 @@ fn text(field: &str, value: Option<&String>) -> ApiResult<()> {
 }
 
 fn amount(field: &str, value: i64) -> ApiResult<()> {
-    if value <= 0 || value > crate::payments::MAX_AMOUNT_CENTS {
+    if value <= 0 || value > kassa::money::MAX_AMOUNT_CENTS {
         return Err(ApiError::validation(field, format!("{field} must be a positive whole number of minor units")));
     }
     Ok(())
@@ -43,12 +43,12 @@ pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
         if item.name.is_empty() || item.name.chars().count() > MAX_TEXT {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
-        if !(0..=crate::payments::MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents) || item.quantity == 0 || item.quantity > 10_000 {
+        if !(0..=kassa::money::MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents) || item.quantity == 0 || item.quantity > 10_000 {
             return Err(ApiError::validation(&format!("lineItems[{i}]"), "unitAmountCents must be zero or positive and quantity 1 to 10000"));
         }
         subtotal = subtotal
             .checked_add(item.unit_amount_cents * i64::from(item.quantity))
-            .filter(|s| *s <= crate::payments::MAX_AMOUNT_CENTS)
+            .filter(|s| *s <= kassa::money::MAX_AMOUNT_CENTS)
             .ok_or_else(|| ApiError::validation("lineItems", "the order total is too large"))?;
     }
     text("customerId", req.customer_id.as_ref())?;

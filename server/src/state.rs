@@ -2,8 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::crypto::Keyring;
-use crate::http::auth::KeyCache;
-use crate::http::idempotency::InFlight;
+use crate::caches::{InFlight, KeyCache};
 use crate::http::rate_limit::{Limits, RateLimiter};
 use kassa::id::MerchantId;
 

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 async fn demo_app() -> (TestApp, Arc<kassa_server::demo::Demo>, axum::Router) {
     let app = TestApp::new().await;
     let demo = Arc::new(kassa_server::demo::prepare(&app.state, "http://127.0.0.1:9").await.unwrap());
-    let router = app_with_pages(app.state.clone(), &StaticDirs { demo: Some(demo.clone()), ..StaticDirs::default() });
+    let router = app_with_pages(app.state.clone(), &StaticDirs { beside: Some(kassa_server::demo::routes(demo.clone())), ..StaticDirs::default() });
     (app, demo, router)
 }
 

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestApp;
-use kassa_server::http::auth::KeyCache;
+use kassa_server::caches::KeyCache;
 use serde_json::json;
 
 #[tokio::test]

@@ -25,3 +25,9 @@ pub struct PageMeta {
 /// Page size bounds for every list.
 pub const PAGE_LIMIT_DEFAULT: u32 = 25;
 pub const PAGE_LIMIT_MAX: u32 = 100;
+
+/// The longest idempotency key (the `Idempotency-Key` header or `clientRequestId`), in characters.
+pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 255;
+
+/// The longest grace period a rolled API key keeps working for, in seconds (a week).
+pub const ROLL_GRACE_MAX_SECONDS: u32 = 7 * 24 * 3600;

@@ -70,35 +70,6 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-api-key")?.to_str().ok().map(str::trim)
 }
 
-/// Keys found recently, by hash, so a busy key is not looked up on every request. An entry lives
-/// for [`KeyCache::TTL`], so a key revoked on another server stops working here within seconds;
-/// on this server it stops at once.
-#[derive(Default)]
-pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, (std::sync::Arc<StoredKey>, std::time::Instant)>>);
-
-impl KeyCache {
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(3);
-    const MAX_ENTRIES: usize = 10_000;
-
-    fn get(&self, key_hash: &str) -> Option<std::sync::Arc<StoredKey>> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key_hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(key, _)| key.clone())
-    }
-
-    /// Forgets a key (it was revoked or rolled here).
-    pub fn forget(&self, id: &kassa::id::ApiKeyId) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (key, _)| key.id != *id);
-    }
-
-    fn put(&self, key: std::sync::Arc<StoredKey>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::MAX_ENTRIES {
-            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
-        }
-        map.insert(key.key_hash.clone(), (key, std::time::Instant::now()));
-    }
-}
-
 async fn find_key(state: &AppState, key_hash: &str) -> Result<Option<std::sync::Arc<StoredKey>>, ApiError> {
     if let Some(found) = state.key_cache.get(key_hash) {
         return Ok(Some(found));

@@ -9,6 +9,9 @@ use serde_json::Value;
 use super::error::ApiError;
 use kassa::ErrorCode;
 
+/// Request bodies above this are refused with `PAYLOAD_TOO_LARGE`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 /// A JSON request body, read whole (within the body limit) and parsed when the handler asks, so
 /// that the handler checks the caller's permission first. Every JSON body is read through it.
 pub struct JsonBody(Bytes);
@@ -29,7 +32,7 @@ impl JsonBody {
 }
 
 pub fn too_large() -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("Request bodies are limited to {} bytes", super::BODY_LIMIT))
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("Request bodies are limited to {} bytes", BODY_LIMIT))
 }
 
 /// Parses a body, turning a serde error into a validation error that names its field and never

@@ -11,8 +11,7 @@
 //! before it calls the processor (`running`), so two servers never both run it; when a crash
 //! leaves it running, the reconciler records its outcome and a retry replays that.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -33,7 +32,7 @@ use crate::state::AppState;
 use crate::store::idempotency::{self, Owner, Stored};
 use crate::store::Tx;
 
-pub const MAX_KEY_LEN: usize = 255;
+pub const MAX_KEY_LEN: usize = kassa::api::IDEMPOTENCY_KEY_MAX_LEN;
 
 /// How long a claimed key is trusted to be running before a retry may take it over (when its
 /// request claimed nothing that is still pending: that one the reconciler finishes).
@@ -84,30 +83,6 @@ fn still_running() -> ApiError {
         .with_details(json!({ "retryable": true }))
 }
 
-/// Keys whose first request is running in this process: a cheap first check, before the
-/// database's.
-#[derive(Default, Clone)]
-pub struct InFlight(Arc<Mutex<HashSet<(ApiKeyId, String)>>>);
-
-struct InFlightGuard {
-    set: InFlight,
-    entry: (ApiKeyId, String),
-}
-
-impl InFlight {
-    fn claim(&self, api_key: &ApiKeyId, key: &str) -> Option<InFlightGuard> {
-        let entry = (api_key.clone(), key.to_owned());
-        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        set.insert(entry.clone()).then(|| InFlightGuard { set: self.clone(), entry })
-    }
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        self.set.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.entry);
-    }
-}
-
 /// What the handler hands back: the status and exact bytes, saved with the key when there is one.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -153,7 +128,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, super::BODY_LIMIT).await {
+    let bytes = match axum::body::to_bytes(body, super::extract::BODY_LIMIT).await {
         Ok(bytes) => bytes,
         Err(_) => return too_large().into_response(),
     };

@@ -77,8 +77,7 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, PathId(id): P
     Ok(Json(Data { data: key }))
 }
 
-/// The longest grace period of a rolled key.
-pub const MAX_GRACE_SECONDS: u32 = 7 * 24 * 3600;
+use kassa::api::ROLL_GRACE_MAX_SECONDS as MAX_GRACE_SECONDS;
 
 /// Rolls a key (secret key only): a new key with the same kind, permissions and name, shown this
 /// once; the old one keeps working for the grace period, then stops.

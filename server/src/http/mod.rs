@@ -35,8 +35,7 @@ use utoipa_axum::routes;
 use self::error::{ApiError, InternalCause};
 use crate::state::AppState;
 
-/// Request bodies above this are refused with `PAYLOAD_TOO_LARGE`.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub use extract::BODY_LIMIT;
 
 /// Folders of built pages the server also serves.
 #[derive(Clone, Default)]
@@ -47,8 +46,8 @@ pub struct StaticDirs {
     pub www: Option<std::path::PathBuf>,
     /// The npm package's files (`js/`), served at `/sdk/` as a CDN would.
     pub sdk: Option<std::path::PathBuf>,
-    /// The demo shop's backend, under `/demo/api/`.
-    pub demo: Option<std::sync::Arc<crate::demo::Demo>>,
+    /// Routes of another app served beside Kassa's: the demo shop's backend (`/demo/api/`).
+    pub beside: Option<Router<AppState>>,
 }
 
 /// The checkout runs no inline script and talks only to this server; any shop may frame it. Its
@@ -129,8 +128,8 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
     if let Some(dir) = &pages.sdk {
         router = router.nest_service("/sdk/", ServeDir::new(dir));
     }
-    if let Some(demo) = &pages.demo {
-        router = router.merge(crate::demo::routes(demo.clone()));
+    if let Some(beside) = &pages.beside {
+        router = router.merge(beside.clone());
     }
     let router = match &pages.www {
         Some(dir) => router.fallback_service(ServeDir::new(dir).not_found_service(axum::routing::any(not_found))),

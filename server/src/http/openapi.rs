@@ -219,7 +219,7 @@ fn add_idempotency_header(operation: &mut Value) {
         "required": false,
         "description": "Makes the request safe to retry: a replay returns the first answer",
         // HTTP drops the white space around a header's value: what is left is the key.
-        "schema": { "type": "string", "pattern": format!("^[\\t ]*[!-~](?:[\\t -~]{{0,{}}}[!-~])?[\\t ]*$", crate::http::idempotency::MAX_KEY_LEN - 2) },
+        "schema": { "type": "string", "pattern": format!("^[\\t ]*[!-~](?:[\\t -~]{{0,{}}}[!-~])?[\\t ]*$", kassa::api::IDEMPOTENCY_KEY_MAX_LEN - 2) },
     }));
 }
 
@@ -292,7 +292,7 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         ("UpdateOrderPaymentRequest", "transactionRef", text()),
         ("UpdateOrderPaymentRequest", "invoiceId", text()),
         ("CreateApiKeyRequest", "name", json!({ "maxLength": MAX_TEXT })),
-        ("RollApiKeyRequest", "expiresInSeconds", json!({ "minimum": 0, "maximum": crate::http::keys::MAX_GRACE_SECONDS })),
+        ("RollApiKeyRequest", "expiresInSeconds", json!({ "minimum": 0, "maximum": kassa::api::ROLL_GRACE_MAX_SECONDS })),
         ("CreateWebhookEndpointRequest", "url", json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^/?#\\s]+", "description": "An http or https address outside private networks and special-use ranges" })),
         ("CreateWebhookEndpointRequest", "events", json!({ "minItems": 1, "items": { "enum": events } })),
         ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
@@ -307,7 +307,7 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
     }
     for (name, schema) in schemas.iter_mut() {
         if let Some(id) = schema.pointer_mut("/properties/clientRequestId") {
-            merge(id, json!({ "minLength": 1, "maxLength": crate::http::idempotency::MAX_KEY_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }));
+            merge(id, json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }));
         }
         let one_source = matches!(name.as_str(), "ChargeRequest" | "ConfirmIntentRequest");
         let at_most_one_source = name == "RetryRequest";

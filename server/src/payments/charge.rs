@@ -10,7 +10,10 @@ use kassa::Currency;
 use serde_json::{json, Map, Value};
 
 use super::operation::{self, Answer, Operation, Plan};
-use super::*;
+use super::context::*;
+use super::outcome::OnFailure;
+use super::checks::{check_amount, check_line_items, check_metadata, check_text};
+use super::sources::{Source, resolve_source, spend_token, tokenize_card};
 use crate::clock::now_ms;
 use crate::http::idempotency::Recorded;
 use crate::store::orders;

@@ -1,6 +1,6 @@
 //! The rules a request's amounts, texts, line items, metadata and card must follow.
 
-use super::*;
+use super::context::*;
 
 pub(super) fn check_amount(field: &str, amount: i64) -> ApiResult<()> {
     if amount <= 0 || amount > MAX_AMOUNT_CENTS {

@@ -7,7 +7,8 @@ use kassa::id::PaymentIntentId;
 use serde_json::json;
 
 use super::operation::{self, Answer, Operation, Plan};
-use super::*;
+use super::context::*;
+use super::checks::{check_amount, check_text};
 use crate::clock::{format_ms, now_ms};
 use crate::http::idempotency::Recorded;
 use crate::store::intents::Hold;

@@ -19,7 +19,9 @@ use kassa::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{apply_authorization, decline, processor_failure, record_steps, save_card_if_asked, Ctx, OnFailure, Step};
+use super::context::*;
+use super::outcome::{apply_authorization, decline, processor_failure, public_error, record_steps, OnFailure, Step};
+use super::sources::save_card_if_asked;
 use crate::clock::{format_ms, now_ms};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::idempotency::{seal_context, Recorded};
@@ -272,7 +274,7 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
 fn reply_for(plan: &Plan, intent: &IntentRecord, error: Option<&ApiError>) -> Recorded {
     let publishable = matches!(plan, Plan::Authorize { publishable: true, .. });
     if let Some(error) = error {
-        return Recorded::error(&super::public_error(error, publishable));
+        return Recorded::error(&public_error(error, publishable));
     }
     let status = match plan {
         Plan::Authorize { created: true, .. } => StatusCode::CREATED,

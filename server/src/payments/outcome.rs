@@ -1,7 +1,7 @@
 //! The processor's answer, recorded: the intent's new state, its history, its events, and
 //! what a decline may tell the customer.
 
-use super::*;
+use super::context::*;
 
 pub(crate) fn processor_failure(e: &ProcessorError) -> ApiError {
     match e {
@@ -166,4 +166,19 @@ pub fn public_error(error: &ApiError, publishable: bool) -> ApiError {
         }
     }
     shown
+}
+
+impl IntentRecord {
+    /// The intent as the caller may see it: a publishable key is not told hidden decline codes or
+    /// the CVC check's result.
+    pub fn to_api_for(&self, publishable: bool) -> kassa::api::PaymentIntent {
+        let mut api = self.to_api();
+        if publishable {
+            api.cvv_response = None;
+            if let Some(code) = api.last_error.as_mut().and_then(|e| e.decline_code.as_mut()) {
+                *code = public_decline_code(code, true).to_owned();
+            }
+        }
+        api
+    }
 }

@@ -10,7 +10,7 @@ use kassa::id::MerchantId;
 use serde_json::Value;
 
 use super::operation::{self, Answer, Operation, Plan};
-use super::*;
+use super::context::*;
 use crate::clock::now_ms;
 use crate::processor::stripe;
 use crate::store::operations;

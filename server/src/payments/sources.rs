@@ -1,7 +1,9 @@
 //! What pays: a typed card (tokenized at the processor), a single-use token, or a saved card;
 //! and saving the card afterwards when the customer asked.
 
-use super::*;
+use super::context::*;
+use super::outcome::processor_failure;
+use super::checks::check_card;
 
 /// Hands the card to the processor and returns its token and the card facts Kassa keeps.
 pub(super) async fn tokenize_card(ctx: &Ctx<'_>, card: &CardInput) -> ApiResult<(String, CardSummary)> {

@@ -9,7 +9,8 @@ use kassa::id::{MerchantId, PaymentIntentId};
 use kassa::Currency;
 
 use super::operation::{self, Answer, Operation, Plan};
-use super::*;
+use super::context::*;
+use super::outcome::OnFailure;
 use crate::clock::now_ms;
 use crate::processor::ChallengeSite;
 use crate::store::merchants as merchant_store;

@@ -1,7 +1,7 @@
 //! The guarded changes of an intent: each is one conditional update that says whether it took,
 //! so two servers never both claim a confirmation, a challenge, a hold or a refund.
 
-use super::*;
+use super::record::*;
 
 /// Claims a browser confirmation: `requires_payment_method` → `processing`, held by `op`, with the
 /// card and choices of this attempt, if the intent is still as it was read (same amount, nothing

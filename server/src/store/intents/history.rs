@@ -1,6 +1,6 @@
 //! The intent's processor history: one row per call, kept so the history is complete.
 
-use super::*;
+use super::record::*;
 
 /// One processor call, as recorded.
 pub struct NewTransaction<'a> {

@@ -1,6 +1,6 @@
 //! Finding intents: the filtered, paged lists and the counts of failed payments.
 
-use super::*;
+use super::record::*;
 
 /// Filters for listing intents; times are unix milliseconds, `date_to` exclusive.
 #[derive(Default)]

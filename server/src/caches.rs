@@ -1,0 +1,63 @@
+//! What one server process remembers between requests: the API keys it verified recently, and the
+//! idempotency keys whose first request it is running. Both only spare the database work; the
+//! database stays the judge (a key's revocation, an idempotency key's claim).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use kassa::id::ApiKeyId;
+
+use crate::store::merchants::StoredKey;
+
+/// Keys found recently, by hash, so a busy key is not looked up on every request. An entry lives
+/// for [`KeyCache::TTL`], so a key revoked on another server stops working here within seconds;
+/// on this server it stops at once.
+#[derive(Default)]
+pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, (std::sync::Arc<StoredKey>, std::time::Instant)>>);
+
+impl KeyCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(3);
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub(crate) fn get(&self, key_hash: &str) -> Option<std::sync::Arc<StoredKey>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key_hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(key, _)| key.clone())
+    }
+
+    /// Forgets a key (it was revoked or rolled here).
+    pub fn forget(&self, id: &kassa::id::ApiKeyId) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (key, _)| key.id != *id);
+    }
+
+    pub(crate) fn put(&self, key: std::sync::Arc<StoredKey>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX_ENTRIES {
+            map.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+        }
+        map.insert(key.key_hash.clone(), (key, std::time::Instant::now()));
+    }
+}
+
+/// Keys whose first request is running in this process: a cheap first check, before the
+/// database's.
+#[derive(Default, Clone)]
+pub struct InFlight(Arc<Mutex<HashSet<(ApiKeyId, String)>>>);
+
+pub(crate) struct InFlightGuard {
+    set: InFlight,
+    entry: (ApiKeyId, String),
+}
+
+impl InFlight {
+    pub(crate) fn claim(&self, api_key: &ApiKeyId, key: &str) -> Option<InFlightGuard> {
+        let entry = (api_key.clone(), key.to_owned());
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(entry.clone()).then(|| InFlightGuard { set: self.clone(), entry })
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.set.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.entry);
+    }
+}

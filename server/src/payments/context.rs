@@ -1,0 +1,72 @@
+//! What every payment flow shares: the request's view ([`Ctx`]), the limits, the secret hashing,
+//! and the imports the flows have in common.
+
+pub(super) use kassa::api::{
+    CardInput, CardSummary, IntentStatus, LastError, NextAction, TransactionStatus, TransactionType,
+};
+pub(super) use kassa::card::Expiry;
+pub(super) use kassa::id::{CustomerId, MerchantId, PaymentIntentId, PaymentMethodId, TokenId};
+pub(super) use kassa::ErrorCode;
+pub(super) use serde_json::json;
+pub(super) use sha2::{Digest, Sha256};
+
+pub(super) use crate::clock::year_month;
+pub(super) use crate::http::auth::Caller;
+pub(super) use crate::http::error::{ApiError, ApiResult};
+pub(super) use crate::http::idempotency::IdempotencyKey;
+pub(super) use crate::ids;
+pub(super) use crate::processor::{CardData, Outcome, ProcessorError, Reply};
+pub(super) use serde::{Deserialize, Serialize};
+pub(super) use crate::state::AppState;
+pub(super) use crate::store::customers::{self, StoredMethod};
+pub(super) use crate::store::intents::{self, IntentRecord, NewTransaction};
+pub(super) use crate::store::tokens::{self, StoredToken};
+pub(super) use crate::store::Tx;
+
+pub use kassa::money::MAX_AMOUNT_CENTS;
+pub const MAX_TEXT: usize = 255;
+pub(super) const MAX_METADATA_KEYS: usize = 50;
+
+/// One request's view: who it is for, who asks, the idempotency key it runs under, and the
+/// address the server is reached at (for links such as the 3-D Secure page).
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub merchant: &'a MerchantId,
+    /// The key that asks; `None` for Kassa's own pages (the 3-D Secure page, the demo shop).
+    pub caller: Option<&'a Caller>,
+    pub key: Option<&'a IdempotencyKey>,
+    pub public_base: &'a str,
+}
+
+impl Ctx<'_> {
+    pub(super) fn publishable(&self) -> bool {
+        self.caller.is_some_and(|c| c.kind == kassa::api::KeyKind::Publishable)
+    }
+
+    pub(super) fn require(&self, permission: kassa::api::Permission) -> ApiResult<()> {
+        self.caller.map_or(Ok(()), |c| c.require(permission))
+    }
+}
+
+/// SHA-256, hex: how client secrets and session secrets are stored.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `secret` hashes to `stored`, compared in constant time.
+pub fn secret_matches(secret: &str, stored: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    stored.is_some_and(|stored| bool::from(hash_secret(secret).as_bytes().ct_eq(stored.as_bytes())))
+}
+
+pub(super) async fn load(ctx: &Ctx<'_>, id: &PaymentIntentId) -> ApiResult<IntentRecord> {
+    intents::find(&ctx.state.store, ctx.merchant, id).await?.ok_or_else(|| ApiError::not_found("payment intent"))
+}
+
+pub(super) fn refused(intent: &IntentRecord, action: &str, allowed: &str) -> ApiError {
+    ApiError::invalid_state(format!(
+        "A payment that is {} cannot be {action}; only {allowed} payments can",
+        intent.status.as_str()
+    ))
+    .with_details(json!({ "status": intent.status }))
+}
