@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::clock::{format_ms, now_ms};
-use crate::http::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::http::extract::JsonBody;
 use crate::payments::{self, hash_secret, Ctx};
 use crate::state::AppState;
@@ -159,7 +159,7 @@ fn ctx<'a>(state: &'a AppState, demo: &'a Demo) -> Ctx<'a> {
     Ctx { state, merchant: &demo.merchant_id, caller: None, key: None, public_base: "" }
 }
 
-async fn body_of(response: crate::http::idempotency::Recorded) -> ApiResult<Value> {
+async fn body_of(response: crate::idempotency::Recorded) -> ApiResult<Value> {
     let value: Value = serde_json::from_slice(&response.body).map_err(ApiError::internal)?;
     Ok(value["data"].clone())
 }

@@ -2,9 +2,10 @@
 
 use kassa::api::{CreatedApiKey, CreatedMerchant, KeyKind, Permission};
 use kassa::id::{ApiKeyId, MerchantId};
+use sha2::{Digest, Sha256};
 
 use crate::clock::now_ms;
-use crate::http::auth::hash_key;
+use crate::error::ApiError;
 use crate::ids;
 use crate::store::{merchants, settings, Store, Tx};
 
@@ -88,4 +89,50 @@ pub async fn issue_key(
     )
     .await?;
     Ok(CreatedApiKey { id, kind, key, permissions: permissions.to_vec(), name: name.map(str::to_owned) })
+}
+
+/// Who asks: a merchant's API key, by its public id, kind and permissions.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's public id, never the key.
+    pub key_id: kassa::id::ApiKeyId,
+    pub merchant_id: MerchantId,
+    pub kind: KeyKind,
+    pub permissions: Vec<Permission>,
+}
+
+impl Caller {
+    /// A secret key may do everything; a restricted key what it lists; a publishable key nothing
+    /// here (its few browser routes check for it themselves).
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        let allowed = match self.kind {
+            KeyKind::Secret => true,
+            KeyKind::Restricted => self.permissions.contains(&permission),
+            KeyKind::Publishable => false,
+        };
+        if allowed {
+            Ok(())
+        } else if self.kind == KeyKind::Publishable {
+            Err(ApiError::forbidden("A publishable key cannot do this; use a secret key on your server"))
+        } else {
+            Err(ApiError::forbidden(format!("This key lacks the `{}` permission", permission_name(permission))))
+        }
+    }
+
+    pub fn require_secret(&self) -> Result<(), ApiError> {
+        if self.kind == KeyKind::Secret {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("Only a secret key can do this"))
+        }
+    }
+}
+
+fn permission_name(permission: Permission) -> String {
+    serde_json::to_value(permission).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// SHA-256 of a key, hex: what is stored and looked up.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
 }

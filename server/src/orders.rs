@@ -11,7 +11,7 @@ use kassa::id::{MerchantId, OrderId, OrderPaymentId};
 use serde_json::{json, Map};
 
 use crate::clock::{format_ms, now_ms};
-use crate::http::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::intents::IntentRecord;
 use crate::store::orders::{self, OrderRecord, PaymentRecord};

@@ -6,7 +6,7 @@ use crate::caches::{InFlight, KeyCache};
 use crate::http::rate_limit::{Limits, RateLimiter};
 use kassa::id::MerchantId;
 
-use crate::http::error::ApiResult;
+use crate::error::ApiResult;
 use crate::processor::registry::Processors;
 use crate::processor::Processor;
 use crate::store::Store;

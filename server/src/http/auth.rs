@@ -6,9 +6,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kassa::api::{KeyKind, Permission};
-use kassa::id::MerchantId;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
@@ -16,50 +13,7 @@ use kassa::ErrorCode;
 use crate::state::AppState;
 use crate::store::merchants::{self, StoredKey};
 
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The key's public id, never the key.
-    pub key_id: kassa::id::ApiKeyId,
-    pub merchant_id: MerchantId,
-    pub kind: KeyKind,
-    pub permissions: Vec<Permission>,
-}
-
-impl Caller {
-    /// A secret key may do everything; a restricted key what it lists; a publishable key nothing
-    /// here (its few browser routes check for it themselves).
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        let allowed = match self.kind {
-            KeyKind::Secret => true,
-            KeyKind::Restricted => self.permissions.contains(&permission),
-            KeyKind::Publishable => false,
-        };
-        if allowed {
-            Ok(())
-        } else if self.kind == KeyKind::Publishable {
-            Err(ApiError::forbidden("A publishable key cannot do this; use a secret key on your server"))
-        } else {
-            Err(ApiError::forbidden(format!("This key lacks the `{}` permission", permission_name(permission))))
-        }
-    }
-
-    pub fn require_secret(&self) -> Result<(), ApiError> {
-        if self.kind == KeyKind::Secret {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("Only a secret key can do this"))
-        }
-    }
-}
-
-fn permission_name(permission: Permission) -> String {
-    serde_json::to_value(permission).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-/// SHA-256 of a key, hex: what is stored and looked up.
-pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
+pub use crate::merchants::{hash_key, Caller};
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {

@@ -2,7 +2,7 @@
 //! when it also sends that customer's session secret (`Kassa-Customer-Session`).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::Json;
 use kassa::api::{
     CreateCustomerRequest, Customer, CustomerSession, Data, KeyKind, Page, PageMeta, Permission,
@@ -80,7 +80,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .write(move |tx| {
             Box::pin(async move {
                 customers::insert(tx, &merchant, &customer, now).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: customer });
+                let response = Recorded::created(&Data { data: customer });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })
@@ -167,7 +167,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(cu
             Box::pin(async move {
                 crate::payments::spend_token(tx, &merchant, Some(&token.id), now).await?;
                 let saved = customers::insert_method(tx, &merchant, &stored, now).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: saved });
+                let response = Recorded::created(&Data { data: saved });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })
@@ -227,7 +227,7 @@ pub async fn create_session(State(state): State<AppState>, r: RequestCtx, PathId
         .write(move |tx| {
             Box::pin(async move {
                 customers::insert_session(tx, &merchant, &customer.id, &hash_secret(&secret), now + SESSION_MS, now).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: session });
+                let response = Recorded::created(&Data { data: session });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

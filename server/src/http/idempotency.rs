@@ -11,111 +11,28 @@
 //! before it calls the processor (`running`), so two servers never both run it; when a crash
 //! leaves it running, the reconciler records its outcome and a retry replays that.
 
-use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kassa::id::{ApiKeyId, MerchantId};
 use kassa::ErrorCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::error::ApiError;
+pub use crate::idempotency::{seal_context, still_running, IdempotencyKey, Recorded, KEEP_MS, LOCK_TTL_MS, MAX_KEY_LEN};
 use super::extract::too_large;
 use crate::clock::now_ms;
-use crate::crypto::Keyring;
 use crate::state::AppState;
-use crate::store::idempotency::{self, Owner, Stored};
-use crate::store::Tx;
-
-pub const MAX_KEY_LEN: usize = kassa::api::IDEMPOTENCY_KEY_MAX_LEN;
-
-/// How long a claimed key is trusted to be running before a retry may take it over (when its
-/// request claimed nothing that is still pending: that one the reconciler finishes).
-pub const LOCK_TTL_MS: i64 = 60_000;
-
-/// How long a reply is kept for replays.
-pub const KEEP_MS: i64 = 24 * 3600 * 1000;
-
-/// The key a request runs under: whose it is, what request it names, and how its reply is sealed.
-#[derive(Clone)]
-pub struct IdempotencyKey {
-    pub merchant: MerchantId,
-    pub api_key: ApiKeyId,
-    pub key: String,
-    pub fingerprint: String,
-    pub keyring: Arc<Keyring>,
-}
-
-impl std::fmt::Debug for IdempotencyKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdempotencyKey").field("key", &self.key).finish_non_exhaustive()
-    }
-}
-
-impl IdempotencyKey {
-    pub fn owner(&self) -> Owner<'_> {
-        Owner { merchant: &self.merchant, api_key: &self.api_key, key: &self.key }
-    }
-
-    /// Claims the key for a request about to move money (see [`idempotency::begin`]).
-    pub async fn begin(&self, tx: &mut Tx, now: i64) -> Result<(), ApiError> {
-        if idempotency::begin(tx, &self.owner(), &self.fingerprint, now, now - LOCK_TTL_MS).await? {
-            Ok(())
-        } else {
-            Err(still_running())
-        }
-    }
-
-}
-
-/// The context a reply is sealed with: it opens only as the reply to this very key.
-pub fn seal_context(owner: &Owner<'_>) -> String {
-    format!("idempotency:{}:{}:{}", owner.merchant, owner.api_key, owner.key)
-}
-
-fn still_running() -> ApiError {
-    ApiError::new(ErrorCode::DuplicateRequest, "A request with this idempotency key is still in progress; retry shortly")
-        .with_details(json!({ "retryable": true }))
-}
-
-/// What the handler hands back: the status and exact bytes, saved with the key when there is one.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub status: StatusCode,
-    pub body: Vec<u8>,
-}
-
-impl Recorded {
-    pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Recorded {
-        Recorded { status, body: serde_json::to_vec(value).unwrap_or_default() }
-    }
-
-    pub fn error(error: &ApiError) -> Recorded {
-        Recorded { status: error.status(), body: error.body_bytes() }
-    }
-
-    /// Saves this reply, sealed, under the request's key, inside the transaction of its effect.
-    /// Another request that holds the key makes this a `DUPLICATE_REQUEST` (and the effect is
-    /// rolled back with it).
-    pub async fn save(&self, tx: &mut Tx, _merchant: &MerchantId, key: Option<&IdempotencyKey>, now: i64) -> Result<(), ApiError> {
-        let Some(k) = key else { return Ok(()) };
-        let sealed = k.keyring.seal(&self.body, seal_context(&k.owner()).as_bytes());
-        if idempotency::finish(tx, &k.owner(), &k.fingerprint, self.status.as_u16(), &sealed, now).await? {
-            Ok(())
-        } else {
-            Err(still_running())
-        }
-    }
-}
+use crate::store::idempotency::{self, Stored};
 
 impl IntoResponse for Recorded {
     fn into_response(self) -> Response {
-        (self.status, [(header::CONTENT_TYPE, "application/json")], self.body).into_response()
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, [(header::CONTENT_TYPE, "application/json")], self.body).into_response()
     }
 }
 
@@ -161,7 +78,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                 Ok(body) => body,
                 Err(e) => return ApiError::internal(e).into_response(),
             };
-            let mut response = Recorded { status: StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK), body }.into_response();
+            let mut response = Recorded { status: status_code, body }.into_response();
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }

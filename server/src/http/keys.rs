@@ -1,5 +1,4 @@
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kassa::api::{ApiKey, CreateApiKeyRequest, Data, KeyKind, RollApiKeyRequest};
 use kassa::id::ApiKeyId;
@@ -42,7 +41,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .write(move |tx| {
             Box::pin(async move {
                 let created = issue_key(tx, &merchant, req.kind, &permissions, req.name.as_deref()).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: created });
+                let response = Recorded::created(&Data { data: created });
                 response.save(tx, &merchant, key.as_ref(), now_ms()).await?;
                 Ok(response)
             })
@@ -103,7 +102,7 @@ pub async fn roll(State(state): State<AppState>, r: RequestCtx, PathId(id): Path
                     return Err(ApiError::invalid_state("This key is revoked or expired; create a new one instead"));
                 }
                 let created = issue_key(tx, &merchant, old.kind, &old.permissions, old.name.as_deref()).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: created });
+                let response = Recorded::created(&Data { data: created });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

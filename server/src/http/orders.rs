@@ -1,7 +1,6 @@
 //! Orders and their payments ledger.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kassa::api::{
     CaptureMethod, CreateIntentRequest, CreateOrderPaymentRequest, CreateOrderRequest, Data, LedgerStatus, Order,
@@ -47,7 +46,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .write(move |tx| {
             Box::pin(async move {
                 orders::insert(tx, &merchant, &order).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: order.to_api(&[]) });
+                let response = Recorded::created(&Data { data: order.to_api(&[]) });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })
@@ -157,7 +156,7 @@ pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id
             Box::pin(async move {
                 orders::insert_payment(tx, &merchant, &payment).await?;
                 ledger::settle(tx, &merchant, &id, now).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: view(tx, &merchant, &id).await? });
+                let response = Recorded::created(&Data { data: view(tx, &merchant, &id).await? });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })
@@ -187,7 +186,7 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
                     return Err(ApiError::invalid_state("The payment changed while this request ran; fetch the order and try again"));
                 }
                 ledger::settle(tx, &merchant, &order, now).await?;
-                let response = Recorded::json(StatusCode::OK, &Data { data: view(tx, &merchant, &order).await? });
+                let response = Recorded::ok(&Data { data: view(tx, &merchant, &order).await? });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

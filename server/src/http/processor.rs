@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::Json;
 use kassa::api::{Data, ProcessorKind, ProcessorSettings, UpdateProcessorRequest};
 use kassa::id::MerchantId;
@@ -95,7 +95,7 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .write(move |tx| {
             Box::pin(async move {
                 registry::save(tx, &merchant, req.processor, sealed.as_deref()).await?;
-                let response = Recorded::json(StatusCode::OK, &Data { data: shown });
+                let response = Recorded::ok(&Data { data: shown });
                 response.save(tx, &merchant, key.as_ref(), now_ms()).await?;
                 Ok::<_, ApiError>(response)
             })

@@ -1,7 +1,6 @@
 //! Webhook endpoints, their delivery attempts, and the events list.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kassa::api::{CreateWebhookEndpointRequest, Data, Event, Page, PageMeta, WebhookEndpoint, DeliveryAttempt, EVENT_TYPES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
 use kassa::id::{EventId, WebhookEndpointId};
@@ -38,7 +37,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .write(move |tx| {
             Box::pin(async move {
                 events::insert_endpoint(tx, &merchant, &endpoint, &sealed, now).await?;
-                let response = Recorded::json(StatusCode::CREATED, &Data { data: endpoint });
+                let response = Recorded::created(&Data { data: endpoint });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

@@ -1,6 +1,5 @@
 //! Making payments: tokens, server-side charges, intents the browser confirms, and retries.
 
-use axum::http::StatusCode;
 use kassa::api::{
     CaptureMethod, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data,
     IntentStatus, RetryRequest,
@@ -15,7 +14,7 @@ use super::outcome::OnFailure;
 use super::checks::{check_amount, check_line_items, check_metadata, check_text};
 use super::sources::{Source, resolve_source, spend_token, tokenize_card};
 use crate::clock::now_ms;
-use crate::http::idempotency::Recorded;
+use crate::idempotency::Recorded;
 use crate::store::orders;
 
 /// `POST /payment-methods`.
@@ -23,7 +22,7 @@ pub async fn create_token(ctx: Ctx<'_>, req: CreateTokenRequest) -> ApiResult<Re
     let (processor_token, card) = tokenize_card(&ctx, &req.card).await?;
     let now = now_ms();
     let token = StoredToken { id: ids::new::<TokenId>(), processor_token, card, used: false, created_at: now };
-    let response = Recorded::json(StatusCode::CREATED, &Data { data: token.to_api() });
+    let response = Recorded::created(&Data { data: token.to_api() });
     let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
     ctx.state
         .store
@@ -256,7 +255,7 @@ pub async fn create_intent(ctx: Ctx<'_>, req: CreateIntentRequest) -> ApiResult<
     intent.client_secret_hash = Some(hash_secret(&client_secret));
     let mut shown = intent.to_api();
     shown.client_secret = Some(client_secret);
-    let response = Recorded::json(StatusCode::CREATED, &Data { data: shown });
+    let response = Recorded::created(&Data { data: shown });
     let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
     ctx.state
         .store
@@ -389,7 +388,7 @@ pub async fn update_intent(ctx: Ctx<'_>, id: PaymentIntentId, req: kassa::api::U
     intent.line_items = req.line_items.unwrap_or(intent.line_items);
     intent.metadata = req.metadata.unwrap_or(intent.metadata);
     intent.updated_at = now_ms();
-    let response = Recorded::json(StatusCode::OK, &Data { data: intent.to_api() });
+    let response = Recorded::ok(&Data { data: intent.to_api() });
     let (merchant, key, now) = (ctx.merchant.clone(), ctx.key.cloned(), intent.updated_at);
     ctx.state
         .store

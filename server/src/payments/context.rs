@@ -11,9 +11,9 @@ pub(super) use serde_json::json;
 pub(super) use sha2::{Digest, Sha256};
 
 pub(super) use crate::clock::year_month;
-pub(super) use crate::http::auth::Caller;
-pub(super) use crate::http::error::{ApiError, ApiResult};
-pub(super) use crate::http::idempotency::IdempotencyKey;
+pub(super) use crate::merchants::Caller;
+pub(super) use crate::error::{ApiError, ApiResult};
+pub(super) use crate::idempotency::IdempotencyKey;
 pub(super) use crate::ids;
 pub(super) use crate::processor::{CardData, Outcome, ProcessorError, Reply};
 pub(super) use serde::{Deserialize, Serialize};

@@ -1,7 +1,6 @@
 //! What happens to a payment after it is made: capture, void, refund, tip, and closing a failed
 //! payment by hand.
 
-use axum::http::StatusCode;
 use kassa::api::{CaptureRequest, Data, IntentStatus, RefundRequest, ResolveRequest, Resolution, TipRequest, VoidRequest};
 use kassa::id::PaymentIntentId;
 use serde_json::json;
@@ -10,7 +9,7 @@ use super::operation::{self, Answer, Operation, Plan};
 use super::context::*;
 use super::checks::{check_amount, check_text};
 use crate::clock::{format_ms, now_ms};
-use crate::http::idempotency::Recorded;
+use crate::idempotency::Recorded;
 use crate::store::intents::Hold;
 
 fn reference(intent: &IntentRecord) -> &str {
@@ -179,7 +178,7 @@ pub async fn resolve(ctx: Ctx<'_>, id: PaymentIntentId, req: ResolveRequest) -> 
                 if let Some(method) = &other_means {
                     crate::orders::paid_by_other_means(tx, &merchant, &updated, method, now).await?;
                 }
-                let response = Recorded::json(StatusCode::OK, &Data { data: updated.to_api() });
+                let response = Recorded::ok(&Data { data: updated.to_api() });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

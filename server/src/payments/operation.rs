@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use kassa::api::{CaptureMethod, Data, IntentStatus, Resolution, ResolutionKind, TransactionStatus, TransactionType};
 use kassa::id::{ApiKeyId, MerchantId, PaymentIntentId};
 use kassa::ErrorCode;
@@ -23,8 +22,8 @@ use super::context::*;
 use super::outcome::{apply_authorization, decline, processor_failure, public_error, record_steps, OnFailure, Step};
 use super::sources::save_card_if_asked;
 use crate::clock::{format_ms, now_ms};
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::idempotency::{seal_context, Recorded};
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{seal_context, Recorded};
 use crate::processor::{AuthorizeCall, CallKind, Lookup, Outcome, Processor, ProcessorError, Reply};
 use crate::state::AppState;
 use crate::store::idempotency::{self, Owner};
@@ -262,7 +261,7 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                 if let Some((api_key, key)) = &op.request {
                     let owner = Owner { merchant: &op.merchant, api_key, key };
                     let sealed = keyring.seal(&reply.body, seal_context(&owner).as_bytes());
-                    idempotency::complete(tx, &owner, reply.status.as_u16(), &sealed).await?;
+                    idempotency::complete(tx, &owner, reply.status, &sealed).await?;
                 }
                 Ok::<_, ApiError>((intent, reply))
             })
@@ -276,11 +275,11 @@ fn reply_for(plan: &Plan, intent: &IntentRecord, error: Option<&ApiError>) -> Re
     if let Some(error) = error {
         return Recorded::error(&public_error(error, publishable));
     }
-    let status = match plan {
-        Plan::Authorize { created: true, .. } => StatusCode::CREATED,
-        _ => StatusCode::OK,
-    };
-    Recorded::json(status, &Data { data: intent.to_api_for(publishable) })
+    let shown = Data { data: intent.to_api_for(publishable) };
+    match plan {
+        Plan::Authorize { created: true, .. } => Recorded::created(&shown),
+        _ => Recorded::ok(&shown),
+    }
 }
 
 /// The error a failed attempt left on the intent, as its request would have been answered.
@@ -544,6 +543,6 @@ pub fn spawn_reconciler(state: AppState, every: Duration, older_than: Duration) 
 
 /// Forgets replies kept longer than a day (as of `now`).
 pub async fn purge_replies(state: &AppState, now: i64) -> Result<u64, sqlx::Error> {
-    let before = now - crate::http::idempotency::KEEP_MS;
+    let before = now - crate::idempotency::KEEP_MS;
     state.store.write(move |tx| Box::pin(async move { idempotency::purge(tx, before).await })).await
 }

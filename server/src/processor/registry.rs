@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::stripe::{self, StripeProcessor};
 use super::Processor;
 use crate::crypto::Keyring;
-use crate::http::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::store::processors::{self, ProcessorRow};
 use crate::store::{Store, Tx};
 
