@@ -12,6 +12,7 @@ pub mod merchants;
 pub mod orders;
 pub mod payments;
 pub mod processor;
+pub mod rate_limit;
 pub mod state;
 pub mod webhooks;
 pub mod store;

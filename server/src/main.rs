@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use kassa_server::crypto::Keyring;
-use kassa_server::http::rate_limit::Limits;
+use kassa_server::rate_limit::Limits;
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::{merchants as merchant_store, Store};
 use kassa_server::{app_with_pages, merchants, AppState, StaticDirs};

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use crate::crypto::Keyring;
 use crate::caches::{InFlight, KeyCache};
-use crate::http::rate_limit::{Limits, RateLimiter};
+use crate::rate_limit::{Limits, RateLimiter};
 use kassa::id::MerchantId;
 
 use crate::error::ApiResult;

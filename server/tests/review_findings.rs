@@ -11,7 +11,7 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use common::{card, TestApp};
 use http_body_util::BodyExt;
-use kassa_server::http::rate_limit::Limits;
+use kassa_server::rate_limit::Limits;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

@@ -100,7 +100,7 @@ async fn keys_are_stored_hashed() {
 
 #[tokio::test]
 async fn a_key_over_its_rate_is_told_to_slow_down() {
-    use kassa_server::http::rate_limit::Limits;
+    use kassa_server::rate_limit::Limits;
     let app = TestApp::with_limits(Limits { publishable_per_second: 2, ..Limits::default() }).await;
     // A burst of twice the rate passes, then the key waits.
     for _ in 0..4 {

@@ -11,7 +11,6 @@ pub mod orders;
 pub mod openapi;
 pub mod payments;
 pub mod processor;
-pub mod rate_limit;
 pub mod three_ds;
 pub mod webhooks;
 

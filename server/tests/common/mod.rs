@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use kassa::api::CreatedMerchant;
-use kassa_server::http::rate_limit::Limits;
+use kassa_server::rate_limit::Limits;
 use kassa_server::processor::recording::RecordingProcessor;
 use kassa_server::processor::sandbox::SandboxProcessor;
 use kassa_server::store::Store;
