@@ -39,32 +39,46 @@ pub fn too_large() -> ApiError {
 /// repeats a card number or CVC that was sent.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
-    let value = serde_json::from_slice::<Value>(bytes).map_err(|_| ApiError::validation("body", "body: Request body is not valid JSON"))?;
-    serde_path_to_error::deserialize(whole_numbers(value)).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = inner.to_string();
-        let at_root = path == "." || path.is_empty();
-        // A missing field is reported at its parent's path; name the field itself.
-        let named = message.starts_with("missing field")
-            .then(|| backticked(&message))
-            .flatten();
-        let field = match (named, at_root) {
-            (Some(name), true) => name,
-            (Some(name), false) => format!("{path}.{name}"),
-            (None, true) => String::new(),
-            (None, false) => path.clone(),
-        };
-        let message = if field.ends_with("number") && field.contains("card") {
-            describe_card_error(&message, "card number is invalid")
-        } else if field.ends_with("cvc") {
-            describe_card_error(&message, "CVC is invalid")
-        } else {
-            redact_digits(&strip_position(&message))
-        };
-        let field = if field.is_empty() { "body".to_owned() } else { field };
-        ApiError::validation(&field, format!("{field}: {message}"))
-    })
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let err = match serde_path_to_error::deserialize(de) {
+        Ok(parsed) => return Ok(parsed),
+        Err(err) => err,
+    };
+    // Only a body that did not read is read again, with its whole numbers written as integers.
+    if let Some(parsed) = serde_json::from_slice::<Value>(bytes).ok().and_then(|v| serde_json::from_value(whole_numbers(v)).ok()) {
+        return Ok(parsed);
+    }
+    Err(body_error(err))
+}
+
+/// A body that did not read, as a validation error naming its field.
+fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let message = inner.to_string();
+    let syntax = inner.is_syntax() || inner.is_eof();
+    let at_root = syntax || path == "." || path.is_empty();
+    // A missing field is reported at its parent's path; name the field itself.
+    let named = message.starts_with("missing field")
+        .then(|| backticked(&message))
+        .flatten();
+    let field = match (named, at_root) {
+        (Some(name), true) => name,
+        (Some(name), false) => format!("{path}.{name}"),
+        (None, true) => String::new(),
+        (None, false) => path.clone(),
+    };
+    let message = if syntax {
+        "Request body is not valid JSON".to_owned()
+    } else if field.ends_with("number") && field.contains("card") {
+        describe_card_error(&message, "card number is invalid")
+    } else if field.ends_with("cvc") {
+        describe_card_error(&message, "CVC is invalid")
+    } else {
+        redact_digits(&strip_position(&message))
+    };
+    let field = if field.is_empty() { "body".to_owned() } else { field };
+    ApiError::validation(&field, format!("{field}: {message}"))
 }
 
 /// Our own card errors say nothing about the digits; any other message about a card field is
