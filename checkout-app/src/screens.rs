@@ -94,7 +94,7 @@ pub(crate) fn PayScreen() -> impl IntoView {
     let ui = use_ui();
     let new_card = move || ui.chosen.get().is_none();
     let pay_label = move || {
-        if ui.paying() {
+        if ui.is_paying() {
             ui.tr(Text::Processing).to_owned()
         } else {
             format!("{} {}", ui.tr(Text::Pay), ui.amounts().map(|(a, t, _)| ui.money(a + t)).unwrap_or_default())
@@ -148,7 +148,7 @@ pub(crate) fn PayScreen() -> impl IntoView {
                 </div>
             </Show>
             <div class="payment-error" role="alert" aria-live="assertive">{move || ui.error.get()}</div>
-            <button type="submit" id="pay" class="pay" prop:disabled=move || ui.paying() aria-busy=move || ui.paying().to_string()>
+            <button type="submit" id="pay" class="pay" prop:disabled=move || ui.is_paying() aria-busy=move || ui.is_paying().to_string()>
                 {pay_label}
             </button>
         </form>

@@ -76,7 +76,7 @@ impl Ui {
     }
 
     /// Whether a payment is being made.
-    pub(crate) fn paying(&self) -> bool {
+    pub(crate) fn is_paying(&self) -> bool {
         self.paying.pending().get()
     }
 
