@@ -247,7 +247,8 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         ("CardInput", "postalCode", json!({ "pattern": "^[A-Za-z0-9 -]{0,16}$" })),
         ("LineItem", "name", text()),
         ("LineItem", "unitAmountCents", at_least_zero()),
-        ("LineItem", "quantity", json!({ "minimum": 1 })),
+        // A whole number the server reads as u32, beyond the int32 the type's format would say.
+        ("LineItem", "quantity", json!({ "minimum": 1, "maximum": u32::MAX, "format": "int64" })),
         ("ChargeRequest", "amountCents", amount()),
         ("ChargeRequest", "tipCents", json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "Sale only: a tip within `amountCents` (together at most the largest amount)" })),
         ("ChargeRequest", "orderId", text()),
