@@ -229,3 +229,24 @@ async fn a_failed_card_payment_paid_by_other_means_enters_the_ledger() {
     assert_eq!(paid.data(200)[0]["id"], id.as_str());
     assert!(app.get("/api/v1/orders?status=open", app.sk()).await.data(200).as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_order_owing_more_than_one_payment_carries_gets_no_intent() {
+    let app = TestApp::new().await;
+    let max = 10_000_000_000_i64;
+    let id = order(&app, json!({ "currency": "EUR", "lineItems": [{ "name": "Hall", "unitAmountCents": max, "quantity": 1 }] })).await;
+    // A refund recorded by hand on top of the whole total: the balance is now past one payment's limit.
+    let path = format!("/api/v1/orders/{id}/payments");
+    app.post(&path, app.sk(), json!({ "type": "refund", "methodId": "cash", "amountCents": 1 })).await.data(201);
+    assert_eq!(state(&app, &id).await.1, max + 1);
+    let refused = app.post(&format!("/api/v1/orders/{id}/payment-intent"), app.sk(), json!({})).await;
+    let error = refused.error(409, "INVALID_STATE");
+    assert_eq!(error["details"]["balanceCents"], max + 1);
+    assert_eq!(error["details"]["maxAmountCents"], max);
+    // Nothing was made.
+    assert!(app.get("/api/v1/payments/transactions", app.sk()).await.data(200).as_array().unwrap().is_empty());
+    // Once part is paid another way, the rest gets its intent.
+    app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 2 })).await.data(201);
+    let intent = app.post(&format!("/api/v1/orders/{id}/payment-intent"), app.sk(), json!({})).await;
+    assert_eq!(intent.data(201)["amountCents"], max - 1);
+}

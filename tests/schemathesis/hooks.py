@@ -7,13 +7,30 @@ webhook address outside private networks. Cases that should be valid (the positi
 brought within those rules here; the rest of each case is left as generated. Cases meant to be
 invalid are not touched, so every schema rule is still tried from both sides.
 """
+import ast
 import copy
 import os
+import threading
 from collections.abc import Mapping
 from datetime import date
 
 import schemathesis
 from schemathesis.generation.modes import GenerationMode
+
+# Python 3.11 keeps one recursion counter for building AST objects, so two threads in `ast.parse`
+# at once can fail with "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905). Hypothesis parses its own source to name the filters it builds, and Schemathesis
+# runs two workers as threads: parsing one at a time keeps that error from ending a run.
+_parse = ast.parse
+_parsing = threading.Lock()
+
+
+def _parse_alone(*args, **kwargs):
+    with _parsing:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_alone
 
 MAX_AMOUNT = 10_000_000_000
 GOOD_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": date.today().year + 3}

@@ -120,7 +120,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(query)
 
 /// Retrieve a customer.
 #[utoipa::path(get, path = "/customers/{id}", tag = "customers",
-    params(("id" = String, Path, description = "The customer")),
+    params(("id" = CustomerId, Path, description = "The customer")),
     responses((status = 200, body = crate::http::openapi::CustomerResponse), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(customer): PathId<CustomerId>) -> ApiResult<Json<Data<Customer>>> {
     caller.require(Permission::MethodsView)?;
@@ -131,7 +131,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, PathId(customer)
 /// Save a tokenized card for a customer (the token is used up).
 #[utoipa::path(post, path = "/customers/{id}/payment-methods", tag = "customers",
     request_body = SavePaymentMethodRequest,
-    params(("id" = String, Path, description = "The customer")),
+    params(("id" = CustomerId, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SavedMethodResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>, body: JsonBody) -> ApiResult<Recorded> {
@@ -177,7 +177,7 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(cu
 
 /// A customer's saved cards, the default first.
 #[utoipa::path(get, path = "/customers/{id}/payment-methods", tag = "customers",
-    params(("id" = String, Path, description = "The customer"),
+    params(("id" = CustomerId, Path, description = "The customer"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, body = crate::http::openapi::SavedMethodList), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers: HeaderMap, PathId(customer): PathId<CustomerId>) -> ApiResult<Json<Data<Vec<SavedPaymentMethod>>>> {
@@ -188,7 +188,7 @@ pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers
 
 /// Remove a saved card.
 #[utoipa::path(delete, path = "/customers/{id}/payment-methods/{methodId}", tag = "customers",
-    params(("id" = String, Path, description = "The customer"), ("methodId" = String, Path, description = "The saved card"),
+    params(("id" = CustomerId, Path, description = "The customer"), ("methodId" = PaymentMethodId, Path, description = "The saved card"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn delete_method(State(state): State<AppState>, caller: Caller, headers: HeaderMap, PathIds(customer, method): PathIds<CustomerId, PaymentMethodId>) -> ApiResult<Json<serde_json::Value>> {
@@ -213,7 +213,7 @@ pub async fn delete_method(State(state): State<AppState>, caller: Caller, header
 /// A short-lived secret that lets the browser, with the publishable key, list, delete and pay with
 /// this customer's cards.
 #[utoipa::path(post, path = "/customers/{id}/sessions", tag = "customers",
-    params(("id" = String, Path, description = "The customer")),
+    params(("id" = CustomerId, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SessionResponse), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn create_session(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::MethodsManage)?;

@@ -58,7 +58,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 /// Revokes a key at once (secret key only). The key making the call cannot revoke itself: roll it.
-#[utoipa::path(delete, path = "/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "The key")),
+#[utoipa::path(delete, path = "/api-keys/{id}", tag = "keys", params(("id" = ApiKeyId, Path, description = "The key")),
     responses((status = 200, body = crate::http::openapi::ApiKeyResponse), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, PathId(id): PathId<ApiKeyId>) -> ApiResult<Json<Data<ApiKey>>> {
@@ -80,7 +80,7 @@ use kassa::api::ROLL_GRACE_MAX_SECONDS as MAX_GRACE_SECONDS;
 
 /// Rolls a key (secret key only): a new key with the same kind, permissions and name, shown this
 /// once; the old one keeps working for the grace period, then stops.
-#[utoipa::path(post, path = "/api-keys/{id}/roll", tag = "keys", params(("id" = String, Path, description = "The key")),
+#[utoipa::path(post, path = "/api-keys/{id}/roll", tag = "keys", params(("id" = ApiKeyId, Path, description = "The key")),
     request_body = RollApiKeyRequest,
     responses((status = 201, body = crate::http::openapi::KeyResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope)))]

@@ -55,7 +55,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
 }
 
 /// An order with its payments ledger and balance.
-#[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = String, Path, description = "The order")),
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = OrderId, Path, description = "The order")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId<OrderId>) -> ApiResult<Json<Data<Order>>> {
     caller.require(Permission::OrdersView)?;
@@ -107,7 +107,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filter
 }
 
 /// A payment intent for the order's open balance, carrying its line items.
-#[utoipa::path(post, path = "/orders/{id}/payment-intent", tag = "orders", params(("id" = String, Path, description = "The order")),
+#[utoipa::path(post, path = "/orders/{id}/payment-intent", tag = "orders", params(("id" = OrderId, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::IntentResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
@@ -117,6 +117,11 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId
     let balance = order.to_api(&orders::payments(&mut conn, &r.caller.merchant_id, &id).await?).balance_cents;
     if balance <= 0 {
         return Err(ApiError::invalid_state("This order is paid; there is nothing left to pay").with_details(json!({ "balanceCents": balance })));
+    }
+    // Refunds recorded by hand can leave more owing than one payment may carry.
+    if balance > kassa::money::MAX_AMOUNT_CENTS {
+        return Err(ApiError::invalid_state(format!("This order's balance is more than one payment can carry (at most {}); take part of it another way first", kassa::money::MAX_AMOUNT_CENTS))
+            .with_details(json!({ "balanceCents": balance, "maxAmountCents": kassa::money::MAX_AMOUNT_CENTS })));
     }
     let customer = match order.customer_id.as_deref().and_then(|c| c.parse::<CustomerId>().ok()) {
         Some(c) if customers::find(&state.store, &r.caller.merchant_id, &c).await?.is_some() => Some(c),
@@ -141,7 +146,7 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId
 
 /// Record a manual payment (cash, cheque, an external transfer, …) or refund.
 #[utoipa::path(post, path = "/orders/{id}/payments", tag = "orders", request_body = CreateOrderPaymentRequest,
-    params(("id" = String, Path, description = "The order")),
+    params(("id" = OrderId, Path, description = "The order")),
     responses((status = 201, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
@@ -196,7 +201,7 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
 
 /// Correct a payment; the previous values stay in its `corrections`.
 #[utoipa::path(patch, path = "/orders/{id}/payments/{uid}", tag = "orders", request_body = UpdateOrderPaymentRequest,
-    params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
+    params(("id" = OrderId, Path, description = "The order"), ("uid" = OrderPaymentId, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
@@ -208,7 +213,7 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathId
 
 /// Complete a pending payment.
 #[utoipa::path(post, path = "/orders/{id}/payments/{uid}/confirm", tag = "orders",
-    params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
+    params(("id" = OrderId, Path, description = "The order"), ("uid" = OrderPaymentId, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
@@ -219,7 +224,7 @@ pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, PathI
 
 /// Remove a pending payment, or reverse a completed one (it stays in the ledger, reversed).
 #[utoipa::path(delete, path = "/orders/{id}/payments/{uid}", tag = "orders",
-    params(("id" = String, Path, description = "The order"), ("uid" = String, Path, description = "The payment")),
+    params(("id" = OrderId, Path, description = "The order"), ("uid" = OrderPaymentId, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;

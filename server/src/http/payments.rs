@@ -102,7 +102,7 @@ pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: JsonBody
 /// Set the tip of an unsettled payment.
 #[utoipa::path(post, path = "/payments/{id}/tip", tag = "payments",
     request_body = TipRequest,
-    params(("id" = String, Path, description = "The payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn tip(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
@@ -132,7 +132,7 @@ pub struct ClientSecretQuery {
 
 /// Retrieve an intent: a secret key, or a publishable key with the intent's client secret.
 #[utoipa::path(get, path = "/payments/intents/{id}", tag = "intents",
-    params(("id" = String, Path, description = "The payment intent"), ClientSecretQuery),
+    params(("id" = PaymentIntentId, Path, description = "The payment intent"), ClientSecretQuery),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, ApiQuery(query): ApiQuery<ClientSecretQuery>) -> ApiResult<Json<Data<PaymentIntent>>> {
@@ -150,7 +150,7 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id)
 /// `clientSecret`); a 3-D Secure card answers `requires_action` with `nextAction`.
 #[utoipa::path(post, path = "/payments/intents/{id}/confirm", tag = "intents",
     request_body = ConfirmIntentRequest,
-    params(("id" = String, Path, description = "The payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
@@ -167,7 +167,7 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId
 /// Change an intent's amount, line items or metadata before it is paid (secret key).
 #[utoipa::path(post, path = "/payments/intents/{id}", tag = "intents",
     request_body = kassa::api::UpdateIntentRequest,
-    params(("id" = String, Path, description = "The payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
@@ -246,7 +246,7 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
 
 /// One payment with every processor call made for it.
 #[utoipa::path(get, path = "/payments/transactions/{id}", tag = "payments",
-    params(("id" = String, Path, description = "The payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::HistoryResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get_transaction(State(state): State<AppState>, caller: Caller, PathId(id): PathId<PaymentIntentId>) -> ApiResult<Json<Data<IntentWithHistory>>> {
@@ -292,7 +292,7 @@ pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery
 /// names the one it retries.
 #[utoipa::path(post, path = "/payments/failed/{id}/retry", tag = "failed payments",
     request_body = RetryRequest,
-    params(("id" = String, Path, description = "The failed payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The failed payment intent")),
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
@@ -305,7 +305,7 @@ pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(i
 /// Close a failed payment by hand, e.g. when the customer paid in cash.
 #[utoipa::path(post, path = "/payments/failed/{id}/resolve", tag = "failed payments",
     request_body = ResolveRequest,
-    params(("id" = String, Path, description = "The failed payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The failed payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {

@@ -53,7 +53,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     Ok(Json(Data { data: events::endpoints(&mut conn, &caller.merchant_id).await? }))
 }
 
-#[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
+#[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhooks", params(("id" = WebhookEndpointId, Path, description = "The endpoint")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<serde_json::Value>> {
     caller.require_secret()?;
@@ -70,7 +70,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): P
 }
 
 /// The latest delivery attempts to an endpoint, newest first.
-#[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "The endpoint")),
+#[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = WebhookEndpointId, Path, description = "The endpoint")),
     responses((status = 200, body = crate::http::openapi::AttemptList), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
     caller.require_secret()?;
