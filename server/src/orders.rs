@@ -4,7 +4,7 @@
 //! balance, and `order.paid` is sent when it reaches zero.
 
 use kassa::api::{
-    Correction, CreateOrderPaymentRequest, CreateOrderRequest, IntentStatus, LedgerKind, LedgerStatus, OrderStatus,
+    Correction, CreateOrderPaymentRequest, CreateOrderRequest, IntentStatus, LedgerKind, LedgerStatus, LineItem, OrderStatus,
     UpdateOrderPaymentRequest,
 };
 use kassa::id::{MerchantId, OrderId, OrderPaymentId};
@@ -33,13 +33,14 @@ fn amount(field: &str, value: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// Checks and prices a new order; the client's totals, if any, are ignored.
-pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
-    if req.line_items.is_empty() || req.line_items.len() > 100 {
+/// The subtotal of an order's line items, once they are checked: 1 to 100 named lines, whose total
+/// one payment can carry.
+fn priced(items: &[LineItem]) -> ApiResult<i64> {
+    if items.is_empty() || items.len() > 100 {
         return Err(ApiError::validation("lineItems", "an order has 1 to 100 line items"));
     }
     let mut subtotal: i64 = 0;
-    for (i, item) in req.line_items.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if item.name.is_empty() || item.name.chars().count() > MAX_TEXT {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
@@ -51,6 +52,12 @@ pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
             .filter(|s| *s <= kassa::money::MAX_AMOUNT_CENTS)
             .ok_or_else(|| ApiError::validation("lineItems", "the order total is too large"))?;
     }
+    Ok(subtotal)
+}
+
+/// Checks and prices a new order; the client's totals, if any, are ignored.
+pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
+    let subtotal = priced(&req.line_items)?;
     text("customerId", req.customer_id.as_ref())?;
     if req.metadata.len() > 50 {
         return Err(ApiError::validation("metadata", "metadata holds at most 50 keys"));
@@ -67,6 +74,12 @@ pub fn new_order(req: CreateOrderRequest, now: i64) -> ApiResult<OrderRecord> {
         created_at: now,
         updated_at: now,
     })
+}
+
+/// The order with new line items and the totals they make, once checked.
+pub fn with_line_items(order: OrderRecord, line_items: Vec<LineItem>, now: i64) -> ApiResult<OrderRecord> {
+    let subtotal = priced(&line_items)?;
+    Ok(OrderRecord { line_items, subtotal_cents: subtotal, total_cents: subtotal, updated_at: now, ..order })
 }
 
 /// Recomputes the order's status from its ledger; sends `order.paid` when it becomes paid.

@@ -250,3 +250,25 @@ async fn an_order_owing_more_than_one_payment_carries_gets_no_intent() {
     let intent = app.post(&format!("/api/v1/orders/{id}/payment-intent"), app.sk(), json!({})).await;
     assert_eq!(intent.data(201)["amountCents"], max - 1);
 }
+
+#[tokio::test]
+async fn an_unpaid_order_takes_new_line_items_and_a_paid_one_does_not() {
+    let app = TestApp::new().await;
+    let id = order(&app, json!({ "currency": "EUR", "lineItems": items() })).await;
+    let path = format!("/api/v1/orders/{id}");
+    let changed = app.post(&path, app.sk(), json!({ "lineItems": [{ "name": "Dinner", "unitAmountCents": 4000, "quantity": 3 }] })).await;
+    let data = changed.data(200);
+    assert_eq!((data["totalCents"].as_i64(), data["balanceCents"].as_i64()), (Some(12_000), Some(12_000)));
+    assert_eq!(data["lineItems"].as_array().unwrap().len(), 1);
+    // Bad lines are refused and change nothing.
+    app.post(&path, app.sk(), json!({ "lineItems": [] })).await.error(400, "VALIDATION_ERROR");
+    app.post(&path, app.sk(), json!({ "lineItems": [{ "name": "x", "unitAmountCents": 10_000_000_000_i64, "quantity": 2 }] })).await.error(400, "VALIDATION_ERROR");
+    assert_eq!(state(&app, &id).await.2["totalCents"], 12_000);
+    // Once anything is recorded against it, its terms are fixed.
+    app.post(&format!("{path}/payments"), app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 100, "status": "pending" })).await.data(201);
+    app.post(&path, app.sk(), json!({ "lineItems": items() })).await.error(409, "INVALID_STATE");
+    assert_eq!(state(&app, &id).await.2["totalCents"], 12_000);
+    // Another merchant's key does not find it.
+    let other = app.other_merchant().await;
+    app.post(&path, &other.secret_key, json!({ "lineItems": items() })).await.error(404, "NOT_FOUND");
+}

@@ -39,6 +39,17 @@ pub struct CreateOrderRequest {
     pub client_request_id: Option<String>,
 }
 
+/// `POST /orders/{id}`: new line items for an open order nothing has been paid on yet, as when a
+/// shopper changes the cart on the payment page. The server computes the totals again.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateOrderRequest {
+    pub line_items: Vec<LineItem>,
+    #[serde(default)]
+    pub client_request_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -91,7 +91,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .routes(routes!(customers::delete_method))
         .routes(routes!(customers::create_session))
         .routes(routes!(orders::create, orders::list))
-        .routes(routes!(orders::get))
+        .routes(routes!(orders::get, orders::update))
         .routes(routes!(orders::payment_intent))
         .routes(routes!(orders::add_payment))
         .routes(routes!(orders::update_payment, orders::delete_payment))

@@ -279,6 +279,7 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         ("ResolveRequest", "reason", text()),
         ("ResolveRequest", "otherMeansType", text()),
         ("CreateOrderRequest", "lineItems", json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" })),
+        ("UpdateOrderRequest", "lineItems", json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" })),
         ("CreateOrderRequest", "customerId", text()),
         ("CreateOrderRequest", "metadata", json!({ "maxProperties": 50 })),
         ("CreateOrderPaymentRequest", "amountCents", amount()),

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use kassa::api::{
     CaptureMethod, CreateIntentRequest, CreateOrderPaymentRequest, CreateOrderRequest, Data, LedgerStatus, Order,
-    OrderFilters, Page, PageMeta, Permission, UpdateOrderPaymentRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+    OrderFilters, Page, PageMeta, Permission, UpdateOrderPaymentRequest, UpdateOrderRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::{CustomerId, OrderId, OrderPaymentId};
 use serde_json::json;
@@ -104,6 +104,33 @@ pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filter
     }
     let cursor = if has_more { rows.last().map(|o| o.id.to_string()) } else { None };
     Ok(Json(Page { data, meta: PageMeta { cursor, has_more } }))
+}
+
+/// New line items for an open order nothing has been paid on yet; the totals follow them.
+#[utoipa::path(post, path = "/orders/{id}", tag = "orders", request_body = UpdateOrderRequest, params(("id" = OrderId, Path, description = "The order")),
+    responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 400, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+pub async fn update(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<OrderId>, body: JsonBody) -> ApiResult<Recorded> {
+    r.caller.require(Permission::OrdersManage)?;
+    let order = load(&state, &r.caller, &id).await?;
+    let req: UpdateOrderRequest = body.parse()?;
+    let now = ledger::now();
+    let changed = ledger::with_line_items(order, req.line_items, now)?;
+    let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                // Checked in the same statement that writes, so a payment recorded meanwhile wins.
+                if !orders::update_terms(tx, &merchant, &changed).await? {
+                    return Err(ApiError::invalid_state("Only an open order with no payments can change its line items"));
+                }
+                ledger::settle(tx, &merchant, &id, now).await?;
+                let response = Recorded::ok(&Data { data: view(tx, &merchant, &id).await? });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
 }
 
 /// A payment intent for the order's open balance, carrying its line items.
