@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the server and the checkout app.
+# Builds the server, the demo shop and the checkout app.
 #   scripts/build.sh          debug server (fast to build), release checkout
 #   scripts/build.sh --release  the server with its optimized profile too
 set -euo pipefail
@@ -8,9 +8,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh
 
 if [ "${1:-}" = "--release" ]; then
-  cargo build -p kassa-server --profile server
+  cargo build -p kassa-server -p kassa-shop --profile server
 else
-  cargo build -p kassa-server
+  cargo build -p kassa-server -p kassa-shop
 fi
 bash scripts/build-sdk.sh
 bash scripts/build-checkout.sh

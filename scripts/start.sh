@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# Builds what is needed and runs Kassa on http://127.0.0.1:8080 with the demo merchant.
+# Builds what is needed and runs Kassa on http://127.0.0.1:8080 and the demo shop, its merchant's
+# backend, on http://localhost:3000 (another origin, as a real shop is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh --release
 export KASSA_DATABASE_URL="${KASSA_DATABASE_URL:-sqlite://kassa.db}"
 export KASSA_LISTEN="${KASSA_LISTEN:-127.0.0.1:8080}"
-exec target/server/kassa-server serve --demo
+shop_listen="${KASSA_SHOP_LISTEN:-127.0.0.1:3000}"
+key_file="${KASSA_SHOP_KEY_FILE:-kassa-shop.key}"
+
+# The shop is a merchant of this Kassa: made once, its secret key kept (mode 0600) for the shop.
+if [ ! -s "$key_file" ]; then
+  made=$(target/server/kassa-server merchant create --name "Kassa Demo Shop")
+  (umask 077 && node -e 'process.stdout.write(JSON.parse(process.argv[1]).secretKey)' "$made" > "$key_file")
+  echo "Created the demo shop's merchant; its secret key is in $key_file"
+fi
+
+target/server/kassa-server serve --webhooks-allow-loopback &
+kassa=$!
+trap 'kill $kassa 2>/dev/null || true' EXIT INT TERM
+echo "The demo shop: http://localhost:${shop_listen##*:}/  (Kassa: http://$KASSA_LISTEN/)"
+target/server/kassa-shop --listen "$shop_listen" --kassa-url "http://$KASSA_LISTEN" --secret-key-file "$key_file" \
+  --database "${KASSA_SHOP_DATABASE:-sqlite://kassa-shop.db}"

@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 bash scripts/setup.sh --browser
 
-echo "== Rust: the contract crate, and the server on SQLite"
-cargo test -p kassa -p kassa-server
+echo "== Rust: the contract crate, the server on SQLite, and the demo shop against it"
+cargo test -p kassa -p kassa-server -p kassa-shop
 # js/contract.d.ts is what the Rust contract types generate.
 cargo test -p kassa --features typescript --test typescript
 

@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({ shop: true });
   browser = await launchBrowser();
 });
 
@@ -210,7 +210,7 @@ const checkoutFrame = (page) => page.frames().find((f) => f.url().includes('/che
 
 test('kiosk: an 18 % tip is charged on top of the subtotal, and the receipt shows it', async () => {
   const { page, context } = await newPage();
-  await page.goto(`${server.url}/kiosk.html`);
+  await page.goto(`${server.shopUrl}/kiosk.html`);
   await page.getByRole('heading', { name: 'Would you like to add a tip?' }).waitFor();
   const subtotal = 2 * 380 + 420;
   const tip = Math.round((subtotal * 18) / 100);
@@ -228,15 +228,21 @@ test('kiosk: an 18 % tip is charged on top of the subtotal, and the receipt show
   await page.screenshot({ path: join(screenshots, 'kiosk-receipt-light.png'), fullPage: true });
   assert.equal(await page.getByTestId('paid-amount').textContent(), '€13.92');
   const id = await page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('clientSecret').split('_secret_')[0]);
-  const payment = await (await fetch(`${server.url}/demo/api/payments/${id}`)).json();
+  const payment = await (await fetch(`${server.shopUrl}/demo/api/payments/${id}`)).json();
   assert.equal(payment.capturedAmountCents, subtotal + tip);
   assert.equal(payment.tipCents, tip);
+  // Done: back to the shop's kiosk page on its own origin, which starts the next customer's payment.
+  const back = page.waitForRequest((request) => request.url() === `${server.shopUrl}/kiosk.html`);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await back;
+  await page.waitForURL((url) => url.pathname === '/checkout/' && !url.hash.includes(id));
+  await page.getByRole('heading', { name: 'Would you like to add a tip?' }).waitFor();
   await context.close();
 });
 
 test('kiosk: the idle timeout resets to the start, but never during a payment', async () => {
   const { page, context } = await newPage();
-  await page.goto(`${server.url}/kiosk.html?idleSeconds=2`);
+  await page.goto(`${server.shopUrl}/kiosk.html?idleSeconds=2`);
   await page.getByRole('button', { name: 'No tip' }).click();
   await page.getByLabel('Card number').fill('4242');
   await page.getByRole('heading', { name: 'Would you like to add a tip?' }).waitFor({ timeout: 6000 });
@@ -288,7 +294,7 @@ test('axe finds no serious or critical problems on the checkout, the bank modal 
   assert.deepEqual(await axe(bank), [], 'the bank page');
 
   const kiosk = await context.newPage();
-  await kiosk.goto(`${server.url}/kiosk.html`);
+  await kiosk.goto(`${server.shopUrl}/kiosk.html`);
   await kiosk.getByRole('button', { name: 'No tip' }).waitFor();
   assert.deepEqual(await axe(kiosk.mainFrame()), [], 'kiosk tip screen');
   await kiosk.getByRole('button', { name: 'No tip' }).click();
@@ -319,7 +325,7 @@ test('screens in the dark theme', async () => {
 
   const kiosk = await newPage();
   await kiosk.page.emulateMedia({ colorScheme: 'dark' });
-  await kiosk.page.goto(`${server.url}/kiosk.html`);
+  await kiosk.page.goto(`${server.shopUrl}/kiosk.html`);
   await kiosk.page.getByRole('button', { name: 'No tip' }).waitFor();
   await kiosk.page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'));
   await kiosk.page.screenshot({ path: join(screenshots, 'kiosk-tip-dark.png'), fullPage: true });

@@ -133,3 +133,23 @@ async fn the_summary_shows_the_total_in_the_currency_s_own_decimals_and_the_tip_
     assert_eq!(text(&parent, "[data-testid=tip-amount]"), "KWD\u{a0}0.100");
     assert_eq!(text(&parent, "[data-testid=total]"), "KWD\u{a0}1.334");
 }
+
+#[wasm_bindgen_test]
+fn a_kiosk_restarts_only_on_its_own_origin_or_back_where_it_came_from() {
+    use crate::options::Options;
+    let shop = "http://localhost:3000/";
+    let restart = |url: &str, referrer: &str| Options::from_fragment_and_referrer(&format!("mode=kiosk&restartUrl={}", js_sys::encode_uri_component(url)), referrer).restart_url;
+    assert_eq!(restart("/kiosk.html", ""), Some("/kiosk.html".into()));
+    assert_eq!(restart("http://localhost:3000/kiosk.html", shop), Some("http://localhost:3000/kiosk.html".into()));
+    assert_eq!(restart("HTTP://LOCALHOST:3000/kiosk.html", shop), Some("HTTP://LOCALHOST:3000/kiosk.html".into()));
+    // A link's own choice of site, with no shop behind it or another one.
+    assert_eq!(restart("https://evil.example/next", ""), None);
+    assert_eq!(restart("https://evil.example/next", shop), None);
+    assert_eq!(restart("http://localhost:3001/kiosk.html", shop), None);
+    // Addresses a browser reads as another host than they seem to name.
+    assert_eq!(restart("http://localhost:3000@evil.example/", shop), None);
+    assert_eq!(restart("http://localhost:3000\\@evil.example/", shop), None);
+    assert_eq!(restart("/\\evil.example/next", shop), None);
+    assert_eq!(restart("//evil.example/next", shop), None);
+    assert_eq!(restart("javascript:alert(1)", shop), None);
+}

@@ -38,6 +38,23 @@ pub fn is_local_path(url: &str) -> bool {
     url.starts_with('/') && !url.starts_with("//") && !url.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
+/// The origin (`scheme://host[:port]`, lower-cased) of an absolute http(s) URL with no user
+/// part and nothing a browser would read another way.
+fn origin_of(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let clean = !authority.is_empty() && !authority.contains(['@', '\\']) && !url.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    clean.then(|| format!("{}{authority}", &lower[..lower.len() - rest.len()]))
+}
+
+/// Where a kiosk may send the shopper once a payment is done: a path on the checkout's own
+/// origin, or an address on the origin of the page that sent the shopper here (`referrer`), so
+/// the kiosk goes back to its shop and never to a site a link names.
+pub fn restart_allowed(url: &str, referrer: &str) -> bool {
+    is_local_path(url) || origin_of(url).is_some_and(|origin| origin_of(referrer) == Some(origin))
+}
+
 /// A CSS variable a merchant may set: a `--kassa-` name and a value that cannot escape its rule.
 pub fn safe_variable(name: &str, value: &str) -> bool {
     name.starts_with("--kassa-")
@@ -49,6 +66,11 @@ pub fn safe_variable(name: &str, value: &str) -> bool {
 
 impl Options {
     pub fn from_fragment(fragment: &str) -> Options {
+        let referrer = web_sys::window().and_then(|w| w.document()).map(|d| d.referrer()).unwrap_or_default();
+        Self::from_fragment_and_referrer(fragment, &referrer)
+    }
+
+    pub fn from_fragment_and_referrer(fragment: &str, referrer: &str) -> Options {
         let pairs: HashMap<String, String> = fragment
             .trim_start_matches('#')
             .split('&')
@@ -70,7 +92,7 @@ impl Options {
             mode: if get("mode").as_deref() == Some("kiosk") { Mode::Kiosk } else { Mode::Embedded },
             parent_origin: get("parentOrigin").filter(|o| o.starts_with("http://") || o.starts_with("https://")),
             idle_seconds: get("idleSeconds").and_then(|s| s.parse().ok()).filter(|s| *s >= 1).unwrap_or(60),
-            restart_url: get("restartUrl").filter(|u| is_local_path(u)),
+            restart_url: get("restartUrl").filter(|u| restart_allowed(u, referrer)),
             variables,
         }
     }

@@ -4,7 +4,6 @@ pub mod caches;
 pub mod clock;
 pub mod crypto;
 pub mod error;
-pub mod demo;
 pub mod http;
 pub mod idempotency;
 pub mod ids;

@@ -120,17 +120,11 @@ struct ServeArgs {
     /// The built checkout app to serve at /checkout/ (default: checkout-app/dist when it exists).
     #[arg(long, env = "KASSA_CHECKOUT_DIR")]
     checkout_dir: Option<PathBuf>,
-    /// The demo shop and docs to serve at / (default: www when it exists).
-    #[arg(long, env = "KASSA_WWW_DIR")]
-    www_dir: Option<PathBuf>,
     /// The npm package's files to serve at /sdk/ (default: js when it has been built).
     #[arg(long, env = "KASSA_SDK_DIR")]
     sdk_dir: Option<PathBuf>,
-    /// Run the demo shop's backend (/demo/api/) with its own merchant.
-    #[arg(long, env = "KASSA_DEMO")]
-    demo: bool,
-    /// Test mode for webhooks: endpoints on loopback may be registered and called (implied by
-    /// --demo, whose shop receives its webhooks on this machine).
+    /// Test mode for webhooks: endpoints on loopback may be registered and called (the demo shop
+    /// receives its webhooks on this machine).
     #[arg(long, env = "KASSA_WEBHOOKS_ALLOW_LOOPBACK")]
     webhooks_allow_loopback: bool,
     /// How long a webhook endpoint has to answer.
@@ -205,11 +199,11 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let keyring = args.encryption.keyring(&args.db.url)?;
     let store = Store::connect_with(&args.db.url, args.db.connections).await?;
     // A new database gets a first merchant; of servers starting together, one makes it.
-    let first = if merchant_store::count_merchants(&store).await? == 0 { merchants::create_once(&store, "first_merchant_id", "Demo Shop").await? } else { None };
-    if let Some(demo) = first {
-        println!("Created the demo merchant {} (these keys are shown only once):", demo.merchant_id);
-        println!("  secret key:      {}", demo.secret_key);
-        println!("  publishable key: {}", demo.publishable_key);
+    let first = if merchant_store::count_merchants(&store).await? == 0 { merchants::create_once(&store, "first_merchant_id", "First merchant").await? } else { None };
+    if let Some(first) = first {
+        println!("Created the first merchant {} (these keys are shown only once):", first.merchant_id);
+        println!("  secret key:      {}", first.secret_key);
+        println!("  publishable key: {}", first.publishable_key);
     }
     check_encryption_key(&store, &keyring).await?;
     let processor = Arc::new(SandboxProcessor::for_installation(&store, Duration::from_millis(args.sandbox_latency_ms)).await?);
@@ -222,7 +216,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     state.processors = Arc::new(kassa_server::processor::registry::Processors::new(processor, &args.stripe_api_base));
     state.keyring = Arc::new(keyring);
     state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
-    state.allow_loopback_webhooks = args.webhooks_allow_loopback || args.demo;
+    state.allow_loopback_webhooks = args.webhooks_allow_loopback;
     let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");
@@ -248,20 +242,11 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    let demo = if args.demo {
-        let demo = kassa_server::demo::prepare(&state, &format!("http://{addr}")).await?;
-        println!("Demo shop merchant {}", demo.merchant_id);
-        Some(Arc::new(demo))
-    } else {
-        None
-    };
     println!("Kassa is listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let pages = StaticDirs {
         checkout: page_dir(args.checkout_dir, "checkout-app/dist"),
-        www: page_dir(args.www_dir, "www"),
         sdk: args.sdk_dir.or_else(|| Some(PathBuf::from("js")).filter(|d| d.join("wasm/kassa_bg.wasm").is_file())),
-        beside: demo.map(kassa_server::demo::routes),
     };
     axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
     store.close().await;

@@ -284,21 +284,19 @@ async fn a_revoked_key_stops_on_every_server_within_seconds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_starting_together_make_one_first_merchant_and_one_demo_merchant() {
+async fn servers_starting_together_make_one_first_merchant() {
     let db = TestDb::postgres().await;
     let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| ServerProcess::start(&db, &["--demo"]));
-        let b = scope.spawn(|| ServerProcess::start(&db, &["--demo"]));
+        let a = scope.spawn(|| ServerProcess::start(&db, &[]));
+        let b = scope.spawn(|| ServerProcess::start(&db, &[]));
         (a.join().unwrap(), b.join().unwrap())
     });
     let printed: Vec<&String> = a.output.iter().chain(&b.output).collect();
-    let created = printed.iter().filter(|l| l.starts_with("Created the demo merchant")).count();
+    let created = printed.iter().filter(|l| l.starts_with("Created the first merchant")).count();
     assert_eq!(created, 1, "{printed:?}");
-    let demo: Vec<&&String> = printed.iter().filter(|l| l.starts_with("Demo shop merchant")).collect();
-    assert_eq!((demo.len(), demo[0]), (2, demo[1]), "both servers run the same demo shop");
     let mut conn = db.connect().await;
     let merchants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(merchants, 2, "the first merchant and the demo shop's");
+    assert_eq!(merchants, 1, "one first merchant");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ const REFERENCE_TABLES: &[&str] = &[
     "merchants",
     // An API key is looked up by its hash, before anyone knows whose it is.
     "api_keys",
-    // Facts about the installation (its sandbox fingerprint key, which merchant is the demo's).
+    // Facts about the installation (its sandbox fingerprint key, which merchant came first).
     "settings",
 ];
 

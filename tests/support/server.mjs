@@ -8,9 +8,27 @@ import { createInterface } from 'node:readline';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.KASSA_SERVER_BIN ?? join(root, 'target', 'debug', 'kassa-server');
+const shopBinary = process.env.KASSA_SHOP_BIN ?? join(root, 'target', 'debug', 'kassa-shop');
 
-/** `merchantArgs` go to `merchant create` (e.g. `--processor stripe …`), `serveArgs` to `serve`. */
-export async function startServer({ merchantArgs = [], serveArgs = [] } = {}) {
+/** Spawns `command` and resolves with the first match of `pattern` on its standard output. */
+function listening(child, pattern, name) {
+  child.stderr.resume();
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const found = line.match(pattern);
+      if (found) resolve(found[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+/**
+ * `merchantArgs` go to `merchant create` (e.g. `--processor stripe …`), `serveArgs` to `serve`.
+ * With `shop`, the demo shop runs too, as that merchant's backend, at `shopUrl`: on
+ * `localhost`, another origin than Kassa's `127.0.0.1`, as a real shop is.
+ */
+export async function startServer({ merchantArgs = [], serveArgs = [], shop = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kassa-test-'));
   const database = `sqlite://${join(dir, 'kassa.db')}`;
   const merchant = JSON.parse(
@@ -18,24 +36,32 @@ export async function startServer({ merchantArgs = [], serveArgs = [] } = {}) {
   );
   const child = spawn(
     binary,
-    ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--www-dir', join(root, 'www'), '--sdk-dir', join(root, 'js'), '--demo',
+    ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--sdk-dir', join(root, 'js'), '--webhooks-allow-loopback',
       // The browser tests pay faster than shoppers do, all from this machine.
       '--card-attempt-rate-limit', '20', ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  child.stderr.resume();
-  const url = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      const found = line.match(/^Kassa is listening on (http:\/\/\S+)$/);
-      if (found) resolve(found[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`kassa-server exited with ${code}`)));
-  });
+  const url = await listening(child, /^Kassa is listening on (http:\/\/\S+)$/, 'kassa-server');
+  let shopChild;
+  let shopUrl;
+  if (shop) {
+    shopChild = spawn(
+      shopBinary,
+      ['--listen', '127.0.0.1:0', '--kassa-url', url, '--database', `sqlite://${join(dir, 'shop.db')}`, '--www-dir', join(root, 'www', 'pages'), '--sdk-dir', join(root, 'js')],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KASSA_SECRET_KEY: merchant.secretKey } },
+    );
+    const address = await listening(shopChild, /^The demo shop is listening on (http:\/\/\S+)$/, 'kassa-shop');
+    shopUrl = address.replace('127.0.0.1', 'localhost');
+  }
   return {
     url,
+    shopUrl,
     merchant,
     async stop() {
+      if (shopChild && shopChild.exitCode === null) {
+        shopChild.kill('SIGTERM');
+        await new Promise((resolve) => (shopChild.exitCode !== null ? resolve() : shopChild.once('exit', resolve)));
+      }
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
       rmSync(dir, { recursive: true, force: true });

@@ -34,9 +34,9 @@ export async function startEmbeddingShop(server) {
 
 /** Puts items in the cart and opens the payment page with the checkout mounted. */
 export async function openCheckout(page, server, { items = { mug: 1, tee: 1 }, email = '', locale, theme } = {}) {
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.shopUrl}/`);
   await page.evaluate((items) => localStorage.setItem('kassa-demo-cart', JSON.stringify(items)), items);
-  await page.goto(`${server.url}/pay.html`);
+  await page.goto(`${server.shopUrl}/pay.html`);
   if (email) await page.getByLabel('Email (to remember your card)').fill(email);
   if (locale) await page.selectOption('#locale', locale);
   if (theme) await page.selectOption('#theme', theme);
@@ -56,15 +56,15 @@ export async function fillCard(frame, number, { expiry = '12 / 34', cvc = '123' 
 export async function shopPayment(page, server) {
   const id = await page.locator('#order-status').getAttribute('data-intent');
   assert.match(id ?? '', /^pi_/);
-  return (await fetch(`${server.url}/demo/api/payments/${id}`)).json();
+  return (await fetch(`${server.shopUrl}/demo/api/payments/${id}`)).json();
 }
 
 export async function paymentFor(server, intentId) {
-  return (await fetch(`${server.url}/demo/api/payments/${intentId}`)).json();
+  return (await fetch(`${server.shopUrl}/demo/api/payments/${intentId}`)).json();
 }
 
 /** The amount, in cents, of the demo catalog's items. */
 export async function cartTotal(server, items) {
-  const { catalog } = await (await fetch(`${server.url}/demo/api/config`)).json();
+  const { catalog } = await (await fetch(`${server.shopUrl}/demo/api/config`)).json();
   return Object.entries(items).reduce((sum, [sku, q]) => sum + catalog.find((p) => p.sku === sku).unitAmountCents * q, 0);
 }

@@ -41,12 +41,8 @@ pub use extract::BODY_LIMIT;
 pub struct StaticDirs {
     /// The built checkout app, served at `/checkout/`.
     pub checkout: Option<std::path::PathBuf>,
-    /// The demo shop and docs, served at `/`.
-    pub www: Option<std::path::PathBuf>,
     /// The npm package's files (`js/`), served at `/sdk/` as a CDN would.
     pub sdk: Option<std::path::PathBuf>,
-    /// Routes of another app served beside Kassa's: the demo shop's backend (`/demo/api/`).
-    pub beside: Option<Router<AppState>>,
 }
 
 /// The checkout runs no inline script and talks only to this server; any shop may frame it. Its
@@ -64,7 +60,7 @@ pub fn app(state: AppState) -> Router {
     app_with_pages(state, &StaticDirs::default())
 }
 
-/// The API plus the checkout and the demo pages.
+/// The API plus the checkout and the npm package's files.
 pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
     let api = OpenApiRouter::new()
         .routes(routes!(payments::create_payment_method))
@@ -127,14 +123,8 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
     if let Some(dir) = &pages.sdk {
         router = router.nest_service("/sdk/", ServeDir::new(dir));
     }
-    if let Some(beside) = &pages.beside {
-        router = router.merge(beside.clone());
-    }
-    let router = match &pages.www {
-        Some(dir) => router.fallback_service(ServeDir::new(dir).not_found_service(axum::routing::any(not_found))),
-        None => router.fallback(not_found),
-    };
     router
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors())

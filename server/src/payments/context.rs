@@ -32,7 +32,7 @@ pub(super) const MAX_METADATA_KEYS: usize = 50;
 pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub merchant: &'a MerchantId,
-    /// The key that asks; `None` for Kassa's own pages (the 3-D Secure page, the demo shop).
+    /// The key that asks; `None` for Kassa's own pages (the 3-D Secure page).
     pub caller: Option<&'a Caller>,
     pub key: Option<&'a IdempotencyKey>,
     pub public_base: &'a str,

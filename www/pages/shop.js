@@ -1,4 +1,5 @@
-// The demo shop's pages. They use the npm package (served at /sdk/) exactly as a merchant's would.
+// The demo shop's pages. They use the npm package (served at /sdk/) exactly as a merchant's would,
+// and embed the checkout from Kassa's origin.
 import { loadKassa, formatAmount, ready } from '/sdk/index.js';
 
 const CART = 'kassa-demo-cart';
@@ -84,7 +85,7 @@ async function payPage() {
     const email = document.getElementById('email').value.trim();
     const session = await post('/demo/api/checkout', { items: lines(cart()), email: email || undefined });
     clientSecret = session.clientSecret;
-    const kassa = await loadKassa(config.publishableKey, { apiBase: location.origin });
+    const kassa = await loadKassa(config.publishableKey, { apiBase: config.kassaUrl });
     const locale = document.getElementById('locale');
     const theme = document.getElementById('theme');
     checkout = kassa.mountCheckout('#checkout', { clientSecret, customerSession: session.customerSession, locale: locale.value, appearance: { theme: theme.value } });
@@ -114,12 +115,13 @@ async function payPage() {
 
 async function kioskPage() {
   const { clientSecret, publishableKey } = await post('/demo/api/kiosk');
-  const params = new URLSearchParams({ mode: 'kiosk', clientSecret, pk: publishableKey, restartUrl: '/kiosk.html' });
+  // The checkout runs full screen on Kassa's origin and comes back here for the next customer.
+  const params = new URLSearchParams({ mode: 'kiosk', clientSecret, pk: publishableKey, restartUrl: `${location.origin}/kiosk.html` });
   const idle = new URLSearchParams(location.search).get('idleSeconds');
   if (idle) params.set('idleSeconds', idle);
   const locale = new URLSearchParams(location.search).get('locale');
   if (locale) params.set('locale', locale);
-  location.replace(`/checkout/#${params}`);
+  location.replace(`${config.kassaUrl}/checkout/#${params}`);
 }
 
 ({ products: productsPage, pay: payPage, kiosk: kioskPage })[document.body.dataset.page]?.();
