@@ -11,6 +11,8 @@ export type PaymentMethodId = `pm_${string}`;
 
 export type CustomerId = `cus_${string}`;
 
+export type OrderId = `ord_${string}`;
+
 export type Currency = "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "NOK" | "NZD" | "OMR" | "PLN" | "SEK" | "SGD" | "TND" | "USD" | "VND" | "ZAR";
 
 export type CardBrand = "visa" | "mastercard" | "amex" | "discover" | "diners" | "jcb" | "unionpay" | "unknown";
@@ -39,7 +41,15 @@ export type PaymentIntent = { id: PaymentIntentId, status: IntentStatus,
 /**
  * The amount before any tip, in minor units.
  */
-amountCents: number, tipCents: number, capturedAmountCents: number, refundedAmountCents: number, currency: Currency, captureMethod: CaptureMethod, paymentMethodType: string | null, cardBrand: CardBrand | null, cardLast4: string | null, authCode: string | null, avsResponse: string | null, cvvResponse: string | null, providerReference: string | null, orderId: string | null, customerId: string | null, locationId: string | null, terminalId: string | null, lineItems: Array<LineItem>, metadata: { [key in string]: JsonValue }, nextAction: NextAction | null, lastError: LastError | null, 
+amountCents: number, tipCents: number, capturedAmountCents: number, refundedAmountCents: number, currency: Currency, captureMethod: CaptureMethod, paymentMethodType: string | null, cardBrand: CardBrand | null, cardLast4: string | null, authCode: string | null, avsResponse: string | null, cvvResponse: string | null, providerReference: string | null, 
+/**
+ * The Kassa order this pays for.
+ */
+orderId: OrderId | null, 
+/**
+ * The shop's own reference, as it was given.
+ */
+reference: string | null, customerId: string | null, locationId: string | null, terminalId: string | null, lineItems: Array<LineItem>, metadata: { [key in string]: JsonValue }, nextAction: NextAction | null, lastError: LastError | null, 
 /**
  * How a failed payment was closed by hand.
  */

@@ -8,7 +8,7 @@
 use kassa::api::{CaptureMethod, CardSummary, CardToken, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Resolution, ResolutionKind, SavedPaymentMethod};
 use kassa::card::CardBrand;
 use kassa::client::{CardDetails, ConfirmParams, ErrorType, KassaError};
-use kassa::id::{CustomerId, PaymentIntentId, PaymentMethodId, TokenId};
+use kassa::id::{CustomerId, OrderId, PaymentIntentId, PaymentMethodId, TokenId};
 use kassa::messages::{Appearance, ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
 use kassa::money::Currency;
 use kassa::ErrorCode;
@@ -23,6 +23,7 @@ fn declarations() -> String {
         TokenId::decl(&cfg),
         PaymentMethodId::decl(&cfg),
         CustomerId::decl(&cfg),
+        OrderId::decl(&cfg),
         Currency::decl(&cfg),
         CardBrand::decl(&cfg),
         IntentStatus::decl(&cfg),

@@ -128,7 +128,7 @@ fn manual(order: &OrderId, kind: LedgerKind, method: &str, amount: i64, status: 
 /// Keeps an order's ledger in step with a card payment on it: one receipt for what was captured
 /// (reversed if the capture is voided), and a refund row for each refund.
 async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
-    let Some(order_id) = intent.order_id.as_deref().and_then(|o| o.parse::<OrderId>().ok()) else { return Ok(()) };
+    let Some(order_id) = intent.order_id.clone() else { return Ok(()) };
     if !orders::exists(tx, merchant, &order_id).await? {
         return Ok(());
     }
@@ -214,7 +214,7 @@ pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(
 
 /// A failed payment resolved as paid by other means: that payment enters its order's ledger.
 pub async fn paid_by_other_means(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, method: &str, now: i64) -> Result<(), sqlx::Error> {
-    let Some(order_id) = intent.order_id.as_deref().and_then(|o| o.parse::<OrderId>().ok()) else { return Ok(()) };
+    let Some(order_id) = intent.order_id.clone() else { return Ok(()) };
     if !orders::exists(tx, merchant, &order_id).await? {
         return Ok(());
     }

@@ -159,8 +159,10 @@ async fn every_filter_narrows_the_list() {
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         app.post("/api/v1/payments/sale", app.sk(), body)
     };
-    let a = sale(1000, "4242424242424242", json!({ "customerId": "cus-a", "orderId": "ord-1", "locationId": "loc-1" })).await.data(201)["id"].clone();
-    let b = sale(5000, "5555555555554444", json!({ "customerId": "cus-b", "orderId": "ord-2", "locationId": "loc-2" })).await.data(201)["id"].clone();
+    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 1000, "quantity": 1 }] })).await;
+    let order = order.data(201)["id"].as_str().unwrap().to_owned();
+    let a = sale(1000, "4242424242424242", json!({ "customerId": "cus-a", "orderId": order, "reference": "shop-1", "locationId": "loc-1" })).await.data(201)["id"].clone();
+    let b = sale(5000, "5555555555554444", json!({ "customerId": "cus-b", "reference": "shop-2", "locationId": "loc-2" })).await.data(201)["id"].clone();
     let c = sale(9000, "4000000000000002", json!({ "customerId": "cus-a" })).await.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].clone();
     let ids = |query: &str| {
         let query = query.to_owned();
@@ -178,7 +180,10 @@ async fn every_filter_narrows_the_list() {
     assert_eq!(ids("amountMinCents=2000&amountMaxCents=5000").await, vec![b.clone()]);
     assert_eq!(ids("cardLast4=4444").await, vec![b.clone()]);
     assert_eq!(ids("customerId=cus-a").await, vec![c.clone(), a.clone()]);
-    assert_eq!(ids("orderId=ord-2").await, vec![b.clone()]);
+    assert_eq!(ids(&format!("orderId={order}")).await, vec![a.clone()]);
+    assert_eq!(ids("reference=shop-2").await, vec![b.clone()]);
+    // An orderId names a Kassa order; a shop's own number is a reference.
+    app.get("/api/v1/payments/transactions?orderId=shop-2", app.sk()).await.error(400, "VALIDATION_ERROR");
     assert_eq!(ids("locationId=loc-1").await, vec![a.clone()]);
     assert_eq!(ids("dateFrom=2000-01-01&dateTo=2000-12-31").await, Vec::<serde_json::Value>::new());
     assert_eq!(ids("dateFrom=2000-01-01").await.len(), 3);

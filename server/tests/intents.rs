@@ -37,7 +37,7 @@ async fn post_answer(app: &TestApp, url: &str, code: &str) -> TestResponse {
 #[tokio::test]
 async fn a_browser_confirms_an_intent_with_the_publishable_key_and_its_client_secret() {
     let app = TestApp::new().await;
-    let (id, secret) = intent(&app, json!({ "amountCents": 2698, "currency": "USD", "orderId": "ord-9",
+    let (id, secret) = intent(&app, json!({ "amountCents": 2698, "currency": "USD", "reference": "ord-9",
         "lineItems": [{ "name": "Tea", "unitAmountCents": 1349, "quantity": 2 }] })).await;
     assert!(secret.starts_with(&format!("{id}_secret_")));
 

@@ -11,7 +11,7 @@ async fn a_sale_captures_amount_plus_tip_and_records_authorize_and_capture() {
     let response = app
         .post("/api/v1/payments/sale", app.sk(), json!({
             "amountCents": 1500, "tipCents": 200, "currency": "USD", "card": card("4242 4242 4242 4242"),
-            "orderId": "order-1", "customerId": "cust-1", "locationId": "loc-1", "terminalId": "term-1",
+            "reference": "order-1", "customerId": "cust-1", "locationId": "loc-1", "terminalId": "term-1",
             "lineItems": [{ "name": "Coffee", "unitAmountCents": 750, "quantity": 2 }],
             "metadata": { "source": "pos" }
         }))
@@ -27,7 +27,7 @@ async fn a_sale_captures_amount_plus_tip_and_records_authorize_and_capture() {
     assert_eq!(intent["avsResponse"], "Z");
     assert_eq!(intent["cvvResponse"], "M");
     assert_eq!(intent["authCode"].as_str().unwrap().len(), 6);
-    assert_eq!(intent["orderId"], "order-1");
+    assert_eq!((intent["reference"].as_str(), intent["orderId"].as_str()), (Some("order-1"), None));
     assert_eq!(intent["lineItems"][0]["name"], "Coffee");
     assert_eq!(intent["metadata"]["source"], "pos");
     assert!(intent["id"].as_str().unwrap().starts_with("pi_"));

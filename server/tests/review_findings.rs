@@ -97,8 +97,12 @@ async fn a_payment_for_an_order_is_in_its_currency_and_needs_orders_manage() {
     assert_eq!(unknown.status, 404);
     assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200)["status"], "open");
     assert!(app.processor.effects().is_empty(), "none of these reached the processor");
-    // The shop's own reference is still just a reference; the right payment pays the order.
-    app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "orderId": "shop-1001", "card": card("4242424242424242") })).await.data(201);
+    // The shop's own number is a reference, which links nothing and needs nothing more; as an
+    // orderId it is refused. The right payment pays the order.
+    let shop_number = app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "orderId": "shop-1001", "card": card("4242424242424242") })).await;
+    assert_eq!(shop_number.error(400, "VALIDATION_ERROR")["details"]["field"], "orderId");
+    let referenced = app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "reference": "shop-1001", "card": card("4242424242424242") })).await;
+    assert_eq!(referenced.data(201)["reference"], "shop-1001");
     app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await.data(201);
     assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200)["status"], "paid");
 }

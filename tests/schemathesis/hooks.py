@@ -77,8 +77,9 @@ def map_case(context, case):
         body["clientRequestId"] = headers[header_name].strip(" \t")
     if path.endswith("/payments/sale") and _number(body.get("tipCents")) and _number(body.get("amountCents")):
         body["tipCents"] = int(min(body["tipCents"], body["amountCents"], MAX_AMOUNT - body["amountCents"]))
-    if isinstance(body.get("orderId"), str) and body["orderId"].startswith("ord_"):
-        # An order's currency, which a payment for it must share, is not the case's to know.
+    if "orderId" in body:
+        # An orderId must name one of the merchant's orders, in the payment's currency: neither is
+        # the case's to know.
         body.pop("orderId")
     if path.endswith("/processor") and body.get("processor") == "stripe":
         # Stripe (here localstripe) takes only its own account's keys.

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{CaptureMethod, CardInput, CardSummary, LineItem};
-use crate::id::{CustomerId, PaymentMethodId, TokenId};
+use crate::id::{CustomerId, OrderId, PaymentMethodId, TokenId};
 use crate::money::Currency;
 
 /// `POST /payments/intents`: an intent the browser confirms.
@@ -14,8 +14,12 @@ pub struct CreateIntentRequest {
     pub currency: Currency,
     #[serde(default)]
     pub capture_method: CaptureMethod,
+    /// The Kassa order this pays for: its ledger records the payment.
     #[serde(default)]
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
+    /// The shop's own reference (its order number, say), kept and searchable; it links nothing.
+    #[serde(default)]
+    pub reference: Option<String>,
     #[serde(default)]
     pub customer_id: Option<CustomerId>,
     #[serde(default)]

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::card::{CardBrand, CardNumber, Cvc};
-use crate::id::{PaymentIntentId, PaymentMethodId, TokenId, TransactionId};
+use crate::id::{OrderId, PaymentIntentId, PaymentMethodId, TokenId, TransactionId};
 use crate::money::Currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -162,7 +162,10 @@ pub struct PaymentIntent {
     pub avs_response: Option<String>,
     pub cvv_response: Option<String>,
     pub provider_reference: Option<String>,
-    pub order_id: Option<String>,
+    /// The Kassa order this pays for.
+    pub order_id: Option<OrderId>,
+    /// The shop's own reference, as it was given.
+    pub reference: Option<String>,
     pub customer_id: Option<String>,
     pub location_id: Option<String>,
     pub terminal_id: Option<String>,
@@ -287,8 +290,12 @@ pub struct ChargeRequest {
     pub payment_method_id: Option<PaymentMethodId>,
     #[serde(default)]
     pub payment_method_type: Option<String>,
+    /// The Kassa order this pays for: its ledger records the payment.
     #[serde(default)]
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
+    /// The shop's own reference (its order number, say), kept and searchable; it links nothing.
+    #[serde(default)]
+    pub reference: Option<String>,
     #[serde(default)]
     pub customer_id: Option<String>,
     #[serde(default)]
@@ -364,7 +371,8 @@ pub struct TransactionFilters {
     pub amount_max_cents: Option<i64>,
     pub card_last4: Option<String>,
     pub customer_id: Option<String>,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
+    pub reference: Option<String>,
     pub location_id: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,

@@ -237,7 +237,8 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
         amount_max_cents: filters.amount_max_cents,
         card_last4: filters.card_last4,
         customer_id: filters.customer_id,
-        order_id: filters.order_id,
+        order_id: filters.order_id.map(|o| o.to_string()),
+        reference: filters.reference,
         location_id: filters.location_id,
         ..page_query(&state, &caller, listing).await?
     };

@@ -4,7 +4,7 @@ use kassa::api::{
     CaptureMethod, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data,
     IntentStatus, RetryRequest,
 };
-use kassa::id::{intent_of_client_secret, CustomerId, PaymentIntentId, TokenId};
+use kassa::id::{intent_of_client_secret, CustomerId, OrderId, PaymentIntentId, TokenId};
 use kassa::Currency;
 use serde_json::{json, Map, Value};
 
@@ -42,7 +42,8 @@ struct NewIntent {
     tip_cents: i64,
     currency: Currency,
     capture_method: CaptureMethod,
-    order_id: Option<String>,
+    order_id: Option<OrderId>,
+    reference: Option<String>,
     customer_id: Option<String>,
     location_id: Option<String>,
     terminal_id: Option<String>,
@@ -72,6 +73,7 @@ fn new_record(spec: NewIntent, now: i64) -> IntentRecord {
         cvv_response: None,
         provider_reference: None,
         order_id: spec.order_id,
+        reference: spec.reference,
         customer_id: spec.customer_id,
         location_id: spec.location_id,
         terminal_id: spec.terminal_id,
@@ -114,11 +116,11 @@ fn check_frame_ancestors(origins: &[String]) -> ApiResult<Option<String>> {
     Ok((!origins.is_empty()).then(|| origins.join(" ")))
 }
 
-/// An `orderId` that names one of this merchant's orders links the payment to it: that takes
-/// `orders.manage`, and the payment must be in the order's currency. Any other `orderId` is the
-/// shop's own reference and links nothing.
-async fn check_order_link(ctx: &Ctx<'_>, order_id: Option<&String>, currency: Currency) -> ApiResult<()> {
-    let Some(id) = order_id.and_then(|o| o.parse::<kassa::id::OrderId>().ok()) else { return Ok(()) };
+/// An `orderId` links the payment to one of this merchant's orders: that takes `orders.manage`,
+/// and the payment must be in the order's currency. (The shop's own order number goes in
+/// `reference`, which links nothing.)
+async fn check_order_link(ctx: &Ctx<'_>, order_id: Option<&OrderId>, currency: Currency) -> ApiResult<()> {
+    let Some(id) = order_id else { return Ok(()) };
     ctx.require(kassa::api::Permission::OrdersManage)?;
     let mut conn = ctx.state.store.reader().acquire().await?;
     let order = orders::find(&mut conn, ctx.merchant, &id)
@@ -148,7 +150,7 @@ fn check_charge(req: &ChargeRequest, capture: bool) -> ApiResult<()> {
         _ => {}
     }
     for (field, value) in [
-        ("orderId", &req.order_id),
+        ("reference", &req.reference),
         ("customerId", &req.customer_id),
         ("locationId", &req.location_id),
         ("terminalId", &req.terminal_id),
@@ -176,6 +178,7 @@ pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResul
         currency: req.currency,
         capture_method: if capture { CaptureMethod::Automatic } else { CaptureMethod::Manual },
         order_id: req.order_id,
+        reference: req.reference,
         customer_id: req.customer_id,
         location_id: req.location_id,
         terminal_id: req.terminal_id,
@@ -225,7 +228,7 @@ async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source, retry_
 /// `POST /payments/intents`: an intent for the browser to confirm, with its client secret.
 pub async fn create_intent(ctx: Ctx<'_>, req: CreateIntentRequest) -> ApiResult<Recorded> {
     check_amount("amountCents", req.amount_cents)?;
-    check_text("orderId", req.order_id.as_ref())?;
+    check_text("reference", req.reference.as_ref())?;
     check_text("locationId", req.location_id.as_ref())?;
     check_order_link(&ctx, req.order_id.as_ref(), req.currency).await?;
     check_line_items(&req.line_items)?;
@@ -243,6 +246,7 @@ pub async fn create_intent(ctx: Ctx<'_>, req: CreateIntentRequest) -> ApiResult<
             currency: req.currency,
             capture_method: req.capture_method,
             order_id: req.order_id,
+            reference: req.reference,
             customer_id: req.customer_id.map(|c| c.to_string()),
             location_id: req.location_id,
             terminal_id: None,
@@ -432,6 +436,7 @@ pub async fn retry(ctx: Ctx<'_>, id: PaymentIntentId, req: RetryRequest) -> ApiR
         currency: original.currency,
         capture_method: original.capture_method,
         order_id: original.order_id.clone(),
+        reference: original.reference.clone(),
         customer_id: original.customer_id.clone(),
         location_id: original.location_id.clone(),
         terminal_id: original.terminal_id.clone(),

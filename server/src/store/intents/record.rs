@@ -5,7 +5,7 @@ pub(super) use kassa::api::{
     TransactionStatus, TransactionType,
 };
 pub(super) use kassa::card::CardBrand;
-pub(super) use kassa::id::{MerchantId, PaymentIntentId, TransactionId};
+pub(super) use kassa::id::{MerchantId, OrderId, PaymentIntentId, TransactionId};
 pub(super) use kassa::Currency;
 pub(super) use serde_json::{Map, Value};
 
@@ -39,7 +39,9 @@ pub struct IntentRecord {
     pub avs_response: Option<String>,
     pub cvv_response: Option<String>,
     pub provider_reference: Option<String>,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
+    /// The shop's own reference.
+    pub reference: Option<String>,
     pub customer_id: Option<String>,
     pub location_id: Option<String>,
     pub terminal_id: Option<String>,
@@ -94,6 +96,7 @@ impl IntentRecord {
             cvv_response: self.cvv_response.clone(),
             provider_reference: self.provider_reference.clone(),
             order_id: self.order_id.clone(),
+            reference: self.reference.clone(),
             customer_id: self.customer_id.clone(),
             location_id: self.location_id.clone(),
             terminal_id: self.terminal_id.clone(),
@@ -129,10 +132,11 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
             provider_reference, order_id, customer_id, location_id, terminal_id, line_items,
             metadata, next_action, last_error, created_at, updated_at, client_secret_hash,
             three_ds_session_hash, opener_origin, return_url, save_card, resolution, card_exp_month,
-            card_exp_year, pending_operation, refund_reserved_cents, failed_attempts, frame_ancestors)
+            card_exp_year, pending_operation, refund_reserved_cents, failed_attempts, frame_ancestors,
+            reference)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
-                 $35, $36, $37, $38, $39, $40)",
+                 $35, $36, $37, $38, $39, $40, $41)",
     )
     .bind(&intent.id)
     .bind(merchant)
@@ -174,6 +178,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(intent.refund_reserved_cents)
     .bind(intent.failed_attempts)
     .bind(&intent.frame_ancestors)
+    .bind(&intent.reference)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -242,7 +247,7 @@ pub(super) const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cent
     order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
     created_at, updated_at, client_secret_hash, three_ds_session_hash, opener_origin, return_url,
     save_card, resolution, card_exp_month, card_exp_year, pending_operation, refund_reserved_cents,
-    failed_attempts, frame_ancestors";
+    failed_attempts, frame_ancestors, reference";
 
 pub(super) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -283,6 +288,7 @@ pub(super) fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> 
         cvv_response: row.try_get("cvv_response")?,
         provider_reference: row.try_get("provider_reference")?,
         order_id: row.try_get("order_id")?,
+        reference: row.try_get("reference")?,
         customer_id: row.try_get("customer_id")?,
         location_id: row.try_get("location_id")?,
         terminal_id: row.try_get("terminal_id")?,

@@ -13,6 +13,7 @@ pub struct IntentQuery {
     pub card_last4: Option<String>,
     pub customer_id: Option<String>,
     pub order_id: Option<String>,
+    pub reference: Option<String>,
     pub location_id: Option<String>,
     /// Only intents older than this one (the last of the previous page).
     pub after: Option<PaymentIntentId>,
@@ -62,6 +63,7 @@ fn push_filters(sql: &mut SqlBuilder, q: &IntentQuery) {
         ("card_last4", &q.card_last4),
         ("customer_id", &q.customer_id),
         ("order_id", &q.order_id),
+        ("reference", &q.reference),
         ("location_id", &q.location_id),
     ] {
         if let Some(value) = value {
