@@ -15,13 +15,15 @@ export type OrderId = `ord_${string}`;
 
 export type Currency = "AUD" | "BHD" | "BRL" | "CAD" | "CHF" | "CLP" | "CNY" | "CZK" | "DKK" | "EUR" | "GBP" | "HKD" | "HUF" | "INR" | "ISK" | "JOD" | "JPY" | "KRW" | "KWD" | "MXN" | "NOK" | "NZD" | "OMR" | "PLN" | "SEK" | "SGD" | "TND" | "USD" | "VND" | "ZAR";
 
+export type MinorUnits = number;
+
 export type CardBrand = "visa" | "mastercard" | "amex" | "discover" | "diners" | "jcb" | "unionpay" | "unknown";
 
 export type IntentStatus = "requires_payment_method" | "requires_action" | "processing" | "authorized" | "captured" | "partially_refunded" | "refunded" | "voided" | "declined" | "error" | "resolved" | "canceled";
 
 export type CaptureMethod = "automatic" | "manual";
 
-export type LineItem = { name: string, unitAmountCents: number, quantity: number, description?: string, };
+export type LineItem = { name: string, unitAmountCents: MinorUnits, quantity: number, description?: string, };
 
 export type NextAction = { 
 /**
@@ -41,7 +43,7 @@ export type PaymentIntent = { id: PaymentIntentId, status: IntentStatus,
 /**
  * The amount before any tip, in minor units.
  */
-amountCents: number, tipCents: number, capturedAmountCents: number, refundedAmountCents: number, currency: Currency, captureMethod: CaptureMethod, paymentMethodType: string | null, cardBrand: CardBrand | null, cardLast4: string | null, authCode: string | null, avsResponse: string | null, cvvResponse: string | null, providerReference: string | null, 
+amountCents: MinorUnits, tipCents: MinorUnits, capturedAmountCents: MinorUnits, refundedAmountCents: MinorUnits, currency: Currency, captureMethod: CaptureMethod, paymentMethodType: string | null, cardBrand: CardBrand | null, cardLast4: string | null, authCode: string | null, avsResponse: string | null, cvvResponse: string | null, providerReference: string | null, 
 /**
  * The Kassa order this pays for.
  */
@@ -91,7 +93,7 @@ handleActions?: boolean,
 /**
  * A tip on top of the intent's amount (a kiosk's tip screen).
  */
-tipCents?: number, 
+tipCents?: MinorUnits, 
 /**
  * The origins of the pages this one is framed in, which the bank's 3-D Secure page must
  * admit (the checkout passes its shop page's origin).
@@ -106,7 +108,7 @@ export type KassaError = { type: ErrorType,
  */
 code: string, declineCode?: string, message: string, param?: string, paymentIntentId?: string, status?: number, };
 
-export type CheckoutMessage = { "type": "ready", amountCents: number, currency: Currency, } | { "type": "change", complete: boolean, brand: CardBrand, } | { "type": "success", paymentIntent: PaymentIntent, } | { "type": "error", error: KassaError, } | { "type": "resize", height: number, };
+export type CheckoutMessage = { "type": "ready", amountCents: MinorUnits, currency: Currency, } | { "type": "change", complete: boolean, brand: CardBrand, } | { "type": "success", paymentIntent: PaymentIntent, } | { "type": "error", error: KassaError, } | { "type": "resize", height: number, };
 
 export type Theme = "light" | "dark";
 

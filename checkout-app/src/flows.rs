@@ -43,7 +43,7 @@ pub(crate) fn pay(ui: Ui) {
     let options = ui.opts();
     let mut params = ConfirmParams {
         handle_actions: true,
-        tip_cents: ui.tip.get_untracked().filter(|t| *t > 0),
+        tip_cents: ui.tip.get_untracked().filter(|t| *t > 0).map(kassa::MinorUnits),
         // The bank's page opens inside this frame, inside the shop's page: both must admit it.
         frame_ancestors: options.parent_origin.iter().cloned().collect(),
         ..ConfirmParams::default()

@@ -10,7 +10,7 @@ pub(crate) fn Summary() -> impl IntoView {
             <h2 id="summary-title" class="visually-hidden">{move || ui.tr(Text::Summary)}</h2>
             <ul class="lines">
                 {move || ui.intent.with(|i| i.as_ref().map(|i| i.line_items.clone()).unwrap_or_default()).into_iter().map(|line| {
-                    let total = line.unit_amount_cents * i64::from(line.quantity);
+                    let total = line.unit_amount_cents.get() * i64::from(line.quantity);
                     view! {
                         <li>
                             <span class="line-name">{line.name.clone()}" × "{line.quantity}</span>
@@ -161,7 +161,7 @@ pub(crate) fn DoneScreen() -> impl IntoView {
     let kiosk = ui.opts().mode == Mode::Kiosk;
     let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr(Text::Ending), i.card_last4.clone().unwrap_or_default())));
     let auth = move || ui.intent.with(|i| i.as_ref().and_then(|i| i.auth_code.clone()));
-    let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents))).unwrap_or(0);
+    let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents).get())).unwrap_or(0);
     view! {
         <section class="result success" aria-labelledby="result-title">
             <div class="check" aria-hidden="true">"✓"</div>

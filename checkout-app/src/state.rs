@@ -93,7 +93,7 @@ impl Ui {
     }
 
     pub(crate) fn amounts(&self) -> Option<(i64, i64, kassa::Currency)> {
-        self.intent.with(|i| i.as_ref().map(|i| (i.amount_cents, self.tip.get().unwrap_or(0), i.currency)))
+        self.intent.with(|i| i.as_ref().map(|i| (i.amount_cents.get(), self.tip.get().unwrap_or(0), i.currency)))
     }
 
     pub(crate) fn money(&self, minor: i64) -> String {

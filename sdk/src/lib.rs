@@ -13,4 +13,4 @@ pub mod money;
 pub mod webhook;
 
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope};
-pub use money::{Currency, MoneyError};
+pub use money::{Currency, MinorUnits, MoneyError};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::PaymentIntent;
 use crate::card::CardBrand;
 use crate::client::KassaError;
-use crate::money::Currency;
+use crate::money::{Currency, MinorUnits};
 
 /// The `source` of what the checkout sends.
 pub const FROM_CHECKOUT: &str = "kassa-checkout";
@@ -25,7 +25,7 @@ pub const FROM_CHALLENGE: &str = "kassa";
 pub enum CheckoutMessage {
     /// The intent is loaded and the form shown.
     #[serde(rename_all = "camelCase")]
-    Ready { amount_cents: i64, currency: Currency },
+    Ready { amount_cents: MinorUnits, currency: Currency },
     /// The card form changed: whether it is complete, and the brand typed so far.
     Change { complete: bool, brand: CardBrand },
     /// The payment went through.
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn messages_read_and_write_as_the_pages_send_them() {
-        let ready = sent(FROM_CHECKOUT, &CheckoutMessage::Ready { amount_cents: 2698, currency: Currency::EUR });
+        let ready = sent(FROM_CHECKOUT, &CheckoutMessage::Ready { amount_cents: MinorUnits(2698), currency: Currency::EUR });
         assert_eq!(ready, serde_json::json!({ "source": "kassa-checkout", "type": "ready", "amountCents": 2698, "currency": "EUR" }));
         let update = serde_json::json!({ "source": "kassa-parent", "type": "update", "locale": "de", "appearance": { "theme": "dark", "variables": { "--kassa-accent": "#000" } } });
         let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = ParentMessage::read(&update.to_string()) else { panic!("an update") };

@@ -21,6 +21,67 @@ pub enum MoneyError {
 /// The largest amount Kassa accepts, in minor units (a hundred million major units at exponent 2).
 pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
 
+/// An amount in a currency's minor units: cents for EUR and USD, yen for JPY, fils for KWD (the
+/// currency's exponent says how many make one unit). Every amount in the contract is one, so an
+/// amount cannot be mixed up with a count or a unit price in major units; on the wire it is a
+/// plain JSON integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MinorUnits(pub i64);
+
+impl MinorUnits {
+    pub const ZERO: MinorUnits = MinorUnits(0);
+    /// The largest amount one payment can carry.
+    pub const MAX: MinorUnits = MinorUnits(MAX_AMOUNT_CENTS);
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// `quantity` of this unit price, if it stays within an `i64`.
+    pub fn times(self, quantity: u32) -> Option<MinorUnits> {
+        self.0.checked_mul(i64::from(quantity)).map(MinorUnits)
+    }
+
+    pub fn checked_add(self, other: MinorUnits) -> Option<MinorUnits> {
+        self.0.checked_add(other.0).map(MinorUnits)
+    }
+}
+
+impl std::ops::Add for MinorUnits {
+    type Output = MinorUnits;
+    fn add(self, other: MinorUnits) -> MinorUnits {
+        MinorUnits(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for MinorUnits {
+    type Output = MinorUnits;
+    fn sub(self, other: MinorUnits) -> MinorUnits {
+        MinorUnits(self.0 - other.0)
+    }
+}
+
+impl From<i64> for MinorUnits {
+    fn from(minor: i64) -> Self {
+        MinorUnits(minor)
+    }
+}
+
+impl From<MinorUnits> for i64 {
+    fn from(amount: MinorUnits) -> Self {
+        amount.0
+    }
+}
+
+impl fmt::Display for MinorUnits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 macro_rules! currencies {
     ($($code:ident = $exp:literal, $name:literal;)*) => {
         /// An ISO 4217 currency that knows its minor-unit exponent.

@@ -10,7 +10,7 @@ use kassa::card::CardBrand;
 use kassa::client::{CardDetails, ConfirmParams, ErrorType, KassaError};
 use kassa::id::{CustomerId, OrderId, PaymentIntentId, PaymentMethodId, TokenId};
 use kassa::messages::{Appearance, ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
-use kassa::money::Currency;
+use kassa::money::{Currency, MinorUnits};
 use kassa::ErrorCode;
 use ts_rs::{Config, TS};
 
@@ -25,6 +25,7 @@ fn declarations() -> String {
         CustomerId::decl(&cfg),
         OrderId::decl(&cfg),
         Currency::decl(&cfg),
+        MinorUnits::decl(&cfg),
         CardBrand::decl(&cfg),
         IntentStatus::decl(&cfg),
         CaptureMethod::decl(&cfg),

@@ -8,6 +8,7 @@ use kassa::api::{
     UpdateOrderPaymentRequest,
 };
 use kassa::id::{MerchantId, OrderId, OrderPaymentId};
+use kassa::MinorUnits;
 use serde_json::{json, Map};
 
 use crate::clock::{format_ms, now_ms};
@@ -44,11 +45,11 @@ fn priced(items: &[LineItem]) -> ApiResult<i64> {
         if item.name.is_empty() || item.name.chars().count() > MAX_TEXT {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
-        if !(0..=kassa::money::MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents) || item.quantity == 0 || item.quantity > 10_000 {
+        if !(0..=kassa::money::MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents.get()) || item.quantity == 0 || item.quantity > 10_000 {
             return Err(ApiError::validation(&format!("lineItems[{i}]"), "unitAmountCents must be zero or positive and quantity 1 to 10000"));
         }
         subtotal = subtotal
-            .checked_add(item.unit_amount_cents * i64::from(item.quantity))
+            .checked_add(item.unit_amount_cents.get() * i64::from(item.quantity))
             .filter(|s| *s <= kassa::money::MAX_AMOUNT_CENTS)
             .ok_or_else(|| ApiError::validation("lineItems", "the order total is too large"))?;
     }
@@ -227,7 +228,7 @@ pub async fn paid_by_other_means(tx: &mut Tx, merchant: &MerchantId, intent: &In
 
 /// Checks a manual payment and makes its row.
 pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, by: &str, now: i64) -> ApiResult<PaymentRecord> {
-    amount("amountCents", req.amount_cents)?;
+    amount("amountCents", req.amount_cents.get())?;
     if req.method_id.is_empty() || req.method_id.chars().count() > 64 || req.method_id == "card" {
         return Err(ApiError::validation("methodId", "methodId names how it was paid (cash, cheque, external, …); card payments record themselves"));
     }
@@ -241,7 +242,7 @@ pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, b
     if status == LedgerStatus::Reversed {
         return Err(ApiError::validation("status", "status must be pending or complete"));
     }
-    let mut row = manual(&order.id, req.kind, &req.method_id, req.amount_cents, status, "api", now);
+    let mut row = manual(&order.id, req.kind, &req.method_id, req.amount_cents.get(), status, "api", now);
     row.transaction_ref = req.transaction_ref;
     row.source_payment_id = req.source_payment_id;
     row.invoice_id = req.invoice_id;
@@ -266,7 +267,7 @@ pub fn corrected(payment: &PaymentRecord, req: UpdateOrderPaymentRequest, by: &s
         return Err(refuse(payment, "corrected"));
     }
     if let Some(a) = req.amount_cents {
-        amount("amountCents", a)?;
+        amount("amountCents", a.get())?;
     }
     if req.method_id.as_deref().is_some_and(|m| m.is_empty() || m.chars().count() > 64 || m == "card") {
         return Err(ApiError::validation("methodId", "methodId must be 1 to 64 characters, and not card"));
@@ -282,7 +283,7 @@ pub fn corrected(payment: &PaymentRecord, req: UpdateOrderPaymentRequest, by: &s
         };
     }
     change!(method_id, "methodId", req.method_id);
-    change!(amount_cents, "amountCents", req.amount_cents);
+    change!(amount_cents, "amountCents", req.amount_cents.map(MinorUnits::get));
     change!(transaction_ref, "transactionRef", req.transaction_ref.map(Some));
     change!(invoice_id, "invoiceId", req.invoice_id.map(Some));
     change!(note, "note", req.note.map(Some));

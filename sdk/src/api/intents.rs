@@ -3,14 +3,14 @@ use serde_json::{Map, Value};
 
 use super::{CaptureMethod, CardInput, CardSummary, LineItem};
 use crate::id::{CustomerId, OrderId, PaymentMethodId, TokenId};
-use crate::money::Currency;
+use crate::money::{Currency, MinorUnits};
 
 /// `POST /payments/intents`: an intent the browser confirms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateIntentRequest {
-    pub amount_cents: i64,
+    pub amount_cents: MinorUnits,
     pub currency: Currency,
     #[serde(default)]
     pub capture_method: CaptureMethod,
@@ -55,7 +55,7 @@ pub struct ConfirmIntentRequest {
     pub return_url: Option<String>,
     /// A tip the customer chose (a kiosk's tip screen), on top of the intent's amount.
     #[serde(default)]
-    pub tip_cents: Option<i64>,
+    pub tip_cents: Option<MinorUnits>,
     /// The origins of the pages around the confirming page (an embedded checkout's shop page),
     /// which the 3-D Secure page must let frame it. At most 3.
     #[serde(default)]
@@ -70,7 +70,7 @@ pub struct ConfirmIntentRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateIntentRequest {
     #[serde(default)]
-    pub amount_cents: Option<i64>,
+    pub amount_cents: Option<MinorUnits>,
     #[serde(default)]
     pub line_items: Option<Vec<LineItem>>,
     #[serde(default)]

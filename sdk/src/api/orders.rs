@@ -3,7 +3,7 @@ use serde_json::{Map, Value};
 
 use super::LineItem;
 use crate::id::{OrderId, OrderPaymentId};
-use crate::money::Currency;
+use crate::money::{Currency, MinorUnits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -98,7 +98,7 @@ pub struct OrderPayment {
     pub kind: LedgerKind,
     /// `card`, `cash`, `cheque`, `external`, …
     pub method_id: String,
-    pub amount_cents: i64,
+    pub amount_cents: MinorUnits,
     pub status: LedgerStatus,
     pub transaction_ref: Option<String>,
     /// The payment intent (card) or earlier payment this one comes from.
@@ -130,10 +130,10 @@ pub struct Order {
     pub currency: Currency,
     pub customer_id: Option<String>,
     pub line_items: Vec<LineItem>,
-    pub subtotal_cents: i64,
-    pub total_cents: i64,
+    pub subtotal_cents: MinorUnits,
+    pub total_cents: MinorUnits,
     /// The total minus completed receipts plus completed refunds.
-    pub balance_cents: i64,
+    pub balance_cents: MinorUnits,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metadata: Map<String, Value>,
     pub payments: Vec<OrderPayment>,
@@ -149,7 +149,7 @@ pub struct CreateOrderPaymentRequest {
     #[serde(rename = "type")]
     pub kind: LedgerKind,
     pub method_id: String,
-    pub amount_cents: i64,
+    pub amount_cents: MinorUnits,
     /// `pending` or `complete` (the default).
     #[serde(default)]
     pub status: Option<LedgerStatus>,
@@ -176,7 +176,7 @@ pub struct UpdateOrderPaymentRequest {
     #[serde(default)]
     pub method_id: Option<String>,
     #[serde(default)]
-    pub amount_cents: Option<i64>,
+    pub amount_cents: Option<MinorUnits>,
     #[serde(default)]
     pub transaction_ref: Option<String>,
     #[serde(default)]

@@ -3,7 +3,7 @@ use serde_json::{Map, Value};
 
 use crate::card::{CardBrand, CardNumber, Cvc};
 use crate::id::{OrderId, PaymentIntentId, PaymentMethodId, TokenId, TransactionId};
-use crate::money::Currency;
+use crate::money::{Currency, MinorUnits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -107,7 +107,7 @@ pub enum TransactionStatus {
 #[serde(rename_all = "camelCase")]
 pub struct LineItem {
     pub name: String,
-    pub unit_amount_cents: i64,
+    pub unit_amount_cents: MinorUnits,
     pub quantity: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
@@ -149,10 +149,10 @@ pub struct PaymentIntent {
     pub id: PaymentIntentId,
     pub status: IntentStatus,
     /// The amount before any tip, in minor units.
-    pub amount_cents: i64,
-    pub tip_cents: i64,
-    pub captured_amount_cents: i64,
-    pub refunded_amount_cents: i64,
+    pub amount_cents: MinorUnits,
+    pub tip_cents: MinorUnits,
+    pub captured_amount_cents: MinorUnits,
+    pub refunded_amount_cents: MinorUnits,
     pub currency: Currency,
     pub capture_method: CaptureMethod,
     pub payment_method_type: Option<String>,
@@ -196,7 +196,7 @@ pub struct Transaction {
     #[serde(rename = "type")]
     pub kind: TransactionType,
     pub status: TransactionStatus,
-    pub amount_cents: i64,
+    pub amount_cents: MinorUnits,
     pub currency: Currency,
     pub provider_reference: Option<String>,
     pub response_code: String,
@@ -277,11 +277,11 @@ pub struct CardToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChargeRequest {
-    pub amount_cents: i64,
+    pub amount_cents: MinorUnits,
     pub currency: Currency,
     /// Sale only: a tip on top of `amountCents`.
     #[serde(default)]
-    pub tip_cents: Option<i64>,
+    pub tip_cents: Option<MinorUnits>,
     #[serde(default)]
     pub card: Option<CardInput>,
     #[serde(default)]
@@ -318,7 +318,7 @@ pub struct ChargeRequest {
 pub struct CaptureRequest {
     pub payment_intent_id: PaymentIntentId,
     #[serde(default)]
-    pub amount_cents: Option<i64>,
+    pub amount_cents: Option<MinorUnits>,
     #[serde(default)]
     pub client_request_id: Option<String>,
 }
@@ -340,7 +340,7 @@ pub struct VoidRequest {
 pub struct RefundRequest {
     pub payment_intent_id: PaymentIntentId,
     #[serde(default)]
-    pub amount_cents: Option<i64>,
+    pub amount_cents: Option<MinorUnits>,
     #[serde(default)]
     pub reason: Option<String>,
     #[serde(default)]
@@ -352,7 +352,7 @@ pub struct RefundRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TipRequest {
-    pub tip_cents: i64,
+    pub tip_cents: MinorUnits,
     #[serde(default)]
     pub client_request_id: Option<String>,
 }
@@ -367,8 +367,8 @@ pub struct TransactionFilters {
     pub date_from: Option<String>,
     /// `YYYY-MM-DD` (through the end of that day, UTC) or RFC 3339.
     pub date_to: Option<String>,
-    pub amount_min_cents: Option<i64>,
-    pub amount_max_cents: Option<i64>,
+    pub amount_min_cents: Option<MinorUnits>,
+    pub amount_max_cents: Option<MinorUnits>,
     pub card_last4: Option<String>,
     pub customer_id: Option<String>,
     pub order_id: Option<OrderId>,

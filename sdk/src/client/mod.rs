@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{CardToken, Data, IntentStatus, NextAction, PaymentIntent, SavedPaymentMethod};
+use crate::money::MinorUnits;
 use crate::card::CardNumber;
 use crate::id::{customer_of_session, intent_of_client_secret};
 
@@ -109,7 +110,7 @@ pub struct ConfirmParams {
     pub handle_actions: bool,
     /// A tip on top of the intent's amount (a kiosk's tip screen).
     #[serde(default)]
-    pub tip_cents: Option<i64>,
+    pub tip_cents: Option<MinorUnits>,
     /// The origins of the pages this one is framed in, which the bank's 3-D Secure page must
     /// admit (the checkout passes its shop page's origin).
     #[serde(default)]
@@ -272,7 +273,7 @@ impl<H: Host, W: Wire> Client<H, W> {
             body["returnUrl"] = Value::String(url.clone());
         }
         if let Some(tip) = params.tip_cents {
-            body["tipCents"] = Value::from(tip);
+            body["tipCents"] = Value::from(tip.get());
         }
         if !params.frame_ancestors.is_empty() {
             body["frameAncestors"] = serde_json::to_value(&params.frame_ancestors).unwrap_or_default();

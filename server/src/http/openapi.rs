@@ -147,6 +147,7 @@ pub struct ApiDoc;
 /// A request body whose schema requires nothing may be left out (an empty body reads as `{}`).
 pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the document serializes");
+    inline_minor_units(&mut doc);
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         constrain(schemas);
     }
@@ -221,6 +222,39 @@ fn add_idempotency_header(operation: &mut Value) {
         // HTTP drops the white space around a header's value: what is left is the key.
         "schema": { "type": "string", "pattern": format!("^[\\t ]*[!-~](?:[\\t -~]{{0,{}}}[!-~])?[\\t ]*$", kassa::api::IDEMPOTENCY_KEY_MAX_LEN - 2) },
     }));
+}
+
+/// Every amount is a `MinorUnits`, which is a JSON integer on the wire: written as one in place
+/// (and as an integer or null where it is optional), so that each amount's own limits sit beside
+/// its type rather than around a reference.
+fn inline_minor_units(value: &mut Value) {
+    const REF: &str = "#/components/schemas/MinorUnits";
+    let is_ref = |v: &Value| v.get("$ref").and_then(Value::as_str) == Some(REF);
+    match value {
+        Value::Object(map) => {
+            let optional = map.get("oneOf").and_then(Value::as_array).is_some_and(|options| {
+                options.len() == 2 && options.iter().any(|o| o == &json!({ "type": "null" })) && options.iter().any(|o| is_ref(o))
+            });
+            if optional {
+                let inner = map.remove("oneOf").and_then(|o| o.as_array().and_then(|o| o.iter().find(|o| is_ref(o)).cloned()));
+                if let Some(Value::Object(inner)) = inner {
+                    map.extend(inner.into_iter().filter(|(k, _)| k != "$ref"));
+                }
+                map.insert("type".into(), json!(["integer", "null"]));
+                map.insert("format".into(), json!("int64"));
+            } else if is_ref(&Value::Object(map.clone())) {
+                map.remove("$ref");
+                map.insert("type".into(), json!("integer"));
+                map.insert("format".into(), json!("int64"));
+            }
+            map.values_mut().for_each(inline_minor_units);
+        }
+        Value::Array(items) => items.iter_mut().for_each(inline_minor_units),
+        _ => {}
+    }
+    if let Some(schemas) = value.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.remove("MinorUnits");
+    }
 }
 
 /// The rules the handlers enforce, written into the schemas they apply to, with the constants the

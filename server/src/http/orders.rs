@@ -141,7 +141,7 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId
     r.caller.require(Permission::TransactionsCreate)?;
     let order = load(&state, &r.caller, &id).await?;
     let mut conn = state.store.reader().acquire().await?;
-    let balance = order.to_api(&orders::payments(&mut conn, &r.caller.merchant_id, &id).await?).balance_cents;
+    let balance = order.to_api(&orders::payments(&mut conn, &r.caller.merchant_id, &id).await?).balance_cents.get();
     if balance <= 0 {
         return Err(ApiError::invalid_state("This order is paid; there is nothing left to pay").with_details(json!({ "balanceCents": balance })));
     }
@@ -157,7 +157,7 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId
     payments::create_intent(
         r.ctx(&state),
         CreateIntentRequest {
-            amount_cents: balance,
+            amount_cents: balance.into(),
             currency: order.currency,
             capture_method: CaptureMethod::Automatic,
             order_id: Some(order.id.clone()),

@@ -11,6 +11,7 @@ use kassa::api::{
     PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::PaymentIntentId;
+use kassa::MinorUnits;
 use serde::Deserialize;
 
 use super::auth::Caller;
@@ -233,8 +234,8 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
     let listing = Listing { date_from: filters.date_from, date_to: filters.date_to, cursor: filters.cursor, limit: filters.limit };
     let query = IntentQuery {
         statuses: filters.status.into_iter().collect(),
-        amount_min_cents: filters.amount_min_cents,
-        amount_max_cents: filters.amount_max_cents,
+        amount_min_cents: filters.amount_min_cents.map(MinorUnits::get),
+        amount_max_cents: filters.amount_max_cents.map(MinorUnits::get),
         card_last4: filters.card_last4,
         customer_id: filters.customer_id,
         order_id: filters.order_id.map(|o| o.to_string()),

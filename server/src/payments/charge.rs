@@ -5,6 +5,7 @@ use kassa::api::{
     IntentStatus, RetryRequest,
 };
 use kassa::id::{intent_of_client_secret, CustomerId, OrderId, PaymentIntentId, TokenId};
+use kassa::MinorUnits;
 use kassa::Currency;
 use serde_json::{json, Map, Value};
 
@@ -144,7 +145,7 @@ fn check_charge(req: &ChargeRequest, capture: bool) -> ApiResult<()> {
                 "tipCents is taken by /payments/sale; add a tip to an authorization with POST /payments/{id}/tip",
             ))
         }
-        Some(tip) if !(0..=MAX_AMOUNT_CENTS).contains(&tip) => {
+        Some(tip) if !(0..=MAX_AMOUNT_CENTS).contains(&tip.get()) => {
             return Err(ApiError::validation("tipCents", "tipCents must be zero or a positive whole number"))
         }
         _ => {}
@@ -173,8 +174,8 @@ pub async fn charge(ctx: Ctx<'_>, req: ChargeRequest, capture: bool) -> ApiResul
         .await?
         .ok_or_else(|| ApiError::validation("card", "Provide exactly one of card, token or paymentMethodId"))?;
     let spec = NewIntent {
-        amount_cents: req.amount_cents,
-        tip_cents: req.tip_cents.unwrap_or(0),
+        amount_cents: req.amount_cents.get(),
+        tip_cents: req.tip_cents.map_or(0, MinorUnits::get),
         currency: req.currency,
         capture_method: if capture { CaptureMethod::Automatic } else { CaptureMethod::Manual },
         order_id: req.order_id,
@@ -241,7 +242,7 @@ pub async fn create_intent(ctx: Ctx<'_>, req: CreateIntentRequest) -> ApiResult<
     let now = now_ms();
     let mut intent = new_record(
         NewIntent {
-            amount_cents: req.amount_cents,
+            amount_cents: req.amount_cents.get(),
             tip_cents: 0,
             currency: req.currency,
             capture_method: req.capture_method,
@@ -334,7 +335,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
             return Err(ApiError::not_found("payment method").with_details(json!({ "field": "paymentMethodId" })));
         }
     }
-    if let Some(tip) = req.tip_cents {
+    if let Some(tip) = req.tip_cents.map(MinorUnits::get) {
         if !(0..=intent.amount_cents).contains(&tip) {
             return Err(ApiError::validation("tipCents", "tipCents must be between zero and the amount"));
         }
@@ -388,7 +389,7 @@ pub async fn update_intent(ctx: Ctx<'_>, id: PaymentIntentId, req: kassa::api::U
     if intent.status != IntentStatus::RequiresPaymentMethod {
         return Err(refused(&intent, "changed", "requires_payment_method"));
     }
-    intent.amount_cents = req.amount_cents.unwrap_or(intent.amount_cents);
+    intent.amount_cents = req.amount_cents.map_or(intent.amount_cents, MinorUnits::get);
     intent.line_items = req.line_items.unwrap_or(intent.line_items);
     intent.metadata = req.metadata.unwrap_or(intent.metadata);
     intent.updated_at = now_ms();

@@ -2,7 +2,8 @@
 
 use super::context::*;
 
-pub(super) fn check_amount(field: &str, amount: i64) -> ApiResult<()> {
+pub(super) fn check_amount(field: &str, amount: impl Into<i64>) -> ApiResult<()> {
+    let amount: i64 = amount.into();
     if amount <= 0 || amount > MAX_AMOUNT_CENTS {
         return Err(ApiError::validation(
             field,
@@ -26,7 +27,7 @@ pub(super) fn check_line_items(items: &[kassa::api::LineItem]) -> ApiResult<()> 
         if item.name.is_empty() || item.name.chars().count() > MAX_TEXT {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
-        if !(0..=MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents) {
+        if !(0..=MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents.get()) {
             return Err(ApiError::validation(&format!("lineItems[{i}].unitAmountCents"), "unitAmountCents must be zero or positive"));
         }
         if item.quantity == 0 {

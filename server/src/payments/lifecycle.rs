@@ -3,6 +3,7 @@
 
 use kassa::api::{CaptureRequest, Data, IntentStatus, RefundRequest, ResolveRequest, Resolution, TipRequest, VoidRequest};
 use kassa::id::PaymentIntentId;
+use kassa::MinorUnits;
 use serde_json::json;
 
 use super::operation::{self, Answer, Operation, Plan};
@@ -62,7 +63,7 @@ pub async fn capture(ctx: Ctx<'_>, req: CaptureRequest) -> ApiResult<Recorded> {
         return Err(operation::busy_or(&intent, not_authorized));
     }
     let authorized = intent.total_cents();
-    let amount = req.amount_cents.unwrap_or(authorized);
+    let amount = req.amount_cents.map_or(authorized, MinorUnits::get);
     if amount <= 0 || amount > authorized {
         return Err(ApiError::validation("amountCents", format!("amountCents must be between 1 and the authorized {authorized}")));
     }
@@ -101,7 +102,7 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
         return Err(operation::busy_or(&intent, not_refundable));
     }
     let left = intent.captured_amount_cents - intent.refunded_amount_cents - intent.refund_reserved_cents;
-    let amount = req.amount_cents.unwrap_or(left);
+    let amount = req.amount_cents.map_or(left, MinorUnits::get);
     check_amount("amountCents", amount)?;
     let exceeds = |left: i64| {
         ApiError::invalid_state(format!("A refund of {amount} exceeds the {left} that is left to refund of this payment"))
@@ -130,7 +131,8 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
 /// unsettled payment. A tip is at most the amount.
 pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> ApiResult<Recorded> {
     let intent = load(&ctx, &id).await?;
-    if !(0..=intent.amount_cents).contains(&req.tip_cents) {
+    let tip = req.tip_cents.get();
+    if !(0..=intent.amount_cents).contains(&tip) {
         return Err(ApiError::validation("tipCents", format!("tipCents must be between zero and the amount, {}", intent.amount_cents)));
     }
     let not_tippable = refused(&intent, "given a tip", "authorized or fully captured (and not refunded)");
@@ -138,7 +140,6 @@ pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> A
     if !(intent.status == IntentStatus::Authorized || fully_captured) {
         return Err(operation::busy_or(&intent, not_tippable));
     }
-    let tip = req.tip_cents;
     let processor = ctx.state.processor_of_payment(ctx.merchant, intent.processor_token.as_deref()).await?;
     let op = claim_change(&ctx, &intent, Plan::Tip { tip_cents: tip }, Some(Hold::Tip { tip: intent.tip_cents }), not_tippable).await?;
     let key = op.processor_key("tip");

@@ -1,7 +1,7 @@
 //! What the shop sells. Prices come from here, never from the browser.
 
 use kassa::api::LineItem;
-use kassa::Currency;
+use kassa::{Currency, MinorUnits};
 
 use crate::error::{ShopError, ShopResult};
 
@@ -42,16 +42,16 @@ pub fn price(items: &[CartLine]) -> ShopResult<(i64, Vec<LineItem>)> {
         if !(1..=99).contains(&line.quantity) {
             return Err(ShopError::validation(&format!("items[{i}].quantity"), "quantity must be 1 to 99"));
         }
-        lines.push(LineItem { name: product.name.into(), unit_amount_cents: product.unit_amount_cents, quantity: line.quantity, description: Some(product.description.into()) });
+        lines.push(LineItem { name: product.name.into(), unit_amount_cents: MinorUnits(product.unit_amount_cents), quantity: line.quantity, description: Some(product.description.into()) });
     }
     Ok((total(&lines), lines))
 }
 
 pub fn kiosk_order() -> (i64, Vec<LineItem>) {
-    let lines: Vec<LineItem> = KIOSK_ORDER.iter().map(|(name, cents, quantity)| LineItem { name: (*name).into(), unit_amount_cents: *cents, quantity: *quantity, description: None }).collect();
+    let lines: Vec<LineItem> = KIOSK_ORDER.iter().map(|(name, cents, quantity)| LineItem { name: (*name).into(), unit_amount_cents: MinorUnits(*cents), quantity: *quantity, description: None }).collect();
     (total(&lines), lines)
 }
 
 fn total(lines: &[LineItem]) -> i64 {
-    lines.iter().map(|l| l.unit_amount_cents * i64::from(l.quantity)).sum()
+    lines.iter().map(|l| l.unit_amount_cents.get() * i64::from(l.quantity)).sum()
 }

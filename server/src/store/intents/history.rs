@@ -92,7 +92,7 @@ pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &Pa
                     .map_err(|_| decode_error("transactions.kind", &kind))?,
                 status: serde_json::from_value(Value::String(status.clone()))
                     .map_err(|_| decode_error("transactions.status", &status))?,
-                amount_cents: row.try_get("amount_cents")?,
+                amount_cents: row.try_get::<i64, _>("amount_cents")?.into(),
                 currency: currency.parse().map_err(|_| decode_error("transactions.currency", &currency))?,
                 provider_reference: row.try_get("provider_reference")?,
                 response_code: row.try_get("response_code")?,
