@@ -91,7 +91,7 @@ def map_case(context, case):
         body["frameAncestors"] = ["https://shop.example"] if body.get("frameAncestors") else []
     if path.endswith("/webhook-endpoints"):
         body["url"] = "https://shop.example/hooks/kassa"
-    if path.endswith("/orders") and isinstance(body.get("lineItems"), list):
+    if path.endswith(("/orders", "/orders/{id}")) and isinstance(body.get("lineItems"), list):
         lines = [i for i in body["lineItems"] if isinstance(i, dict)]
         share = MAX_AMOUNT // max(1, int(sum(i["quantity"] for i in lines if _number(i.get("quantity")))))
         for item in lines:
