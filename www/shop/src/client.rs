@@ -27,9 +27,10 @@ impl Kassa {
         self.send(self.http.get(self.url(path)).bearer_auth(&self.secret_key)).await
     }
 
-    /// A GET with another key: the publishable key, which with a client secret proves who holds it.
-    pub async fn get_with(&self, path: &str, key: &str) -> ShopResult<Value> {
-        self.send(self.http.get(self.url(path)).bearer_auth(key)).await
+    /// A GET with another key and a query: the publishable key, which with a client secret proves
+    /// who holds it.
+    pub async fn get_with(&self, path: &str, key: &str, query: &[(&str, &str)]) -> ShopResult<Value> {
+        self.send(self.http.get(self.url(path)).bearer_auth(key).query(query)).await
     }
 
     pub async fn delete(&self, path: &str) -> ShopResult<Value> {

@@ -200,18 +200,14 @@ async fn update(State(shop): State<Arc<Shop>>, bytes: Bytes) -> ShopResult<Json<
     let req: UpdateRequest = body(&bytes)?;
     let id = kassa::id::intent_of_client_secret(&req.client_secret).ok_or_else(|| ShopError::not_found("payment intent"))?;
     // Only whoever holds the client secret may change the cart it pays for: Kassa checks it.
-    let query: String = url_encoded(&req.client_secret);
-    let intent = shop.kassa.get_with(&format!("/payments/intents/{id}?clientSecret={query}"), &shop.publishable_key).await?;
+    let query = [("clientSecret", req.client_secret.as_str())];
+    let intent = shop.kassa.get_with(&format!("/payments/intents/{id}"), &shop.publishable_key, &query).await?;
     let (total, line_items) = price(&req.items)?;
     if let Some(order_id) = intent["orderId"].as_str() {
         shop.kassa.post(&format!("/orders/{order_id}"), &json!({ "lineItems": line_items })).await?;
     }
     shop.kassa.post(&format!("/payments/intents/{id}"), &json!({ "amountCents": total, "lineItems": line_items })).await?;
     Ok(Json(json!({ "amountCents": total, "currency": CURRENCY })))
-}
-
-fn url_encoded(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// `GET /demo/api/payments/{id}`: the shop's own view of one of its payments (its order page).
