@@ -34,6 +34,28 @@ async fn a_malformed_body_is_a_validation_error_naming_the_field() {
     assert_eq!(whole.data(201)["amountCents"], 100);
 }
 
+/// Every body is a JSON object: serde alone would read a struct from an array of its fields (`[]`
+/// for one whose fields all have defaults), which the document does not allow.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let made = app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "publishable" })).await;
+    let id = made.data(201)["id"].as_str().unwrap().to_owned();
+    let keys = || async { app.get("/api/v1/api-keys", app.sk()).await.data(200).as_array().unwrap().len() };
+    let before = keys().await;
+    for body in ["[]", "[3600]", "1", "\"x\"", "null", " [ ] "] {
+        let answer = app.send("POST", &format!("/api/v1/api-keys/{id}/roll"), Some(app.sk()), &[], Some(body.as_bytes().to_vec())).await;
+        assert_eq!(answer.error(400, "VALIDATION_ERROR")["details"]["field"], "body", "{body}");
+    }
+    let sale = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[], Some(br#"[100, "USD"]"#.to_vec())).await;
+    sale.error(400, "VALIDATION_ERROR");
+    assert_eq!(keys().await, before, "no key was rolled");
+    assert!(app.all_intent_ids().await.is_empty());
+    // An empty body is still an empty object.
+    let rolled = app.send("POST", &format!("/api/v1/api-keys/{id}/roll"), Some(app.sk()), &[], None).await;
+    rolled.data(201);
+}
+
 /// Lengths are counted in characters, as the errors and the OpenAPI document say, not in bytes.
 #[tokio::test]
 async fn text_limits_count_characters() {

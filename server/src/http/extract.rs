@@ -39,6 +39,12 @@ pub fn too_large() -> ApiError {
 /// repeats a card number or CVC that was sent.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
+    // serde would read a struct from an array of its fields in order (`[]` for one whose fields
+    // all have defaults); every body this API takes is an object.
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !object && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::validation("body", "body: must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let err = match serde_path_to_error::deserialize(de) {
         Ok(parsed) => return Ok(parsed),
