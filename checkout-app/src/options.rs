@@ -44,7 +44,7 @@ fn origin_of(url: &str) -> Option<String> {
     let lower = url.to_ascii_lowercase();
     let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let clean = !authority.is_empty() && !authority.contains(['@', '\\']) && !url.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    let clean = !authority.is_empty() && !authority.contains('@') && !url.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
     clean.then(|| format!("{}{authority}", &lower[..lower.len() - rest.len()]))
 }
 

@@ -32,21 +32,8 @@ pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
 pub struct MinorUnits(pub i64);
 
 impl MinorUnits {
-    pub const ZERO: MinorUnits = MinorUnits(0);
-    /// The largest amount one payment can carry.
-    pub const MAX: MinorUnits = MinorUnits(MAX_AMOUNT_CENTS);
-
     pub const fn get(self) -> i64 {
         self.0
-    }
-
-    /// `quantity` of this unit price, if it stays within an `i64`.
-    pub fn times(self, quantity: u32) -> Option<MinorUnits> {
-        self.0.checked_mul(i64::from(quantity)).map(MinorUnits)
-    }
-
-    pub fn checked_add(self, other: MinorUnits) -> Option<MinorUnits> {
-        self.0.checked_add(other.0).map(MinorUnits)
     }
 }
 
@@ -54,13 +41,6 @@ impl std::ops::Add for MinorUnits {
     type Output = MinorUnits;
     fn add(self, other: MinorUnits) -> MinorUnits {
         MinorUnits(self.0 + other.0)
-    }
-}
-
-impl std::ops::Sub for MinorUnits {
-    type Output = MinorUnits;
-    fn sub(self, other: MinorUnits) -> MinorUnits {
-        MinorUnits(self.0 - other.0)
     }
 }
 

@@ -227,7 +227,14 @@ fn add_idempotency_header(operation: &mut Value) {
 /// Every amount is a `MinorUnits`, which is a JSON integer on the wire: written as one in place
 /// (and as an integer or null where it is optional), so that each amount's own limits sit beside
 /// its type rather than around a reference.
-fn inline_minor_units(value: &mut Value) {
+fn inline_minor_units(doc: &mut Value) {
+    inline_amounts(doc);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.remove("MinorUnits");
+    }
+}
+
+fn inline_amounts(value: &mut Value) {
     const REF: &str = "#/components/schemas/MinorUnits";
     let is_ref = |v: &Value| v.get("$ref").and_then(Value::as_str) == Some(REF);
     match value {
@@ -242,18 +249,15 @@ fn inline_minor_units(value: &mut Value) {
                 }
                 map.insert("type".into(), json!(["integer", "null"]));
                 map.insert("format".into(), json!("int64"));
-            } else if is_ref(&Value::Object(map.clone())) {
+            } else if map.get("$ref").and_then(Value::as_str) == Some(REF) {
                 map.remove("$ref");
                 map.insert("type".into(), json!("integer"));
                 map.insert("format".into(), json!("int64"));
             }
-            map.values_mut().for_each(inline_minor_units);
+            map.values_mut().for_each(inline_amounts);
         }
-        Value::Array(items) => items.iter_mut().for_each(inline_minor_units),
+        Value::Array(items) => items.iter_mut().for_each(inline_amounts),
         _ => {}
-    }
-    if let Some(schemas) = value.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        schemas.remove("MinorUnits");
     }
 }
 
