@@ -1,10 +1,8 @@
-//! Money as integer minor units, with ISO 4217 exponents. Floats never touch an amount;
-//! `rust_decimal` parses and formats at the edges ("26.98" ⇄ 2698).
+//! Money as integer minor units, with ISO 4217 exponents. Floats never touch an amount: text in
+//! major units becomes minor units digit by digit ("26.98" ⇄ 2698), exactly, at the edges.
 
 use std::fmt;
 use std::str::FromStr;
-
-use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -141,27 +139,41 @@ impl Currency {
     /// error, never rounded; trailing zeros ("26.980") are fine because they change nothing.
     pub fn parse_amount(self, amount: &str) -> Result<i64, MoneyError> {
         let trimmed = amount.trim();
-        let value = Decimal::from_str(trimmed)
-            .ok()
-            .filter(|_| !trimmed.contains(['e', 'E', '_']))
-            .ok_or_else(|| MoneyError::NotANumber(amount.to_owned()))?
-            .normalize();
-        if value.scale() > self.exponent() {
-            return Err(MoneyError::TooManyDecimals {
-                amount: amount.to_owned(),
-                currency: self,
-                exponent: self.exponent(),
-            });
+        let (negative, unsigned) = match trimmed.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+        };
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let digits_only = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && fraction.is_empty()) || !digits_only(whole) || !digits_only(fraction) {
+            return Err(MoneyError::NotANumber(amount.to_owned()));
         }
-        let minor = value
-            .checked_mul(Decimal::from(10i64.pow(self.exponent())))
+        let fraction = fraction.trim_end_matches('0');
+        let exponent = self.exponent() as usize;
+        if fraction.len() > exponent {
+            return Err(MoneyError::TooManyDecimals { amount: amount.to_owned(), currency: self, exponent: self.exponent() });
+        }
+        let padding = std::iter::repeat_n(b'0', exponent - fraction.len());
+        let minor = whole
+            .bytes()
+            .chain(fraction.bytes())
+            .chain(padding)
+            .try_fold(0i64, |minor, digit| minor.checked_mul(10)?.checked_add(i64::from(digit - b'0')))
             .ok_or_else(|| MoneyError::TooLarge(amount.to_owned()))?;
-        i64::try_from(minor).map_err(|_| MoneyError::TooLarge(amount.to_owned()))
+        Ok(if negative { -minor } else { minor })
     }
 
     /// Formats minor units as a plain decimal in major units: 2698 USD → "26.98", 5 KWD → "0.005".
     pub fn format_amount(self, minor: i64) -> String {
-        Decimal::new(minor, self.exponent()).to_string()
+        let sign = if minor < 0 { "-" } else { "" };
+        let exponent = self.exponent() as usize;
+        let digits = format!("{:0>width$}", minor.unsigned_abs(), width = exponent + 1);
+        let (whole, fraction) = digits.split_at(digits.len() - exponent);
+        if fraction.is_empty() {
+            format!("{sign}{whole}")
+        } else {
+            format!("{sign}{whole}.{fraction}")
+        }
     }
 }
 
@@ -220,7 +232,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_plain_decimal() {
-        for bad in ["", "abc", "1e3", "1,50", "1_000", "NaN"] {
+        for bad in ["", "abc", "1e3", "1,50", "1_000", "NaN", "-", ".", "1.2.3", "--1", "+-1", "1 000", "٣"] {
             assert!(
                 matches!(Currency::USD.parse_amount(bad), Err(MoneyError::NotANumber(_))),
                 "{bad:?}"
@@ -233,12 +245,27 @@ mod tests {
     }
 
     #[test]
+    fn takes_signs_and_bare_points() {
+        assert_eq!(Currency::USD.parse_amount(" +26.98 "), Ok(2698));
+        assert_eq!(Currency::USD.parse_amount(".5"), Ok(50));
+        assert_eq!(Currency::USD.parse_amount("5."), Ok(500));
+        assert_eq!(Currency::USD.parse_amount("-0.00"), Ok(0));
+        assert_eq!(Currency::JPY.parse_amount("1500.000"), Ok(1500));
+        assert_eq!(Currency::USD.parse_amount("92233720368547758.07"), Ok(i64::MAX));
+        assert!(matches!(Currency::USD.parse_amount("92233720368547758.08"), Err(MoneyError::TooLarge(_))));
+    }
+
+    #[test]
     fn formats_with_the_currency_exponent() {
         assert_eq!(Currency::USD.format_amount(2698), "26.98");
         assert_eq!(Currency::USD.format_amount(5), "0.05");
         assert_eq!(Currency::JPY.format_amount(1500), "1500");
         assert_eq!(Currency::KWD.format_amount(5), "0.005");
         assert_eq!(Currency::GBP.format_amount(-1999), "-19.99");
+        assert_eq!(Currency::GBP.format_amount(-5), "-0.05");
+        assert_eq!(Currency::USD.format_amount(0), "0.00");
+        assert_eq!(Currency::JPY.format_amount(0), "0");
+        assert_eq!(Currency::KWD.format_amount(i64::MIN), "-9223372036854775.808");
     }
 
     #[test]
