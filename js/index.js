@@ -60,26 +60,53 @@ function randomKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function host() {
-  return {
-    async fetch(method, url, headers, body) {
-      const response = await globalThis.fetch(url, { method, headers: Object.fromEntries(JSON.parse(headers)), body: body ?? undefined });
-      return { status: response.status, body: await response.text() };
-    },
-    sleep,
-    idempotencyKey: randomKey,
-    async presentChallenge(url, windowSize) {
-      if (typeof document === 'undefined') return 'unavailable';
-      const { openChallenge } = await import('./challenge.js');
-      return openChallenge(url, windowSize);
-    },
-  };
+async function presentChallenge(url, windowSize) {
+  if (typeof document === 'undefined') return 'unavailable';
+  try {
+    const { openChallenge } = await import('./challenge.js');
+    return await openChallenge(url, windowSize);
+  } catch {
+    return 'unavailable';
+  }
+}
+
+/**
+ * Carries out a flow of the core, step by step: it asks for a request, a wait or a 3-D Secure page
+ * and is told what came of it, until it ends with `{done}` or `{error}`.
+ */
+async function run(flow) {
+  try {
+    let step = flow.start();
+    for (;;) {
+      if (step.send) {
+        const { method, url, headers, body } = step.send;
+        let response;
+        try {
+          const answer = await globalThis.fetch(url, { method, headers, body });
+          response = { status: answer.status, body: await answer.text() };
+        } catch (error) {
+          step = flow.onNoAnswer(String(error?.message ?? error));
+          continue;
+        }
+        step = flow.onResponse(response.status, response.body);
+      } else if (step.sleep !== undefined) {
+        await sleep(step.sleep);
+        step = flow.onSlept();
+      } else if (step.challenge) {
+        step = flow.onChallenge(await presentChallenge(step.challenge.url, step.challenge.windowSize));
+      } else {
+        return step;
+      }
+    }
+  } finally {
+    flow.free();
+  }
 }
 
 const CHECKOUT_EVENTS = ['ready', 'change', 'success', 'error'];
 
 class Kassa {
-  #client = null;
+  #api = null;
   #publishableKey;
   #apiBase;
 
@@ -88,11 +115,12 @@ class Kassa {
     this.#apiBase = apiBase;
   }
 
-  /** Runs `call` with the core's client, loading the core first if need be; parses its JSON answer. */
-  async #call(call) {
+  /** Runs the flow `start` makes, loading the core first if need be: `{[name]: data}` or `{error}`. */
+  async #call(name, start) {
     await ready();
-    this.#client ??= new core.KassaClient(this.#publishableKey, this.#apiBase, host());
-    return JSON.parse(await call(this.#client));
+    this.#api ??= new core.KassaApi(this.#publishableKey, this.#apiBase);
+    const { done, error } = await run(start(this.#api));
+    return error ? { error } : { [name]: done };
   }
 
   /** Loads the WebAssembly core, which the synchronous helpers need. */
@@ -162,28 +190,29 @@ class Kassa {
 
   /** Confirms a payment intent with `{ card }` or `{ paymentMethodId }`; resolves to `{ paymentIntent }` or `{ error }`. */
   confirmPayment(clientSecret, params = {}) {
-    return this.#call((client) => client.confirmPayment(String(clientSecret), JSON.stringify(params)));
+    return this.#call('paymentIntent', (api) => api.confirmPayment(String(clientSecret), params, randomKey()));
   }
 
   handleNextAction(clientSecret) {
-    return this.#call((client) => client.handleNextAction(String(clientSecret)));
+    return this.#call('paymentIntent', (api) => api.handleNextAction(String(clientSecret)));
   }
 
   retrievePaymentIntent(clientSecret) {
-    return this.#call((client) => client.retrievePaymentIntent(String(clientSecret)));
+    return this.#call('paymentIntent', (api) => api.retrievePaymentIntent(String(clientSecret)));
   }
 
   /** Tokenizes a card; resolves to `{ paymentMethod }` (a single-use `tok_…`) or `{ error }`. */
   createPaymentMethod({ card } = {}) {
-    return this.#call((client) => client.createPaymentMethod(JSON.stringify(card ?? null)));
+    return this.#call('paymentMethod', (api) => api.createPaymentMethod(card, randomKey()));
   }
 
   listPaymentMethods({ customerSession } = {}) {
-    return this.#call((client) => client.listPaymentMethods(String(customerSession ?? '')));
+    return this.#call('paymentMethods', (api) => api.listPaymentMethods(String(customerSession ?? '')));
   }
 
-  detachPaymentMethod(paymentMethodId, { customerSession } = {}) {
-    return this.#call((client) => client.detachPaymentMethod(String(paymentMethodId), String(customerSession ?? '')));
+  async detachPaymentMethod(paymentMethodId, { customerSession } = {}) {
+    const { error } = await this.#call('deleted', (api) => api.detachPaymentMethod(String(paymentMethodId), String(customerSession ?? ''), randomKey()));
+    return error ? { error } : { deleted: true };
   }
 
   validateCardNumber = validateCardNumber;

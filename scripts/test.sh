@@ -19,11 +19,10 @@ KASSA_TEST_BACKEND=postgres cargo test -p kassa-server --lib --bins $(for t in s
   case "$name" in many_servers|schema) ;; *) printf -- '--test %s ' "$name" ;; esac
 done)
 
-echo "== wasm: the contract crate, the SDK against a live server, and the checkout's components, in headless Chromium"
+echo "== wasm: the contract crate and the checkout's components, in headless Chromium"
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 (cd sdk && cargo test --target wasm32-unknown-unknown --test wasm)
-(cd sdk/js && node ../../tests/support/with-server.mjs -- cargo test --target wasm32-unknown-unknown --test browser)
 # The checkout's components, mounted on their own and driven in Chromium.
 (cd checkout-app && cargo test --target wasm32-unknown-unknown --lib)
 

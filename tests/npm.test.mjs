@@ -94,6 +94,49 @@ test('bad input is a validation_error naming the field, before any request', asy
   assert.equal(wrongSecret.error.code, 'NOT_FOUND');
 });
 
+test('a network that loses the answers twice still makes exactly one payment, under one idempotency key', async () => {
+  const secret = await clientSecret(3100);
+  const realFetch = globalThis.fetch;
+  const confirms = [];
+  let lose = 2;
+  globalThis.fetch = async (url, init) => {
+    const response = await realFetch(url, init);
+    if (String(url).endsWith('/confirm')) {
+      confirms.push(init.headers['idempotency-key']);
+      // Kassa handled the request, but the answer never arrives.
+      if (lose-- > 0) throw new TypeError('fetch failed');
+    }
+    return response;
+  };
+  let result;
+  try {
+    result = await kassa.confirmPayment(secret, { card: card('4242424242424242') });
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.equal(result.paymentIntent?.status, 'captured', JSON.stringify(result));
+  assert.equal(confirms.length, 3);
+  assert.match(confirms[0], /^[0-9a-f]{32}$/);
+  assert.deepEqual(new Set(confirms), new Set([confirms[0]]));
+  const history = await api('GET', `/api/v1/payments/transactions/${result.paymentIntent.id}`);
+  assert.equal(history.body.data.transactions.filter((t) => t.type === 'authorize').length, 1);
+  // The next payment gets a key of its own.
+  const another = await kassa.createPaymentMethod({ card: card('4242424242424242') });
+  assert.match(another.paymentMethod.id, /^tok_/);
+});
+
+test('parameters are read as given: an unknown or mistyped one is a validation_error naming it, before any request', async () => {
+  const secret = await clientSecret(1500);
+  const unknown = await kassa.confirmPayment(secret, { paymentMethodID: 'pm_1' });
+  assert.deepEqual([unknown.error.type, unknown.error.param, unknown.error.status], ['validation_error', 'paymentMethodID', undefined]);
+  const mistyped = await kassa.confirmPayment(secret, { card: { ...card('4242424242424242'), expMonth: '12' } });
+  assert.equal(mistyped.error.param, 'card.expMonth');
+  assert.equal((await kassa.confirmPayment(secret, null)).error.param, 'params');
+  assert.equal((await kassa.createPaymentMethod({})).error.param, 'card');
+  const { paymentIntent } = await kassa.retrievePaymentIntent(secret);
+  assert.equal(paymentIntent.status, 'requires_payment_method', 'nothing was attempted');
+});
+
 test('without a screen, a 3-D Secure card resolves with requires_action and handleNextAction picks it up', async () => {
   const secret = await clientSecret(4000);
   const { paymentIntent } = await kassa.confirmPayment(secret, { card: card('4000002760003184') });

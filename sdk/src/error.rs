@@ -24,6 +24,27 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::ValidationError,
+        ErrorCode::Unauthenticated,
+        ErrorCode::CardDeclined,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::InvalidState,
+        ErrorCode::DuplicateRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::ProviderError,
+        ErrorCode::ProviderTimeout,
+    ];
+
+    /// The code a `SCREAMING_SNAKE_CASE` name stands for.
+    pub fn parse(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The one HTTP status for each code.
     pub fn http_status(self) -> u16 {
         match self {
@@ -84,6 +105,7 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_screaming_snake_case_and_map_to_one_status() {
+        assert_eq!(ErrorCode::ALL.len(), 13);
         let all = [
             (ErrorCode::ValidationError, 400),
             (ErrorCode::Unauthenticated, 401),
@@ -102,6 +124,7 @@ mod tests {
         for (code, status) in all {
             assert_eq!(code.http_status(), status);
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
     }
 }

@@ -1,151 +1,171 @@
 //! The WebAssembly core of the `kassa` npm package: the client flows and the card, money and
-//! webhook helpers. The hand-written loader (`js/index.js`) hands in the host functions — fetch,
-//! timers, random keys and the 3-D Secure modal — and speaks JSON across the boundary.
+//! webhook helpers. The flows do no I/O: the hand-written loader (`js/index.js`) carries out each
+//! step one asks for — a `fetch`, a timer, the 3-D Secure modal — and reports back, and JSON stays
+//! the browser's own objects, so this core holds no async runtime and no JSON parser.
 
-use std::rc::Rc;
-
-use js_sys::{Promise, Reflect};
+use js_sys::{Array, Object, Reflect, JSON};
 use kassa::card::{CardBrand, CardNumber};
-use kassa::client::{CardDetails, ChallengeError, Client, ConfirmParams, Host, HttpRequest, HttpResponse, KassaError, Raw, TransportError};
-use kassa::api::NextAction;
+use kassa::client::{Api, CardDetails, ChallengeError, ConfirmParams, HttpResponse, Json, Step, TransportError, MAX_SAFE_INTEGER};
 use kassa::Currency;
-use serde::Serialize;
-use serde_json::json;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-#[wasm_bindgen]
-extern "C" {
-    /// What the loader provides: `fetch(method, url, headersJson, body) → {status, body}`,
-    /// `sleep(ms)`, `idempotencyKey()`, and `presentChallenge(url, windowSize)` resolving to
-    /// `"completed"`, `"cancelled"` or `"unavailable"`.
-    pub type HostFunctions;
+/// A JavaScript value as the flows' JSON: the browser parses and prints it.
+#[derive(Clone)]
+struct JsJson(JsValue);
 
-    #[wasm_bindgen(method, catch)]
-    fn fetch(this: &HostFunctions, method: &str, url: &str, headers: &str, body: Option<String>) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(method)]
-    fn sleep(this: &HostFunctions, millis: u32) -> Promise;
-    #[wasm_bindgen(method, js_name = idempotencyKey)]
-    fn idempotency_key(this: &HostFunctions) -> String;
-    #[wasm_bindgen(method, catch, js_name = presentChallenge)]
-    fn present_challenge(this: &HostFunctions, url: &str, window_size: &str) -> Result<Promise, JsValue>;
-}
-
-fn describe(value: &JsValue) -> String {
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| "unknown error".into())
-}
-
-struct JsHost(HostFunctions);
-
-impl Host for JsHost {
-    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let headers: Vec<(&str, &str)> = request.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let headers = serde_json::to_string(&headers).unwrap_or_default();
-        let promise = self.0.fetch(request.method.as_str(), &request.url, &headers, request.body.clone()).map_err(|e| TransportError(describe(&e)))?;
-        let answer = JsFuture::from(promise).await.map_err(|e| TransportError(describe(&e)))?;
-        let status = Reflect::get(&answer, &"status".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u16;
-        let body = Reflect::get(&answer, &"body".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
-        Ok(HttpResponse { status, body })
+impl Json for JsJson {
+    fn parse(text: &str) -> Option<Self> {
+        JSON::parse(text).ok().map(JsJson)
     }
-
-    async fn sleep(&self, millis: u32) {
-        let _ = JsFuture::from(self.0.sleep(millis)).await;
+    fn to_text(&self) -> String {
+        JSON::stringify(&self.0).ok().and_then(|text| text.as_string()).unwrap_or_default()
     }
-
-    fn idempotency_key(&self) -> String {
-        self.0.idempotency_key()
+    fn string(value: &str) -> Self {
+        JsJson(value.into())
     }
-
-    async fn present_challenge(&self, action: &NextAction) -> Result<(), ChallengeError> {
-        let promise = self.0.present_challenge(&action.url, &action.challenge_window_size).map_err(|_| ChallengeError::Unavailable)?;
-        match JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).as_deref() {
-            Some("completed") => Ok(()),
-            Some("cancelled") => Err(ChallengeError::Cancelled),
-            _ => Err(ChallengeError::Unavailable),
+    fn integer(value: i64) -> Self {
+        JsJson((value as f64).into())
+    }
+    fn boolean(value: bool) -> Self {
+        JsJson(value.into())
+    }
+    fn array(items: Vec<Self>) -> Self {
+        JsJson(items.into_iter().map(|item| item.0).collect::<Array>().into())
+    }
+    fn object(members: Vec<(&'static str, Self)>) -> Self {
+        let object = Object::new();
+        for (key, value) in members {
+            let _ = Reflect::set(&object, &key.into(), &value.0);
         }
+        JsJson(object.into())
+    }
+    fn get(&self, key: &str) -> Option<Self> {
+        let value = self.keys().and_then(|_| Reflect::get(&self.0, &key.into()).ok())?;
+        (!value.is_null() && !value.is_undefined()).then_some(JsJson(value))
+    }
+    fn as_string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+    fn as_integer(&self) -> Option<i64> {
+        self.0.as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER as f64).map(|n| n as i64)
+    }
+    fn as_boolean(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+    fn as_array(&self) -> Option<Vec<Self>> {
+        Array::is_array(&self.0).then(|| Array::from(&self.0).iter().map(JsJson).collect())
+    }
+    fn keys(&self) -> Option<Vec<String>> {
+        let object = self.0.dyn_ref::<Object>().filter(|_| !Array::is_array(&self.0))?;
+        Some(Object::keys(object).iter().filter_map(|key| key.as_string()).collect())
     }
 }
 
-/// `{"<name>": value}` or `{"error": …}`, as JSON text for the loader to parse.
-fn outcome<T: Serialize>(name: &str, result: Result<T, KassaError>) -> Result<JsValue, JsValue> {
-    let value = match result {
-        Ok(value) => json!({ name: value }),
-        Err(error) => json!({ "error": error }),
-    };
-    Ok(JsValue::from_str(&value.to_string()))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(param: &str, json: &str) -> Result<T, KassaError> {
-    serde_json::from_str(json).map_err(|e| KassaError::invalid_argument(param, &format!("{param}: {e}")))
-}
-
-/// The client a loaded `Kassa` object wraps.
+/// Where the flows send their requests, and with which publishable key.
 #[wasm_bindgen]
-pub struct KassaClient {
-    inner: Rc<Client<JsHost, Raw>>,
-}
+pub struct KassaApi(Api);
 
 #[wasm_bindgen]
-impl KassaClient {
+impl KassaApi {
     #[wasm_bindgen(constructor)]
-    pub fn new(publishable_key: String, api_base: String, host: HostFunctions) -> KassaClient {
-        KassaClient { inner: Rc::new(Client::raw(JsHost(host), publishable_key, api_base)) }
+    pub fn new(publishable_key: String, api_base: String) -> KassaApi {
+        KassaApi(Api::new(publishable_key, api_base))
     }
 
     #[wasm_bindgen(js_name = confirmPayment)]
-    pub fn confirm_payment(&self, client_secret: String, params: String) -> Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move {
-            let result = match parse::<ConfirmParams>("params", &params) {
-                Ok(params) => client.confirm_payment(&client_secret, &params).await,
-                Err(e) => Err(e),
-            };
-            outcome("paymentIntent", result)
+    pub fn confirm_payment(&self, client_secret: &str, params: JsValue, idempotency_key: String) -> PaymentFlow {
+        PaymentFlow(match ConfirmParams::from_json(&JsJson(params)) {
+            Ok(params) => self.0.confirm_payment(client_secret, &params, idempotency_key),
+            Err(error) => kassa::client::Flow::refused(error),
         })
     }
 
     #[wasm_bindgen(js_name = handleNextAction)]
-    pub fn handle_next_action(&self, client_secret: String) -> Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move { outcome("paymentIntent", client.handle_next_action(&client_secret).await) })
+    pub fn handle_next_action(&self, client_secret: &str) -> PaymentFlow {
+        PaymentFlow(self.0.handle_next_action(client_secret))
     }
 
     #[wasm_bindgen(js_name = retrievePaymentIntent)]
-    pub fn retrieve_payment_intent(&self, client_secret: String) -> Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move { outcome("paymentIntent", client.retrieve_payment_intent(&client_secret).await) })
+    pub fn retrieve_payment_intent(&self, client_secret: &str) -> PaymentFlow {
+        PaymentFlow(self.0.retrieve_payment_intent(client_secret))
     }
 
     #[wasm_bindgen(js_name = createPaymentMethod)]
-    pub fn create_payment_method(&self, card: String) -> Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move {
-            let result = match parse::<CardDetails>("card", &card) {
-                Ok(card) => client.create_payment_method(&card).await,
-                Err(e) => Err(e),
-            };
-            outcome("paymentMethod", result)
+    pub fn create_payment_method(&self, card: JsValue, idempotency_key: String) -> PaymentFlow {
+        PaymentFlow(match CardDetails::from_json(&JsJson(card)) {
+            Ok(card) => self.0.create_payment_method(&card, idempotency_key),
+            Err(error) => kassa::client::Flow::refused(error),
         })
     }
 
     #[wasm_bindgen(js_name = listPaymentMethods)]
-    pub fn list_payment_methods(&self, customer_session: String) -> Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move { outcome("paymentMethods", client.list_payment_methods(&customer_session).await) })
+    pub fn list_payment_methods(&self, customer_session: &str) -> PaymentFlow {
+        PaymentFlow(self.0.list_payment_methods(customer_session))
     }
 
     #[wasm_bindgen(js_name = detachPaymentMethod)]
-    pub fn detach_payment_method(&self, payment_method_id: String, customer_session: String) -> Promise {
-        let client = self.inner.clone();
-        future_to_promise(async move {
-            let result = client.detach_payment_method(&payment_method_id, &customer_session).await.map(|()| true);
-            outcome("deleted", result)
-        })
+    pub fn detach_payment_method(&self, payment_method_id: &str, customer_session: &str, idempotency_key: String) -> PaymentFlow {
+        PaymentFlow(self.0.detach_payment_method(payment_method_id, customer_session, idempotency_key))
     }
+}
+
+/// One call in progress. Each method returns the next step as a plain object, for the loader to
+/// carry out: `{send: {method, url, headers, body}}`, `{sleep: ms}`,
+/// `{challenge: {url, windowSize}}`, or the end, `{done: data}` or `{error}`.
+#[wasm_bindgen]
+pub struct PaymentFlow(kassa::client::Flow<JsJson>);
+
+#[wasm_bindgen]
+impl PaymentFlow {
+    pub fn start(&mut self) -> JsValue {
+        step(self.0.start())
+    }
+
+    /// Kassa answered with this status and body.
+    #[wasm_bindgen(js_name = onResponse)]
+    pub fn on_response(&mut self, status: u16, body: String) -> JsValue {
+        step(self.0.on_response(Ok(HttpResponse { status, body })))
+    }
+
+    /// The request got no answer.
+    #[wasm_bindgen(js_name = onNoAnswer)]
+    pub fn on_no_answer(&mut self, reason: String) -> JsValue {
+        step(self.0.on_response(Err(TransportError(reason))))
+    }
+
+    #[wasm_bindgen(js_name = onSlept)]
+    pub fn on_slept(&mut self) -> JsValue {
+        step(self.0.on_slept())
+    }
+
+    /// `"completed"`, `"cancelled"`, or anything else for a page that could not be shown.
+    #[wasm_bindgen(js_name = onChallenge)]
+    pub fn on_challenge(&mut self, outcome: &str) -> JsValue {
+        step(self.0.on_challenge(match outcome {
+            "completed" => Ok(()),
+            "cancelled" => Err(ChallengeError::Cancelled),
+            _ => Err(ChallengeError::Unavailable),
+        }))
+    }
+}
+
+fn step(step: Step<JsJson>) -> JsValue {
+    let s = JsJson::string;
+    let (key, value) = match step {
+        Step::Send(request) => {
+            let headers = JsJson::object(request.headers.iter().map(|(name, value)| (*name, s(value))).collect());
+            let mut send = vec![("method", s(request.method.as_str())), ("url", s(&request.url)), ("headers", headers)];
+            if let Some(body) = &request.body {
+                send.push(("body", s(body)));
+            }
+            ("send", JsJson::object(send))
+        }
+        Step::Sleep(millis) => ("sleep", JsJson::integer(millis.into())),
+        Step::Challenge(action) => ("challenge", JsJson::object(vec![("url", s(&action.url)), ("windowSize", s(&action.challenge_window_size))])),
+        Step::Done(Ok(data)) => ("done", data),
+        Step::Done(Err(error)) => ("error", error.to_json()),
+    };
+    JsJson::object(vec![(key, value)]).0
 }
 
 /// A JS `Error` with a `code`.

@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
+use super::json::Json;
 use crate::api::LastError;
-use crate::{ErrorCode, ErrorEnvelope};
+use crate::ErrorCode;
 
 /// The kind of error, as Stripe.js names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,21 @@ pub enum ErrorType {
     ApiError,
     /// Kassa could not be reached.
     ApiConnectionError,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::CardError => "card_error",
+            ErrorType::ValidationError => "validation_error",
+            ErrorType::AuthenticationError => "authentication_error",
+            ErrorType::RateLimitError => "rate_limit_error",
+            ErrorType::IdempotencyError => "idempotency_error",
+            ErrorType::InvalidRequestError => "invalid_request_error",
+            ErrorType::ApiError => "api_error",
+            ErrorType::ApiConnectionError => "api_connection_error",
+        }
+    }
 }
 
 /// An error as the browser sees it.
@@ -75,6 +91,11 @@ impl KassaError {
         KassaError { status: Some(status), ..KassaError::new(ErrorType::ApiError, "INTERNAL", "Kassa answered in an unexpected form") }
     }
 
+    /// A flow was told of something it did not ask for (a driver's mistake, not the caller's).
+    pub fn out_of_turn() -> KassaError {
+        KassaError::new(ErrorType::ApiError, "INTERNAL", "The payment flow was driven out of turn")
+    }
+
     pub fn authentication_cancelled(intent_id: &str) -> KassaError {
         KassaError {
             payment_intent_id: Some(intent_id.to_owned()),
@@ -95,22 +116,39 @@ impl KassaError {
         }
     }
 
-    /// Reads Kassa's error format.
-    pub fn from_response(status: u16, body: &str) -> KassaError {
-        let Ok(envelope) = serde_json::from_str::<ErrorEnvelope>(body) else {
+    /// Reads Kassa's error format, `{"error": {"code", "message", "details"}}`, from the body of
+    /// an answer with this status; anything else is [`KassaError::unexpected`].
+    pub fn from_body<J: Json>(status: u16, body: Option<&J>) -> KassaError {
+        let error = body.and_then(|body| body.get("error"));
+        let field = |key: &str| error.as_ref().and_then(|e| e.get(key)).and_then(|v| v.as_string());
+        let (Some(code), Some(message)) = (field("code").as_deref().and_then(ErrorCode::parse), field("message")) else {
             return KassaError::unexpected(status);
         };
-        let error = envelope.error;
-        let detail = |key: &str| error.details.as_ref().and_then(|d| d.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
+        let details = error.and_then(|e| e.get("details"));
+        let detail = |key: &str| details.as_ref().and_then(|d| d.get(key)).and_then(|v| v.as_string());
         KassaError {
-            kind: kind_of(error.code),
-            code: error.code.as_str().into(),
+            kind: kind_of(code),
+            code: code.as_str().into(),
             decline_code: detail("declineCode"),
-            message: error.message.clone(),
+            message,
             param: detail("field"),
             payment_intent_id: detail("paymentIntentId"),
             status: Some(status),
         }
+    }
+
+    /// The error as the npm package hands it to JavaScript (the same members serde writes).
+    pub fn to_json<J: Json>(&self) -> J {
+        let mut members = vec![("type", J::string(self.kind.as_str())), ("code", J::string(&self.code)), ("message", J::string(&self.message))];
+        for (key, value) in [("declineCode", &self.decline_code), ("param", &self.param), ("paymentIntentId", &self.payment_intent_id)] {
+            if let Some(value) = value {
+                members.push((key, J::string(value)));
+            }
+        }
+        if let Some(status) = self.status {
+            members.push(("status", J::integer(status.into())));
+        }
+        J::object(members)
     }
 }
 
