@@ -5,4 +5,7 @@ cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
 cargo build -p kassa-js --release --target wasm32-unknown-unknown
 wasm-bindgen target/wasm32-unknown-unknown/release/kassa_js.wasm --target web --out-dir js/wasm --out-name kassa --no-typescript
-wasm-opt -Oz $WASM_OPT_FEATURES js/wasm/kassa_bg.wasm -o js/wasm/kassa_bg.wasm
+wasm-opt -Oz --converge $WASM_OPT_FEATURES js/wasm/kassa_bg.wasm -o js/wasm/kassa_bg.wasm
+# The generated glue is read by browsers, not people: minified, it downloads a third smaller.
+[ -x node_modules/.bin/esbuild ] || npm install --no-audit --no-fund
+node_modules/.bin/esbuild js/wasm/kassa.js --minify --format=esm --target=es2020 --log-level=warning --allow-overwrite --outfile=js/wasm/kassa.js
