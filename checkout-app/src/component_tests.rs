@@ -45,8 +45,9 @@ fn test_ui() -> Ui {
     Ui::new(Options::from_fragment(""), client, challenge)
 }
 
-fn intent(amount_cents: i64, currency: &str) -> PaymentIntent {
-    serde_json::from_value(serde_json::json!({
+/// An intent as Kassa answers it, read as the checkout reads it.
+fn intent(amount_cents: i64, currency: &str) -> Intent {
+    let answer = serde_json::json!({
         "id": "pi_component", "status": "requires_payment_method", "amountCents": amount_cents, "tipCents": 0,
         "capturedAmountCents": 0, "refundedAmountCents": 0, "currency": currency, "captureMethod": "automatic",
         "paymentMethodType": null, "cardBrand": null, "cardLast4": null, "authCode": null, "avsResponse": null,
@@ -54,8 +55,8 @@ fn intent(amount_cents: i64, currency: &str) -> PaymentIntent {
         "terminalId": null, "lineItems": [{ "name": "Mug", "unitAmountCents": amount_cents, "quantity": 1 }],
         "metadata": {}, "nextAction": null, "lastError": null, "createdAt": "2026-11-29T00:00:00.000Z",
         "updatedAt": "2026-11-29T00:00:00.000Z"
-    }))
-    .expect("an intent")
+    });
+    Intent::read(JsJson(js_sys::JSON::parse(&answer.to_string()).expect("JSON"))).expect("an intent")
 }
 
 #[wasm_bindgen_test]

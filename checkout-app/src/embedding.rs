@@ -15,7 +15,7 @@ pub(crate) fn listen_to_parent(ui: Ui) {
         if event.origin() != parent_origin || !from_parent {
             return;
         }
-        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = platform::message_text(&event.data()).as_deref().and_then(ParentMessage::read) else { return };
+        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = ParentMessage::from_json(&JsJson(event.data())) else { return };
         if let Some(locale) = locale.filter(|l| i18n::supported(l)) {
             ui.locale.set(locale);
         }
@@ -40,7 +40,7 @@ pub(crate) fn listen_to_bank(ui: Ui, origin: String) {
         if event.origin() != origin || ui.challenge.get_untracked().is_none() {
             return;
         }
-        match platform::message_text(&event.data()).as_deref().and_then(ChallengeMessage::read) {
+        match ChallengeMessage::from_json(&JsJson(event.data())) {
             Some(ChallengeMessage::ThreeDsComplete) => finish_challenge(true),
             Some(ChallengeMessage::ThreeDsEscape) => finish_challenge(false),
             None => {}

@@ -2,13 +2,19 @@
 
 use super::*;
 
+/// The intent the checkout is for, as Kassa has it now.
+pub(crate) async fn retrieve(ui: Ui) -> Result<Intent, KassaError> {
+    let client = ui.client();
+    client.run::<JsJson>(client.api().retrieve_payment_intent(&ui.opts().client_secret)).await.and_then(Intent::read)
+}
+
 pub(crate) fn load(ui: Ui) {
     spawn_local(async move {
         let options = ui.opts();
-        match ui.client().retrieve_payment_intent(&options.client_secret).await {
+        match retrieve(ui).await {
             Ok(intent) => {
-                let done = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
-                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Ready { amount_cents: intent.amount_cents, currency: intent.currency });
+                let done = intent.is_paid();
+                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Ready { amount_cents: kassa::MinorUnits(intent.amount_cents), currency: intent.currency });
                 ui.intent.set(Some(intent));
                 ui.screen.set(match (done, options.mode) {
                     (true, _) => Screen::Done,
@@ -22,8 +28,9 @@ pub(crate) fn load(ui: Ui) {
             }
         }
         if let Some(session) = &options.customer_session {
-            if let Ok(saved) = ui.client().list_payment_methods(session).await {
-                ui.chosen.set(saved.first().map(|m| m.id.to_string()));
+            let client = ui.client();
+            if let Ok(saved) = client.run::<JsJson>(client.api().list_payment_methods(session)).await.and_then(SavedCard::read_list) {
+                ui.chosen.set(saved.first().map(|m| m.id.clone()));
                 ui.saved.set(saved);
             }
         }
@@ -88,11 +95,11 @@ pub(crate) fn show_answers(ui: Ui) {
     });
 }
 
-fn show_outcome(ui: Ui, result: Result<PaymentIntent, KassaError>) {
+fn show_outcome(ui: Ui, result: Result<Intent, KassaError>) {
     let options = ui.opts();
     match result {
-        Ok(intent) if matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized) => {
-            tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Success { payment_intent: Box::new(intent.clone()) });
+        Ok(intent) if intent.is_paid() => {
+            tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Success { payment_intent: Box::new((*intent.json).clone()) });
             ui.intent.set(Some(intent));
             ui.screen.set(Screen::Done);
             focus("result-title");

@@ -5,8 +5,10 @@ use std::cell::RefCell;
 
 use futures_channel::oneshot;
 use kassa::api::NextAction;
-use kassa::client::{ChallengeError, Host, HttpRequest, HttpResponse, Method, TransportError};
+use kassa::client::{ChallengeError, Host, HttpRequest, HttpResponse, TransportError};
 use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 /// The challenge being shown: its address and EMV window size.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,28 +35,30 @@ pub struct BrowserHost {
 
 impl Host for BrowserHost {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        use gloo_net::http::RequestBuilder;
-        let mut builder = RequestBuilder::new(&request.url).method(match request.method {
-            Method::Get => gloo_net::http::Method::GET,
-            Method::Post => gloo_net::http::Method::POST,
-            Method::Delete => gloo_net::http::Method::DELETE,
-        });
+        let no_answer = |error: JsValue| TransportError(error.dyn_ref::<js_sys::Error>().map_or_else(|| "no answer".into(), |e| String::from(e.message())));
+        let window = web_sys::window().ok_or_else(|| TransportError("no window".into()))?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(request.method.as_str());
+        let headers = js_sys::Object::new();
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            let _ = js_sys::Reflect::set(&headers, &(*name).into(), &value.into());
         }
-        let request = match &request.body {
-            Some(body) => builder.body(body.clone()),
-            None => builder.build(),
+        init.set_headers(&headers);
+        if let Some(body) = &request.body {
+            init.set_body(&body.into());
         }
-        .map_err(|e| TransportError(e.to_string()))?;
-        let response = request.send().await.map_err(|e| TransportError(e.to_string()))?;
-        let status = response.status();
-        let body = response.text().await.map_err(|e| TransportError(e.to_string()))?;
-        Ok(HttpResponse { status, body })
+        let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&request.url, &init)).await.map_err(no_answer)?.unchecked_into();
+        let body = JsFuture::from(response.text().map_err(no_answer)?).await.map_err(no_answer)?;
+        Ok(HttpResponse { status: response.status(), body: body.as_string().unwrap_or_default() })
     }
 
     async fn sleep(&self, millis: u32) {
-        gloo_timers::future::TimeoutFuture::new(millis).await;
+        let wait = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis as i32);
+            }
+        });
+        let _ = JsFuture::from(wait).await;
     }
 
     fn idempotency_key(&self) -> String {

@@ -1,6 +1,7 @@
 //! Kassa's checkout, rendered in the browser: order summary, card form, saved cards, 3-D Secure,
 //! result screens, and a kiosk mode with a tip screen. It uses the `kassa` client flows from Rust.
 
+mod answers;
 mod card_fields;
 pub mod host;
 pub mod i18n;
@@ -14,8 +15,7 @@ mod state;
 
 use std::rc::Rc;
 
-use kassa::api::{IntentStatus, PaymentIntent, SavedPaymentMethod};
-use kassa::client::{CardDetails, Client, ConfirmParams, ErrorType, KassaError};
+use kassa::client::{CardDetails, Client, ConfirmParams, ErrorType, JsJson, KassaError};
 use kassa::messages::{ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
 use leptos::ev;
 use leptos::prelude::*;
@@ -23,6 +23,7 @@ use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
+use answers::{Intent, SavedCard};
 use card_fields::*;
 use host::{finish_challenge, BrowserHost, Challenge};
 use i18n::{t, Text};

@@ -1,7 +1,8 @@
 //! Small things the browser does for the app: money for people, and messages to the shop's page.
 
 use js_sys::{Array, Object, Reflect};
-use kassa::messages::{self, CheckoutMessage, FROM_CHECKOUT};
+use kassa::client::JsJson;
+use kassa::messages::CheckoutMessage;
 use kassa::Currency;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -25,20 +26,13 @@ pub fn money(minor: i64, currency: Currency, locale: &str) -> String {
 }
 
 /// Tells the shop's page something, and only the shop's page.
-pub fn tell_parent(parent_origin: Option<&str>, message: CheckoutMessage) {
+pub fn tell_parent(parent_origin: Option<&str>, message: CheckoutMessage<JsJson>) {
     let (Some(origin), Some(window)) = (parent_origin, web_sys::window()) else { return };
     let Ok(Some(parent)) = window.parent() else { return };
     if parent == window {
         return;
     }
-    if let Ok(value) = js_sys::JSON::parse(&messages::sent(FROM_CHECKOUT, &message).to_string()) {
-        let _ = parent.post_message(&value, origin);
-    }
-}
-
-/// A message's data as JSON text.
-pub fn message_text(data: &JsValue) -> Option<String> {
-    js_sys::JSON::stringify(data).ok()?.as_string()
+    let _ = parent.post_message(&message.to_json().0, origin);
 }
 
 pub fn focus(id: &str) {

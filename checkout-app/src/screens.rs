@@ -10,7 +10,7 @@ pub(crate) fn Summary() -> impl IntoView {
             <h2 id="summary-title" class="visually-hidden">{move || ui.tr(Text::Summary)}</h2>
             <ul class="lines">
                 {move || ui.intent.with(|i| i.as_ref().map(|i| i.line_items.clone()).unwrap_or_default()).into_iter().map(|line| {
-                    let total = line.unit_amount_cents.get() * i64::from(line.quantity);
+                    let total = line.unit_amount_cents * line.quantity;
                     view! {
                         <li>
                             <span class="line-name">{line.name.clone()}" × "{line.quantity}</span>
@@ -109,14 +109,14 @@ pub(crate) fn PayScreen() -> impl IntoView {
                 <fieldset class="saved">
                     <legend>{move || ui.tr(Text::SavedCards)}</legend>
                     {move || ui.saved.get().into_iter().map(|method| {
-                        let id = method.id.to_string();
+                        let id = method.id.clone();
                         let checked = { let id = id.clone(); move || ui.chosen.get().as_deref() == Some(id.as_str()) };
                         view! {
                             <label class="choice">
                                 <input type="radio" name="payment-method" prop:checked=checked
                                     on:change=move |_| ui.chosen.set(Some(id.clone()))/>
-                                <span>{brand_label(method.card.brand)}" "{move || ui.tr(Text::Ending)}" "{method.card.last4.clone()}
-                                    " · "{format!("{:02}/{}", method.card.exp_month, method.card.exp_year % 100)}</span>
+                                <span>{brand_label(method.brand)}" "{move || ui.tr(Text::Ending)}" "{method.last4.clone()}
+                                    " · "{format!("{:02}/{}", method.exp_month, method.exp_year % 100)}</span>
                             </label>
                         }
                     }).collect_view()}
@@ -161,7 +161,7 @@ pub(crate) fn DoneScreen() -> impl IntoView {
     let kiosk = ui.opts().mode == Mode::Kiosk;
     let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr(Text::Ending), i.card_last4.clone().unwrap_or_default())));
     let auth = move || ui.intent.with(|i| i.as_ref().and_then(|i| i.auth_code.clone()));
-    let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents).get())).unwrap_or(0);
+    let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents))).unwrap_or(0);
     view! {
         <section class="result success" aria-labelledby="result-title">
             <div class="check" aria-hidden="true">"✓"</div>

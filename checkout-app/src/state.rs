@@ -19,8 +19,8 @@ pub(crate) struct Ui {
     pub(crate) client: StoredValue<Rc<Client<BrowserHost>>, LocalStorage>,
     pub(crate) locale: RwSignal<String>,
     pub(crate) screen: RwSignal<Screen>,
-    pub(crate) intent: RwSignal<Option<PaymentIntent>>,
-    pub(crate) saved: RwSignal<Vec<SavedPaymentMethod>>,
+    pub(crate) intent: RwSignal<Option<Intent>>,
+    pub(crate) saved: RwSignal<Vec<SavedCard>>,
     pub(crate) chosen: RwSignal<Option<String>>,
     pub(crate) number: RwSignal<String>,
     pub(crate) expiry: RwSignal<String>,
@@ -32,9 +32,9 @@ pub(crate) struct Ui {
     pub(crate) tip: RwSignal<Option<i64>>,
     pub(crate) custom_tip: RwSignal<String>,
     /// The confirmation, as an action: `pending()` while the card is being charged.
-    pub(crate) paying: Action<(Ui, ConfirmParams), Result<PaymentIntent, KassaError>>,
+    pub(crate) paying: Action<(Ui, ConfirmParams), Result<Intent, KassaError>>,
     /// Re-reading the intent after the shop changed it: only the latest answer is shown.
-    pub(crate) refreshing: Action<Ui, Option<PaymentIntent>>,
+    pub(crate) refreshing: Action<Ui, Option<Intent>>,
     pub(crate) error: RwSignal<Option<String>>,
     pub(crate) challenge: RwSignal<Option<Challenge>>,
     pub(crate) last_activity: RwSignal<f64>,
@@ -63,11 +63,15 @@ impl Ui {
             custom_tip: RwSignal::new(String::new()),
             paying: Action::new_local(|(ui, params): &(Ui, ConfirmParams)| {
                 let (ui, params) = (*ui, params.clone());
-                async move { ui.client().confirm_payment(&ui.opts().client_secret, &params).await }
+                async move {
+                    let client = ui.client();
+                    let flow = client.api().confirm_payment(&ui.opts().client_secret, &params, client.idempotency_key());
+                    client.run::<JsJson>(flow).await.and_then(Intent::read)
+                }
             }),
             refreshing: Action::new_local(|ui: &Ui| {
                 let ui = *ui;
-                async move { ui.client().retrieve_payment_intent(&ui.opts().client_secret).await.ok() }
+                async move { retrieve(ui).await.ok() }
             }),
             error: RwSignal::new(None),
             challenge,
@@ -93,7 +97,7 @@ impl Ui {
     }
 
     pub(crate) fn amounts(&self) -> Option<(i64, i64, kassa::Currency)> {
-        self.intent.with(|i| i.as_ref().map(|i| (i.amount_cents.get(), self.tip.get().unwrap_or(0), i.currency)))
+        self.intent.with(|i| i.as_ref().map(|i| (i.amount_cents, self.tip.get().unwrap_or(0), i.currency)))
     }
 
     pub(crate) fn money(&self, minor: i64) -> String {
@@ -122,7 +126,7 @@ impl Ui {
         self.left.set([false; 3]);
         self.error.set(None);
         self.tip.set(None);
-        self.chosen.set(self.saved.with_untracked(|s| s.first().map(|m| m.id.to_string())));
+        self.chosen.set(self.saved.with_untracked(|s| s.first().map(|m| m.id.clone())));
     }
 }
 

@@ -22,6 +22,17 @@ pub enum CardBrand {
 }
 
 impl CardBrand {
+    pub const ALL: [CardBrand; 8] = [
+        CardBrand::Visa,
+        CardBrand::Mastercard,
+        CardBrand::Amex,
+        CardBrand::Discover,
+        CardBrand::Diners,
+        CardBrand::Jcb,
+        CardBrand::Unionpay,
+        CardBrand::Unknown,
+    ];
+
     /// Detects the brand from the leading digits (full or partial number).
     pub fn detect(digits: &str) -> CardBrand {
         let prefix = |n: usize| -> Option<u32> { digits.get(..n).and_then(|p| p.parse().ok()) };
@@ -83,7 +94,7 @@ impl CardBrand {
 impl std::str::FromStr for CardBrand {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| ())
+        CardBrand::ALL.into_iter().find(|brand| brand.as_str() == s).ok_or(())
     }
 }
 
@@ -267,6 +278,15 @@ impl Expiry {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn brand_names_parse_back_and_agree_with_serde() {
+        for brand in CardBrand::ALL {
+            assert_eq!(brand.as_str().parse::<CardBrand>(), Ok(brand));
+            assert_eq!(serde_json::to_value(brand).unwrap(), brand.as_str());
+        }
+        assert_eq!("Visa".parse::<CardBrand>(), Err(()));
+    }
 
     #[test]
     fn detects_brands() {

@@ -43,7 +43,7 @@ fn declarations() -> String {
         ConfirmParams::decl(&cfg),
         ErrorType::decl(&cfg),
         KassaError::decl(&cfg),
-        CheckoutMessage::decl(&cfg),
+        <CheckoutMessage>::decl(&cfg),
         Theme::decl(&cfg),
         Appearance::decl(&cfg),
         CheckoutUpdate::decl(&cfg),

@@ -3,63 +3,11 @@
 //! step one asks for — a `fetch`, a timer, the 3-D Secure modal — and reports back, and JSON stays
 //! the browser's own objects, so this core holds no async runtime and no JSON parser.
 
-use js_sys::{Array, Object, Reflect, JSON};
+use js_sys::Reflect;
 use kassa::card::{CardBrand, CardNumber};
-use kassa::client::{Api, CardDetails, ChallengeError, ConfirmParams, HttpResponse, Json, Step, TransportError, MAX_SAFE_INTEGER};
+use kassa::client::{Api, CardDetails, ChallengeError, ConfirmParams, HttpResponse, JsJson, Json, Step, TransportError};
 use kassa::Currency;
 use wasm_bindgen::prelude::*;
-
-/// A JavaScript value as the flows' JSON: the browser parses and prints it.
-#[derive(Clone)]
-struct JsJson(JsValue);
-
-impl Json for JsJson {
-    fn parse(text: &str) -> Option<Self> {
-        JSON::parse(text).ok().map(JsJson)
-    }
-    fn to_text(&self) -> String {
-        JSON::stringify(&self.0).ok().and_then(|text| text.as_string()).unwrap_or_default()
-    }
-    fn string(value: &str) -> Self {
-        JsJson(value.into())
-    }
-    fn integer(value: i64) -> Self {
-        JsJson((value as f64).into())
-    }
-    fn boolean(value: bool) -> Self {
-        JsJson(value.into())
-    }
-    fn array(items: Vec<Self>) -> Self {
-        JsJson(items.into_iter().map(|item| item.0).collect::<Array>().into())
-    }
-    fn object(members: Vec<(&'static str, Self)>) -> Self {
-        let object = Object::new();
-        for (key, value) in members {
-            let _ = Reflect::set(&object, &key.into(), &value.0);
-        }
-        JsJson(object.into())
-    }
-    fn get(&self, key: &str) -> Option<Self> {
-        let value = self.keys().and_then(|_| Reflect::get(&self.0, &key.into()).ok())?;
-        (!value.is_null() && !value.is_undefined()).then_some(JsJson(value))
-    }
-    fn as_string(&self) -> Option<String> {
-        self.0.as_string()
-    }
-    fn as_integer(&self) -> Option<i64> {
-        self.0.as_f64().filter(|n| n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER as f64).map(|n| n as i64)
-    }
-    fn as_boolean(&self) -> Option<bool> {
-        self.0.as_bool()
-    }
-    fn as_array(&self) -> Option<Vec<Self>> {
-        Array::is_array(&self.0).then(|| Array::from(&self.0).iter().map(JsJson).collect())
-    }
-    fn keys(&self) -> Option<Vec<String>> {
-        let object = self.0.dyn_ref::<Object>().filter(|_| !Array::is_array(&self.0))?;
-        Some(Object::keys(object).iter().filter_map(|key| key.as_string()).collect())
-    }
-}
 
 /// Where the flows send their requests, and with which publishable key.
 #[wasm_bindgen]

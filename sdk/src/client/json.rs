@@ -12,6 +12,7 @@ pub trait Json: Clone + Sized {
 
     fn string(value: &str) -> Self;
     fn integer(value: i64) -> Self;
+    fn number(value: f64) -> Self;
     fn boolean(value: bool) -> Self;
     fn array(items: Vec<Self>) -> Self;
     fn object(members: Vec<(&'static str, Self)>) -> Self;
@@ -41,6 +42,9 @@ impl Json for Value {
         Value::String(value.to_owned())
     }
     fn integer(value: i64) -> Self {
+        Value::from(value)
+    }
+    fn number(value: f64) -> Self {
         Value::from(value)
     }
     fn boolean(value: bool) -> Self {

@@ -12,11 +12,15 @@
 
 mod error;
 pub mod flow;
+#[cfg(feature = "js")]
+mod js;
 mod json;
 mod params;
 
 pub use error::{ErrorType, KassaError};
 pub use flow::{Api, Flow, Step, ATTEMPTS};
+#[cfg(feature = "js")]
+pub use js::JsJson;
 pub use json::{Json, MAX_SAFE_INTEGER};
 pub use params::{CardDetails, ConfirmParams};
 
@@ -97,8 +101,18 @@ impl<H: Host> Client<H> {
         &self.host
     }
 
+    /// Makes the flows [`Client::run`] runs, for a caller that reads the answers itself.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// A fresh idempotency key from the host, for a flow that needs one.
+    pub fn idempotency_key(&self) -> String {
+        self.host.idempotency_key()
+    }
+
     /// Runs a flow to its end: the `data` of Kassa's last answer, or the error.
-    pub async fn run(&self, mut flow: Flow<Value>) -> Result<Value, KassaError> {
+    pub async fn run<J: Json>(&self, mut flow: Flow<J>) -> Result<J, KassaError> {
         let mut step = flow.start();
         loop {
             step = match step {
@@ -145,7 +159,7 @@ impl<H: Host> Client<H> {
 
     /// Removes one of that customer's saved cards.
     pub async fn detach_payment_method(&self, payment_method_id: &str, customer_session: &str) -> Result<(), KassaError> {
-        self.run(self.api.detach_payment_method(payment_method_id, customer_session, self.host.idempotency_key())).await.map(drop)
+        self.run::<Value>(self.api.detach_payment_method(payment_method_id, customer_session, self.host.idempotency_key())).await.map(drop)
     }
 }
 
