@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
 trunk build --config Trunk.toml "$@"
 node scripts/externalize-inline.mjs checkout-app/dist
+[ -x node_modules/.bin/esbuild ] || npm install --no-audit --no-fund
+node scripts/minify-glue.mjs checkout-app/dist
