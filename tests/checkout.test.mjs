@@ -183,6 +183,37 @@ test('a payment made with the keyboard alone', async () => {
   await context.close();
 });
 
+test('the card form takes input while the intent loads, and Pay waits for the amount', async () => {
+  const { page, context, problems } = await newPage();
+  // Kassa's answer to the checkout's first read of the intent is held back until released.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let holding = true;
+  await context.route(/\/api\/v1\/payments\/intents\/pi_[^/?]+\?clientSecret=/, async (route) => {
+    if (holding) {
+      holding = false;
+      await held;
+    }
+    await route.continue();
+  });
+  const frame = await openCheckout(page, server, { items: { mug: 1 } });
+  await frame.getByRole('status').getByText('Loading…').waitFor();
+  const pay = frame.locator('#pay');
+  assert.equal(await pay.isDisabled(), true, 'nobody pays before seeing the amount');
+  const number = frame.getByLabel('Card number');
+  await number.pressSequentially('4242 4242');
+  await page.screenshot({ path: join(screenshots, 'checkout-loading-light.png'), fullPage: true });
+  release();
+  await frame.getByTestId('total').getByText(/\d/).waitFor();
+  assert.equal(await number.inputValue(), '4242 4242', 'what was typed stays');
+  assert.equal(await frame.locator(':focus').getAttribute('id'), 'card-number', 'and so does the focus');
+  assert.equal(await pay.isDisabled(), false);
+  assert.match(await pay.textContent(), /^Pay \S+/);
+  assert.equal(await frame.getByText('Loading…').count(), 0);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('errors show when a field is left, never on the first keystroke', async () => {
   const { page, context } = await newPage();
   const frame = await openCheckout(page, server, { items: { mug: 1 }, locale: 'de' });

@@ -16,11 +16,15 @@ pub(crate) fn load(ui: Ui) {
                 let done = intent.is_paid();
                 tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Ready { amount_cents: kassa::MinorUnits(intent.amount_cents), currency: intent.currency });
                 ui.intent.set(Some(intent));
-                ui.screen.set(match (done, options.mode) {
+                let screen = match (done, options.mode) {
                     (true, _) => Screen::Done,
                     (false, Mode::Kiosk) => Screen::Tip,
                     (false, Mode::Embedded) => Screen::Pay,
-                });
+                };
+                // The card form may already be showing, with what the customer typed and the focus.
+                if ui.screen.get_untracked() != screen {
+                    ui.screen.set(screen);
+                }
             }
             Err(error) => {
                 tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Error { error: error.clone() });
@@ -44,7 +48,8 @@ pub(crate) fn refresh(ui: Ui) {
 
 /// Confirms the payment with the chosen saved card or the typed one, once at a time.
 pub(crate) fn pay(ui: Ui) {
-    if ui.paying.pending().get_untracked() {
+    // Nobody pays before seeing the amount.
+    if ui.paying.pending().get_untracked() || ui.intent.with_untracked(Option::is_none) {
         return;
     }
     let options = ui.opts();

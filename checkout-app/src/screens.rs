@@ -23,6 +23,7 @@ pub(crate) fn Summary() -> impl IntoView {
                 <p class="row"><span>{move || ui.tr(Text::Subtotal)}</span><span>{move || ui.amounts().map(|(a, _, _)| ui.money(a))}</span></p>
                 <p class="row"><span>{move || ui.tr(Text::Tip)}</span><span data-testid="tip-amount">{move || ui.amounts().map(|(_, t, _)| ui.money(t))}</span></p>
             })}
+            {move || ui.intent.with(Option::is_none).then(|| view! { <p class="loading" role="status">{move || ui.tr(Text::Loading)}</p> })}
             <p class="row total"><span>{move || ui.tr(Text::Total)}</span>
                 <span data-testid="total">{move || ui.amounts().map(|(a, t, _)| ui.money(a + t))}</span></p>
         </section>
@@ -148,7 +149,7 @@ pub(crate) fn PayScreen() -> impl IntoView {
                 </div>
             </Show>
             <div class="payment-error" role="alert" aria-live="assertive">{move || ui.error.get()}</div>
-            <button type="submit" id="pay" class="pay" prop:disabled=move || ui.is_paying() aria-busy=move || ui.is_paying().to_string()>
+            <button type="submit" id="pay" class="pay" prop:disabled=move || ui.is_paying() || ui.intent.with(Option::is_none) aria-busy=move || ui.is_paying().to_string()>
                 {pay_label}
             </button>
         </form>

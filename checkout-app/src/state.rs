@@ -44,11 +44,14 @@ impl Ui {
     /// A checkout for `options` with nothing loaded or typed yet. `challenge` is the one its
     /// client's host shows.
     pub(crate) fn new(options: Options, client: Client<BrowserHost>, challenge: RwSignal<Option<Challenge>>) -> Ui {
+        // The card form shows at once, so the customer can type while the intent loads; a kiosk
+        // starts with its tip screen, which needs the amount.
+        let first = if options.mode == Mode::Kiosk { Screen::Loading } else { Screen::Pay };
         Ui {
             locale: RwSignal::new(options.locale.clone()),
             options: StoredValue::new_local(Rc::new(options)),
             client: StoredValue::new_local(Rc::new(client)),
-            screen: RwSignal::new(Screen::Loading),
+            screen: RwSignal::new(first),
             intent: RwSignal::new(None),
             saved: RwSignal::new(Vec::new()),
             chosen: RwSignal::new(None),
