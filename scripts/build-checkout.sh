@@ -7,3 +7,4 @@ trunk build --config Trunk.toml "$@"
 node scripts/externalize-inline.mjs checkout-app/dist
 [ -x node_modules/.bin/esbuild ] || npm install --no-audit --no-fund
 node scripts/minify-glue.mjs checkout-app/dist
+node scripts/precompress.mjs checkout-app/dist

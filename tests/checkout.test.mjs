@@ -363,6 +363,27 @@ test('screens in the dark theme', async () => {
   await kiosk.context.close();
 });
 
+test('the checkout downloads compressed, and what is named by its content is cached for good', async () => {
+  const get = (path, encoding) => fetch(`${server.url}/checkout/${path}`, { headers: { 'accept-encoding': encoding } });
+  const page = await get('', 'br, gzip');
+  assert.equal(page.headers.get('content-encoding'), 'br');
+  assert.equal(page.headers.get('cache-control'), 'no-cache', 'the page that names the files is checked each time');
+  const html = await page.text();
+  const wasm = html.match(/kassa-checkout-[0-9a-f]+_bg\.wasm/)?.[0];
+  assert.ok(wasm, html);
+  const plain = await get(wasm, 'identity');
+  assert.equal(plain.headers.get('content-encoding'), null);
+  const original = Buffer.from(await plain.arrayBuffer());
+  for (const encoding of ['br', 'gzip']) {
+    const response = await get(wasm, encoding);
+    assert.equal(response.headers.get('content-encoding'), encoding);
+    assert.equal(response.headers.get('content-type'), 'application/wasm');
+    assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.ok(Number(response.headers.get('content-length')) < original.length / 2, `${encoding} is less than half the size`);
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), original, 'and decodes to the same file');
+  }
+});
+
 test('the checkout runs under a strict CSP and its iframe fits its content', async () => {
   const response = await fetch(`${server.url}/checkout/`);
   const csp = response.headers.get('content-security-policy');

@@ -113,12 +113,16 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .route("/3ds/assets/complete.js", get(three_ds::complete_script))
         .route("/3ds/assets/challenge.js", get(three_ds::challenge_script));
     if let Some(dir) = &pages.checkout {
-        let index = ServeFile::new(dir.join("index.html"));
+        // The build writes each file's brotli and gzip beside it; they are served to browsers that take them.
+        let index = ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip();
         let policy = HeaderValue::from_str(&checkout_csp(&state.processors.challenge_origins())).expect("the origins are checked");
         let csp = SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, policy);
         router = router
             .route_service("/checkout", axum::routing::get(|| async { axum::response::Redirect::permanent("/checkout/") }))
-            .nest_service("/checkout/", tower::ServiceBuilder::new().layer(csp).service(ServeDir::new(dir).fallback(index)));
+            .nest_service(
+                "/checkout/",
+                tower::ServiceBuilder::new().layer(csp).layer(from_fn(cache_policy)).service(ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(index)),
+            );
     }
     if let Some(dir) = &pages.sdk {
         router = router.nest_service("/sdk/", ServeDir::new(dir));
@@ -159,6 +163,25 @@ pub async fn health(State(state): State<AppState>) -> Response {
     } else {
         ApiError::internal("database unreachable").into_response()
     }
+}
+
+/// Whether a file's name carries a hash of its content (`kassa-checkout-275dad0e07d0248f_bg.wasm`),
+/// so that it never changes under that name.
+fn is_content_addressed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    name.split(['-', '_', '.']).any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A content-addressed file is cached for good; anything else (the page that names them) is
+/// checked with the server each time.
+async fn cache_policy(request: Request, next: Next) -> Response {
+    let forever = is_content_addressed(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status().is_success() {
+        let policy = if forever { "public, max-age=31536000, immutable" } else { "no-cache" };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
 }
 
 async fn not_found() -> ApiError {
