@@ -240,7 +240,7 @@ fn inline_amounts(value: &mut Value) {
     match value {
         Value::Object(map) => {
             let optional = map.get("oneOf").and_then(Value::as_array).is_some_and(|options| {
-                options.len() == 2 && options.iter().any(|o| o == &json!({ "type": "null" })) && options.iter().any(|o| is_ref(o))
+                options.len() == 2 && options.iter().any(|o| o == &json!({ "type": "null" })) && options.iter().any(&is_ref)
             });
             if optional {
                 let inner = map.remove("oneOf").and_then(|o| o.as_array().and_then(|o| o.iter().find(|o| is_ref(o)).cloned()));

@@ -124,7 +124,7 @@ async fn check_order_link(ctx: &Ctx<'_>, order_id: Option<&OrderId>, currency: C
     let Some(id) = order_id else { return Ok(()) };
     ctx.require(kassa::api::Permission::OrdersManage)?;
     let mut conn = ctx.state.store.reader().acquire().await?;
-    let order = orders::find(&mut conn, ctx.merchant, &id)
+    let order = orders::find(&mut conn, ctx.merchant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("order").with_details(json!({ "field": "orderId" })))?;
     if order.currency != currency {
