@@ -54,13 +54,19 @@ pub struct Api {
     api_base: String,
 }
 
+/// The intent a flow is about: its id, and the request that re-reads it.
+#[derive(Debug, Clone)]
+struct Reread {
+    intent_id: String,
+    request: HttpRequest,
+}
+
 /// One call of the SDK, from its first request to its result.
 #[derive(Debug)]
 pub struct Flow<J> {
     state: State<J>,
-    /// To re-read the intent after its 3-D Secure step.
-    retrieve: Option<HttpRequest>,
-    intent_id: String,
+    /// How to re-read the intent after its 3-D Secure step (flows about an intent only).
+    reread: Option<Reread>,
 }
 
 const NOT_A_CLIENT_SECRET: &str = "clientSecret is not a payment intent's client secret";
@@ -84,40 +90,44 @@ impl Api {
         HttpRequest { method, url: format!("{}{path}", self.api_base), headers, body: body.map(|b| b.to_text()) }
     }
 
-    fn retrieve_request<J: Json>(&self, client_secret: &str) -> Option<(String, HttpRequest)> {
-        let id = intent_of_client_secret(client_secret)?.to_string();
-        let request = self.request::<J>(Method::Get, &format!("/api/v1/payments/intents/{id}?clientSecret={client_secret}"), None, None, None);
-        Some((id, request))
+    /// `GET /payments/intents/{id}` with the client secret, or the error a caller gets for a
+    /// client secret that is none.
+    fn reread<J: Json>(&self, client_secret: &str) -> Result<Reread, KassaError> {
+        let intent_id = intent_of_client_secret(client_secret).ok_or_else(|| KassaError::invalid_argument("clientSecret", NOT_A_CLIENT_SECRET))?.to_string();
+        let request = self.request::<J>(Method::Get, &format!("/api/v1/payments/intents/{intent_id}?clientSecret={client_secret}"), None, None, None);
+        Ok(Reread { intent_id, request })
     }
 
     /// `GET /payments/intents/{id}` with the client secret.
     pub fn retrieve_payment_intent<J: Json>(&self, client_secret: &str) -> Flow<J> {
-        match self.retrieve_request::<J>(client_secret) {
-            Some((id, request)) => Flow::calling(request, Then::Return, id, None),
-            None => Flow::refused(KassaError::invalid_argument("clientSecret", NOT_A_CLIENT_SECRET)),
+        match self.reread::<J>(client_secret) {
+            Ok(reread) => Flow::calling(reread.request, Then::Return, None),
+            Err(error) => Flow::refused(error),
         }
     }
 
     /// Confirms the intent with a new or saved card; drives 3-D Secure unless told not to.
     pub fn confirm_payment<J: Json>(&self, client_secret: &str, params: &ConfirmParams, idempotency_key: String) -> Flow<J> {
-        let Some((id, retrieve)) = self.retrieve_request::<J>(client_secret) else {
-            return Flow::refused(KassaError::invalid_argument("clientSecret", NOT_A_CLIENT_SECRET));
+        let reread = match self.reread::<J>(client_secret) {
+            Ok(reread) => reread,
+            Err(error) => return Flow::refused(error),
         };
         let body = match confirm_body::<J>(client_secret, params) {
             Ok(body) => body,
             Err(error) => return Flow::refused(error),
         };
-        let request = self.request(Method::Post, &format!("/api/v1/payments/intents/{id}/confirm"), Some(body), Some(idempotency_key), None);
+        let path = format!("/api/v1/payments/intents/{}/confirm", reread.intent_id);
+        let request = self.request(Method::Post, &path, Some(body), Some(idempotency_key), None);
         let then = if params.handle_actions { Then::Challenge } else { Then::Return };
-        Flow::calling(request, then, id, Some(retrieve))
+        Flow::calling(request, then, Some(reread))
     }
 
     /// Drives an intent's pending 3-D Secure step (after `confirm_payment` with
     /// `handle_actions: false`, or after a page reload).
     pub fn handle_next_action<J: Json>(&self, client_secret: &str) -> Flow<J> {
-        match self.retrieve_request::<J>(client_secret) {
-            Some((id, request)) => Flow::calling(request.clone(), Then::Challenge, id, Some(request)),
-            None => Flow::refused(KassaError::invalid_argument("clientSecret", NOT_A_CLIENT_SECRET)),
+        match self.reread::<J>(client_secret) {
+            Ok(reread) => Flow::calling(reread.request.clone(), Then::Challenge, Some(reread)),
+            Err(error) => Flow::refused(error),
         }
     }
 
@@ -127,26 +137,27 @@ impl Api {
             return Flow::refused(error);
         }
         let body = J::object(vec![("card", card.to_json())]);
-        Flow::calling(self.request(Method::Post, "/api/v1/payment-methods", Some(body), Some(idempotency_key), None), Then::Return, String::new(), None)
+        Flow::calling(self.request(Method::Post, "/api/v1/payment-methods", Some(body), Some(idempotency_key), None), Then::Return, None)
     }
 
     /// The saved cards of the customer whose session secret this is.
     pub fn list_payment_methods<J: Json>(&self, customer_session: &str) -> Flow<J> {
-        let Some(customer) = customer_of_session(customer_session) else {
-            return Flow::refused(KassaError::invalid_argument("customerSession", NOT_A_SESSION));
-        };
-        let request = self.request::<J>(Method::Get, &format!("/api/v1/customers/{customer}/payment-methods"), None, None, Some(("kassa-customer-session", customer_session.to_owned())));
-        Flow::calling(request, Then::Return, String::new(), None)
+        self.saved_cards(Method::Get, customer_session, "", None)
     }
 
     /// Removes one of that customer's saved cards.
     pub fn detach_payment_method<J: Json>(&self, payment_method_id: &str, customer_session: &str, idempotency_key: String) -> Flow<J> {
+        self.saved_cards(Method::Delete, customer_session, &format!("/{payment_method_id}"), Some(idempotency_key))
+    }
+
+    /// A call on `/customers/{customer}/payment-methods{rest}` with the customer's session secret.
+    fn saved_cards<J: Json>(&self, method: Method, customer_session: &str, rest: &str, idempotency_key: Option<String>) -> Flow<J> {
         let Some(customer) = customer_of_session(customer_session) else {
             return Flow::refused(KassaError::invalid_argument("customerSession", NOT_A_SESSION));
         };
-        let path = format!("/api/v1/customers/{customer}/payment-methods/{payment_method_id}");
-        let request = self.request::<J>(Method::Delete, &path, None, Some(idempotency_key), Some(("kassa-customer-session", customer_session.to_owned())));
-        Flow::calling(request, Then::Return, String::new(), None)
+        let session = Some(("kassa-customer-session", customer_session.to_owned()));
+        let request = self.request::<J>(method, &format!("/api/v1/customers/{customer}/payment-methods{rest}"), None, idempotency_key, session);
+        Flow::calling(request, Then::Return, None)
     }
 }
 
@@ -175,11 +186,11 @@ fn confirm_body<J: Json>(client_secret: &str, params: &ConfirmParams) -> Result<
 impl<J: Json> Flow<J> {
     /// A flow that ends with this error before any request (a caller's argument was wrong).
     pub fn refused(error: KassaError) -> Flow<J> {
-        Flow { state: State::Refused(error), retrieve: None, intent_id: String::new() }
+        Flow { state: State::Refused(error), reread: None }
     }
 
-    fn calling(request: HttpRequest, then: Then, intent_id: String, retrieve: Option<HttpRequest>) -> Flow<J> {
-        Flow { state: State::Calling { request, attempt: 1, then }, retrieve, intent_id }
+    fn calling(request: HttpRequest, then: Then, reread: Option<Reread>) -> Flow<J> {
+        Flow { state: State::Calling { request, attempt: 1, then }, reread }
     }
 
     fn done(&mut self, result: Result<J, KassaError>) -> Step<J> {
@@ -246,14 +257,15 @@ impl<J: Json> Flow<J> {
         let State::Challenging { intent } = std::mem::replace(&mut self.state, State::Finished) else {
             return self.out_of_turn();
         };
-        match (outcome, self.retrieve.clone()) {
-            (Ok(()), Some(request)) => {
+        match (outcome, &self.reread) {
+            (Ok(()), Some(reread)) => {
+                let request = reread.request.clone();
                 self.state = State::Calling { request: request.clone(), attempt: 1, then: Then::CheckFailure };
                 Step::Send(request)
             }
-            (Err(ChallengeError::Cancelled), _) => {
-                let id = self.intent_id.clone();
-                self.done(Err(KassaError::authentication_cancelled(&id)))
+            (Err(ChallengeError::Cancelled), reread) => {
+                let error = KassaError::authentication_cancelled(reread.as_ref().map_or("", |r| r.intent_id.as_str()));
+                self.done(Err(error))
             }
             // Without a screen the intent is returned as it is, for the page to finish later.
             (Err(ChallengeError::Unavailable), _) | (Ok(()), None) => self.done(Ok(intent)),
