@@ -41,7 +41,7 @@ impl Json for JsJson {
         JsJson(object.into())
     }
     fn get(&self, key: &str) -> Option<Self> {
-        let value = self.keys().and_then(|_| Reflect::get(&self.0, &key.into()).ok())?;
+        let value = Reflect::get(self.as_object()?, &key.into()).ok()?;
         (!value.is_null() && !value.is_undefined()).then_some(JsJson(value))
     }
     fn as_string(&self) -> Option<String> {
@@ -57,7 +57,13 @@ impl Json for JsJson {
         Array::is_array(&self.0).then(|| Array::from(&self.0).iter().map(JsJson).collect())
     }
     fn keys(&self) -> Option<Vec<String>> {
-        let object = self.0.dyn_ref::<Object>().filter(|_| !Array::is_array(&self.0))?;
-        Some(Object::keys(object).iter().filter_map(|key| key.as_string()).collect())
+        Some(Object::keys(self.as_object()?).iter().filter_map(|key| key.as_string()).collect())
+    }
+}
+
+impl JsJson {
+    /// The value as an object with members: not a list, not a primitive.
+    fn as_object(&self) -> Option<&Object> {
+        self.0.dyn_ref::<Object>().filter(|_| !Array::is_array(&self.0))
     }
 }

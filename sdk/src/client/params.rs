@@ -71,10 +71,6 @@ fn required<T>(value: Option<T>, param: &str) -> Result<T, KassaError> {
     value.ok_or_else(|| KassaError::invalid_argument(param, &format!("{param} is required")))
 }
 
-fn string<J: Json>(value: &J) -> Option<String> {
-    value.as_string()
-}
-
 fn month_or_year<J: Json>(value: &J) -> Option<u32> {
     value.as_integer().and_then(|n| u32::try_from(n).ok())
 }
@@ -86,12 +82,12 @@ impl CardDetails {
             return Err(KassaError::invalid_argument("card", "card must be an object"));
         }
         Ok(CardDetails {
-            number: required(member(card, "number", "card.number", "a string", string)?, "card.number")?,
+            number: required(member(card, "number", "card.number", "a string", J::as_string)?, "card.number")?,
             exp_month: required(member(card, "expMonth", "card.expMonth", "a whole number", month_or_year)?, "card.expMonth")?,
             exp_year: required(member(card, "expYear", "card.expYear", "a whole number", month_or_year)?, "card.expYear")?,
-            cvc: member(card, "cvc", "card.cvc", "a string", string)?,
-            name: member(card, "name", "card.name", "a string", string)?,
-            postal_code: member(card, "postalCode", "card.postalCode", "a string", string)?,
+            cvc: member(card, "cvc", "card.cvc", "a string", J::as_string)?,
+            name: member(card, "name", "card.name", "a string", J::as_string)?,
+            postal_code: member(card, "postalCode", "card.postalCode", "a string", J::as_string)?,
         })
     }
 
@@ -118,9 +114,9 @@ impl ConfirmParams {
         let strings = |list: &J| list.as_array()?.iter().map(J::as_string).collect::<Option<Vec<_>>>();
         Ok(ConfirmParams {
             card: params.get("card").map(|card| CardDetails::from_json(&card)).transpose()?,
-            payment_method_id: member(params, "paymentMethodId", "paymentMethodId", "a string", string)?,
+            payment_method_id: member(params, "paymentMethodId", "paymentMethodId", "a string", J::as_string)?,
             save_card: member(params, "saveCard", "saveCard", "true or false", J::as_boolean)?.unwrap_or(false),
-            return_url: member(params, "returnUrl", "returnUrl", "a string", string)?,
+            return_url: member(params, "returnUrl", "returnUrl", "a string", J::as_string)?,
             handle_actions: member(params, "handleActions", "handleActions", "true or false", J::as_boolean)?.unwrap_or(true),
             tip_cents: member(params, "tipCents", "tipCents", "a whole number of minor units", J::as_integer)?.map(MinorUnits),
             frame_ancestors: member(params, "frameAncestors", "frameAncestors", "a list of origins", strings)?.unwrap_or_default(),
