@@ -6,5 +6,6 @@ source scripts/wasm-env.sh
 trunk build --config Trunk.toml "$@"
 node scripts/externalize-inline.mjs checkout-app/dist
 [ -x node_modules/.bin/esbuild ] || npm install --no-audit --no-fund
-node scripts/minify-glue.mjs checkout-app/dist
+glue=(checkout-app/dist/kassa-checkout-*.js)
+node scripts/minify-glue.mjs "${glue[@]}" checkout-app/dist/index.html
 node scripts/precompress.mjs checkout-app/dist

@@ -8,4 +8,4 @@ wasm-bindgen target/wasm32-unknown-unknown/release/kassa_js.wasm --target web --
 wasm-opt -Oz --converge $WASM_OPT_FEATURES js/wasm/kassa_bg.wasm -o js/wasm/kassa_bg.wasm
 # The generated glue is read by browsers, not people: minified, it downloads a third smaller.
 [ -x node_modules/.bin/esbuild ] || npm install --no-audit --no-fund
-node_modules/.bin/esbuild js/wasm/kassa.js --minify --format=esm --target=es2020 --log-level=warning --allow-overwrite --outfile=js/wasm/kassa.js
+node scripts/minify-glue.mjs js/wasm/kassa.js

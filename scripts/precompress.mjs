@@ -7,7 +7,7 @@ import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 const dir = process.argv[2];
 for (const name of readdirSync(dir).filter((n) => /\.(html|js|css|wasm)$/.test(n))) {
   const data = readFileSync(join(dir, name));
-  const size = { [constants.BROTLI_PARAM_SIZE_HINT]: data.length, [constants.BROTLI_PARAM_QUALITY]: 11 };
-  writeFileSync(join(dir, `${name}.br`), brotliCompressSync(data, { params: size }));
+  const params = { [constants.BROTLI_PARAM_SIZE_HINT]: data.length, [constants.BROTLI_PARAM_QUALITY]: 11 };
+  writeFileSync(join(dir, `${name}.br`), brotliCompressSync(data, { params }));
   writeFileSync(join(dir, `${name}.gz`), gzipSync(data, { level: 9 }));
 }
