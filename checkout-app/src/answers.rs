@@ -78,7 +78,7 @@ impl Intent {
 
     /// Whether the money is taken (or held): nothing is left to pay.
     pub fn is_paid(&self) -> bool {
-        matches!(self.status, IntentStatus::Captured | IntentStatus::Authorized)
+        self.status.succeeded()
     }
 }
 

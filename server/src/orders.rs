@@ -186,7 +186,7 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
 /// and the events it stands for are written to the outbox.
 pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(IntentStatus, i64)>, after: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
     let object = || serde_json::to_value(after.to_api()).unwrap_or_default();
-    let succeeded = |s: IntentStatus| matches!(s, IntentStatus::Captured | IntentStatus::Authorized);
+    let succeeded = IntentStatus::succeeded;
     let (before_status, before_refunded) = before.map_or((None, 0), |(s, r)| (Some(s), r));
     let changed = before_status != Some(after.status);
     if changed && succeeded(after.status) && !before_status.is_some_and(succeeded) {

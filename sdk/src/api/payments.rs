@@ -43,6 +43,11 @@ impl IntentStatus {
         IntentStatus::Canceled,
     ];
 
+    /// Whether the card payment went through: the money is held (authorized) or taken (captured).
+    pub fn succeeded(self) -> bool {
+        matches!(self, IntentStatus::Authorized | IntentStatus::Captured)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             IntentStatus::RequiresPaymentMethod => "requires_payment_method",

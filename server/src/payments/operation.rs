@@ -297,7 +297,7 @@ fn failure_of(intent: &IntentRecord) -> Option<ApiError> {
 async fn retried(tx: &mut Tx, merchant: &MerchantId, original: &PaymentIntentId, retry: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
     let mut record = intents::find_in(tx, merchant, original).await?;
     record.pending_operation = None;
-    if matches!(retry.status, IntentStatus::Captured | IntentStatus::Authorized) {
+    if retry.status.succeeded() {
         record.status = IntentStatus::Resolved;
         record.resolution = Some(Resolution {
             resolution: ResolutionKind::Resolved,

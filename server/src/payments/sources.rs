@@ -127,7 +127,7 @@ pub(super) async fn resolve_source(
 /// Saves the card just paid with to the intent's customer, when asked to and it succeeded (a
 /// saved card is not saved again).
 pub(crate) async fn save_card_if_asked(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
-    let paid = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
+    let paid = intent.status.succeeded();
     let customer = intent.customer_id.as_deref().and_then(|c| c.parse::<CustomerId>().ok());
     let card = (|| {
         Some(CardSummary {

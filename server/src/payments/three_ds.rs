@@ -248,7 +248,7 @@ async fn finished_after(state: &AppState, merchant: &MerchantId, mut intent: Int
 }
 
 fn finished(intent: &IntentRecord) -> Page {
-    let succeeded = matches!(intent.status, IntentStatus::Captured | IntentStatus::Authorized);
+    let succeeded = intent.status.succeeded();
     let message = match (&intent.last_error, intent.status) {
         (_, IntentStatus::Processing) => "Your bank has not answered yet; the shop will tell you the outcome.".to_owned(),
         (Some(error), _) if !succeeded => error.message.clone(),
