@@ -36,6 +36,19 @@ struct Args {
     sdk_dir: PathBuf,
 }
 
+/// Kassa may still be starting beside the shop: waits up to 30 s for its `/healthz` to answer.
+async fn wait_for_kassa(kassa_url: &str) -> Result<(), String> {
+    let health = format!("{}/healthz", kassa_url.trim_end_matches('/'));
+    let http = reqwest::Client::new();
+    for _ in 0..120 {
+        if http.get(&health).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!("Kassa did not answer at {health} within 30 s"))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
@@ -52,18 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         database: args.database,
         public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
     };
-    // Kassa may still be starting beside it.
-    let mut waited = Duration::ZERO;
-    let shop = loop {
-        match kassa_shop::prepare(&config).await {
-            Ok(shop) => break shop,
-            Err(e) if waited < Duration::from_secs(30) && e.to_string().contains("not reachable") => {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                waited += Duration::from_millis(250);
-            }
-            Err(e) => return Err(e),
-        }
-    };
+    wait_for_kassa(&config.kassa_url).await?;
+    let shop = kassa_shop::prepare(&config).await?;
     println!("The demo shop is listening on http://{addr}");
     let router = kassa_shop::router(Arc::new(shop), Some(args.www_dir), Some(args.sdk_dir));
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
