@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use kassa::id::ApiKeyId;
 
 use crate::store::merchants::StoredKey;
 
@@ -41,16 +40,16 @@ impl KeyCache {
 /// Keys whose first request is running in this process: a cheap first check, before the
 /// database's.
 #[derive(Default, Clone)]
-pub struct InFlight(Arc<Mutex<HashSet<(ApiKeyId, String)>>>);
+pub struct InFlight(Arc<Mutex<HashSet<(String, String)>>>);
 
 pub(crate) struct InFlightGuard {
     set: InFlight,
-    entry: (ApiKeyId, String),
+    entry: (String, String),
 }
 
 impl InFlight {
-    pub(crate) fn claim(&self, api_key: &ApiKeyId, key: &str) -> Option<InFlightGuard> {
-        let entry = (api_key.clone(), key.to_owned());
+    pub(crate) fn claim(&self, scope: &str, key: &str) -> Option<InFlightGuard> {
+        let entry = (scope.to_owned(), key.to_owned());
         let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
         set.insert(entry.clone()).then(|| InFlightGuard { set: self.clone(), entry })
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kassa::id::{ApiKeyId, MerchantId};
+use kassa::id::MerchantId;
 use kassa::ErrorCode;
 use serde_json::json;
 
@@ -27,7 +27,8 @@ pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 #[derive(Clone)]
 pub struct IdempotencyKey {
     pub merchant: MerchantId,
-    pub api_key: ApiKeyId,
+    /// Whose keys these are: the API key's id, or the console user's ([`crate::merchants::Caller::scope`]).
+    pub scope: String,
     pub key: String,
     pub fingerprint: String,
     pub keyring: Arc<Keyring>,
@@ -41,7 +42,7 @@ impl std::fmt::Debug for IdempotencyKey {
 
 impl IdempotencyKey {
     pub fn owner(&self) -> Owner<'_> {
-        Owner { merchant: &self.merchant, api_key: &self.api_key, key: &self.key }
+        Owner { merchant: &self.merchant, scope: &self.scope, key: &self.key }
     }
 
     /// Claims the key for a request about to move money (see [`idempotency::begin`]).
@@ -57,7 +58,7 @@ impl IdempotencyKey {
 
 /// The context a reply is sealed with: it opens only as the reply to this very key.
 pub fn seal_context(owner: &Owner<'_>) -> String {
-    format!("idempotency:{}:{}:{}", owner.merchant, owner.api_key, owner.key)
+    format!("idempotency:{}:{}:{}", owner.merchant, owner.scope, owner.key)
 }
 
 pub fn still_running() -> ApiError {

@@ -64,5 +64,6 @@ from_random!(
     kassa::id::EventId,
     kassa::id::OrderPaymentId,
     kassa::id::WebhookEndpointId,
-    kassa::id::DeliveryId
+    kassa::id::DeliveryId,
+    kassa::id::UserId
 );

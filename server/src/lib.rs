@@ -13,6 +13,7 @@ pub mod payments;
 pub mod processor;
 pub mod rate_limit;
 pub mod state;
+pub mod users;
 pub mod webhooks;
 pub mod store;
 

@@ -1,5 +1,6 @@
 //! `kassa-server [serve] [--listen ADDR] [--database URL]` and
-//! `kassa-server merchant create --name NAME [--database URL]`.
+//! `kassa-server merchant create --name NAME [--database URL]` and
+//! `kassa-server user create --merchant ID --email EMAIL --role ROLE [--database URL]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +32,30 @@ enum Command {
     Merchant {
         #[command(subcommand)]
         command: MerchantCommand,
+    },
+    /// Manage the people who use the merchant console.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a console user and print them with a one-time setup link (as one JSON object) with
+    /// which they choose their password.
+    Create {
+        /// The merchant they work for (`mer_…`).
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        email: String,
+        /// `owner` (everything), `manager` (every payment and order action), `staff` (no refunds,
+        /// voids or resolutions) or `viewer` (sees, changes nothing).
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
 }
 
@@ -142,6 +167,12 @@ struct ServeArgs {
     /// Stripe's API address (a Stripe-compatible server such as localstripe in tests).
     #[arg(long, env = "KASSA_STRIPE_API_BASE", default_value = kassa_server::processor::stripe::DEFAULT_API_BASE)]
     stripe_api_base: String,
+    /// A console session unused this long ends (seconds).
+    #[arg(long, env = "KASSA_SESSION_IDLE_SECONDS", default_value_t = 30 * 60)]
+    session_idle_seconds: u64,
+    /// A console session ends this long after sign-in, however much it is used (seconds).
+    #[arg(long, env = "KASSA_SESSION_LIFETIME_SECONDS", default_value_t = 12 * 3600)]
+    session_lifetime_seconds: u64,
     /// How old a pending operation is before the reconciler asks the processor about it.
     #[arg(long, env = "KASSA_RECONCILE_AFTER_MS", default_value_t = 30_000)]
     reconcile_after_ms: u64,
@@ -175,6 +206,7 @@ async fn main() {
             };
             create_merchant(&db.url, &encryption, &name, &request).await
         }
+        Some(Command::User { command: UserCommand::Create { merchant, email, role, db } }) => create_user(&db.url, &merchant, &email, &role).await,
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     };
@@ -190,6 +222,22 @@ async fn create_merchant(url: &str, encryption: &EncryptionArgs, name: &str, pro
     let store = Store::connect(url).await?;
     check_encryption_key(&store, &keyring).await?;
     let created = merchants::create_with_processor(&store, &keyring, name, processor.processor, credentials.as_ref()).await?;
+    println!("{}", serde_json::to_string(&created)?);
+    store.close().await;
+    Ok(())
+}
+
+async fn create_user(url: &str, merchant: &str, email: &str, role: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(role) = kassa::api::Role::parse(role) else {
+        eprintln!("kassa-server: --role is `owner`, `manager`, `staff` or `viewer`");
+        std::process::exit(2);
+    };
+    let Ok(merchant) = merchant.parse::<kassa::id::MerchantId>() else {
+        eprintln!("kassa-server: --merchant is a merchant's id, `mer_…`");
+        std::process::exit(2);
+    };
+    let store = Store::connect(url).await?;
+    let created = kassa_server::users::create(&store, &merchant, email, role, &Default::default(), kassa_server::clock::now_ms()).await.map_err(|e| e.message)?;
     println!("{}", serde_json::to_string(&created)?);
     store.close().await;
     Ok(())
@@ -217,6 +265,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     state.keyring = Arc::new(keyring);
     state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
     state.allow_loopback_webhooks = args.webhooks_allow_loopback;
+    state.console.idle = Duration::from_secs(args.session_idle_seconds.max(1));
+    state.console.lifetime = Duration::from_secs(args.session_lifetime_seconds.max(1));
     let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");

@@ -1,6 +1,6 @@
 //! Merchants and their keys.
 
-use kassa::api::{CreatedApiKey, CreatedMerchant, KeyKind, Permission};
+use kassa::api::{CreatedApiKey, CreatedMerchant, KeyKind, Permission, Role};
 use kassa::id::{ApiKeyId, MerchantId};
 use sha2::{Digest, Sha256};
 
@@ -91,19 +91,60 @@ pub async fn issue_key(
     Ok(CreatedApiKey { id, kind, key, permissions: permissions.to_vec(), name: name.map(str::to_owned) })
 }
 
-/// Who asks: a merchant's API key, by its public id, kind and permissions.
+/// Who asks on a merchant's behalf: one of its API keys, or a person signed in to the console.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Key(kassa::id::ApiKeyId),
+    User { id: kassa::id::UserId, email: String, role: Role },
+}
+
+/// Who asks: the merchant, who acts for it, and what they may do. A console user acts as a
+/// restricted key holding their role's permissions.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The key's public id, never the key.
-    pub key_id: kassa::id::ApiKeyId,
+    pub actor: Actor,
     pub merchant_id: MerchantId,
     pub kind: KeyKind,
     pub permissions: Vec<Permission>,
 }
 
 impl Caller {
-    /// A secret key may do everything; a restricted key what it lists; a publishable key nothing
-    /// here (its few browser routes check for it themselves).
+    /// A request made with an API key.
+    pub fn key(id: kassa::id::ApiKeyId, merchant_id: MerchantId, kind: KeyKind, permissions: Vec<Permission>) -> Caller {
+        Caller { actor: Actor::Key(id), merchant_id, kind, permissions }
+    }
+
+    /// A request made by a signed-in user.
+    pub fn user(id: kassa::id::UserId, email: String, role: Role, merchant_id: MerchantId) -> Caller {
+        Caller { actor: Actor::User { id, email, role }, merchant_id, kind: KeyKind::Restricted, permissions: role.permissions().to_vec() }
+    }
+
+    /// The API key's id, when a key made the request.
+    pub fn key_id(&self) -> Option<&kassa::id::ApiKeyId> {
+        match &self.actor {
+            Actor::Key(id) => Some(id),
+            Actor::User { .. } => None,
+        }
+    }
+
+    /// Whose idempotency keys the request's is: the API key's id or the user's.
+    pub fn scope(&self) -> &str {
+        match &self.actor {
+            Actor::Key(id) => id.as_str(),
+            Actor::User { id, .. } => id.as_str(),
+        }
+    }
+
+    /// Who made a change, as the records show it: the key's id or the user's email.
+    pub fn label(&self) -> &str {
+        match &self.actor {
+            Actor::Key(id) => id.as_str(),
+            Actor::User { email, .. } => email,
+        }
+    }
+
+    /// A secret key may do everything; a restricted key what it lists; a console user what their
+    /// role holds; a publishable key nothing here (its few browser routes check for it themselves).
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         let allowed = match self.kind {
             KeyKind::Secret => true,
@@ -111,19 +152,23 @@ impl Caller {
             KeyKind::Publishable => false,
         };
         if allowed {
-            Ok(())
-        } else if self.kind == KeyKind::Publishable {
-            Err(ApiError::forbidden("A publishable key cannot do this; use a secret key on your server"))
-        } else {
-            Err(ApiError::forbidden(format!("This key lacks the `{}` permission", permission_name(permission))))
+            return Ok(());
         }
+        let name = permission_name(permission);
+        Err(match (&self.actor, self.kind) {
+            (Actor::User { role, .. }, _) => ApiError::forbidden(format!("Your role ({}) does not allow `{name}`", role.as_str())),
+            (_, KeyKind::Publishable) => ApiError::forbidden("A publishable key cannot do this; use a secret key on your server"),
+            _ => ApiError::forbidden(format!("This key lacks the `{name}` permission")),
+        })
     }
 
-    pub fn require_secret(&self) -> Result<(), ApiError> {
-        if self.kind == KeyKind::Secret {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("Only a secret key can do this"))
+    /// Managing the merchant itself (keys, webhooks, events, processor): a secret key or an owner.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match &self.actor {
+            Actor::User { role, .. } if role.administers() => Ok(()),
+            Actor::User { role, .. } => Err(ApiError::forbidden(format!("Only an owner can do this; your role is {}", role.as_str()))),
+            Actor::Key(_) if self.kind == KeyKind::Secret => Ok(()),
+            Actor::Key(_) => Err(ApiError::forbidden("Only a secret key can do this")),
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub processor_timeout: Duration,
     /// Test mode: webhook endpoints may be on loopback.
     pub allow_loopback_webhooks: bool,
+    /// How console sessions and sign-ins are limited.
+    pub console: crate::users::Policy,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             keyring: Arc::new(Keyring::random()),
             processor_timeout: Duration::from_secs(30),
             allow_loopback_webhooks: false,
+            console: crate::users::Policy::default(),
         }
     }
 

@@ -125,7 +125,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
                     assert!(responses.contains_key(status), "{method} {path} lacks {status}");
                 }
             }
-            if path.starts_with("/api/v1/") && method == "post" {
+            // Signing in is not replayed: each sign-in is a session of its own.
+            if path.starts_with("/api/v1/") && !path.starts_with("/api/v1/console/") && method == "post" {
                 assert!(responses.contains_key("409"), "{method} {path} lacks 409");
                 let header = operation["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "Idempotency-Key").unwrap();
                 assert!(header["schema"]["pattern"].as_str().unwrap().contains("{0,253}"));

@@ -19,6 +19,11 @@ const REFERENCE_TABLES: &[&str] = &[
     "api_keys",
     // Facts about the installation (its sandbox fingerprint key, which merchant came first).
     "settings",
+    // Console users sign in by email, and their sessions are found by the cookie's hash, before
+    // anyone knows whose they are; failed sign-ins are counted by email, whoever has it.
+    "users",
+    "console_sessions",
+    "sign_in_failures",
 ];
 
 /// Tables keyed by something else, each with its own distribution column.

@@ -5,6 +5,7 @@ mod intents;
 mod keys;
 mod orders;
 mod payments;
+mod users;
 mod webhooks;
 
 pub use common::*;
@@ -12,4 +13,5 @@ pub use intents::*;
 pub use keys::*;
 pub use orders::*;
 pub use payments::*;
+pub use users::*;
 pub use webhooks::*;

@@ -206,6 +206,9 @@ pub struct Transaction {
     pub provider_reference: Option<String>,
     pub response_code: String,
     pub response_text: String,
+    /// Who asked for the call: an API key's id or a console user's email; none when the
+    /// processor's own news made it.
+    pub created_by: Option<String>,
     pub created_at: String,
 }
 

@@ -35,10 +35,19 @@ async fn find_key(state: &AppState, key_hash: &str) -> Result<Option<std::sync::
     Ok(found)
 }
 
-/// Resolves the key on every request under `/api/v1` and puts the [`Caller`] in the request.
+/// Resolves the key (or else the console session) on every request under `/api/v1` and puts the
+/// [`Caller`] in the request.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(key) = presented_key(req.headers()) else {
-        return ApiError::unauthenticated().into_response();
+        // Without a key, a console session may stand in for one.
+        return match super::console::session_caller(&state, req.method(), req.headers()).await {
+            Some(Ok(caller)) => {
+                req.extensions_mut().insert(caller);
+                next.run(req).await
+            }
+            Some(Err(e)) => e.into_response(),
+            None => ApiError::unauthenticated().into_response(),
+        };
     };
     let key_hash = hash_key(key);
     let found = match find_key(&state, &key_hash).await {
@@ -57,12 +66,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if let Err(wait) = state.rate_limiter.check(&stored.merchant_id, &stored.id, stored.kind).await {
         return rate_limited(wait).into_response();
     }
-    req.extensions_mut().insert(Caller {
-        key_id: stored.id.clone(),
-        merchant_id: stored.merchant_id.clone(),
-        kind: stored.kind,
-        permissions: stored.permissions.clone(),
-    });
+    req.extensions_mut().insert(Caller::key(stored.id.clone(), stored.merchant_id.clone(), stored.kind, stored.permissions.clone()));
     next.run(req).await
 }
 

@@ -57,13 +57,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     };
     let key = IdempotencyKey {
         merchant: caller.merchant_id.clone(),
-        api_key: caller.key_id.clone(),
+        scope: caller.scope().to_owned(),
         fingerprint: fingerprint(parts.method.as_str(), parts.uri.path(), parsed.as_ref(), &bytes),
         key,
         keyring: state.keyring.clone(),
     };
 
-    let Some(_guard) = state.in_flight.claim(&key.api_key, &key.key) else {
+    let Some(_guard) = state.in_flight.claim(&key.scope, &key.key) else {
         return still_running().into_response();
     };
     let different = || {

@@ -19,7 +19,7 @@ use crate::state::AppState;
     responses((status = 201, body = crate::http::openapi::KeyResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 403, body = kassa::ErrorEnvelope)))]
 pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
-    r.caller.require_secret()?;
+    r.caller.require_admin()?;
     let req: CreateApiKeyRequest = body.parse()?;
     match req.kind {
         KeyKind::Restricted if req.permissions.is_empty() => {
@@ -53,7 +53,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
 #[utoipa::path(get, path = "/api-keys", tag = "keys",
     responses((status = 200, body = crate::http::openapi::KeyList), (status = 403, body = kassa::ErrorEnvelope)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<Vec<ApiKey>>>> {
-    caller.require_secret()?;
+    caller.require_admin()?;
     Ok(Json(Data { data: merchants::list_keys(&state.store, &caller.merchant_id).await? }))
 }
 
@@ -62,8 +62,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     responses((status = 200, body = crate::http::openapi::ApiKeyResponse), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, PathId(id): PathId<ApiKeyId>) -> ApiResult<Json<Data<ApiKey>>> {
-    caller.require_secret()?;
-    if id == caller.key_id {
+    caller.require_admin()?;
+    if caller.key_id() == Some(&id) {
         return Err(ApiError::invalid_state("A key cannot revoke itself; roll it, or revoke it with another secret key"));
     }
     let (merchant, revoked) = (caller.merchant_id.clone(), id.clone());
@@ -85,7 +85,7 @@ use kassa::api::ROLL_GRACE_MAX_SECONDS as MAX_GRACE_SECONDS;
     responses((status = 201, body = crate::http::openapi::KeyResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn roll(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<ApiKeyId>, body: JsonBody) -> ApiResult<Recorded> {
-    r.caller.require_secret()?;
+    r.caller.require_admin()?;
     let req: RollApiKeyRequest = body.parse()?;
     let grace = req.expires_in_seconds.unwrap_or(3600);
     if grace > MAX_GRACE_SECONDS {

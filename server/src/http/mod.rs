@@ -1,6 +1,7 @@
 //! The HTTP API.
 
 pub mod auth;
+pub mod console;
 pub mod context;
 pub mod customers;
 pub mod error;
@@ -98,7 +99,10 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .routes(routes!(webhooks::list_events))
         .routes(routes!(processor::get, processor::update))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
-        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+        // Signing in to the console: these routes take no key and no session.
+        .routes(routes!(console::sign_in, console::current, console::sign_out))
+        .routes(routes!(console::set_up));
     let (documented, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(processor::stripe_webhook))

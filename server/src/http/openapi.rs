@@ -117,6 +117,22 @@ pub enum FailedAnswer {
     Counts(CountsResponse),
 }
 
+#[derive(ToSchema)]
+pub struct ConsoleSessionResponse {
+    pub data: kassa::api::ConsoleSession,
+}
+
+#[derive(ToSchema)]
+pub struct SignedOut {
+    /// Always false.
+    pub signed_in: bool,
+}
+
+#[derive(ToSchema)]
+pub struct SignedOutResponse {
+    pub data: SignedOut,
+}
+
 struct Security;
 
 impl Modify for Security {
@@ -124,6 +140,8 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
         components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+        // A console session stands in for a key; its changes also carry `X-CSRF-Token`.
+        components.add_security_scheme("consoleSession", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("kassa_session"))));
     }
 }
 
@@ -133,7 +151,7 @@ impl Modify for Security {
 #[openapi(
     info(title = "Kassa API", version = "1", description = "Card payments: tokenize, authorize, capture, void, refund, tip, search."),
     modifiers(&Security),
-    security(("bearer" = []), ("apiKey" = [])),
+    security(("bearer" = []), ("apiKey" = []), ("consoleSession" = [])),
 )]
 pub struct ApiDoc;
 
@@ -184,7 +202,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
                 if has_body {
                     statuses.push((413, "The body is over the limit"));
                 }
-                if method == "post" {
+                if method == "post" && !path.starts_with("/api/v1/console/") {
                     statuses.push((409, "The idempotency key is in use, or names another request"));
                     add_idempotency_header(operation);
                 }

@@ -181,7 +181,7 @@ pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id
     let order = load(&state, &r.caller, &id).await?;
     let req: CreateOrderPaymentRequest = body.parse()?;
     let now = ledger::now();
-    let payment = ledger::new_manual_payment(&order, req, r.caller.key_id.as_str(), now)?;
+    let payment = ledger::new_manual_payment(&order, req, r.caller.label(), now)?;
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
     state
         .store
@@ -235,7 +235,7 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathId
     r.caller.require(Permission::OrdersManage)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     let req: UpdateOrderPaymentRequest = body.parse()?;
-    let after = ledger::corrected(&payment, req, r.caller.key_id.as_str(), ledger::now())?;
+    let after = ledger::corrected(&payment, req, r.caller.label(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }
 
@@ -246,7 +246,7 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathId
 pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
-    let after = ledger::confirmed(&payment, r.caller.key_id.as_str(), ledger::now())?;
+    let after = ledger::confirmed(&payment, r.caller.label(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }
 
@@ -260,6 +260,6 @@ pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, PathId
     if payment.status == LedgerStatus::Pending && payment.created_via != "card" {
         return save_change(&state, &r, id, payment, None).await;
     }
-    let after = ledger::reversed(&payment, r.caller.key_id.as_str(), ledger::now())?;
+    let after = ledger::reversed(&payment, r.caller.label(), ledger::now())?;
     save_change(&state, &r, id, payment, Some(after)).await
 }

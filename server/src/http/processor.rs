@@ -36,7 +36,7 @@ fn settings(merchant: &MerchantId, kind: ProcessorKind, credentials: Option<&Cre
 #[utoipa::path(get, path = "/processor", tag = "processor",
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 403, body = kassa::ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<ProcessorSettings>>> {
-    caller.require_secret()?;
+    caller.require_admin()?;
     let (kind, credentials) = registry::load(&state.store, &state.keyring, &caller.merchant_id).await?;
     Ok(Json(Data { data: settings(&caller.merchant_id, kind, credentials.as_ref()) }))
 }
@@ -75,7 +75,7 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope)))]
 pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
-    r.caller.require_secret()?;
+    r.caller.require_admin()?;
     let req: UpdateProcessorRequest = body.parse()?;
     let credentials = check_request(&req)?;
     if let Some(credentials) = &credentials {

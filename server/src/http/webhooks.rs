@@ -21,7 +21,7 @@ use crate::store::events;
 #[utoipa::path(post, path = "/webhook-endpoints", tag = "webhooks", request_body = CreateWebhookEndpointRequest,
     responses((status = 201, body = crate::http::openapi::EndpointResponse), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
-    r.caller.require_secret()?;
+    r.caller.require_admin()?;
     let req: CreateWebhookEndpointRequest = body.parse()?;
     crate::webhooks::check_url(&req.url, state.allow_loopback_webhooks).map_err(|why| ApiError::validation("url", why))?;
     if req.events.is_empty() || req.events.iter().any(|e| e != "*" && !EVENT_TYPES.contains(&e.as_str())) {
@@ -48,7 +48,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
 #[utoipa::path(get, path = "/webhook-endpoints", tag = "webhooks",
     responses((status = 200, body = crate::http::openapi::EndpointList)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Data<Vec<WebhookEndpoint>>>> {
-    caller.require_secret()?;
+    caller.require_admin()?;
     let mut conn = state.store.reader().acquire().await?;
     Ok(Json(Data { data: events::endpoints(&mut conn, &caller.merchant_id).await? }))
 }
@@ -56,7 +56,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 #[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhooks", params(("id" = WebhookEndpointId, Path, description = "The endpoint")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<serde_json::Value>> {
-    caller.require_secret()?;
+    caller.require_admin()?;
     let (merchant, removed) = (caller.merchant_id.clone(), id.clone());
     state
         .store
@@ -73,7 +73,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): P
 #[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = WebhookEndpointId, Path, description = "The endpoint")),
     responses((status = 200, body = crate::http::openapi::AttemptList), (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
-    caller.require_secret()?;
+    caller.require_admin()?;
     let mut conn = state.store.reader().acquire().await?;
     if !events::endpoints(&mut conn, &caller.merchant_id).await?.iter().any(|e| e.id == id) {
         return Err(ApiError::not_found("webhook endpoint"));
@@ -95,7 +95,7 @@ pub struct EventQuery {
 #[utoipa::path(get, path = "/events", tag = "webhooks", params(EventQuery),
     responses((status = 200, body = crate::http::openapi::EventPage), (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn list_events(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<EventQuery>) -> ApiResult<Json<Page<Event>>> {
-    caller.require_secret()?;
+    caller.require_admin()?;
     let limit = query.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
         return Err(ApiError::validation("limit", format!("limit must be between 1 and {PAGE_LIMIT_MAX}")));

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kassa::api::{CaptureMethod, Data, IntentStatus, Resolution, ResolutionKind, TransactionStatus, TransactionType};
-use kassa::id::{ApiKeyId, MerchantId, PaymentIntentId};
+use kassa::id::{MerchantId, PaymentIntentId};
 use kassa::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -89,8 +89,10 @@ pub struct Operation {
     pub merchant: MerchantId,
     pub intent_id: PaymentIntentId,
     pub plan: Plan,
-    /// The request it answers: API key id and idempotency key.
-    pub request: Option<(ApiKeyId, String)>,
+    /// The request it answers: whose idempotency key, and the key.
+    pub request: Option<(String, String)>,
+    /// Who asked for it, as the payment's history shows: a key's id or a user's email.
+    pub actor: Option<String>,
     pub created_at: i64,
 }
 
@@ -101,7 +103,8 @@ impl Operation {
             merchant: ctx.merchant.clone(),
             intent_id: intent_id.clone(),
             plan,
-            request: ctx.key.map(|k| (k.api_key.clone(), k.key.clone())),
+            request: ctx.key.map(|k| (k.scope.clone(), k.key.clone())),
+            actor: ctx.caller.map(|c| c.label().to_owned()),
             created_at: now_ms(),
         }
     }
@@ -121,6 +124,7 @@ impl Operation {
             plan: serde_json::to_string(&self.plan).unwrap_or_default(),
             api_key_id: self.request.as_ref().map(|(k, _)| k.clone()),
             idempotency_key: self.request.as_ref().map(|(_, k)| k.clone()),
+            actor: self.actor.clone(),
             created_at: self.created_at,
         }
     }
@@ -133,6 +137,7 @@ impl Operation {
             intent_id: row.intent_id,
             plan,
             request: row.api_key_id.zip(row.idempotency_key),
+            actor: row.actor,
             created_at: row.created_at,
         })
     }
@@ -251,7 +256,7 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                     _ => {}
                 }
                 intents::save(tx, &op.merchant, &intent).await?;
-                record_steps(tx, &op.merchant, &intent, &steps, now).await?;
+                record_steps(tx, &op.merchant, &intent, &steps, op.actor.as_deref(), now).await?;
                 save_card_if_asked(tx, &op.merchant, &intent, now).await?;
                 crate::orders::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now).await?;
                 if let Plan::Authorize { retry_of: Some(original), .. } = &op.plan {
@@ -259,7 +264,7 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                 }
                 let reply = reply_for(&op.plan, &intent, error.as_ref());
                 if let Some((api_key, key)) = &op.request {
-                    let owner = Owner { merchant: &op.merchant, api_key, key };
+                    let owner = Owner { merchant: &op.merchant, scope: api_key, key };
                     let sealed = keyring.seal(&reply.body, seal_context(&owner).as_bytes());
                     idempotency::complete(tx, &owner, reply.status, &sealed).await?;
                 }

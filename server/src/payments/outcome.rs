@@ -126,7 +126,7 @@ pub(crate) fn decline(intent: &mut IntentRecord, decline_code: &str, on_failure:
     ApiError::new(ErrorCode::CardDeclined, message).with_details(json!({ "declineCode": decline_code, "paymentIntentId": intent.id }))
 }
 
-pub(crate) async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, steps: &[Step], now: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, steps: &[Step], actor: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
     for step in steps {
         let call = NewTransaction {
             intent_id: &intent.id,
@@ -137,6 +137,7 @@ pub(crate) async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &In
             provider_reference: step.reference.as_deref().or(intent.provider_reference.as_deref()),
             response_code: &step.code,
             response_text: &step.text,
+            created_by: actor,
         };
         intents::insert_transaction(tx, merchant, &call, now).await?;
     }

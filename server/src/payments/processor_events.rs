@@ -156,6 +156,7 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
                     provider_reference: Some(&refund_id),
                     response_code: "refund_failed",
                     response_text: &reason,
+                    created_by: None,
                 };
                 intents::insert_transaction(tx, &merchant, &call, now).await?;
                 crate::orders::intent_changed(tx, &merchant, Some((before.status, before.refunded_amount_cents)), &after, now).await?;

@@ -2,7 +2,7 @@
 //! claim of a money-moving request until its outcome is recorded, and `done` with the first reply
 //! after that. Bodies are stored sealed (see [`crate::crypto`]).
 
-use kassa::id::{ApiKeyId, MerchantId};
+use kassa::id::MerchantId;
 use sqlx::Row;
 
 use super::{Store, Tx};
@@ -11,7 +11,8 @@ use super::{Store, Tx};
 #[derive(Debug, Clone)]
 pub struct Owner<'a> {
     pub merchant: &'a MerchantId,
-    pub api_key: &'a ApiKeyId,
+    /// The API key's id or the console user's: the column keeps its first name, `api_key_id`.
+    pub scope: &'a str,
     pub key: &'a str,
 }
 
@@ -27,7 +28,7 @@ pub async fn find(store: &Store, owner: &Owner<'_>) -> Result<Option<Stored>, sq
          WHERE merchant_id = $1 AND api_key_id = $2 AND key = $3",
     )
     .bind(owner.merchant)
-    .bind(owner.api_key)
+    .bind(owner.scope)
     .bind(owner.key)
     .fetch_optional(store.reader())
     .await?;
@@ -62,7 +63,7 @@ pub async fn begin(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, now: i64, 
                              AND o.state = 'pending')",
     )
     .bind(owner.merchant)
-    .bind(owner.api_key)
+    .bind(owner.scope)
     .bind(owner.key)
     .bind(fingerprint)
     .bind(now)
@@ -83,7 +84,7 @@ pub async fn finish(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, status_co
          WHERE idempotency_keys.state = 'running' AND idempotency_keys.fingerprint = excluded.fingerprint",
     )
     .bind(owner.merchant)
-    .bind(owner.api_key)
+    .bind(owner.scope)
     .bind(owner.key)
     .bind(fingerprint)
     .bind(i64::from(status_code))
@@ -104,7 +105,7 @@ pub async fn complete(tx: &mut Tx, owner: &Owner<'_>, status_code: u16, sealed_b
     .bind(i64::from(status_code))
     .bind(sealed_body)
     .bind(owner.merchant)
-    .bind(owner.api_key)
+    .bind(owner.scope)
     .bind(owner.key)
     .execute(&mut *tx)
     .await?;

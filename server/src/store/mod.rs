@@ -23,6 +23,7 @@ pub mod rate_limits;
 pub mod sandbox_ledger;
 pub mod settings;
 pub mod tokens;
+pub mod users;
 
 use std::panic::AssertUnwindSafe;
 use std::str::FromStr;

@@ -1,6 +1,6 @@
 //! Claimed money-moving operations: written with the claim, settled with the outcome.
 
-use kassa::id::{ApiKeyId, MerchantId, PaymentIntentId};
+use kassa::id::{MerchantId, PaymentIntentId};
 use sqlx::Row;
 
 use super::{Store, Tx};
@@ -15,7 +15,10 @@ pub struct OperationRow {
     pub kind: String,
     pub amount_cents: i64,
     pub plan: String,
-    pub api_key_id: Option<ApiKeyId>,
+    /// Whose idempotency key `idempotency_key` is ([`crate::merchants::Caller::scope`]).
+    pub api_key_id: Option<String>,
+    /// Who asked ([`crate::merchants::Caller::label`]).
+    pub actor: Option<String>,
     pub idempotency_key: Option<String>,
     pub created_at: i64,
 }
@@ -23,8 +26,8 @@ pub struct OperationRow {
 pub async fn insert(tx: &mut Tx, op: &OperationRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO payment_operations (id, merchant_id, intent_id, kind, amount_cents, state, plan,
-                                         api_key_id, idempotency_key, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
+                                         api_key_id, idempotency_key, created_at, actor)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10)",
     )
     .bind(&op.id)
     .bind(&op.merchant)
@@ -35,6 +38,7 @@ pub async fn insert(tx: &mut Tx, op: &OperationRow) -> Result<(), sqlx::Error> {
     .bind(&op.api_key_id)
     .bind(&op.idempotency_key)
     .bind(op.created_at)
+    .bind(&op.actor)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -55,7 +59,7 @@ pub async fn mark_settled(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64
     Ok(done.rows_affected() == 1)
 }
 
-const COLUMNS: &str = "id, merchant_id, intent_id, kind, amount_cents, plan, api_key_id, idempotency_key, created_at";
+const COLUMNS: &str = "id, merchant_id, intent_id, kind, amount_cents, plan, api_key_id, idempotency_key, created_at, actor";
 
 fn from_row(row: &super::DbRow) -> Result<OperationRow, sqlx::Error> {
     Ok(OperationRow {
@@ -66,6 +70,7 @@ fn from_row(row: &super::DbRow) -> Result<OperationRow, sqlx::Error> {
         amount_cents: row.try_get("amount_cents")?,
         plan: row.try_get("plan")?,
         api_key_id: row.try_get("api_key_id")?,
+        actor: row.try_get("actor")?,
         idempotency_key: row.try_get("idempotency_key")?,
         created_at: row.try_get("created_at")?,
     })

@@ -12,6 +12,8 @@ pub struct NewTransaction<'a> {
     pub provider_reference: Option<&'a str>,
     pub response_code: &'a str,
     pub response_text: &'a str,
+    /// Who asked for the call ([`crate::merchants::Caller::label`]).
+    pub created_by: Option<&'a str>,
 }
 
 fn transaction_type_str(kind: TransactionType) -> &'static str {
@@ -37,8 +39,8 @@ fn transaction_status_str(status: TransactionStatus) -> &'static str {
 pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTransaction<'_>, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO transactions (id, merchant_id, intent_id, kind, status, amount_cents, currency,
-                                   provider_reference, response_code, response_text, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                   provider_reference, response_code, response_text, created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(crate::ids::new::<TransactionId>())
     .bind(merchant)
@@ -51,6 +53,7 @@ pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTrans
     .bind(t.response_code)
     .bind(t.response_text)
     .bind(now)
+    .bind(t.created_by)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -74,7 +77,7 @@ pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &Payment
 pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &PaymentIntentId) -> Result<Vec<Transaction>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, kind, status, amount_cents, currency, provider_reference, response_code,
-                response_text, created_at
+                response_text, created_at, created_by
          FROM transactions WHERE merchant_id = $1 AND intent_id = $2 ORDER BY seq",
     )
     .bind(merchant)
@@ -97,6 +100,7 @@ pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &Pa
                 provider_reference: row.try_get("provider_reference")?,
                 response_code: row.try_get("response_code")?,
                 response_text: row.try_get("response_text")?,
+                created_by: row.try_get("created_by")?,
                 created_at: format_ms(row.try_get("created_at")?),
             })
         })

@@ -1,0 +1,214 @@
+//! Console users, their sessions, and failed sign-ins.
+
+use kassa::api::{Role, User};
+use kassa::id::{MerchantId, UserId};
+use sqlx::Row;
+
+use super::merchants::decode_error;
+use super::{DbRow, Store, Tx};
+use crate::clock::format_ms;
+
+/// A user as found for signing in: with the password hash, which never leaves the server.
+pub struct StoredUser {
+    pub merchant_id: MerchantId,
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a UserId,
+    pub merchant_id: &'a MerchantId,
+    pub email: &'a str,
+    pub role: Role,
+    pub setup_hash: &'a str,
+    pub setup_expires_at: i64,
+}
+
+/// Adds a user; false when the email is taken.
+pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO users (merchant_id, id, email, role, setup_hash, setup_expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(user.merchant_id)
+    .bind(user.id)
+    .bind(user.email)
+    .bind(user.role.as_str())
+    .bind(user.setup_hash)
+    .bind(user.setup_expires_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+const USER_COLUMNS: &str = "merchant_id, id, email, role, password_hash, created_at";
+
+fn from_row(row: &DbRow) -> Result<StoredUser, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(StoredUser {
+        merchant_id: row.try_get("merchant_id")?,
+        user: User {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            role: Role::parse(&role).ok_or_else(|| decode_error("users.role", &role))?,
+            created_at: format_ms(row.try_get("created_at")?),
+        },
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<StoredUser>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The merchant's users, oldest first.
+pub async fn list(store: &Store, merchant: &MerchantId) -> Result<Vec<User>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE merchant_id = $1 ORDER BY created_at, id"))
+        .bind(merchant)
+        .fetch_all(store.reader())
+        .await?;
+    rows.iter().map(|row| from_row(row).map(|found| found.user)).collect()
+}
+
+/// Sets the password of the user whose live setup token hashes to `setup_hash`, and spends the
+/// token; the user, or `None` when no live token matches.
+pub async fn use_setup_token(tx: &mut Tx, setup_hash: &str, password_hash: &str, now: i64) -> Result<Option<StoredUser>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE users SET password_hash = $1, setup_hash = NULL, setup_expires_at = NULL
+         WHERE setup_hash = $2 AND setup_expires_at > $3 RETURNING {USER_COLUMNS}"
+    ))
+    .bind(password_hash)
+    .bind(setup_hash)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A session as found by its token's hash, with its user.
+pub struct StoredSession {
+    pub merchant_id: MerchantId,
+    pub user: User,
+    pub token_hash: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+pub struct NewSession<'a> {
+    pub merchant_id: &'a MerchantId,
+    pub user_id: &'a UserId,
+    pub token_hash: &'a str,
+    pub expires_at: i64,
+}
+
+pub async fn insert_session(tx: &mut Tx, session: &NewSession<'_>, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO console_sessions (merchant_id, token_hash, user_id, created_at, last_seen_at, expires_at)
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(session.merchant_id)
+    .bind(session.token_hash)
+    .bind(session.user_id)
+    .bind(now)
+    .bind(session.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_session(store: &Store, token_hash: &str) -> Result<Option<StoredSession>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT s.merchant_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at,
+                s.expires_at, u.id, u.email, u.role, u.password_hash, u.created_at
+         FROM console_sessions s JOIN users u ON u.merchant_id = s.merchant_id AND u.id = s.user_id
+         WHERE s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(store.reader())
+    .await?;
+    row.map(|row| {
+        Ok(StoredSession {
+            user: from_row(&row)?.user,
+            merchant_id: row.try_get("merchant_id")?,
+            token_hash: row.try_get("token_hash")?,
+            created_at: row.try_get("session_created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records that the session was used at `now`.
+pub async fn touch_session(tx: &mut Tx, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE console_sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1")
+        .bind(now)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(tx: &mut Tx, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Drops sessions that ended: past their lifetime, or idle since before `idle_before`.
+pub async fn purge_sessions(tx: &mut Tx, now: i64, idle_before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+        .bind(now)
+        .bind(idle_before)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Until when `email` is locked out, if it is at `now`.
+pub async fn locked_until(store: &Store, email: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let until: Option<Option<i64>> = sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE email = $1")
+        .bind(email)
+        .fetch_optional(store.reader())
+        .await?;
+    Ok(until.flatten().filter(|until| *until > now))
+}
+
+/// Counts a failed sign-in for `email`. Failures older than `window_ms` are forgotten; the
+/// `limit`-th in a row locks the email until `now + lock_ms`. Returns when the lock ends, if it
+/// is locked now.
+pub async fn record_failure(tx: &mut Tx, email: &str, now: i64, window_ms: i64, limit: i64, lock_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO sign_in_failures (email, failures, last_failed_at) VALUES ($1, 1, $2)
+         ON CONFLICT (email) DO UPDATE SET
+             failures = CASE WHEN sign_in_failures.last_failed_at < $3 THEN 1 ELSE sign_in_failures.failures + 1 END,
+             last_failed_at = $2
+         RETURNING failures",
+    )
+    .bind(email)
+    .bind(now)
+    .bind(now - window_ms)
+    .fetch_one(&mut *tx)
+    .await?;
+    if failures < limit {
+        return Ok(None);
+    }
+    let until = now + lock_ms;
+    sqlx::query("UPDATE sign_in_failures SET locked_until = $1, failures = 0 WHERE email = $2")
+        .bind(until)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(until))
+}
+
+/// Forgets the failures of `email` after it signed in.
+pub async fn clear_failures(tx: &mut Tx, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE email = $1").bind(email).execute(&mut *tx).await?;
+    Ok(())
+}
