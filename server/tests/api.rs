@@ -220,3 +220,25 @@ async fn every_filter_narrows_the_list() {
     assert_eq!(page.data(200).as_array().unwrap().len(), 2);
     assert_eq!(page.json["meta"]["cursor"], b);
 }
+
+/// An amount range means something in one currency only: `currency` narrows the search to it.
+#[tokio::test]
+async fn transactions_can_be_searched_in_one_currency() {
+    let app = TestApp::new().await;
+    let sale = |amount: i64, currency: &str| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": amount, "currency": currency, "card": card("4242424242424242") }));
+    let dollars = sale(3000, "USD").await.data(201)["id"].clone();
+    let yen = sale(3000, "JPY").await.data(201)["id"].clone();
+    let euros = sale(9000, "EUR").await.data(201)["id"].clone();
+    let ids = |query: &'static str| {
+        let app = &app;
+        async move {
+            let page = app.get(&format!("/api/v1/payments/transactions?{query}"), app.sk()).await;
+            page.data(200).as_array().unwrap().iter().map(|i| i["id"].clone()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("amountMinCents=2000&amountMaxCents=5000").await, vec![yen.clone(), dollars.clone()]);
+    assert_eq!(ids("amountMinCents=2000&amountMaxCents=5000&currency=USD").await, vec![dollars]);
+    assert_eq!(ids("currency=JPY").await, vec![yen]);
+    assert_eq!(ids("currency=EUR").await, vec![euros]);
+    app.get("/api/v1/payments/transactions?currency=XYZ", app.sk()).await.error(400, "VALIDATION_ERROR");
+}

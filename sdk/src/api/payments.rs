@@ -377,6 +377,8 @@ pub struct TransactionFilters {
     pub date_to: Option<String>,
     pub amount_min_cents: Option<MinorUnits>,
     pub amount_max_cents: Option<MinorUnits>,
+    /// Only payments in this currency (an amount range means something in one currency only).
+    pub currency: Option<Currency>,
     pub card_last4: Option<String>,
     pub customer_id: Option<String>,
     pub order_id: Option<OrderId>,

@@ -236,6 +236,7 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
         statuses: filters.status.into_iter().collect(),
         amount_min_cents: filters.amount_min_cents.map(MinorUnits::get),
         amount_max_cents: filters.amount_max_cents.map(MinorUnits::get),
+        currency: filters.currency,
         card_last4: filters.card_last4,
         customer_id: filters.customer_id,
         order_id: filters.order_id.map(|o| o.to_string()),

@@ -10,6 +10,7 @@ pub struct IntentQuery {
     pub date_to: Option<i64>,
     pub amount_min_cents: Option<i64>,
     pub amount_max_cents: Option<i64>,
+    pub currency: Option<Currency>,
     pub card_last4: Option<String>,
     pub customer_id: Option<String>,
     pub order_id: Option<String>,
@@ -58,6 +59,9 @@ fn push_filters(sql: &mut SqlBuilder, q: &IntentQuery) {
     }
     if let Some(max) = q.amount_max_cents {
         sql.push(" AND amount_cents <= ").int(max);
+    }
+    if let Some(currency) = q.currency {
+        sql.push(" AND currency = ").text(currency.code());
     }
     for (column, value) in [
         ("card_last4", &q.card_last4),
