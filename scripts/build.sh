@@ -13,4 +13,5 @@ else
   cargo build -p kassa-server -p kassa-shop
 fi
 bash scripts/build-sdk.sh
-bash scripts/build-checkout.sh
+bash scripts/build-app.sh checkout
+bash scripts/build-app.sh console

@@ -30,8 +30,9 @@ echo "== The npm package: WebAssembly core and type declarations"
 bash scripts/build-sdk.sh
 npx tsc -p tests/types/tsconfig.json
 
-echo "== The checkout app"
-bash scripts/build-checkout.sh
+echo "== The checkout and the merchant console"
+bash scripts/build-app.sh checkout
+bash scripts/build-app.sh console
 
 echo "== Node and browser: the npm package and the checkout, against a live server"
 node --test --test-reporter=spec tests/

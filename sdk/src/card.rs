@@ -89,6 +89,20 @@ impl CardBrand {
             CardBrand::Unknown => "unknown",
         }
     }
+
+    /// The brand's name as people write it ("American Express"); empty for an unknown brand.
+    pub fn name(self) -> &'static str {
+        match self {
+            CardBrand::Visa => "Visa",
+            CardBrand::Mastercard => "Mastercard",
+            CardBrand::Amex => "American Express",
+            CardBrand::Discover => "Discover",
+            CardBrand::Diners => "Diners Club",
+            CardBrand::Jcb => "JCB",
+            CardBrand::Unionpay => "UnionPay",
+            CardBrand::Unknown => "",
+        }
+    }
 }
 
 impl std::str::FromStr for CardBrand {

@@ -145,6 +145,9 @@ struct ServeArgs {
     /// The built checkout app to serve at /checkout/ (default: checkout-app/dist when it exists).
     #[arg(long, env = "KASSA_CHECKOUT_DIR")]
     checkout_dir: Option<PathBuf>,
+    /// The built merchant console to serve at /console/ (default: console-app/dist when it exists).
+    #[arg(long, env = "KASSA_CONSOLE_DIR")]
+    console_dir: Option<PathBuf>,
     /// The npm package's files to serve at /sdk/ (default: js when it has been built).
     #[arg(long, env = "KASSA_SDK_DIR")]
     sdk_dir: Option<PathBuf>,
@@ -296,6 +299,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(%addr, "listening");
     let pages = StaticDirs {
         checkout: page_dir(args.checkout_dir, "checkout-app/dist"),
+        console: page_dir(args.console_dir, "console-app/dist"),
         sdk: args.sdk_dir.or_else(|| Some(PathBuf::from("js")).filter(|d| d.join("wasm/kassa_bg.wasm").is_file())),
     };
     axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;

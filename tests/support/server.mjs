@@ -36,7 +36,7 @@ export async function startServer({ merchantArgs = [], serveArgs = [], shop = fa
   );
   const child = spawn(
     binary,
-    ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--sdk-dir', join(root, 'js'), '--webhooks-allow-loopback',
+    ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--console-dir', join(root, 'console-app', 'dist'), '--sdk-dir', join(root, 'js'), '--webhooks-allow-loopback',
       // The browser tests pay faster than shoppers do, all from this machine.
       '--card-attempt-rate-limit', '20', ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },

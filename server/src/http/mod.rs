@@ -44,7 +44,14 @@ pub struct StaticDirs {
     pub checkout: Option<std::path::PathBuf>,
     /// The npm package's files (`js/`), served at `/sdk/` as a CDN would.
     pub sdk: Option<std::path::PathBuf>,
+    /// The built merchant console, served at `/console/`.
+    pub console: Option<std::path::PathBuf>,
 }
+
+/// The console runs no inline script, talks only to this server, and is never framed (so that no
+/// other page can trick its users into clicks).
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The checkout runs no inline script and talks only to this server; any shop may frame it. Its
 /// 3-D Secure window shows this server's challenge page, or the processor's where that runs the
@@ -126,6 +133,22 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
             .nest_service(
                 "/checkout/",
                 tower::ServiceBuilder::new().layer(csp).layer(from_fn(cache_policy)).service(ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(index)),
+            );
+    }
+    if let Some(dir) = &pages.console {
+        // Every address under /console/ is a page of the app: the app reads it and shows that page.
+        let index = ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip();
+        let csp = SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONSOLE_CSP));
+        let no_referrer = SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        router = router
+            .route_service("/console", axum::routing::get(|| async { axum::response::Redirect::permanent("/console/") }))
+            .nest_service(
+                "/console/",
+                tower::ServiceBuilder::new()
+                    .layer(csp)
+                    .layer(no_referrer)
+                    .layer(from_fn(cache_policy))
+                    .service(ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(index)),
             );
     }
     if let Some(dir) = &pages.sdk {

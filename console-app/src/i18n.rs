@@ -1,0 +1,243 @@
+//! The console's words in English and German. Every text has both in [`Text::words`], so a text
+//! without a translation does not compile.
+
+use kassa::api::{IntentStatus, TransactionStatus, TransactionType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    De,
+}
+
+impl Locale {
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::De => "de",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Locale> {
+        match text.get(..2)? {
+            "en" => Some(Locale::En),
+            "de" => Some(Locale::De),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    Console,
+    SkipToContent,
+    MainNavigation,
+    Payments,
+    FailedPayments,
+    Orders,
+    Developers,
+    SignOut,
+    DarkTheme,
+    LightTheme,
+    Language,
+    SignInTitle,
+    Email,
+    Password,
+    SignIn,
+    SetUpTitle,
+    SetUpText,
+    NewPassword,
+    PasswordRule,
+    SetPassword,
+    SessionEnded,
+    WrongCredentials,
+    Loading,
+    Search,
+    Filters,
+    Clear,
+    Status,
+    AnyStatus,
+    DateFrom,
+    DateTo,
+    AmountMin,
+    AmountMax,
+    Currency,
+    AnyCurrency,
+    Last4,
+    Customer,
+    Order,
+    Location,
+    Amount,
+    Card,
+    Created,
+    NoPayments,
+    More,
+    Back,
+    Details,
+    Tip,
+    Captured,
+    Refunded,
+    AuthCode,
+    Avs,
+    Cvc,
+    ProviderReference,
+    Reference,
+    History,
+    Type,
+    Result,
+    Response,
+    By,
+    When,
+    Actions,
+    Capture,
+    Void,
+    Refund,
+    AdjustTip,
+    Reason,
+    Cancel,
+    ConfirmCapture,
+    ConfirmVoid,
+    ConfirmRefund,
+    ConfirmTip,
+    Done,
+    NotFound,
+    Error,
+    InvalidAmount,
+    NoActions,
+    LastError,
+}
+
+impl Text {
+    /// English, German.
+    fn words(self) -> (&'static str, &'static str) {
+        use Text::*;
+        match self {
+            Console => ("Kassa console", "Kassa-Konsole"),
+            SkipToContent => ("Skip to content", "Zum Inhalt springen"),
+            MainNavigation => ("Main", "Hauptnavigation"),
+            Payments => ("Payments", "Zahlungen"),
+            FailedPayments => ("Failed payments", "Fehlgeschlagene Zahlungen"),
+            Orders => ("Orders", "Bestellungen"),
+            Developers => ("Developers", "Entwickler"),
+            SignOut => ("Sign out", "Abmelden"),
+            DarkTheme => ("Dark theme", "Dunkles Design"),
+            LightTheme => ("Light theme", "Helles Design"),
+            Language => ("Deutsch", "English"),
+            SignInTitle => ("Sign in to Kassa", "Bei Kassa anmelden"),
+            Email => ("Email", "E-Mail"),
+            Password => ("Password", "Passwort"),
+            SignIn => ("Sign in", "Anmelden"),
+            SetUpTitle => ("Choose your password", "Passwort festlegen"),
+            SetUpText => ("Your account is ready. Choose a password to sign in with.", "Ihr Konto ist bereit. Legen Sie ein Passwort für die Anmeldung fest."),
+            NewPassword => ("New password", "Neues Passwort"),
+            PasswordRule => ("At least 12 characters.", "Mindestens 12 Zeichen."),
+            SetPassword => ("Set password and sign in", "Passwort festlegen und anmelden"),
+            SessionEnded => ("Your session ended. Sign in again.", "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an."),
+            WrongCredentials => ("Wrong email or password.", "E-Mail oder Passwort ist falsch."),
+            Loading => ("Loading…", "Wird geladen…"),
+            Search => ("Search", "Suchen"),
+            Filters => ("Filters", "Filter"),
+            Clear => ("Clear", "Zurücksetzen"),
+            Status => ("Status", "Status"),
+            AnyStatus => ("Any status", "Alle Status"),
+            DateFrom => ("From date", "Von Datum"),
+            DateTo => ("To date", "Bis Datum"),
+            AmountMin => ("Amount from", "Betrag ab"),
+            AmountMax => ("Amount to", "Betrag bis"),
+            Currency => ("Currency", "Währung"),
+            AnyCurrency => ("Any currency", "Alle Währungen"),
+            Last4 => ("Card last 4", "Karte, letzte 4"),
+            Customer => ("Customer", "Kunde"),
+            Order => ("Order", "Bestellung"),
+            Location => ("Location", "Standort"),
+            Amount => ("Amount", "Betrag"),
+            Card => ("Card", "Karte"),
+            Created => ("Created", "Erstellt"),
+            NoPayments => ("No payments match.", "Keine passenden Zahlungen."),
+            More => ("Show more", "Mehr anzeigen"),
+            Back => ("Back to payments", "Zurück zu den Zahlungen"),
+            Details => ("Details", "Details"),
+            Tip => ("Tip", "Trinkgeld"),
+            Captured => ("Captured", "Eingezogen"),
+            Refunded => ("Refunded", "Erstattet"),
+            AuthCode => ("Authorization code", "Autorisierungscode"),
+            Avs => ("Address check (AVS)", "Adressprüfung (AVS)"),
+            Cvc => ("CVC check", "CVC-Prüfung"),
+            ProviderReference => ("Processor reference", "Referenz des Zahlungsdienstes"),
+            Reference => ("Reference", "Referenz"),
+            History => ("History", "Verlauf"),
+            Type => ("Step", "Schritt"),
+            Result => ("Result", "Ergebnis"),
+            Response => ("Response", "Antwort"),
+            By => ("By", "Von"),
+            When => ("When", "Wann"),
+            Actions => ("Actions", "Aktionen"),
+            Capture => ("Capture", "Einziehen"),
+            Void => ("Void", "Stornieren"),
+            Refund => ("Refund", "Erstatten"),
+            AdjustTip => ("Adjust tip", "Trinkgeld ändern"),
+            Reason => ("Reason", "Grund"),
+            Cancel => ("Cancel", "Abbrechen"),
+            ConfirmCapture => ("Capture {amount}?", "{amount} einziehen?"),
+            ConfirmVoid => ("Void this payment and release {amount}?", "Diese Zahlung stornieren und {amount} freigeben?"),
+            ConfirmRefund => ("Refund {amount} to the card?", "{amount} auf die Karte erstatten?"),
+            ConfirmTip => ("Set the tip to {amount}?", "Trinkgeld auf {amount} setzen?"),
+            Done => ("Done.", "Erledigt."),
+            NotFound => ("Nothing here.", "Hier ist nichts."),
+            Error => ("Something went wrong", "Etwas ist schiefgelaufen"),
+            InvalidAmount => ("Enter an amount like 12.50, at most {amount}.", "Geben Sie einen Betrag wie 12,50 ein, höchstens {amount}."),
+            NoActions => ("Nothing can be done with this payment now.", "Mit dieser Zahlung ist gerade nichts möglich."),
+            LastError => ("Last error", "Letzter Fehler"),
+        }
+    }
+
+    pub fn get(self, locale: Locale) -> &'static str {
+        let (en, de) = self.words();
+        match locale {
+            Locale::En => en,
+            Locale::De => de,
+        }
+    }
+}
+
+pub fn status(status: IntentStatus, locale: Locale) -> &'static str {
+    use IntentStatus::*;
+    let (en, de) = match status {
+        RequiresPaymentMethod => ("Awaiting card", "Wartet auf Karte"),
+        RequiresAction => ("Awaiting 3-D Secure", "Wartet auf 3-D Secure"),
+        Processing => ("Processing", "In Bearbeitung"),
+        Authorized => ("Authorized", "Autorisiert"),
+        Captured => ("Captured", "Eingezogen"),
+        PartiallyRefunded => ("Partially refunded", "Teilweise erstattet"),
+        Refunded => ("Refunded", "Erstattet"),
+        Voided => ("Voided", "Storniert"),
+        Declined => ("Declined", "Abgelehnt"),
+        Error => ("Error", "Fehler"),
+        Resolved => ("Resolved", "Erledigt"),
+        Canceled => ("Canceled", "Abgebrochen"),
+    };
+    if locale == Locale::De { de } else { en }
+}
+
+pub fn step(kind: TransactionType, locale: Locale) -> &'static str {
+    use TransactionType::*;
+    let (en, de) = match kind {
+        Authorize => ("Authorization", "Autorisierung"),
+        Capture => ("Capture", "Einzug"),
+        Void => ("Void", "Storno"),
+        Refund => ("Refund", "Erstattung"),
+        TipAdjust => ("Tip adjustment", "Trinkgeldänderung"),
+        ThreeDs => ("3-D Secure", "3-D Secure"),
+    };
+    if locale == Locale::De { de } else { en }
+}
+
+pub fn outcome(status: TransactionStatus, locale: Locale) -> &'static str {
+    use TransactionStatus::*;
+    let (en, de) = match status {
+        Approved => ("Approved", "Genehmigt"),
+        Declined => ("Declined", "Abgelehnt"),
+        Pending => ("Pending", "Ausstehend"),
+        Error => ("Error", "Fehler"),
+    };
+    if locale == Locale::De { de } else { en }
+}
