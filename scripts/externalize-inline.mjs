@@ -1,5 +1,5 @@
 // Moves the inline module script Trunk writes into index.html into its own file, so the checkout
-// runs under a CSP without 'unsafe-inline'.
+// and the console run under a CSP without 'unsafe-inline'.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,7 +13,10 @@ if (found) {
   const code = found[1].trim() + '\n';
   const name = `init-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`;
   writeFileSync(join(dist, name), code);
-  html = html.replace(inline, `<script type="module" src="./${name}"></script>`);
+  // Beside the files Trunk wrote, at the same public address: an app with deep links
+  // (/console/payments/…) must not load it relative to the page.
+  const base = html.match(/href="([^"]*\/)[^"/]+\.js"/)?.[1] ?? './';
+  html = html.replace(inline, `<script type="module" src="${base}${name}"></script>`);
   writeFileSync(page, html);
 }
 if (/<script(?![^>]*\bsrc=)[^>]*>/.test(html) || /\son[a-z]+=/.test(html)) {

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer } from './support/server.mjs';
-import { launchBrowser, screenshots } from './support/browser.mjs';
+import { launchBrowser, screenshots, axe } from './support/browser.mjs';
 import { openCheckout, fillCard, shopPayment, cartTotal } from './support/shop.mjs';
 
 let server;
@@ -229,13 +229,6 @@ test('errors show when a field is left, never on the first keystroke', async () 
   await frame.locator('#card-number-error').getByText('Enter a valid card number.').waitFor();
   await context.close();
 });
-
-/** Runs axe-core in a frame and returns the serious and critical violations. */
-async function axe(frame) {
-  await frame.addScriptTag({ path: join(process.cwd(), 'node_modules', 'axe-core', 'axe.min.js') });
-  const results = await frame.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return results.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`);
-}
 
 const checkoutFrame = (page) => page.frames().find((f) => f.url().includes('/checkout/'));
 

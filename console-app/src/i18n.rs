@@ -1,8 +1,6 @@
 //! The console's words in English and German. Every text has both in [`Text::words`], so a text
 //! without a translation does not compile.
 
-use kassa::api::{IntentStatus, TransactionStatus, TransactionType};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locale {
     En,
@@ -104,11 +102,12 @@ pub enum Text {
     InvalidAmount,
     NoActions,
     LastError,
+    Resolution,
 }
 
 impl Text {
     /// English, German.
-    fn words(self) -> (&'static str, &'static str) {
+    pub fn words(self) -> Words {
         use Text::*;
         match self {
             Console => ("Kassa console", "Kassa-Konsole"),
@@ -187,57 +186,67 @@ impl Text {
             InvalidAmount => ("Enter an amount like 12.50, at most {amount}.", "Geben Sie einen Betrag wie 12,50 ein, höchstens {amount}."),
             NoActions => ("Nothing can be done with this payment now.", "Mit dieser Zahlung ist gerade nichts möglich."),
             LastError => ("Last error", "Letzter Fehler"),
+            Resolution => ("Resolved as", "Erledigt als"),
         }
     }
 
     pub fn get(self, locale: Locale) -> &'static str {
-        let (en, de) = self.words();
-        match locale {
-            Locale::En => en,
-            Locale::De => de,
-        }
+        pick(self.words(), locale)
     }
 }
 
-pub fn status(status: IntentStatus, locale: Locale) -> &'static str {
-    use IntentStatus::*;
-    let (en, de) = match status {
-        RequiresPaymentMethod => ("Awaiting card", "Wartet auf Karte"),
-        RequiresAction => ("Awaiting 3-D Secure", "Wartet auf 3-D Secure"),
-        Processing => ("Processing", "In Bearbeitung"),
-        Authorized => ("Authorized", "Autorisiert"),
-        Captured => ("Captured", "Eingezogen"),
-        PartiallyRefunded => ("Partially refunded", "Teilweise erstattet"),
-        Refunded => ("Refunded", "Erstattet"),
-        Voided => ("Voided", "Storniert"),
-        Declined => ("Declined", "Abgelehnt"),
-        Error => ("Error", "Fehler"),
-        Resolved => ("Resolved", "Erledigt"),
-        Canceled => ("Canceled", "Abgebrochen"),
-    };
-    if locale == Locale::De { de } else { en }
+/// A text in both languages: English, German.
+pub type Words = (&'static str, &'static str);
+
+pub fn pick(words: Words, locale: Locale) -> &'static str {
+    if locale == Locale::De { words.1 } else { words.0 }
 }
 
-pub fn step(kind: TransactionType, locale: Locale) -> &'static str {
-    use TransactionType::*;
-    let (en, de) = match kind {
-        Authorize => ("Authorization", "Autorisierung"),
-        Capture => ("Capture", "Einzug"),
-        Void => ("Void", "Storno"),
-        Refund => ("Refund", "Erstattung"),
-        TipAdjust => ("Tip adjustment", "Trinkgeldänderung"),
-        ThreeDs => ("3-D Secure", "3-D Secure"),
-    };
-    if locale == Locale::De { de } else { en }
+/// A payment's status, by its name on the wire.
+pub fn status(status: &str) -> Words {
+    match status {
+        "requires_payment_method" => ("Awaiting card", "Wartet auf Karte"),
+        "requires_action" => ("Awaiting 3-D Secure", "Wartet auf 3-D Secure"),
+        "processing" => ("Processing", "In Bearbeitung"),
+        "authorized" => ("Authorized", "Autorisiert"),
+        "captured" => ("Captured", "Eingezogen"),
+        "partially_refunded" => ("Partially refunded", "Teilweise erstattet"),
+        "refunded" => ("Refunded", "Erstattet"),
+        "voided" => ("Voided", "Storniert"),
+        "declined" => ("Declined", "Abgelehnt"),
+        "error" => ("Error", "Fehler"),
+        "resolved" => ("Resolved", "Erledigt"),
+        "canceled" => ("Canceled", "Abgebrochen"),
+        _ => ("", ""),
+    }
 }
 
-pub fn outcome(status: TransactionStatus, locale: Locale) -> &'static str {
-    use TransactionStatus::*;
-    let (en, de) = match status {
-        Approved => ("Approved", "Genehmigt"),
-        Declined => ("Declined", "Abgelehnt"),
-        Pending => ("Pending", "Ausstehend"),
-        Error => ("Error", "Fehler"),
-    };
-    if locale == Locale::De { de } else { en }
+/// The statuses a search can ask for, in the order offered.
+pub const STATUSES: [&str; 12] = [
+    "authorized", "captured", "partially_refunded", "refunded", "voided", "declined", "error", "resolved",
+    "requires_payment_method", "requires_action", "processing", "canceled",
+];
+
+/// A step of a payment's history (`type` of a transaction).
+pub fn step(kind: &str) -> Words {
+    match kind {
+        "authorize" => ("Authorization", "Autorisierung"),
+        "capture" => ("Capture", "Einzug"),
+        "void" => ("Void", "Storno"),
+        "refund" => ("Refund", "Erstattung"),
+        "tip_adjust" => ("Tip adjustment", "Trinkgeldänderung"),
+        "three_ds" => ("3-D Secure", "3-D Secure"),
+        _ => ("", ""),
+    }
+}
+
+/// How a step ended (`status` of a transaction).
+pub fn outcome(status: &str) -> Words {
+    match status {
+        "approved" => ("Approved", "Genehmigt"),
+        "declined" => ("Declined", "Abgelehnt"),
+        "pending" => ("Pending", "Ausstehend"),
+        "error" => ("Error", "Fehler"),
+        _ => ("", ""),
+    }
 }

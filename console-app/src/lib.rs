@@ -9,12 +9,37 @@ pub mod platform;
 pub mod route;
 mod widgets;
 
-use kassa::api::{ConsoleSession, Permission};
+use api::Read;
+use kassa::api::Permission;
+use kassa::client::JsJson;
 use kassa::Currency;
 use leptos::prelude::*;
 
 use i18n::{Locale, Text};
 use route::{Link, Page, Route};
+
+/// The signed-in user, as the session answer says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub email: String,
+    pub merchant_name: String,
+    pub permissions: Vec<String>,
+    pub administers: bool,
+    pub csrf_token: String,
+}
+
+impl Session {
+    pub fn read(answer: &JsJson) -> Session {
+        let user = answer.at("user");
+        Session {
+            email: user.and_then(|u| u.text("email")).unwrap_or_default(),
+            merchant_name: answer.text("merchantName").unwrap_or_default(),
+            permissions: answer.list("permissions").iter().filter_map(|p| kassa::client::Json::as_string(p)).collect(),
+            administers: answer.flag("administers"),
+            csrf_token: answer.text("csrfToken").unwrap_or_default(),
+        }
+    }
+}
 
 /// What every screen shares, provided as context by [`App`].
 #[derive(Clone, Copy)]
@@ -22,7 +47,7 @@ pub struct Ui {
     pub locale: RwSignal<Locale>,
     pub dark: RwSignal<bool>,
     /// The signed-in session; `None` when signed out.
-    pub session: RwSignal<Option<ConsoleSession>>,
+    pub session: RwSignal<Option<Session>>,
     /// Why the user sees the sign-in form again, if they were signed in.
     pub notice: RwSignal<Option<Text>>,
 }
@@ -34,7 +59,7 @@ impl Ui {
 
     /// Whether the signed-in user's role holds `permission`.
     pub fn can(&self, permission: Permission) -> bool {
-        self.session.with(|s| s.as_ref().is_some_and(|s| s.permissions.contains(&permission)))
+        self.session.with(|s| s.as_ref().is_some_and(|s| s.permissions.iter().any(|p| p == permission.as_str())))
     }
 
     pub fn administers(&self) -> bool {
@@ -61,6 +86,13 @@ impl Ui {
 
 pub fn use_ui() -> Ui {
     expect_context::<Ui>()
+}
+
+/// A text in the user's language, following a change of language. Every text shown is this one
+/// closure type, so the view code for it exists once.
+pub fn tr(text: Text) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let ui = use_ui();
+    move || ui.t(text)
 }
 
 /// Where the app starts: a setup link, a live session, or the sign-in form.
@@ -90,10 +122,27 @@ pub fn App() -> impl IntoView {
         Some(token) => Start::SetUp(token),
         None => Start::Checking,
     });
+    // A setup link opened in a tab that shows the console already changes only the fragment.
+    let on_hash = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        if let Some(token) = platform::take_setup_token() {
+            ui.session.set(None);
+            start.set(Start::SetUp(token));
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.add_event_listener_with_callback("hashchange", wasm_bindgen::JsCast::unchecked_ref(on_hash.as_ref()));
+    }
+    on_hash.forget();
+    // Once signed in, a setup link is spent: signing out or a lost session leads to sign-in.
+    Effect::new(move |_| {
+        if ui.session.with(Option::is_some) && start.get_untracked() != Start::Ready {
+            start.set(Start::Ready);
+        }
+    });
     if start.get_untracked() == Start::Checking {
         leptos::task::spawn_local(async move {
-            if let Ok(session) = api::get::<ConsoleSession>("/console/session").await {
-                ui.session.set(Some(session));
+            if let Ok(answer) = api::get("/console/session").await {
+                ui.session.set(Some(Session::read(&api::data(answer))));
             }
             start.set(Start::Ready);
         });
@@ -112,11 +161,11 @@ pub fn App() -> impl IntoView {
 fn Shell() -> impl IntoView {
     let ui = use_ui();
     let route = expect_context::<RwSignal<Route>>();
-    let email = move || ui.session.with(|s| s.as_ref().map(|s| s.user.email.clone()).unwrap_or_default());
+    let email = move || ui.session.with(|s| s.as_ref().map(|s| s.email.clone()).unwrap_or_default());
     let merchant = move || ui.session.with(|s| s.as_ref().map(|s| s.merchant_name.clone()).unwrap_or_default());
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = api::session_call::<serde_json::Value>("DELETE", "/console/session", None).await;
+            let _ = api::session_call("DELETE", "/console/session", None).await;
             ui.session.set(None);
         });
     };
@@ -127,13 +176,13 @@ fn Shell() -> impl IntoView {
             let payments_family = payments && route.with(|r| matches!(r.page, Page::Payment(_)));
             (here == kind || payments_family).then_some("page")
         };
-        view! { <li><Link to=Route::to(page) attr:aria-current=current>{move || ui.t(text)}</Link></li> }
+        view! { <li><Link to=Route::to(page) attr:aria-current=current>{tr(text)}</Link></li> }
     };
     view! {
-        <a class="skip" href="#content">{move || ui.t(Text::SkipToContent)}</a>
+        <a class="skip" href="#content">{tr(Text::SkipToContent)}</a>
         <header class="bar">
-            <span class="brand">{move || ui.t(Text::Console)}<span class="merchant">{merchant}</span></span>
-            <nav aria-label=move || ui.t(Text::MainNavigation)>
+            <span class="brand">{tr(Text::Console)}<span class="merchant">{merchant}</span></span>
+            <nav aria-label=tr(Text::MainNavigation)>
                 <ul>
                     {nav(Page::Payments, Text::Payments)}
                 </ul>
@@ -148,16 +197,16 @@ fn Shell() -> impl IntoView {
                     let next = if ui.locale.get_untracked() == Locale::En { Locale::De } else { Locale::En };
                     ui.locale.set(next);
                     platform::remember("kassa.console.locale", next.code());
-                }>{move || ui.t(Text::Language)}</button>
+                }>{tr(Text::Language)}</button>
                 <span class="email">{email}</span>
-                <button type="button" class="quiet" on:click=sign_out>{move || ui.t(Text::SignOut)}</button>
+                <button type="button" class="quiet" on:click=sign_out>{tr(Text::SignOut)}</button>
             </div>
         </header>
         <main id="content" tabindex="-1">
             {move || match route.get().page {
                 Page::Payments => view! { <pages::payments::Payments/> }.into_any(),
                 Page::Payment(id) => view! { <pages::payment::Payment id/> }.into_any(),
-                _ => view! { <h1 tabindex="-1">{move || ui.t(Text::NotFound)}</h1> }.into_any(),
+                _ => view! { <h1 tabindex="-1">{tr(Text::NotFound)}</h1> }.into_any(),
             }}
         </main>
     }

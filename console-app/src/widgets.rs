@@ -1,56 +1,282 @@
-//! Parts the pages share: a status badge, a labelled field, and the confirmation dialog every
-//! change goes through.
+//! The parts every screen is made of, driven by data: a cell, a table, a list of details, a
+//! search form, and the panel through which every change is made and confirmed. A screen says
+//! what to show; these say how. (Each distinct Leptos view is code in the download; a handful of
+//! parts keeps the console small however many screens it has.)
 
-use kassa::api::IntentStatus;
+use std::rc::Rc;
+
+use kassa::client::JsJson;
+use kassa::Currency;
+use leptos::ev::SubmitEvent;
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::i18n::{self, Text};
-use crate::use_ui;
+use crate::i18n::{pick, Text, Words};
+use crate::route::{self, Link, Page, Route};
+use crate::{api, tr, use_ui};
 
-#[component]
-pub fn Status(status: IntentStatus) -> impl IntoView {
-    let ui = use_ui();
-    view! { <span class="status" data-status=status.as_str()>{move || i18n::status(status, ui.locale.get())}</span> }
+/// One value as a screen shows it.
+#[derive(Clone)]
+pub enum Cell {
+    Plain(String),
+    /// An amount in minor units, in the user's locale with the currency's decimals.
+    Money(i64, Currency),
+    /// An RFC 3339 time, in the user's locale.
+    Time(String),
+    /// A word in the user's language: a status or an outcome, marked for the stylesheet
+    /// (`class`, and the wire value as `data-value`).
+    Badge(&'static str, String, Words),
+    Words(Words),
+    /// A link the console follows itself.
+    Link(Box<Cell>, Route),
 }
 
-/// A text input with its label.
+impl Cell {
+    pub fn opt(text: Option<String>) -> Cell {
+        Cell::Plain(text.unwrap_or_default())
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Cell::Plain(text) if text.is_empty())
+    }
+}
+
 #[component]
-pub fn Field(
-    id: &'static str,
-    label: Text,
-    value: RwSignal<String>,
-    #[prop(optional)] kind: Option<&'static str>,
-    #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional)] autocomplete: Option<&'static str>,
-) -> impl IntoView {
+pub fn CellView(cell: Cell) -> impl IntoView {
     let ui = use_ui();
+    match cell {
+        Cell::Plain(text) => text.into_any(),
+        Cell::Money(minor, currency) => (move || ui.money(minor, currency)).into_any(),
+        Cell::Time(at) => (move || ui.time(&at)).into_any(),
+        Cell::Badge(class, value, words) => view! { <span class=class data-value=value>{move || pick(words, ui.locale.get())}</span> }.into_any(),
+        Cell::Words(words) => (move || pick(words, ui.locale.get())).into_any(),
+        Cell::Link(inner, to) => view! { <Link to><CellView cell=*inner/></Link> }.into_any(),
+    }
+}
+
+/// A table on a desk; on a phone each row becomes a card of labelled values (the stylesheet
+/// uses each cell's `data-label`).
+#[component]
+pub fn Table(columns: Vec<Text>, rows: Vec<Vec<Cell>>, #[prop(optional)] label: Option<Text>) -> impl IntoView {
+    let head = columns.iter().map(|c| view! { <th scope="col">{tr(*c)}</th> }).collect_view();
+    let body = rows
+        .into_iter()
+        .map(|row| {
+            let cells = row.into_iter().zip(columns.clone()).map(|(cell, column)| view! { <td data-label=tr(column)><CellView cell/></td> }).collect_view();
+            view! { <tr>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <table class="rows" aria-label=label.map(tr)>
+            <thead><tr>{head}</tr></thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+}
+
+/// Labels and values; an empty value leaves its row out.
+#[component]
+pub fn Details(items: Vec<(Text, Cell)>) -> impl IntoView {
+    let rows = items.into_iter().filter(|(_, cell)| !cell.is_empty()).map(|(label, cell)| view! { <dt>{tr(label)}</dt><dd><CellView cell/></dd> }).collect_view();
+    view! { <dl class="details">{rows}</dl> }
+}
+
+/// How a field is typed in.
+#[derive(Clone)]
+pub enum Kind {
+    Text(&'static str),
+    Amount,
+    Date,
+    Password(&'static str),
+    Email,
+    /// One of these values, each with its words; the first is the empty choice.
+    Choice(Vec<(String, Words)>),
+}
+
+/// A field of a form.
+#[derive(Clone)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: Text,
+    pub kind: Kind,
+    pub value: String,
+}
+
+impl Field {
+    pub fn new(name: &'static str, label: Text, kind: Kind) -> Field {
+        Field { name, label, kind, value: String::new() }
+    }
+
+    pub fn with(mut self, value: impl Into<String>) -> Field {
+        self.value = value.into();
+        self
+    }
+}
+
+/// A labelled input or select, bound to `value`.
+#[component]
+pub fn Input(field: Field, value: RwSignal<String>) -> impl IntoView {
+    let ui = use_ui();
+    let id = field.name;
+    let input = move |kind: &'static str, inputmode: &'static str, autocomplete: &'static str| {
+        view! {
+            <input id=id name=id type=kind inputmode=inputmode autocomplete=autocomplete
+                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        }
+        .into_any()
+    };
+    let control = match field.kind {
+        Kind::Text(autocomplete) => input("text", "text", autocomplete),
+        Kind::Amount => input("text", "decimal", "off"),
+        Kind::Date => input("date", "text", "off"),
+        Kind::Email => input("email", "email", "username"),
+        Kind::Password(autocomplete) => input("password", "text", autocomplete),
+        Kind::Choice(options) => {
+            let options = options
+                .into_iter()
+                .map(|(option, words)| {
+                    let selected = { let option = option.clone(); move || value.with(|v| *v == option) };
+                    view! { <option value=option selected=selected>{move || pick(words, ui.locale.get())}</option> }
+                })
+                .collect_view();
+            view! { <select id=id name=id on:change=move |ev| value.set(event_target_value(&ev))>{options}</select> }.into_any()
+        }
+    };
     view! {
         <div class="field">
-            <label for=id>{move || ui.t(label)}</label>
-            <input id=id name=id type=kind.unwrap_or("text") inputmode=inputmode autocomplete=autocomplete.unwrap_or("off")
-                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            <label for=id>{tr(field.label)}</label>
+            {control}
         </div>
     }
 }
 
-/// A change being made: resolves to its error message, if it fails.
-pub type Running = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
-
-/// A change waiting for the user's yes: what the dialog says, and what to do.
-#[derive(Clone)]
-pub struct Pending {
-    pub question: String,
-    pub confirm: Text,
-    /// Runs the change; its error, if any, is shown in the dialog.
-    pub run: std::rc::Rc<dyn Fn() -> Running>,
+/// A search form whose fields are the route's query: searching puts them in the address.
+#[component]
+pub fn Search(page: Page, fields: Vec<Field>) -> impl IntoView {
+    let route = expect_context::<RwSignal<Route>>();
+    let now = route.get_untracked();
+    let values: Vec<RwSignal<String>> = fields.iter().map(|f| RwSignal::new(now.get(f.name).unwrap_or_default().to_owned())).collect();
+    let names: Vec<&'static str> = fields.iter().map(|f| f.name).collect();
+    let search = {
+        let (names, values, page) = (names.clone(), values.clone(), page.clone());
+        move |ev: SubmitEvent| {
+            ev.prevent_default();
+            let query = names.iter().zip(&values).map(|(n, v)| ((*n).to_owned(), v.get_untracked().trim().to_owned())).filter(|(_, v)| !v.is_empty()).collect();
+            route::replace(Route { page: page.clone(), query });
+        }
+    };
+    let clear = {
+        let values = values.clone();
+        move |_| {
+            values.iter().for_each(|v| v.set(String::new()));
+            route::replace(Route::to(page.clone()));
+        }
+    };
+    let inputs = fields.into_iter().zip(values).map(|(field, value)| view! { <Input field value/> }).collect_view();
+    view! {
+        <form class="filters" role="search" aria-label=tr(Text::Filters) on:submit=search>
+            {inputs}
+            <div class="buttons">
+                <button type="submit" class="primary">{tr(Text::Search)}</button>
+                <button type="button" class="quiet" on:click=clear>{tr(Text::Clear)}</button>
+            </div>
+        </form>
+    }
 }
 
-/// The modal dialog that states a change (with its amount) and asks to confirm it. It traps the
-/// focus while open (a native modal `<dialog>`), closes on Escape, and returns the focus to the
-/// button that opened it.
+/// A request a confirmed change makes.
+pub struct Request {
+    /// What the dialog asks, amount included.
+    pub question: String,
+    pub method: &'static str,
+    pub path: String,
+    pub body: JsJson,
+}
+
+/// A change offered on a screen: its button, the fields it asks for (none: straight to the
+/// confirmation), and how it turns their values into a request, or why it cannot.
+#[derive(Clone)]
+pub struct Action {
+    pub id: String,
+    pub label: Text,
+    pub fields: Vec<Field>,
+    pub plan: Rc<dyn Fn(&[String]) -> Result<Request, String>>,
+}
+
+/// A change waiting for the user's yes: the question, the button, and the request under one
+/// idempotency key (confirming again after an error cannot make the change twice).
+#[derive(Clone)]
+struct Pending {
+    question: String,
+    confirm: Text,
+    method: &'static str,
+    path: String,
+    body: JsJson,
+    key: String,
+}
+
+/// Buttons for `actions`; choosing one opens its form, and its request is made only after the
+/// confirmation dialog. `done` runs after a change succeeded.
 #[component]
-pub fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<()>) -> impl IntoView {
+pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
+    let open = RwSignal::new(None::<usize>);
+    let pending = RwSignal::new_local(None::<Pending>);
+    let actions = StoredValue::new_local(actions);
+    let buttons = actions
+        .with_value(|all| all.iter().map(|a| (a.id.clone(), a.label)).collect::<Vec<_>>())
+        .into_iter()
+        .enumerate()
+        .map(|(index, action)| {
+            view! {
+                <button type="button" class="secondary" id=action.0 aria-expanded=move || (open.get() == Some(index)).to_string()
+                    on:click=move |_| open.set(Some(index))>{tr(action.1)}</button>
+            }
+        })
+        .collect_view();
+    let form = move || {
+        let index = open.get()?;
+        let action = actions.with_value(|all| all.get(index).cloned())?;
+        let values: Vec<RwSignal<String>> = action.fields.iter().map(|f| RwSignal::new(f.value.clone())).collect();
+        let error = RwSignal::new(None::<String>);
+        let (plan, label) = (action.plan.clone(), action.label);
+        let submit = {
+            let values = values.clone();
+            move |ev: SubmitEvent| {
+                ev.prevent_default();
+                let typed: Vec<String> = values.iter().map(|v| v.get_untracked()).collect();
+                match plan(&typed) {
+                    Ok(request) => {
+                        error.set(None);
+                        open.set(None);
+                        pending.set(Some(Pending { question: request.question, confirm: label, method: request.method, path: request.path, body: request.body, key: api::new_key() }));
+                    }
+                    Err(message) => error.set(Some(message)),
+                }
+            }
+        };
+        let inputs = action.fields.into_iter().zip(values).map(|(field, value)| view! { <Input field value/> }).collect_view();
+        Some(view! {
+            <form class="change" on:submit=submit>
+                {inputs}
+                <p class="error" role="alert">{move || error.get()}</p>
+                <div class="buttons">
+                    <button type="submit" class="primary">{tr(label)}"…"</button>
+                    <button type="button" class="quiet" on:click=move |_| open.set(None)>{tr(Text::Cancel)}</button>
+                </div>
+            </form>
+        })
+    };
+    view! {
+        <div class="buttons">{buttons}</div>
+        {form}
+        <Confirm pending done/>
+    }
+}
+
+/// The modal dialog that states a change and asks to confirm it. A native modal `<dialog>`: it
+/// keeps the focus inside while open, closes on Escape, and gives the focus back when closed.
+#[component]
+fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<()>) -> impl IntoView {
     let ui = use_ui();
     let dialog = NodeRef::<html::Dialog>::new();
     let error = RwSignal::new(None::<String>);
@@ -70,14 +296,14 @@ pub fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<
         let Some(change) = pending.get_untracked() else { return };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = (change.run)().await;
+            let result = api::send(change.method, &change.path, &change.body, &change.key).await;
             busy.set(false);
             match result {
-                Ok(()) => {
+                Ok(_) => {
                     pending.set(None);
                     done.run(());
                 }
-                Err(message) => error.set(Some(message)),
+                Err(failure) => error.set(Some(ui.failed(&failure))),
             }
         });
     };
@@ -86,11 +312,32 @@ pub fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<
             <p id="confirm-question" class="question">{move || pending.with(|p| p.as_ref().map(|p| p.question.clone()))}</p>
             <p class="error" role="alert">{move || error.get()}</p>
             <div class="buttons">
-                <button type="button" class="quiet" on:click=move |_| pending.set(None)>{move || ui.t(Text::Cancel)}</button>
+                <button type="button" class="quiet" on:click=move |_| pending.set(None)>{tr(Text::Cancel)}</button>
                 <button type="button" class="primary" id="confirm-yes" prop:disabled=move || busy.get() on:click=yes>
                     {move || pending.with(|p| p.as_ref().map(|p| ui.t(p.confirm)))}
                 </button>
             </div>
         </dialog>
+    }
+}
+
+/// A screen's data, loaded when shown: `view` draws it, a failure is said, and `Loading…` shows
+/// meanwhile. `reload` loads it again (after a change). (A plain function, so that this part
+/// exists once however many screens use it.)
+#[component]
+pub fn Loaded(path: Signal<String>, reload: RwSignal<u32>, view: fn(JsJson) -> AnyView) -> impl IntoView {
+    let ui = use_ui();
+    let answer = LocalResource::new(move || {
+        reload.track();
+        let path = path.get();
+        async move { api::get(&path).await }
+    });
+    view! {
+        <Suspense fallback=move || view! { <p role="status">{ui.t(Text::Loading)}</p> }>
+            {move || answer.get().map(|answer| match answer {
+                Ok(data) => view(data),
+                Err(failure) => view! { <p class="error" role="alert">{ui.failed(&failure)}</p> }.into_any(),
+            })}
+        </Suspense>
     }
 }

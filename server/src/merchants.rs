@@ -173,8 +173,8 @@ impl Caller {
     }
 }
 
-fn permission_name(permission: Permission) -> String {
-    serde_json::to_value(permission).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+fn permission_name(permission: Permission) -> &'static str {
+    permission.as_str()
 }
 
 /// SHA-256 of a key, hex: what is stored and looked up.

@@ -21,3 +21,10 @@ export async function launchBrowser() {
     ],
   });
 }
+
+/** Runs axe-core in a frame and returns its serious and critical violations. */
+export async function axe(frame) {
+  await frame.addScriptTag({ path: join(root, 'node_modules', 'axe-core', 'axe.min.js') });
+  const results = await frame.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return results.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`);
+}

@@ -57,6 +57,12 @@ export async function startServer({ merchantArgs = [], serveArgs = [], shop = fa
     url,
     shopUrl,
     merchant,
+    /** `kassa-server user create`: a console user of the merchant, and their setup link. */
+    user(email, role) {
+      return JSON.parse(
+        execFileSync(binary, ['user', 'create', '--merchant', merchant.merchantId, '--email', email, '--role', role, '--database', database], { encoding: 'utf8' }),
+      );
+    },
     async stop() {
       if (shopChild && shopChild.exitCode === null) {
         shopChild.kill('SIGTERM');

@@ -1,210 +1,115 @@
 //! Payments: search with every filter the API has, kept in the address so a search can be shared,
 //! and pages by cursor.
 
-use kassa::api::{IntentStatus, PaymentIntent};
+use kassa::client::JsJson;
 use kassa::Currency;
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
+use crate::api::{self, Read};
 use crate::i18n::{self, Text};
 use crate::platform::parse_amount;
 use crate::route::{self, Link, Page, Route};
-use crate::widgets::{Field, Status};
-use crate::{api, use_ui};
+use crate::widgets::{Cell, Field, Kind, Loaded, Search, Table};
+use crate::tr;
 
-/// The filters as the address keeps them, with amounts as people write them (`12.50`).
-const TEXT_FILTERS: [(&str, &str, Text); 4] = [
-    ("cardLast4", "last4", Text::Last4),
-    ("customerId", "customer", Text::Customer),
-    ("orderId", "order", Text::Order),
-    ("locationId", "location", Text::Location),
-];
+/// The search's fields, named as the address keeps them: amounts as people write them (`12.50`),
+/// in the chosen currency.
+pub fn fields() -> Vec<Field> {
+    let mut statuses = vec![(String::new(), Text::AnyStatus.words())];
+    statuses.extend(i18n::STATUSES.iter().map(|s| ((*s).to_owned(), i18n::status(s))));
+    let mut currencies = vec![(String::new(), Text::AnyCurrency.words())];
+    currencies.extend(Currency::ALL.iter().map(|c| (c.code().to_owned(), (c.code(), c.code()))));
+    vec![
+        Field::new("status", Text::Status, Kind::Choice(statuses)),
+        Field::new("dateFrom", Text::DateFrom, Kind::Date),
+        Field::new("dateTo", Text::DateTo, Kind::Date),
+        Field::new("amountMin", Text::AmountMin, Kind::Amount),
+        Field::new("amountMax", Text::AmountMax, Kind::Amount),
+        Field::new("currency", Text::Currency, Kind::Choice(currencies)),
+        Field::new("cardLast4", Text::Last4, Kind::Text("off")),
+        Field::new("customerId", Text::Customer, Kind::Text("off")),
+        Field::new("orderId", Text::Order, Kind::Text("off")),
+        Field::new("locationId", Text::Location, Kind::Text("off")),
+    ]
+}
 
-const STATUSES: [IntentStatus; 12] = [
-    IntentStatus::Authorized,
-    IntentStatus::Captured,
-    IntentStatus::PartiallyRefunded,
-    IntentStatus::Refunded,
-    IntentStatus::Voided,
-    IntentStatus::Declined,
-    IntentStatus::Error,
-    IntentStatus::Resolved,
-    IntentStatus::RequiresPaymentMethod,
-    IntentStatus::RequiresAction,
-    IntentStatus::Processing,
-    IntentStatus::Canceled,
-];
-
-/// The API's query for the route's filters: amounts in the currency's minor units.
+/// The API's query for a route's search: amounts in the currency's minor units.
 pub fn api_query(route: &Route) -> String {
-    let currency = route.get("currency").and_then(|c| c.parse::<Currency>().ok()).unwrap_or(Currency::USD);
+    let currency = route.get("currency").and_then(|c| c.parse::<Currency>().ok());
     let mut query: Vec<(String, String)> = Vec::new();
     for (name, value) in &route.query {
-        match name.as_str() {
+        let (name, value) = match name.as_str() {
             "amountMin" | "amountMax" => {
-                let api = if name == "amountMin" { "amountMinCents" } else { "amountMaxCents" };
-                let minor = parse_amount(value, currency).map_or_else(|| value.clone(), |m| m.to_string());
-                query.push((api.into(), minor));
-                query.push(("currency".into(), currency.code().into()));
+                let minor = parse_amount(value, currency.unwrap_or(Currency::USD)).map_or_else(|| value.clone(), |m| m.to_string());
+                (format!("{name}Cents"), minor)
             }
-            "status" | "dateFrom" | "dateTo" | "cardLast4" | "customerId" | "orderId" | "locationId" | "cursor" => query.push((name.clone(), value.clone())),
-            "currency" => query.push((name.clone(), value.clone())),
-            _ => {}
-        }
+            _ => (name.clone(), value.clone()),
+        };
+        query.push((name, value));
     }
-    query.sort();
-    query.dedup();
     route::encode_query(&query)
+}
+
+/// A payment as a row: amount (its link), status, card, reference, time.
+pub fn row(intent: &JsJson) -> Vec<Cell> {
+    let id = intent.text("id").unwrap_or_default();
+    let total = intent.int("amountCents") + intent.int("tipCents");
+    let reference = intent.text("reference").or_else(|| intent.text("orderId")).or_else(|| intent.text("customerId"));
+    vec![
+        Cell::Link(Box::new(Cell::Money(total, intent.currency())), Route::to(Page::Payment(id))),
+        status(intent),
+        Cell::Plain(card(intent)),
+        Cell::opt(reference),
+        Cell::Time(intent.text("createdAt").unwrap_or_default()),
+    ]
+}
+
+pub const COLUMNS: [Text; 5] = [Text::Amount, Text::Status, Text::Card, Text::Reference, Text::Created];
+
+pub fn status(intent: &JsJson) -> Cell {
+    let status = intent.text("status").unwrap_or_default();
+    let words = i18n::status(&status);
+    Cell::Badge("status", status, words)
+}
+
+/// "Visa •••• 4242".
+pub fn card(intent: &JsJson) -> String {
+    let brand = intent.text("cardBrand").and_then(|b| b.parse::<kassa::card::CardBrand>().ok()).map(|b| b.name()).unwrap_or_default();
+    match intent.text("cardLast4") {
+        Some(last4) if brand.is_empty() => format!("•••• {last4}"),
+        Some(last4) => format!("{brand} •••• {last4}"),
+        None => String::new(),
+    }
 }
 
 #[component]
 pub fn Payments() -> impl IntoView {
-    let ui = use_ui();
     let route = expect_context::<RwSignal<Route>>();
-    let initial = route.get_untracked();
-    let field = |name: &str| RwSignal::new(initial.get(name).unwrap_or_default().to_owned());
-    let status = field("status");
-    let (date_from, date_to) = (field("dateFrom"), field("dateTo"));
-    let (amount_min, amount_max, currency) = (field("amountMin"), field("amountMax"), field("currency"));
-    let texts: Vec<RwSignal<String>> = TEXT_FILTERS.iter().map(|(name, _, _)| field(name)).collect();
-
-    let search = {
-        let texts = texts.clone();
-        move |ev: SubmitEvent| {
-            ev.prevent_default();
-            let mut query = vec![
-                ("status".to_owned(), status.get_untracked()),
-                ("dateFrom".into(), date_from.get_untracked()),
-                ("dateTo".into(), date_to.get_untracked()),
-                ("amountMin".into(), amount_min.get_untracked()),
-                ("amountMax".into(), amount_max.get_untracked()),
-                ("currency".into(), currency.get_untracked()),
-            ];
-            for ((name, _, _), value) in TEXT_FILTERS.iter().zip(&texts) {
-                query.push(((*name).into(), value.get_untracked().trim().to_owned()));
-            }
-            query.retain(|(_, v)| !v.is_empty());
-            route::replace(Route { page: Page::Payments, query });
-        }
-    };
-    let clear = {
-        let texts = texts.clone();
-        move |_| {
-            for value in [status, date_from, date_to, amount_min, amount_max, currency].iter().chain(&texts) {
-                value.set(String::new());
-            }
-            route::replace(Route::to(Page::Payments));
-        }
-    };
-
-    let results = LocalResource::new(move || {
-        let query = route.with(api_query);
-        async move { api::page::<PaymentIntent>(&format!("/payments/transactions?{query}")).await }
-    });
-
-    let filters = TEXT_FILTERS
-        .iter()
-        .zip(texts)
-        .map(|((name, id, label), value)| {
-            let inputmode = if *name == "cardLast4" { "numeric" } else { "text" };
-            view! { <Field id=*id label=*label value inputmode/> }
-        })
-        .collect_view();
-
+    let path = Signal::derive(move || format!("/payments/transactions?{}", route.with(api_query)));
     view! {
-        <h1 tabindex="-1">{move || ui.t(Text::Payments)}</h1>
-        <form class="filters" role="search" aria-label=move || ui.t(Text::Filters) on:submit=search>
-            <div class="field">
-                <label for="status">{move || ui.t(Text::Status)}</label>
-                <select id="status" on:change=move |ev| status.set(event_target_value(&ev))>
-                    <option value="" selected=move || status.with(String::is_empty)>{move || ui.t(Text::AnyStatus)}</option>
-                    {STATUSES.iter().map(|s| {
-                        let s = *s;
-                        view! { <option value=s.as_str() selected=move || status.get() == s.as_str()>{move || i18n::status(s, ui.locale.get())}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
-            <Field id="date-from" label=Text::DateFrom value=date_from kind="date"/>
-            <Field id="date-to" label=Text::DateTo value=date_to kind="date"/>
-            <Field id="amount-min" label=Text::AmountMin value=amount_min inputmode="decimal"/>
-            <Field id="amount-max" label=Text::AmountMax value=amount_max inputmode="decimal"/>
-            <div class="field">
-                <label for="currency">{move || ui.t(Text::Currency)}</label>
-                <select id="currency" on:change=move |ev| currency.set(event_target_value(&ev))>
-                    <option value="" selected=move || currency.with(String::is_empty)>{move || ui.t(Text::AnyCurrency)}</option>
-                    {Currency::ALL.iter().map(|c| {
-                        let code = c.code();
-                        view! { <option value=code selected=move || currency.get() == code>{code}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
-            {filters}
-            <div class="buttons">
-                <button type="submit" class="primary">{move || ui.t(Text::Search)}</button>
-                <button type="button" class="quiet" on:click=clear>{move || ui.t(Text::Clear)}</button>
-            </div>
-        </form>
-        <Suspense fallback=move || view! { <p role="status">{ui.t(Text::Loading)}</p> }>
-            {move || results.get().map(|answer| match answer {
-                Err(failure) => view! { <p class="error" role="alert">{ui.failed(&failure)}</p> }.into_any(),
-                Ok((rows, _)) if rows.is_empty() => view! { <p role="status">{move || ui.t(Text::NoPayments)}</p> }.into_any(),
-                Ok((rows, next)) => view! { <PaymentTable rows/> {next.map(|cursor| view! { <NextPage cursor/> })} }.into_any(),
-            })}
-        </Suspense>
+        <h1 tabindex="-1">{tr(Text::Payments)}</h1>
+        <Search page=Page::Payments fields=fields()/>
+        <Loaded path reload=RwSignal::new(0) view=list/>
     }
+}
+
+/// A page of payments and the link to the next.
+pub fn list(answer: JsJson) -> AnyView {
+    let rows: Vec<Vec<Cell>> = api::items(&answer).iter().map(row).collect();
+    let empty = rows.is_empty();
+    view! {
+        {empty.then(|| view! { <p role="status">{tr(Text::NoPayments)}</p> })}
+        {(!empty).then(|| view! { <Table columns=COLUMNS.to_vec() rows label=Text::Payments/> })}
+        {api::next_cursor(&answer).map(|cursor| view! { <NextPage cursor/> })}
+   }
+    .into_any()
 }
 
 #[component]
 fn NextPage(cursor: String) -> impl IntoView {
-    let ui = use_ui();
     let route = expect_context::<RwSignal<Route>>();
     let mut next = route.get_untracked();
     next.query.retain(|(k, _)| k != "cursor");
     next.query.push(("cursor".into(), cursor));
-    view! { <p class="pager"><Link to=next>{move || ui.t(Text::More)}</Link></p> }
-}
-
-/// Payments as a table on a desk, as a list of cards on a phone (the stylesheet decides).
-#[component]
-pub fn PaymentTable(rows: Vec<PaymentIntent>) -> impl IntoView {
-    let ui = use_ui();
-    view! {
-        <table class="rows">
-            <thead><tr>
-                <th scope="col">{move || ui.t(Text::Amount)}</th>
-                <th scope="col">{move || ui.t(Text::Status)}</th>
-                <th scope="col">{move || ui.t(Text::Card)}</th>
-                <th scope="col">{move || ui.t(Text::Reference)}</th>
-                <th scope="col">{move || ui.t(Text::Created)}</th>
-            </tr></thead>
-            <tbody>
-                {rows.into_iter().map(|intent| {
-                    let total = i64::from(intent.amount_cents) + i64::from(intent.tip_cents);
-                    let currency = intent.currency;
-                    let card = card_text(&intent);
-                    let reference = intent.reference.clone().or(intent.order_id.as_ref().map(|o| o.to_string())).or(intent.customer_id.clone()).unwrap_or_default();
-                    let created = intent.created_at.clone();
-                    view! {
-                        <tr>
-                            <td data-label=move || ui.t(Text::Amount)>
-                                <Link to=Route::to(Page::Payment(intent.id.to_string())) class="amount">{move || ui.money(total, currency)}</Link>
-                            </td>
-                            <td data-label=move || ui.t(Text::Status)><Status status=intent.status/></td>
-                            <td data-label=move || ui.t(Text::Card)>{card}</td>
-                            <td data-label=move || ui.t(Text::Reference)>{reference}</td>
-                            <td data-label=move || ui.t(Text::Created)>{move || ui.time(&created)}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-}
-
-pub fn card_text(intent: &PaymentIntent) -> String {
-    match (&intent.card_brand, &intent.card_last4) {
-        (Some(brand), Some(last4)) => format!("{} •••• {last4}", brand.name()),
-        (None, Some(last4)) => format!("•••• {last4}"),
-        _ => String::new(),
-    }
+    view! { <p class="pager"><Link to=next>{tr(Text::More)}</Link></p> }
 }

@@ -1,20 +1,19 @@
 //! Signing in, and choosing a password from a setup link.
 
-use kassa::api::ConsoleSession;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use serde_json::json;
 
 use crate::i18n::Text;
-use crate::widgets::Field;
-use crate::{api, use_ui, Ui};
+use crate::widgets::{Field, Input, Kind};
+use crate::{api, tr, use_ui, Session, Ui};
 
 /// Posts `body` to `path` and, on success, starts the signed-in console.
-fn start_session(ui: Ui, path: &'static str, body: serde_json::Value, busy: RwSignal<bool>, error: RwSignal<Option<String>>) {
+fn start_session(ui: Ui, path: &'static str, body: kassa::client::JsJson, busy: RwSignal<bool>, error: RwSignal<Option<String>>) {
     busy.set(true);
     leptos::task::spawn_local(async move {
-        match api::session_call::<ConsoleSession>("POST", path, Some(&body)).await {
-            Ok(session) => {
+        match api::session_call("POST", path, Some(&body)).await {
+            Ok(answer) => {
+                let session = Session::read(&answer);
                 ui.notice.set(None);
                 let _ = web_sys::window().and_then(|w| w.history().ok()).map(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&crate::route::current().href())));
                 ui.session.set(Some(session));
@@ -35,17 +34,17 @@ pub fn SignIn() -> impl IntoView {
     let (busy, error) = (RwSignal::new(false), RwSignal::new(None::<String>));
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        start_session(ui, "/console/session", json!({ "email": email.get_untracked(), "password": password.get_untracked() }), busy, error);
+        start_session(ui, "/console/session", api::object(vec![("email", api::string(&email.get_untracked())), ("password", api::string(&password.get_untracked()))]), busy, error);
     };
     view! {
         <main class="center">
             <form class="card narrow" on:submit=submit>
-                <h1 tabindex="-1">{move || ui.t(Text::SignInTitle)}</h1>
+                <h1 tabindex="-1">{tr(Text::SignInTitle)}</h1>
                 {move || ui.notice.get().map(|notice| view! { <p class="notice" role="status">{ui.t(notice)}</p> })}
-                <Field id="email" label=Text::Email value=email kind="email" autocomplete="username"/>
-                <Field id="password" label=Text::Password value=password kind="password" autocomplete="current-password"/>
+                <Input field=Field::new("email", Text::Email, Kind::Email) value=email/>
+                <Input field=Field::new("password", Text::Password, Kind::Password("current-password")) value=password/>
                 <p class="error" role="alert">{move || error.get()}</p>
-                <button type="submit" class="primary wide" prop:disabled=move || busy.get()>{move || ui.t(Text::SignIn)}</button>
+                <button type="submit" class="primary wide" prop:disabled=move || busy.get()>{tr(Text::SignIn)}</button>
             </form>
         </main>
     }
@@ -62,17 +61,17 @@ pub fn SetUp(token: String) -> impl IntoView {
             error.set(Some(ui.t(Text::PasswordRule).to_owned()));
             return;
         }
-        start_session(ui, "/console/setup", json!({ "token": token, "password": password.get_untracked() }), busy, error);
+        start_session(ui, "/console/setup", api::object(vec![("token", api::string(&token)), ("password", api::string(&password.get_untracked()))]), busy, error);
     };
     view! {
         <main class="center">
             <form class="card narrow" on:submit=submit>
-                <h1 tabindex="-1">{move || ui.t(Text::SetUpTitle)}</h1>
-                <p>{move || ui.t(Text::SetUpText)}</p>
-                <Field id="new-password" label=Text::NewPassword value=password kind="password" autocomplete="new-password"/>
-                <p class="hint">{move || ui.t(Text::PasswordRule)}</p>
+                <h1 tabindex="-1">{tr(Text::SetUpTitle)}</h1>
+                <p>{tr(Text::SetUpText)}</p>
+                <Input field=Field::new("new-password", Text::NewPassword, Kind::Password("new-password")) value=password/>
+                <p class="hint">{tr(Text::PasswordRule)}</p>
                 <p class="error" role="alert">{move || error.get()}</p>
-                <button type="submit" class="primary wide" prop:disabled=move || busy.get()>{move || ui.t(Text::SetPassword)}</button>
+                <button type="submit" class="primary wide" prop:disabled=move || busy.get()>{tr(Text::SetPassword)}</button>
             </form>
         </main>
     }

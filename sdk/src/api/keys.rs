@@ -22,6 +22,31 @@ pub enum Permission {
     OrdersView,
 }
 
+impl Permission {
+    pub const ALL: [Permission; 7] = [
+        Permission::TransactionsCreate,
+        Permission::TransactionsVoid,
+        Permission::TransactionsView,
+        Permission::MethodsManage,
+        Permission::MethodsView,
+        Permission::OrdersManage,
+        Permission::OrdersView,
+    ];
+
+    /// The name on the wire, `payments.transactions.create`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::TransactionsCreate => "payments.transactions.create",
+            Permission::TransactionsVoid => "payments.transactions.void",
+            Permission::TransactionsView => "payments.transactions.view",
+            Permission::MethodsManage => "payments.methods.manage",
+            Permission::MethodsView => "payments.methods.view",
+            Permission::OrdersManage => "orders.manage",
+            Permission::OrdersView => "orders.view",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -161,4 +186,16 @@ pub struct ProcessorSettings {
     pub webhook_secret_set: bool,
     /// Where the processor sends its webhooks, relative to this server's address.
     pub webhook_path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Permission;
+
+    #[test]
+    fn permission_names_are_their_wire_names() {
+        for permission in Permission::ALL {
+            assert_eq!(serde_json::to_value(permission).unwrap(), permission.as_str());
+        }
+    }
 }

@@ -1,0 +1,264 @@
+// The merchant console as shop staff meet it: signed in as people with roles, in real Chromium,
+// against a live kassa-server whose payments were made through the API.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer } from './support/server.mjs';
+import { launchBrowser, screenshots, axe } from './support/browser.mjs';
+
+const PASSWORD = 'correct horse battery';
+
+let server;
+let browser;
+let seeded;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  seeded = await seed(server);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function api(target, method, path, body) {
+  const response = await fetch(`${target.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${target.merchant.secretKey}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const json = await response.json();
+  assert.ok(response.ok, `${method} ${path}: ${JSON.stringify(json)}`);
+  return json.data;
+}
+
+const card = (number) => ({ number, expMonth: 12, expYear: 2034, cvc: '123' });
+
+/** Payments in two currencies and on two cards; one of them pays an order. */
+async function seed(target) {
+  const order = await api(target, 'POST', '/orders', { currency: 'EUR', lineItems: [{ name: 'Espresso machine', unitAmountCents: 4999, quantity: 1 }] });
+  const sale = (amountCents, currency, number, extra = {}) => api(target, 'POST', '/payments/sale', { amountCents, currency, card: card(number), ...extra });
+  await sale(1250, 'EUR', '4242424242424242');
+  await sale(2500, 'EUR', '5555555555554444');
+  const paid = await sale(4999, 'EUR', '5555555555554444', { orderId: order.id });
+  await sale(7500, 'EUR', '5555555555554444');
+  await sale(3000, 'USD', '5555555555554444');
+  return { order, paid };
+}
+
+// axe is put into the page as a script, which the console's CSP would refuse.
+async function newPage({ theme = 'light', width = 1200, bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, locale: 'en-GB', bypassCSP });
+  await context.addInitScript((t) => localStorage.setItem('kassa.console.theme', t), theme);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  return { page, context, problems };
+}
+
+/** A new user of `role`, who follows their setup link and chooses a password. */
+async function setUp(page, email, role, target = server) {
+  const made = target.user(email, role);
+  await page.goto(`${target.url}${made.setupPath}`);
+  await page.getByLabel('New password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  await page.getByRole('heading', { name: 'Payments', level: 1 }).waitFor();
+  assert.ok(!page.url().includes('setup='), 'the setup token leaves the address');
+  return made;
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${server.url}/console/`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+const amounts = (page) => page.locator('table.rows tbody tr td:first-child').allInnerTexts();
+
+test('search by last 4 and an amount range, open the payment, refund part of it: history and order ledger change', async () => {
+  const { page, context, problems } = await newPage();
+  await setUp(page, 'ana@corner.example', 'manager');
+  // Signed out and in again with the password just chosen.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, 'ana@corner.example', PASSWORD);
+  await page.getByRole('heading', { name: 'Payments', level: 1 }).waitFor();
+  assert.equal((await amounts(page)).length, 5);
+
+  await page.getByLabel('Card last 4').fill('4444');
+  await page.getByLabel('Amount from').fill('20');
+  await page.getByLabel('Amount to').fill('60');
+  await page.getByLabel('Currency').selectOption('EUR');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/cardLast4=4444/);
+  await page.waitForFunction(() => document.querySelectorAll('table.rows tbody tr').length === 2);
+  assert.deepEqual(await amounts(page), ['€49.99', '€25.00']);
+  // The search is in the address: opened again, it shows the same.
+  const shared = page.url();
+  assert.match(shared, /amountMin=20&amountMax=60&currency=EUR&cardLast4=4444/);
+  const other = await context.newPage();
+  await other.goto(shared);
+  await other.getByText('€25.00').waitFor();
+  assert.deepEqual(await amounts(other), ['€49.99', '€25.00']);
+  assert.equal(await other.getByLabel('Card last 4').inputValue(), '4444');
+  await other.close();
+
+  await page.getByRole('link', { name: '€49.99' }).click();
+  await page.getByRole('heading', { name: /€49\.99/ }).waitFor();
+  assert.match(page.url(), new RegExp(`/console/payments/${seeded.paid.id}$`));
+  await page.getByRole('button', { name: 'Refund' }).click();
+  assert.equal(await page.getByLabel('Amount').inputValue(), '49.99', 'the form offers what is left to refund');
+  await page.getByLabel('Amount').fill('60');
+  await page.locator('form.change').getByRole('button', { name: 'Refund…' }).click();
+  await page.getByText('Enter an amount like 12.50, at most €49.99.').waitFor();
+  await page.getByLabel('Amount').fill('10');
+  await page.getByLabel('Reason').fill('Chipped cup');
+  await page.locator('form.change').getByRole('button', { name: 'Refund…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('Refund €10.00 to the card?').waitFor();
+  await page.screenshot({ path: join(screenshots, 'console-refund-confirm-light.png') });
+  await dialog.getByRole('button', { name: 'Refund' }).click();
+  await page.getByRole('status').getByText('Done.').waitFor();
+
+  // The history has the refund, made by her; the details and the order's ledger follow.
+  const refundRow = page.locator('table.rows tbody tr', { hasText: 'Refund' });
+  await refundRow.waitFor();
+  assert.match(await refundRow.innerText(), /€10\.00[\s\S]*ana@corner\.example/);
+  await page.locator('dd', { hasText: '€10.00' }).waitFor();
+  const intent = await api(server, 'GET', `/payments/transactions/${seeded.paid.id}`);
+  assert.equal(intent.intent.refundedAmountCents, 1000);
+  assert.equal(intent.intent.status, 'partially_refunded');
+  const order = await api(server, 'GET', `/orders/${seeded.order.id}`);
+  const refund = order.payments.find((p) => p.type === 'refund');
+  assert.equal(refund?.amountCents, 1000, JSON.stringify(order.payments));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a viewer sees no refund button, and a forged refund is refused', async () => {
+  const { page, context } = await newPage();
+  await setUp(page, 'vera@corner.example', 'viewer');
+  const target = await api(server, 'POST', '/payments/sale', { amountCents: 1800, currency: 'EUR', card: card('4242424242424242') });
+  await page.goto(`${server.url}/console/payments/${target.id}`);
+  await page.getByRole('heading', { name: /€18\.00/ }).waitFor();
+  await page.getByText('Nothing can be done with this payment now.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Refund' }).count(), 0);
+  const forged = await page.evaluate(async (id) => {
+    const session = await (await fetch('/api/v1/console/session')).json();
+    const response = await fetch('/api/v1/payments/refund', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': session.data.csrfToken },
+      body: JSON.stringify({ paymentIntentId: id, amountCents: 500 }),
+    });
+    return [response.status, (await response.json()).error.code];
+  }, target.id);
+  assert.deepEqual(forged, [403, 'FORBIDDEN']);
+  assert.equal((await api(server, 'GET', `/payments/transactions/${target.id}`)).intent.refundedAmountCents, 0);
+  await context.close();
+});
+
+test('sign-in refusals: a wrong password, a lockout, a change without the CSRF token', async () => {
+  const { page, context } = await newPage();
+  await setUp(page, 'lars@corner.example', 'staff');
+  const withoutToken = await page.evaluate(async () => {
+    const response = await fetch('/api/v1/payments/sale', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amountCents: 100, currency: 'EUR', card: { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' } }),
+    });
+    return [response.status, (await response.json()).error.code];
+  });
+  assert.deepEqual(withoutToken, [403, 'FORBIDDEN']);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  await signIn(page, 'lars@corner.example', 'not his password');
+  await page.getByRole('alert').getByText('Wrong email or password.').waitFor();
+  for (let i = 0; i < 4; i += 1) {
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForTimeout(100);
+  }
+  await page.getByRole('alert').getByText(/Too many failed sign-ins; try again in 15 minutes/).waitFor();
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').getByText(/Too many failed sign-ins/).waitFor();
+  assert.equal(await page.getByRole('navigation').count(), 0, 'still signed out');
+  await context.close();
+});
+
+test('an idle session ends, and the console asks to sign in again', async () => {
+  const short = await startServer({ serveArgs: ['--session-idle-seconds', '2'] });
+  try {
+    const { page, context } = await newPage();
+    await setUp(page, 'ida@corner.example', 'viewer', short);
+    await page.waitForTimeout(2500);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('Your session ended. Sign in again.').waitFor();
+    await page.getByRole('heading', { name: 'Sign in to Kassa' }).waitFor();
+    await context.close();
+  } finally {
+    await short.stop();
+  }
+});
+
+for (const theme of ['light', 'dark']) {
+  test(`axe finds no serious or critical problems on each screen, ${theme} theme; screenshots`, async () => {
+    const { page, context } = await newPage({ theme, bypassCSP: true });
+    await page.goto(`${server.url}/console/`);
+    await page.getByRole('heading', { name: 'Sign in to Kassa' }).waitFor();
+    assert.deepEqual(await axe(page.mainFrame()), [], 'sign-in');
+    await page.screenshot({ path: join(screenshots, `console-sign-in-${theme}.png`) });
+
+    const made = server.user(`axe-${theme}@corner.example`, 'owner');
+    await page.goto(`${server.url}${made.setupPath}`);
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    assert.deepEqual(await axe(page.mainFrame()), [], 'setup');
+    await page.screenshot({ path: join(screenshots, `console-setup-${theme}.png`) });
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Set password and sign in' }).click();
+
+    await page.locator('table.rows').waitFor();
+    assert.deepEqual(await axe(page.mainFrame()), [], 'payments');
+    await page.screenshot({ path: join(screenshots, `console-payments-${theme}.png`), fullPage: true });
+
+    await page.goto(`${server.url}/console/payments/${seeded.paid.id}`);
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    assert.deepEqual(await axe(page.mainFrame()), [], 'payment');
+    await page.screenshot({ path: join(screenshots, `console-payment-${theme}.png`), fullPage: true });
+    await page.getByRole('button', { name: 'Refund' }).click();
+    await page.locator('form.change').getByRole('button', { name: 'Refund…' }).click();
+    await page.getByRole('dialog').waitFor();
+    assert.deepEqual(await axe(page.mainFrame()), [], 'confirmation');
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+    // German, the same screen.
+    await page.getByRole('button', { name: 'Deutsch' }).click();
+    await page.getByRole('heading', { name: 'Verlauf' }).waitFor();
+    assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+    await page.screenshot({ path: join(screenshots, `console-payment-de-${theme}.png`), fullPage: true });
+    await page.getByRole('button', { name: 'English' }).click();
+    await context.close();
+  });
+}
+
+test('at 360 px wide nothing scrolls sideways', async () => {
+  const { page, context } = await newPage({ width: 360 });
+  await setUp(page, 'pia@corner.example', 'manager');
+  await page.locator('table.rows').waitFor();
+  // The elements that reach past the right edge, if any.
+  const overflow = async () =>
+    page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      return [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > width + 1)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`);
+    });
+  assert.deepEqual(await overflow(), [], 'payments');
+  await page.screenshot({ path: join(screenshots, 'console-payments-360.png'), fullPage: true });
+  await page.goto(`${server.url}/console/payments/${seeded.paid.id}`);
+  await page.getByRole('heading', { name: 'History' }).waitFor();
+  assert.deepEqual(await overflow(), [], 'payment');
+  await page.screenshot({ path: join(screenshots, 'console-payment-360.png'), fullPage: true });
+  await context.close();
+});
