@@ -14,6 +14,11 @@ if [ ! -s "$key_file" ]; then
   made=$(target/server/kassa-server merchant create --name "Kassa Demo Shop")
   (umask 077 && node -e 'process.stdout.write(JSON.parse(process.argv[1]).secretKey)' "$made" > "$key_file")
   echo "Created the demo shop's merchant; its secret key is in $key_file"
+  # Its owner signs in to the merchant console after choosing a password at this link.
+  merchant=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).merchantId)' "$made")
+  owner=$(target/server/kassa-server user create --merchant "$merchant" --email owner@demo-shop.example --role owner)
+  setup=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).setupPath)' "$owner")
+  echo "The merchant console: choose owner@demo-shop.example's password at http://$KASSA_LISTEN$setup (valid 72 hours)"
 fi
 
 target/server/kassa-server serve --webhooks-allow-loopback &

@@ -202,6 +202,118 @@ test('an idle session ends, and the console asks to sign in again', async () => 
   }
 });
 
+test('failed payments: the counts match the API; a retry on a saved card succeeds; resolved as cash, the order is paid', async () => {
+  const customer = await api(server, 'POST', '/customers', { email: 'guest@corner.example' });
+  const token = await api(server, 'POST', '/payment-methods', { card: card('4242424242424242') });
+  await api(server, 'POST', `/customers/${customer.id}/payment-methods`, { token: token.id, nickname: 'Work card' });
+  const declined = async (orderTotal, extra) => {
+    const order = await api(server, 'POST', '/orders', { currency: 'EUR', lineItems: [{ name: 'Cake', unitAmountCents: orderTotal, quantity: 1 }] });
+    const response = await fetch(`${server.url}/api/v1/payments/sale`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.merchant.secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amountCents: orderTotal, currency: 'EUR', card: card('4000000000000002'), orderId: order.id, ...extra }),
+    });
+    assert.equal(response.status, 402);
+    return { order, id: (await response.json()).error.details.paymentIntentId };
+  };
+  const forRetry = await declined(3000, { customerId: customer.id });
+  const forCash = await declined(2200, {});
+
+  const { page, context, problems } = await newPage();
+  await setUp(page, 'max@corner.example', 'manager');
+  await page.getByRole('link', { name: 'Failed payments' }).click();
+  await page.getByRole('heading', { name: 'Failed payments', level: 1 }).waitFor();
+  const counts = await api(server, 'GET', '/payments/failed?counts=true');
+  const shown = async (label) => page.locator('dl.details').locator(`dt:text-is("${label}") + dd`).innerText();
+  assert.equal(await shown('Total'), String(counts.total));
+  assert.equal(await shown('Declined'), String(counts.declined));
+  assert.equal(await shown('Errors'), String(counts.error));
+  assert.ok(counts.total >= 2);
+  await page.screenshot({ path: join(screenshots, 'console-failed-light.png'), fullPage: true });
+
+  await page.goto(`${server.url}/console/payments/${forRetry.id}`);
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await page.getByLabel('Card').selectOption({ label: 'Visa •••• 4242' });
+  await page.locator('form.change').getByRole('button', { name: 'Retry…' }).click();
+  await page.getByRole('dialog').getByText('Charge €30.00 again?').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Retry' }).click();
+  await page.getByRole('status').getByText('Done.').waitFor();
+  const retried = (await api(server, 'GET', '/payments/transactions?limit=100')).find((i) => i.metadata?.retryOf === forRetry.id);
+  assert.equal(retried?.status, 'captured');
+  assert.equal(retried.amountCents, 3000);
+
+  await page.goto(`${server.url}/console/payments/${forCash.id}`);
+  await page.getByRole('button', { name: 'Resolve' }).click();
+  await page.getByLabel('Paid by').selectOption('cash');
+  await page.getByLabel('Reason').fill('Paid at the till');
+  await page.locator('form.change').getByRole('button', { name: 'Resolve…' }).click();
+  await page.getByRole('dialog').getByText('Mark €22.00 as paid another way?').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Resolve' }).click();
+  await page.getByRole('status').getByText('Done.').waitFor();
+  await page.locator('.status[data-value="resolved"]').waitFor();
+  const order = await api(server, 'GET', `/orders/${forCash.order.id}`);
+  assert.equal(order.status, 'paid');
+  assert.ok(order.payments.some((p) => p.methodId === 'cash' && p.status === 'complete' && p.amountCents === 2200), JSON.stringify(order.payments));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('orders: a pending cheque recorded, confirmed, corrected and reversed; balance and status after each', async () => {
+  const created = await api(server, 'POST', '/orders', { currency: 'EUR', lineItems: [{ name: 'Catering', unitAmountCents: 2500, quantity: 2 }] });
+  const { page, context, problems } = await newPage();
+  await setUp(page, 'ole@corner.example', 'staff');
+  await page.getByRole('link', { name: 'Orders' }).click();
+  await page.getByRole('link', { name: '€50.00' }).first().click();
+  await page.getByRole('heading', { name: /€50\.00/ }).waitFor();
+  const balance = () => page.locator('dl.details').locator('dt:text-is("Balance due") + dd').innerText();
+  const status = () => page.locator('h1 .status').innerText();
+  const change = async (button, confirm, question) => {
+    await page.getByRole('button', { name: button, exact: true }).click();
+    await page.locator('form.change').getByRole('button', { name: `${button}…` }).click();
+    await page.getByRole('dialog').getByText(question).waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: confirm ?? button }).click();
+    await page.getByRole('status').getByText('Done.').waitFor();
+  };
+
+  await page.getByRole('button', { name: 'Record a payment' }).click();
+  await page.getByLabel('Method').selectOption('cheque');
+  await page.getByLabel('State').selectOption('pending');
+  await page.getByLabel('Transaction reference').fill('chq-118');
+  await page.locator('form.change').getByRole('button', { name: 'Record a payment…' }).click();
+  await page.getByRole('dialog').getByText('Record €50.00 on this order?').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Record a payment' }).click();
+  await page.getByRole('cell', { name: 'chq-118' }).waitFor();
+  assert.equal(await balance(), '€50.00', 'a pending cheque is not money yet');
+  assert.equal(await status(), 'Open');
+
+  await change('Mark received', null, 'Mark €50.00 as received?');
+  await page.getByText('€0.00').waitFor();
+  assert.equal(await status(), 'Paid');
+
+  await page.getByRole('button', { name: 'Correct', exact: true }).click();
+  await page.getByLabel('Amount').fill('40');
+  await page.locator('form.change').getByRole('button', { name: 'Correct…' }).click();
+  await page.getByRole('dialog').getByText('Change this payment to €40.00?').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Correct' }).click();
+  await page.getByText('€10.00').first().waitFor();
+  assert.equal(await balance(), '€10.00');
+  assert.equal(await status(), 'Partially paid');
+
+  await change('Reverse', null, 'Reverse this payment of €40.00?');
+  await page.locator('.entry[data-value="reversed"]').waitFor();
+  assert.equal(await balance(), '€50.00');
+  assert.equal(await status(), 'Open');
+  await page.screenshot({ path: join(screenshots, 'console-order-light.png'), fullPage: true });
+
+  const order = await api(server, 'GET', `/orders/${created.id}`);
+  const cheque = order.payments.find((p) => p.methodId === 'cheque');
+  assert.equal(cheque.status, 'reversed');
+  assert.equal(cheque.corrections.length, 1, 'the correction keeps what it was');
+  assert.equal(cheque.createdBy, 'ole@corner.example');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 for (const theme of ['light', 'dark']) {
   test(`axe finds no serious or critical problems on each screen, ${theme} theme; screenshots`, async () => {
     const { page, context } = await newPage({ theme, bypassCSP: true });

@@ -31,6 +31,8 @@ pub trait Read {
     /// A member, unless it is missing or null.
     fn at(&self, key: &str) -> Option<JsJson>;
     fn text(&self, key: &str) -> Option<String>;
+    /// This value as a string, if it is one.
+    fn string(&self) -> Option<String>;
     fn int(&self, key: &str) -> i64;
     fn list(&self, key: &str) -> Vec<JsJson>;
     fn flag(&self, key: &str) -> bool;
@@ -44,6 +46,9 @@ impl Read for JsJson {
     }
     fn text(&self, key: &str) -> Option<String> {
         self.get(key).and_then(|v| v.as_string()).filter(|s| !s.is_empty())
+    }
+    fn string(&self) -> Option<String> {
+        self.as_string()
     }
     fn int(&self, key: &str) -> i64 {
         self.get(key).and_then(|v| v.as_integer()).unwrap_or(0)
@@ -149,7 +154,7 @@ pub fn object(members: Vec<(&'static str, JsJson)>) -> JsJson {
 }
 
 pub fn string(value: &str) -> JsJson {
-    JsJson::string(value)
+    <JsJson as Json>::string(value)
 }
 
 pub fn integer(value: i64) -> JsJson {

@@ -103,6 +103,45 @@ pub enum Text {
     NoActions,
     LastError,
     Resolution,
+    Total,
+    Declined,
+    Errors,
+    Retry,
+    RetryCard,
+    OriginalCard,
+    ConfirmRetry,
+    Resolve,
+    PaidBy,
+    NotPaid,
+    ConfirmResolvePaid,
+    ConfirmDismiss,
+    Balance,
+    LineItems,
+    Item,
+    Quantity,
+    UnitPrice,
+    Ledger,
+    Method,
+    Entry,
+    TransactionRef,
+    Note,
+    RecordedBy,
+    ChangedBy,
+    RecordPayment,
+    ConfirmRecord,
+    MarkReceived,
+    ConfirmReceived,
+    Correct,
+    ConfirmCorrect,
+    Reverse,
+    ConfirmReverse,
+    Remove,
+    ConfirmRemove,
+    BackToOrders,
+    NoOrders,
+    EntryStatus,
+    AnyOrderStatus,
+    PaymentOf,
 }
 
 impl Text {
@@ -187,6 +226,45 @@ impl Text {
             NoActions => ("Nothing can be done with this payment now.", "Mit dieser Zahlung ist gerade nichts möglich."),
             LastError => ("Last error", "Letzter Fehler"),
             Resolution => ("Resolved as", "Erledigt als"),
+            Total => ("Total", "Gesamt"),
+            Declined => ("Declined", "Abgelehnt"),
+            Errors => ("Errors", "Fehler"),
+            Retry => ("Retry", "Erneut versuchen"),
+            RetryCard => ("Card", "Karte"),
+            OriginalCard => ("The original card", "Die ursprüngliche Karte"),
+            ConfirmRetry => ("Charge {amount} again?", "{amount} erneut belasten?"),
+            Resolve => ("Resolve", "Erledigen"),
+            PaidBy => ("Paid by", "Bezahlt mit"),
+            NotPaid => ("Not paid: close it", "Nicht bezahlt: schließen"),
+            ConfirmResolvePaid => ("Mark {amount} as paid another way?", "{amount} als anders bezahlt markieren?"),
+            ConfirmDismiss => ("Close this payment of {amount} unpaid?", "Diese Zahlung über {amount} unbezahlt schließen?"),
+            Balance => ("Balance due", "Offener Betrag"),
+            LineItems => ("Items", "Positionen"),
+            Item => ("Item", "Artikel"),
+            Quantity => ("Quantity", "Menge"),
+            UnitPrice => ("Unit price", "Einzelpreis"),
+            Ledger => ("Payments", "Zahlungen"),
+            Method => ("Method", "Zahlungsart"),
+            Entry => ("Entry", "Buchung"),
+            TransactionRef => ("Transaction reference", "Transaktionsreferenz"),
+            Note => ("Note", "Notiz"),
+            RecordedBy => ("Recorded by", "Erfasst von"),
+            ChangedBy => ("Changed by", "Geändert von"),
+            RecordPayment => ("Record a payment", "Zahlung erfassen"),
+            ConfirmRecord => ("Record {amount} on this order?", "{amount} für diese Bestellung erfassen?"),
+            MarkReceived => ("Mark received", "Als erhalten markieren"),
+            ConfirmReceived => ("Mark {amount} as received?", "{amount} als erhalten markieren?"),
+            Correct => ("Correct", "Korrigieren"),
+            ConfirmCorrect => ("Change this payment to {amount}?", "Diese Zahlung auf {amount} ändern?"),
+            Reverse => ("Reverse", "Stornieren"),
+            ConfirmReverse => ("Reverse this payment of {amount}?", "Diese Zahlung über {amount} stornieren?"),
+            Remove => ("Remove", "Entfernen"),
+            ConfirmRemove => ("Remove this pending payment of {amount}?", "Diese ausstehende Zahlung über {amount} entfernen?"),
+            BackToOrders => ("Back to orders", "Zurück zu den Bestellungen"),
+            NoOrders => ("No orders match.", "Keine passenden Bestellungen."),
+            EntryStatus => ("State", "Stand"),
+            AnyOrderStatus => ("Any status", "Alle Status"),
+            PaymentOf => ("Payment", "Zahlung"),
         }
     }
 
@@ -247,6 +325,48 @@ pub fn outcome(status: &str) -> Words {
         "declined" => ("Declined", "Abgelehnt"),
         "pending" => ("Pending", "Ausstehend"),
         "error" => ("Error", "Fehler"),
+        _ => ("", ""),
+    }
+}
+
+/// An order's status.
+pub fn order_status(status: &str) -> Words {
+    match status {
+        "open" => ("Open", "Offen"),
+        "partially_paid" => ("Partially paid", "Teilweise bezahlt"),
+        "paid" => ("Paid", "Bezahlt"),
+        _ => ("", ""),
+    }
+}
+
+/// A ledger payment's status.
+pub fn entry_status(status: &str) -> Words {
+    match status {
+        "pending" => ("Pending", "Ausstehend"),
+        "complete" => ("Received", "Erhalten"),
+        "reversed" => ("Reversed", "Storniert"),
+        _ => ("", ""),
+    }
+}
+
+/// A ledger payment's kind.
+pub fn entry(kind: &str) -> Words {
+    match kind {
+        "receipt" => ("Receipt", "Eingang"),
+        "refund" => ("Refund", "Erstattung"),
+        _ => ("", ""),
+    }
+}
+
+/// How money came in, other than a card payment's own record.
+pub const METHODS: [&str; 4] = ["cash", "cheque", "external", "card"];
+
+pub fn method(method: &str) -> Words {
+    match method {
+        "cash" => ("Cash", "Bargeld"),
+        "cheque" => ("Cheque", "Scheck"),
+        "external" => ("Another way", "Auf anderem Weg"),
+        "card" => ("Card", "Karte"),
         _ => ("", ""),
     }
 }

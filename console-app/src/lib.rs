@@ -170,13 +170,16 @@ fn Shell() -> impl IntoView {
         });
     };
     let nav = move |page: Page, text: Text| {
-        let (kind, payments) = (std::mem::discriminant(&page), page == Page::Payments);
+        let target = page.clone();
         let current = move || {
-            let here = route.with(|r| std::mem::discriminant(&r.page));
-            let payments_family = payments && route.with(|r| matches!(r.page, Page::Payment(_)));
-            (here == kind || payments_family).then_some("page")
+            let here = route.with(|r| match &r.page {
+                Page::Payment(_) => Page::Payments,
+                Page::Order(_) => Page::Orders,
+                other => other.clone(),
+            });
+            (here == target).then_some("page")
         };
-        view! { <li><Link to=Route::to(page) attr:aria-current=current>{tr(text)}</Link></li> }
+        view! { <li><Link to=Route::to(page.clone()) attr:aria-current=current>{tr(text)}</Link></li> }
     };
     view! {
         <a class="skip" href="#content">{tr(Text::SkipToContent)}</a>
@@ -185,6 +188,8 @@ fn Shell() -> impl IntoView {
             <nav aria-label=tr(Text::MainNavigation)>
                 <ul>
                     {nav(Page::Payments, Text::Payments)}
+                    {nav(Page::Failed, Text::FailedPayments)}
+                    {nav(Page::Orders, Text::Orders)}
                 </ul>
             </nav>
             <div class="user">
@@ -206,6 +211,9 @@ fn Shell() -> impl IntoView {
             {move || match route.get().page {
                 Page::Payments => view! { <pages::payments::Payments/> }.into_any(),
                 Page::Payment(id) => view! { <pages::payment::Payment id/> }.into_any(),
+                Page::Failed => view! { <pages::failed::Failed/> }.into_any(),
+                Page::Orders => view! { <pages::orders::Orders/> }.into_any(),
+                Page::Order(id) => view! { <pages::orders::Order id/> }.into_any(),
                 _ => view! { <h1 tabindex="-1">{tr(Text::NotFound)}</h1> }.into_any(),
             }}
         </main>

@@ -89,8 +89,8 @@ pub enum Kind {
     Date,
     Password(&'static str),
     Email,
-    /// One of these values, each with its words; the first is the empty choice.
-    Choice(Vec<(String, Words)>),
+    /// One of these values, each with what it shows (plain text or words).
+    Choice(Vec<(String, Cell)>),
 }
 
 /// A field of a form.
@@ -116,7 +116,6 @@ impl Field {
 /// A labelled input or select, bound to `value`.
 #[component]
 pub fn Input(field: Field, value: RwSignal<String>) -> impl IntoView {
-    let ui = use_ui();
     let id = field.name;
     let input = move |kind: &'static str, inputmode: &'static str, autocomplete: &'static str| {
         view! {
@@ -134,9 +133,9 @@ pub fn Input(field: Field, value: RwSignal<String>) -> impl IntoView {
         Kind::Choice(options) => {
             let options = options
                 .into_iter()
-                .map(|(option, words)| {
+                .map(|(option, shown)| {
                     let selected = { let option = option.clone(); move || value.with(|v| *v == option) };
-                    view! { <option value=option selected=selected>{move || pick(words, ui.locale.get())}</option> }
+                    view! { <option value=option selected=selected><CellView cell=shown/></option> }
                 })
                 .collect_view();
             view! { <select id=id name=id on:change=move |ev| value.set(event_target_value(&ev))>{options}</select> }.into_any()

@@ -1,5 +1,7 @@
 //! The console's screens.
 
+pub mod failed;
+pub mod orders;
 pub mod payment;
 pub mod payments;
 pub mod sign_in;

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use kassa::api::Permission;
-use kassa::client::JsJson;
+use kassa::client::{JsJson, Json};
 use kassa::Currency;
 use leptos::prelude::*;
 
@@ -91,7 +91,8 @@ fn detail(answer: JsJson) -> AnyView {
         })
         .collect();
     let actions = actions(&intent, &ui);
-    let nothing = actions.is_empty();
+    let retry = retry(&intent, &ui);
+    let nothing = actions.is_empty() && retry.is_none();
     let total = intent.int("amountCents") + intent.int("tipCents");
     view! {
         <h1 tabindex="-1" class="with-status">
@@ -108,6 +109,7 @@ fn detail(answer: JsJson) -> AnyView {
                 <h2 id="actions-title">{tr(Text::Actions)}</h2>
                 {nothing.then(|| view! { <p class="muted">{tr(Text::NoActions)}</p> })}
                 <Actions actions done=Reload::callback()/>
+                {retry}
             </section>
         </div>
         <section aria-labelledby="history-title">
@@ -116,6 +118,53 @@ fn detail(answer: JsJson) -> AnyView {
         </section>
    }
     .into_any()
+}
+
+/// What a failed payment's retry needs to know, for the part that offers it once the
+/// customer's saved cards are known.
+#[derive(Clone)]
+struct Failing {
+    id: String,
+    total: i64,
+    currency: Currency,
+}
+
+/// Retrying a failed payment: on the original card, or on one the customer saved.
+fn retry(intent: &JsJson, ui: &Ui) -> Option<AnyView> {
+    let status = intent.text("status").unwrap_or_default();
+    if !matches!(status.as_str(), "declined" | "error") || !ui.can(Permission::TransactionsCreate) {
+        return None;
+    }
+    provide_context(Failing { id: intent.text("id").unwrap_or_default(), total: intent.int("amountCents") + intent.int("tipCents"), currency: intent.currency() });
+    Some(match intent.text("customerId").filter(|c| c.starts_with("cus_") && ui.can(Permission::MethodsView)) {
+        Some(customer) => {
+            view! { <Loaded path=Signal::stored(format!("/customers/{customer}/payment-methods")) reload=RwSignal::new(0) view=retry_with/> }.into_any()
+        }
+        None => retry_with(JsJson::array(vec![])),
+    })
+}
+
+fn retry_with(saved: JsJson) -> AnyView {
+    let ui = use_ui();
+    let Failing { id, total, currency } = expect_context::<Failing>();
+    let mut cards = vec![(String::new(), Cell::Words(Text::OriginalCard.words()))];
+    cards.extend(api::items(&saved).iter().map(|method| {
+        let card = method.at("card");
+        let (brand, last4) = (card.as_ref().and_then(|c| c.text("brand")), card.as_ref().and_then(|c| c.text("last4")));
+        let brand = brand.and_then(|b| b.parse::<kassa::card::CardBrand>().ok()).map(|b| b.name()).unwrap_or_default();
+        (method.text("id").unwrap_or_default(), Cell::Plain(format!("{brand} •••• {}", last4.unwrap_or_default())))
+    }));
+    let path = format!("/payments/failed/{id}/retry");
+    let action = Action {
+        id: "action-retry".into(),
+        label: Text::Retry,
+        fields: vec![Field::new("change-card", Text::RetryCard, Kind::Choice(cards))],
+        plan: Rc::new(move |typed| {
+            let body = if typed[0].is_empty() { api::object(vec![]) } else { api::object(vec![("paymentMethodId", api::string(&typed[0]))]) };
+            Ok(Request { question: ui.t(Text::ConfirmRetry).replace("{amount}", &ui.money(total, currency)), method: "POST", path: path.clone(), body })
+        }),
+    };
+    view! { <Actions actions=vec![action] done=Reload::callback()/> }.into_any()
 }
 
 /// An amount typed in a form: in `currency`, more than nothing (unless `zero` is allowed), at
@@ -187,6 +236,29 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             plan: Rc::new(move |typed| {
                 let minor = amount(&ui, &typed[0], currency, amount_cents, true)?;
                 Ok(Request { question: question(Text::ConfirmTip, minor), method: "POST", path: path.clone(), body: api::object(vec![("tipCents", api::integer(minor))]) })
+            }),
+        });
+    }
+    if matches!(status.as_str(), "declined" | "error") && void {
+        let path = format!("/payments/failed/{id}/resolve");
+        let mut means: Vec<(String, Cell)> = i18n::METHODS[..3].iter().map(|m| ((*m).to_owned(), Cell::Words(i18n::method(m)))).collect();
+        means.push((String::new(), Cell::Words(Text::NotPaid.words())));
+        actions.push(Action {
+            id: "action-resolve".into(),
+            label: Text::Resolve,
+            fields: vec![Field::new("change-means", Text::PaidBy, Kind::Choice(means)).with("cash"), Field::new("change-reason", Text::Reason, Kind::Text("off"))],
+            plan: Rc::new(move |typed| {
+                let paid = !typed[0].is_empty();
+                let mut members = vec![("resolution", api::string(if paid { "resolved" } else { "dismissed" }))];
+                if paid {
+                    members.push(("paidByOtherMeans", JsJson::boolean(true)));
+                    members.push(("otherMeansType", api::string(&typed[0])));
+                }
+                if !typed[1].trim().is_empty() {
+                    members.push(("reason", api::string(typed[1].trim())));
+                }
+                let text = if paid { Text::ConfirmResolvePaid } else { Text::ConfirmDismiss };
+                Ok(Request { question: question(text, total), method: "POST", path: path.clone(), body: api::object(members) })
             }),
         });
     }

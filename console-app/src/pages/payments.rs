@@ -15,10 +15,10 @@ use crate::tr;
 /// The search's fields, named as the address keeps them: amounts as people write them (`12.50`),
 /// in the chosen currency.
 pub fn fields() -> Vec<Field> {
-    let mut statuses = vec![(String::new(), Text::AnyStatus.words())];
-    statuses.extend(i18n::STATUSES.iter().map(|s| ((*s).to_owned(), i18n::status(s))));
-    let mut currencies = vec![(String::new(), Text::AnyCurrency.words())];
-    currencies.extend(Currency::ALL.iter().map(|c| (c.code().to_owned(), (c.code(), c.code()))));
+    let mut statuses = vec![(String::new(), Cell::Words(Text::AnyStatus.words()))];
+    statuses.extend(i18n::STATUSES.iter().map(|s| ((*s).to_owned(), Cell::Words(i18n::status(s)))));
+    let mut currencies = vec![(String::new(), Cell::Words(Text::AnyCurrency.words()))];
+    currencies.extend(Currency::ALL.iter().map(|c| (c.code().to_owned(), Cell::Plain(c.code().to_owned()))));
     vec![
         Field::new("status", Text::Status, Kind::Choice(statuses)),
         Field::new("dateFrom", Text::DateFrom, Kind::Date),
