@@ -347,3 +347,48 @@ async fn an_https_endpoint_with_a_certificate_nobody_vouches_for_is_not_sent_the
     assert!(error.to_lowercase().contains("certificate"), "{error}");
     assert!(received.all().is_empty());
 }
+
+/// A delivery that failed for good is sent again on request, once, and its new attempt is
+/// listed; one still being tried is left alone.
+#[tokio::test]
+async fn a_failed_delivery_is_sent_again_on_request() {
+    let app = TestApp::new().await;
+    spawn_worker(app.state.clone(), Settings { max_attempts: 2, ..fast() });
+    let (url, received) = receiver(2).await;
+    let (endpoint_id, _) = endpoint(&app, &url, json!(["payment_intent.succeeded"])).await;
+    app.sale("4242424242424242", 700).await.data(201);
+    let attempts_path = format!("/api/v1/webhook-endpoints/{endpoint_id}/deliveries");
+    let mut attempts = Vec::new();
+    for _ in 0..100 {
+        attempts = app.get(&attempts_path, app.sk()).await.data(200).as_array().unwrap().clone();
+        if attempts.first().is_some_and(|a| a["deliveryStatus"] == "failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts[0]["deliveryStatus"], "failed");
+    let delivery = attempts[0]["deliveryId"].as_str().unwrap().to_owned();
+
+    let retry = |key: String, delivery: String| {
+        let app = &app;
+        let path = format!("/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery}/retry");
+        async move { app.post(&path, &key, json!({})).await }
+    };
+    let restricted = app.restricted_key(&["payments.transactions.view"]).await;
+    retry(restricted.clone(), delivery.clone()).await.error(403, "FORBIDDEN");
+    retry(app.sk().to_owned(), "whd_unknown".to_owned()).await.error(404, "NOT_FOUND");
+    assert_eq!(retry(app.sk().to_owned(), delivery.clone()).await.data(200)["status"], "pending");
+    wait_for(|| received.all().len() >= 3).await;
+    let attempts = app.get(&attempts_path, app.sk()).await.data(200).as_array().unwrap().clone();
+    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts[0]["statusCode"], 204);
+    assert_eq!(attempts[0]["deliveryStatus"], "delivered");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(received.all().len(), 3, "sent again once");
+    // Sending a delivered one again is allowed (the receiver may have lost it); the same event.
+    assert_eq!(retry(app.sk().to_owned(), delivery.clone()).await.data(200)["status"], "pending");
+    wait_for(|| received.all().len() >= 4).await;
+    let bodies: Vec<_> = received.all().iter().map(|(_, body, _)| body["id"].clone()).collect();
+    assert!(bodies.iter().all(|id| id == &bodies[0]));
+}

@@ -72,3 +72,14 @@ pub struct DeliveryAttempt {
     /// `delivered`, `retrying` or `failed` after this attempt.
     pub delivery_status: String,
 }
+
+/// `POST /webhook-endpoints/{id}/deliveries/{deliveryId}/retry`: a delivery queued to be sent
+/// again at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryQueued {
+    pub id: DeliveryId,
+    /// `pending`: the next attempt is due now.
+    pub status: String,
+}

@@ -165,6 +165,7 @@ named! {
     kassa::id::OrderPaymentId => "order payment",
     kassa::id::ApiKeyId => "API key",
     kassa::id::WebhookEndpointId => "webhook endpoint",
+    kassa::id::DeliveryId => "delivery",
 }
 
 fn parse_id<T: std::str::FromStr + Named>(raw: &str) -> Result<T, ApiError> {

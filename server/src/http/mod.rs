@@ -103,6 +103,7 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::send_again))
         .routes(routes!(webhooks::list_events))
         .routes(routes!(processor::get, processor::update))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))

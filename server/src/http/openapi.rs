@@ -118,6 +118,11 @@ pub enum FailedAnswer {
 }
 
 #[derive(ToSchema)]
+pub struct DeliveryQueuedResponse {
+    pub data: kassa::api::DeliveryQueued,
+}
+
+#[derive(ToSchema)]
 pub struct ConsoleSessionResponse {
     pub data: kassa::api::ConsoleSession,
 }

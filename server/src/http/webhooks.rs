@@ -2,15 +2,15 @@
 
 use axum::extract::State;
 use axum::Json;
-use kassa::api::{CreateWebhookEndpointRequest, Data, Event, Page, PageMeta, WebhookEndpoint, DeliveryAttempt, EVENT_TYPES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
-use kassa::id::{EventId, WebhookEndpointId};
+use kassa::api::{CreateWebhookEndpointRequest, Data, DeliveryAttempt, DeliveryQueued, Event, Page, PageMeta, WebhookEndpoint, EVENT_TYPES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use kassa::id::{DeliveryId, EventId, WebhookEndpointId};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{JsonBody, ApiQuery, PathId};
+use super::extract::{ApiQuery, JsonBody, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
@@ -79,6 +79,24 @@ pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id
         return Err(ApiError::not_found("webhook endpoint"));
     }
     Ok(Json(Data { data: events::attempts(&mut conn, &caller.merchant_id, &id, 100).await? }))
+}
+
+/// Send a delivery again (a failed one, or one delivered that the receiver lost): it is queued
+/// now, and its attempts are listed as before. One still being retried is left to its retries.
+#[utoipa::path(post, path = "/webhook-endpoints/{id}/deliveries/{delivery}/retry", tag = "webhooks",
+    params(("id" = WebhookEndpointId, Path, description = "The endpoint"), ("delivery" = DeliveryId, Path, description = "The delivery")),
+    responses((status = 200, body = crate::http::openapi::DeliveryQueuedResponse), (status = 404, body = kassa::ErrorEnvelope),
+              (status = 409, description = "The delivery is still being tried", body = kassa::ErrorEnvelope)))]
+pub async fn send_again(State(state): State<AppState>, caller: Caller, PathIds(id, delivery): PathIds<WebhookEndpointId, DeliveryId>) -> ApiResult<Json<Data<DeliveryQueued>>> {
+    caller.require_admin()?;
+    let (merchant, endpoint, queued) = (caller.merchant_id.clone(), id.clone(), delivery.clone());
+    let done = state.store.write(move |tx| Box::pin(async move { events::send_again(tx, &merchant, &endpoint, &queued, now_ms()).await })).await?;
+    if !done {
+        let mut conn = state.store.reader().acquire().await?;
+        let known = events::attempts(&mut conn, &caller.merchant_id, &id, 100).await?.iter().any(|a| a.delivery_id == delivery);
+        return Err(if known { ApiError::invalid_state("This delivery is still being tried") } else { ApiError::not_found("delivery") });
+    }
+    Ok(Json(Data { data: DeliveryQueued { id: delivery, status: "pending".into() } }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -156,6 +156,22 @@ pub async fn attempts(conn: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEn
         .collect()
 }
 
+/// Queues a delivery that ended (delivered or failed) to be sent once more, now; false when there
+/// is no such ended delivery of this endpoint (one still being tried is left to its retries).
+pub async fn send_again(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpointId, id: &DeliveryId, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1
+         WHERE merchant_id = $2 AND endpoint_id = $3 AND id = $4 AND status IN ('delivered', 'failed')",
+    )
+    .bind(now)
+    .bind(merchant)
+    .bind(endpoint)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A delivery that is due, with what sending it needs.
 pub struct Due {
     pub merchant: MerchantId,
