@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { startServer } from './support/server.mjs';
 import { launchBrowser, screenshots, axe } from './support/browser.mjs';
 
@@ -267,9 +268,9 @@ test('orders: a pending cheque recorded, confirmed, corrected and reversed; bala
   await page.getByRole('heading', { name: /€50\.00/ }).waitFor();
   const balance = () => page.locator('dl.details').locator('dt:text-is("Balance due") + dd').innerText();
   const status = () => page.locator('h1 .status').innerText();
+  // A change that asks for nothing goes straight to its confirmation.
   const change = async (button, confirm, question) => {
     await page.getByRole('button', { name: button, exact: true }).click();
-    await page.locator('form.change').getByRole('button', { name: `${button}…` }).click();
     await page.getByRole('dialog').getByText(question).waitFor();
     await page.getByRole('dialog').getByRole('button', { name: confirm ?? button }).click();
     await page.getByRole('status').getByText('Done.').waitFor();
@@ -314,6 +315,100 @@ test('orders: a pending cheque recorded, confirmed, corrected and reversed; bala
   await context.close();
 });
 
+/** A webhook receiver on 127.0.0.1 that answers 500 until `accept` is set. */
+async function receiver() {
+  const got = [];
+  const state = { accept: false };
+  const http = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      got.push(JSON.parse(body));
+      response.writeHead(state.accept ? 204 : 500).end();
+    });
+  });
+  await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${http.address().port}/hooks`, got, state, close: () => http.close() };
+}
+
+test('developers: a restricted key made, then revoked, stops working; a failed webhook delivery is listed and sent again', async () => {
+  // Deliveries give up after one attempt here, so that one fails for good at once.
+  const own = await startServer({ serveArgs: ['--webhook-max-attempts', '1', '--webhook-backoff-ms', '100'] });
+  const hooks = await receiver();
+  try {
+    const { page, context, problems } = await newPage();
+    await setUp(page, 'olga@corner.example', 'owner', own);
+    await page.getByRole('link', { name: 'Developers' }).click();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+
+    await page.getByRole('button', { name: 'Create a restricted key' }).click();
+    await page.getByLabel('Name').fill('Till 2');
+    await page.getByLabel('payments.transactions.view').check();
+    await page.locator('form.change').getByRole('button', { name: 'Create a restricted key…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Create a restricted key' }).click();
+    const key = await page.getByTestId('revealed').innerText();
+    assert.match(key, /^rk_test_/);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    const asKey = (k) => fetch(`${own.url}/api/v1/payments/transactions`, { headers: { authorization: `Bearer ${k}` } }).then((r) => r.status);
+    assert.equal(await asKey(key), 200);
+
+    const section = page.locator('.entry-actions', { hasText: `…${key.slice(-4)}` });
+    await section.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByText('Revoke this key? Requests with it fail at once.').waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('status').getByText('Done.').waitFor();
+    assert.equal(await asKey(key), 401, 'a revoked key stops working');
+
+    await page.getByRole('button', { name: 'Add an endpoint' }).click();
+    await page.getByLabel('URL').fill(hooks.url);
+    await page.locator('form.change').getByRole('button', { name: 'Add an endpoint…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Add an endpoint' }).click();
+    assert.match(await page.getByTestId('revealed').innerText(), /^whsec_/);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+
+    await api(own, 'POST', '/payments/sale', { amountCents: 990, currency: 'EUR', card: card('4242424242424242') });
+    const until = async (check) => {
+      for (let i = 0; i < 100 && !(await check()); i += 1) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(await check());
+    };
+    await until(async () => hooks.got.length >= 1);
+    // The failed attempt is listed, with its answer.
+    await until(async () => {
+      await page.reload();
+      await page.getByRole('heading', { name: 'Delivery attempts' }).waitFor();
+      return (await page.locator('.entry[data-value="failed"]').count()) === 1;
+    });
+    assert.match(await page.locator('table[aria-label="Delivery attempts"] tbody tr').first().innerText(), /500/);
+    await page.screenshot({ path: join(screenshots, 'console-developers-webhook-light.png'), fullPage: true });
+
+    hooks.state.accept = true;
+    await page.getByRole('button', { name: 'Send again' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Send again' }).click();
+    await page.getByRole('status').getByText('Done.').waitFor();
+    await until(async () => hooks.got.length >= 2);
+    assert.equal(hooks.got[1].id, hooks.got[0].id, 'the same event');
+    await until(async () => {
+      await page.reload();
+      await page.getByRole('heading', { name: 'Delivery attempts' }).waitFor();
+      return (await page.locator('.entry[data-value="delivered"]').count()) === 1;
+    });
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    hooks.close();
+    await own.stop();
+  }
+});
+
+test('only an owner sees the developers screen', async () => {
+  const { page, context } = await newPage();
+  await setUp(page, 'mia@corner.example', 'manager');
+  assert.equal(await page.getByRole('link', { name: 'Developers' }).count(), 0);
+  await page.goto(`${server.url}/console/developers`);
+  await page.getByRole('heading', { name: 'Nothing here.' }).waitFor();
+  await context.close();
+});
+
 for (const theme of ['light', 'dark']) {
   test(`axe finds no serious or critical problems on each screen, ${theme} theme; screenshots`, async () => {
     const { page, context } = await newPage({ theme, bypassCSP: true });
@@ -343,6 +438,17 @@ for (const theme of ['light', 'dark']) {
     await page.getByRole('dialog').waitFor();
     assert.deepEqual(await axe(page.mainFrame()), [], 'confirmation');
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+    for (const [path, name] of [['failed', 'failed payments'], ['orders', 'orders'], [`orders/${seeded.order.id}`, 'order'], ['developers', 'developers']]) {
+      await page.goto(`${server.url}/console/${path}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main table, main p[role="status"]:not(:empty)').first().waitFor();
+      await page.waitForFunction(() => !document.querySelector('main p[role="status"]')?.textContent.includes('Loading'));
+      assert.deepEqual(await axe(page.mainFrame()), [], name);
+      await page.screenshot({ path: join(screenshots, `console-${path.split('/')[0]}-${theme}.png`), fullPage: true });
+    }
+    await page.goto(`${server.url}/console/payments/${seeded.paid.id}`);
+    await page.getByRole('heading', { name: 'History' }).waitFor();
 
     // German, the same screen.
     await page.getByRole('button', { name: 'Deutsch' }).click();

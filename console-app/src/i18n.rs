@@ -142,6 +142,39 @@ pub enum Text {
     EntryStatus,
     AnyOrderStatus,
     PaymentOf,
+    ApiKeys,
+    Name,
+    KeyKind,
+    KeyHint,
+    Permissions,
+    Expires,
+    Revoked,
+    CreateKey,
+    ConfirmCreateKey,
+    Roll,
+    KeepOldFor,
+    Immediately,
+    OneHour,
+    OneDay,
+    ConfirmRoll,
+    Revoke,
+    ConfirmRevoke,
+    ShownOnce,
+    Close,
+    Webhooks,
+    Url,
+    Events,
+    AddEndpoint,
+    ConfirmAddEndpoint,
+    Delete,
+    ConfirmDeleteEndpoint,
+    Attempts,
+    StatusCode,
+    SendAgain,
+    ConfirmSendAgain,
+    EventLog,
+    Event,
+    NoneYet,
 }
 
 impl Text {
@@ -265,6 +298,39 @@ impl Text {
             EntryStatus => ("State", "Stand"),
             AnyOrderStatus => ("Any status", "Alle Status"),
             PaymentOf => ("Payment", "Zahlung"),
+            ApiKeys => ("API keys", "API-Schlüssel"),
+            Name => ("Name", "Name"),
+            KeyKind => ("Kind", "Art"),
+            KeyHint => ("Key", "Schlüssel"),
+            Permissions => ("Permissions", "Berechtigungen"),
+            Expires => ("Stops working", "Gültig bis"),
+            Revoked => ("Revoked", "Widerrufen"),
+            CreateKey => ("Create a restricted key", "Eingeschränkten Schlüssel erstellen"),
+            ConfirmCreateKey => ("Create a restricted key with these permissions?", "Eingeschränkten Schlüssel mit diesen Berechtigungen erstellen?"),
+            Roll => ("Roll", "Erneuern"),
+            KeepOldFor => ("The old key keeps working", "Der alte Schlüssel gilt noch"),
+            Immediately => ("Not at all", "Gar nicht"),
+            OneHour => ("For an hour", "Eine Stunde"),
+            OneDay => ("For a day", "Einen Tag"),
+            ConfirmRoll => ("Make a new key in place of this one?", "Einen neuen Schlüssel an Stelle dieses erstellen?"),
+            Revoke => ("Revoke", "Widerrufen"),
+            ConfirmRevoke => ("Revoke this key? Requests with it fail at once.", "Diesen Schlüssel widerrufen? Anfragen damit schlagen sofort fehl."),
+            ShownOnce => ("Copy it now: it is shown only this once.", "Jetzt kopieren: Er wird nur dieses eine Mal gezeigt."),
+            Close => ("Close", "Schließen"),
+            Webhooks => ("Webhook endpoints", "Webhook-Endpunkte"),
+            Url => ("URL", "URL"),
+            Events => ("Events", "Ereignisse"),
+            AddEndpoint => ("Add an endpoint", "Endpunkt hinzufügen"),
+            ConfirmAddEndpoint => ("Send events to this URL?", "Ereignisse an diese URL senden?"),
+            Delete => ("Delete", "Löschen"),
+            ConfirmDeleteEndpoint => ("Stop sending events to this endpoint?", "Keine Ereignisse mehr an diesen Endpunkt senden?"),
+            Attempts => ("Delivery attempts", "Zustellversuche"),
+            StatusCode => ("Answer", "Antwort"),
+            SendAgain => ("Send again", "Erneut senden"),
+            ConfirmSendAgain => ("Send this event to the endpoint again?", "Dieses Ereignis erneut an den Endpunkt senden?"),
+            EventLog => ("Events", "Ereignisse"),
+            Event => ("Event", "Ereignis"),
+            NoneYet => ("None yet.", "Noch keine."),
         }
     }
 
@@ -367,6 +433,27 @@ pub fn method(method: &str) -> Words {
         "cheque" => ("Cheque", "Scheck"),
         "external" => ("Another way", "Auf anderem Weg"),
         "card" => ("Card", "Karte"),
+        _ => ("", ""),
+    }
+}
+
+/// A key's kind.
+pub fn key_kind(kind: &str) -> Words {
+    match kind {
+        "secret" => ("Secret", "Geheim"),
+        "restricted" => ("Restricted", "Eingeschränkt"),
+        "publishable" => ("Publishable", "Öffentlich"),
+        _ => ("", ""),
+    }
+}
+
+/// How a delivery stands after an attempt.
+pub fn delivery(status: &str) -> Words {
+    match status {
+        "delivered" => ("Delivered", "Zugestellt"),
+        "retrying" => ("Retrying", "Wird wiederholt"),
+        "failed" => ("Failed", "Fehlgeschlagen"),
+        "pending" => ("Pending", "Ausstehend"),
         _ => ("", ""),
     }
 }

@@ -190,6 +190,7 @@ fn Shell() -> impl IntoView {
                     {nav(Page::Payments, Text::Payments)}
                     {nav(Page::Failed, Text::FailedPayments)}
                     {nav(Page::Orders, Text::Orders)}
+                    {move || ui.administers().then(|| nav(Page::Developers, Text::Developers))}
                 </ul>
             </nav>
             <div class="user">
@@ -214,6 +215,7 @@ fn Shell() -> impl IntoView {
                 Page::Failed => view! { <pages::failed::Failed/> }.into_any(),
                 Page::Orders => view! { <pages::orders::Orders/> }.into_any(),
                 Page::Order(id) => view! { <pages::orders::Order id/> }.into_any(),
+                Page::Developers if ui.administers() => view! { <pages::developers::Developers/> }.into_any(),
                 _ => view! { <h1 tabindex="-1">{tr(Text::NotFound)}</h1> }.into_any(),
             }}
         </main>

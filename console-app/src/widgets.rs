@@ -13,7 +13,8 @@ use leptos::prelude::*;
 
 use crate::i18n::{pick, Text, Words};
 use crate::route::{self, Link, Page, Route};
-use crate::{api, tr, use_ui};
+use crate::api::{self, Read};
+use crate::{tr, use_ui};
 
 /// One value as a screen shows it.
 #[derive(Clone)]
@@ -91,6 +92,8 @@ pub enum Kind {
     Email,
     /// One of these values, each with what it shows (plain text or words).
     Choice(Vec<(String, Cell)>),
+    /// Any of these values, as checkboxes; the field's value lists the checked ones, comma-separated.
+    Checks(Vec<(String, Cell)>),
 }
 
 /// A field of a form.
@@ -115,7 +118,7 @@ impl Field {
 
 /// A labelled input or select, bound to `value`.
 #[component]
-pub fn Input(field: Field, value: RwSignal<String>) -> impl IntoView {
+pub fn Input(field: Field, value: RwSignal<String>) -> AnyView {
     let id = field.name;
     let input = move |kind: &'static str, inputmode: &'static str, autocomplete: &'static str| {
         view! {
@@ -140,6 +143,26 @@ pub fn Input(field: Field, value: RwSignal<String>) -> impl IntoView {
                 .collect_view();
             view! { <select id=id name=id on:change=move |ev| value.set(event_target_value(&ev))>{options}</select> }.into_any()
         }
+        Kind::Checks(options) => {
+            let boxes = options
+                .into_iter()
+                .map(|(option, shown)| {
+                    let checked = { let option = option.clone(); move || value.with(|v| v.split(',').any(|c| c == option)) };
+                    let toggle = move |ev: leptos::ev::Event| {
+                        let on = event_target_checked(&ev);
+                        value.update(|v| {
+                            let mut all: Vec<String> = v.split(',').filter(|c| !c.is_empty() && *c != option).map(str::to_owned).collect();
+                            if on {
+                                all.push(option.clone());
+                            }
+                            *v = all.join(",");
+                        });
+                    };
+                    view! { <label class="check"><input type="checkbox" prop:checked=checked on:change=toggle/><CellView cell=shown/></label> }
+                })
+                .collect_view();
+            return view! { <fieldset class="field checks"><legend>{tr(field.label)}</legend>{boxes}</fieldset> }.into_any();
+        }
     };
     view! {
         <div class="field">
@@ -147,6 +170,7 @@ pub fn Input(field: Field, value: RwSignal<String>) -> impl IntoView {
             {control}
         </div>
     }
+    .into_any()
 }
 
 /// A search form whose fields are the route's query: searching puts them in the address.
@@ -190,6 +214,14 @@ pub struct Request {
     pub method: &'static str,
     pub path: String,
     pub body: JsJson,
+    /// A member of the answer to show once, after the change (a new key or signing secret).
+    pub reveal: Option<&'static str>,
+}
+
+impl Request {
+    pub fn new(question: String, method: &'static str, path: String, body: JsJson) -> Request {
+        Request { question, method, path, body, reveal: None }
+    }
 }
 
 /// A change offered on a screen: its button, the fields it asks for (none: straight to the
@@ -212,6 +244,7 @@ struct Pending {
     path: String,
     body: JsJson,
     key: String,
+    reveal: Option<&'static str>,
 }
 
 /// Buttons for `actions`; choosing one opens its form, and its request is made only after the
@@ -221,14 +254,26 @@ pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
     let open = RwSignal::new(None::<usize>);
     let pending = RwSignal::new_local(None::<Pending>);
     let actions = StoredValue::new_local(actions);
+    // A change that asks for nothing goes straight to its confirmation.
+    let choose = move |index: usize| {
+        let Some(action) = actions.with_value(|all| all.get(index).cloned()) else { return };
+        if !action.fields.is_empty() {
+            open.set(Some(index));
+            return;
+        }
+        open.set(None);
+        if let Ok(request) = (action.plan)(&[]) {
+            pending.set(Some(Pending { question: request.question, confirm: action.label, method: request.method, path: request.path, body: request.body, key: api::new_key(), reveal: request.reveal }));
+        }
+    };
     let buttons = actions
-        .with_value(|all| all.iter().map(|a| (a.id.clone(), a.label)).collect::<Vec<_>>())
+        .with_value(|all| all.iter().map(|a| (a.id.clone(), a.label, !a.fields.is_empty())).collect::<Vec<_>>())
         .into_iter()
         .enumerate()
-        .map(|(index, action)| {
+        .map(|(index, (id, label, asks))| {
+            let expanded = move || asks.then(|| (open.get() == Some(index)).to_string());
             view! {
-                <button type="button" class="secondary" id=action.0 aria-expanded=move || (open.get() == Some(index)).to_string()
-                    on:click=move |_| open.set(Some(index))>{tr(action.1)}</button>
+                <button type="button" class="secondary" id=id aria-expanded=expanded on:click=move |_| choose(index)>{tr(label)}</button>
             }
         })
         .collect_view();
@@ -247,7 +292,7 @@ pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
                     Ok(request) => {
                         error.set(None);
                         open.set(None);
-                        pending.set(Some(Pending { question: request.question, confirm: label, method: request.method, path: request.path, body: request.body, key: api::new_key() }));
+                        pending.set(Some(Pending { question: request.question, confirm: label, method: request.method, path: request.path, body: request.body, key: api::new_key(), reveal: request.reveal }));
                     }
                     Err(message) => error.set(Some(message)),
                 }
@@ -280,8 +325,10 @@ fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<()>)
     let dialog = NodeRef::<html::Dialog>::new();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // A secret the change made, shown until the dialog is closed.
+    let revealed = RwSignal::new(None::<String>);
     Effect::new(move |_| {
-        let open = pending.with(Option::is_some);
+        let open = pending.with(Option::is_some) || revealed.with(Option::is_some);
         if let Some(dialog) = dialog.get() {
             if open && !dialog.open() {
                 error.set(None);
@@ -298,7 +345,9 @@ fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<()>)
             let result = api::send(change.method, &change.path, &change.body, &change.key).await;
             busy.set(false);
             match result {
-                Ok(_) => {
+                Ok(answer) => {
+                    let secret = change.reveal.and_then(|member| answer.text(member));
+                    revealed.set(secret);
                     pending.set(None);
                     done.run(());
                 }
@@ -307,10 +356,15 @@ fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<()>)
         });
     };
     view! {
-        <dialog node_ref=dialog class="confirm" aria-labelledby="confirm-question" on:close=move |_| pending.set(None)>
+        <dialog node_ref=dialog class="confirm" aria-labelledby="confirm-question" on:close=move |_| { pending.set(None); revealed.set(None); }>
             <p id="confirm-question" class="question">{move || pending.with(|p| p.as_ref().map(|p| p.question.clone()))}</p>
+            {move || revealed.get().map(|secret| view! {
+                <p class="question">{tr(Text::ShownOnce)}</p>
+                <p><code class="secret" data-testid="revealed">{secret}</code></p>
+                <button type="button" class="primary" on:click=move |_| revealed.set(None)>{tr(Text::Close)}</button>
+            })}
             <p class="error" role="alert">{move || error.get()}</p>
-            <div class="buttons">
+            <div class="buttons" hidden=move || revealed.with(Option::is_some)>
                 <button type="button" class="quiet" on:click=move |_| pending.set(None)>{tr(Text::Cancel)}</button>
                 <button type="button" class="primary" id="confirm-yes" prop:disabled=move || busy.get() on:click=yes>
                     {move || pending.with(|p| p.as_ref().map(|p| ui.t(p.confirm)))}
@@ -326,17 +380,25 @@ fn Confirm(pending: RwSignal<Option<Pending>, LocalStorage>, done: Callback<()>)
 #[component]
 pub fn Loaded(path: Signal<String>, reload: RwSignal<u32>, view: fn(JsJson) -> AnyView) -> impl IntoView {
     let ui = use_ui();
-    let answer = LocalResource::new(move || {
+    let answer = RwSignal::new_local(None::<Result<JsJson, api::Failure>>);
+    // Only the answer to the latest request is shown, whatever order the answers come in.
+    let latest = StoredValue::new(0u32);
+    Effect::new(move |_| {
         reload.track();
         let path = path.get();
-        async move { api::get(&path).await }
+        let asked = latest.get_value() + 1;
+        latest.set_value(asked);
+        leptos::task::spawn_local(async move {
+            let got = api::get(&path).await;
+            // The screen may be gone by now (the user moved on): then nothing is shown.
+            if latest.try_get_value() == Some(asked) {
+                answer.try_set(Some(got));
+            }
+        });
     });
-    view! {
-        <Suspense fallback=move || view! { <p role="status">{ui.t(Text::Loading)}</p> }>
-            {move || answer.get().map(|answer| match answer {
-                Ok(data) => view(data),
-                Err(failure) => view! { <p class="error" role="alert">{ui.failed(&failure)}</p> }.into_any(),
-            })}
-        </Suspense>
+    move || match answer.get() {
+        None => view! { <p role="status">{tr(Text::Loading)}</p> }.into_any(),
+        Some(Ok(data)) => view(data),
+        Some(Err(failure)) => view! { <p class="error" role="alert">{ui.failed(&failure)}</p> }.into_any(),
     }
 }

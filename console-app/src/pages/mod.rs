@@ -1,5 +1,6 @@
 //! The console's screens.
 
+pub mod developers;
 pub mod failed;
 pub mod orders;
 pub mod payment;

@@ -203,7 +203,7 @@ fn record(ui: &Ui, order: &str, balance: i64, currency: Currency) -> Action {
                     body.push((key, api::string(value.trim())));
                 }
             }
-            Ok(Request { question: ui.t(Text::ConfirmRecord).replace("{amount}", &ui.money(minor, currency)), method: "POST", path: path.clone(), body: api::object(body) })
+            Ok(Request::new(ui.t(Text::ConfirmRecord).replace("{amount}", &ui.money(minor, currency)), "POST", path.clone(), api::object(body)))
         }),
     }
 }
@@ -219,7 +219,7 @@ fn entry_actions(ui: &Ui, order: &str, payment: &JsJson, currency: Currency) -> 
         id: format!("{id}-{uid}"),
         label,
         fields: vec![],
-        plan: Rc::new(move |_| Ok(Request { question: question(confirm, minor), method, path: path.clone(), body: api::object(vec![]) })),
+        plan: Rc::new(move |_| Ok(Request::new(question(confirm, minor), method, path.clone(), api::object(vec![])))),
     };
     payment
         .list("can")
@@ -248,7 +248,7 @@ fn entry_actions(ui: &Ui, order: &str, payment: &JsJson, currency: Currency) -> 
                             ("transactionRef", api::string(typed[2].trim())),
                             ("note", api::string(typed[3].trim())),
                         ]);
-                        Ok(Request { question: question(Text::ConfirmCorrect, corrected), method: "PATCH", path: path.clone(), body })
+                        Ok(Request::new(question(Text::ConfirmCorrect, corrected), "PATCH", path.clone(), body))
                     }),
                 })
             }

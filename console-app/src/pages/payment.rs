@@ -161,7 +161,7 @@ fn retry_with(saved: JsJson) -> AnyView {
         fields: vec![Field::new("change-card", Text::RetryCard, Kind::Choice(cards))],
         plan: Rc::new(move |typed| {
             let body = if typed[0].is_empty() { api::object(vec![]) } else { api::object(vec![("paymentMethodId", api::string(&typed[0]))]) };
-            Ok(Request { question: ui.t(Text::ConfirmRetry).replace("{amount}", &ui.money(total, currency)), method: "POST", path: path.clone(), body })
+            Ok(Request::new(ui.t(Text::ConfirmRetry).replace("{amount}", &ui.money(total, currency)), "POST", path.clone(), body))
         }),
     };
     view! { <Actions actions=vec![action] done=Reload::callback()/> }.into_any()
@@ -203,7 +203,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             plan: Rc::new(move |typed| {
                 let minor = amount(&ui, &typed[0], currency, total, false)?;
                 let body = body(&id, vec![("amountCents", api::integer(minor))]);
-                Ok(Request { question: question(Text::ConfirmCapture, minor), method: "POST", path: "/payments/capture".into(), body })
+                Ok(Request::new(question(Text::ConfirmCapture, minor), "POST", "/payments/capture".into(), body))
             }),
         });
     }
@@ -223,7 +223,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
                     members.push(("reason", api::string(typed[1].trim())));
                 }
                 let body = body(&id, members);
-                Ok(Request { question: question(Text::ConfirmRefund, minor), method: "POST", path: "/payments/refund".into(), body })
+                Ok(Request::new(question(Text::ConfirmRefund, minor), "POST", "/payments/refund".into(), body))
             }),
         });
     }
@@ -235,7 +235,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             fields: vec![Field::new("change-amount", Text::Tip, Kind::Amount).with(currency.format_amount(tip))],
             plan: Rc::new(move |typed| {
                 let minor = amount(&ui, &typed[0], currency, amount_cents, true)?;
-                Ok(Request { question: question(Text::ConfirmTip, minor), method: "POST", path: path.clone(), body: api::object(vec![("tipCents", api::integer(minor))]) })
+                Ok(Request::new(question(Text::ConfirmTip, minor), "POST", path.clone(), api::object(vec![("tipCents", api::integer(minor))])))
             }),
         });
     }
@@ -258,7 +258,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
                     members.push(("reason", api::string(typed[1].trim())));
                 }
                 let text = if paid { Text::ConfirmResolvePaid } else { Text::ConfirmDismiss };
-                Ok(Request { question: question(text, total), method: "POST", path: path.clone(), body: api::object(members) })
+                Ok(Request::new(question(text, total), "POST", path.clone(), api::object(members)))
             }),
         });
     }
@@ -268,7 +268,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             id: "action-void".into(),
             label: Text::Void,
             fields: vec![],
-            plan: Rc::new(move |_| Ok(Request { question: question(Text::ConfirmVoid, total), method: "POST", path: "/payments/void".into(), body: body.clone() })),
+            plan: Rc::new(move |_| Ok(Request::new(question(Text::ConfirmVoid, total), "POST", "/payments/void".into(), body.clone()))),
         });
     }
     actions
