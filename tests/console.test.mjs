@@ -134,6 +134,14 @@ test('search by last 4 and an amount range, open the payment, refund part of it:
   const order = await api(server, 'GET', `/orders/${seeded.order.id}`);
   const refund = order.payments.find((p) => p.type === 'refund');
   assert.equal(refund?.amountCents, 1000, JSON.stringify(order.payments));
+  // The order's page, from the payment's: its ledger has the card payment and its refund.
+  await page.getByRole('link', { name: seeded.order.id }).click();
+  await page.getByRole('heading', { name: 'Payments', level: 2 }).waitFor();
+  const ledger = page.locator('table[aria-label="Payments"] tbody tr');
+  await ledger.nth(1).waitFor();
+  assert.deepEqual(await ledger.locator('td:first-child').allInnerTexts(), ['Receipt', 'Refund']);
+  assert.match(await ledger.nth(1).innerText(), /€10\.00/);
+  assert.equal(await page.locator('dl.details').locator('dt:text-is("Balance due") + dd').innerText(), '€10.00');
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -299,6 +307,7 @@ test('orders: a pending cheque recorded, confirmed, corrected and reversed; bala
   await page.getByText('€10.00').first().waitFor();
   assert.equal(await balance(), '€10.00');
   assert.equal(await status(), 'Partially paid');
+  await page.getByRole('cell', { name: '€50.00 → €40.00' }).waitFor();
 
   await change('Reverse', null, 'Reverse this payment of €40.00?');
   await page.locator('.entry[data-value="reversed"]').waitFor();

@@ -106,10 +106,17 @@ fn detail(answer: JsJson) -> AnyView {
                 Some(intent) => Cell::Link(Box::new(method), Route::to(Page::Payment(intent))),
                 None => method,
             };
+            // A corrected payment shows what it was: "€50.00 → €40.00".
+            let was: Vec<String> = p.list("corrections").iter().filter_map(|c| c.at("previous")).map(|before| ui.money(before.int("amountCents"), currency)).collect();
+            let amount = if was.is_empty() {
+                Cell::Money(p.int("amountCents"), currency)
+            } else {
+                Cell::Plain(format!("{} → {}", was.join(" → "), ui.money(p.int("amountCents"), currency)))
+            };
             vec![
                 known(p.text("type").unwrap_or_default(), i18n::entry),
                 method,
-                Cell::Money(p.int("amountCents"), currency),
+                amount,
                 badge("entry", p.text("status").unwrap_or_default(), i18n::entry_status),
                 Cell::opt(p.text("transactionRef").or_else(|| p.text("note"))),
                 Cell::opt(p.text("createdBy").or_else(|| p.text("createdVia"))),
