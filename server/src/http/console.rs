@@ -10,7 +10,7 @@ use kassa::api::{ConsoleSession, Data, SetUpRequest, SignInRequest};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::context::public_base;
+use super::address::public_base;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use crate::clock::{format_ms, now_ms};

@@ -1,5 +1,6 @@
 //! The HTTP API.
 
+pub mod address;
 pub mod auth;
 pub mod console;
 pub mod context;
