@@ -34,7 +34,7 @@ impl Session {
         Session {
             email: user.and_then(|u| u.text("email")).unwrap_or_default(),
             merchant_name: answer.text("merchantName").unwrap_or_default(),
-            permissions: answer.list("permissions").iter().filter_map(|p| kassa::client::Json::as_string(p)).collect(),
+            permissions: answer.list("permissions").iter().filter_map(|p| p.string()).collect(),
             administers: answer.flag("administers"),
             csrf_token: answer.text("csrfToken").unwrap_or_default(),
         }

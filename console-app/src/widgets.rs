@@ -224,6 +224,9 @@ impl Request {
     }
 }
 
+/// How a change turns the values typed into its fields into a request, or why it cannot.
+pub type Plan = Rc<dyn Fn(&[String]) -> Result<Request, String>>;
+
 /// A change offered on a screen: its button, the fields it asks for (none: straight to the
 /// confirmation), and how it turns their values into a request, or why it cannot.
 #[derive(Clone)]
@@ -231,7 +234,7 @@ pub struct Action {
     pub id: String,
     pub label: Text,
     pub fields: Vec<Field>,
-    pub plan: Rc<dyn Fn(&[String]) -> Result<Request, String>>,
+    pub plan: Plan,
 }
 
 /// A change waiting for the user's yes: the question, the button, and the request under one
@@ -400,5 +403,45 @@ pub fn Loaded(path: Signal<String>, reload: RwSignal<u32>, view: fn(JsJson) -> A
         None => view! { <p role="status">{tr(Text::Loading)}</p> }.into_any(),
         Some(Ok(data)) => view(data),
         Some(Err(failure)) => view! { <p class="error" role="alert">{ui.failed(&failure)}</p> }.into_any(),
+    }
+}
+
+/// Loads a screen's data again after a change, and says the change was made.
+#[derive(Clone, Copy)]
+pub struct Reload(pub RwSignal<u32>, pub RwSignal<bool>);
+
+impl Reload {
+    /// A reload for the screen being made, for its changes to find.
+    pub fn provide() -> Reload {
+        let reload = Reload(RwSignal::new(0), RwSignal::new(false));
+        provide_context(reload);
+        reload
+    }
+
+    /// What a change runs when it succeeded.
+    pub fn callback() -> Callback<()> {
+        let Reload(reload, notice) = expect_context::<Reload>();
+        Callback::new(move |_| {
+            notice.set(true);
+            reload.update(|n| *n += 1);
+        })
+    }
+
+    /// "Done." once a change was made.
+    pub fn notice(self) -> impl IntoView {
+        let ui = use_ui();
+        view! { <p class="notice" role="status">{move || self.1.get().then(|| ui.t(Text::Done))}</p> }
+    }
+}
+
+/// The screen of one object (a payment, an order): the way back, the object, and what its
+/// changes say.
+#[component]
+pub fn ObjectScreen(back: Page, back_text: Text, path: String, view: fn(JsJson) -> AnyView) -> impl IntoView {
+    let reload = Reload::provide();
+    view! {
+        <p class="back"><Link to=Route::to(back)>{tr(back_text)}</Link></p>
+        <Loaded path=Signal::stored(path) reload=reload.0 view/>
+        {reload.notice()}
     }
 }

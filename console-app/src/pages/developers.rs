@@ -7,34 +7,30 @@ use kassa::api::Permission;
 use kassa::client::JsJson;
 use leptos::prelude::*;
 
-use super::payment::Reload;
 use crate::api::{self, Read};
 use crate::i18n::{self, Text};
-use crate::widgets::{Action, Actions, Cell, Field, Kind, Loaded, Request, Table};
+use crate::widgets::{Action, Actions, Cell, Field, Kind, Loaded, Reload, Request, Table};
 use crate::{tr, use_ui};
 
 #[component]
 pub fn Developers() -> impl IntoView {
-    let ui = use_ui();
-    let reload = RwSignal::new(0);
-    let notice = RwSignal::new(false);
-    provide_context(Reload(reload, notice));
+    let reload = Reload::provide();
     view! {
         <h1 tabindex="-1">{tr(Text::Developers)}</h1>
-        <p class="notice" role="status">{move || notice.get().then(|| ui.t(Text::Done))}</p>
+        {reload.notice()}
         <section aria-labelledby="keys-title">
             <h2 id="keys-title">{tr(Text::ApiKeys)}</h2>
             <Actions actions=vec![create_key()] done=Reload::callback()/>
-            <Loaded path=Signal::stored("/api-keys".to_owned()) reload view=keys/>
+            <Loaded path=Signal::stored("/api-keys".to_owned()) reload=reload.0 view=keys/>
         </section>
         <section aria-labelledby="webhooks-title">
             <h2 id="webhooks-title">{tr(Text::Webhooks)}</h2>
             <Actions actions=vec![add_endpoint()] done=Reload::callback()/>
-            <Loaded path=Signal::stored("/webhook-endpoints".to_owned()) reload view=endpoints/>
+            <Loaded path=Signal::stored("/webhook-endpoints".to_owned()) reload=reload.0 view=endpoints/>
         </section>
         <section aria-labelledby="events-title">
             <h2 id="events-title">{tr(Text::EventLog)}</h2>
-            <Loaded path=Signal::stored("/events?limit=25".to_owned()) reload view=events/>
+            <Loaded path=Signal::stored("/events?limit=25".to_owned()) reload=reload.0 view=events/>
         </section>
     }
 }

@@ -8,12 +8,11 @@ use kassa::client::JsJson;
 use kassa::Currency;
 use leptos::prelude::*;
 
-use super::payment::Reload;
 use crate::api::{self, Read};
 use crate::i18n::{self, Text, Words};
 use crate::platform::parse_amount;
-use crate::route::{Link, Page, Route};
-use crate::widgets::{Action, Actions, Cell, Details, Field, Kind, Loaded, Request, Search, Table};
+use crate::route::{Page, Route};
+use crate::widgets::{Action, Actions, Cell, Details, Field, Kind, Loaded, ObjectScreen, Reload, Request, Search, Table};
 use crate::{tr, use_ui, Ui};
 
 fn badge(class: &'static str, value: String, words: fn(&str) -> Words) -> Cell {
@@ -71,15 +70,7 @@ fn list(answer: JsJson) -> AnyView {
 
 #[component]
 pub fn Order(id: String) -> impl IntoView {
-    let ui = use_ui();
-    let reload = RwSignal::new(0);
-    let notice = RwSignal::new(false);
-    provide_context(Reload(reload, notice));
-    view! {
-        <p class="back"><Link to=Route::to(Page::Orders)>{tr(Text::BackToOrders)}</Link></p>
-        <Loaded path=Signal::stored(format!("/orders/{id}")) reload view=detail/>
-        <p class="notice" role="status">{move || notice.get().then(|| ui.t(Text::Done))}</p>
-    }
+    view! { <ObjectScreen back=Page::Orders back_text=Text::BackToOrders path=format!("/orders/{id}") view=detail/> }
 }
 
 fn detail(answer: JsJson) -> AnyView {

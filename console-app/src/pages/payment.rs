@@ -12,35 +12,13 @@ use super::payments::{card, status};
 use crate::api::{self, Read};
 use crate::i18n::{self, Text};
 use crate::platform::parse_amount;
-use crate::route::{Link, Page, Route};
-use crate::widgets::{Action, Actions, Cell, CellView, Details, Field, Kind, Loaded, Request, Table};
+use crate::route::{Page, Route};
+use crate::widgets::{Action, Actions, Cell, CellView, Details, Field, Kind, Loaded, ObjectScreen, Reload, Request, Table};
 use crate::{tr, use_ui, Ui};
 
 #[component]
 pub fn Payment(id: String) -> impl IntoView {
-    let ui = use_ui();
-    let reload = RwSignal::new(0);
-    let notice = RwSignal::new(false);
-    provide_context(Reload(reload, notice));
-    view! {
-        <p class="back"><Link to=Route::to(Page::Payments)>{tr(Text::Back)}</Link></p>
-        <Loaded path=Signal::stored(format!("/payments/transactions/{id}")) reload view=detail/>
-        <p class="notice" role="status">{move || notice.get().then(|| ui.t(Text::Done))}</p>
-    }
-}
-
-/// Loads the screen's data again after a change, and says the change was made.
-#[derive(Clone, Copy)]
-pub struct Reload(pub RwSignal<u32>, pub RwSignal<bool>);
-
-impl Reload {
-    pub fn callback() -> Callback<()> {
-        let Reload(reload, notice) = expect_context::<Reload>();
-        Callback::new(move |_| {
-            notice.set(true);
-            reload.update(|n| *n += 1);
-        })
-    }
+    view! { <ObjectScreen back=Page::Payments back_text=Text::Back path=format!("/payments/transactions/{id}") view=detail/> }
 }
 
 fn detail(answer: JsJson) -> AnyView {
