@@ -482,9 +482,12 @@ test('at 360 px wide nothing scrolls sideways', async () => {
     });
   assert.deepEqual(await overflow(), [], 'payments');
   await page.screenshot({ path: join(screenshots, 'console-payments-360.png'), fullPage: true });
-  await page.goto(`${server.url}/console/payments/${seeded.paid.id}`);
-  await page.getByRole('heading', { name: 'History' }).waitFor();
-  assert.deepEqual(await overflow(), [], 'payment');
-  await page.screenshot({ path: join(screenshots, 'console-payment-360.png'), fullPage: true });
+  for (const [path, name] of [[`payments/${seeded.paid.id}`, 'payment'], ['failed', 'failed'], ['orders', 'orders'], [`orders/${seeded.order.id}`, 'order']]) {
+    await page.goto(`${server.url}/console/${path}`);
+    await page.locator('main table, main p[role="status"]:not(:empty)').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('main p[role="status"]')?.textContent.includes('Loading'));
+    assert.deepEqual(await overflow(), [], name);
+    await page.screenshot({ path: join(screenshots, `console-${name}-360.png`), fullPage: true });
+  }
   await context.close();
 });

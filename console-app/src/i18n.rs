@@ -175,6 +175,7 @@ pub enum Text {
     EventLog,
     Event,
     NoneYet,
+    NoFailed,
 }
 
 impl Text {
@@ -331,6 +332,7 @@ impl Text {
             EventLog => ("Events", "Ereignisse"),
             Event => ("Event", "Ereignis"),
             NoneYet => ("None yet.", "Noch keine."),
+            NoFailed => ("No failed payments.", "Keine fehlgeschlagenen Zahlungen."),
         }
     }
 

@@ -17,7 +17,7 @@ pub fn Failed() -> impl IntoView {
     view! {
         <h1 tabindex="-1">{tr(Text::FailedPayments)}</h1>
         <Loaded path=Signal::stored("/payments/failed?counts=true".to_owned()) reload=RwSignal::new(0) view=counts/>
-        <Loaded path=page reload=RwSignal::new(0) view=super::payments::list/>
+        <Loaded path=page reload=RwSignal::new(0) view=|answer| super::payments::list_or(answer, Text::NoFailed)/>
     }
 }
 

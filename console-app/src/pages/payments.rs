@@ -95,10 +95,15 @@ pub fn Payments() -> impl IntoView {
 
 /// A page of payments and the link to the next.
 pub fn list(answer: JsJson) -> AnyView {
+    list_or(answer, Text::NoPayments)
+}
+
+/// A page of payments, or `none` when there are none.
+pub fn list_or(answer: JsJson, none: Text) -> AnyView {
     let rows: Vec<Vec<Cell>> = api::items(&answer).iter().map(row).collect();
     let empty = rows.is_empty();
     view! {
-        {empty.then(|| view! { <p role="status">{tr(Text::NoPayments)}</p> })}
+        {empty.then(|| view! { <p role="status">{tr(none)}</p> })}
         {(!empty).then(|| view! { <Table columns=COLUMNS.to_vec() rows label=Text::Payments/> })}
         {api::next_cursor(&answer).map(|cursor| view! { <NextPage cursor/> })}
    }
