@@ -154,7 +154,7 @@ impl Caller {
         if allowed {
             return Ok(());
         }
-        let name = permission_name(permission);
+        let name = permission.as_str();
         Err(match (&self.actor, self.kind) {
             (Actor::User { role, .. }, _) => ApiError::forbidden(format!("Your role ({}) does not allow `{name}`", role.as_str())),
             (_, KeyKind::Publishable) => ApiError::forbidden("A publishable key cannot do this; use a secret key on your server"),
@@ -171,10 +171,6 @@ impl Caller {
             Actor::Key(_) => Err(ApiError::forbidden("Only a secret key can do this")),
         }
     }
-}
-
-fn permission_name(permission: Permission) -> &'static str {
-    permission.as_str()
 }
 
 /// SHA-256 of a key, hex: what is stored and looked up.

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::clock::format_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::merchants::hash_key;
-use crate::store::users::{self as store, NewSession, NewUser, StoredSession, StoredUser};
+use crate::store::users::{self as store, NewUser, StoredSession, StoredUser};
 use crate::store::Store;
 
 /// How sessions and sign-ins are limited.
@@ -84,8 +84,8 @@ pub async fn create(store: &Store, merchant: &MerchantId, email: &str, role: Rol
     let id = crate::ids::new::<UserId>();
     let token = crate::ids::secret("");
     let expires_at = now + ms(policy.setup_valid_for);
-    let user = NewUserRow { id: id.clone(), merchant_id: merchant.clone(), email: email.clone(), role, setup_hash: hash_key(&token), setup_expires_at: expires_at };
-    let created = store.write(move |tx| Box::pin(async move { store::insert(tx, &user.as_new(), now).await })).await?;
+    let user = NewUser { id: id.clone(), merchant_id: merchant.clone(), email: email.clone(), role, setup_hash: hash_key(&token), setup_expires_at: expires_at };
+    let created = store.write(move |tx| Box::pin(async move { store::insert(tx, &user, now).await })).await?;
     if !created {
         return Err(ApiError::invalid_state("A user with this email exists already"));
     }
@@ -96,22 +96,6 @@ pub async fn create(store: &Store, merchant: &MerchantId, email: &str, role: Rol
         setup_token: token,
         setup_expires_at: format_ms(expires_at),
     })
-}
-
-/// [`NewUser`], owned, to move into a write.
-struct NewUserRow {
-    id: UserId,
-    merchant_id: MerchantId,
-    email: String,
-    role: Role,
-    setup_hash: String,
-    setup_expires_at: i64,
-}
-
-impl NewUserRow {
-    fn as_new(&self) -> NewUser<'_> {
-        NewUser { id: &self.id, merchant_id: &self.merchant_id, email: &self.email, role: self.role, setup_hash: &self.setup_hash, setup_expires_at: self.setup_expires_at }
-    }
 }
 
 fn check_password(password: &str) -> ApiResult<()> {
@@ -204,18 +188,16 @@ async fn start_session(store: &Store, user: StoredUser, clear_failures_of: Optio
         last_seen_at: now,
         expires_at: now + ms(policy.lifetime),
     };
-    let (merchant, user_id, token_hash, expires_at) =
-        (session.merchant_id.clone(), session.user.id.clone(), session.token_hash.clone(), session.expires_at);
     let idle_before = now - ms(policy.idle);
-    store
+    let session = store
         .write(move |tx| {
             Box::pin(async move {
                 if let Some(email) = &clear_failures_of {
                     store::clear_failures(tx, email).await?;
                 }
                 store::purge_sessions(tx, now, idle_before).await?;
-                let new = NewSession { merchant_id: &merchant, user_id: &user_id, token_hash: &token_hash, expires_at };
-                store::insert_session(tx, &new, now).await
+                store::insert_session(tx, &session).await?;
+                Ok::<_, sqlx::Error>(session)
             })
         })
         .await?;

@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::header;
 
+use super::address::public_base;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::IdempotencyKey;
@@ -33,8 +34,6 @@ impl RequestCtx {
         Ctx { state, merchant: &self.caller.merchant_id, caller: Some(&self.caller), key: self.key.as_ref(), public_base: &self.public_base }
     }
 }
-
-pub use super::address::public_base;
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
     type Rejection = ApiError;

@@ -15,26 +15,26 @@ pub struct StoredUser {
     pub password_hash: Option<String>,
 }
 
-pub struct NewUser<'a> {
-    pub id: &'a UserId,
-    pub merchant_id: &'a MerchantId,
-    pub email: &'a str,
+pub struct NewUser {
+    pub id: UserId,
+    pub merchant_id: MerchantId,
+    pub email: String,
     pub role: Role,
-    pub setup_hash: &'a str,
+    pub setup_hash: String,
     pub setup_expires_at: i64,
 }
 
 /// Adds a user; false when the email is taken.
-pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn insert(tx: &mut Tx, user: &NewUser, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO users (merchant_id, id, email, role, setup_hash, setup_expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
     )
-    .bind(user.merchant_id)
-    .bind(user.id)
-    .bind(user.email)
+    .bind(&user.merchant_id)
+    .bind(&user.id)
+    .bind(&user.email)
     .bind(user.role.as_str())
-    .bind(user.setup_hash)
+    .bind(&user.setup_hash)
     .bind(user.setup_expires_at)
     .bind(now)
     .execute(&mut *tx)
@@ -100,22 +100,16 @@ pub struct StoredSession {
     pub expires_at: i64,
 }
 
-pub struct NewSession<'a> {
-    pub merchant_id: &'a MerchantId,
-    pub user_id: &'a UserId,
-    pub token_hash: &'a str,
-    pub expires_at: i64,
-}
-
-pub async fn insert_session(tx: &mut Tx, session: &NewSession<'_>, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_session(tx: &mut Tx, session: &StoredSession) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO console_sessions (merchant_id, token_hash, user_id, created_at, last_seen_at, expires_at)
-         VALUES ($1, $2, $3, $4, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(session.merchant_id)
-    .bind(session.token_hash)
-    .bind(session.user_id)
-    .bind(now)
+    .bind(&session.merchant_id)
+    .bind(&session.token_hash)
+    .bind(&session.user.id)
+    .bind(session.created_at)
+    .bind(session.last_seen_at)
     .bind(session.expires_at)
     .execute(&mut *tx)
     .await?;
