@@ -70,6 +70,14 @@ impl Ui {
         platform::money(minor.into(), currency, self.locale.get())
     }
 
+    /// An amount typed in a form: in `currency`, more than nothing (unless `zero` is allowed), at
+    /// most `most`; or the message saying so.
+    pub fn typed_amount(&self, typed: &str, currency: Currency, most: i64, zero: bool) -> Result<i64, String> {
+        platform::parse_amount(typed, currency)
+            .filter(|m| *m <= most && (zero || *m > 0))
+            .ok_or_else(|| self.t(Text::InvalidAmount).replace("{amount}", &self.money(most, currency)))
+    }
+
     pub fn time(&self, rfc3339: &str) -> String {
         platform::time(rfc3339, self.locale.get())
     }

@@ -37,6 +37,12 @@ impl Cell {
         Cell::Plain(text.unwrap_or_default())
     }
 
+    /// A badge for a wire value and its words (`i18n::status`, `i18n::outcome`, …).
+    pub fn badge(class: &'static str, value: String, words: fn(&str) -> Words) -> Cell {
+        let said = words(&value);
+        Cell::Badge(class, value, said)
+    }
+
     fn is_empty(&self) -> bool {
         matches!(self, Cell::Plain(text) if text.is_empty())
     }

@@ -184,7 +184,7 @@ fn attempts(answer: JsJson) -> AnyView {
             vec![
                 Cell::opt(attempt.text("eventId")),
                 Cell::Plain(code.or_else(|| attempt.text("error")).unwrap_or_default()),
-                Cell::Badge("entry", status.clone(), i18n::delivery(&status)),
+                Cell::badge("entry", status, i18n::delivery),
                 Cell::Time(attempt.text("attemptedAt").unwrap_or_default()),
             ]
         })

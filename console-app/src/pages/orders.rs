@@ -10,15 +10,10 @@ use leptos::prelude::*;
 
 use crate::api::{self, Read};
 use crate::i18n::{self, Text, Words};
-use crate::platform::parse_amount;
+use kassa::money::MAX_AMOUNT_CENTS;
 use crate::route::{Page, Route};
 use crate::widgets::{Action, Actions, Cell, Details, Field, Kind, Loaded, ObjectScreen, Reload, Request, Search, Table};
 use crate::{tr, use_ui, Ui};
-
-fn badge(class: &'static str, value: String, words: fn(&str) -> Words) -> Cell {
-    let w = words(&value);
-    Cell::Badge(class, value, w)
-}
 
 /// Words for a known value, the value itself otherwise.
 fn known(value: String, words: fn(&str) -> Words) -> Cell {
@@ -55,7 +50,7 @@ fn list(answer: JsJson) -> AnyView {
             let id = order.text("id").unwrap_or_default();
             vec![
                 Cell::Link(Box::new(Cell::Money(order.int("totalCents"), currency)), Route::to(Page::Order(id))),
-                badge("status", order.text("status").unwrap_or_default(), i18n::order_status),
+                Cell::badge("status", order.text("status").unwrap_or_default(), i18n::order_status),
                 Cell::Money(order.int("balanceCents"), currency),
                 Cell::opt(order.text("customerId")),
                 Cell::Time(order.text("createdAt").unwrap_or_default()),
@@ -108,7 +103,7 @@ fn detail(answer: JsJson) -> AnyView {
                 known(p.text("type").unwrap_or_default(), i18n::entry),
                 method,
                 amount,
-                badge("entry", p.text("status").unwrap_or_default(), i18n::entry_status),
+                Cell::badge("entry", p.text("status").unwrap_or_default(), i18n::entry_status),
                 Cell::opt(p.text("transactionRef").or_else(|| p.text("note"))),
                 Cell::opt(p.text("createdBy").or_else(|| p.text("createdVia"))),
                 Cell::opt(p.text("updatedBy")),
@@ -128,7 +123,7 @@ fn detail(answer: JsJson) -> AnyView {
     view! {
         <h1 tabindex="-1" class="with-status">
             <crate::widgets::CellView cell=money("totalCents")/>
-            <crate::widgets::CellView cell=badge("status", order.text("status").unwrap_or_default(), i18n::order_status)/>
+            <crate::widgets::CellView cell=Cell::badge("status", order.text("status").unwrap_or_default(), i18n::order_status)/>
         </h1>
         <p class="muted">{id.clone()}</p>
         <div class="columns">
@@ -169,10 +164,6 @@ fn describe(ui: &Ui, payment: &JsJson, currency: Currency) -> String {
     format!("{} · {} · {}", if name.is_empty() { &method } else { name }, ui.money(payment.int("amountCents"), currency), status)
 }
 
-fn amount(ui: &Ui, typed: &str, currency: Currency) -> Result<i64, String> {
-    parse_amount(typed, currency).filter(|m| *m > 0).ok_or_else(|| ui.t(Text::InvalidAmount).replace("{amount}", &ui.money(kassa::money::MAX_AMOUNT_CENTS, currency)))
-}
-
 fn means_field(value: &str) -> Field {
     let choices = i18n::METHODS[..3].iter().map(|m| ((*m).to_owned(), Cell::Words(i18n::method(m)))).collect();
     Field::new("change-method", Text::Method, Kind::Choice(choices)).with(value)
@@ -194,7 +185,7 @@ fn record(ui: &Ui, order: &str, balance: i64, currency: Currency) -> Action {
             Field::new("change-note", Text::Note, Kind::Text("off")),
         ],
         plan: Rc::new(move |typed| {
-            let minor = amount(&ui, &typed[1], currency)?;
+            let minor = ui.typed_amount(&typed[1], currency, MAX_AMOUNT_CENTS, false)?;
             let mut body = vec![("type", api::string("receipt")), ("methodId", api::string(&typed[0])), ("amountCents", api::integer(minor)), ("status", api::string(&typed[2]))];
             for (key, value) in [("transactionRef", &typed[3]), ("note", &typed[4])] {
                 if !value.trim().is_empty() {
@@ -239,7 +230,7 @@ fn entry_actions(ui: &Ui, order: &str, payment: &JsJson, currency: Currency) -> 
                         Field::new("change-note", Text::Note, Kind::Text("off")).with(payment.text("note").unwrap_or_default()),
                     ],
                     plan: Rc::new(move |typed| {
-                        let corrected = amount(&ui, &typed[1], currency)?;
+                        let corrected = ui.typed_amount(&typed[1], currency, MAX_AMOUNT_CENTS, false)?;
                         let body = api::object(vec![
                             ("methodId", api::string(&typed[0])),
                             ("amountCents", api::integer(corrected)),

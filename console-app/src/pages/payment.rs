@@ -8,10 +8,9 @@ use kassa::client::{JsJson, Json};
 use kassa::Currency;
 use leptos::prelude::*;
 
-use super::payments::{card, status};
+use super::payments::{card, card_label, status};
 use crate::api::{self, Read};
 use crate::i18n::{self, Text};
-use crate::platform::parse_amount;
 use crate::route::{Page, Route};
 use crate::widgets::{Action, Actions, Cell, CellView, Details, Field, Kind, Loaded, ObjectScreen, Reload, Request, Table};
 use crate::{tr, use_ui, Ui};
@@ -60,7 +59,7 @@ fn detail(answer: JsJson) -> AnyView {
             };
             vec![
                 Cell::Words(i18n::step(&kind)),
-                Cell::Badge("outcome", outcome.clone(), i18n::outcome(&outcome)),
+                Cell::badge("outcome", outcome, i18n::outcome),
                 Cell::Money(t.int("amountCents"), t.currency()),
                 Cell::Plain(response),
                 Cell::opt(t.text("createdBy")),
@@ -128,9 +127,8 @@ fn retry_with(saved: JsJson) -> AnyView {
     let mut cards = vec![(String::new(), Cell::Words(Text::OriginalCard.words()))];
     cards.extend(api::items(&saved).iter().map(|method| {
         let card = method.at("card");
-        let (brand, last4) = (card.as_ref().and_then(|c| c.text("brand")), card.as_ref().and_then(|c| c.text("last4")));
-        let brand = brand.and_then(|b| b.parse::<kassa::card::CardBrand>().ok()).map(|b| b.name()).unwrap_or_default();
-        (method.text("id").unwrap_or_default(), Cell::Plain(format!("{brand} •••• {}", last4.unwrap_or_default())))
+        let label = card_label(card.as_ref().and_then(|c| c.text("brand")), card.as_ref().and_then(|c| c.text("last4")));
+        (method.text("id").unwrap_or_default(), Cell::Plain(label))
     }));
     let path = format!("/payments/failed/{id}/retry");
     let action = Action {
@@ -143,14 +141,6 @@ fn retry_with(saved: JsJson) -> AnyView {
         }),
     };
     view! { <Actions actions=vec![action] done=Reload::callback()/> }.into_any()
-}
-
-/// An amount typed in a form: in `currency`, more than nothing (unless `zero` is allowed), at
-/// most `most`.
-fn amount(ui: &Ui, typed: &str, currency: Currency, most: i64, zero: bool) -> Result<i64, String> {
-    parse_amount(typed, currency)
-        .filter(|m| *m <= most && (zero || *m > 0))
-        .ok_or_else(|| ui.t(Text::InvalidAmount).replace("{amount}", &ui.money(most, currency)))
 }
 
 /// A request's body: the payment `id`, and `members`.
@@ -179,7 +169,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             label: Text::Capture,
             fields: vec![Field::new("change-amount", Text::Amount, Kind::Amount).with(currency.format_amount(total))],
             plan: Rc::new(move |typed| {
-                let minor = amount(&ui, &typed[0], currency, total, false)?;
+                let minor = ui.typed_amount(&typed[0], currency, total, false)?;
                 let body = body(&id, vec![("amountCents", api::integer(minor))]);
                 Ok(Request::new(question(Text::ConfirmCapture, minor), "POST", "/payments/capture".into(), body))
             }),
@@ -195,7 +185,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
                 Field::new("change-reason", Text::Reason, Kind::Text("off")),
             ],
             plan: Rc::new(move |typed| {
-                let minor = amount(&ui, &typed[0], currency, left, false)?;
+                let minor = ui.typed_amount(&typed[0], currency, left, false)?;
                 let mut members = vec![("amountCents", api::integer(minor))];
                 if !typed[1].trim().is_empty() {
                     members.push(("reason", api::string(typed[1].trim())));
@@ -212,7 +202,7 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             label: Text::AdjustTip,
             fields: vec![Field::new("change-amount", Text::Tip, Kind::Amount).with(currency.format_amount(tip))],
             plan: Rc::new(move |typed| {
-                let minor = amount(&ui, &typed[0], currency, amount_cents, true)?;
+                let minor = ui.typed_amount(&typed[0], currency, amount_cents, true)?;
                 Ok(Request::new(question(Text::ConfirmTip, minor), "POST", path.clone(), api::object(vec![("tipCents", api::integer(minor))])))
             }),
         });

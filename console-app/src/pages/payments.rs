@@ -67,15 +67,18 @@ pub fn row(intent: &JsJson) -> Vec<Cell> {
 pub const COLUMNS: [Text; 5] = [Text::Amount, Text::Status, Text::Card, Text::Reference, Text::Created];
 
 pub fn status(intent: &JsJson) -> Cell {
-    let status = intent.text("status").unwrap_or_default();
-    let words = i18n::status(&status);
-    Cell::Badge("status", status, words)
+    Cell::badge("status", intent.text("status").unwrap_or_default(), i18n::status)
 }
 
-/// "Visa •••• 4242".
+/// A payment's card: "Visa •••• 4242".
 pub fn card(intent: &JsJson) -> String {
-    let brand = intent.text("cardBrand").and_then(|b| b.parse::<kassa::card::CardBrand>().ok()).map(|b| b.name()).unwrap_or_default();
-    match intent.text("cardLast4") {
+    card_label(intent.text("cardBrand"), intent.text("cardLast4"))
+}
+
+/// "Visa •••• 4242" from a brand's wire name and the last four digits.
+pub fn card_label(brand: Option<String>, last4: Option<String>) -> String {
+    let brand = brand.and_then(|b| b.parse::<kassa::card::CardBrand>().ok()).map(|b| b.name()).unwrap_or_default();
+    match last4 {
         Some(last4) if brand.is_empty() => format!("•••• {last4}"),
         Some(last4) => format!("{brand} •••• {last4}"),
         None => String::new(),
