@@ -139,6 +139,10 @@ struct ServeArgs {
     /// client address (0: no limit).
     #[arg(long, env = "KASSA_CARD_ATTEMPT_RATE_LIMIT", default_value_t = 5)]
     card_attempt_rate_limit: u32,
+    /// Console sign-ins and password setups per minute from one client address, which may burst
+    /// to twice that (0: no limit).
+    #[arg(long, env = "KASSA_SIGN_IN_RATE_LIMIT", default_value_t = 10)]
+    sign_in_rate_limit: u32,
     /// Requests per second allowed to each secret or restricted key (0: no limit).
     #[arg(long, env = "KASSA_SECRET_RATE_LIMIT", default_value_t = 0)]
     secret_rate_limit: u32,
@@ -262,6 +266,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         publishable_per_second: args.publishable_rate_limit,
         secret_per_second: args.secret_rate_limit,
         card_attempts_per_address_per_second: args.card_attempt_rate_limit,
+        sign_ins_per_address_per_minute: args.sign_in_rate_limit,
     };
     let mut state = AppState::with_limits(store.clone(), processor.clone(), limits);
     state.processors = Arc::new(kassa_server::processor::registry::Processors::new(processor, &args.stripe_api_base));

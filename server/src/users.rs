@@ -133,9 +133,16 @@ async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bo
 }
 
 fn locked(until: i64, now: i64) -> ApiError {
-    let seconds = ((until - now).max(0) + 999) / 1000;
-    ApiError::new(ErrorCode::RateLimited, format!("Too many failed sign-ins; try again in {} minutes", (seconds + 59) / 60))
-        .with_details(json!({ "retryAfterSeconds": seconds }))
+    try_again_later("Too many failed sign-ins", ((until - now).max(0) as u64).div_ceil(1000))
+}
+
+/// `RATE_LIMITED` with `Retry-After`: "{what}; try again in a minute" (or "in 15 minutes").
+pub fn try_again_later(what: &str, seconds: u64) -> ApiError {
+    let when = match seconds.div_ceil(60) {
+        0 | 1 => "a minute".to_owned(),
+        minutes => format!("{minutes} minutes"),
+    };
+    ApiError::new(ErrorCode::RateLimited, format!("{what}; try again in {when}")).with_details(json!({ "retryAfterSeconds": seconds }))
 }
 
 /// The answer to a wrong email or password: the same for both.

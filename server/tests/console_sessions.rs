@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::process::{exchange, ServerProcess};
 use common::{card, TestApp, TestResponse};
 use kassa::api::Role;
+use kassa_server::rate_limit::Limits;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
@@ -149,6 +150,32 @@ async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
         sign_in(&app, "ben@shop.example", "typo").await.error(401, "UNAUTHENTICATED");
     }
     sign_in(&app, "ben@shop.example", PASSWORD).await.data(201);
+}
+
+#[tokio::test]
+async fn one_address_spraying_a_password_across_emails_is_held_back_and_others_are_not() {
+    let app = TestApp::with_limits(Limits { sign_ins_per_address_per_minute: 3, ..Limits::default() }).await;
+    let token = user(&app, "ana@shop.example", Role::Staff).await;
+    let spray = |email: String| app.send_from("203.0.113.7:5000", "POST", "/api/v1/console/session", json!({ "email": email, "password": "Summer2026!!" }));
+
+    // Three a minute, bursting to six: each email fails once, so no email's own lockout trips.
+    for n in 0..6 {
+        spray(format!("user{n}@shop.example")).await.error(401, "UNAUTHENTICATED");
+    }
+    let held = spray("ana@shop.example".to_owned()).await;
+    held.error(429, "RATE_LIMITED");
+    let wait: u64 = held.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=21).contains(&wait), "one attempt comes back every 20 seconds: {wait}");
+    assert_eq!(held.json["error"]["message"], "Too many sign-ins from this address; try again in a minute");
+    // Setting a password from that address waits too, and the refusals changed nothing.
+    let setup = json!({ "token": token, "password": PASSWORD });
+    app.send_from("203.0.113.7:5001", "POST", "/api/v1/console/setup", setup.clone()).await.error(429, "RATE_LIMITED");
+
+    // From another address the same user sets up and signs in: neither the address's limit nor
+    // the sprayed attempts locked her email.
+    app.send_from("198.51.100.9:5000", "POST", "/api/v1/console/setup", setup).await.data(201);
+    let right = json!({ "email": "ana@shop.example", "password": PASSWORD });
+    app.send_from("198.51.100.9:5000", "POST", "/api/v1/console/session", right).await.data(201);
 }
 
 #[tokio::test]

@@ -174,7 +174,7 @@ async fn a_publishable_key_is_not_told_a_card_is_lost_or_stolen_nor_the_cvc_resu
 
 #[tokio::test]
 async fn card_attempts_are_limited_per_client_address_whatever_the_key() {
-    let app = TestApp::with_limits(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 2 }).await;
+    let app = TestApp::with_limits(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 2, ..Limits::default() }).await;
     let second_pk = app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "publishable" })).await.data(201)["key"].as_str().unwrap().to_owned();
     let tokenize = |key: String, address: &str| {
         let address: SocketAddr = address.parse().unwrap();

@@ -37,8 +37,9 @@ export async function startServer({ merchantArgs = [], serveArgs = [], shop = fa
   const child = spawn(
     binary,
     ['serve', '--listen', '127.0.0.1:0', '--database', database, '--checkout-dir', join(root, 'checkout-app', 'dist'), '--console-dir', join(root, 'console-app', 'dist'), '--sdk-dir', join(root, 'js'), '--webhooks-allow-loopback',
-      // The browser tests pay faster than shoppers do, all from this machine.
-      '--card-attempt-rate-limit', '20', ...serveArgs],
+      // The browser tests pay, and the console's staff sign in, faster than people do, all from
+      // this machine.
+      '--card-attempt-rate-limit', '20', '--sign-in-rate-limit', '60', ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const url = await listening(child, /^Kassa is listening on (http:\/\/\S+)$/, 'kassa-server');

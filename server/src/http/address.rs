@@ -1,6 +1,22 @@
 //! Where the client reached this server.
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+
+/// The address a request came from (the TCP peer), when the server was started with it.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(ClientAddress(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
 
 /// The address the client used: `X-Forwarded-Proto` (behind a proxy) or `http`, and `Host`.
 pub fn public_base(headers: &HeaderMap) -> String {

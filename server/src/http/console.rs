@@ -10,7 +10,7 @@ use kassa::api::{ConsoleSession, Data, SetUpRequest, SignInRequest};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::address::public_base;
+use super::address::{public_base, ClientAddress};
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use crate::clock::{format_ms, now_ms};
@@ -109,18 +109,31 @@ async fn issued(state: &AppState, headers: &HeaderMap, issued: Issued) -> ApiRes
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(Data { data: body })).into_response())
 }
 
+/// Refuses a sign-in or setup from another site's page, or past the client address's limit (ten
+/// a minute by default: enough for an office behind one address, too few to spray passwords).
+async fn admit(state: &AppState, headers: &HeaderMap, address: ClientAddress, refusal: &str) -> ApiResult<()> {
+    if from_another_site(headers) {
+        return Err(ApiError::forbidden(refusal));
+    }
+    match address.0 {
+        Some(address) => state.rate_limiter.check_sign_in(address).await.map_err(|wait| {
+            users::try_again_later("Too many sign-ins from this address", wait.as_secs() + 1)
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Sign in to the console with email and password. Five wrong passwords in a row lock the email
-/// for 15 minutes (`RATE_LIMITED`, whether or not the email is a user's).
+/// for 15 minutes, and one client address may try ten times a minute (`RATE_LIMITED` both,
+/// whether or not the email is a user's).
 #[utoipa::path(post, path = "/console/session", tag = "console", security(()),
     request_body = SignInRequest,
     responses((status = 201, description = "Signed in; the session cookie is set", body = crate::http::openapi::ConsoleSessionResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, description = "Wrong email or password", body = kassa::ErrorEnvelope),
               (status = 403, description = "Sent from a page of another site", body = kassa::ErrorEnvelope),
-              (status = 429, description = "The email is locked out for a while", body = kassa::ErrorEnvelope)))]
-pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
-    if from_another_site(&headers) {
-        return Err(ApiError::forbidden("Sign in from the console's own page"));
-    }
+              (status = 429, description = "The email is locked out for a while, or the address has tried too often", body = kassa::ErrorEnvelope)))]
+pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
+    admit(&state, &headers, address, "Sign in from the console's own page").await?;
     let req: SignInRequest = body.parse()?;
     let session = users::sign_in(&state.store, &req.email, &req.password, &state.console, now_ms()).await?;
     issued(&state, &headers, session).await
@@ -132,11 +145,10 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Js
     responses((status = 201, description = "The password is set and the user signed in", body = crate::http::openapi::ConsoleSessionResponse),
               (status = 400, body = kassa::ErrorEnvelope),
               (status = 403, description = "Sent from a page of another site", body = kassa::ErrorEnvelope),
-              (status = 404, description = "The token is unknown, used or expired", body = kassa::ErrorEnvelope)))]
-pub async fn set_up(State(state): State<AppState>, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
-    if from_another_site(&headers) {
-        return Err(ApiError::forbidden("Set your password on the console's own page"));
-    }
+              (status = 404, description = "The token is unknown, used or expired", body = kassa::ErrorEnvelope),
+              (status = 429, description = "The address has tried too often", body = kassa::ErrorEnvelope)))]
+pub async fn set_up(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
+    admit(&state, &headers, address, "Set your password on the console's own page").await?;
     let req: SetUpRequest = body.parse()?;
     let session = users::set_up(&state.store, &req.token, &req.password, &state.console, now_ms()).await?;
     issued(&state, &headers, session).await

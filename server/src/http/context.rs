@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::header;
 
-use super::address::public_base;
+use super::address::{public_base, ClientAddress};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::IdempotencyKey;
@@ -51,7 +51,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
             key: parts.extensions.get::<IdempotencyKey>().cloned(),
             public_base: public_base(&parts.headers),
             origin,
-            client_address: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
+            client_address: ClientAddress::from_request_parts(parts, state).await.map_or(None, |a| a.0),
         })
     }
 }

@@ -4,20 +4,18 @@
 //! now; one statement both decides and counts, so servers racing on one bucket never both take
 //! its last request.
 
-use kassa::id::MerchantId;
-
 use super::Store;
 
 /// Takes one request costing `cost_us` from a bucket holding `size_us`: `None` when allowed, or
-/// how long to wait (µs) when not.
-pub async fn take(store: &Store, merchant: &MerchantId, bucket: &str, now_us: i64, cost_us: i64, size_us: i64) -> Result<Option<i64>, sqlx::Error> {
+/// how long to wait (µs) when not. `scope` is a merchant's id, or `console` for sign-ins.
+pub async fn take(store: &Store, scope: &str, bucket: &str, now_us: i64, cost_us: i64, size_us: i64) -> Result<Option<i64>, sqlx::Error> {
     let allowed: Option<i64> = sqlx::query_scalar(
         "INSERT INTO rate_limits (merchant_id, bucket, full_at) VALUES ($1, $2, $3 + $4)
          ON CONFLICT (merchant_id, bucket) DO UPDATE SET full_at = GREATEST(rate_limits.full_at, $3) + $4
          WHERE GREATEST(rate_limits.full_at, $3) + $4 - $3 <= $5
          RETURNING full_at",
     )
-    .bind(merchant)
+    .bind(scope)
     .bind(bucket)
     .bind(now_us)
     .bind(cost_us)
@@ -28,7 +26,7 @@ pub async fn take(store: &Store, merchant: &MerchantId, bucket: &str, now_us: i6
         return Ok(None);
     }
     let full_at: Option<i64> = sqlx::query_scalar("SELECT full_at FROM rate_limits WHERE merchant_id = $1 AND bucket = $2")
-        .bind(merchant)
+        .bind(scope)
         .bind(bucket)
         .fetch_optional(store.reader())
         .await?;

@@ -79,7 +79,7 @@ impl TestApp {
     /// A server whose sandbox takes `latency` per call, so that racing requests overlap at the
     /// processor as they do in production.
     pub async fn with_latency(latency: Duration) -> TestApp {
-        TestApp::build(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 0 }, latency).await
+        TestApp::build(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 0, sign_ins_per_address_per_minute: 0 }, latency).await
     }
 
     async fn build(limits: Limits, latency: Duration) -> TestApp {
@@ -151,7 +151,19 @@ impl TestApp {
     }
 
     pub async fn send(&self, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
-        let mut builder = Request::builder().method(method).uri(path);
+        self.send_built(Request::builder(), method, path, key, headers, body).await
+    }
+
+    /// A JSON request from the client address `from` (`203.0.113.7:5000`), without a key.
+    #[allow(dead_code)]
+    pub async fn send_from(&self, from: &str, method: &str, path: &str, body: Value) -> TestResponse {
+        let address: std::net::SocketAddr = from.parse().expect("an address and port");
+        let builder = Request::builder().extension(axum::extract::ConnectInfo(address));
+        self.send_built(builder, method, path, None, &[], Some(body.to_string().into_bytes())).await
+    }
+
+    async fn send_built(&self, builder: axum::http::request::Builder, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+        let mut builder = builder.method(method).uri(path);
         if let Some(key) = key {
             builder = builder.header("authorization", format!("Bearer {key}"));
         }
