@@ -349,6 +349,9 @@ test('developers: a restricted key made, then revoked, stops working; a failed w
     await setUp(page, 'olga@corner.example', 'owner', own);
     await page.getByRole('link', { name: 'Developers' }).click();
     await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    // Each key says what it may do and until when; only a restricted key lists permissions.
+    const keyRows = () => page.locator('table[aria-label="API keys"] tbody tr').evaluateAll((rows) => rows.map((r) => [...r.cells].slice(1).map((c) => c.innerText).filter((_, i) => i !== 1 && i !== 3)));
+    assert.deepEqual((await keyRows()).sort(), [['Publishable', 'Card forms in the browser', 'Never'], ['Secret', 'Every permission', 'Never']]);
 
     await page.getByRole('button', { name: 'Create a restricted key' }).click();
     await page.getByLabel('Name').fill('Till 2');
@@ -470,7 +473,10 @@ for (const theme of ['light', 'dark']) {
 
 test('at 360 px wide nothing scrolls sideways', async () => {
   const { page, context } = await newPage({ width: 360 });
-  await setUp(page, 'pia@corner.example', 'manager');
+  await setUp(page, 'pia@corner.example', 'owner');
+  // An endpoint nothing listens on, so that the developers screen lists its failing attempts.
+  await api(server, 'POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/kassa', events: ['payment_intent.succeeded'] });
+  await api(server, 'POST', '/payments/sale', { amountCents: 990, currency: 'EUR', card: card('4242424242424242') });
   await page.locator('table.rows').waitFor();
   // The elements that reach past the right edge, if any.
   const overflow = async () =>
@@ -482,10 +488,11 @@ test('at 360 px wide nothing scrolls sideways', async () => {
     });
   assert.deepEqual(await overflow(), [], 'payments');
   await page.screenshot({ path: join(screenshots, 'console-payments-360.png'), fullPage: true });
-  for (const [path, name] of [[`payments/${seeded.paid.id}`, 'payment'], ['failed', 'failed'], ['orders', 'orders'], [`orders/${seeded.order.id}`, 'order']]) {
+  for (const [path, name] of [[`payments/${seeded.paid.id}`, 'payment'], ['failed', 'failed'], ['orders', 'orders'], [`orders/${seeded.order.id}`, 'order'], ['developers', 'developers']]) {
     await page.goto(`${server.url}/console/${path}`);
     await page.locator('main table, main p[role="status"]:not(:empty)').first().waitFor();
     await page.waitForFunction(() => !document.querySelector('main p[role="status"]')?.textContent.includes('Loading'));
+    if (name === 'developers') await page.locator('table[aria-label="Delivery attempts"]').waitFor();
     assert.deepEqual(await overflow(), [], name);
     await page.screenshot({ path: join(screenshots, `console-${name}-360.png`), fullPage: true });
   }

@@ -64,13 +64,19 @@ fn keys(answer: JsJson) -> AnyView {
         .map(|key| {
             let kind = key.text("kind").unwrap_or_default();
             let ends = key.text("revokedAt").map(|_| Cell::Words(Text::Revoked.words())).or_else(|| key.text("expiresAt").map(Cell::Time));
+            // Only a restricted key lists its permissions; the others have theirs by kind.
+            let permissions = match kind.as_str() {
+                "secret" => Cell::Words(Text::EveryPermission.words()),
+                "publishable" => Cell::Words(Text::BrowserPermissions.words()),
+                _ => Cell::Plain(key.list("permissions").iter().filter_map(|p| p.string()).collect::<Vec<_>>().join(", ")),
+            };
             vec![
                 Cell::opt(key.text("name")),
                 Cell::Words(i18n::key_kind(&kind)),
                 Cell::opt(key.text("hint")),
-                Cell::Plain(key.list("permissions").iter().filter_map(|p| p.string()).collect::<Vec<_>>().join(", ")),
+                permissions,
                 Cell::Time(key.text("createdAt").unwrap_or_default()),
-                ends.unwrap_or(Cell::Plain(String::new())),
+                ends.unwrap_or(Cell::Words(Text::Never.words())),
             ]
         })
         .collect();
@@ -139,6 +145,8 @@ fn endpoints(answer: JsJson) -> AnyView {
             let id = endpoint.text("id").unwrap_or_default();
             let url = endpoint.text("url").unwrap_or_default();
             let events = endpoint.list("events").iter().filter_map(|e| e.string()).collect::<Vec<_>>().join(", ");
+            let every = tr(Text::EveryEvent);
+            let events = move || if events == "*" { every().to_owned() } else { events.clone() };
             let path = format!("/webhook-endpoints/{id}");
             let delete = Action {
                 id: format!("delete-{id}"),
