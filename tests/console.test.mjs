@@ -168,6 +168,41 @@ test('a viewer sees no refund button, and a forged refund is refused', async () 
   await context.close();
 });
 
+test('staff capture a payment but are offered no void or refund, and a forged void is refused', async () => {
+  const { page, context, problems } = await newPage();
+  await setUp(page, 'sami@corner.example', 'staff');
+  const held = await api(server, 'POST', '/payments/authorize', { amountCents: 2600, currency: 'EUR', card: card('4242424242424242') });
+  await page.goto(`${server.url}/console/payments/${held.id}`);
+  await page.getByRole('heading', { name: /€26\.00/ }).waitFor();
+  await page.getByRole('button', { name: 'Capture' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Void' }).count(), 0, 'voiding needs payments.transactions.void');
+  const forged = await page.evaluate(async (id) => {
+    const session = await (await fetch('/api/v1/console/session')).json();
+    const response = await fetch('/api/v1/payments/void', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': session.data.csrfToken },
+      body: JSON.stringify({ paymentIntentId: id }),
+    });
+    return [response.status, (await response.json()).error.code];
+  }, held.id);
+  assert.deepEqual(forged, [403, 'FORBIDDEN']);
+
+  await page.getByRole('button', { name: 'Capture' }).click();
+  await page.locator('form.change').getByRole('button', { name: 'Capture…' }).click();
+  await page.getByRole('dialog').getByText('Capture €26.00?').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Capture' }).click();
+  await page.getByRole('status').getByText('Done.').waitFor();
+  const captureRow = page.locator('table.rows tbody tr', { hasText: 'Capture' });
+  await captureRow.waitFor();
+  assert.match(await captureRow.innerText(), /sami@corner\.example/);
+  assert.equal((await api(server, 'GET', `/payments/transactions/${held.id}`)).intent.status, 'captured');
+  // Captured, it could be refunded, but not by staff.
+  await page.getByRole('button', { name: 'Adjust tip' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Refund' }).count(), 0);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('sign-in refusals: a wrong password, a lockout, a change without the CSRF token', async () => {
   const { page, context } = await newPage();
   await setUp(page, 'lars@corner.example', 'staff');
