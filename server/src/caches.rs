@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-
 use crate::store::merchants::StoredKey;
 
 /// Keys found recently, by hash, so a busy key is not looked up on every request. An entry lives

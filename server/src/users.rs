@@ -122,13 +122,14 @@ async fn hash_password(password: String) -> ApiResult<String> {
 async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
     static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let known = hash.is_some();
-    let hash = match hash {
-        Some(hash) => hash,
-        None => STAND_IN.get_or_init(|| Argon2::default().hash_password(b"kassa stand-in").map(|h| h.to_string()).unwrap_or_default()).clone(),
-    };
-    let matches = tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        .await
-        .map_err(ApiError::internal)?;
+    // The stand-in is hashed once, on first need, off the async threads like every check.
+    let matches = tokio::task::spawn_blocking(move || {
+        let stand_in = || STAND_IN.get_or_init(|| Argon2::default().hash_password(b"kassa stand-in").map(|h| h.to_string()).unwrap_or_default()).as_str();
+        let hash = hash.as_deref().unwrap_or_else(stand_in);
+        Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    })
+    .await
+    .map_err(ApiError::internal)?;
     Ok(matches && known)
 }
 

@@ -46,12 +46,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
             .and_then(|v| v.to_str().ok())
             .filter(|o| *o != "null" && o.len() <= 512)
             .map(str::to_owned);
+        let Ok(ClientAddress(client_address)) = ClientAddress::from_request_parts(parts, state).await;
         Ok(RequestCtx {
             caller,
             key: parts.extensions.get::<IdempotencyKey>().cloned(),
             public_base: public_base(&parts.headers),
             origin,
-            client_address: ClientAddress::from_request_parts(parts, state).await.map_or(None, |a| a.0),
+            client_address,
         })
     }
 }

@@ -263,8 +263,8 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                     retried(tx, &op.merchant, original, &intent, now).await?;
                 }
                 let reply = reply_for(&op.plan, &intent, error.as_ref());
-                if let Some((api_key, key)) = &op.request {
-                    let owner = Owner { merchant: &op.merchant, scope: api_key, key };
+                if let Some((scope, key)) = &op.request {
+                    let owner = Owner { merchant: &op.merchant, scope, key };
                     let sealed = keyring.seal(&reply.body, seal_context(&owner).as_bytes());
                     idempotency::complete(tx, &owner, reply.status, &sealed).await?;
                 }

@@ -66,15 +66,6 @@ pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<StoredUs
     row.as_ref().map(from_row).transpose()
 }
 
-/// The merchant's users, oldest first.
-pub async fn list(store: &Store, merchant: &MerchantId) -> Result<Vec<User>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE merchant_id = $1 ORDER BY created_at, id"))
-        .bind(merchant)
-        .fetch_all(store.reader())
-        .await?;
-    rows.iter().map(|row| from_row(row).map(|found| found.user)).collect()
-}
-
 /// Sets the password of the user whose live setup token hashes to `setup_hash`, and spends the
 /// token; the user, or `None` when no live token matches.
 pub async fn use_setup_token(tx: &mut Tx, setup_hash: &str, password_hash: &str, now: i64) -> Result<Option<StoredUser>, sqlx::Error> {
