@@ -401,3 +401,32 @@ async fn a_failed_delivery_is_sent_again_on_request() {
     let bodies: Vec<_> = received.all().iter().map(|(_, body, _)| body["id"].clone()).collect();
     assert!(bodies.iter().all(|id| id == &bodies[0]));
 }
+
+/// A delivery still waiting for its next attempt is not sent again on request: its retries are
+/// the worker's, and a second sender would break their order.
+#[tokio::test]
+async fn a_delivery_still_being_tried_is_not_sent_again() {
+    let app = TestApp::new().await;
+    spawn_worker(app.state.clone(), Settings { max_attempts: 3, first_backoff: Duration::from_secs(60), ..fast() });
+    let (url, received) = receiver(1).await;
+    let (endpoint_id, _) = endpoint(&app, &url, json!(["payment_intent.succeeded"])).await;
+    app.sale("4242424242424242", 700).await.data(201);
+    let attempts_path = format!("/api/v1/webhook-endpoints/{endpoint_id}/deliveries");
+    let mut attempts = Vec::new();
+    for _ in 0..100 {
+        attempts = app.get(&attempts_path, app.sk()).await.data(200).as_array().unwrap().clone();
+        if !attempts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0]["deliveryStatus"], "pending", "the next attempt is a minute away");
+    let delivery = attempts[0]["deliveryId"].as_str().unwrap();
+
+    let path = format!("/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery}/retry");
+    app.post(&path, app.sk(), json!({})).await.error(409, "INVALID_STATE");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(received.all().len(), 1, "nothing sent again");
+    assert_eq!(app.get(&attempts_path, app.sk()).await.data(200).as_array().unwrap().len(), 1);
+}

@@ -69,7 +69,8 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
     pub duration_ms: i64,
     pub attempted_at: String,
-    /// `delivered`, `retrying` or `failed` after this attempt.
+    /// After this attempt: `delivered`, `failed` (no attempt is left), `pending` (the next attempt
+    /// is awaited) or `retrying` (another attempt followed it).
     pub delivery_status: String,
 }
 

@@ -15,7 +15,7 @@ use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
 use crate::state::AppState;
-use crate::store::events;
+use crate::store::events::{self, SendAgain};
 
 /// Register an endpoint; the response holds its signing secret, shown only this once.
 #[utoipa::path(post, path = "/webhook-endpoints", tag = "webhooks", request_body = CreateWebhookEndpointRequest,
@@ -90,13 +90,11 @@ pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id
 pub async fn send_again(State(state): State<AppState>, caller: Caller, PathIds(id, delivery): PathIds<WebhookEndpointId, DeliveryId>) -> ApiResult<Json<Data<DeliveryQueued>>> {
     caller.require_admin()?;
     let (merchant, endpoint, queued) = (caller.merchant_id.clone(), id.clone(), delivery.clone());
-    let done = state.store.write(move |tx| Box::pin(async move { events::send_again(tx, &merchant, &endpoint, &queued, now_ms()).await })).await?;
-    if !done {
-        let mut conn = state.store.reader().acquire().await?;
-        let known = events::attempts(&mut conn, &caller.merchant_id, &id, 100).await?.iter().any(|a| a.delivery_id == delivery);
-        return Err(if known { ApiError::invalid_state("This delivery is still being tried") } else { ApiError::not_found("delivery") });
+    match state.store.write(move |tx| Box::pin(async move { events::send_again(tx, &merchant, &endpoint, &queued, now_ms()).await })).await? {
+        SendAgain::Queued => Ok(Json(Data { data: DeliveryQueued { id: delivery, status: "pending".into() } })),
+        SendAgain::StillTrying => Err(ApiError::invalid_state("This delivery is still being tried")),
+        SendAgain::Unknown => Err(ApiError::not_found("delivery")),
     }
-    Ok(Json(Data { data: DeliveryQueued { id: delivery, status: "pending".into() } }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -156,9 +156,19 @@ pub async fn attempts(conn: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEn
         .collect()
 }
 
-/// Queues a delivery that ended (delivered or failed) to be sent once more, now; false when there
-/// is no such ended delivery of this endpoint (one still being tried is left to its retries).
-pub async fn send_again(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpointId, id: &DeliveryId, now: i64) -> Result<bool, sqlx::Error> {
+/// What asking to send a delivery again did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAgain {
+    /// It had ended (delivered or failed) and is queued to be sent once more, now.
+    Queued,
+    /// It is still being tried, and is left to its retries.
+    StillTrying,
+    /// The endpoint has no such delivery.
+    Unknown,
+}
+
+/// Queues a delivery of this endpoint that ended to be sent once more, now.
+pub async fn send_again(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpointId, id: &DeliveryId, now: i64) -> Result<SendAgain, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1
          WHERE merchant_id = $2 AND endpoint_id = $3 AND id = $4 AND status IN ('delivered', 'failed')",
@@ -169,7 +179,16 @@ pub async fn send_again(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEn
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 1 {
+        return Ok(SendAgain::Queued);
+    }
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhook_deliveries WHERE merchant_id = $1 AND endpoint_id = $2 AND id = $3")
+        .bind(merchant)
+        .bind(endpoint)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(if exists.is_some() { SendAgain::StillTrying } else { SendAgain::Unknown })
 }
 
 /// A delivery that is due, with what sending it needs.
