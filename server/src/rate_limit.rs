@@ -100,11 +100,6 @@ impl RateLimiter {
         self.take(CONSOLE, format!("sign-in:{address}"), rate).await
     }
 
-    /// Takes one request from a bucket of the caller's naming, refilled at `per_second`.
-    pub async fn check_named(&self, merchant: &MerchantId, bucket: String, per_second: u32) -> Result<(), Duration> {
-        self.take(merchant.as_str(), format!("named:{bucket}"), Rate::per(per_second, Duration::from_secs(1))).await
-    }
-
     /// Takes one request from `scope`'s (a merchant's, or the console's) `bucket`.
     async fn take(&self, scope: &str, bucket: String, rate: Option<Rate>) -> Result<(), Duration> {
         let Some(rate) = rate else { return Ok(()) };

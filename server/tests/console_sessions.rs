@@ -153,6 +153,31 @@ async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
 }
 
 #[tokio::test]
+async fn failures_that_no_longer_count_are_forgotten_and_locks_are_kept() {
+    let mut app = TestApp::new().await;
+    app.state.console.failure_window = Duration::from_millis(800);
+    app.state.console.lock_for = Duration::from_secs(60);
+    app.router = kassa_server::app(app.state.clone());
+    let failures = || async { sqlx::query_scalar::<_, String>("SELECT email FROM sign_in_failures ORDER BY email").fetch_all(app.store.reader()).await.unwrap() };
+
+    // One email is locked; three others fail once each.
+    for _ in 0..5 {
+        sign_in(&app, "locked@shop.example", "guess").await;
+    }
+    sign_in(&app, "locked@shop.example", "guess").await.error(429, "RATE_LIMITED");
+    for n in 0..3 {
+        sign_in(&app, &format!("sprayed{n}@shop.example"), "guess").await.error(401, "UNAUTHENTICATED");
+    }
+    assert_eq!(failures().await.len(), 4);
+
+    // Once their window has passed, the next failure drops the lone failures, not the lock.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    sign_in(&app, "later@shop.example", "guess").await.error(401, "UNAUTHENTICATED");
+    assert_eq!(failures().await, ["later@shop.example", "locked@shop.example"]);
+    sign_in(&app, "locked@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
+}
+
+#[tokio::test]
 async fn one_address_spraying_a_password_across_emails_is_held_back_and_others_are_not() {
     let app = TestApp::with_limits(Limits { sign_ins_per_address_per_minute: 3, ..Limits::default() }).await;
     let token = user(&app, "ana@shop.example", Role::Staff).await;

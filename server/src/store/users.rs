@@ -166,8 +166,14 @@ pub async fn locked_until(store: &Store, email: &str, now: i64) -> Result<Option
 
 /// Counts a failed sign-in for `email`. Failures older than `window_ms` are forgotten; the
 /// `limit`-th in a row locks the email until `now + lock_ms`. Returns when the lock ends, if it
-/// is locked now.
+/// is locked now. Rows that no longer count for anything (failures past the window, no lock in force)
+/// are dropped here, so sprayed emails do not pile up.
 pub async fn record_failure(tx: &mut Tx, email: &str, now: i64, window_ms: i64, limit: i64, lock_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < $1 AND (locked_until IS NULL OR locked_until <= $2)")
+        .bind(now - window_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO sign_in_failures (email, failures, last_failed_at) VALUES ($1, 1, $2)
          ON CONFLICT (email) DO UPDATE SET
