@@ -62,14 +62,7 @@ impl Host for BrowserHost {
     }
 
     fn idempotency_key(&self) -> String {
-        let mut bytes = [0u8; 16];
-        let random = web_sys::window().and_then(|w| w.crypto().ok()).map(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-        if random != Some(true) {
-            for (i, b) in bytes.iter_mut().enumerate() {
-                *b = (js_sys::Math::random() * 256.0) as u8 ^ (i as u8);
-            }
-        }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        kassa::client::random_key()
     }
 
     async fn present_challenge(&self, action: &NextAction) -> Result<(), ChallengeError> {

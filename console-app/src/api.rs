@@ -73,15 +73,6 @@ pub fn set_csrf(token: &str) {
     CSRF.with(|csrf| *csrf.borrow_mut() = token.to_owned());
 }
 
-/// A fresh idempotency key: 128 random bits, hex.
-pub fn new_key() -> String {
-    let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Calls `/api/v1{path}`: the whole answer of a success.
 async fn call(method: &str, path: &str, body: Option<&JsJson>, key: Option<&str>) -> Result<JsJson, Failure> {
     let failure = |status: u16, code: &str, message: String| Failure { status, code: code.into(), message };

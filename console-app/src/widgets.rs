@@ -272,7 +272,7 @@ pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
         }
         open.set(None);
         if let Ok(request) = (action.plan)(&[]) {
-            pending.set(Some(Pending { question: request.question, confirm: action.label, method: request.method, path: request.path, body: request.body, key: api::new_key(), reveal: request.reveal }));
+            pending.set(Some(Pending { question: request.question, confirm: action.label, method: request.method, path: request.path, body: request.body, key: kassa::client::random_key(), reveal: request.reveal }));
         }
     };
     let buttons = actions
@@ -301,7 +301,7 @@ pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
                     Ok(request) => {
                         error.set(None);
                         open.set(None);
-                        pending.set(Some(Pending { question: request.question, confirm: label, method: request.method, path: request.path, body: request.body, key: api::new_key(), reveal: request.reveal }));
+                        pending.set(Some(Pending { question: request.question, confirm: label, method: request.method, path: request.path, body: request.body, key: kassa::client::random_key(), reveal: request.reveal }));
                     }
                     Err(message) => error.set(Some(message)),
                 }

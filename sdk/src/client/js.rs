@@ -3,9 +3,25 @@
 //! carries no JSON parser, printer or decoder per type.
 
 use js_sys::{Array, Object, Reflect, JSON};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::json::{Json, MAX_SAFE_INTEGER};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.getRandomValues`, which every browser that runs WebAssembly has.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(bytes: &mut [u8]);
+}
+
+/// A fresh, unguessable idempotency key: 16 bytes from the browser's `crypto`, in hex (as the npm
+/// package's loader makes them).
+pub fn random_key() -> String {
+    let mut bytes = [0u8; 16];
+    get_random_values(&mut bytes);
+    hex::encode(bytes)
+}
 
 /// A JavaScript value as the flows' JSON: the browser parses and prints it.
 #[derive(Debug, Clone, PartialEq)]

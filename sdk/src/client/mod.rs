@@ -20,7 +20,7 @@ mod params;
 pub use error::{ErrorType, KassaError};
 pub use flow::{Api, Flow, Step, ATTEMPTS};
 #[cfg(feature = "js")]
-pub use js::JsJson;
+pub use js::{random_key, JsJson};
 pub use json::{Json, MAX_SAFE_INTEGER};
 pub use params::{CardDetails, ConfirmParams};
 
