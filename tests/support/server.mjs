@@ -20,6 +20,8 @@ function listening(child, pattern, name) {
       if (found) resolve(found[1]);
     });
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    // A binary that is not built yet never starts, and would never print its address either.
+    child.once('error', (error) => reject(new Error(`${name} did not start (${error.message}): build it with \`cargo build -p ${name}\``)));
   });
 }
 
