@@ -2,9 +2,8 @@
 // app in its iframe, 3-D Secure and kiosk mode, in real Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { startServer } from './support/server.mjs';
-import { launchBrowser, screenshots, axe } from './support/browser.mjs';
+import { launchBrowser, screenshot, axe } from './support/browser.mjs';
 import { openCheckout, fillCard, shopPayment, cartTotal } from './support/shop.mjs';
 
 let server;
@@ -35,10 +34,10 @@ test('shop → cart → pay with 4242 → success, captured for the cart total',
   const expected = await cartTotal(server, items);
   await assert.doesNotReject(frame.getByText('Kassa mug × 2').waitFor());
   await fillCard(frame, '4242 4242 4242 4242');
-  await page.screenshot({ path: join(screenshots, 'checkout-card-form-light.png'), fullPage: true });
+  await screenshot(page, 'checkout-card-form-light');
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
-  await page.screenshot({ path: join(screenshots, 'checkout-success-light.png'), fullPage: true });
+  await screenshot(page, 'checkout-success-light');
   await page.locator('#order-status').getByText('Thank you').waitFor();
   // The shop's order is marked paid by the signed order.paid webhook.
   await page.locator('#order-status[data-order="paid"]').waitFor();
@@ -58,7 +57,7 @@ test('3-D Secure: the bank code passes; a wrong code fails and another card pays
   await dialog.waitFor();
   const bank = frame.frameLocator('#challenge-frame');
   await bank.getByLabel('One-time code').fill('123456');
-  await page.screenshot({ path: join(screenshots, 'checkout-three-ds-light.png'), fullPage: true });
+  await screenshot(page, 'checkout-three-ds-light');
   await bank.getByRole('button', { name: 'Verify' }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
   assert.equal((await shopPayment(page, server)).status, 'captured');
@@ -92,7 +91,7 @@ test('a decline names its reason and the customer pays with another card', async
   const alert = frame.getByRole('alert');
   await alert.getByText('Your card has insufficient funds. Please try another card.').waitFor();
   assert.equal(await frame.locator('#card-number').evaluate((el) => el === document.activeElement), true, 'focus goes back to the card number');
-  await page.screenshot({ path: join(screenshots, 'checkout-declined-light.png'), fullPage: true });
+  await screenshot(page, 'checkout-declined-light');
   await fillCard(frame, '5555 5555 5555 4444');
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
@@ -131,7 +130,7 @@ test('a saved card: the first payment saves it, the second uses it without typin
   await saved.waitFor();
   assert.equal(await saved.isChecked(), true);
   assert.equal(await frame.locator('#card-number').count(), 0, 'no card fields to type in');
-  await page2.screenshot({ path: join(screenshots, 'checkout-saved-card-light.png'), fullPage: true });
+  await screenshot(page2, 'checkout-saved-card-light');
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
   const payment = await shopPayment(page2, server);
@@ -202,7 +201,7 @@ test('the card form takes input while the intent loads, and Pay waits for the am
   assert.equal(await pay.isDisabled(), true, 'nobody pays before seeing the amount');
   const number = frame.getByLabel('Card number');
   await number.pressSequentially('4242 4242');
-  await page.screenshot({ path: join(screenshots, 'checkout-loading-light.png'), fullPage: true });
+  await screenshot(page, 'checkout-loading-light');
   release();
   await frame.getByTestId('total').getByText(/\d/).waitFor();
   assert.equal(await number.inputValue(), '4242 4242', 'what was typed stays');
@@ -238,7 +237,7 @@ test('kiosk: an 18 % tip is charged on top of the subtotal, and the receipt show
   await page.getByRole('heading', { name: 'Would you like to add a tip?' }).waitFor();
   const subtotal = 2 * 380 + 420;
   const tip = Math.round((subtotal * 18) / 100);
-  await page.screenshot({ path: join(screenshots, 'kiosk-tip-light.png'), fullPage: true });
+  await screenshot(page, 'kiosk-tip-light');
   const target = await page.getByRole('button', { name: /18 %/ }).boundingBox();
   assert.ok(target.height >= 72, 'large touch targets');
   await page.getByRole('button', { name: /18 %/ }).click();
@@ -246,10 +245,10 @@ test('kiosk: an 18 % tip is charged on top of the subtotal, and the receipt show
   assert.equal(tip, 212);
   await page.getByTestId('total').getByText('€13.92').waitFor();
   await fillCard(page, '4242 4242 4242 4242');
-  await page.screenshot({ path: join(screenshots, 'kiosk-pay-light.png'), fullPage: true });
+  await screenshot(page, 'kiosk-pay-light');
   await page.getByRole('button', { name: 'Pay €13.92' }).click();
   await page.getByRole('heading', { name: 'Receipt' }).waitFor();
-  await page.screenshot({ path: join(screenshots, 'kiosk-receipt-light.png'), fullPage: true });
+  await screenshot(page, 'kiosk-receipt-light');
   assert.equal(await page.getByTestId('paid-amount').textContent(), '€13.92');
   const id = await page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('clientSecret').split('_secret_')[0]);
   const payment = await (await fetch(`${server.shopUrl}/demo/api/payments/${id}`)).json();
@@ -332,7 +331,7 @@ test('screens in the dark theme', async () => {
   await fillCard(frame, '4000 0000 0000 9995');
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.getByRole('alert').getByText('insufficient funds').waitFor();
-  await page.screenshot({ path: join(screenshots, 'checkout-declined-dark.png'), fullPage: true });
+  await screenshot(page, 'checkout-declined-dark');
   assert.equal(await checkoutFrame(page).evaluate(() => document.documentElement.dataset.theme), 'dark');
   // The theme switches without remounting.
   await page.selectOption('#theme', 'light');
@@ -341,10 +340,10 @@ test('screens in the dark theme', async () => {
   await fillCard(frame, '4000 0027 6000 3184');
   await frame.getByRole('button', { name: /^Pay/ }).click();
   await frame.frameLocator('#challenge-frame').getByLabel('One-time code').fill('123456');
-  await page.screenshot({ path: join(screenshots, 'checkout-three-ds-dark.png'), fullPage: true });
+  await screenshot(page, 'checkout-three-ds-dark');
   await frame.frameLocator('#challenge-frame').getByRole('button', { name: 'Verify' }).click();
   await frame.getByRole('heading', { name: 'Payment complete' }).waitFor();
-  await page.screenshot({ path: join(screenshots, 'checkout-success-dark.png'), fullPage: true });
+  await screenshot(page, 'checkout-success-dark');
   await context.close();
 
   const kiosk = await newPage();
@@ -352,7 +351,7 @@ test('screens in the dark theme', async () => {
   await kiosk.page.goto(`${server.shopUrl}/kiosk.html`);
   await kiosk.page.getByRole('button', { name: 'No tip' }).waitFor();
   await kiosk.page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'));
-  await kiosk.page.screenshot({ path: join(screenshots, 'kiosk-tip-dark.png'), fullPage: true });
+  await screenshot(kiosk.page, 'kiosk-tip-dark');
   await kiosk.context.close();
 });
 

@@ -28,3 +28,21 @@ export async function axe(frame) {
   const results = await frame.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   return results.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`);
 }
+
+/**
+ * Saves a screenshot of the whole page as `name`.png. The page is first made as tall as its
+ * content and every frame has painted at that size: a `fullPage` capture resizes the page in the
+ * middle of the shot, and Chromium does not always repaint a cross-origin iframe (the checkout
+ * on a shop's page, in a process of its own) in time, so the checkout came out blank or narrow.
+ */
+export async function screenshot(page, name) {
+  const viewport = page.viewportSize();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const taller = height > viewport.height;
+  if (taller) await page.setViewportSize({ width: viewport.width, height });
+  for (const frame of page.frames()) {
+    await frame.evaluate(() => new Promise((painted) => requestAnimationFrame(() => requestAnimationFrame(painted)))).catch(() => {});
+  }
+  await page.screenshot({ path: join(screenshots, `${name}.png`) });
+  if (taller) await page.setViewportSize(viewport);
+}
