@@ -85,6 +85,12 @@ let context2;
 
 test('a decline names its reason and the customer pays with another card', async () => {
   const { page, context } = await newPage();
+  // The idempotency keys the checkout makes in the browser.
+  const keys = [];
+  context.on('request', (request) => {
+    const key = request.headers()['idempotency-key'];
+    if (request.method() === 'POST' && key !== undefined) keys.push(key);
+  });
   const frame = await openCheckout(page, server, { items: { notebook: 1 } });
   await fillCard(frame, '4000 0000 0000 9995');
   await frame.getByRole('button', { name: /^Pay/ }).click();
@@ -99,6 +105,10 @@ test('a decline names its reason and the customer pays with another card', async
   assert.equal(payment.status, 'captured');
   assert.equal(payment.approvedAuthorizations, 1);
   assert.equal(payment.attempts, 2);
+  // Each attempt is a new operation under its own unguessable key: 128 random bits.
+  assert.ok(keys.length >= 2, `keys sent: ${keys}`);
+  for (const key of keys) assert.match(key, /^[0-9a-f]{32}$/);
+  assert.equal(new Set(keys).size, keys.length, `keys sent: ${keys}`);
   await context.close();
 });
 
