@@ -5,11 +5,16 @@
 //! The key comes from `KASSA_ENCRYPTION_KEY` (64 hex digits), or from a key file the server makes
 //! on first start with mode 0600. Several keys may be given, comma-separated: the first seals,
 //! every one opens, so a key can be rotated without losing what the old one sealed.
+//!
+//! The same keys also make keyed digests ([`Keyring::mac`]): what must be compared later but never
+//! read back, and may be derived from card data (an idempotent request's fingerprint), is kept only
+//! as an HMAC under a key that is not in the database (PCI DSS 3.3.1, 3.5.1).
 
 use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 const VERSION: u8 = 1;
@@ -17,6 +22,8 @@ const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 24;
 /// How sealed text starts, so text sealed and text not yet sealed can be told apart.
 const TEXT_PREFIX: &str = "enc:v1:";
+/// How a keyed digest starts: `mac:v1:`, the key's id in hex, `:`, the HMAC-SHA-256 in hex.
+const MAC_PREFIX: &str = "mac:v1:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -33,6 +40,8 @@ pub struct OpenError;
 struct Key {
     id: [u8; KEY_ID_LEN],
     cipher: XChaCha20Poly1305,
+    /// Derived from the key, so that no digest ever uses the sealing key itself.
+    mac_key: [u8; 32],
 }
 
 /// The server's encryption keys: the first seals, all open.
@@ -56,7 +65,9 @@ impl Keyring {
                 let digest = Sha256::digest([b"kassa-key-id:".as_slice(), bytes].concat());
                 let mut id = [0u8; KEY_ID_LEN];
                 id.copy_from_slice(&digest[..KEY_ID_LEN]);
-                Key { id, cipher: XChaCha20Poly1305::new(bytes.into()) }
+                let mut kdf = <Hmac<Sha256> as Mac>::new_from_slice(bytes).expect("HMAC takes a key of any length");
+                kdf.update(b"kassa-mac-key");
+                Key { id, cipher: XChaCha20Poly1305::new(bytes.into()), mac_key: kdf.finalize().into_bytes().into() }
             })
             .collect();
         Keyring { keys }
@@ -162,6 +173,38 @@ impl Keyring {
     pub fn is_sealed_text(text: &str) -> bool {
         text.starts_with(TEXT_PREFIX)
     }
+
+    /// A keyed digest of `data` for `purpose`, under the current key: it can be compared with
+    /// [`Keyring::mac_matches`], but without the key it says nothing about `data`.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> String {
+        let key = &self.keys[0];
+        format!("{MAC_PREFIX}{}:{}", hex::encode(key.id), hex::encode(keyed(&key.mac_key, purpose, data).finalize().into_bytes()))
+    }
+
+    /// Whether `stored` is the keyed digest of `data` for `purpose` under any of the keys (an older
+    /// one too, while it is kept), compared in constant time.
+    pub fn mac_matches(&self, purpose: &str, data: &[u8], stored: &str) -> bool {
+        let Some((id, digest)) = stored.strip_prefix(MAC_PREFIX).and_then(|rest| rest.split_once(':')) else {
+            return false;
+        };
+        let (Ok(id), Ok(digest)) = (hex::decode(id), hex::decode(digest)) else {
+            return false;
+        };
+        self.keys.iter().find(|k| k.id[..] == id[..]).is_some_and(|key| keyed(&key.mac_key, purpose, data).verify_slice(&digest).is_ok())
+    }
+
+    pub fn is_mac(text: &str) -> bool {
+        text.starts_with(MAC_PREFIX)
+    }
+}
+
+/// HMAC-SHA-256 under `key` of `purpose`, a zero byte, and `data`.
+fn keyed(key: &[u8; 32], purpose: &str, data: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(&[0]);
+    mac.update(data);
+    mac
 }
 
 #[cfg(test)]
@@ -190,6 +233,20 @@ mod tests {
         assert!(!rotated.is_current(&sealed));
         assert!(rotated.is_current(&rotated.seal_text("secret", "ctx")));
         assert!(Keyring::parse("abcd").is_err());
+    }
+
+    #[test]
+    fn a_keyed_digest_matches_only_its_data_purpose_and_keys() {
+        let (old, new): ([u8; 32], [u8; 32]) = (rand::random(), rand::random());
+        let before = Keyring::new(&[old]).mac("fingerprint", b"4242424242424242");
+        assert!(!before.contains(&hex::encode(Sha256::digest(b"4242424242424242"))));
+        let rotated = Keyring::new(&[new, old]);
+        assert!(rotated.mac_matches("fingerprint", b"4242424242424242", &before), "an older key still compares");
+        assert_ne!(rotated.mac("fingerprint", b"4242424242424242"), before, "the current key makes the new ones");
+        assert!(!rotated.mac_matches("fingerprint", b"4000000000000002", &before));
+        assert!(!rotated.mac_matches("other", b"4242424242424242", &before));
+        assert!(!Keyring::new(&[new]).mac_matches("fingerprint", b"4242424242424242", &before), "a retired key no longer compares");
+        assert!(!rotated.mac_matches("fingerprint", b"4242424242424242", "not a digest"));
     }
 
     #[test]

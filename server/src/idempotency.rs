@@ -23,6 +23,28 @@ pub const LOCK_TTL_MS: i64 = 60_000;
 /// How long a reply is kept for replays.
 pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 
+/// What a stored fingerprint is a keyed digest for: a request's body may hold a card number and
+/// CVC, so its digest is kept only keyed with the server's keys ([`Keyring::mac`]).
+pub const FINGERPRINT: &str = "idempotency-fingerprint";
+
+/// Keys the fingerprints stored before they were keyed: each unkeyed SHA-256 becomes the keyed
+/// digest of those 32 bytes, which is what a request's fingerprint is now, so a retry of a request
+/// made before still matches it. Returns how many it keyed.
+pub async fn key_stored_fingerprints(store: &crate::store::Store, keyring: &Arc<Keyring>) -> Result<usize, sqlx::Error> {
+    let unkeyed = idempotency::unkeyed_fingerprints(store).await?;
+    let count = unkeyed.len();
+    for (merchant, scope, key, old) in unkeyed {
+        // Anything else in the column is no request's digest: it is keyed all the same, so that
+        // nothing unkeyed is left, and it then matches no request.
+        let digest = hex::decode(&old).unwrap_or_else(|_| old.clone().into_bytes());
+        let new = keyring.mac(FINGERPRINT, &digest);
+        store
+            .write(move |tx| Box::pin(async move { idempotency::set_fingerprint(tx, &Owner { merchant: &merchant, scope: &scope, key: &key }, &old, &new).await }))
+            .await?;
+    }
+    Ok(count)
+}
+
 /// The key a request runs under: whose it is, what request it names, and how its reply is sealed.
 #[derive(Clone)]
 pub struct IdempotencyKey {

@@ -261,7 +261,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("  publishable key: {}", first.publishable_key);
     }
     check_encryption_key(&store, &keyring).await?;
-    let processor = Arc::new(SandboxProcessor::for_installation(&store, Duration::from_millis(args.sandbox_latency_ms)).await?);
+    let processor = Arc::new(SandboxProcessor::for_installation(&store, &keyring, Duration::from_millis(args.sandbox_latency_ms)).await?);
     let limits = Limits {
         publishable_per_second: args.publishable_rate_limit,
         secret_per_second: args.secret_rate_limit,
@@ -278,6 +278,10 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");
+    }
+    let keyed = kassa_server::idempotency::key_stored_fingerprints(&store, &state.keyring).await.map_err(|e| format!("keying idempotency fingerprints: {e}"))?;
+    if keyed > 0 {
+        tracing::info!(keyed, "idempotency fingerprints kept unkeyed are keyed with the encryption key");
     }
     let resealed = kassa_server::processor::registry::reseal_all(&store, &state.keyring).await.map_err(|e| format!("sealing processor credentials: {e}"))?;
     if resealed > 0 {

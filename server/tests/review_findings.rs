@@ -249,3 +249,82 @@ async fn the_bank_page_admits_every_page_around_an_embedded_checkout() {
     let csp = page.headers["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.ends_with("frame-ancestors http://pay.test:8080 http://localhost:3000"), "{csp}");
 }
+
+/// What an unkeyed digest of `data` looks like stored: hex, either case.
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// The fingerprint as it was once stored: an unkeyed SHA-256 of method, path and the body with its
+/// keys sorted, which anyone with the database could match against every card number.
+fn unkeyed_fingerprint(path: &str, body: &Value) -> String {
+    fn canonical(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for key in keys {
+                    out.extend(Value::String(key.clone()).to_string().as_bytes());
+                    out.push(b':');
+                    canonical(&map[key], out);
+                    out.push(b',');
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for item in items {
+                    canonical(item, out);
+                    out.push(b',');
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(scalar.to_string().as_bytes()),
+        }
+    }
+    let mut text = format!("POST {path}\n").into_bytes();
+    canonical(body, &mut text);
+    sha256_hex(&text)
+}
+
+#[tokio::test]
+async fn no_stored_value_is_an_unkeyed_digest_of_a_card_request_number_or_cvc() {
+    let app = TestApp::new().await;
+    let (number, cvc) = ("4242424242424242", "371");
+    let card = json!({ "number": number, "expMonth": 12, "expYear": 2034, "cvc": cvc, "postalCode": "94107" });
+    let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].clone();
+    let intent = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 700, "currency": "USD", "customerId": customer })).await;
+    let (intent_id, secret) = (intent.data(201)["id"].as_str().unwrap().to_owned(), intent.data(201)["clientSecret"].clone());
+    let requests = [
+        ("/api/v1/payments/sale".to_owned(), app.sk().to_owned(), json!({ "amountCents": 1000, "currency": "USD", "card": card })),
+        ("/api/v1/payment-methods".to_owned(), app.pk().to_owned(), json!({ "card": card })),
+        (format!("/api/v1/payments/intents/{intent_id}/confirm"), app.pk().to_owned(), json!({ "clientSecret": secret, "card": card })),
+    ];
+    let mut suspects = vec![sha256_hex(number.as_bytes()), sha256_hex(format!("{number}{cvc}").as_bytes()), sha256_hex(cvc.as_bytes())];
+    for (i, (path, key, body)) in requests.iter().enumerate() {
+        let idempotency_key = format!("card-request-{i}");
+        let first = app.post_with_key(path, key, &idempotency_key, body.clone()).await;
+        assert!(first.status.is_success(), "{path}: {} {}", first.status, first.json);
+        // The key still works: the same request replays, another one is refused.
+        let again = app.post_with_key(path, key, &idempotency_key, body.clone()).await;
+        assert_eq!((again.status, again.bytes.clone()), (first.status, first.bytes.clone()), "{path} replays");
+        let mut other = body.clone();
+        other["card"]["cvc"] = json!("999");
+        app.post_with_key(path, key, &idempotency_key, other).await.error(409, "DUPLICATE_REQUEST");
+        suspects.push(sha256_hex(body.to_string().as_bytes()));
+        // The path as the router nests it too.
+        suspects.push(unkeyed_fingerprint(path, body));
+        suspects.push(unkeyed_fingerprint(path.trim_start_matches("/api/v1"), body));
+    }
+    let values = app.db.stored_values().await;
+    let fingerprints: Vec<_> = values.iter().filter(|(table, column, _)| table == "idempotency_keys" && column == "fingerprint").collect();
+    assert_eq!(fingerprints.len(), 3, "each keyed request is kept");
+    for (table, column, value) in &values {
+        let value = value.to_ascii_lowercase();
+        for suspect in &suspects {
+            assert!(!value.contains(suspect), "{table}.{column} holds an unkeyed SHA-256 of card data");
+        }
+    }
+}

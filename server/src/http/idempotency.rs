@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::error::ApiError;
-pub use crate::idempotency::{seal_context, still_running, IdempotencyKey, Recorded, KEEP_MS, LOCK_TTL_MS, MAX_KEY_LEN};
+pub use crate::idempotency::{seal_context, still_running, IdempotencyKey, Recorded, FINGERPRINT, KEEP_MS, LOCK_TTL_MS, MAX_KEY_LEN};
 use super::extract::too_large;
 use crate::clock::now_ms;
 use crate::state::AppState;
@@ -55,10 +55,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(None) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Err(e) => return e.into_response(),
     };
-    let key = IdempotencyKey {
+    let digest = request_digest(parts.method.as_str(), parts.uri.path(), parsed.as_ref(), &bytes);
+    let mut key = IdempotencyKey {
         merchant: caller.merchant_id.clone(),
         scope: caller.scope().to_owned(),
-        fingerprint: fingerprint(parts.method.as_str(), parts.uri.path(), parsed.as_ref(), &bytes),
+        fingerprint: state.keyring.mac(FINGERPRINT, &digest),
         key,
         keyring: state.keyring.clone(),
     };
@@ -71,7 +72,15 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             .with_details(json!({ "retryable": false }))
             .into_response()
     };
-    match idempotency::find(&state.store, &key.owner()).await {
+    let stored = idempotency::find(&state.store, &key.owner()).await;
+    // A fingerprint made under an older encryption key is the same request's too: it is kept as
+    // stored, so that the database's own comparisons of the claim see the same value.
+    if let Ok(Some(Stored::Done { fingerprint, .. } | Stored::Running { fingerprint, .. })) = &stored {
+        if *fingerprint != key.fingerprint && state.keyring.mac_matches(FINGERPRINT, &digest, fingerprint) {
+            key.fingerprint = fingerprint.clone();
+        }
+    }
+    match stored {
         Err(e) => return ApiError::from(e).into_response(),
         Ok(Some(Stored::Done { fingerprint, status_code, sealed_body })) if fingerprint == key.fingerprint => {
             let body = match state.keyring.open(&sealed_body, seal_context(&key.owner()).as_bytes()) {
@@ -119,8 +128,10 @@ fn request_key(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Opt
 }
 
 /// What makes two requests "the same": method, path and the body as parsed JSON (key order and
-/// white space do not matter; `clientRequestId` itself does not count).
-fn fingerprint(method: &str, path: &str, body: Option<&Value>, raw: &Bytes) -> String {
+/// white space do not matter; `clientRequestId` itself does not count). The body may hold a card
+/// number and CVC, so this digest is never stored as it is: only its keyed digest under the
+/// server's keys ([`FINGERPRINT`]), which cannot be brute-forced from the database alone.
+fn request_digest(method: &str, path: &str, body: Option<&Value>, raw: &Bytes) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(method.as_bytes());
     hasher.update(b" ");
@@ -135,7 +146,7 @@ fn fingerprint(method: &str, path: &str, body: Option<&Value>, raw: &Bytes) -> S
         Some(other) => canonical(other, &mut hasher),
         None => hasher.update(raw),
     }
-    hex::encode(hasher.finalize())
+    hasher.finalize().into()
 }
 
 /// Feeds a JSON value to the hasher with object keys sorted, whatever order the map keeps.

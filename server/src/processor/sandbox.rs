@@ -18,6 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{AuthorizeCall, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
+use crate::crypto::Keyring;
 use crate::store::{sandbox_ledger, Store};
 
 /// What a test card does.
@@ -117,12 +118,25 @@ pub struct SandboxProcessor {
 
 impl SandboxProcessor {
     /// The sandbox of this installation: its fingerprint key is made once, at random, and kept
-    /// in the database's settings.
-    pub async fn for_installation(store: &Store, latency: Duration) -> Result<SandboxProcessor, sqlx::Error> {
-        let fresh = hex::encode(rand::random::<[u8; 32]>());
-        let stored = crate::store::settings::get_or_init(store, "sandbox_fingerprint_key", &fresh).await?;
-        let key = hex::decode(stored.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
-        let key = key.ok_or_else(|| sqlx::Error::Decode("settings.sandbox_fingerprint_key is not 32 bytes of hex".into()))?;
+    /// in the database's settings sealed with the server's encryption key, so that the database
+    /// alone cannot be used to try the card numbers against its fingerprints.
+    pub async fn for_installation(store: &Store, keyring: &Keyring, latency: Duration) -> Result<SandboxProcessor, sqlx::Error> {
+        const NAME: &str = "sandbox_fingerprint_key";
+        const CONTEXT: &str = "settings.sandbox_fingerprint_key";
+        let fresh = keyring.seal_text(&hex::encode(rand::random::<[u8; 32]>()), CONTEXT);
+        let stored = crate::store::settings::get_or_init(store, NAME, &fresh).await?;
+        let plain = if Keyring::is_sealed_text(&stored) {
+            keyring.open_text(&stored, CONTEXT).map_err(|e| sqlx::Error::Decode(format!("settings.{NAME}: {e}").into()))?
+        } else {
+            stored.trim().to_owned()
+        };
+        let key = hex::decode(&plain).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+        let key = key.ok_or_else(|| sqlx::Error::Decode(format!("settings.{NAME} is not 32 bytes of hex").into()))?;
+        if !keyring.is_current(&stored) {
+            // Kept in clear before, or sealed with a key being rotated out: sealed anew.
+            let sealed = keyring.seal_text(&plain, CONTEXT);
+            store.write(move |tx| Box::pin(async move { crate::store::settings::set(tx, NAME, &sealed).await })).await?;
+        }
         Ok(SandboxProcessor { shared: store.shared(), ..SandboxProcessor::new(latency, key) })
     }
 

@@ -120,3 +120,27 @@ pub async fn purge(tx: &mut Tx, before: i64) -> Result<u64, sqlx::Error> {
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Fingerprints stored as they were before they were keyed (64 hex digits of an unkeyed SHA-256):
+/// (merchant, scope, key, fingerprint).
+pub async fn unkeyed_fingerprints(store: &Store) -> Result<Vec<(MerchantId, String, String, String)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT merchant_id, api_key_id, key, fingerprint FROM idempotency_keys WHERE fingerprint NOT LIKE 'mac:%'")
+        .fetch_all(store.reader())
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get::<String, _>("merchant_id")?.parse().map_err(|_| sqlx::Error::Decode("idempotency_keys.merchant_id".into()))?, row.try_get("api_key_id")?, row.try_get("key")?, row.try_get("fingerprint")?)))
+        .collect()
+}
+
+/// Replaces the fingerprint `old` of one row with `new`.
+pub async fn set_fingerprint(tx: &mut Tx, owner: &Owner<'_>, old: &str, new: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE idempotency_keys SET fingerprint = $1 WHERE merchant_id = $2 AND api_key_id = $3 AND key = $4 AND fingerprint = $5")
+        .bind(new)
+        .bind(owner.merchant)
+        .bind(owner.scope)
+        .bind(owner.key)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
