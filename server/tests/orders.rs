@@ -272,3 +272,33 @@ async fn an_unpaid_order_takes_new_line_items_and_a_paid_one_does_not() {
     let other = app.other_merchant().await;
     app.post(&path, &other.secret_key, json!({ "lineItems": items() })).await.error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_refund_in_the_ledger_needs_the_permission_a_card_refund_needs() {
+    let app = TestApp::new().await;
+    let id = order(&app, json!({ "currency": "EUR", "lineItems": items() })).await;
+    let path = format!("/api/v1/orders/{id}/payments");
+    app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 10_000 })).await.data(201);
+    let refund = app.post(&path, app.sk(), json!({ "type": "refund", "methodId": "cash", "amountCents": 1000, "status": "pending" })).await;
+    let refund_id = refund.data(201)["payments"][1]["id"].as_str().unwrap().to_owned();
+    let (_, _, before) = state(&app, &id).await;
+
+    // A key that manages orders and takes payments, as staff do, but may not give money back.
+    let staff = app.restricted_key(&["orders.manage", "orders.view", "payments.transactions.create", "payments.transactions.view"]).await;
+    let card_refund = app.post("/api/v1/payments/refund", &staff, json!({ "paymentIntentId": "pi_0000000000000000000000", "amountCents": 100 })).await;
+    card_refund.error(403, "FORBIDDEN");
+    app.post(&path, &staff, json!({ "type": "refund", "methodId": "cash", "amountCents": 500 })).await.error(403, "FORBIDDEN");
+    let row = format!("{path}/{refund_id}");
+    app.patch(&row, &staff, json!({ "amountCents": 9000 })).await.error(403, "FORBIDDEN");
+    app.post(&format!("{row}/confirm"), &staff, json!({})).await.error(403, "FORBIDDEN");
+    app.delete(&row, &staff).await.error(403, "FORBIDDEN");
+    let (_, _, after) = state(&app, &id).await;
+    assert_eq!(after, before, "nothing changed");
+    // A receipt is still theirs to record.
+    app.post(&path, &staff, json!({ "type": "receipt", "methodId": "cheque", "amountCents": 100, "status": "pending" })).await.data(201);
+
+    // With the permission, the same refund goes through.
+    let manager = app.restricted_key(&["orders.manage", "orders.view", "payments.transactions.void"]).await;
+    let confirmed = app.post(&format!("{row}/confirm"), &manager, json!({})).await;
+    assert_eq!(confirmed.data(200)["payments"][1]["status"], "complete");
+}

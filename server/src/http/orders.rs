@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use kassa::api::{
-    CaptureMethod, CreateIntentRequest, CreateOrderPaymentRequest, CreateOrderRequest, Data, LedgerStatus, Order,
+    CaptureMethod, CreateIntentRequest, CreateOrderPaymentRequest, CreateOrderRequest, Data, LedgerKind, LedgerStatus, Order,
     OrderFilters, Page, PageMeta, Permission, UpdateOrderPaymentRequest, UpdateOrderRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::{CustomerId, OrderId, OrderPaymentId};
@@ -180,6 +180,7 @@ pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id
     r.caller.require(Permission::OrdersManage)?;
     let order = load(&state, &r.caller, &id).await?;
     let req: CreateOrderPaymentRequest = body.parse()?;
+    may_touch_refunds(&r.caller, req.kind)?;
     let now = ledger::now();
     let payment = ledger::new_manual_payment(&order, req, r.caller.label(), now)?;
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
@@ -197,10 +198,23 @@ pub async fn add_payment(State(state): State<AppState>, r: RequestCtx, PathId(id
         .await
 }
 
+/// Money given back, by card or by hand, takes the permission a card refund takes
+/// (`payments.transactions.void`): a role that may not refund a card may not record, correct,
+/// confirm or reverse a refund in the ledger either.
+fn may_touch_refunds(caller: &Caller, kind: LedgerKind) -> ApiResult<()> {
+    if kind == LedgerKind::Refund {
+        caller.require(Permission::TransactionsVoid)?;
+    }
+    Ok(())
+}
+
+/// A payment of the order, for a change that `caller` may make to it.
 async fn find_payment(state: &AppState, caller: &Caller, order: &OrderId, uid: &OrderPaymentId) -> ApiResult<PaymentRecord> {
     load(state, caller, order).await?;
     let mut conn = state.store.reader().acquire().await?;
-    orders::payments(&mut conn, &caller.merchant_id, order).await?.into_iter().find(|p| p.id == *uid).ok_or_else(|| ApiError::not_found("order payment"))
+    let payment = orders::payments(&mut conn, &caller.merchant_id, order).await?.into_iter().find(|p| p.id == *uid).ok_or_else(|| ApiError::not_found("order payment"))?;
+    may_touch_refunds(caller, payment.kind)?;
+    Ok(payment)
 }
 
 /// Writes a changed payment (if nobody changed it since it was read), settles the order and
