@@ -92,7 +92,10 @@ async fn resolve_checked(host: String, allow_loopback: bool) -> std::io::Result<
         return Err(std::io::Error::other(format!("{host} has no address")));
     }
     if let Some(refused) = addresses.iter().find(|a| !allowed(a.ip(), allow_loopback)) {
-        return Err(std::io::Error::other(format!("refused: {host} resolves to {}, a private or special-use address", refused.ip())));
+        // The merchant reads this in the endpoint's attempts: it names no address, so that an
+        // endpoint cannot be used to map the network Kassa runs in. The operator's log does.
+        tracing::warn!(%host, address = %refused.ip(), "a webhook endpoint's host resolves to an address that may not be called");
+        return Err(std::io::Error::other(format!("refused: {host} resolves to a private or special-use address")));
     }
     Ok(addresses.into_iter())
 }
@@ -241,6 +244,7 @@ mod tests {
         assert!(resolve_checked("127.0.0.1".into(), true).await.is_ok());
         let refused = resolve_checked("localhost".into(), false).await.unwrap_err().to_string();
         assert!(refused.contains("refused"), "{refused}");
+        assert!(!refused.contains("127.0.0.1") && !refused.contains("::1"), "the address it resolved to is not told: {refused}");
         assert!(resolve_checked("10.20.30.40".into(), true).await.is_err());
         assert!(resolve_checked("[::ffff:192.168.0.7]".into(), true).await.is_err());
     }
