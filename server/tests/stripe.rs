@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::process::{create_merchant_with, request, try_request, ServerProcess};
 use common::{card, localstripe, TestApp, TestDb, STRIPE_WEBHOOK_SECRET};
+use kassa_server::crypto::Keyring;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -203,7 +204,7 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
     assert_eq!(pi["status"], "requires_action");
     assert_eq!(pi["next_action"]["type"], "redirect_to_url");
     let return_url = pi["next_action"]["redirect_to_url"]["return_url"].as_str().unwrap().to_owned();
-    assert!(return_url.starts_with("http") && return_url.ends_with(&format!("/3ds/{payment}/return")), "{return_url}");
+    assert!(return_url.starts_with("http") && return_url.contains(&format!("/3ds/{payment}/return?kassa_return=mac:")), "{return_url}");
 
     let path = &challenge[challenge.find("/3ds").unwrap()..];
     let session = path.split("session=").nth(1).unwrap();
@@ -247,6 +248,29 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
     // The shopper's next card pays.
     let paid = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await;
     assert_eq!(paid.data(200)["status"], "captured");
+}
+
+#[tokio::test]
+async fn a_return_without_kassa_s_own_proof_asks_nothing_of_stripe() {
+    let mut app = TestApp::on_stripe().await;
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let proxy = watching_proxy(Arc::default(), "", seen.clone()).await;
+    app.use_stripe_at(&proxy);
+    let (payment, _, pending) = challenged(&app, 2100, "4000002760003184").await;
+    let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
+    let (path, query) = back.split_once('?').unwrap();
+    let without: Vec<&str> = query.split('&').filter(|p| !p.starts_with("kassa_return=")).collect();
+    assert_eq!(without.len() + 1, query.split('&').count(), "the return carries Kassa's proof: {back}");
+    let forged_proof = Keyring::random().mac("three-ds-return", payment.as_bytes());
+    let asked_before = seen.lock().unwrap().len();
+    // Stripe's own proof (the PaymentIntent's client secret) is there, but not Kassa's.
+    for forged in [format!("{path}?{}", without.join("&")), format!("{path}?{}&kassa_return={forged_proof}", without.join("&"))] {
+        assert_eq!(returned(&app, &forged).await.0, 404, "{forged}");
+    }
+    assert_eq!(seen.lock().unwrap().len(), asked_before, "nothing was asked of Stripe: {:?}", &seen.lock().unwrap()[asked_before..]);
+    assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
+    assert_eq!(returned(&app, &back).await, (200, "captured".to_owned()));
+    assert!(seen.lock().unwrap().len() > asked_before, "the real return asks Stripe");
 }
 
 #[tokio::test]
@@ -455,12 +479,17 @@ async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_
 /// ends with `drop_suffix` (while `dropping` is set) lets the request through and loses the
 /// answer, as a network does.
 async fn lossy_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str) -> String {
+    watching_proxy(dropping, drop_suffix, Arc::default()).await
+}
+
+/// [`lossy_proxy`], which also writes down each request's method and path in `seen`.
+async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((mut client, _)) = listener.accept().await else { return };
-            let dropping = dropping.clone();
+            let (dropping, seen) = (dropping.clone(), seen.clone());
             tokio::spawn(async move {
                 // One request per connection: read the head and the body it announces.
                 let mut request = Vec::new();
@@ -488,6 +517,7 @@ async fn lossy_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str) -> St
                     request.extend_from_slice(&buf[..n]);
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                seen.lock().unwrap().push(head.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
                 let closed = head.replacen("\r\n", "\r\nConnection: close\r\n", 1);
                 let mut upstream = TcpStream::connect(localstripe::addr()).await.unwrap();
                 upstream.write_all(closed.as_bytes()).await.unwrap();

@@ -441,7 +441,7 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
     let continued = if authenticated { intent.provider_reference.clone() } else { None };
     let payment_id = intent.id.to_string();
     let return_url = match &op.plan {
-        Plan::Authorize { public_base, .. } if !public_base.is_empty() => Some(format!("{public_base}/3ds/{payment_id}/return")),
+        Plan::Authorize { public_base, .. } if !public_base.is_empty() => Some(super::three_ds::return_url(state, public_base, &payment_id)),
         _ => None,
     };
     let mut call = AuthorizeCall {

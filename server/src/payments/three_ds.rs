@@ -115,9 +115,26 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
     answer(state, merchant, intent, response).await
 }
 
+/// What the return address's own proof is a keyed digest for.
+const RETURN_PROOF: &str = "three-ds-return";
+/// The return address's query parameter that carries it.
+const RETURN_PARAM: &str = "kassa_return";
+
+/// Where the processor's challenge page sends the cardholder back: Kassa's return address for
+/// this payment, with a proof keyed with the server's keys, so that a return is checked before
+/// anything is asked of the processor (nobody but Kassa can make that address for a payment).
+pub(crate) fn return_url(state: &AppState, public_base: &str, payment_id: &str) -> String {
+    format!("{public_base}/3ds/{payment_id}/return?{RETURN_PARAM}={}", state.keyring.mac(RETURN_PROOF, payment_id.as_bytes()))
+}
+
 /// The cardholder is back from the processor's challenge page at Kassa's return address, with
-/// what the processor added to it (`query`), which must prove where they come from.
+/// what the processor added to it (`query`), which must prove where they come from: first Kassa's
+/// own proof, then (at the processor) the processor's.
 pub async fn returned(state: &AppState, id: &str, query: &[(String, String)]) -> ApiResult<Page> {
+    let proof = query.iter().find(|(name, _)| name == RETURN_PARAM).map_or("", |(_, value)| value.as_str());
+    if !state.keyring.mac_matches(RETURN_PROOF, id.as_bytes(), proof) {
+        return Ok(Page::Invalid);
+    }
     let Ok(id) = id.parse::<PaymentIntentId>() else { return Ok(Page::Invalid) };
     let Some((merchant, intent)) = intents::find_any(&state.store, &id).await? else { return Ok(Page::Invalid) };
     if intent.three_ds_session_hash.is_none() {
