@@ -796,6 +796,27 @@ async fn a_refund_stripe_fails_after_accepting_it_is_taken_back_once_and_the_sho
     assert_eq!(localstripe::refunds_of(&reference(&sale)).await.len(), 2);
 }
 
+#[tokio::test]
+async fn a_failed_refund_event_takes_back_that_refund_s_own_amount_whatever_it_names() {
+    let app = TestApp::on_stripe().await;
+    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 2000, "currency": "USD", "card": card("4242424242424242") })).await;
+    let sale = id(sale.data(201));
+    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 500 })).await.data(200);
+    let both = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 800 })).await;
+    assert_eq!(both.data(200)["refundedAmountCents"], 1300);
+    let reference = app.intent(&sale).await["intent"]["providerReference"].as_str().unwrap().to_owned();
+    let mut refund = localstripe::refunds_of(&reference).await.into_iter().find(|r| r["amount"] == 500).expect("the 500 refund at Stripe");
+    // The event says the failed refund was 1200: more than it was, and less than both together.
+    refund["status"] = json!("failed");
+    refund["amount"] = json!(1200);
+    let failed = json!({ "id": "evt_kassa_refund_failed_inflated", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    assert_eq!(app.stripe_event(&failed).await.json["applied"], "refund_failed");
+    let books = app.intent(&sale).await;
+    assert_eq!(books["intent"]["refundedAmountCents"], 800, "only the 500 refund is taken back");
+    let taken_back = books["transactions"].as_array().unwrap().iter().find(|t| t["responseCode"] == "refund_failed").unwrap().clone();
+    assert_eq!(taken_back["amountCents"], 500);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_allow() {
     let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();

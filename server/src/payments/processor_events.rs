@@ -90,6 +90,11 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
         None => None,
     };
     let Some(op) = op else { return Ok(Applied::AlreadyRecorded) };
+    // Kassa names its payment on every PaymentIntent it makes: an event about another payment's
+    // PaymentIntent settles nothing here.
+    if pi["metadata"]["kassa_payment"].as_str() != Some(intent.id.as_str()) {
+        return Ok(Applied::Ignored);
+    }
     let authorization = stripe::authorization(pi);
     let answer = match op.plan {
         Plan::Authorize { .. } => Answer::Call(authorization),
@@ -115,6 +120,12 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
         if !matches!(op.plan, Plan::Refund { .. } | Plan::Void { .. }) || matches!(reply, Err(ProcessorError::Timeout)) {
             return Ok(Applied::Ignored);
         }
+        // The refund must be the very call the operation made, on its own payment's PaymentIntent.
+        let call = refund["metadata"]["kassa_call"].as_str();
+        let of_its_payment = intents::find_by_reference(&state.store, merchant, reference).await?.is_some_and(|intent| intent.id == op.intent_id);
+        if !of_its_payment || !["refund", "void"].iter().any(|step| call == Some(op.processor_key(step).as_str())) {
+            return Ok(Applied::Ignored);
+        }
         operation::settle(state, op, Answer::Call(reply)).await?;
         return Ok(Applied::Settled);
     }
@@ -123,7 +134,6 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
     let (merchant, event_id, kind) = (merchant.clone(), event_id.to_owned(), kind.to_owned());
     let refund_id = refund["id"].as_str().unwrap_or_default().to_owned();
     let logged_id = refund_id.clone();
-    let amount = refund["amount"].as_i64().unwrap_or(0);
     let reason = refund["failure_reason"].as_str().unwrap_or("Stripe could not return the money").to_owned();
     let applied = state
         .store
@@ -142,8 +152,11 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
                 // failure was its answer never was on them.
                 let now = now_ms();
                 let before = intents::find_in(tx, &merchant, &intent.id).await?;
+                // What is taken back is what the books recorded for this refund, whatever amount
+                // the event names: an event may undo its own refund and nothing more.
                 let (done, failure_recorded) = intents::refund_history(tx, &merchant, &intent.id, &refund_id).await?;
-                if !done || failure_recorded || !intents::reverse_refund(tx, &merchant, &intent.id, amount, now).await? {
+                let Some(amount) = done.filter(|_| !failure_recorded) else { return Ok(Applied::AlreadyRecorded) };
+                if !intents::reverse_refund(tx, &merchant, &intent.id, amount, now).await? {
                     return Ok(Applied::AlreadyRecorded);
                 }
                 let after = intents::find_in(tx, &merchant, &intent.id).await?;

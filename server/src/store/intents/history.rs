@@ -61,17 +61,20 @@ pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTrans
 
 /// Whether the payment's history holds the processor's refund `reference` as done, and whether it
 /// holds a failure of that refund after it.
-pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &PaymentIntentId, reference: &str) -> Result<(bool, bool), sqlx::Error> {
-    let statuses: Vec<String> = sqlx::query_scalar(
-        "SELECT status FROM transactions WHERE merchant_id = $1 AND intent_id = $2 AND kind = 'refund' AND provider_reference = $3",
+/// What the history holds of the refund `reference`: the amount it recorded as refunded (none when
+/// it never was), and whether its failure was recorded since.
+pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &PaymentIntentId, reference: &str) -> Result<(Option<i64>, bool), sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, amount_cents FROM transactions WHERE merchant_id = $1 AND intent_id = $2 AND kind = 'refund' AND provider_reference = $3",
     )
     .bind(merchant)
     .bind(intent)
     .bind(reference)
     .fetch_all(&mut *tx)
     .await?;
-    let has = |status: TransactionStatus| statuses.iter().any(|s| s == transaction_status_str(status));
-    Ok((has(TransactionStatus::Approved), has(TransactionStatus::Error)))
+    let of = |status: TransactionStatus| rows.iter().filter(move |(s, _)| s == transaction_status_str(status)).map(|(_, amount)| *amount);
+    let done = of(TransactionStatus::Approved).reduce(|a, b| a + b);
+    Ok((done, of(TransactionStatus::Error).next().is_some()))
 }
 
 pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &PaymentIntentId) -> Result<Vec<Transaction>, sqlx::Error> {
