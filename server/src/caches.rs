@@ -59,3 +59,45 @@ impl Drop for InFlightGuard {
         self.set.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.entry);
     }
 }
+
+/// When the reconciler may ask again about an operation the processor could not answer for: after
+/// `first`, then twice as long each time, up to [`Backoff::MOST`]. A zero `first` asks every round.
+#[derive(Default)]
+pub struct Backoff {
+    first: std::time::Duration,
+    failed: Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl Backoff {
+    pub const MOST: std::time::Duration = std::time::Duration::from_secs(300);
+
+    pub fn new(first: std::time::Duration) -> Backoff {
+        Backoff { first, failed: Mutex::default() }
+    }
+
+    /// Whether operation `id` may be asked about now.
+    pub fn is_due(&self, id: &str) -> bool {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).get(id).is_none_or(|(_, next)| std::time::Instant::now() >= *next)
+    }
+
+    /// The processor could not say what became of operation `id`.
+    pub fn failed(&self, id: &str) {
+        if self.first.is_zero() {
+            return;
+        }
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        let tries = failed.get(id).map_or(0, |(tries, _)| *tries);
+        let wait = self.first.saturating_mul(1 << tries.min(16)).min(Self::MOST);
+        failed.insert(id.to_owned(), (tries + 1, std::time::Instant::now() + wait));
+    }
+
+    /// Operation `id` is settled (or gone): nothing more to remember of it.
+    pub fn settled(&self, id: &str) {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// Forgets operations that are no longer pending, so the map does not grow with old ones.
+    pub fn keep_only(&self, pending: &HashSet<&str>) {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| pending.contains(id.as_str()));
+    }
+}

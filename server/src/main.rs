@@ -183,6 +183,10 @@ struct ServeArgs {
     /// How old a pending operation is before the reconciler asks the processor about it.
     #[arg(long, env = "KASSA_RECONCILE_AFTER_MS", default_value_t = 30_000)]
     reconcile_after_ms: u64,
+    /// How long the reconciler waits before asking again about an operation the processor could
+    /// not answer for; each failure doubles it, up to five minutes (ms; 0 asks every round).
+    #[arg(long, env = "KASSA_RECONCILE_BACKOFF_MS", default_value_t = 5_000)]
+    reconcile_backoff_ms: u64,
 }
 
 /// The given folder, or the default one when it exists.
@@ -272,6 +276,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     state.processors = Arc::new(kassa_server::processor::registry::Processors::new(processor, &args.stripe_api_base));
     state.keyring = Arc::new(keyring);
     state.processor_timeout = Duration::from_millis(args.processor_timeout_ms);
+    state.reconcile_backoff = Arc::new(kassa_server::caches::Backoff::new(Duration::from_millis(args.reconcile_backoff_ms)));
     state.allow_loopback_webhooks = args.webhooks_allow_loopback;
     state.console.idle = Duration::from_secs(args.session_idle_seconds.max(1));
     state.console.lifetime = Duration::from_secs(args.session_lifetime_seconds.max(1));

@@ -28,6 +28,8 @@ pub struct AppState {
     pub allow_loopback_webhooks: bool,
     /// How console sessions and sign-ins are limited.
     pub console: crate::users::Policy,
+    /// When the reconciler asks again about an operation the processor could not answer for.
+    pub reconcile_backoff: Arc<crate::caches::Backoff>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             processor_timeout: Duration::from_secs(30),
             allow_loopback_webhooks: false,
             console: crate::users::Policy::default(),
+            reconcile_backoff: Arc::default(),
         }
     }
 

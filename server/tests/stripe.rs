@@ -254,7 +254,7 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
 async fn a_return_without_kassa_s_own_proof_asks_nothing_of_stripe() {
     let mut app = TestApp::on_stripe().await;
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-    let proxy = watching_proxy(Arc::default(), "", seen.clone()).await;
+    let proxy = watching_proxy(Arc::default(), "", seen.clone(), "").await;
     app.use_stripe_at(&proxy);
     let (payment, _, pending) = challenged(&app, 2100, "4000002760003184").await;
     let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
@@ -479,11 +479,13 @@ async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_
 /// ends with `drop_suffix` (while `dropping` is set) lets the request through and loses the
 /// answer, as a network does.
 async fn lossy_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str) -> String {
-    watching_proxy(dropping, drop_suffix, Arc::default()).await
+    watching_proxy(dropping, drop_suffix, Arc::default(), "").await
 }
 
-/// [`lossy_proxy`], which also writes down each request's method and path in `seen`.
-async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>) -> String {
+/// [`lossy_proxy`], which also writes down each request's method and path in `seen`, and never
+/// answers a request whose path starts with `hang_prefix` (unless it is empty), as a processor
+/// that hangs.
+async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>, hang_prefix: &'static str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -518,6 +520,10 @@ async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, se
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
                 seen.lock().unwrap().push(head.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+                if !hang_prefix.is_empty() && path.starts_with(hang_prefix) {
+                    let _held = client;
+                    return std::future::pending().await;
+                }
                 let closed = head.replacen("\r\n", "\r\nConnection: close\r\n", 1);
                 let mut upstream = TcpStream::connect(localstripe::addr()).await.unwrap();
                 upstream.write_all(closed.as_bytes()).await.unwrap();
@@ -907,4 +913,41 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
     assert_eq!((count("three_ds"), count("authorize"), count("capture")), (1, 1, 1), "{}", books["data"]["transactions"]);
     assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
     assert_eq!(localstripe::charges_of(pi["id"].as_str().unwrap()).await.len(), 1, "Stripe charged once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconciliation() {
+    let mut app = TestApp::on_stripe().await;
+    // Stripe now takes cards and opens PaymentIntents, but never answers about one after that.
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let proxy = watching_proxy(Arc::default(), "", seen.clone(), "/v1/payment_intents/").await;
+    let hung = || seen.lock().unwrap().iter().filter(|r| r.contains("/v1/payment_intents/")).count();
+    app.state.processor_timeout = Duration::from_millis(300);
+    app.use_stripe_at(&proxy);
+
+    // 150 sales of the Stripe merchant are left pending, none answered.
+    let sales = (0..150).map(|_| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") })));
+    for sale in futures_util::future::join_all(sales).await {
+        sale.error(504, "PROVIDER_TIMEOUT");
+    }
+    // Then another merchant's sale on the sandbox times out too, and waits for the reconciler.
+    let other = app.other_merchant().await;
+    let late = app.post("/api/v1/payments/sale", &other.secret_key, json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    let late = late.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+
+    // One round settles it, and ends although every lookup of the first merchant hangs.
+    app.state.reconcile_backoff = Arc::new(kassa_server::caches::Backoff::new(Duration::from_secs(60)));
+    let round = tokio::time::timeout(Duration::from_secs(20), kassa_server::payments::reconcile(&app.state, Duration::ZERO)).await;
+    assert_eq!(round.expect("a round ends whatever the processor does").unwrap(), 1);
+    let settled = app.get(&format!("/api/v1/payments/transactions/{late}"), &other.secret_key).await;
+    assert_eq!(settled.data(200)["intent"]["status"], "captured", "{}", settled.json);
+    let asked = hung();
+    // The next round asks again only about operations whose backoff is over: none yet of those
+    // asked, and the next few of the merchant's others.
+    let round = tokio::time::timeout(Duration::from_secs(20), kassa_server::payments::reconcile(&app.state, Duration::ZERO)).await;
+    assert_eq!(round.expect("a round ends").unwrap(), 0);
+    let asked_again = hung() - asked;
+    assert!(asked_again <= 10 * 2, "at most one round's share of the merchant's operations is asked: {asked_again}");
+    let pending = app.get("/api/v1/payments/transactions?limit=100", app.sk()).await;
+    assert!(pending.data(200).as_array().unwrap().iter().all(|p| p["status"] == "processing"), "nothing of the hanging merchant's was guessed");
 }

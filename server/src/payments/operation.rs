@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use kassa::api::{CaptureMethod, Data, IntentStatus, Resolution, ResolutionKind, TransactionStatus, TransactionType};
 use kassa::id::{MerchantId, PaymentIntentId};
 use kassa::ErrorCode;
@@ -505,23 +506,69 @@ fn step_of(plan: &Plan) -> CallKind {
     }
 }
 
-/// Settles every operation pending since before `older_than` ago by asking the processor; returns
-/// how many it settled. Operations the processor cannot answer for now wait for the next round.
+/// How many of one merchant's operations one reconciler round asks about.
+const PER_MERCHANT_PER_ROUND: i64 = 10;
+/// How many operations one round asks about in all.
+const PER_ROUND: i64 = 100;
+/// How many lookups one round runs at once.
+const LOOKUPS_AT_ONCE: usize = 8;
+
+/// Settles operations pending since before `older_than` ago by asking the processor; returns how
+/// many it settled. Operations the processor cannot answer for now wait for a later round (after
+/// their backoff). No merchant starves another: operations are taken in turns across merchants,
+/// a few of each per round, several lookups run at once, and the round asks nothing new once
+/// twice the processor timeout has passed, so a processor that hangs holds up its own merchant's
+/// operations and nobody else's.
 pub async fn reconcile(state: &AppState, older_than: Duration) -> Result<usize, ApiError> {
     let before = now_ms() - older_than.as_millis() as i64;
-    let mut settled = 0;
-    for row in operations::pending(&state.store, before, 100).await? {
-        let op = Operation::from_row(row)?;
-        let Some(answer) = ask(state, &op).await else { continue };
-        if answer.is_unknown() {
-            continue;
-        }
-        let id = op.id.clone();
-        match settle(state, op, answer).await {
-            Ok(_) => settled += 1,
-            Err(e) => tracing::error!(operation = %id, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not settle an operation"),
-        }
+    // More than one round asks about, so that operations waiting out their backoff leave room
+    // for the next ones of the same merchant.
+    let rows = operations::pending_in_turns(&state.store, before, PER_ROUND, 5 * PER_ROUND).await?;
+    let read_all = rows.len() < 5 * PER_ROUND as usize;
+    let ops = rows.into_iter().map(Operation::from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut read_of: std::collections::HashMap<MerchantId, i64> = std::collections::HashMap::new();
+    for op in &ops {
+        *read_of.entry(op.merchant.clone()).or_default() += 1;
     }
+    if read_all && read_of.values().all(|n| *n < PER_ROUND) {
+        // Every pending operation old enough was read: whatever else is remembered is settled.
+        state.reconcile_backoff.keep_only(&ops.iter().map(|op| op.id.as_str()).collect());
+    }
+    let mut asked_of: std::collections::HashMap<MerchantId, i64> = std::collections::HashMap::new();
+    let due: Vec<Operation> = ops
+        .into_iter()
+        .filter(|op| state.reconcile_backoff.is_due(&op.id))
+        .filter(|op| {
+            let asked = asked_of.entry(op.merchant.clone()).or_default();
+            *asked += 1;
+            *asked <= PER_MERCHANT_PER_ROUND
+        })
+        .take(PER_ROUND as usize)
+        .collect();
+    let deadline = tokio::time::Instant::now() + state.processor_timeout.saturating_mul(2);
+    let settled = futures_util::stream::iter(due)
+        .map(|op| async move {
+            let answer = tokio::time::timeout_at(deadline, ask(state, &op)).await.ok().flatten().filter(|a| !a.is_unknown());
+            let Some(answer) = answer else {
+                state.reconcile_backoff.failed(&op.id);
+                return false;
+            };
+            let id = op.id.clone();
+            match settle(state, op, answer).await {
+                Ok(_) => {
+                    state.reconcile_backoff.settled(&id);
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(operation = %id, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not settle an operation");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .filter(|settled| std::future::ready(*settled))
+        .count()
+        .await;
     Ok(settled)
 }
 

@@ -83,6 +83,20 @@ pub async fn pending(store: &Store, before: i64, limit: i64) -> Result<Vec<Opera
     rows.iter().map(from_row).collect()
 }
 
+/// The operations pending since before `before`, taken in turns so that no merchant crowds out
+/// another: every merchant's oldest first, then every merchant's second, and so on, at most
+/// `per_merchant` of one merchant and `limit` in all.
+pub async fn pending_in_turns(store: &Store, before: i64, per_merchant: i64, limit: i64) -> Result<Vec<OperationRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM (
+             SELECT {COLUMNS}, ROW_NUMBER() OVER (PARTITION BY merchant_id ORDER BY created_at, id) AS turn
+             FROM payment_operations WHERE state = 'pending' AND created_at < $1
+         ) AS due WHERE turn <= $2 ORDER BY turn, created_at LIMIT $3"
+    );
+    let rows = sqlx::query(&sql).bind(before).bind(per_merchant).bind(limit).fetch_all(store.reader()).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// One operation of `merchant`, if it is still pending.
 pub async fn find_pending(store: &Store, merchant: &MerchantId, id: &str) -> Result<Option<OperationRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM payment_operations WHERE merchant_id = $1 AND id = $2 AND state = 'pending'");
