@@ -28,6 +28,9 @@ pub struct AppState {
     pub allow_loopback_webhooks: bool,
     /// How console sessions and sign-ins are limited.
     pub console: crate::users::Policy,
+    /// The proxies whose `X-Forwarded-For` and `Forwarded` headers say who the client is
+    /// (`--trusted-proxy`); from any other peer they are ignored.
+    pub trusted_proxies: Arc<[crate::http::address::Cidr]>,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             processor_timeout: Duration::from_secs(30),
             allow_loopback_webhooks: false,
             console: crate::users::Policy::default(),
+            trusted_proxies: Arc::new([]),
         }
     }
 
