@@ -180,6 +180,12 @@ struct ServeArgs {
     /// A console session ends this long after sign-in, however much it is used (seconds).
     #[arg(long, env = "KASSA_SESSION_LIFETIME_SECONDS", default_value_t = 12 * 3600)]
     session_lifetime_seconds: u64,
+    /// A load balancer or reverse proxy in front of this server, as an address or network
+    /// (`10.0.0.0/8`, `2001:db8::/32`; repeat it, or separate them with commas): only from these
+    /// peers are `X-Forwarded-For` and `Forwarded` read for the client's address, which per-address
+    /// limits count.
+    #[arg(long = "trusted-proxy", env = "KASSA_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR")]
+    trusted_proxy: Vec<kassa_server::http::address::Cidr>,
     /// How old a pending operation is before the reconciler asks the processor about it.
     #[arg(long, env = "KASSA_RECONCILE_AFTER_MS", default_value_t = 30_000)]
     reconcile_after_ms: u64,
@@ -280,6 +286,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     state.allow_loopback_webhooks = args.webhooks_allow_loopback;
     state.console.idle = Duration::from_secs(args.session_idle_seconds.max(1));
     state.console.lifetime = Duration::from_secs(args.session_lifetime_seconds.max(1));
+    state.trusted_proxies = args.trusted_proxy.into();
     let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");

@@ -30,6 +30,9 @@ pub struct AppState {
     pub console: crate::users::Policy,
     /// When the reconciler asks again about an operation the processor could not answer for.
     pub reconcile_backoff: Arc<crate::caches::Backoff>,
+    /// The proxies whose `X-Forwarded-For` and `Forwarded` headers say who the client is
+    /// (`--trusted-proxy`); from any other peer they are ignored.
+    pub trusted_proxies: Arc<[crate::http::address::Cidr]>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             allow_loopback_webhooks: false,
             console: crate::users::Policy::default(),
             reconcile_backoff: Arc::default(),
+            trusted_proxies: Arc::new([]),
         }
     }
 

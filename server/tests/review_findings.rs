@@ -328,3 +328,91 @@ async fn no_stored_value_is_an_unkeyed_digest_of_a_card_request_number_or_cvc() 
         }
     }
 }
+
+/// One card tokenization with the publishable key from the TCP peer `peer`, with `headers`.
+async fn tokenize_from(app: &TestApp, peer: &str, headers: &[(&str, &str)]) -> u16 {
+    let body = json!({ "card": card("4242424242424242") });
+    app.send_from_with(peer, "POST", "/api/v1/payment-methods", Some(app.pk()), headers, Some(body)).await.status.as_u16()
+}
+
+/// Card attempts allowed two a second, so a burst of four.
+async fn card_limited_app() -> TestApp {
+    TestApp::with_limits(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 2, ..Limits::default() }).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_card_attempts() {
+    let mut app = card_limited_app().await;
+    app.trust_proxies(&["10.0.0.0/8"]);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(tokenize_from(&app, "10.0.0.2:40000", &[("x-forwarded-for", "198.51.100.1")]).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429]);
+    // What the client wrote left of what the proxy appended does not make it another client, nor
+    // does a second proxy of the same network.
+    assert_eq!(tokenize_from(&app, "10.0.0.2:40001", &[("x-forwarded-for", "192.0.2.99, 198.51.100.1")]).await, 429);
+    assert_eq!(tokenize_from(&app, "10.0.0.3:40000", &[("x-forwarded-for", "198.51.100.1, 10.0.0.2")]).await, 429);
+    // Another client behind the same proxy is not held back by the first.
+    assert_eq!(tokenize_from(&app, "10.0.0.2:40002", &[("x-forwarded-for", "198.51.100.2")]).await, 201);
+}
+
+#[tokio::test]
+async fn a_forged_x_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit() {
+    let mut app = card_limited_app().await;
+    app.trust_proxies(&["10.0.0.0/8"]);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let forged = format!("198.51.100.{i}");
+        statuses.push(tokenize_from(&app, "203.0.113.7:5000", &[("x-forwarded-for", &forged), ("forwarded", &format!("for={forged}"))]).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429, 429]);
+    // Through the proxy the client is still itself, whatever it adds left of its address.
+    assert_eq!(tokenize_from(&app, "10.0.0.2:40000", &[("x-forwarded-for", "203.0.113.7")]).await, 429);
+    assert_eq!(tokenize_from(&app, "10.0.0.2:40000", &[("x-forwarded-for", "198.51.100.50, 203.0.113.7")]).await, 429);
+}
+
+#[tokio::test]
+async fn ipv6_clients_share_card_attempts_with_their_64() {
+    let app = card_limited_app().await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        // A new address of the same /64 for each attempt.
+        statuses.push(tokenize_from(&app, &format!("[2001:db8:1:2:{:x}::1]:5000", i + 1), &[]).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429]);
+    assert_eq!(tokenize_from(&app, "[2001:db8:1:3::1]:5000", &[]).await, 201, "another /64");
+    // An IPv4-mapped peer is the IPv4 address.
+    for _ in 0..4 {
+        assert_eq!(tokenize_from(&app, "203.0.113.7:5000", &[]).await, 201);
+    }
+    assert_eq!(tokenize_from(&app, "[::ffff:203.0.113.7]:5000", &[]).await, 429);
+}
+
+#[tokio::test]
+async fn the_forwarded_header_of_a_trusted_proxy_names_the_client() {
+    let mut app = card_limited_app().await;
+    app.trust_proxies(&["10.0.0.2", "2001:db8:ffff::/48"]);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(tokenize_from(&app, "10.0.0.2:40000", &[("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#)]).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429]);
+    // Its /64 is the client, through an IPv6 proxy too; another /64 and the proxy itself are not.
+    assert_eq!(tokenize_from(&app, "[2001:db8:ffff::7]:40000", &[("forwarded", r#"for="[2001:db8::2]""#)]).await, 429);
+    assert_eq!(tokenize_from(&app, "10.0.0.2:40001", &[("forwarded", r#"for="[2001:db8:0:1::1]:4711""#)]).await, 201);
+    assert_eq!(tokenize_from(&app, "10.0.0.2:40002", &[]).await, 201);
+}
+
+#[tokio::test]
+async fn console_sign_ins_behind_a_trusted_proxy_are_limited_per_forwarded_client() {
+    let mut app = TestApp::with_limits(Limits { sign_ins_per_address_per_minute: 1, ..Limits::default() }).await;
+    app.trust_proxies(&["10.0.0.0/8"]);
+    let sign_in = |client: &'static str| {
+        let body = json!({ "email": "nobody@shop.test", "password": "Summer2026!!" });
+        let app = &app;
+        async move { app.send_from_with("10.0.0.2:40000", "POST", "/api/v1/console/session", None, &[("x-forwarded-for", client)], Some(body)).await.status.as_u16() }
+    };
+    assert_eq!([sign_in("198.51.100.1").await, sign_in("198.51.100.1").await, sign_in("198.51.100.1").await], [401, 401, 429]);
+    assert_eq!(sign_in("198.51.100.2").await, 401, "another client behind the proxy");
+}

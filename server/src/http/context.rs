@@ -1,6 +1,6 @@
 //! What every API handler needs to know about its request.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::header;
 
@@ -18,7 +18,7 @@ pub struct RequestCtx {
     pub public_base: String,
     /// The `Origin` of a browser request.
     pub origin: Option<String>,
-    /// The address the request came from (the TCP peer).
+    /// The client the request came from, as per-address limits count it.
     pub client_address: Option<std::net::IpAddr>,
 }
 
@@ -35,7 +35,10 @@ impl RequestCtx {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
+impl<S: Send + Sync> FromRequestParts<S> for RequestCtx
+where
+    AppState: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {

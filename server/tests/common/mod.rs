@@ -162,6 +162,21 @@ impl TestApp {
         self.send_built(builder, method, path, None, &[], Some(body.to_string().into_bytes())).await
     }
 
+    /// A request from the TCP peer `from` (`10.0.0.2:5000`, a proxy perhaps), with a key and
+    /// headers such as `X-Forwarded-For`.
+    #[allow(dead_code)]
+    pub async fn send_from_with(&self, from: &str, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Value>) -> TestResponse {
+        let address: std::net::SocketAddr = from.parse().expect("an address and port");
+        let builder = Request::builder().extension(axum::extract::ConnectInfo(address));
+        self.send_built(builder, method, path, key, headers, body.map(|b| b.to_string().into_bytes())).await
+    }
+
+    /// Trusts the proxies in `networks` (`--trusted-proxy`) from now on.
+    pub fn trust_proxies(&mut self, networks: &[&str]) {
+        self.state.trusted_proxies = networks.iter().map(|n| n.parse().expect("an address or network")).collect();
+        self.router = kassa_server::app(self.state.clone());
+    }
+
     async fn send_built(&self, builder: axum::http::request::Builder, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
         let mut builder = builder.method(method).uri(path);
         if let Some(key) = key {
