@@ -160,15 +160,28 @@ pub async fn sign_in(store: &Store, email: &str, password: &str, policy: &Policy
     if let Some(until) = store::locked_until(store, &email, now).await? {
         return Err(locked(until, now));
     }
+    // The attempt is counted before its password is checked, so that however many arrive at once
+    // no more than `lock_after` of them are checked; a success forgets them.
+    let (address, window) = (email.clone(), ms(policy.failure_window));
+    let attempt = store.write(move |tx| Box::pin(async move { store::count_attempt(tx, &address, now, window).await })).await?;
+    let n = match attempt {
+        store::Attempt::Locked(until) => return Err(locked(until, now)),
+        store::Attempt::Counted(n) => n,
+    };
+    let lock_until = now + ms(policy.lock_for);
+    if n > policy.lock_after {
+        // Attempts before this one, still being checked, use up what the limit allows.
+        return Err(locked(lock_until, now));
+    }
     let found = store::find_by_email(store, &email).await?;
     let hash = found.as_ref().and_then(|u| u.password_hash.clone());
     if !verify_password(password.to_owned(), hash).await? {
-        let (address, window, limit, lock) = (email.clone(), ms(policy.failure_window), policy.lock_after, ms(policy.lock_for));
-        let lock = store.write(move |tx| Box::pin(async move { store::record_failure(tx, &address, now, window, limit, lock).await })).await?;
-        return Err(match lock {
-            Some(until) => locked(until, now),
-            None => wrong_credentials(),
-        });
+        if n < policy.lock_after {
+            return Err(wrong_credentials());
+        }
+        let address = email.clone();
+        store.write(move |tx| Box::pin(async move { store::lock(tx, &address, lock_until).await })).await?;
+        return Err(locked(lock_until, now));
     }
     let user = found.expect("a password matched, so the user exists");
     start_session(store, user, Some(email), policy, now).await

@@ -152,6 +152,35 @@ async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
     sign_in(&app, "ben@shop.example", PASSWORD).await.data(201);
 }
 
+/// Wrong passwords sent all at once, half to each of two servers on one database: each attempt is
+/// counted before its password is checked, so no more than the limit are checked at all. The four
+/// before the limit are wrong (401); the fifth is checked, wrong, and locks (429); the other
+/// fifteen are refused unchecked (429).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit() {
+    let app = TestApp::new().await;
+    signed_in(&app, "ana@shop.example", Role::Staff).await;
+    let (_, second) = app.second_server().await;
+    let app = &app;
+    for email in ["ana@shop.example", "nobody@shop.example"] {
+        let body = json!({ "email": email, "password": "not her password" }).to_string();
+        let attempts = (0..20).map(|n| {
+            let body = body.clone().into_bytes();
+            let router = if n % 2 == 0 { &app.router } else { &second };
+            let app = app;
+            async move { app.send_to(router, "POST", "/api/v1/console/session", &[], Some(body)).await }
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        let checked_and_wrong = answers.iter().filter(|a| a.status == 401).count();
+        let refused = answers.iter().filter(|a| a.status == 429 && a.json["error"]["code"] == "RATE_LIMITED").count();
+        assert_eq!((checked_and_wrong, refused), (4, 16), "{email}: {:?}", answers.iter().map(|a| a.status.as_u16()).collect::<Vec<_>>());
+    }
+    // Locked, even with the right password, on either server.
+    sign_in(&app, "ana@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
+    let right = json!({ "email": "ana@shop.example", "password": PASSWORD }).to_string().into_bytes();
+    app.send_to(&second, "POST", "/api/v1/console/session", &[], Some(right)).await.error(429, "RATE_LIMITED");
+}
+
 #[tokio::test]
 async fn failures_that_no_longer_count_are_forgotten_and_locks_are_kept() {
     let mut app = TestApp::new().await;
