@@ -28,6 +28,8 @@ pub struct AppState {
     pub allow_loopback_webhooks: bool,
     /// How console sessions and sign-ins are limited.
     pub console: crate::users::Policy,
+    /// How many password hashes run at once, shared by sign-ins and setups.
+    pub hashing: crate::users::Hashing,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             processor_timeout: Duration::from_secs(30),
             allow_loopback_webhooks: false,
             console: crate::users::Policy::default(),
+            hashing: crate::users::Hashing::for_this_machine(),
         }
     }
 

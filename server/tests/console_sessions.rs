@@ -181,6 +181,35 @@ async fn wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit() {
     app.send_to(&second, "POST", "/api/v1/console/session", &[], Some(right)).await.error(429, "RATE_LIMITED");
 }
 
+/// Password hashes take turns: while every turn is taken a sign-in or setup waits, and is told
+/// to try again if none comes soon enough, without that counting as a failure.
+#[tokio::test]
+async fn password_hashes_take_turns() {
+    let mut app = TestApp::new().await;
+    app.state.hashing = kassa_server::users::Hashing::new(2, Duration::from_millis(300));
+    app.router = kassa_server::app(app.state.clone());
+    let token = user(&app, "ana@shop.example", Role::Staff).await;
+
+    let taken = app.state.hashing.permits.clone().acquire_many_owned(2).await.unwrap();
+    let busy = set_up(&app, &token, PASSWORD).await;
+    assert_eq!(busy.error(429, "RATE_LIMITED")["message"], "Too many sign-ins at once; try again in a minute");
+    assert!(busy.headers.contains_key("retry-after"));
+    for _ in 0..6 {
+        sign_in(&app, "ana@shop.example", "not her password").await.error(429, "RATE_LIMITED");
+    }
+    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures").fetch_one(app.store.reader()).await.unwrap();
+    assert_eq!(failures, 0, "an attempt told to wait was not counted");
+
+    // A sign-in waiting for a turn goes on when one is given back.
+    let give_back = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(taken);
+    };
+    let (done, ()) = tokio::join!(set_up(&app, &token, PASSWORD), give_back);
+    done.data(201);
+    sign_in(&app, "ana@shop.example", PASSWORD).await.data(201);
+}
+
 #[tokio::test]
 async fn failures_that_no_longer_count_are_forgotten_and_locks_are_kept() {
     let mut app = TestApp::new().await;

@@ -135,7 +135,7 @@ async fn admit(state: &AppState, headers: &HeaderMap, address: ClientAddress, re
 pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
     admit(&state, &headers, address, "Sign in from the console's own page").await?;
     let req: SignInRequest = body.parse()?;
-    let session = users::sign_in(&state.store, &req.email, &req.password, &state.console, now_ms()).await?;
+    let session = users::sign_in(&state.store, &state.hashing, &req.email, &req.password, &state.console, now_ms()).await?;
     issued(&state, &headers, session).await
 }
 
@@ -150,7 +150,7 @@ pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, head
 pub async fn set_up(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
     admit(&state, &headers, address, "Set your password on the console's own page").await?;
     let req: SetUpRequest = body.parse()?;
-    let session = users::set_up(&state.store, &req.token, &req.password, &state.console, now_ms()).await?;
+    let session = users::set_up(&state.store, &state.hashing, &req.token, &req.password, &state.console, now_ms()).await?;
     issued(&state, &headers, session).await
 }
 
