@@ -228,12 +228,18 @@ pub async fn sign_in(store: &Store, hashing: &Hashing, email: &str, password: &s
 /// Sets the password of the user whose setup token this is, and signs them in.
 pub async fn set_up(store: &Store, hashing: &Hashing, token: &str, password: &str, policy: &Policy, now: i64) -> ApiResult<Issued> {
     check_password(password)?;
-    let hash = hash_password(hashing.turn().await?, password.to_owned()).await?;
+    let unknown = || ApiError::new(ErrorCode::NotFound, "This setup link is unknown, used or expired; ask an owner for a new one");
     let setup_hash = hash_key(token.trim());
+    // The token is checked before the password is hashed, so that guessed tokens cost no hash;
+    // it is checked again as it is spent, in case another request spent it meanwhile.
+    if store::find_by_setup_token(store, &setup_hash, now).await?.is_none() {
+        return Err(unknown());
+    }
+    let hash = hash_password(hashing.turn().await?, password.to_owned()).await?;
     let user = store
         .write(move |tx| Box::pin(async move { store::use_setup_token(tx, &setup_hash, &hash, now).await }))
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "This setup link is unknown, used or expired; ask an owner for a new one"))?;
+        .ok_or_else(unknown)?;
     start_session(store, user, None, policy, now).await
 }
 

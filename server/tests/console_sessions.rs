@@ -181,6 +181,31 @@ async fn wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit() {
     app.send_to(&second, "POST", "/api/v1/console/session", &[], Some(right)).await.error(429, "RATE_LIMITED");
 }
 
+/// A setup link's token is checked before the new password is hashed: a wrong one is refused
+/// at once, even while every hashing turn is taken, and changes nothing.
+#[tokio::test]
+async fn a_wrong_setup_token_is_refused_before_any_hash() {
+    let mut app = TestApp::new().await;
+    app.state.hashing = kassa_server::users::Hashing::new(1, Duration::from_secs(5));
+    app.router = kassa_server::app(app.state.clone());
+    let token = user(&app, "ana@shop.example", Role::Owner).await;
+    let stored = || async {
+        sqlx::query_as::<_, (Option<String>, Option<String>)>("SELECT password_hash, setup_hash FROM users").fetch_one(app.store.reader()).await.unwrap()
+    };
+    let before = stored().await;
+
+    let taken = app.state.hashing.permits.clone().acquire_owned().await.unwrap();
+    let started = std::time::Instant::now();
+    set_up(&app, &format!("{token}x"), PASSWORD).await.error(404, "NOT_FOUND");
+    set_up(&app, "", PASSWORD).await.error(404, "NOT_FOUND");
+    assert!(started.elapsed() < Duration::from_secs(2), "refused without waiting for a turn to hash: {:?}", started.elapsed());
+    assert_eq!(stored().await, before);
+    assert_eq!(before.0, None);
+
+    drop(taken);
+    set_up(&app, &token, PASSWORD).await.data(201);
+}
+
 /// Password hashes take turns: while every turn is taken a sign-in or setup waits, and is told
 /// to try again if none comes soon enough, without that counting as a failure.
 #[tokio::test]

@@ -66,6 +66,16 @@ pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<StoredUs
     row.as_ref().map(from_row).transpose()
 }
 
+/// The user whose live setup token hashes to `setup_hash`, if any.
+pub async fn find_by_setup_token(store: &Store, setup_hash: &str, now: i64) -> Result<Option<StoredUser>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE setup_hash = $1 AND setup_expires_at > $2"))
+        .bind(setup_hash)
+        .bind(now)
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Sets the password of the user whose live setup token hashes to `setup_hash`, and spends the
 /// token; the user, or `None` when no live token matches.
 pub async fn use_setup_token(tx: &mut Tx, setup_hash: &str, password_hash: &str, now: i64) -> Result<Option<StoredUser>, sqlx::Error> {
