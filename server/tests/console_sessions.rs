@@ -112,6 +112,36 @@ async fn off_localhost_the_cookie_is_secure_and_host_bound() {
     assert_eq!(listed.data(200).as_array().unwrap().len(), 2);
 }
 
+/// The session a request with `cookie` to `host` is of.
+async fn session_at(app: &TestApp, cookie: String, host: String) -> TestResponse {
+    app.send("GET", "/api/v1/console/session", None, &[("cookie", cookie.as_str()), ("host", host.as_str())], None).await
+}
+
+/// Off localhost a session is only the `__Host-` cookie: one without the prefix could have been
+/// set by another host of the domain or over plain HTTP.
+#[tokio::test]
+async fn off_localhost_only_the_host_bound_cookie_is_a_session() {
+    let app = TestApp::new().await;
+    let token = user(&app, "ana@shop.example", Role::Owner).await;
+    let body = json!({ "token": token, "password": PASSWORD }).to_string().into_bytes();
+    let done = app.send("POST", "/api/v1/console/setup", None, &[("host", "pay.shop.example")], Some(body)).await;
+    let (cookie, _) = set_cookie(&done);
+    let value = cookie.strip_prefix("__Host-kassa_session=").expect("the __Host- cookie");
+    let plain = format!("kassa_session={value}");
+
+    let at = |cookie: &str, host: &str| session_at(&app, cookie.to_owned(), host.to_owned());
+    at(&cookie, "pay.shop.example").await.data(200);
+    at(&plain, "pay.shop.example").await.error(401, "UNAUTHENTICATED");
+    at(&plain, "203.0.113.7").await.error(401, "UNAUTHENTICATED");
+    let behind_proxy = [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-forwarded-proto", "https")];
+    app.send("GET", "/api/v1/console/session", None, &behind_proxy, None).await.error(401, "UNAUTHENTICATED");
+    let changing = [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-csrf-token", done.data(201)["csrfToken"].as_str().unwrap())];
+    app.send("POST", "/api/v1/api-keys", None, &changing, Some(json!({ "kind": "restricted", "permissions": ["orders.view"] }).to_string().into_bytes())).await.error(401, "UNAUTHENTICATED");
+    // On localhost the plain cookie is the one the server sets, and it still works.
+    at(&plain, "localhost:8080").await.data(200);
+    at(&plain, "127.0.0.1:8080").await.data(200);
+}
+
 #[tokio::test]
 async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
     let app = TestApp::new().await;

@@ -26,10 +26,10 @@ const LOCAL_COOKIE: &str = "kassa_session";
 /// The header every change made with a session carries.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// Whether the request reached this server as `http://localhost` or a loopback address.
-fn is_local(headers: &HeaderMap) -> bool {
+/// Whether the request's host is `localhost` or a loopback address, whatever its scheme.
+pub fn is_local_host(headers: &HeaderMap) -> bool {
     let base = public_base(headers);
-    let Some(host) = base.strip_prefix("http://") else { return false };
+    let host = base.split_once("://").map_or(base.as_str(), |(_, host)| host);
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or_default(),
         None => host.split(':').next().unwrap_or_default(),
@@ -37,15 +37,23 @@ fn is_local(headers: &HeaderMap) -> bool {
     name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The session token the request's cookie carries, if any.
+/// Whether the request reached this server as `http://localhost` or a loopback address.
+fn is_local(headers: &HeaderMap) -> bool {
+    public_base(headers).starts_with("http://") && is_local_host(headers)
+}
+
+/// The session token the request's cookie carries, if any. Off `http://localhost` only the
+/// `__Host-` cookie counts: a cookie without the prefix may have been set by another host of the
+/// domain, or over plain HTTP.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    let local = is_local(headers);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| (*name == SECURE_COOKIE || *name == LOCAL_COOKIE) && !value.is_empty())
+        .find(|(name, value)| (*name == SECURE_COOKIE || (local && *name == LOCAL_COOKIE)) && !value.is_empty())
         .map(|(_, value)| value.to_owned())
 }
 
