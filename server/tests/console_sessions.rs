@@ -142,6 +142,30 @@ async fn off_localhost_only_the_host_bound_cookie_is_a_session() {
     at(&plain, "127.0.0.1:8080").await.data(200);
 }
 
+/// Off localhost every answer tells the browser to use HTTPS only: sessions, errors and the rest.
+#[tokio::test]
+async fn off_localhost_every_answer_says_https_only() {
+    let app = TestApp::new().await;
+    let token = user(&app, "ana@shop.example", Role::Owner).await;
+    let body = json!({ "token": token, "password": PASSWORD }).to_string().into_bytes();
+    let done = app.send("POST", "/api/v1/console/setup", None, &[("host", "pay.shop.example")], Some(body)).await;
+    let hsts = |answer: &TestResponse| answer.headers.get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(hsts(&done).as_deref(), Some("max-age=63072000; includeSubDomains"));
+    for host in ["pay.shop.example", "pay.shop.example:8443", "203.0.113.7"] {
+        let health = app.send("GET", "/healthz", None, &[("host", host)], None).await;
+        assert_eq!(hsts(&health).as_deref(), Some("max-age=63072000; includeSubDomains"), "{host}");
+        let refused = session_at(&app, "kassa_session=madeup".to_owned(), host.to_owned()).await;
+        refused.error(401, "UNAUTHENTICATED");
+        assert!(hsts(&refused).is_some(), "{host}");
+        let missing = app.send("GET", "/api/v1/nothing-here", None, &[("host", host)], None).await;
+        assert!(hsts(&missing).is_some(), "{host}");
+    }
+    for host in ["localhost:8080", "127.0.0.1:8080", "[::1]:8080"] {
+        assert_eq!(hsts(&app.send("GET", "/healthz", None, &[("host", host)], None).await), None, "{host}");
+    }
+    assert_eq!(hsts(&app.send("GET", "/healthz", None, &[], None).await), None);
+}
+
 #[tokio::test]
 async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
     let app = TestApp::new().await;

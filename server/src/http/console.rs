@@ -26,6 +26,9 @@ const LOCAL_COOKIE: &str = "kassa_session";
 /// The header every change made with a session carries.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// What browsers are told off localhost: this host is HTTPS only, for two years.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
+
 /// Whether the request's host is `localhost` or a loopback address, whatever its scheme.
 pub fn is_local_host(headers: &HeaderMap) -> bool {
     let base = public_base(headers);
