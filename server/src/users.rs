@@ -199,27 +199,20 @@ pub async fn sign_in(store: &Store, hashing: &Hashing, email: &str, password: &s
     // A turn to check the password comes first, so that an attempt told to wait is not counted.
     let turn = hashing.turn().await?;
     // The attempt is counted before its password is checked, so that however many arrive at once
-    // no more than `lock_after` of them are checked; a success forgets them.
-    let (address, window) = (email.clone(), ms(policy.failure_window));
-    let attempt = store.write(move |tx| Box::pin(async move { store::count_attempt(tx, &address, now, window).await })).await?;
+    // no more than `lock_after` of them are checked; the last of those locks the email as it is
+    // counted, and a success forgets the failures and the lock.
+    let (address, window, limit, lock) = (email.clone(), ms(policy.failure_window), policy.lock_after, ms(policy.lock_for));
+    let attempt = store.write(move |tx| Box::pin(async move { store::count_attempt(tx, &address, now, window, limit, lock).await })).await?;
     let n = match attempt {
         store::Attempt::Locked(until) => return Err(locked(until, now)),
-        store::Attempt::Counted(n) => n,
+        store::Attempt::Counted(n) if n <= policy.lock_after => n,
+        // Counted past the limit (it was lowered meanwhile): the lock was just written.
+        store::Attempt::Counted(_) => return Err(locked(now + lock, now)),
     };
-    let lock_until = now + ms(policy.lock_for);
-    if n > policy.lock_after {
-        // Attempts before this one, still being checked, use up what the limit allows.
-        return Err(locked(lock_until, now));
-    }
     let found = store::find_by_email(store, &email).await?;
     let hash = found.as_ref().and_then(|u| u.password_hash.clone());
     if !verify_password(turn, password.to_owned(), hash).await? {
-        if n < policy.lock_after {
-            return Err(wrong_credentials());
-        }
-        let address = email.clone();
-        store.write(move |tx| Box::pin(async move { store::lock(tx, &address, lock_until).await })).await?;
-        return Err(locked(lock_until, now));
+        return Err(if n >= policy.lock_after { locked(now + lock, now) } else { wrong_credentials() });
     }
     let user = found.expect("a password matched, so the user exists");
     start_session(store, user, Some(email), policy, now).await

@@ -260,6 +260,25 @@ async fn a_wrong_setup_token_is_refused_before_any_hash() {
     set_up(&app, &token, PASSWORD).await.data(201);
 }
 
+/// When a lock ends the email has its five tries again, not one: the failures before the lock
+/// are forgotten with it.
+#[tokio::test]
+async fn after_a_lock_ends_the_count_starts_again() {
+    let mut app = TestApp::new().await;
+    app.state.console.lock_for = Duration::from_millis(600);
+    app.router = kassa_server::app(app.state.clone());
+    signed_in(&app, "ana@shop.example", Role::Staff).await;
+    for _ in 0..2 {
+        for _ in 0..4 {
+            sign_in(&app, "ana@shop.example", "typo").await.error(401, "UNAUTHENTICATED");
+        }
+        sign_in(&app, "ana@shop.example", "typo").await.error(429, "RATE_LIMITED");
+        sign_in(&app, "ana@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+    sign_in(&app, "ana@shop.example", PASSWORD).await.data(201);
+}
+
 /// Password hashes take turns: while every turn is taken a sign-in or setup waits, and is told
 /// to try again if none comes soon enough, without that counting as a failure.
 #[tokio::test]

@@ -183,28 +183,38 @@ pub enum Attempt {
 }
 
 /// Counts a sign-in attempt for `email` before its password is checked, so that attempts made at
-/// once (on one server or several) each get their own number and no more than the limit are
-/// checked. Failures older than `window_ms` are forgotten. Rows that no longer count for anything
-/// (failures past the window, no lock in force) are dropped here, so sprayed emails do not pile up.
-pub async fn count_attempt(tx: &mut Tx, email: &str, now: i64, window_ms: i64) -> Result<Attempt, sqlx::Error> {
+/// once (on one server or several) each get their own number and no more than `limit` are
+/// checked. The `limit`-th in a row locks the email until `now + lock_ms` as it is counted, so
+/// that nothing is left to write when its check fails (a success forgets the lock with the
+/// failures). Failures older than `window_ms` are forgotten, and so are those before a lock that
+/// ended. Rows that no longer count for anything (failures past the window, no lock in force) are
+/// dropped here, so sprayed emails do not pile up.
+pub async fn count_attempt(tx: &mut Tx, email: &str, now: i64, window_ms: i64, limit: i64, lock_ms: i64) -> Result<Attempt, sqlx::Error> {
     sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < $1 AND (locked_until IS NULL OR locked_until <= $2)")
         .bind(now - window_ms)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    // One statement: the row is created or bumped atomically, and left alone while locked.
+    // One statement: the row is created or bumped atomically, and left alone while locked. (Every
+    // expression in SET reads the row as it was, so the count is spelled out twice.)
     let counted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO sign_in_failures (email, failures, last_failed_at) VALUES ($1, 1, $2)
+        "INSERT INTO sign_in_failures (email, failures, last_failed_at, locked_until)
+         VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $5 END)
          ON CONFLICT (email) DO UPDATE SET
-             failures = CASE WHEN sign_in_failures.last_failed_at < $3 THEN 1 ELSE sign_in_failures.failures + 1 END,
+             failures = CASE WHEN sign_in_failures.locked_until IS NOT NULL OR sign_in_failures.last_failed_at < $3
+                             THEN 1 ELSE sign_in_failures.failures + 1 END,
              last_failed_at = $2,
-             locked_until = NULL
+             locked_until = CASE WHEN (CASE WHEN sign_in_failures.locked_until IS NOT NULL OR sign_in_failures.last_failed_at < $3
+                                            THEN 1 ELSE sign_in_failures.failures + 1 END) >= $4
+                                 THEN $5 END
          WHERE sign_in_failures.locked_until IS NULL OR sign_in_failures.locked_until <= $2
          RETURNING failures",
     )
     .bind(email)
     .bind(now)
     .bind(now - window_ms)
+    .bind(limit)
+    .bind(now + lock_ms)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(n) = counted {
@@ -215,16 +225,6 @@ pub async fn count_attempt(tx: &mut Tx, email: &str, now: i64, window_ms: i64) -
         .fetch_one(&mut *tx)
         .await?;
     Ok(Attempt::Locked(until.unwrap_or(now)))
-}
-
-/// Locks `email` until `until`, after the attempt that reached the limit failed.
-pub async fn lock(tx: &mut Tx, email: &str, until: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sign_in_failures SET locked_until = $1, failures = 0 WHERE email = $2")
-        .bind(until)
-        .bind(email)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
 }
 
 /// Forgets the failures of `email` after it signed in.
