@@ -135,14 +135,15 @@ async fn admit(state: &AppState, headers: &HeaderMap, address: ClientAddress, re
 }
 
 /// Sign in to the console with email and password. Five wrong passwords in a row lock the email
-/// for 15 minutes, and one client address may try ten times a minute (`RATE_LIMITED` both,
-/// whether or not the email is a user's).
+/// for 15 minutes (each attempt counts before its password is checked, so no more than five are
+/// checked however many arrive at once), and one client address may try ten times a minute
+/// (`RATE_LIMITED` both, whether or not the email is a user's).
 #[utoipa::path(post, path = "/console/session", tag = "console", security(()),
     request_body = SignInRequest,
     responses((status = 201, description = "Signed in; the session cookie is set", body = crate::http::openapi::ConsoleSessionResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, description = "Wrong email or password", body = kassa::ErrorEnvelope),
               (status = 403, description = "Sent from a page of another site", body = kassa::ErrorEnvelope),
-              (status = 429, description = "The email is locked out for a while, or the address has tried too often", body = kassa::ErrorEnvelope)))]
+              (status = 429, description = "The email is locked out for a while, the address has tried too often, or too many passwords are being checked at once", body = kassa::ErrorEnvelope)))]
 pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
     admit(&state, &headers, address, "Sign in from the console's own page").await?;
     let req: SignInRequest = body.parse()?;
@@ -157,7 +158,7 @@ pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, head
               (status = 400, body = kassa::ErrorEnvelope),
               (status = 403, description = "Sent from a page of another site", body = kassa::ErrorEnvelope),
               (status = 404, description = "The token is unknown, used or expired", body = kassa::ErrorEnvelope),
-              (status = 429, description = "The address has tried too often", body = kassa::ErrorEnvelope)))]
+              (status = 429, description = "The address has tried too often, or too many passwords are being hashed at once", body = kassa::ErrorEnvelope)))]
 pub async fn set_up(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
     admit(&state, &headers, address, "Set your password on the console's own page").await?;
     let req: SetUpRequest = body.parse()?;
