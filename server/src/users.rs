@@ -146,9 +146,9 @@ async fn hash_password(turn: OwnedSemaphorePermit, password: String) -> ApiResul
         let _turn = turn;
         Argon2::default().hash_password(password.as_bytes()).map(|hash| hash.to_string())
     })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 /// Whether `password` matches `hash`. Without a hash (nobody has this email, or they have not set
