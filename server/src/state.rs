@@ -33,6 +33,8 @@ pub struct AppState {
     /// The proxies whose `X-Forwarded-For` and `Forwarded` headers say who the client is
     /// (`--trusted-proxy`); from any other peer they are ignored.
     pub trusted_proxies: Arc<[crate::http::address::Cidr]>,
+    /// How many password hashes run at once, shared by sign-ins and setups.
+    pub hashing: crate::users::Hashing,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             console: crate::users::Policy::default(),
             reconcile_backoff: Arc::default(),
             trusted_proxies: Arc::new([]),
+            hashing: crate::users::Hashing::for_this_machine(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! sign-ins lock the email out for a while, whether or not anybody has it, so a lockout tells
 //! nothing of who exists.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -11,6 +12,7 @@ use kassa::api::{CreatedUser, Role, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use kassa::id::{MerchantId, UserId};
 use kassa::ErrorCode;
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::format_ms;
 use crate::error::{ApiError, ApiResult};
@@ -109,21 +111,55 @@ fn check_password(password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Argon2id with its recommended costs (19 MiB, 2 passes), off the async threads.
-async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|hash| hash.to_string()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+/// How many Argon2 hashes run at once. Each takes 19 MiB and a core for a while, so that a burst
+/// of sign-ins could otherwise take all of the server's memory and threads.
+#[derive(Clone)]
+pub struct Hashing {
+    pub permits: Arc<Semaphore>,
+    /// How long a sign-in waits for its turn before it is told to try again.
+    pub wait: Duration,
+}
+
+impl Hashing {
+    pub fn new(at_once: usize, wait: Duration) -> Hashing {
+        Hashing { permits: Arc::new(Semaphore::new(at_once.max(1))), wait }
+    }
+
+    /// As many at once as the machine has cores, and at most four.
+    pub fn for_this_machine() -> Hashing {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Hashing::new(cores.min(4), Duration::from_secs(10))
+    }
+
+    /// A turn to hash, or `RATE_LIMITED` when none came within `wait`.
+    async fn turn(&self) -> ApiResult<OwnedSemaphorePermit> {
+        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(ApiError::internal),
+            Err(_) => Err(try_again_later("Too many sign-ins at once", 1)),
+        }
+    }
+}
+
+/// Argon2id with its recommended costs (19 MiB, 2 passes), off the async threads, in its turn.
+async fn hash_password(turn: OwnedSemaphorePermit, password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        Argon2::default().hash_password(password.as_bytes()).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 /// Whether `password` matches `hash`. Without a hash (nobody has this email, or they have not set
 /// a password yet) a stand-in is checked, so that the answer takes as long either way.
-async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
+async fn verify_password(turn: OwnedSemaphorePermit, password: String, hash: Option<String>) -> ApiResult<bool> {
     static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let known = hash.is_some();
     // The stand-in is hashed once, on first need, off the async threads like every check.
     let matches = tokio::task::spawn_blocking(move || {
+        // The turn ends when the check does, even if the request was dropped meanwhile.
+        let _turn = turn;
         let stand_in = || STAND_IN.get_or_init(|| Argon2::default().hash_password(b"kassa stand-in").map(|h| h.to_string()).unwrap_or_default()).as_str();
         let hash = hash.as_deref().unwrap_or_else(stand_in);
         Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
@@ -152,7 +188,7 @@ fn wrong_credentials() -> ApiError {
 }
 
 /// Signs a user in with email and password.
-pub async fn sign_in(store: &Store, email: &str, password: &str, policy: &Policy, now: i64) -> ApiResult<Issued> {
+pub async fn sign_in(store: &Store, hashing: &Hashing, email: &str, password: &str, policy: &Policy, now: i64) -> ApiResult<Issued> {
     let Some(email) = normalize_email(email) else { return Err(wrong_credentials()) };
     if password.len() > MAX_PASSWORD_LEN {
         return Err(wrong_credentials());
@@ -160,29 +196,43 @@ pub async fn sign_in(store: &Store, email: &str, password: &str, policy: &Policy
     if let Some(until) = store::locked_until(store, &email, now).await? {
         return Err(locked(until, now));
     }
+    // A turn to check the password comes first, so that an attempt told to wait is not counted.
+    let turn = hashing.turn().await?;
+    // The attempt is counted before its password is checked, so that however many arrive at once
+    // no more than `lock_after` of them are checked; the last of those locks the email as it is
+    // counted, and a success forgets the failures and the lock.
+    let (address, window, limit, lock) = (email.clone(), ms(policy.failure_window), policy.lock_after, ms(policy.lock_for));
+    let attempt = store.write(move |tx| Box::pin(async move { store::count_attempt(tx, &address, now, window, limit, lock).await })).await?;
+    let n = match attempt {
+        store::Attempt::Locked(until) => return Err(locked(until, now)),
+        store::Attempt::Counted(n) if n <= policy.lock_after => n,
+        // Counted past the limit (it was lowered meanwhile): the lock was just written.
+        store::Attempt::Counted(_) => return Err(locked(now + lock, now)),
+    };
     let found = store::find_by_email(store, &email).await?;
     let hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    if !verify_password(password.to_owned(), hash).await? {
-        let (address, window, limit, lock) = (email.clone(), ms(policy.failure_window), policy.lock_after, ms(policy.lock_for));
-        let lock = store.write(move |tx| Box::pin(async move { store::record_failure(tx, &address, now, window, limit, lock).await })).await?;
-        return Err(match lock {
-            Some(until) => locked(until, now),
-            None => wrong_credentials(),
-        });
+    if !verify_password(turn, password.to_owned(), hash).await? {
+        return Err(if n >= policy.lock_after { locked(now + lock, now) } else { wrong_credentials() });
     }
     let user = found.expect("a password matched, so the user exists");
     start_session(store, user, Some(email), policy, now).await
 }
 
 /// Sets the password of the user whose setup token this is, and signs them in.
-pub async fn set_up(store: &Store, token: &str, password: &str, policy: &Policy, now: i64) -> ApiResult<Issued> {
+pub async fn set_up(store: &Store, hashing: &Hashing, token: &str, password: &str, policy: &Policy, now: i64) -> ApiResult<Issued> {
     check_password(password)?;
-    let hash = hash_password(password.to_owned()).await?;
+    let unknown = || ApiError::new(ErrorCode::NotFound, "This setup link is unknown, used or expired; ask an owner for a new one");
     let setup_hash = hash_key(token.trim());
+    // The token is checked before the password is hashed, so that guessed tokens cost no hash;
+    // it is checked again as it is spent, in case another request spent it meanwhile.
+    if store::find_by_setup_token(store, &setup_hash, now).await?.is_none() {
+        return Err(unknown());
+    }
+    let hash = hash_password(hashing.turn().await?, password.to_owned()).await?;
     let user = store
         .write(move |tx| Box::pin(async move { store::use_setup_token(tx, &setup_hash, &hash, now).await }))
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "This setup link is unknown, used or expired; ask an owner for a new one"))?;
+        .ok_or_else(unknown)?;
     start_session(store, user, None, policy, now).await
 }
 

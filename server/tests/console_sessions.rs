@@ -112,6 +112,60 @@ async fn off_localhost_the_cookie_is_secure_and_host_bound() {
     assert_eq!(listed.data(200).as_array().unwrap().len(), 2);
 }
 
+/// The session a request with `cookie` to `host` is of.
+async fn session_at(app: &TestApp, cookie: String, host: String) -> TestResponse {
+    app.send("GET", "/api/v1/console/session", None, &[("cookie", cookie.as_str()), ("host", host.as_str())], None).await
+}
+
+/// Off localhost a session is only the `__Host-` cookie: one without the prefix could have been
+/// set by another host of the domain or over plain HTTP.
+#[tokio::test]
+async fn off_localhost_only_the_host_bound_cookie_is_a_session() {
+    let app = TestApp::new().await;
+    let token = user(&app, "ana@shop.example", Role::Owner).await;
+    let body = json!({ "token": token, "password": PASSWORD }).to_string().into_bytes();
+    let done = app.send("POST", "/api/v1/console/setup", None, &[("host", "pay.shop.example")], Some(body)).await;
+    let (cookie, _) = set_cookie(&done);
+    let value = cookie.strip_prefix("__Host-kassa_session=").expect("the __Host- cookie");
+    let plain = format!("kassa_session={value}");
+
+    let at = |cookie: &str, host: &str| session_at(&app, cookie.to_owned(), host.to_owned());
+    at(&cookie, "pay.shop.example").await.data(200);
+    at(&plain, "pay.shop.example").await.error(401, "UNAUTHENTICATED");
+    at(&plain, "203.0.113.7").await.error(401, "UNAUTHENTICATED");
+    let behind_proxy = [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-forwarded-proto", "https")];
+    app.send("GET", "/api/v1/console/session", None, &behind_proxy, None).await.error(401, "UNAUTHENTICATED");
+    let changing = [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-csrf-token", done.data(201)["csrfToken"].as_str().unwrap())];
+    app.send("POST", "/api/v1/api-keys", None, &changing, Some(json!({ "kind": "restricted", "permissions": ["orders.view"] }).to_string().into_bytes())).await.error(401, "UNAUTHENTICATED");
+    // On localhost the plain cookie is the one the server sets, and it still works.
+    at(&plain, "localhost:8080").await.data(200);
+    at(&plain, "127.0.0.1:8080").await.data(200);
+}
+
+/// Off localhost every answer tells the browser to use HTTPS only: sessions, errors and the rest.
+#[tokio::test]
+async fn off_localhost_every_answer_says_https_only() {
+    let app = TestApp::new().await;
+    let token = user(&app, "ana@shop.example", Role::Owner).await;
+    let body = json!({ "token": token, "password": PASSWORD }).to_string().into_bytes();
+    let done = app.send("POST", "/api/v1/console/setup", None, &[("host", "pay.shop.example")], Some(body)).await;
+    let hsts = |answer: &TestResponse| answer.headers.get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(hsts(&done).as_deref(), Some("max-age=63072000; includeSubDomains"));
+    for host in ["pay.shop.example", "pay.shop.example:8443", "203.0.113.7"] {
+        let health = app.send("GET", "/healthz", None, &[("host", host)], None).await;
+        assert_eq!(hsts(&health).as_deref(), Some("max-age=63072000; includeSubDomains"), "{host}");
+        let refused = session_at(&app, "kassa_session=madeup".to_owned(), host.to_owned()).await;
+        refused.error(401, "UNAUTHENTICATED");
+        assert!(hsts(&refused).is_some(), "{host}");
+        let missing = app.send("GET", "/api/v1/nothing-here", None, &[("host", host)], None).await;
+        assert!(hsts(&missing).is_some(), "{host}");
+    }
+    for host in ["localhost:8080", "127.0.0.1:8080", "[::1]:8080"] {
+        assert_eq!(hsts(&app.send("GET", "/healthz", None, &[("host", host)], None).await), None, "{host}");
+    }
+    assert_eq!(hsts(&app.send("GET", "/healthz", None, &[], None).await), None);
+}
+
 #[tokio::test]
 async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
     let app = TestApp::new().await;
@@ -150,6 +204,108 @@ async fn wrong_passwords_and_unknown_emails_get_the_same_answer_and_lock_out() {
         sign_in(&app, "ben@shop.example", "typo").await.error(401, "UNAUTHENTICATED");
     }
     sign_in(&app, "ben@shop.example", PASSWORD).await.data(201);
+}
+
+/// Wrong passwords sent all at once, half to each of two servers on one database: each attempt is
+/// counted before its password is checked, so no more than the limit are checked at all. The four
+/// before the limit are wrong (401); the fifth is checked, wrong, and locks (429); the other
+/// fifteen are refused unchecked (429).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit() {
+    let app = TestApp::new().await;
+    signed_in(&app, "ana@shop.example", Role::Staff).await;
+    let (_, second) = app.second_server().await;
+    let app = &app;
+    for email in ["ana@shop.example", "nobody@shop.example"] {
+        let body = json!({ "email": email, "password": "not her password" }).to_string();
+        let attempts = (0..20).map(|n| {
+            let body = body.clone().into_bytes();
+            let router = if n % 2 == 0 { &app.router } else { &second };
+            let app = app;
+            async move { app.send_to(router, "POST", "/api/v1/console/session", &[], Some(body)).await }
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        let checked_and_wrong = answers.iter().filter(|a| a.status == 401).count();
+        let refused = answers.iter().filter(|a| a.status == 429 && a.json["error"]["code"] == "RATE_LIMITED").count();
+        assert_eq!((checked_and_wrong, refused), (4, 16), "{email}: {:?}", answers.iter().map(|a| a.status.as_u16()).collect::<Vec<_>>());
+    }
+    // Locked, even with the right password, on either server.
+    sign_in(&app, "ana@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
+    let right = json!({ "email": "ana@shop.example", "password": PASSWORD }).to_string().into_bytes();
+    app.send_to(&second, "POST", "/api/v1/console/session", &[], Some(right)).await.error(429, "RATE_LIMITED");
+}
+
+/// A setup link's token is checked before the new password is hashed: a wrong one is refused
+/// at once, even while every hashing turn is taken, and changes nothing.
+#[tokio::test]
+async fn a_wrong_setup_token_is_refused_before_any_hash() {
+    let mut app = TestApp::new().await;
+    app.state.hashing = kassa_server::users::Hashing::new(1, Duration::from_secs(5));
+    app.router = kassa_server::app(app.state.clone());
+    let token = user(&app, "ana@shop.example", Role::Owner).await;
+    let stored = || async {
+        sqlx::query_as::<_, (Option<String>, Option<String>)>("SELECT password_hash, setup_hash FROM users").fetch_one(app.store.reader()).await.unwrap()
+    };
+    let before = stored().await;
+
+    let taken = app.state.hashing.permits.clone().acquire_owned().await.unwrap();
+    let started = std::time::Instant::now();
+    set_up(&app, &format!("{token}x"), PASSWORD).await.error(404, "NOT_FOUND");
+    set_up(&app, "", PASSWORD).await.error(404, "NOT_FOUND");
+    assert!(started.elapsed() < Duration::from_secs(2), "refused without waiting for a turn to hash: {:?}", started.elapsed());
+    assert_eq!(stored().await, before);
+    assert_eq!(before.0, None);
+
+    drop(taken);
+    set_up(&app, &token, PASSWORD).await.data(201);
+}
+
+/// When a lock ends the email has its five tries again, not one: the failures before the lock
+/// are forgotten with it.
+#[tokio::test]
+async fn after_a_lock_ends_the_count_starts_again() {
+    let mut app = TestApp::new().await;
+    app.state.console.lock_for = Duration::from_millis(600);
+    app.router = kassa_server::app(app.state.clone());
+    signed_in(&app, "ana@shop.example", Role::Staff).await;
+    for _ in 0..2 {
+        for _ in 0..4 {
+            sign_in(&app, "ana@shop.example", "typo").await.error(401, "UNAUTHENTICATED");
+        }
+        sign_in(&app, "ana@shop.example", "typo").await.error(429, "RATE_LIMITED");
+        sign_in(&app, "ana@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+    sign_in(&app, "ana@shop.example", PASSWORD).await.data(201);
+}
+
+/// Password hashes take turns: while every turn is taken a sign-in or setup waits, and is told
+/// to try again if none comes soon enough, without that counting as a failure.
+#[tokio::test]
+async fn password_hashes_take_turns() {
+    let mut app = TestApp::new().await;
+    app.state.hashing = kassa_server::users::Hashing::new(2, Duration::from_millis(300));
+    app.router = kassa_server::app(app.state.clone());
+    let token = user(&app, "ana@shop.example", Role::Staff).await;
+
+    let taken = app.state.hashing.permits.clone().acquire_many_owned(2).await.unwrap();
+    let busy = set_up(&app, &token, PASSWORD).await;
+    assert_eq!(busy.error(429, "RATE_LIMITED")["message"], "Too many sign-ins at once; try again in a minute");
+    assert!(busy.headers.contains_key("retry-after"));
+    for _ in 0..6 {
+        sign_in(&app, "ana@shop.example", "not her password").await.error(429, "RATE_LIMITED");
+    }
+    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures").fetch_one(app.store.reader()).await.unwrap();
+    assert_eq!(failures, 0, "an attempt told to wait was not counted");
+
+    // A sign-in waiting for a turn goes on when one is given back.
+    let give_back = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(taken);
+    };
+    let (done, ()) = tokio::join!(set_up(&app, &token, PASSWORD), give_back);
+    done.data(201);
+    sign_in(&app, "ana@shop.example", PASSWORD).await.data(201);
 }
 
 #[tokio::test]

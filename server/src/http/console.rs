@@ -26,10 +26,13 @@ const LOCAL_COOKIE: &str = "kassa_session";
 /// The header every change made with a session carries.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// Whether the request reached this server as `http://localhost` or a loopback address.
-fn is_local(headers: &HeaderMap) -> bool {
+/// What browsers are told off localhost: this host is HTTPS only, for two years.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
+
+/// Whether the request's host is `localhost` or a loopback address, whatever its scheme.
+pub fn is_local_host(headers: &HeaderMap) -> bool {
     let base = public_base(headers);
-    let Some(host) = base.strip_prefix("http://") else { return false };
+    let host = base.split_once("://").map_or(base.as_str(), |(_, host)| host);
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or_default(),
         None => host.split(':').next().unwrap_or_default(),
@@ -37,15 +40,23 @@ fn is_local(headers: &HeaderMap) -> bool {
     name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The session token the request's cookie carries, if any.
+/// Whether the request reached this server as `http://localhost` or a loopback address.
+fn is_local(headers: &HeaderMap) -> bool {
+    public_base(headers).starts_with("http://") && is_local_host(headers)
+}
+
+/// The session token the request's cookie carries, if any. Off `http://localhost` only the
+/// `__Host-` cookie counts: a cookie without the prefix may have been set by another host of the
+/// domain, or over plain HTTP.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    let local = is_local(headers);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| (*name == SECURE_COOKIE || *name == LOCAL_COOKIE) && !value.is_empty())
+        .find(|(name, value)| (*name == SECURE_COOKIE || (local && *name == LOCAL_COOKIE)) && !value.is_empty())
         .map(|(_, value)| value.to_owned())
 }
 
@@ -124,18 +135,19 @@ async fn admit(state: &AppState, headers: &HeaderMap, address: ClientAddress, re
 }
 
 /// Sign in to the console with email and password. Five wrong passwords in a row lock the email
-/// for 15 minutes, and one client address may try ten times a minute (`RATE_LIMITED` both,
-/// whether or not the email is a user's).
+/// for 15 minutes (each attempt counts before its password is checked, so no more than five are
+/// checked however many arrive at once), and one client address may try ten times a minute
+/// (`RATE_LIMITED` both, whether or not the email is a user's).
 #[utoipa::path(post, path = "/console/session", tag = "console", security(()),
     request_body = SignInRequest,
     responses((status = 201, description = "Signed in; the session cookie is set", body = crate::http::openapi::ConsoleSessionResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, description = "Wrong email or password", body = kassa::ErrorEnvelope),
               (status = 403, description = "Sent from a page of another site", body = kassa::ErrorEnvelope),
-              (status = 429, description = "The email is locked out for a while, or the address has tried too often", body = kassa::ErrorEnvelope)))]
+              (status = 429, description = "The email is locked out for a while, the address has tried too often, or too many passwords are being checked at once", body = kassa::ErrorEnvelope)))]
 pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
     admit(&state, &headers, address, "Sign in from the console's own page").await?;
     let req: SignInRequest = body.parse()?;
-    let session = users::sign_in(&state.store, &req.email, &req.password, &state.console, now_ms()).await?;
+    let session = users::sign_in(&state.store, &state.hashing, &req.email, &req.password, &state.console, now_ms()).await?;
     issued(&state, &headers, session).await
 }
 
@@ -146,11 +158,11 @@ pub async fn sign_in(State(state): State<AppState>, address: ClientAddress, head
               (status = 400, body = kassa::ErrorEnvelope),
               (status = 403, description = "Sent from a page of another site", body = kassa::ErrorEnvelope),
               (status = 404, description = "The token is unknown, used or expired", body = kassa::ErrorEnvelope),
-              (status = 429, description = "The address has tried too often", body = kassa::ErrorEnvelope)))]
+              (status = 429, description = "The address has tried too often, or too many passwords are being hashed at once", body = kassa::ErrorEnvelope)))]
 pub async fn set_up(State(state): State<AppState>, address: ClientAddress, headers: HeaderMap, body: JsonBody) -> ApiResult<Response> {
     admit(&state, &headers, address, "Set your password on the console's own page").await?;
     let req: SetUpRequest = body.parse()?;
-    let session = users::set_up(&state.store, &req.token, &req.password, &state.console, now_ms()).await?;
+    let session = users::set_up(&state.store, &state.hashing, &req.token, &req.password, &state.console, now_ms()).await?;
     issued(&state, &headers, session).await
 }
 

@@ -161,8 +161,20 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors())
+        .layer(from_fn(strict_transport))
         .layer(from_fn(log_requests))
         .with_state(state)
+}
+
+/// Off localhost every answer tells the browser to come back over HTTPS only, so that the session
+/// cookie and the pages are never fetched in the clear.
+async fn strict_transport(req: Request, next: Next) -> Response {
+    let local = console::is_local_host(req.headers());
+    let mut response = next.run(req).await;
+    if !local {
+        response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(console::STRICT_TRANSPORT_SECURITY));
+    }
+    response
 }
 
 /// Browsers may call the API from any origin: the keys, not cookies, say who is calling, and a

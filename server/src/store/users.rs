@@ -66,6 +66,16 @@ pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<StoredUs
     row.as_ref().map(from_row).transpose()
 }
 
+/// The user whose live setup token hashes to `setup_hash`, if any.
+pub async fn find_by_setup_token(store: &Store, setup_hash: &str, now: i64) -> Result<Option<StoredUser>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE setup_hash = $1 AND setup_expires_at > $2"))
+        .bind(setup_hash)
+        .bind(now)
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Sets the password of the user whose live setup token hashes to `setup_hash`, and spends the
 /// token; the user, or `None` when no live token matches.
 pub async fn use_setup_token(tx: &mut Tx, setup_hash: &str, password_hash: &str, now: i64) -> Result<Option<StoredUser>, sqlx::Error> {
@@ -164,38 +174,57 @@ pub async fn locked_until(store: &Store, email: &str, now: i64) -> Result<Option
     Ok(until.flatten().filter(|until| *until > now))
 }
 
-/// Counts a failed sign-in for `email`. Failures older than `window_ms` are forgotten; the
-/// `limit`-th in a row locks the email until `now + lock_ms`. Returns when the lock ends, if it
-/// is locked now. Rows that no longer count for anything (failures past the window, no lock in force)
-/// are dropped here, so sprayed emails do not pile up.
-pub async fn record_failure(tx: &mut Tx, email: &str, now: i64, window_ms: i64, limit: i64, lock_ms: i64) -> Result<Option<i64>, sqlx::Error> {
+/// What counting a sign-in attempt found.
+pub enum Attempt {
+    /// The attempt is the `n`-th in a row within the window, counted before its password is checked.
+    Counted(i64),
+    /// The email is locked until then; the attempt was not counted.
+    Locked(i64),
+}
+
+/// Counts a sign-in attempt for `email` before its password is checked, so that attempts made at
+/// once (on one server or several) each get their own number and no more than `limit` are
+/// checked. The `limit`-th in a row locks the email until `now + lock_ms` as it is counted, so
+/// that nothing is left to write when its check fails (a success forgets the lock with the
+/// failures). Failures older than `window_ms` are forgotten, and so are those before a lock that
+/// ended. Rows that no longer count for anything (failures past the window, no lock in force) are
+/// dropped here, so sprayed emails do not pile up.
+pub async fn count_attempt(tx: &mut Tx, email: &str, now: i64, window_ms: i64, limit: i64, lock_ms: i64) -> Result<Attempt, sqlx::Error> {
     sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < $1 AND (locked_until IS NULL OR locked_until <= $2)")
         .bind(now - window_ms)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let failures: i64 = sqlx::query_scalar(
-        "INSERT INTO sign_in_failures (email, failures, last_failed_at) VALUES ($1, 1, $2)
+    // One statement: the row is created or bumped atomically, and left alone while locked. (Every
+    // expression in SET reads the row as it was, so the count is spelled out twice.)
+    let counted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO sign_in_failures (email, failures, last_failed_at, locked_until)
+         VALUES ($1, 1, $2, CASE WHEN 1 >= $4 THEN $5 END)
          ON CONFLICT (email) DO UPDATE SET
-             failures = CASE WHEN sign_in_failures.last_failed_at < $3 THEN 1 ELSE sign_in_failures.failures + 1 END,
-             last_failed_at = $2
+             failures = CASE WHEN sign_in_failures.locked_until IS NOT NULL OR sign_in_failures.last_failed_at < $3
+                             THEN 1 ELSE sign_in_failures.failures + 1 END,
+             last_failed_at = $2,
+             locked_until = CASE WHEN (CASE WHEN sign_in_failures.locked_until IS NOT NULL OR sign_in_failures.last_failed_at < $3
+                                            THEN 1 ELSE sign_in_failures.failures + 1 END) >= $4
+                                 THEN $5 END
+         WHERE sign_in_failures.locked_until IS NULL OR sign_in_failures.locked_until <= $2
          RETURNING failures",
     )
     .bind(email)
     .bind(now)
     .bind(now - window_ms)
-    .fetch_one(&mut *tx)
+    .bind(limit)
+    .bind(now + lock_ms)
+    .fetch_optional(&mut *tx)
     .await?;
-    if failures < limit {
-        return Ok(None);
+    if let Some(n) = counted {
+        return Ok(Attempt::Counted(n));
     }
-    let until = now + lock_ms;
-    sqlx::query("UPDATE sign_in_failures SET locked_until = $1, failures = 0 WHERE email = $2")
-        .bind(until)
+    let until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE email = $1")
         .bind(email)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-    Ok(Some(until))
+    Ok(Attempt::Locked(until.unwrap_or(now)))
 }
 
 /// Forgets the failures of `email` after it signed in.

@@ -178,26 +178,23 @@ impl TestApp {
     }
 
     async fn send_built(&self, builder: axum::http::request::Builder, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
-        let mut builder = builder.method(method).uri(path);
-        if let Some(key) = key {
-            builder = builder.header("authorization", format!("Bearer {key}"));
-        }
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let body = match body {
-            Some(bytes) => {
-                builder = builder.header("content-type", "application/json");
-                Body::from(bytes)
-            }
-            None => Body::empty(),
-        };
-        let response = self.router.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, bytes, json }
+        send_to(&self.router, builder, method, path, key, headers, body).await
+    }
+
+    /// Another server on this one's database, sharing nothing in memory with it (as a second
+    /// process would), and its routes.
+    pub async fn second_server(&self) -> (AppState, Router) {
+        let store = Store::connect(&self.db.url).await.expect("database");
+        let mut state = AppState::with_limits(store, self.processor.clone(), Limits::default());
+        state.keyring = self.state.keyring.clone();
+        state.allow_loopback_webhooks = true;
+        state.console = self.state.console;
+        (state.clone(), app(state))
+    }
+
+    /// A request without a key to `router` (another server's, from [`TestApp::second_server`]).
+    pub async fn send_to(&self, router: &Router, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+        send_to(router, Request::builder(), method, path, None, headers, body).await
     }
 
     pub async fn post(&self, path: &str, key: &str, body: Value) -> TestResponse {
@@ -270,4 +267,27 @@ impl TestApp {
             }
         }
     }
+}
+
+async fn send_to(router: &Router, builder: axum::http::request::Builder, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+    let mut builder = builder.method(method).uri(path);
+    if let Some(key) = key {
+        builder = builder.header("authorization", format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let body = match body {
+        Some(bytes) => {
+            builder = builder.header("content-type", "application/json");
+            Body::from(bytes)
+        }
+        None => Body::empty(),
+    };
+    let response = router.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    TestResponse { status, headers, bytes, json }
 }
