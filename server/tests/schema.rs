@@ -120,6 +120,8 @@ const CROSS_MERCHANT: &[&str] = &[
     "FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <=",
     // Day-old idempotency replies are forgotten for everyone.
     "DELETE FROM idempotency_keys WHERE created_at <",
+    // At start, idempotency fingerprints stored before they were keyed are keyed.
+    "SELECT merchant_id, api_key_id, key, fingerprint FROM idempotency_keys WHERE fingerprint NOT LIKE",
     // At start, webhook secrets sealed under an old key are sealed again.
     "SELECT merchant_id, id, secret FROM webhook_endpoints ORDER BY",
     // Rate-limit buckets full for a minute are dropped for everyone.
