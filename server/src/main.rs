@@ -186,6 +186,10 @@ struct ServeArgs {
     /// limits count.
     #[arg(long = "trusted-proxy", env = "KASSA_TRUSTED_PROXY", value_delimiter = ',', value_name = "CIDR")]
     trusted_proxy: Vec<kassa_server::http::address::Cidr>,
+    /// The header those proxies write the client's address in: `x-forwarded-for` or `forwarded`
+    /// (RFC 7239). Only that one is read; have the proxies drop the other, or it is ignored.
+    #[arg(long, env = "KASSA_FORWARDED_HEADER", default_value = "x-forwarded-for", value_name = "HEADER")]
+    forwarded_header: kassa_server::http::address::ForwardedHeader,
     /// How old a pending operation is before the reconciler asks the processor about it.
     #[arg(long, env = "KASSA_RECONCILE_AFTER_MS", default_value_t = 30_000)]
     reconcile_after_ms: u64,
@@ -287,6 +291,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     state.console.idle = Duration::from_secs(args.session_idle_seconds.max(1));
     state.console.lifetime = Duration::from_secs(args.session_lifetime_seconds.max(1));
     state.trusted_proxies = args.trusted_proxy.into();
+    state.forwarded_header = args.forwarded_header;
     let resealed = kassa_server::webhooks::seal_secrets(&state).await.map_err(|e| format!("sealing webhook secrets: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");

@@ -33,6 +33,8 @@ pub struct AppState {
     /// The proxies whose `X-Forwarded-For` and `Forwarded` headers say who the client is
     /// (`--trusted-proxy`); from any other peer they are ignored.
     pub trusted_proxies: Arc<[crate::http::address::Cidr]>,
+    /// Which header those proxies write the client's address in (`--forwarded-header`).
+    pub forwarded_header: crate::http::address::ForwardedHeader,
     /// How many password hashes run at once, shared by sign-ins and setups.
     pub hashing: crate::users::Hashing,
 }
@@ -55,6 +57,7 @@ impl AppState {
             console: crate::users::Policy::default(),
             reconcile_backoff: Arc::default(),
             trusted_proxies: Arc::new([]),
+            forwarded_header: Default::default(),
             hashing: crate::users::Hashing::for_this_machine(),
         }
     }

@@ -392,10 +392,13 @@ async fn ipv6_clients_share_card_attempts_with_their_64() {
 #[tokio::test]
 async fn the_forwarded_header_of_a_trusted_proxy_names_the_client() {
     let mut app = card_limited_app().await;
+    app.state.forwarded_header = kassa_server::http::address::ForwardedHeader::Forwarded;
     app.trust_proxies(&["10.0.0.2", "2001:db8:ffff::/48"]);
     let mut statuses = Vec::new();
-    for _ in 0..5 {
-        statuses.push(tokenize_from(&app, "10.0.0.2:40000", &[("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#)]).await);
+    for i in 0..5 {
+        // The client's own X-Forwarded-For, passed on by a proxy that writes Forwarded, is not read.
+        let forged = format!("198.51.100.{i}");
+        statuses.push(tokenize_from(&app, "10.0.0.2:40000", &[("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#), ("x-forwarded-for", &forged)]).await);
     }
     assert_eq!(statuses, [201, 201, 201, 201, 429]);
     // Its /64 is the client, through an IPv6 proxy too; another /64 and the proxy itself are not.

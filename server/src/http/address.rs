@@ -22,31 +22,36 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &AppState::from_ref(state).trusted_proxies))))
+        let state = AppState::from_ref(state);
+        Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &state.trusted_proxies, state.forwarded_header))))
     }
 }
 
 /// The key of every per-address limit (card attempts, console sign-ins): the client's address —
 /// the TCP peer, or behind a trusted proxy the address it forwarded for — with an IPv6 client
 /// counted by its /64 (one subscriber's network), an IPv4 one (also IPv4-mapped IPv6) by itself.
-pub fn limit_key(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
-    match client_address(peer, headers, trusted) {
+pub fn limit_key(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr], header: ForwardedHeader) -> IpAddr {
+    match client_address(peer, headers, trusted, header) {
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
         v4 => v4,
     }
 }
 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy; then the right-most
-/// address of `X-Forwarded-For` (or, when the request has none, of `Forwarded`'s `for=`) that is
+/// address of `X-Forwarded-For` (or, when the proxies write that one, of `Forwarded`'s `for=`) that is
 /// not itself a trusted proxy. Addresses left of that one were written by the client and prove
 /// nothing. An entry that is not an address (`unknown`, an obfuscated name) stops the walk: the
 /// proxy that wrote it counts as the client.
-pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> IpAddr {
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr], header: ForwardedHeader) -> IpAddr {
     let mut client = peer.to_canonical();
     if !trusted.iter().any(|net| net.contains(client)) {
         return client;
     }
-    let hops = if headers.contains_key("x-forwarded-for") { forwarded_for(headers) } else { forwarded(headers) };
+    // Only the header the proxies write: the other one, if any, came from the client through them.
+    let hops = match header {
+        ForwardedHeader::XForwardedFor => forwarded_for(headers),
+        ForwardedHeader::Forwarded => forwarded(headers),
+    };
     for hop in hops.iter().rev() {
         let Some(hop) = hop else { break };
         client = hop.to_canonical();
@@ -55,6 +60,29 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> Ip
         }
     }
     client
+}
+
+/// Which header the trusted proxies write the client's address in (`--forwarded-header`). Only
+/// that one is read: a proxy passes on the other as the client sent it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx, HAProxy, most cloud load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded`'s `for=` (RFC 7239).
+    Forwarded,
+}
+
+impl FromStr for ForwardedHeader {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<ForwardedHeader, &'static str> {
+        match text.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+            "forwarded" => Ok(ForwardedHeader::Forwarded),
+            _ => Err("the forwarded header is x-forwarded-for or forwarded"),
+        }
+    }
 }
 
 /// The addresses of `X-Forwarded-For` (every such header, in order), `None` for an entry that is
@@ -204,6 +232,8 @@ pub fn public_base(headers: &HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
     use axum::http::HeaderValue;
 
     fn ip(text: &str) -> IpAddr {
@@ -242,16 +272,16 @@ mod tests {
     fn forwarded_headers_count_only_from_a_trusted_peer() {
         let trusted = nets(&["10.0.0.0/8"]);
         let forged = headers(&[("x-forwarded-for", "198.51.100.1")]);
-        assert_eq!(client_address(ip("203.0.113.9"), &forged, &trusted), ip("203.0.113.9"));
-        assert_eq!(client_address(ip("10.0.0.2"), &forged, &[]), ip("10.0.0.2"));
-        assert_eq!(client_address(ip("10.0.0.2"), &forged, &trusted), ip("198.51.100.1"));
-        assert_eq!(client_address(ip("::ffff:10.0.0.2"), &forged, &trusted), ip("198.51.100.1"));
+        assert_eq!(client_address(ip("203.0.113.9"), &forged, &trusted, XFF), ip("203.0.113.9"));
+        assert_eq!(client_address(ip("10.0.0.2"), &forged, &[], XFF), ip("10.0.0.2"));
+        assert_eq!(client_address(ip("10.0.0.2"), &forged, &trusted, XFF), ip("198.51.100.1"));
+        assert_eq!(client_address(ip("::ffff:10.0.0.2"), &forged, &trusted, XFF), ip("198.51.100.1"));
     }
 
     #[test]
     fn x_forwarded_for_is_read_from_the_right() {
         let trusted = nets(&["10.0.0.0/8", "2001:db8:ffff::/48"]);
-        let from = |value: &str| client_address(ip("10.0.0.2"), &headers(&[("x-forwarded-for", value)]), &trusted);
+        let from = |value: &str| client_address(ip("10.0.0.2"), &headers(&[("x-forwarded-for", value)]), &trusted, XFF);
         // What the client wrote itself is left of what the proxies saw.
         assert_eq!(from("1.1.1.1, 198.51.100.1"), ip("198.51.100.1"));
         assert_eq!(from("1.1.1.1, 198.51.100.1, 10.9.9.9"), ip("198.51.100.1"));
@@ -267,13 +297,13 @@ mod tests {
         assert_eq!(from(""), ip("10.0.0.2"));
         // Several headers are one list.
         let two = headers(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "198.51.100.1, 10.4.4.4")]);
-        assert_eq!(client_address(ip("10.0.0.2"), &two, &trusted), ip("198.51.100.1"));
+        assert_eq!(client_address(ip("10.0.0.2"), &two, &trusted, XFF), ip("198.51.100.1"));
     }
 
     #[test]
     fn forwarded_is_read_as_rfc_7239_writes_it() {
         let trusted = nets(&["10.0.0.0/8"]);
-        let from = |value: &str| client_address(ip("10.0.0.2"), &headers(&[("forwarded", value)]), &trusted);
+        let from = |value: &str| client_address(ip("10.0.0.2"), &headers(&[("forwarded", value)]), &trusted, ForwardedHeader::Forwarded);
         assert_eq!(from("for=198.51.100.1"), ip("198.51.100.1"));
         assert_eq!(from(r#"for="[2001:db8::1]:4711""#), ip("2001:db8::1"));
         assert_eq!(from(r#"For="[2001:db8::1]""#), ip("2001:db8::1"));
@@ -282,18 +312,22 @@ mod tests {
         assert_eq!(from("for=unknown"), ip("10.0.0.2"));
         assert_eq!(from("for=_hidden, for=10.5.5.5"), ip("10.5.5.5"));
         assert_eq!(from("proto=https"), ip("10.0.0.2"));
-        // X-Forwarded-For, when the request has it, is what counts.
+        // Only the header the proxies write counts: the other is the client's own.
         let both = headers(&[("x-forwarded-for", "198.51.100.1"), ("forwarded", "for=192.0.2.1")]);
-        assert_eq!(client_address(ip("10.0.0.2"), &both, &trusted), ip("198.51.100.1"));
+        assert_eq!(client_address(ip("10.0.0.2"), &both, &trusted, XFF), ip("198.51.100.1"));
+        assert_eq!(client_address(ip("10.0.0.2"), &both, &trusted, ForwardedHeader::Forwarded), ip("192.0.2.1"));
+        assert_eq!(client_address(ip("10.0.0.2"), &headers(&[("forwarded", "for=192.0.2.1")]), &trusted, XFF), ip("10.0.0.2"));
+        assert_eq!("Forwarded".parse::<ForwardedHeader>(), Ok(ForwardedHeader::Forwarded));
+        assert!("x-real-ip".parse::<ForwardedHeader>().is_err());
     }
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64() {
         let none = HeaderMap::new();
-        assert_eq!(limit_key(ip("2001:db8:1:2:aaaa::1"), &none, &[]), ip("2001:db8:1:2::"));
-        assert_eq!(limit_key(ip("2001:db8:1:2:bbbb::9"), &none, &[]), ip("2001:db8:1:2::"));
-        assert_ne!(limit_key(ip("2001:db8:1:3::1"), &none, &[]), ip("2001:db8:1:2::"));
-        assert_eq!(limit_key(ip("203.0.113.7"), &none, &[]), ip("203.0.113.7"));
-        assert_eq!(limit_key(ip("::ffff:203.0.113.7"), &none, &[]), ip("203.0.113.7"));
+        assert_eq!(limit_key(ip("2001:db8:1:2:aaaa::1"), &none, &[], XFF), ip("2001:db8:1:2::"));
+        assert_eq!(limit_key(ip("2001:db8:1:2:bbbb::9"), &none, &[], XFF), ip("2001:db8:1:2::"));
+        assert_ne!(limit_key(ip("2001:db8:1:3::1"), &none, &[], XFF), ip("2001:db8:1:2::"));
+        assert_eq!(limit_key(ip("203.0.113.7"), &none, &[], XFF), ip("203.0.113.7"));
+        assert_eq!(limit_key(ip("::ffff:203.0.113.7"), &none, &[], XFF), ip("203.0.113.7"));
     }
 }

@@ -548,6 +548,10 @@ pub async fn reconcile(state: &AppState, older_than: Duration) -> Result<usize, 
     let deadline = tokio::time::Instant::now() + state.processor_timeout.saturating_mul(2);
     let settled = futures_util::stream::iter(due)
         .map(|op| async move {
+            if tokio::time::Instant::now() >= deadline {
+                // Not asked this round: the next one asks, with no backoff for it.
+                return false;
+            }
             let answer = tokio::time::timeout_at(deadline, ask(state, &op)).await.ok().flatten().filter(|a| !a.is_unknown());
             let Some(answer) = answer else {
                 state.reconcile_backoff.failed(&op.id);

@@ -97,6 +97,8 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
     }
     let authorization = stripe::authorization(pi);
     let answer = match op.plan {
+        // The PaymentIntent must be the one this very attempt opened, not an earlier attempt's.
+        Plan::Authorize { .. } if pi["metadata"]["kassa_call"].as_str() != Some(op.processor_key("authorize").as_str()) => return Ok(Applied::Ignored),
         Plan::Authorize { .. } => Answer::Call(authorization),
         Plan::ThreeDs { .. } => Answer::after_challenge(reference, authorization),
         // Captures, voids and tips are settled by their own answers or the reconciler.
