@@ -922,13 +922,17 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let proxy = watching_proxy(Arc::default(), "", seen.clone(), "/v1/payment_intents/").await;
     let hung = || seen.lock().unwrap().iter().filter(|r| r.contains("/v1/payment_intents/")).count();
-    app.state.processor_timeout = Duration::from_millis(300);
+    // Time enough to open each PaymentIntent however busy the machine is; then Stripe hangs.
+    app.state.processor_timeout = Duration::from_secs(2);
     app.use_stripe_at(&proxy);
 
     // 150 sales of the Stripe merchant are left pending, none answered.
-    let sales = (0..150).map(|_| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") })));
-    for sale in futures_util::future::join_all(sales).await {
-        sale.error(504, "PROVIDER_TIMEOUT");
+    for _ in 0..5 {
+        let sales = (0..30).map(|_| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") })));
+        for sale in futures_util::future::join_all(sales).await {
+            let id = sale.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+            assert!(app.intent(&id).await["intent"]["providerReference"].is_string(), "its PaymentIntent was opened");
+        }
     }
     // Then another merchant's sale on the sandbox times out too, and waits for the reconciler.
     let other = app.other_merchant().await;
@@ -936,6 +940,7 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
     let late = late.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
 
     // One round settles it, and ends although every lookup of the first merchant hangs.
+    app.state.processor_timeout = Duration::from_millis(300);
     app.state.reconcile_backoff = Arc::new(kassa_server::caches::Backoff::new(Duration::from_secs(60)));
     let round = tokio::time::timeout(Duration::from_secs(20), kassa_server::payments::reconcile(&app.state, Duration::ZERO)).await;
     assert_eq!(round.expect("a round ends whatever the processor does").unwrap(), 1);
