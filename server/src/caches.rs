@@ -86,18 +86,17 @@ impl Backoff {
             return;
         }
         let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        // An operation settled elsewhere (by its own answer, an event, another server) is never
+        // asked about again: its entry is dropped once it has been due for longer than any wait.
+        let now = std::time::Instant::now();
+        failed.retain(|_, (_, next)| now.saturating_duration_since(*next) < Self::MOST);
         let tries = failed.get(id).map_or(0, |(tries, _)| *tries);
         let wait = self.first.saturating_mul(1 << tries.min(16)).min(Self::MOST);
-        failed.insert(id.to_owned(), (tries + 1, std::time::Instant::now() + wait));
+        failed.insert(id.to_owned(), (tries + 1, now + wait));
     }
 
     /// Operation `id` is settled (or gone): nothing more to remember of it.
     pub fn settled(&self, id: &str) {
         self.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
-    }
-
-    /// Forgets operations that are no longer pending, so the map does not grow with old ones.
-    pub fn keep_only(&self, pending: &HashSet<&str>) {
-        self.failed.lock().unwrap_or_else(|e| e.into_inner()).retain(|id, _| pending.contains(id.as_str()));
     }
 }

@@ -524,16 +524,7 @@ pub async fn reconcile(state: &AppState, older_than: Duration) -> Result<usize, 
     // More than one round asks about, so that operations waiting out their backoff leave room
     // for the next ones of the same merchant.
     let rows = operations::pending_in_turns(&state.store, before, PER_ROUND, 5 * PER_ROUND).await?;
-    let read_all = rows.len() < 5 * PER_ROUND as usize;
     let ops = rows.into_iter().map(Operation::from_row).collect::<Result<Vec<_>, _>>()?;
-    let mut read_of: std::collections::HashMap<MerchantId, i64> = std::collections::HashMap::new();
-    for op in &ops {
-        *read_of.entry(op.merchant.clone()).or_default() += 1;
-    }
-    if read_all && read_of.values().all(|n| *n < PER_ROUND) {
-        // Every pending operation old enough was read: whatever else is remembered is settled.
-        state.reconcile_backoff.keep_only(&ops.iter().map(|op| op.id.as_str()).collect());
-    }
     let mut asked_of: std::collections::HashMap<MerchantId, i64> = std::collections::HashMap::new();
     let due: Vec<Operation> = ops
         .into_iter()
