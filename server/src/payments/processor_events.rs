@@ -92,13 +92,13 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
     let Some(op) = op else { return Ok(Applied::AlreadyRecorded) };
     // Kassa names its payment on every PaymentIntent it makes: an event about another payment's
     // PaymentIntent settles nothing here.
-    if pi["metadata"]["kassa_payment"].as_str() != Some(intent.id.as_str()) {
+    if pi["metadata"][stripe::PAYMENT_KEY].as_str() != Some(intent.id.as_str()) {
         return Ok(Applied::Ignored);
     }
     let authorization = stripe::authorization(pi);
     let answer = match op.plan {
         // The PaymentIntent must be the one this very attempt opened, not an earlier attempt's.
-        Plan::Authorize { .. } if pi["metadata"]["kassa_call"].as_str() != Some(op.processor_key("authorize").as_str()) => return Ok(Applied::Ignored),
+        Plan::Authorize { .. } if pi["metadata"][stripe::CALL_KEY].as_str() != Some(op.processor_key("authorize").as_str()) => return Ok(Applied::Ignored),
         Plan::Authorize { .. } => Answer::Call(authorization),
         Plan::ThreeDs { .. } => Answer::after_challenge(reference, authorization),
         // Captures, voids and tips are settled by their own answers or the reconciler.
@@ -115,7 +115,7 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
 /// as done and it failed afterwards, takes it back on the books: the refunded amount goes down, the
 /// payment's history and its order's ledger say so, and the shop hears `charge.refund.failed`.
 async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str, kind: &str, refund: &Value) -> ApiResult<Applied> {
-    let op_id = refund["metadata"]["kassa_call"].as_str().and_then(|key| key.rsplit_once('.')).map(|(op, _)| op.to_owned());
+    let op_id = refund["metadata"][stripe::CALL_KEY].as_str().and_then(|key| key.rsplit_once('.')).map(|(op, _)| op.to_owned());
     let reply = stripe::refund_reply(refund);
     let (Some(op_id), Some(reference)) = (op_id, refund["payment_intent"].as_str()) else { return Ok(Applied::Ignored) };
     if let Some(op) = pending(state, merchant, &op_id).await? {
@@ -123,7 +123,7 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
             return Ok(Applied::Ignored);
         }
         // The refund must be the very call the operation made, on its own payment's PaymentIntent.
-        let call = refund["metadata"]["kassa_call"].as_str();
+        let call = refund["metadata"][stripe::CALL_KEY].as_str();
         let of_its_payment = intents::find_by_reference(&state.store, merchant, reference).await?.is_some_and(|intent| intent.id == op.intent_id);
         if !of_its_payment || !["refund", "void"].iter().any(|step| call == Some(op.processor_key(step).as_str())) {
             return Ok(Applied::Ignored);

@@ -38,7 +38,9 @@ pub const API_VERSION: &str = "2024-06-20";
 /// Replies larger than this are not read.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
 /// The metadata key that names the Kassa call a PaymentIntent or Refund was made for.
-const CALL_KEY: &str = "kassa_call";
+pub const CALL_KEY: &str = "kassa_call";
+/// The metadata key that names the Kassa payment a PaymentIntent was opened for.
+pub const PAYMENT_KEY: &str = "kassa_payment";
 
 /// Where Stripe's 3-D Secure pages are, for a page that frames them.
 const CHALLENGE_ORIGIN: &str = "https://hooks.stripe.com";
