@@ -1,31 +1,9 @@
 //! Where the client reached this server.
 
-use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-
-use crate::state::AppState;
-
-/// The client a request came from, as per-address limits count it (see [`limit_key`]), when the
-/// server was started with the TCP peer's address.
-pub struct ClientAddress(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let state = AppState::from_ref(state);
-        Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &state.trusted_proxies, state.forwarded_header))))
-    }
-}
 
 /// The key of every per-address limit (card attempts, console sign-ins): the client's address —
 /// the TCP peer, or behind a trusted proxy the address it forwarded for — with an IPv6 client

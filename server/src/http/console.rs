@@ -10,7 +10,8 @@ use kassa::api::{ConsoleSession, Data, SetUpRequest, SignInRequest};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::address::{public_base, ClientAddress};
+use super::address::public_base;
+use super::extract::ClientAddress;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use crate::clock::{format_ms, now_ms};

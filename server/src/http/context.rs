@@ -4,7 +4,8 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::header;
 
-use super::address::{public_base, ClientAddress};
+use super::address::public_base;
+use super::extract::ClientAddress;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::idempotency::IdempotencyKey;

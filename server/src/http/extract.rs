@@ -1,12 +1,17 @@
 //! A JSON body extractor whose rejections are Kassa errors naming the field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::address::limit_key;
 use super::error::ApiError;
+use crate::state::AppState;
 use kassa::ErrorCode;
 
 /// Request bodies above this are refused with `PAYLOAD_TOO_LARGE`.
@@ -223,5 +228,22 @@ mod tests {
     fn redacts_long_digit_runs() {
         assert_eq!(redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
         assert_eq!(redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
+    }
+}
+
+/// The client a request came from, as per-address limits count it (see [`limit_key`]), when the
+/// server was started with the TCP peer's address.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let state = AppState::from_ref(state);
+        Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &state.trusted_proxies, state.forwarded_header))))
     }
 }

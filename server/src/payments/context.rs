@@ -70,3 +70,25 @@ pub(super) fn refused(intent: &IntentRecord, action: &str, allowed: &str) -> Api
     ))
     .with_details(json!({ "status": intent.status }))
 }
+
+/// Waits for a processor call at most `limit`; after that its outcome is unknown.
+pub(super) async fn within<T, F: std::future::Future<Output = Result<T, ProcessorError>>>(limit: std::time::Duration, call: F) -> Result<T, ProcessorError> {
+    tokio::time::timeout(limit, call).await.unwrap_or(Err(ProcessorError::Timeout))
+}
+
+/// What the return address's own proof is a keyed digest for.
+const RETURN_PROOF: &str = "three-ds-return";
+/// The return address's query parameter that carries it.
+pub(super) const RETURN_PARAM: &str = "kassa_return";
+
+/// Where the processor's challenge page sends the cardholder back: Kassa's return address for
+/// this payment, with a proof keyed with the server's keys, so that a return is checked before
+/// anything is asked of the processor (nobody but Kassa can make that address for a payment).
+pub(super) fn return_url(state: &AppState, public_base: &str, payment_id: &str) -> String {
+    format!("{public_base}/3ds/{payment_id}/return?{RETURN_PARAM}={}", state.keyring.mac(RETURN_PROOF, payment_id.as_bytes()))
+}
+
+/// Whether `proof` is the one [`return_url`] made for this payment.
+pub(super) fn return_proof_matches(state: &AppState, payment_id: &str, proof: &str) -> bool {
+    state.keyring.mac_matches(RETURN_PROOF, payment_id.as_bytes(), proof)
+}

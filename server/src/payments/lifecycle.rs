@@ -51,7 +51,7 @@ fn refused_now(now: &IntentRecord, refused: ApiError) -> ApiError {
 
 /// Calls the processor for a claimed change and records the outcome.
 async fn run(ctx: &Ctx<'_>, op: Operation, call: impl std::future::Future<Output = Result<Reply, ProcessorError>>) -> ApiResult<Recorded> {
-    let answer = Answer::Call(operation::within(ctx.state.processor_timeout, call).await);
+    let answer = Answer::Call(within(ctx.state.processor_timeout, call).await);
     Ok(operation::finish(ctx.state, op, answer).await?.1)
 }
 

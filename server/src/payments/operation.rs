@@ -183,11 +183,6 @@ fn not_processed() -> ProcessorError {
     ProcessorError::Failed { code: "not_processed".into(), text: "The processor has no record of this call".into() }
 }
 
-/// Waits for a processor call at most `limit`; after that its outcome is unknown.
-pub async fn within<T, F: std::future::Future<Output = Result<T, ProcessorError>>>(limit: Duration, call: F) -> Result<T, ProcessorError> {
-    tokio::time::timeout(limit, call).await.unwrap_or(Err(ProcessorError::Timeout))
-}
-
 /// Writes the claim: the request's idempotency key, whatever `claim` writes (which fails when the
 /// right to move the money is not this request's), and the operation row, in one transaction.
 pub async fn claim<F>(ctx: &Ctx<'_>, op: &Operation, claim: F) -> ApiResult<()>
@@ -442,7 +437,7 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
     let continued = if authenticated { intent.provider_reference.clone() } else { None };
     let payment_id = intent.id.to_string();
     let return_url = match &op.plan {
-        Plan::Authorize { public_base, .. } if !public_base.is_empty() => Some(super::three_ds::return_url(state, public_base, &payment_id)),
+        Plan::Authorize { public_base, .. } if !public_base.is_empty() => Some(return_url(state, public_base, &payment_id)),
         _ => None,
     };
     let mut call = AuthorizeCall {

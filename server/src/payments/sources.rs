@@ -12,7 +12,7 @@ pub(super) async fn tokenize_card(ctx: &Ctx<'_>, card: &CardInput) -> ApiResult<
     // A processor that never answers holds no request for ever: nothing was charged yet, so the
     // card is simply not taken.
     let card_data = CardData { number: &card.number, cvc: card.cvc.as_ref(), expiry, postal_code: card.postal_code.as_deref() };
-    let tokenized = super::operation::within(ctx.state.processor_timeout, processor.tokenize(&card_data)).await.map_err(|e| processor_failure(&e))?;
+    let tokenized = within(ctx.state.processor_timeout, processor.tokenize(&card_data)).await.map_err(|e| processor_failure(&e))?;
     let summary = CardSummary {
         brand: card.number.brand(),
         last4: card.number.last4().to_owned(),

@@ -66,7 +66,7 @@ async fn challenge_intent(state: &AppState, id: &str, session: &str) -> ApiResul
 /// Where the open challenge of `intent` is answered, as the processor that asked for it says.
 async fn site(state: &AppState, merchant: &MerchantId, intent: &IntentRecord) -> Result<ChallengeSite, ProcessorError> {
     let processor = operation::processor_of(state, merchant, intent.processor_token.as_deref()).await?;
-    operation::within(state.processor_timeout, processor.challenge_site(intent.provider_reference.as_deref())).await
+    within(state.processor_timeout, processor.challenge_site(intent.provider_reference.as_deref())).await
 }
 
 /// The open challenge behind a challenge address, when Kassa's own page answers it; otherwise the
@@ -115,24 +115,12 @@ pub async fn complete(state: &AppState, id: &str, session: &str, code: Option<&s
     answer(state, merchant, intent, response).await
 }
 
-/// What the return address's own proof is a keyed digest for.
-const RETURN_PROOF: &str = "three-ds-return";
-/// The return address's query parameter that carries it.
-const RETURN_PARAM: &str = "kassa_return";
-
-/// Where the processor's challenge page sends the cardholder back: Kassa's return address for
-/// this payment, with a proof keyed with the server's keys, so that a return is checked before
-/// anything is asked of the processor (nobody but Kassa can make that address for a payment).
-pub(crate) fn return_url(state: &AppState, public_base: &str, payment_id: &str) -> String {
-    format!("{public_base}/3ds/{payment_id}/return?{RETURN_PARAM}={}", state.keyring.mac(RETURN_PROOF, payment_id.as_bytes()))
-}
-
 /// The cardholder is back from the processor's challenge page at Kassa's return address, with
 /// what the processor added to it (`query`), which must prove where they come from: first Kassa's
 /// own proof, then (at the processor) the processor's.
 pub async fn returned(state: &AppState, id: &str, query: &[(String, String)]) -> ApiResult<Page> {
     let proof = query.iter().find(|(name, _)| name == RETURN_PARAM).map_or("", |(_, value)| value.as_str());
-    if !state.keyring.mac_matches(RETURN_PROOF, id.as_bytes(), proof) {
+    if !return_proof_matches(state, id, proof) {
         return Ok(Page::Invalid);
     }
     let Ok(id) = id.parse::<PaymentIntentId>() else { return Ok(Page::Invalid) };
@@ -144,7 +132,7 @@ pub async fn returned(state: &AppState, id: &str, query: &[(String, String)]) ->
         Ok(processor) => processor,
         Err(e) => return Ok(unavailable(&intent, &e)),
     };
-    let site = match operation::within(state.processor_timeout, processor.challenge_returned(intent.provider_reference.as_deref(), query)).await {
+    let site = match within(state.processor_timeout, processor.challenge_returned(intent.provider_reference.as_deref(), query)).await {
         Ok(Some(site)) => site,
         Ok(None) => return Ok(Page::Invalid),
         Err(e) => return Ok(unavailable(&intent, &e)),
@@ -225,7 +213,7 @@ async fn answer(state: &AppState, merchant: MerchantId, intent: IntentRecord, re
             let processor_token = intent.processor_token.clone().unwrap_or_default();
             let reference = intent.provider_reference.as_deref();
             match operation::processor_of(state, &merchant, intent.processor_token.as_deref()).await {
-                Ok(processor) => operation::within(state.processor_timeout, processor.authenticate(reference, &processor_token, code, &key)).await,
+                Ok(processor) => within(state.processor_timeout, processor.authenticate(reference, &processor_token, code, &key)).await,
                 Err(e) => Err(e),
             }
         }
