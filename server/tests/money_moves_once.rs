@@ -234,3 +234,85 @@ async fn a_claim_whose_call_never_reached_the_processor_is_settled_as_not_made()
     app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id })).await.data(200);
     assert_eq!(app.processor.effects_of("void").len(), 1);
 }
+
+/// Sends `path` in the background under `key`, as a server does that crashes after its claim and
+/// before its call reaches the processor; then a new process starts on the same database and its
+/// reconciler finds that the processor never received the call.
+async fn kept_from_the_processor_by_a_crash(app: &mut TestApp, path: &str, key: &str, body: Value) {
+    app.processor.go_silent_before_next_effect();
+    let request = in_background(app, path, Some(key), body);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    request.abort();
+    app.restart().await;
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_of_a_sale_a_crash_kept_from_the_processor_pays_it_once_as_the_same_payment() {
+    let mut app = TestApp::new().await;
+    let sale = json!({ "amountCents": 2_500, "currency": "USD", "card": card("4242424242424242") });
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/sale", "sale-before-crash", sale.clone()).await;
+    assert!(app.processor.effects_of("sale").is_empty());
+    let ids = app.all_intent_ids().await;
+    assert_eq!(ids.len(), 1);
+    assert_eq!(app.intent(&ids[0]).await["intent"]["status"], "error");
+
+    // The retry sends the sale the processor never received, as the same payment.
+    let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-before-crash", sale.clone()).await;
+    assert_eq!(retry.data(201)["id"], ids[0].as_str());
+    assert_eq!(retry.data(201)["status"], "captured");
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
+    // Later retries replay that, and charge nothing more.
+    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-before-crash", sale.clone()).await;
+    assert_eq!(replay.data(201)["id"], ids[0].as_str());
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
+    assert_eq!(app.all_intent_ids().await.len(), 1);
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap(), 0);
+    // The history keeps the call that never arrived, then the sale.
+    let history = app.intent(&ids[0]).await;
+    assert_eq!(history["intent"]["capturedAmountCents"], 2_500);
+    let steps: Vec<(String, String)> = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["type"].as_str().unwrap().to_owned(), t["status"].as_str().unwrap().to_owned()))
+        .collect();
+    let step = |kind: &str, status: &str| (kind.to_owned(), status.to_owned());
+    assert_eq!(steps, [step("authorize", "error"), step("authorize", "approved"), step("capture", "approved")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_runs_again_only_a_call_the_processor_never_received_on_a_payment_nobody_changed_since() {
+    let mut app = TestApp::new().await;
+    // A capture kept from the processor: its retry captures, once.
+    let id = app.authorized(4_000).await;
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/capture", "capture-unsent", json!({ "paymentIntentId": id })).await;
+    assert_eq!(app.intent(&id).await["intent"]["status"], "authorized");
+    let retry = app.post_with_key("/api/v1/payments/capture", app.sk(), "capture-unsent", json!({ "paymentIntentId": id })).await;
+    assert_eq!(retry.data(200)["status"], "captured");
+    assert_eq!(retry.data(200)["capturedAmountCents"], 4_000);
+    assert_eq!(app.processor.effects_of("capture").len(), 1);
+
+    // A sale kept from the processor that staff closed by hand before the retry came: the retry
+    // replays the failure, and nothing is charged.
+    let before: std::collections::HashSet<String> = app.all_intent_ids().await.into_iter().collect();
+    let sale = json!({ "amountCents": 900, "currency": "USD", "card": card("4242424242424242") });
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/sale", "sale-unsent", sale.clone()).await;
+    let failed = app.all_intent_ids().await.into_iter().find(|i| !before.contains(i)).unwrap();
+    app.post(&format!("/api/v1/payments/failed/{failed}/resolve"), app.sk(), json!({ "resolution": "dismissed", "reason": "Customer left" })).await.data(200);
+    let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-unsent", sale.clone()).await;
+    retry.error(502, "PROVIDER_ERROR");
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert!(app.processor.effects_of("sale").is_empty());
+    assert_eq!(app.intent(&failed).await["intent"]["status"], "resolved");
+
+    // A different request under a key whose call never arrived is still refused.
+    let refund = json!({ "paymentIntentId": id, "amountCents": 100 });
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/refund", "refund-unsent", refund.clone()).await;
+    let other = app.post_with_key("/api/v1/payments/refund", app.sk(), "refund-unsent", json!({ "paymentIntentId": id, "amountCents": 200 })).await;
+    assert_eq!(other.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], false);
+    let retry = app.post_with_key("/api/v1/payments/refund", app.sk(), "refund-unsent", refund).await;
+    assert_eq!(retry.data(200)["refundedAmountCents"], 100);
+    assert_eq!(app.processor.effects_of("refund").len(), 1);
+}

@@ -254,7 +254,7 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
 async fn a_return_without_kassa_s_own_proof_asks_nothing_of_stripe() {
     let mut app = TestApp::on_stripe().await;
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-    let proxy = watching_proxy(Arc::default(), "", seen.clone(), "").await;
+    let proxy = watching_proxy(Arc::default(), "", seen.clone(), holding_none()).await;
     app.use_stripe_at(&proxy);
     let (payment, _, pending) = challenged(&app, 2100, "4000002760003184").await;
     let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
@@ -479,19 +479,27 @@ async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_
 /// ends with `drop_suffix` (while `dropping` is set) lets the request through and loses the
 /// answer, as a network does.
 async fn lossy_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str) -> String {
-    watching_proxy(dropping, drop_suffix, Arc::default(), "").await
+    watching_proxy(dropping, drop_suffix, Arc::default(), holding_none()).await
 }
 
-/// [`lossy_proxy`], which also writes down each request's method and path in `seen`, and never
-/// answers a request whose path starts with `hang_prefix` (unless it is empty), as a processor
-/// that hangs.
-async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>, hang_prefix: &'static str) -> String {
+/// Which requests a proxy holds: never passed on, never answered, as a processor that hangs or a
+/// network that fails on the way there.
+type Holds = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Holds no request.
+fn holding_none() -> Holds {
+    Arc::new(|_| false)
+}
+
+/// [`lossy_proxy`], which also writes down each request's method and path in `seen`, and holds
+/// each request whose path `holds` names.
+async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>, holds: Holds) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let Ok((mut client, _)) = listener.accept().await else { return };
-            let (dropping, seen) = (dropping.clone(), seen.clone());
+            let (dropping, seen, holds) = (dropping.clone(), seen.clone(), holds.clone());
             tokio::spawn(async move {
                 // One request per connection: read the head and the body it announces.
                 let mut request = Vec::new();
@@ -520,7 +528,7 @@ async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, se
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
                 seen.lock().unwrap().push(head.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
-                if !hang_prefix.is_empty() && path.starts_with(hang_prefix) {
+                if holds(&path) {
                     let _held = client;
                     return std::future::pending().await;
                 }
@@ -601,6 +609,45 @@ async fn a_lost_answer_is_provider_timeout_and_the_reconciler_or_stripe_s_webhoo
     let again = app.intent(&payment).await;
     assert_eq!(again["transactions"].as_array().unwrap().len(), after["transactions"].as_array().unwrap().len());
     assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_sale_whose_confirmation_never_reached_stripe_is_paid_once_as_the_same_payment() {
+    let mut app = TestApp::on_stripe().await;
+    let holding = Arc::new(AtomicBool::new(true));
+    let held = holding.clone();
+    let holds: Holds = Arc::new(move |path: &str| held.load(Ordering::SeqCst) && path.ends_with("/confirm"));
+    let proxy = watching_proxy(Arc::default(), "", Arc::default(), holds).await;
+    app.state.processor_timeout = Duration::from_secs(2);
+    app.use_stripe_at(&proxy);
+    let sale = json!({ "amountCents": 1_700, "currency": "USD", "card": card("4242424242424242") });
+
+    // The PaymentIntent is opened; its confirmation never gets to Stripe.
+    let first = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-held", sale.clone()).await;
+    let payment = first.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let opened = localstripe::payment_intents_of(&payment).await;
+    assert_eq!(opened.len(), 1);
+    assert_ne!(opened[0]["status"], "succeeded");
+    // The reconciler finds it never confirmed: the payment failed, and nothing was charged.
+    holding.store(false, Ordering::SeqCst);
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(app.intent(&payment).await["intent"]["status"], "error");
+    assert!(localstripe::charges_of(opened[0]["id"].as_str().unwrap()).await.is_empty());
+
+    // The retry of the key confirms it, as the same payment, and Stripe charges once.
+    let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-held", sale.clone()).await;
+    assert_eq!(retry.data(201)["id"], payment.as_str());
+    assert_eq!(retry.data(201)["status"], "captured");
+    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-held", sale).await;
+    assert_eq!(replay.bytes, retry.bytes);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    let at_stripe = localstripe::payment_intents_of(&payment).await;
+    let succeeded: Vec<&Value> = at_stripe.iter().filter(|pi| pi["status"] == "succeeded").collect();
+    assert_eq!(succeeded.len(), 1, "{at_stripe:?}");
+    assert_eq!(succeeded[0]["amount"], 1_700);
+    let charges: usize = futures_util::future::join_all(at_stripe.iter().map(|pi| localstripe::charges_of(pi["id"].as_str().unwrap()))).await.iter().map(Vec::len).sum();
+    assert_eq!(charges, 1);
+    assert_eq!(reference(&app.intent(&payment).await["intent"]), succeeded[0]["id"].as_str().unwrap());
 }
 
 #[tokio::test]
@@ -920,7 +967,7 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
     let mut app = TestApp::on_stripe().await;
     // Stripe now takes cards and opens PaymentIntents, but never answers about one after that.
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-    let proxy = watching_proxy(Arc::default(), "", seen.clone(), "/v1/payment_intents/").await;
+    let proxy = watching_proxy(Arc::default(), "", seen.clone(), Arc::new(|path: &str| path.starts_with("/v1/payment_intents/"))).await;
     let hung = || seen.lock().unwrap().iter().filter(|r| r.contains("/v1/payment_intents/")).count();
     // Time enough to open each PaymentIntent however busy the machine is; then Stripe hangs.
     app.state.processor_timeout = Duration::from_secs(2);

@@ -9,7 +9,8 @@
 //! request that changed something is always replayable, and one that failed before changing
 //! anything may simply be sent again. A money-moving request claims its key in the database
 //! before it calls the processor (`running`), so two servers never both run it; when a crash
-//! leaves it running, the reconciler records its outcome and a retry replays that.
+//! leaves it running, the reconciler records its outcome and a retry replays that — unless the
+//! processor never received the call: then the retry sends it, under the same claim.
 
 
 use axum::body::{Body, Bytes};
@@ -83,6 +84,14 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     match stored {
         Err(e) => return ApiError::from(e).into_response(),
         Ok(Some(Stored::Done { fingerprint, status_code, sealed_body })) if fingerprint == key.fingerprint => {
+            // A call the processor never received is sent again, and answered with its outcome.
+            if status_code == ErrorCode::ProviderError.http_status() {
+                match crate::payments::retry_unsent(&state, &key).await {
+                    Ok(Some(reply)) => return reply.into_response(),
+                    Ok(None) => {}
+                    Err(e) => return e.into_response(),
+                }
+            }
             let body = match state.keyring.open(&sealed_body, seal_context(&key.owner()).as_bytes()) {
                 Ok(body) => body,
                 Err(e) => return ApiError::internal(e).into_response(),

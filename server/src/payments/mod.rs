@@ -14,7 +14,7 @@ pub mod three_ds;
 
 pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry, update_intent};
 pub use lifecycle::{adjust_tip, capture, refund, resolve, void};
-pub use operation::{reconcile, spawn_reconciler};
+pub use operation::{reconcile, retry_unsent, spawn_reconciler};
 
 pub use context::{hash_secret, secret_matches, Ctx, MAX_AMOUNT_CENTS, MAX_TEXT};
 pub use outcome::{public_decline_code, public_error, OnFailure};

@@ -178,9 +178,20 @@ impl Answer {
     }
 }
 
+/// The code of the reconciler's finding that the processor never received a call.
+const NOT_PROCESSED: &str = "not_processed";
+
 /// The processor never received the call (the reconciler's finding).
 fn not_processed() -> ProcessorError {
-    ProcessorError::Failed { code: "not_processed".into(), text: "The processor has no record of this call".into() }
+    ProcessorError::Failed { code: NOT_PROCESSED.into(), text: "The processor has no record of this call".into() }
+}
+
+/// Whether the outcome of `op` is that its call never reached the processor, so that a retry of
+/// its request may send it again ([`retry_unsent`]). A 3-D Secure check needs the cardholder's
+/// code, which a retry does not bring: it is settled for good.
+fn never_reached(op: &Operation, answer: &Answer) -> bool {
+    let unsent = matches!(answer, Answer::Call(Err(ProcessorError::Failed { code, .. })) if code == NOT_PROCESSED);
+    unsent && op.request.is_some() && !matches!(op.plan, Plan::ThreeDs { .. })
 }
 
 /// Writes the claim: the request's idempotency key, whatever `claim` writes (which fails when the
@@ -235,7 +246,12 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
         .write(move |tx| {
             Box::pin(async move {
                 let now = now_ms();
-                if !operations::mark_settled(tx, &op.merchant, &op.id, now).await? {
+                let marked = if never_reached(&op, &answer) {
+                    operations::mark_unsent(tx, &op.merchant, &op.id, now).await?
+                } else {
+                    operations::mark_settled(tx, &op.merchant, &op.id, now).await?
+                };
+                if !marked {
                     // The reconciler (or another server) recorded it first: answer with that.
                     let intent = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
                     let reply = reply_for(&op.plan, &intent, failure_of(&intent).as_ref());
@@ -461,6 +477,106 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
         call.reference = opened.as_deref();
     }
     within(state.processor_timeout, processor.authorize(&call)).await
+}
+
+/// Why a retry found its operation's payment no longer as the finding left it.
+const NOT_REOPENED: &str = "The payment changed since its call failed to reach the processor";
+
+/// A retry of a request whose operation never reached the processor (the reconciler found no
+/// record of its call, after the server that claimed it stopped): the operation runs again under
+/// its own claim and id, so the processor's idempotency keys are the first call's, and the retry
+/// is answered with its outcome. `None` when the request's key has no such operation, or the
+/// payment changed since (then the recorded reply stands).
+pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey) -> ApiResult<Option<Recorded>> {
+    let Some((row, found_at)) = operations::find_unsent(&state.store, &key.merchant, &key.scope, &key.key).await? else { return Ok(None) };
+    let op = Operation::from_row(row)?;
+    if matches!(op.plan, Plan::ThreeDs { .. }) {
+        return Ok(None);
+    }
+    let (reopened, key) = (op.clone(), key.clone());
+    let intent = state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let op = reopened;
+                let before = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
+                // Only as the finding left it: anything done to the payment since stands.
+                if before.updated_at != found_at || before.pending_operation.is_some() {
+                    return Ok(None);
+                }
+                let now = now_ms();
+                // Another retry of the same request may be reopening it at this moment: one wins.
+                if !operations::reopen(tx, &op.merchant, &op.id).await? || !idempotency::reopen(tx, &key.owner(), &key.fingerprint, now).await? {
+                    return Err(crate::idempotency::still_running());
+                }
+                // The claim again, under the conditions it was first made on.
+                let claimed = match &op.plan {
+                    Plan::Authorize { on_failure, retry_of, .. } => {
+                        let open = matches!(before.status, IntentStatus::Error | IntentStatus::RequiresPaymentMethod);
+                        let original_held = match retry_of {
+                            Some(original) if open => intents::claim_hold(tx, &op.merchant, original, intents::Hold::Retry, &op.id).await?,
+                            _ => open,
+                        };
+                        if original_held {
+                            let mut intent = before.clone();
+                            if *on_failure == OnFailure::TryAgain {
+                                intent.failed_attempts = (intent.failed_attempts - 1).max(0);
+                            }
+                            intent.status = IntentStatus::Processing;
+                            intent.last_error = None;
+                            intent.next_action = None;
+                            intent.pending_operation = Some(op.id.clone());
+                            intent.updated_at = now;
+                            intents::save(tx, &op.merchant, &intent).await?;
+                            crate::orders::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now).await?;
+                        }
+                        original_held
+                    }
+                    Plan::Refund { amount_cents } => intents::reserve_refund(tx, &op.merchant, &op.intent_id, *amount_cents).await?,
+                    Plan::Capture { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Capture, &op.id).await?,
+                    Plan::Void { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Void, &op.id).await?,
+                    Plan::Tip { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Tip { tip: before.tip_cents }, &op.id).await?,
+                    Plan::ThreeDs { .. } => false,
+                };
+                if !claimed {
+                    // Rolls the reopening back: the recorded reply stands.
+                    return Err(ApiError::invalid_state(NOT_REOPENED));
+                }
+                let intent = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
+                Ok(Some(intent))
+            })
+        })
+        .await;
+    let intent = match intent {
+        Err(e) if e.code == ErrorCode::InvalidState && e.message == NOT_REOPENED => return Ok(None),
+        other => other?,
+    };
+    let Some(intent) = intent else { return Ok(None) };
+    tracing::info!(operation = %op.id, "running again an operation the processor never received, for a retry of its request");
+    let answer = call(state, &op, &intent).await;
+    Ok(Some(finish(state, op, answer).await?.1))
+}
+
+/// Makes the processor call of a claimed operation (not a 3-D Secure check: that one needs the
+/// cardholder's code).
+async fn call(state: &AppState, op: &Operation, intent: &IntentRecord) -> Answer {
+    if let Plan::Authorize { .. } = op.plan {
+        return Answer::Call(authorize(state, op, intent, false).await);
+    }
+    let processor = match processor_of(state, &op.merchant, intent.processor_token.as_deref()).await {
+        Ok(processor) => processor,
+        Err(e) => return Answer::Call(Err(e)),
+    };
+    let reference = intent.provider_reference.as_deref().unwrap_or_default();
+    let key = op.processor_key(step_of(&op.plan).as_str());
+    let result = match op.plan {
+        Plan::Capture { amount_cents } => within(state.processor_timeout, processor.capture(reference, amount_cents, &key)).await,
+        Plan::Void { .. } => within(state.processor_timeout, processor.void(reference, &key)).await,
+        Plan::Refund { amount_cents } => within(state.processor_timeout, processor.refund(reference, amount_cents, &key)).await,
+        Plan::Tip { tip_cents } => within(state.processor_timeout, processor.adjust_tip(reference, tip_cents, intent.amount_cents + tip_cents, &key)).await,
+        Plan::Authorize { .. } | Plan::ThreeDs { .. } => Err(not_processed()),
+    };
+    Answer::Call(result)
 }
 
 /// Asks the processor what it did for a pending operation; `None` when it cannot say now.

@@ -112,6 +112,23 @@ pub async fn complete(tx: &mut Tx, owner: &Owner<'_>, status_code: u16, sealed_b
     Ok(())
 }
 
+/// Done → running again, for a retry that runs its request's operation once more (the processor
+/// never saw it); false when another retry did it first.
+pub async fn reopen(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET state = 'running', status_code = NULL, body = NULL, locked_at = $1
+         WHERE merchant_id = $2 AND api_key_id = $3 AND key = $4 AND state = 'done' AND fingerprint = $5",
+    )
+    .bind(now)
+    .bind(owner.merchant)
+    .bind(owner.scope)
+    .bind(owner.key)
+    .bind(fingerprint)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Removes rows made before `before` that are done (a running row waits for its outcome).
 pub async fn purge(tx: &mut Tx, before: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'done'")

@@ -59,6 +59,46 @@ pub async fn mark_settled(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64
     Ok(done.rows_affected() == 1)
 }
 
+/// Pending → unsent: the processor has no record of the operation's call, and the request
+/// whose key it answers may run it again ([`reopen`]). False when it was settled already.
+pub async fn mark_unsent(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_operations SET state = 'unsent', settled_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND state = 'pending'",
+    )
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unsent → pending again, for a retry of its request; false when another retry did it first.
+pub async fn reopen(tx: &mut Tx, merchant: &MerchantId, id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_operations SET state = 'pending', settled_at = NULL
+         WHERE merchant_id = $1 AND id = $2 AND state = 'unsent'",
+    )
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The unsent operation of one request (whose key `scope` holds, and the key), with when it was
+/// found unsent.
+pub async fn find_unsent(store: &Store, merchant: &MerchantId, scope: &str, key: &str) -> Result<Option<(OperationRow, i64)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS}, settled_at FROM payment_operations
+         WHERE merchant_id = $1 AND api_key_id = $2 AND idempotency_key = $3 AND state = 'unsent'
+         ORDER BY created_at DESC LIMIT 1"
+    );
+    let row = sqlx::query(&sql).bind(merchant).bind(scope).bind(key).fetch_optional(store.reader()).await?;
+    row.map(|row| Ok((from_row(&row)?, row.try_get::<i64, _>("settled_at")?))).transpose()
+}
+
 const COLUMNS: &str = "id, merchant_id, intent_id, kind, amount_cents, plan, api_key_id, idempotency_key, created_at, actor";
 
 fn from_row(row: &super::DbRow) -> Result<OperationRow, sqlx::Error> {
