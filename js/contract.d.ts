@@ -98,7 +98,12 @@ tipCents?: MinorUnits,
  * The origins of the pages this one is framed in, which the bank's 3-D Secure page must
  * admit (the checkout passes its shop page's origin).
  */
-frameAncestors?: Array<string>, };
+frameAncestors?: Array<string>, 
+/**
+ * The customer's session secret (from the shop's server), which paying with a saved card
+ * (`payment_method_id`) or saving one (`save_card`) needs.
+ */
+customerSession?: string, };
 
 export type ErrorType = "card_error" | "validation_error" | "authentication_error" | "rate_limit_error" | "idempotency_error" | "invalid_request_error" | "api_error" | "api_connection_error";
 

@@ -153,13 +153,16 @@ test('without a screen, a 3-D Secure card resolves with requires_action and hand
 
 test('a saved card is listed, paid with and deleted with a customer session', async () => {
   const customer = (await api('POST', '/api/v1/customers', { name: 'Jo' })).body.data.id;
-  const first = await kassa.confirmPayment(await clientSecret(1200, { customerId: customer }), { card: card('4242424242424242'), saveCard: true });
-  assert.equal(first.paymentIntent.status, 'captured');
   const session = (await api('POST', `/api/v1/customers/${customer}/sessions`)).body.data.secret;
+  // Saving a card, and paying with a saved one, needs the customer's session.
+  const unsaved = await kassa.confirmPayment(await clientSecret(1200, { customerId: customer }), { card: card('4242424242424242'), saveCard: true });
+  assert.equal(unsaved.error.code, 'FORBIDDEN');
+  const first = await kassa.confirmPayment(await clientSecret(1200, { customerId: customer }), { card: card('4242424242424242'), saveCard: true, customerSession: session });
+  assert.equal(first.paymentIntent.status, 'captured');
   const { paymentMethods } = await kassa.listPaymentMethods({ customerSession: session });
   assert.equal(paymentMethods.length, 1);
   assert.equal(paymentMethods[0].card.last4, '4242');
-  const second = await kassa.confirmPayment(await clientSecret(800, { customerId: customer }), { paymentMethodId: paymentMethods[0].id });
+  const second = await kassa.confirmPayment(await clientSecret(800, { customerId: customer }), { paymentMethodId: paymentMethods[0].id, customerSession: session });
   assert.equal(second.paymentIntent.status, 'captured');
   assert.deepEqual(await kassa.detachPaymentMethod(paymentMethods[0].id, { customerSession: session }), { deleted: true });
   assert.deepEqual((await kassa.listPaymentMethods({ customerSession: session })).paymentMethods, []);

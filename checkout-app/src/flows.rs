@@ -58,6 +58,8 @@ pub(crate) fn pay(ui: Ui) {
         tip_cents: ui.tip.get_untracked().filter(|t| *t > 0).map(kassa::MinorUnits),
         // The bank's page opens inside this frame, inside the shop's page: both must admit it.
         frame_ancestors: options.parent_origin.iter().cloned().collect(),
+        // A saved card pays, and a card is saved, only in the customer's session.
+        customer_session: options.customer_session.clone(),
         ..ConfirmParams::default()
     };
     match ui.chosen.get_untracked() {

@@ -16,6 +16,12 @@ async fn confirm(app: &TestApp, id: &str, body: Value) -> TestResponse {
     app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "http://shop.test")], Some(body.to_string().into_bytes())).await
 }
 
+/// [`confirm`] as the customer whose session secret is `session`.
+async fn confirm_as(app: &TestApp, session: &str, id: &str, body: Value) -> TestResponse {
+    let headers = [("origin", "http://shop.test"), ("kassa-customer-session", session)];
+    app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &headers, Some(body.to_string().into_bytes())).await
+}
+
 /// Fills in the 3-D Secure page the way a cardholder would.
 async fn answer_challenge(app: &TestApp, url: &str, code: &str) -> TestResponse {
     let path = url.split_once("://").map(|(_, rest)| &rest[rest.find('/').unwrap()..]).unwrap();
@@ -182,8 +188,16 @@ async fn a_returning_customer_pays_with_a_saved_card_and_removes_it() {
     let cus = customer(&app).await;
     // First payment saves the card.
     let (id, secret) = intent(&app, json!({ "amountCents": 1500, "currency": "USD", "customerId": cus })).await;
-    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "saveCard": true })).await.data(200);
     let cus_session = session(&app, &cus).await;
+    let other = customer(&app).await;
+    let other_session = session(&app, &other).await;
+    // Saving a card needs the customer's own session: the client secret alone shows one payment.
+    let save = json!({ "clientSecret": secret, "card": card("4242424242424242"), "saveCard": true });
+    assert_eq!(confirm(&app, &id, save.clone()).await.error(403, "FORBIDDEN")["details"]["field"], "saveCard");
+    confirm_as(&app, &other_session, &id, save.clone()).await.error(404, "NOT_FOUND");
+    confirm_as(&app, "cus_nobody_session_forged", &id, save.clone()).await.error(404, "NOT_FOUND");
+    assert_eq!(app.intent(&id).await["intent"]["status"], "requires_payment_method");
+    confirm_as(&app, &cus_session, &id, save).await.data(200);
     let path = format!("/api/v1/customers/{cus}/payment-methods");
     let listed = app.send("GET", &path, Some(app.pk()), &[("kassa-customer-session", &cus_session)], None).await;
     let methods = listed.data(200).as_array().unwrap().clone();
@@ -192,18 +206,22 @@ async fn a_returning_customer_pays_with_a_saved_card_and_removes_it() {
     assert_eq!(methods[0]["isDefault"], true);
     let pm = methods[0]["id"].as_str().unwrap().to_owned();
 
-    // Second payment uses it without a card.
+    // Second payment uses it without a card, in the customer's session only.
     let (id, secret) = intent(&app, json!({ "amountCents": 900, "currency": "USD", "customerId": cus })).await;
-    let paid = confirm(&app, &id, json!({ "clientSecret": secret, "paymentMethodId": pm })).await;
+    let saved = json!({ "clientSecret": secret, "paymentMethodId": pm });
+    assert_eq!(confirm(&app, &id, saved.clone()).await.error(403, "FORBIDDEN")["details"]["field"], "paymentMethodId");
+    confirm_as(&app, &other_session, &id, saved.clone()).await.error(404, "NOT_FOUND");
+    assert_eq!(app.intent(&id).await["intent"]["status"], "requires_payment_method");
+    let paid = confirm_as(&app, &cus_session, &id, saved).await;
     assert_eq!(paid.data(200)["status"], "captured");
     assert_eq!(paid.data(200)["cardLast4"], "4242");
+    assert_eq!(app.processor.effects_of("sale").len(), 2);
 
-    // Another customer's intent cannot use it.
-    let other = customer(&app).await;
+    // Another customer's intent cannot use it, whatever session comes with it.
     let (id, secret) = intent(&app, json!({ "amountCents": 900, "currency": "USD", "customerId": other })).await;
-    confirm(&app, &id, json!({ "clientSecret": secret, "paymentMethodId": pm })).await.error(404, "NOT_FOUND");
+    confirm_as(&app, &other_session, &id, json!({ "clientSecret": secret, "paymentMethodId": pm })).await.error(404, "NOT_FOUND");
+    confirm_as(&app, &cus_session, &id, json!({ "clientSecret": secret, "paymentMethodId": pm })).await.error(404, "NOT_FOUND");
     // Another customer's session cannot see or delete it.
-    let other_session = session(&app, &other).await;
     app.send("GET", &path, Some(app.pk()), &[("kassa-customer-session", &other_session)], None).await.error(404, "NOT_FOUND");
     app.send("DELETE", &format!("{path}/{pm}"), Some(app.pk()), &[("kassa-customer-session", &other_session)], None).await.error(404, "NOT_FOUND");
     app.send("GET", &path, Some(app.pk()), &[], None).await.error(403, "FORBIDDEN");

@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Read;
 
-use common::process::{create_merchant, request, ServerProcess};
+use common::process::{create_merchant, request, try_request, ServerProcess};
 use common::TestDb;
 use serde_json::json;
 
@@ -62,8 +62,10 @@ async fn no_card_number_or_cvc_is_stored_or_logged() {
         let (_, customer) = request(&addr, "POST", "/api/v1/customers", &sk, Some(&json!({ "name": "Jo" }))).await;
         let (_, intent) = request(&addr, "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 700, "currency": "USD", "customerId": customer["data"]["id"] }))).await;
         let id = intent["data"]["id"].as_str().unwrap();
+        let (_, session) = request(&addr, "POST", &format!("/api/v1/customers/{}/sessions", customer["data"]["id"].as_str().unwrap()), &sk, Some(&json!({}))).await;
+        let headers = [("Kassa-Customer-Session", session["data"]["secret"].as_str().unwrap())];
         let confirm = json!({ "clientSecret": intent["data"]["clientSecret"], "card": card, "saveCard": true });
-        let (status, _) = request(&addr, "POST", &format!("/api/v1/payments/intents/{id}/confirm"), &pk, Some(&confirm)).await;
+        let (status, _) = try_request(&addr, "POST", &format!("/api/v1/payments/intents/{id}/confirm"), &pk, &headers, Some(&confirm)).await.unwrap();
         assert!([200, 402, 502, 504].contains(&status), "{number}: {status}");
         // Refused bodies that carry the number in odd places.
         let number_as_int: u64 = number.parse().unwrap();

@@ -164,13 +164,17 @@ async fn a_customer_pays_with_a_saved_card_and_removes_it() {
     let app = TestApp::new().await;
     let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].as_str().unwrap().to_owned();
     let client = Client::new(RouterHost::new(&app), app.pk(), "http://kassa.test");
-    let params = ConfirmParams { save_card: true, ..with_card("5555555555554444") };
-    client.confirm_payment(&client_secret(&app, 1200, Some(&customer)).await, &params).await.unwrap();
     let session = app.post(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), json!({})).await.data(201)["secret"].as_str().unwrap().to_owned();
+    // Saving the card needs the customer's session, which the client sends.
+    let params = ConfirmParams { save_card: true, ..with_card("5555555555554444") };
+    let refused = client.confirm_payment(&client_secret(&app, 1200, Some(&customer)).await, &params).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorType::AuthenticationError);
+    let params = ConfirmParams { customer_session: Some(session.clone()), ..params };
+    client.confirm_payment(&client_secret(&app, 1200, Some(&customer)).await, &params).await.unwrap();
     let saved = client.list_payment_methods(&session).await.unwrap();
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].card.last4, "4444");
-    let params = ConfirmParams { payment_method_id: Some(saved[0].id.to_string()), handle_actions: true, ..ConfirmParams::default() };
+    let params = ConfirmParams { payment_method_id: Some(saved[0].id.to_string()), handle_actions: true, customer_session: Some(session.clone()), ..ConfirmParams::default() };
     let paid = client.confirm_payment(&client_secret(&app, 800, Some(&customer)).await, &params).await.unwrap();
     assert_eq!(paid.card_last4.as_deref(), Some("4444"));
     client.detach_payment_method(saved[0].id.as_str(), &session).await.unwrap();

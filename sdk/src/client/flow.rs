@@ -116,8 +116,13 @@ impl Api {
             Ok(body) => body,
             Err(error) => return Flow::refused(error),
         };
+        let session = match &params.customer_session {
+            Some(session) if customer_of_session(session).is_none() => return Flow::refused(KassaError::invalid_argument("customerSession", NOT_A_SESSION)),
+            Some(session) => Some(("kassa-customer-session", session.clone())),
+            None => None,
+        };
         let path = format!("/api/v1/payments/intents/{}/confirm", reread.intent_id);
-        let request = self.request(Method::Post, &path, Some(body), Some(idempotency_key), None);
+        let request = self.request(Method::Post, &path, Some(body), Some(idempotency_key), session);
         let then = if params.handle_actions { Then::Challenge } else { Then::Return };
         Flow::calling(request, then, Some(reread))
     }

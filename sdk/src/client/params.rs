@@ -50,6 +50,10 @@ pub struct ConfirmParams {
     #[serde(default)]
     #[cfg_attr(feature = "typescript", ts(as = "Option<_>", optional))]
     pub frame_ancestors: Vec<String>,
+    /// The customer's session secret (from the shop's server), which paying with a saved card
+    /// (`payment_method_id`) or saving one (`save_card`) needs.
+    #[serde(default)]
+    pub customer_session: Option<String>,
 }
 
 fn yes() -> bool {
@@ -57,7 +61,7 @@ fn yes() -> bool {
 }
 
 /// The members [`ConfirmParams`] has on the wire.
-const CONFIRM_MEMBERS: [&str; 7] = ["card", "paymentMethodId", "saveCard", "returnUrl", "handleActions", "tipCents", "frameAncestors"];
+const CONFIRM_MEMBERS: [&str; 8] = ["card", "paymentMethodId", "saveCard", "returnUrl", "handleActions", "tipCents", "frameAncestors", "customerSession"];
 
 /// Reads an optional member with `read`; a member of the wrong kind is an error naming `param`.
 fn member<J: Json, T>(object: &J, key: &str, param: &str, kind: &str, read: impl Fn(&J) -> Option<T>) -> Result<Option<T>, KassaError> {
@@ -120,6 +124,7 @@ impl ConfirmParams {
             handle_actions: member(params, "handleActions", "handleActions", "true or false", J::as_boolean)?.unwrap_or(true),
             tip_cents: member(params, "tipCents", "tipCents", "a whole number of minor units", J::as_integer)?.map(MinorUnits),
             frame_ancestors: member(params, "frameAncestors", "frameAncestors", "a list of origins", strings)?.unwrap_or_default(),
+            customer_session: member(params, "customerSession", "customerSession", "a string", J::as_string)?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! [`crate::payments`].
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kassa::api::{
@@ -151,18 +152,21 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id)
 /// `clientSecret`); a 3-D Secure card answers `requires_action` with `nextAction`.
 #[utoipa::path(post, path = "/payments/intents/{id}/confirm", tag = "intents",
     request_body = ConfirmIntentRequest,
-    params(("id" = PaymentIntentId, Path, description = "The payment intent")),
+    params(("id" = PaymentIntentId, Path, description = "The payment intent"),
+           ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key, to pay with a saved card or save one")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
+              (status = 403, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, headers: HeaderMap, body: JsonBody) -> ApiResult<Recorded> {
     let publishable = r.caller.kind == KeyKind::Publishable;
     if !publishable {
         r.caller.require(Permission::TransactionsCreate)?;
     }
     r.limit_card_attempts(&state).await?;
     let req: ConfirmIntentRequest = body.parse()?;
-    payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone()).await
+    let session = headers.get(super::customers::SESSION_HEADER).and_then(|v| v.to_str().ok());
+    payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone(), session).await
 }
 
 /// Change an intent's amount, line items or metadata before it is paid (secret key).

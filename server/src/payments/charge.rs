@@ -311,7 +311,11 @@ fn check_return_url(url: Option<&String>, origin: Option<&str>) -> ApiResult<()>
 
 /// `POST /payments/intents/{id}/confirm`. `publishable` callers must send the client secret;
 /// `origin` is the confirming page's origin, the one the 3-D Secure page will answer.
-pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentRequest, publishable: bool, origin: Option<String>) -> ApiResult<Recorded> {
+///
+/// With a publishable key, paying with the customer's saved card or saving the card needs that
+/// customer's live session (`customer_session`, its secret), as listing their cards does: the
+/// client secret alone shows only this payment.
+pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentRequest, publishable: bool, origin: Option<String>, customer_session: Option<&str>) -> ApiResult<Recorded> {
     let mut intent = if publishable {
         intent_for_client(&ctx, &id, req.client_secret.as_deref()).await?
     } else {
@@ -333,6 +337,19 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
         // A saved card pays only for its own customer.
         if customer.as_ref() != Some(&saved.method.customer_id) {
             return Err(ApiError::not_found("payment method").with_details(json!({ "field": "paymentMethodId" })));
+        }
+    }
+    let saved = matches!(source, Source::Saved(_));
+    if publishable && (saved || req.save_card) {
+        let field = if saved { "paymentMethodId" } else { "saveCard" };
+        let Some(secret) = customer_session else {
+            return Err(ApiError::forbidden("A publishable key needs the customer's session secret in the Kassa-Customer-Session header to pay with a saved card or save one")
+                .with_details(json!({ "field": field })));
+        };
+        let holder = customers::session_customer(&ctx.state.store, ctx.merchant, &hash_secret(secret), now_ms()).await?;
+        if holder.is_none() || holder != customer {
+            let missing = if saved { "payment method" } else { "customer" };
+            return Err(ApiError::not_found(missing).with_details(json!({ "field": field })));
         }
     }
     if let Some(tip) = req.tip_cents.map(MinorUnits::get) {
