@@ -18,30 +18,38 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn the_books_never_go_negative_and_a_tip_is_bounded() {
     let app = TestApp::new().await;
-    // Authorize 1000, tip 500, capture 100, tip 0: once -400 captured.
+    // Authorize 1000, tip 200, capture 100, tip 0: once -100 captured.
     let id = app.authorized(1000).await;
-    app.post(&format!("/api/v1/payments/{id}/tip"), app.sk(), json!({ "tipCents": 500 })).await.data(200);
+    app.post(&format!("/api/v1/payments/{id}/tip"), app.sk(), json!({ "tipCents": 200 })).await.data(200);
     let partial = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 100 })).await;
     assert_eq!(partial.error(400, "VALIDATION_ERROR")["details"]["field"], "amountCents", "a capture covers the tip");
-    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 600 })).await;
-    assert_eq!(captured.data(200)["capturedAmountCents"], 600);
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300 })).await;
+    assert_eq!(captured.data(200)["capturedAmountCents"], 300);
     // A partial capture is final: no tip changes what was captured.
     app.post(&format!("/api/v1/payments/{id}/tip"), app.sk(), json!({ "tipCents": 0 })).await.error(409, "INVALID_STATE");
-    assert_eq!(app.intent(&id).await["intent"]["capturedAmountCents"], 600);
+    assert_eq!(app.intent(&id).await["intent"]["capturedAmountCents"], 300);
 
     // A tip of ten billion on a captured sale once made ten billion refundable.
     let sale = app.captured(1000).await;
     let huge = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 10_000_000_000i64 })).await;
     assert_eq!(huge.error(400, "VALIDATION_ERROR")["details"]["field"], "tipCents");
     app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 1001 })).await.error(409, "INVALID_STATE");
-    // A fully captured sale takes a tip up to its amount; the capture follows it.
-    let tipped = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 1000 })).await;
-    assert_eq!(tipped.data(200)["capturedAmountCents"], 2000);
+    // A tip above the authorization follows the processor's rule: the sandbox, as card networks
+    // do, takes a total up to a fifth above what it authorized, and the capture follows it.
+    let past = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 201 })).await;
+    let message = past.error(409, "INVALID_STATE")["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("at most a fifth above the 1000 it authorized (1200)"), "{message}");
+    assert_eq!(app.intent(&sale).await["intent"]["capturedAmountCents"], 1000, "nothing changed");
+    assert!(app.processor.effects_of("tip").iter().all(|e| e.amount_cents != 201));
+    let tipped = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 200 })).await;
+    assert_eq!(tipped.data(200)["capturedAmountCents"], 1200);
+    // Measured against the authorization, not the tipped total: 1000 + 240 is past it.
+    app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 240 })).await.error(409, "INVALID_STATE");
     // After a refund, the tip is settled.
     app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 100 })).await.data(200);
     app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 0 })).await.error(409, "INVALID_STATE");
     let books = app.intent(&sale).await["intent"].clone();
-    assert_eq!((books["capturedAmountCents"].as_i64(), books["refundedAmountCents"].as_i64()), (Some(2000), Some(100)));
+    assert_eq!((books["capturedAmountCents"].as_i64(), books["refundedAmountCents"].as_i64()), (Some(1200), Some(100)));
 }
 
 #[tokio::test]

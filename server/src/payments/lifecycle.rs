@@ -141,9 +141,10 @@ pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> A
         return Err(operation::busy_or(&intent, not_tippable));
     }
     let processor = ctx.state.processor_of_payment(ctx.merchant, intent.processor_token.as_deref()).await?;
+    let authorized = intents::authorized_amount(&ctx.state.store, ctx.merchant, &intent.id).await?.unwrap_or(intent.total_cents());
     let op = claim_change(&ctx, &intent, Plan::Tip { tip_cents: tip }, Some(Hold::Tip { tip: intent.tip_cents }), not_tippable).await?;
     let key = op.processor_key("tip");
-    let call = processor.adjust_tip(reference(&intent), tip, intent.amount_cents + tip, &key);
+    let call = processor.adjust_tip(reference(&intent), tip, intent.amount_cents + tip, authorized, &key);
     run(&ctx, op, call).await
 }
 

@@ -573,7 +573,13 @@ async fn call(state: &AppState, op: &Operation, intent: &IntentRecord) -> Answer
         Plan::Capture { amount_cents } => within(state.processor_timeout, processor.capture(reference, amount_cents, &key)).await,
         Plan::Void { .. } => within(state.processor_timeout, processor.void(reference, &key)).await,
         Plan::Refund { amount_cents } => within(state.processor_timeout, processor.refund(reference, amount_cents, &key)).await,
-        Plan::Tip { tip_cents } => within(state.processor_timeout, processor.adjust_tip(reference, tip_cents, intent.amount_cents + tip_cents, &key)).await,
+        Plan::Tip { tip_cents } => {
+            let authorized = match intents::authorized_amount(&state.store, &op.merchant, &op.intent_id).await {
+                Ok(authorized) => authorized.unwrap_or(intent.total_cents()),
+                Err(_) => return Answer::Call(Err(ProcessorError::Failed { code: "not_sent".into(), text: "The payment's authorization could not be read".into() })),
+            };
+            within(state.processor_timeout, processor.adjust_tip(reference, tip_cents, intent.amount_cents + tip_cents, authorized, &key)).await
+        }
         Plan::Authorize { .. } | Plan::ThreeDs { .. } => Err(not_processed()),
     };
     Answer::Call(result)

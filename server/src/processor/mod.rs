@@ -151,8 +151,9 @@ pub trait Processor: Send + Sync {
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
-    /// Sets the tip, making the payment's total `total_cents`.
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    /// Sets the tip, making the payment's total `total_cents` of the `authorized_cents` the card
+    /// was authorized for; a total above the authorization follows the processor's own rule.
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, authorized_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     /// What the processor did for the call made with `idempotency_key`: `None` when it never
     /// received that call (so it had no effect).
     async fn lookup(&self, call: &Lookup<'_>) -> Result<Option<Reply>, ProcessorError>;

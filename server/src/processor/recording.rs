@@ -128,9 +128,9 @@ impl Processor for RecordingProcessor {
         self.effect("refund", idempotency_key, amount_cents, result).await
     }
 
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, authorized_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
         self.money_call().await;
-        let result = self.inner.adjust_tip(reference, tip_cents, total_cents, idempotency_key).await;
+        let result = self.inner.adjust_tip(reference, tip_cents, total_cents, authorized_cents, idempotency_key).await;
         self.effect("tip", idempotency_key, tip_cents, result).await
     }
 

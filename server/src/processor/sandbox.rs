@@ -347,7 +347,17 @@ impl Processor for SandboxProcessor {
         self.once(key, "refund", Some(amount_cents), || approval(reference("refund", key))).await
     }
 
-    async fn adjust_tip(&self, _reference: &str, tip_cents: i64, _total_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(&self, _reference: &str, tip_cents: i64, total_cents: i64, authorized_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+        // The card networks' tip tolerance: a total up to a fifth above the authorization.
+        let most = authorized_cents + authorized_cents / 5;
+        if total_cents > most {
+            self.network().await;
+            return Err(ProcessorError::Refused {
+                text: format!(
+                    "The sandbox, as card networks do, captures at most a fifth above the {authorized_cents} it authorized ({most}); a tip of {tip_cents} makes {total_cents}. Charge the rest separately"
+                ),
+            });
+        }
         self.once(key, "tip", Some(tip_cents), || approval(reference("tip", key))).await
     }
 

@@ -455,7 +455,8 @@ impl Processor for StripeProcessor {
     /// Stripe captures at most what it authorized, and never changes a captured amount: a tip fits
     /// only inside the authorization, before capture. It is then taken by the capture, and needs
     /// no call of its own.
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, _key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, _authorized_cents: i64, _key: &str) -> Result<Reply, ProcessorError> {
+        // Stripe's own record of what it authorized is the one its rule applies to.
         let pi = self.payment_intent(reference).await?;
         let authorized = pi["amount_capturable"].as_i64().filter(|a| *a > 0).or(pi["amount"].as_i64()).unwrap_or(0);
         match pi["status"].as_str().unwrap_or_default() {

@@ -59,8 +59,19 @@ pub async fn insert_transaction(tx: &mut Tx, merchant: &MerchantId, t: &NewTrans
     Ok(())
 }
 
-/// Whether the payment's history holds the processor's refund `reference` as done, and whether it
-/// holds a failure of that refund after it.
+/// The amount of the payment's latest approved authorization, which its tips are measured
+/// against.
+pub async fn authorized_amount(store: &Store, merchant: &MerchantId, intent: &PaymentIntentId) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT amount_cents FROM transactions WHERE merchant_id = $1 AND intent_id = $2 AND kind = 'authorize' AND status = 'approved'
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(merchant)
+    .bind(intent)
+    .fetch_optional(store.reader())
+    .await
+}
+
 /// What the history holds of the refund `reference`: the amount it recorded as refunded (none when
 /// it never was), and whether its failure was recorded since.
 pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &PaymentIntentId, reference: &str) -> Result<(Option<i64>, bool), sqlx::Error> {
