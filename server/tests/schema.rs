@@ -124,6 +124,9 @@ const CROSS_MERCHANT: &[&str] = &[
     "SELECT merchant_id, api_key_id, key, fingerprint FROM idempotency_keys WHERE fingerprint NOT LIKE",
     // At start, webhook secrets sealed under an old key are sealed again.
     "SELECT merchant_id, id, secret FROM webhook_endpoints ORDER BY",
+    // At start, processor credentials sealed under an old key (every version payments may still
+    // need) are sealed again; each is then written back by its merchant.
+    "SELECT merchant_id, version, credentials FROM processor_credentials ORDER BY",
     // Rate-limit buckets full for a minute are dropped for everyone.
     "DELETE FROM rate_limits WHERE full_at <",
     // The sandbox's 3-D Secure page knows only the payment's id.

@@ -68,8 +68,8 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
 }
 
 /// Chooses this merchant's card processor (secret key only). A Stripe key is tried at Stripe
-/// before it is kept, sealed with the server's encryption key. Payments already made stay with
-/// the processor that made them.
+/// before it is kept, sealed with the server's encryption key, as a new version of the merchant's
+/// credentials. Payments already made stay with the processor and credentials that made them.
 #[utoipa::path(post, path = "/processor", tag = "processor",
     request_body = UpdateProcessorRequest,
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
@@ -94,9 +94,10 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .store
         .write(move |tx| {
             Box::pin(async move {
-                registry::save(tx, &merchant, req.processor, sealed.as_deref()).await?;
+                let now = now_ms();
+                registry::save(tx, &merchant, req.processor, sealed.as_deref(), now).await?;
                 let response = Recorded::ok(&Data { data: shown });
-                response.save(tx, &merchant, key.as_ref(), now_ms()).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok::<_, ApiError>(response)
             })
         })
