@@ -113,6 +113,19 @@ pub async fn load(store: &Store, keyring: &Keyring, merchant: &MerchantId) -> Ap
     Ok((kind, credentials))
 }
 
+/// The webhook signing secrets of every version of `merchant`'s Stripe credentials still kept,
+/// the newest first: Stripe goes on telling about payments made with an account the merchant
+/// has left.
+pub async fn stripe_webhook_secrets(store: &Store, keyring: &Keyring, merchant: &MerchantId) -> ApiResult<Vec<String>> {
+    let mut secrets = Vec::new();
+    for (_, named, sealed) in processors::versions(store, merchant).await? {
+        if kind_of(merchant, &named)? == ProcessorKind::Stripe {
+            secrets.extend(open(keyring, merchant, &sealed)?.webhook_secret);
+        }
+    }
+    Ok(secrets)
+}
+
 /// Seals every version of every merchant's processor credentials again under the current key
 /// (after a rotation); returns how many it sealed.
 pub async fn reseal_all(store: &Store, keyring: &Keyring) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
