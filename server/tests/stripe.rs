@@ -1078,3 +1078,64 @@ async fn payments_made_with_one_stripe_key_are_captured_and_refunded_with_it_aft
     let keys: Vec<&str> = asked.iter().filter(|r| r.starts_with("POST")).filter_map(|r| r.rsplit(' ').next()).collect();
     assert_eq!(keys, [localstripe::SECRET_KEY, OTHER_KEY], "{asked:?}");
 }
+
+#[tokio::test]
+async fn a_challenge_at_stripe_finishes_there_and_stripe_s_events_still_count_after_the_merchant_moves_to_the_sandbox() {
+    let app = TestApp::on_stripe().await;
+    let (payment, _, pending) = challenged(&app, 2600, "4000002760003184").await;
+    let pi_id = reference(&pending);
+    back_to_the_sandbox(&app).await;
+
+    // The cardholder was still on Stripe's page: Kassa's address sends them there, and their
+    // return resumes the PaymentIntent at Stripe.
+    let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
+    assert_eq!(returned(&app, &back).await, (200, "captured".to_owned()));
+    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "succeeded");
+    assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
+    assert!(app.processor.effects().is_empty(), "the sandbox did nothing: {:?}", app.processor.effects());
+
+    // A refund goes to Stripe, which fails it later and says so with the secret of the account
+    // the merchant left: the event still verifies, and the refund is taken back.
+    let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": payment, "amountCents": 600 })).await;
+    assert_eq!(refunded.data(200)["refundedAmountCents"], 600);
+    let mut refund = localstripe::refunds_of(&pi_id).await.remove(0);
+    refund["status"] = json!("failed");
+    refund["failure_reason"] = json!("expired_or_canceled_card");
+    let event = json!({ "id": "evt_kassa_after_the_move", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    let applied = app.stripe_event(&event).await;
+    assert_eq!(applied.status, 200, "{}", applied.json);
+    assert_eq!(applied.json["applied"], "refund_failed");
+    assert_eq!(app.intent(&payment).await["intent"]["refundedAmountCents"], 0);
+}
+
+#[tokio::test]
+async fn a_rotated_encryption_key_seals_every_stripe_key_payments_still_need_again() {
+    const OTHER_KEY: &str = "sk_test_kassa_rotated_account";
+    let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();
+    let (old, new) = ("cd".repeat(32), "ab".repeat(32));
+    let mut app = TestApp::with_latency(Duration::ZERO).await;
+    app.state.keyring = Arc::new(Keyring::parse(&old).unwrap());
+    app.use_stripe_at(url);
+    let choose = |key: &'static str| app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": key }));
+    assert_eq!(choose(localstripe::SECRET_KEY).await.data(200)["processor"], "stripe");
+    let first = app.sale("4242424242424242", 1400).await.data(201).clone();
+    assert_eq!(choose(OTHER_KEY).await.data(200)["processor"], "stripe");
+    let second = app.sale("4242424242424242", 1600).await.data(201).clone();
+
+    // New key first, the old one after it: both versions are sealed again under the new one.
+    let both = Keyring::parse(&format!("{new},{old}")).unwrap();
+    assert_eq!(kassa_server::processor::registry::reseal_all(&app.store, &both).await.unwrap(), 2);
+    assert_eq!(kassa_server::processor::registry::reseal_all(&app.store, &both).await.unwrap(), 0);
+    // Then the old key goes, and both payments are still refunded at Stripe.
+    app.state.keyring = Arc::new(Keyring::parse(&new).unwrap());
+    app.restart().await;
+    app.use_stripe_at(url);
+    for payment in [&first, &second] {
+        let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(payment) })).await;
+        assert_eq!(refunded.data(200)["status"], "refunded");
+        assert_eq!(localstripe::refunds_of(&reference(payment)).await.len(), 1);
+    }
+    for (table, column, value) in app.db.stored_values().await {
+        assert!(!value.contains(localstripe::SECRET_KEY) && !value.contains(OTHER_KEY), "{table}.{column} holds a Stripe key");
+    }
+}
