@@ -30,7 +30,7 @@ pub async fn create_with_processor(
         .write(move |tx| {
             Box::pin(async move {
                 let created = insert(tx, &id, &name).await?;
-                crate::processor::registry::save(tx, &id, processor, sealed.as_deref()).await?;
+                crate::processor::registry::save(tx, &id, processor, sealed.as_deref(), now_ms()).await?;
                 Ok(created)
             })
         })

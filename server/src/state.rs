@@ -6,8 +6,8 @@ use crate::caches::{InFlight, KeyCache};
 use crate::rate_limit::{Limits, RateLimiter};
 use kassa::id::MerchantId;
 
-use crate::error::ApiResult;
-use crate::processor::registry::Processors;
+use crate::error::{ApiError, ApiResult};
+use crate::processor::registry::{MadeWith, Processors};
 use crate::processor::Processor;
 use crate::store::Store;
 
@@ -64,16 +64,19 @@ impl AppState {
 
     /// The processor `merchant`'s new payments go to.
     pub async fn processor_for(&self, merchant: &MerchantId) -> ApiResult<Arc<dyn Processor>> {
+        Ok(self.current_processor(merchant).await?.1)
+    }
+
+    /// [`AppState::processor_for`], with what a payment made with it records.
+    pub async fn current_processor(&self, merchant: &MerchantId) -> ApiResult<(MadeWith, Arc<dyn Processor>)> {
         self.processors.for_merchant(&self.store, &self.keyring, merchant).await
     }
 
-    /// The processor that holds a payment made with the card `processor_token`: a sandbox payment
-    /// stays with the sandbox after its merchant moved on (it can still be captured, voided and
-    /// refunded); any other goes to the merchant's processor.
-    pub async fn processor_of_payment(&self, merchant: &MerchantId, processor_token: Option<&str>) -> ApiResult<Arc<dyn Processor>> {
-        if processor_token.is_some_and(crate::processor::sandbox::is_sandbox_token) {
-            return Ok(self.processors.sandbox().clone());
-        }
-        self.processor_for(merchant).await
+    /// The processor a payment was made with (`made`, as recorded on it), with the very
+    /// credentials it used, whatever the merchant uses now: it is captured, voided, refunded and
+    /// looked up there.
+    pub async fn processor_of_payment(&self, merchant: &MerchantId, made: Option<MadeWith>) -> ApiResult<Arc<dyn Processor>> {
+        let made = made.ok_or_else(|| ApiError::internal(format!("a payment of {merchant} names no processor")))?;
+        self.processors.of_payment(&self.store, &self.keyring, merchant, made).await
     }
 }

@@ -124,6 +124,9 @@ const CROSS_MERCHANT: &[&str] = &[
     "SELECT merchant_id, api_key_id, key, fingerprint FROM idempotency_keys WHERE fingerprint NOT LIKE",
     // At start, webhook secrets sealed under an old key are sealed again.
     "SELECT merchant_id, id, secret FROM webhook_endpoints ORDER BY",
+    // At start, processor credentials sealed under an old key (every version payments may still
+    // need) are sealed again; each is then written back by its merchant.
+    "SELECT merchant_id, version, credentials FROM processor_credentials ORDER BY",
     // Rate-limit buckets full for a minute are dropped for everyone.
     "DELETE FROM rate_limits WHERE full_at <",
     // The sandbox's 3-D Secure page knows only the payment's id.
@@ -173,4 +176,69 @@ fn every_query_of_a_merchants_rows_names_the_merchant() {
         }
     }
     assert!(unscoped.is_empty(), "statements that do not name the merchant:\n{}", unscoped.join("\n"));
+}
+
+/// Payments kept before payments named their processor: a sandbox card stays with the sandbox,
+/// any other takes the merchant's Stripe credentials of then, and a merchant's sealed credentials
+/// become its first version.
+#[tokio::test]
+async fn payments_kept_before_processor_versions_stay_with_the_processor_that_made_them() {
+    use kassa::api::ProcessorKind;
+    use kassa_server::processor::registry::{self, Credentials};
+
+    let db = TestDb::new().await;
+    let (dir, before) = if common::database::on_postgres() { ("postgres", 6) } else { ("sqlite", 13) };
+    let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).join(dir);
+    let mut migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= before).cloned().collect::<Vec<_>>().into();
+    // The database as it was, made the way the server makes it.
+    let url = if common::database::on_postgres() { db.url.clone() } else { format!("{}?mode=rwc", db.url) };
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    migrator.run(&mut conn).await.unwrap();
+
+    let keyring = kassa_server::crypto::Keyring::random();
+    let (on_stripe, left_stripe): (kassa::id::MerchantId, kassa::id::MerchantId) = ("mer_onstripe".parse().unwrap(), "mer_leftstripe".parse().unwrap());
+    let credentials = Credentials { secret_key: "sk_test_kept_before".into(), webhook_secret: None };
+    let sealed = registry::seal(&keyring, &on_stripe, Some(&credentials)).unwrap();
+    for (merchant, processor, sealed) in [(&on_stripe, "stripe", Some(sealed.as_str())), (&left_stripe, "sandbox", None)] {
+        sqlx::query("INSERT INTO merchants (id, name, created_at, processor, processor_credentials) VALUES ($1, 'Shop', 1, $2, $3)")
+            .bind(merchant.to_string())
+            .bind(processor)
+            .bind(sealed)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let payments = [(&on_stripe, "pi_sandboxcard", Some("sbx_approve_y_m_1")), (&on_stripe, "pi_stripecard", Some("pm_1")), (&on_stripe, "pi_unpaid", None), (&left_stripe, "pi_leftbehind", Some("pm_2"))];
+    for (merchant, id, token) in payments {
+        sqlx::query(
+            "INSERT INTO payment_intents (merchant_id, id, status, amount_cents, tip_cents, captured_amount_cents, refunded_amount_cents,
+                 currency, capture_method, processor_token, line_items, metadata, created_at, updated_at)
+             VALUES ($1, $2, 'captured', 100, 0, 100, 0, 'USD', 'automatic', $3, '[]', '{}', 1, 1)",
+        )
+        .bind(merchant.to_string())
+        .bind(id)
+        .bind(token)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+
+    let store = kassa_server::store::Store::connect(&db.url).await.expect("the later migrations");
+    let made: Vec<(String, Option<String>, Option<i64>)> = sqlx::query_as("SELECT id, processor, processor_version FROM payment_intents ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let expected = [
+        ("pi_leftbehind", Some("stripe"), None), // its credentials were gone already: its calls are refused, never faked
+        ("pi_sandboxcard", Some("sandbox"), None),
+        ("pi_stripecard", Some("stripe"), Some(1)),
+        ("pi_unpaid", None, None),
+    ];
+    let made: Vec<(&str, Option<&str>, Option<i64>)> = made.iter().map(|(id, p, v)| (id.as_str(), p.as_deref(), *v)).collect();
+    assert_eq!(made, expected);
+    let (kind, kept) = registry::load(&store, &keyring, &on_stripe).await.unwrap();
+    assert_eq!((kind, kept.map(|c| c.secret_key)), (ProcessorKind::Stripe, Some("sk_test_kept_before".to_owned())));
+    assert_eq!(registry::load(&store, &keyring, &left_stripe).await.unwrap().0, ProcessorKind::Sandbox);
 }

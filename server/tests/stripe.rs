@@ -491,8 +491,8 @@ fn holding_none() -> Holds {
     Arc::new(|_| false)
 }
 
-/// [`lossy_proxy`], which also writes down each request's method and path in `seen`, and holds
-/// each request whose path `holds` names.
+/// [`lossy_proxy`], which also writes down each request's method, path and secret key (as
+/// `POST /v1/refunds sk_test_…`) in `seen`, and holds each request whose path `holds` names.
 async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>, holds: Holds) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -527,7 +527,9 @@ async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, se
                     request.extend_from_slice(&buf[..n]);
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
-                seen.lock().unwrap().push(head.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+                let key = head.lines().find_map(|l| l.to_ascii_lowercase().starts_with("authorization: bearer ").then(|| l[22..].trim().to_owned()));
+                let asked = head.split_whitespace().take(2).chain(key.as_deref()).collect::<Vec<_>>().join(" ");
+                seen.lock().unwrap().push(asked);
                 if holds(&path) {
                     let _held = client;
                     return std::future::pending().await;
@@ -1002,4 +1004,184 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
     assert!(asked_again <= 10 * 2, "at most one round's share of the merchant's operations is asked: {asked_again}");
     let pending = app.get("/api/v1/payments/transactions?limit=100", app.sk()).await;
     assert!(pending.data(200).as_array().unwrap().iter().all(|p| p["status"] == "processing"), "nothing of the hanging merchant's was guessed");
+}
+
+/// The merchant moves a processor away, and its Stripe payments stay at Stripe.
+async fn back_to_the_sandbox(app: &TestApp) {
+    let back = app.post("/api/v1/processor", app.sk(), json!({ "processor": "sandbox" })).await;
+    assert_eq!(back.data(200)["processor"], "sandbox");
+}
+
+#[tokio::test]
+async fn a_stripe_payment_is_refunded_at_stripe_after_the_merchant_moves_to_the_sandbox() {
+    let app = TestApp::on_stripe().await;
+    let authorized = app.authorize("4242424242424242", 3000).await.data(201).clone();
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id(&authorized) })).await;
+    assert_eq!(captured.data(200)["status"], "captured");
+    let pi_id = reference(&authorized);
+    back_to_the_sandbox(&app).await;
+
+    let refund = |amount: i64| app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&authorized), "amountCents": amount }));
+    let refunded = refund(1200).await;
+    assert_eq!(refunded.data(200)["status"], "partially_refunded");
+    assert_eq!(refunded.data(200)["refundedAmountCents"], 1200);
+    let at_stripe = localstripe::refunds_of(&pi_id).await;
+    assert_eq!(at_stripe.len(), 1, "the refund reached Stripe: {at_stripe:?}");
+    assert_eq!((at_stripe[0]["amount"].as_i64(), at_stripe[0]["status"].as_str()), (Some(1200), Some("succeeded")));
+    let history = app.intent(&id(&authorized)).await;
+    let recorded = history["transactions"].as_array().unwrap().iter().find(|t| t["type"] == "refund").unwrap().clone();
+    assert_eq!(recorded["providerReference"], at_stripe[0]["id"], "the refund names Stripe's");
+    assert_eq!(recorded["status"], "approved");
+    assert!(app.processor.effects_of("refund").is_empty(), "the sandbox refunded nothing");
+
+    // What is left is 1800: a refund past it is refused before anything is sent.
+    assert_eq!(refund(2000).await.error(409, "INVALID_STATE")["details"]["refundableCents"], 1800);
+    assert_eq!(refund(1800).await.data(200)["status"], "refunded");
+    refund(1).await.error(409, "INVALID_STATE");
+    let mut amounts: Vec<i64> = localstripe::refunds_of(&pi_id).await.iter().map(|r| r["amount"].as_i64().unwrap()).collect();
+    amounts.sort();
+    assert_eq!(amounts, [1200, 1800]);
+    assert_eq!(localstripe::payment_intent(&pi_id).await["latest_charge"]["amount_refunded"], 3000);
+
+    // New payments are the sandbox's.
+    let declined = app.sale("4000000000009995", 500).await;
+    assert_eq!(declined.error(402, "CARD_DECLINED")["details"]["declineCode"], "insufficient_funds");
+}
+
+#[tokio::test]
+async fn a_refund_left_pending_when_the_merchant_moves_to_the_sandbox_is_looked_up_at_stripe() {
+    let mut app = TestApp::on_stripe().await;
+    let dropping = Arc::new(AtomicBool::new(false));
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let proxy = watching_proxy(dropping.clone(), "/v1/refunds", seen.clone(), holding_none()).await;
+    app.use_stripe_at(&proxy);
+    let sale = app.sale("4242424242424242", 2000).await.data(201).clone();
+
+    // Stripe refunds; its answer is lost, so the refund waits for the reconciler.
+    dropping.store(true, Ordering::SeqCst);
+    let lost = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await;
+    lost.error(504, "PROVIDER_TIMEOUT");
+    dropping.store(false, Ordering::SeqCst);
+    assert_eq!(localstripe::refunds_of(&reference(&sale)).await.len(), 1);
+    back_to_the_sandbox(&app).await;
+
+    let asked_before = seen.lock().unwrap().len();
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::ZERO).await.unwrap(), 1);
+    let asked: Vec<String> = seen.lock().unwrap()[asked_before..].to_vec();
+    assert!(asked.iter().any(|r| r.starts_with("GET /v1/refunds")), "the reconciler asked Stripe: {asked:?}");
+    let books = app.intent(&id(&sale)).await;
+    assert_eq!(books["intent"]["status"], "partially_refunded", "Stripe's refund is on the books");
+    assert_eq!(books["intent"]["refundedAmountCents"], 700);
+    assert!(app.processor.effects_of("refund").is_empty(), "the sandbox was not asked");
+
+    // So the 700 is not refunded twice: what is left is 1300, and it goes to Stripe too.
+    let more = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 2000 })).await;
+    assert_eq!(more.error(409, "INVALID_STATE")["details"]["refundableCents"], 1300);
+    let rest = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 1300 })).await;
+    assert_eq!(rest.data(200)["status"], "refunded");
+    let mut amounts: Vec<i64> = localstripe::refunds_of(&reference(&sale)).await.iter().map(|r| r["amount"].as_i64().unwrap()).collect();
+    amounts.sort();
+    assert_eq!(amounts, [700, 1300]);
+}
+
+#[tokio::test]
+async fn payments_made_with_one_stripe_key_are_captured_and_refunded_with_it_after_the_merchant_changes_keys() {
+    const OTHER_KEY: &str = "sk_test_kassa_another_account";
+    let mut app = TestApp::on_stripe().await;
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let proxy = watching_proxy(Arc::default(), "", seen.clone(), holding_none()).await;
+    app.use_stripe_at(&proxy);
+    let held = app.authorize("4242424242424242", 2500).await.data(201).clone();
+    let sale = app.sale("4242424242424242", 1800).await.data(201).clone();
+
+    let moved = app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": OTHER_KEY })).await;
+    assert_eq!(moved.data(200)["secretKeyHint"], "sk_test_…ount");
+    let asked_before = seen.lock().unwrap().len();
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id(&held) })).await;
+    assert_eq!(captured.data(200)["status"], "captured");
+    let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 800 })).await;
+    assert_eq!(refunded.data(200)["status"], "partially_refunded");
+    let voidable = app.sale("4242424242424242", 900).await.data(201).clone();
+
+    let asked: Vec<String> = seen.lock().unwrap()[asked_before..].to_vec();
+    let with = |key: &str, what: &str| asked.iter().filter(|r| r.ends_with(&format!(" {key}")) && r.contains(what)).count();
+    assert_eq!(with(localstripe::SECRET_KEY, &format!("/v1/payment_intents/{}/capture", reference(&held))), 1, "{asked:?}");
+    assert_eq!(with(localstripe::SECRET_KEY, "POST /v1/refunds"), 1, "{asked:?}");
+    assert_eq!(with(OTHER_KEY, "/capture"), 0, "{asked:?}");
+    assert_eq!(with(OTHER_KEY, "/v1/refunds"), 0, "{asked:?}");
+    // The new payment is made with the new key.
+    assert!(with(OTHER_KEY, &format!("/v1/payment_intents/{}", reference(&voidable))) >= 1, "{asked:?}");
+    assert_eq!(localstripe::payment_intent(&reference(&held)).await["status"], "succeeded");
+    assert_eq!(localstripe::refunds_of(&reference(&sale)).await.len(), 1);
+
+    // Both keys' payments go on after a restart (nothing of the server's memory is kept).
+    app.restart().await;
+    app.use_stripe_at(&proxy);
+    let asked_before = seen.lock().unwrap().len();
+    assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&held) })).await.data(200)["status"], "refunded");
+    assert_eq!(app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id(&voidable) })).await.data(200)["status"], "voided");
+    let asked: Vec<String> = seen.lock().unwrap()[asked_before..].to_vec();
+    let keys: Vec<&str> = asked.iter().filter(|r| r.starts_with("POST")).filter_map(|r| r.rsplit(' ').next()).collect();
+    assert_eq!(keys, [localstripe::SECRET_KEY, OTHER_KEY], "{asked:?}");
+}
+
+#[tokio::test]
+async fn a_challenge_at_stripe_finishes_there_and_stripe_s_events_still_count_after_the_merchant_moves_to_the_sandbox() {
+    let app = TestApp::on_stripe().await;
+    let (payment, _, pending) = challenged(&app, 2600, "4000002760003184").await;
+    let pi_id = reference(&pending);
+    back_to_the_sandbox(&app).await;
+
+    // The cardholder was still on Stripe's page: Kassa's address sends them there, and their
+    // return resumes the PaymentIntent at Stripe.
+    let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
+    assert_eq!(returned(&app, &back).await, (200, "captured".to_owned()));
+    assert_eq!(localstripe::payment_intent(&pi_id).await["status"], "succeeded");
+    assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
+    assert!(app.processor.effects().is_empty(), "the sandbox did nothing: {:?}", app.processor.effects());
+
+    // A refund goes to Stripe, which fails it later and says so with the secret of the account
+    // the merchant left: the event still verifies, and the refund is taken back.
+    let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": payment, "amountCents": 600 })).await;
+    assert_eq!(refunded.data(200)["refundedAmountCents"], 600);
+    let mut refund = localstripe::refunds_of(&pi_id).await.remove(0);
+    refund["status"] = json!("failed");
+    refund["failure_reason"] = json!("expired_or_canceled_card");
+    let event = json!({ "id": "evt_kassa_after_the_move", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    let applied = app.stripe_event(&event).await;
+    assert_eq!(applied.status, 200, "{}", applied.json);
+    assert_eq!(applied.json["applied"], "refund_failed");
+    assert_eq!(app.intent(&payment).await["intent"]["refundedAmountCents"], 0);
+}
+
+#[tokio::test]
+async fn a_rotated_encryption_key_seals_every_stripe_key_payments_still_need_again() {
+    const OTHER_KEY: &str = "sk_test_kassa_rotated_account";
+    let url = tokio::task::spawn_blocking(localstripe::url).await.unwrap();
+    let (old, new) = ("cd".repeat(32), "ab".repeat(32));
+    let mut app = TestApp::with_latency(Duration::ZERO).await;
+    app.state.keyring = Arc::new(Keyring::parse(&old).unwrap());
+    app.use_stripe_at(url);
+    let choose = |key: &'static str| app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": key }));
+    assert_eq!(choose(localstripe::SECRET_KEY).await.data(200)["processor"], "stripe");
+    let first = app.sale("4242424242424242", 1400).await.data(201).clone();
+    assert_eq!(choose(OTHER_KEY).await.data(200)["processor"], "stripe");
+    let second = app.sale("4242424242424242", 1600).await.data(201).clone();
+
+    // New key first, the old one after it: both versions are sealed again under the new one.
+    let both = Keyring::parse(&format!("{new},{old}")).unwrap();
+    assert_eq!(kassa_server::processor::registry::reseal_all(&app.store, &both).await.unwrap(), 2);
+    assert_eq!(kassa_server::processor::registry::reseal_all(&app.store, &both).await.unwrap(), 0);
+    // Then the old key goes, and both payments are still refunded at Stripe.
+    app.state.keyring = Arc::new(Keyring::parse(&new).unwrap());
+    app.restart().await;
+    app.use_stripe_at(url);
+    for payment in [&first, &second] {
+        let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(payment) })).await;
+        assert_eq!(refunded.data(200)["status"], "refunded");
+        assert_eq!(localstripe::refunds_of(&reference(payment)).await.len(), 1);
+    }
+    for (table, column, value) in app.db.stored_values().await {
+        assert!(!value.contains(localstripe::SECRET_KEY) && !value.contains(OTHER_KEY), "{table}.{column} holds a Stripe key");
+    }
 }

@@ -68,8 +68,8 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
 }
 
 /// Chooses this merchant's card processor (secret key only). A Stripe key is tried at Stripe
-/// before it is kept, sealed with the server's encryption key. Payments already made stay with
-/// the processor that made them.
+/// before it is kept, sealed with the server's encryption key, as a new version of the merchant's
+/// credentials. Payments already made stay with the processor and credentials that made them.
 #[utoipa::path(post, path = "/processor", tag = "processor",
     request_body = UpdateProcessorRequest,
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
@@ -94,9 +94,10 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody
         .store
         .write(move |tx| {
             Box::pin(async move {
-                registry::save(tx, &merchant, req.processor, sealed.as_deref()).await?;
+                let now = now_ms();
+                registry::save(tx, &merchant, req.processor, sealed.as_deref(), now).await?;
                 let response = Recorded::ok(&Data { data: shown });
-                response.save(tx, &merchant, key.as_ref(), now_ms()).await?;
+                response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok::<_, ApiError>(response)
             })
         })
@@ -116,14 +117,19 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody
 pub async fn stripe_webhook(State(state): State<AppState>, Path(merchant): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<serde_json::Value>> {
     let not_found = || ApiError::not_found("processor webhook endpoint");
     let merchant: MerchantId = merchant.parse().map_err(|_| not_found())?;
-    let (kind, credentials) = registry::load(&state.store, &state.keyring, &merchant).await?;
-    let secret = match (kind, credentials.and_then(|c| c.webhook_secret)) {
-        (ProcessorKind::Stripe, Some(secret)) => secret,
-        _ => return Err(not_found()),
-    };
+    // The merchant's Stripe accounts of now and before: Stripe goes on telling about payments made
+    // with an account the merchant has moved away from.
+    let secrets = registry::stripe_webhook_secrets(&state.store, &state.keyring, &merchant).await?;
+    if secrets.is_empty() {
+        return Err(not_found());
+    }
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    kassa::webhook::verify(&body, signature, &secret, now_ms() / 1000, SIGNATURE_TOLERANCE_SECONDS)
-        .map_err(|e| ApiError::validation("Stripe-Signature", format!("The Stripe-Signature header does not verify: {e}")))?;
+    let now = now_ms() / 1000;
+    let check = |secret: &String| kassa::webhook::verify(&body, signature, secret, now, SIGNATURE_TOLERANCE_SECONDS);
+    if !secrets.iter().any(|secret| check(secret).is_ok()) {
+        let e = check(&secrets[0]).err().map(|e| e.to_string()).unwrap_or_default();
+        return Err(ApiError::validation("Stripe-Signature", format!("The Stripe-Signature header does not verify: {e}")));
+    }
     let event: serde_json::Value = serde_json::from_slice(&body).map_err(|_| ApiError::validation("body", "A Stripe event is a JSON object"))?;
     let applied = processor_events::apply_stripe_event(&state, &merchant, &event).await?;
     tracing::info!(%merchant, event = event["id"].as_str().unwrap_or_default(), kind = event["type"].as_str().unwrap_or_default(), applied = applied.as_str(), "Stripe event");

@@ -94,6 +94,7 @@ fn new_record(spec: NewIntent, now: i64) -> IntentRecord {
         refund_reserved_cents: 0,
         failed_attempts: 0,
         frame_ancestors: None,
+        made_with: None,
     }
 }
 
@@ -207,6 +208,8 @@ async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source, retry_
     let op = Operation::new(ctx, &intent.id, plan);
     intent.status = IntentStatus::Processing;
     intent.pending_operation = Some(op.id.clone());
+    // The payment is made with the merchant's processor of now, and stays with it.
+    intent.made_with = Some(ctx.state.current_processor(ctx.merchant).await?.0);
     let (merchant, spent_token, claimed, op_id) = (ctx.merchant.clone(), source.spent_token(), intent.clone(), op.id.clone());
     operation::claim(ctx, &op, move |tx| {
         Box::pin(async move {
@@ -365,6 +368,8 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
     intent.opener_origin = origin;
     intent.frame_ancestors = frame_ancestors;
     intent.updated_at = now_ms();
+    // This attempt goes to the merchant's processor of now; the payment stays with it.
+    intent.made_with = Some(ctx.state.current_processor(ctx.merchant).await?.0);
     let plan = Plan::Authorize {
         capture: intent.capture_method == CaptureMethod::Automatic,
         on_failure: OnFailure::TryAgain,

@@ -70,7 +70,7 @@ pub async fn capture(ctx: Ctx<'_>, req: CaptureRequest) -> ApiResult<Recorded> {
     if amount < intent.tip_cents {
         return Err(ApiError::validation("amountCents", format!("A capture must cover the tip of {}", intent.tip_cents)));
     }
-    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.processor_token.as_deref()).await?;
+    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
     let op = claim_change(&ctx, &intent, Plan::Capture { amount_cents: amount }, Some(Hold::Capture), not_authorized).await?;
     let key = op.processor_key("capture");
     let call = processor.capture(reference(&intent), amount, &key);
@@ -85,7 +85,7 @@ pub async fn void(ctx: Ctx<'_>, req: VoidRequest) -> ApiResult<Recorded> {
         return Err(operation::busy_or(&intent, not_voidable));
     }
     let amount = if intent.status == IntentStatus::Captured { intent.captured_amount_cents } else { intent.total_cents() };
-    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.processor_token.as_deref()).await?;
+    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
     let op = claim_change(&ctx, &intent, Plan::Void { amount_cents: amount }, Some(Hold::Void), not_voidable).await?;
     let key = op.processor_key("void");
     let call = processor.void(reference(&intent), &key);
@@ -111,7 +111,7 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
     if amount > left {
         return Err(exceeds(left));
     }
-    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.processor_token.as_deref()).await?;
+    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
     let plan = Plan::Refund { amount_cents: amount };
     let op = match claim_change(&ctx, &intent, plan, None, exceeds(left)).await {
         Err(e) if e.code == kassa::ErrorCode::InvalidState => {
@@ -140,7 +140,7 @@ pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> A
     if !(intent.status == IntentStatus::Authorized || fully_captured) {
         return Err(operation::busy_or(&intent, not_tippable));
     }
-    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.processor_token.as_deref()).await?;
+    let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
     let authorized = intents::authorized_amount(&ctx.state.store, ctx.merchant, &intent.id).await?.unwrap_or(intent.total_cents());
     let op = claim_change(&ctx, &intent, Plan::Tip { tip_cents: tip }, Some(Hold::Tip { tip: intent.tip_cents }), not_tippable).await?;
     let key = op.processor_key("tip");

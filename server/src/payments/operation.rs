@@ -28,7 +28,7 @@ use crate::idempotency::{seal_context, Recorded};
 use crate::processor::{AuthorizeCall, CallKind, Lookup, Outcome, Processor, ProcessorError, Reply};
 use crate::state::AppState;
 use crate::store::idempotency::{self, Owner};
-use crate::store::intents::{self, IntentRecord};
+use crate::store::intents::{self, IntentRecord, MadeWith};
 use crate::store::operations::{self, OperationRow};
 use crate::store::Tx;
 
@@ -431,12 +431,12 @@ fn lifecycle(
     }
 }
 
-/// The processor of an operation's merchant; a failure to find it is a failed call (nothing was
-/// sent).
-pub async fn processor_of(state: &AppState, merchant: &MerchantId, processor_token: Option<&str>) -> Result<Arc<dyn Processor>, ProcessorError> {
-    state.processor_of_payment(merchant, processor_token).await.map_err(|e| {
-        tracing::error!(%merchant, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not load the merchant's processor");
-        ProcessorError::Failed { code: "processor_unavailable".into(), text: "The merchant's card processor could not be reached".into() }
+/// The processor a payment was made with (`made`, as recorded on it); a failure to find it is a
+/// failed call (nothing was sent).
+pub async fn processor_of(state: &AppState, merchant: &MerchantId, made: Option<MadeWith>) -> Result<Arc<dyn Processor>, ProcessorError> {
+    state.processor_of_payment(merchant, made).await.map_err(|e| {
+        tracing::error!(%merchant, error = ?e.cause.as_deref().unwrap_or(&e.message), "could not load the payment's processor");
+        ProcessorError::Failed { code: "processor_unavailable".into(), text: "The payment's card processor could not be reached".into() }
     })
 }
 
@@ -444,10 +444,9 @@ pub async fn processor_of(state: &AppState, merchant: &MerchantId, processor_tok
 /// the payment first gets its reference recorded on the intent before the authorization is sent,
 /// so that a lost answer can be looked up.
 pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, authenticated: bool) -> Result<Reply, ProcessorError> {
-    // A new authorization goes to the merchant's processor now; one after 3-D Secure to the one
-    // that asked for it.
-    let holder = intent.processor_token.as_deref().filter(|_| authenticated);
-    let processor = processor_of(state, &op.merchant, holder).await?;
+    // The processor the claim recorded: the merchant's when the attempt began, which is also the
+    // one that asked for 3-D Secure.
+    let processor = processor_of(state, &op.merchant, intent.made_with).await?;
     let processor_token = intent.processor_token.clone().unwrap_or_default();
     let key = op.processor_key("authorize");
     let continued = if authenticated { intent.provider_reference.clone() } else { None };
@@ -563,7 +562,7 @@ async fn call(state: &AppState, op: &Operation, intent: &IntentRecord) -> Answer
     if let Plan::Authorize { .. } = op.plan {
         return Answer::Call(authorize(state, op, intent, false).await);
     }
-    let processor = match processor_of(state, &op.merchant, intent.processor_token.as_deref()).await {
+    let processor = match processor_of(state, &op.merchant, intent.made_with).await {
         Ok(processor) => processor,
         Err(e) => return Answer::Call(Err(e)),
     };
@@ -588,7 +587,7 @@ async fn call(state: &AppState, op: &Operation, intent: &IntentRecord) -> Answer
 /// Asks the processor what it did for a pending operation; `None` when it cannot say now.
 async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
     let intent = intents::find(&state.store, &op.merchant, &op.intent_id).await.ok()??;
-    let processor = processor_of(state, &op.merchant, intent.processor_token.as_deref()).await.ok()?;
+    let processor = processor_of(state, &op.merchant, intent.made_with).await.ok()?;
     let reference = intent.provider_reference.as_deref();
     let lookup = |step: CallKind, continues: bool| {
         let processor = processor.clone();

@@ -65,7 +65,7 @@ async fn challenge_intent(state: &AppState, id: &str, session: &str) -> ApiResul
 
 /// Where the open challenge of `intent` is answered, as the processor that asked for it says.
 async fn site(state: &AppState, merchant: &MerchantId, intent: &IntentRecord) -> Result<ChallengeSite, ProcessorError> {
-    let processor = operation::processor_of(state, merchant, intent.processor_token.as_deref()).await?;
+    let processor = operation::processor_of(state, merchant, intent.made_with).await?;
     within(state.processor_timeout, processor.challenge_site(intent.provider_reference.as_deref())).await
 }
 
@@ -128,7 +128,7 @@ pub async fn returned(state: &AppState, id: &str, query: &[(String, String)]) ->
     if intent.three_ds_session_hash.is_none() {
         return Ok(Page::Invalid);
     }
-    let processor = match operation::processor_of(state, &merchant, intent.processor_token.as_deref()).await {
+    let processor = match operation::processor_of(state, &merchant, intent.made_with).await {
         Ok(processor) => processor,
         Err(e) => return Ok(unavailable(&intent, &e)),
     };
@@ -212,7 +212,7 @@ async fn answer(state: &AppState, merchant: MerchantId, intent: IntentRecord, re
             let key = op.processor_key("authenticate");
             let processor_token = intent.processor_token.clone().unwrap_or_default();
             let reference = intent.provider_reference.as_deref();
-            match operation::processor_of(state, &merchant, intent.processor_token.as_deref()).await {
+            match operation::processor_of(state, &merchant, intent.made_with).await {
                 Ok(processor) => within(state.processor_timeout, processor.authenticate(reference, &processor_token, code, &key)).await,
                 Err(e) => Err(e),
             }

@@ -4,15 +4,16 @@
 use super::record::*;
 
 /// Claims a browser confirmation: `requires_payment_method` → `processing`, held by `op`, with the
-/// card and choices of this attempt, if the intent is still as it was read (same amount, nothing
-/// running, attempts left).
+/// card, choices and processor of this attempt, if the intent is still as it was read (same
+/// amount, nothing running, attempts left).
 pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, read_amount: i64, op: &str, max_failed: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE payment_intents SET
             status = 'processing', pending_operation = $1, payment_method_type = $2, card_brand = $3,
             card_last4 = $4, card_fingerprint = $5, processor_token = $6, customer_id = $7,
             opener_origin = $8, return_url = $9, save_card = $10, updated_at = $11,
-            card_exp_month = $12, card_exp_year = $13, tip_cents = $14, frame_ancestors = $19
+            card_exp_month = $12, card_exp_year = $13, tip_cents = $14, frame_ancestors = $19,
+            processor = $20, processor_version = $21
          WHERE merchant_id = $15 AND id = $16 AND status = 'requires_payment_method'
            AND pending_operation IS NULL AND amount_cents = $17 AND failed_attempts < $18",
     )
@@ -35,6 +36,8 @@ pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRe
     .bind(read_amount)
     .bind(max_failed)
     .bind(&intent.frame_ancestors)
+    .bind(intent.made_with.map(|m| m.kind.as_str()))
+    .bind(intent.made_with.and_then(|m| m.version))
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -13,6 +13,7 @@ pub(super) use sqlx::Row;
 
 pub(super) use crate::store::DbRow;
 pub(super) use crate::store::merchants::decode_error;
+pub use crate::store::processors::MadeWith;
 pub(super) use crate::store::{Backend, SqlBuilder, Store, Tx};
 pub(super) use crate::clock::format_ms;
 
@@ -70,6 +71,9 @@ pub struct IntentRecord {
     pub refund_reserved_cents: i64,
     /// Declined or failed attempts to pay a browser-confirmed intent.
     pub failed_attempts: i64,
+    /// The processor (and credentials) the payment was made with, from its first confirmation on;
+    /// every later call on it goes there.
+    pub made_with: Option<MadeWith>,
 }
 
 impl IntentRecord {
@@ -133,10 +137,10 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
             metadata, next_action, last_error, created_at, updated_at, client_secret_hash,
             three_ds_session_hash, opener_origin, return_url, save_card, resolution, card_exp_month,
             card_exp_year, pending_operation, refund_reserved_cents, failed_attempts, frame_ancestors,
-            reference)
+            reference, processor, processor_version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
-                 $35, $36, $37, $38, $39, $40, $41)",
+                 $35, $36, $37, $38, $39, $40, $41, $42, $43)",
     )
     .bind(&intent.id)
     .bind(merchant)
@@ -179,6 +183,8 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(intent.failed_attempts)
     .bind(&intent.frame_ancestors)
     .bind(&intent.reference)
+    .bind(intent.made_with.map(|m| m.kind.as_str()))
+    .bind(intent.made_with.and_then(|m| m.version))
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -247,7 +253,7 @@ pub(super) const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cent
     order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
     created_at, updated_at, client_secret_hash, three_ds_session_hash, opener_origin, return_url,
     save_card, resolution, card_exp_month, card_exp_year, pending_operation, refund_reserved_cents,
-    failed_attempts, frame_ancestors, reference";
+    failed_attempts, frame_ancestors, reference, processor, processor_version";
 
 pub(super) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -261,6 +267,12 @@ pub(super) fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> 
     let next_action: Option<String> = row.try_get("next_action")?;
     let last_error: Option<String> = row.try_get("last_error")?;
     let resolution: Option<String> = row.try_get("resolution")?;
+    let processor: Option<String> = row.try_get("processor")?;
+    let made_with = processor
+        .map(|p| kassa::api::ProcessorKind::parse(&p).ok_or_else(|| decode_error("processor", &p)))
+        .transpose()?
+        .map(|kind| Ok::<_, sqlx::Error>(MadeWith { kind, version: row.try_get("processor_version")? }))
+        .transpose()?;
     Ok(IntentRecord {
         id: row.try_get("id")?,
         status: status.parse().map_err(|_| decode_error("status", &status))?,
@@ -308,6 +320,7 @@ pub(super) fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> 
         refund_reserved_cents: row.try_get("refund_reserved_cents")?,
         failed_attempts: row.try_get("failed_attempts")?,
         frame_ancestors: row.try_get("frame_ancestors")?,
+        made_with,
     })
 }
 
