@@ -143,6 +143,10 @@ struct ServeArgs {
     /// to twice that (0: no limit).
     #[arg(long, env = "KASSA_SIGN_IN_RATE_LIMIT", default_value_t = 10)]
     sign_in_rate_limit: u32,
+    /// Requests per minute from one client address to the 3-D Secure pages, which may burst to
+    /// twice that (0: no limit).
+    #[arg(long, env = "KASSA_THREE_DS_RATE_LIMIT", default_value_t = 60)]
+    three_ds_rate_limit: u32,
     /// Requests per second allowed to each secret or restricted key (0: no limit).
     #[arg(long, env = "KASSA_SECRET_RATE_LIMIT", default_value_t = 0)]
     secret_rate_limit: u32,
@@ -281,6 +285,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         secret_per_second: args.secret_rate_limit,
         card_attempts_per_address_per_second: args.card_attempt_rate_limit,
         sign_ins_per_address_per_minute: args.sign_in_rate_limit,
+        three_ds_per_address_per_minute: args.three_ds_rate_limit,
     };
     let mut state = AppState::with_limits(store.clone(), processor.clone(), limits);
     state.processors = Arc::new(kassa_server::processor::registry::Processors::new(processor, &args.stripe_api_base));

@@ -25,11 +25,20 @@ pub struct Limits {
     pub card_attempts_per_address_per_second: u32,
     /// Console sign-ins (and password setups) per minute from one client address.
     pub sign_ins_per_address_per_minute: u32,
+    /// Requests per minute from one client address to the 3-D Secure pages (each may ask the
+    /// processor something).
+    pub three_ds_per_address_per_minute: u32,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { publishable_per_second: 100, secret_per_second: 0, card_attempts_per_address_per_second: 5, sign_ins_per_address_per_minute: 10 }
+        Limits {
+            publishable_per_second: 100,
+            secret_per_second: 0,
+            card_attempts_per_address_per_second: 5,
+            sign_ins_per_address_per_minute: 10,
+            three_ds_per_address_per_minute: 60,
+        }
     }
 }
 
@@ -49,6 +58,8 @@ impl Rate {
 
 /// The scope of the sign-in buckets, which belong to no merchant.
 const CONSOLE: &str = "console";
+/// The scope of the 3-D Secure pages' buckets: a page's payment is not known before it is read.
+const THREE_DS: &str = "3ds";
 
 /// Buckets kept before the idle ones are dropped.
 const MAX_BUCKETS: usize = 100_000;
@@ -98,6 +109,12 @@ impl RateLimiter {
     pub async fn check_sign_in(&self, address: IpAddr) -> Result<(), Duration> {
         let rate = Rate::per(self.limits.sign_ins_per_address_per_minute, Duration::from_secs(60));
         self.take(CONSOLE, format!("sign-in:{address}"), rate).await
+    }
+
+    /// One request from `address` to a 3-D Secure page.
+    pub async fn check_three_ds(&self, address: IpAddr) -> Result<(), Duration> {
+        let rate = Rate::per(self.limits.three_ds_per_address_per_minute, Duration::from_secs(60));
+        self.take(THREE_DS, format!("3ds:{address}"), rate).await
     }
 
     /// Takes one request from `scope`'s (a merchant's, or the console's) `bucket`.

@@ -427,3 +427,23 @@ async fn console_sign_ins_behind_a_trusted_proxy_are_limited_per_forwarded_clien
     assert_eq!([sign_in("198.51.100.1").await, sign_in("198.51.100.1").await, sign_in("198.51.100.1").await], [401, 401, 429]);
     assert_eq!(sign_in("198.51.100.2").await, 401, "another client behind the proxy");
 }
+
+#[tokio::test]
+async fn the_3_d_secure_pages_are_limited_per_client_address() {
+    let app = TestApp::with_limits(Limits { three_ds_per_address_per_minute: 2, card_attempts_per_address_per_second: 0, publishable_per_second: 0, ..Limits::default() }).await;
+    let from = |address: &'static str, method: &'static str, path: &'static str| {
+        let app = &app;
+        async move { app.send_from_with(address, method, path, None, &[], None).await }
+    };
+    // Two a minute, bursting to four; each may have asked the processor something.
+    let return_path = "/3ds/pi_nosuchpayment/return?kassa_return=forged";
+    for _ in 0..4 {
+        assert_ne!(from("203.0.113.7:5000", "GET", return_path).await.status, 429);
+    }
+    from("203.0.113.7:5000", "GET", return_path).await.error(429, "RATE_LIMITED");
+    from("203.0.113.7:6000", "GET", "/3ds/pi_nosuchpayment/challenge?session=guess").await.error(429, "RATE_LIMITED");
+    from("203.0.113.7:6000", "POST", "/3ds/pi_nosuchpayment/challenge").await.error(429, "RATE_LIMITED");
+    // Another address is not held up by it, and the page's own assets are not counted.
+    assert_ne!(from("198.51.100.9:5000", "GET", return_path).await.status, 429);
+    assert_eq!(from("203.0.113.7:5000", "GET", "/3ds/assets/challenge.css").await.status, 200);
+}

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::error::ApiResult;
+use super::extract::ClientAddress;
 use crate::payments::three_ds::{self, Page};
 use crate::state::AppState;
 
@@ -30,17 +31,30 @@ struct ChallengeForm {
     action: String,
 }
 
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>, Query(query): Query<SessionQuery>) -> ApiResult<Response> {
+/// Refuses a client address past its limit of 3-D Secure requests (sixty a minute by default:
+/// a cardholder needs a handful, a script probing payments or driving calls to the processor
+/// many more).
+async fn admit(state: &AppState, address: ClientAddress) -> ApiResult<()> {
+    match address.0 {
+        Some(address) => state.rate_limiter.check_three_ds(address).await.map_err(super::auth::rate_limited),
+        None => Ok(()),
+    }
+}
+
+pub async fn show(State(state): State<AppState>, address: ClientAddress, Path(id): Path<String>, Query(query): Query<SessionQuery>) -> ApiResult<Response> {
+    admit(&state, address).await?;
     Ok(render(three_ds::show(&state, &id, &query.session).await?, &query.session))
 }
 
 /// `GET /3ds/{id}/return`: where the processor's challenge page sends the cardholder back.
-pub async fn returned(State(state): State<AppState>, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+pub async fn returned(State(state): State<AppState>, address: ClientAddress, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    admit(&state, address).await?;
     let query: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     Ok(render(three_ds::returned(&state, &id, &query).await?, ""))
 }
 
-pub async fn submit(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub async fn submit(State(state): State<AppState>, address: ClientAddress, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+    admit(&state, address).await?;
     let form: ChallengeForm = serde_urlencoded::from_bytes(&body).unwrap_or(ChallengeForm { session: String::new(), code: String::new(), action: String::new() });
     let code = (form.action != "cancel").then_some(form.code.as_str());
     Ok(render(three_ds::complete(&state, &id, &form.session, code).await?, ""))

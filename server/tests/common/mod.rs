@@ -79,7 +79,7 @@ impl TestApp {
     /// A server whose sandbox takes `latency` per call, so that racing requests overlap at the
     /// processor as they do in production.
     pub async fn with_latency(latency: Duration) -> TestApp {
-        TestApp::build(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 0, sign_ins_per_address_per_minute: 0 }, latency).await
+        TestApp::build(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 0, sign_ins_per_address_per_minute: 0, three_ds_per_address_per_minute: 0 }, latency).await
     }
 
     async fn build(limits: Limits, latency: Duration) -> TestApp {
