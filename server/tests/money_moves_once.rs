@@ -30,7 +30,15 @@ fn statuses(responses: &[TestResponse]) -> Vec<u16> {
 /// Sends a request with the secret key from a task of its own, so the test can abort it as a
 /// crash would.
 fn in_background(app: &TestApp, path: &str, idempotency_key: Option<&str>, body: Value) -> tokio::task::JoinHandle<()> {
-    let mut request = axum::http::Request::post(path.to_owned()).header("authorization", format!("Bearer {}", app.sk())).header("content-type", "application/json");
+    in_background_as(app, app.sk(), &[], path, idempotency_key, body)
+}
+
+/// [`in_background`] with `key` and `headers`.
+fn in_background_as(app: &TestApp, key: &str, headers: &[(&str, &str)], path: &str, idempotency_key: Option<&str>, body: Value) -> tokio::task::JoinHandle<()> {
+    let mut request = axum::http::Request::post(path.to_owned()).header("authorization", format!("Bearer {key}")).header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if let Some(key) = idempotency_key {
         request = request.header("idempotency-key", key);
     }
@@ -239,8 +247,14 @@ async fn a_claim_whose_call_never_reached_the_processor_is_settled_as_not_made()
 /// before its call reaches the processor; then a new process starts on the same database and its
 /// reconciler finds that the processor never received the call.
 async fn kept_from_the_processor_by_a_crash(app: &mut TestApp, path: &str, key: &str, body: Value) {
+    let secret = app.sk().to_owned();
+    kept_from_the_processor_by_a_crash_as(app, &secret, &[], path, key, body).await;
+}
+
+/// [`kept_from_the_processor_by_a_crash`] with the API key `api_key` and `headers`.
+async fn kept_from_the_processor_by_a_crash_as(app: &mut TestApp, api_key: &str, headers: &[(&str, &str)], path: &str, key: &str, body: Value) {
     app.processor.go_silent_before_next_effect();
-    let request = in_background(app, path, Some(key), body);
+    let request = in_background_as(app, api_key, headers, path, Some(key), body);
     tokio::time::sleep(Duration::from_millis(200)).await;
     request.abort();
     app.restart().await;
@@ -315,4 +329,78 @@ async fn a_retry_runs_again_only_a_call_the_processor_never_received_on_a_paymen
     let retry = app.post_with_key("/api/v1/payments/refund", app.sk(), "refund-unsent", refund).await;
     assert_eq!(retry.data(200)["refundedAmountCents"], 100);
     assert_eq!(app.processor.effects_of("refund").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_call_is_a_new_claim_the_reconciler_leaves_to_its_retry() {
+    let mut app = TestApp::new().await;
+    let sale = json!({ "amountCents": 1_200, "currency": "USD", "card": card("4242424242424242") });
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/sale", "sale-old", sale.clone()).await;
+    // The claim is old by now.
+    let mut db = app.db.connect().await;
+    sqlx::query("UPDATE payment_operations SET created_at = created_at - 120000").execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE idempotency_keys SET created_at = created_at - 120000").execute(&mut db).await.unwrap();
+    // Its retry is on the way to the processor when the reconciler looks: it asks nothing about
+    // an operation claimed again a moment ago, so it cannot find it unsent and undo the retry.
+    app.processor.go_silent_before_next_effect();
+    let retry = in_background(&app, "/api/v1/payments/sale", Some("sale-old"), sale.clone());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(kassa_server::payments::reconcile(&app.state, Duration::from_secs(30)).await.unwrap(), 0);
+    let id = app.all_intent_ids().await.remove(0);
+    assert_eq!(app.intent(&id).await["intent"]["status"], "processing");
+    retry.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_forgotten_and_used_again_never_revives_the_call_it_once_named() {
+    let mut app = TestApp::new().await;
+    let sale = json!({ "amountCents": 1_300, "currency": "USD", "card": card("4242424242424242") });
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/sale", "reused", sale).await;
+    let first = app.all_intent_ids().await.remove(0);
+    // A day later the key is forgotten, and names another request, whose processor fails.
+    let mut db = app.db.connect().await;
+    sqlx::query("DELETE FROM idempotency_keys WHERE key = 'reused'").execute(&mut db).await.unwrap();
+    let other = json!({ "amountCents": 800, "currency": "USD", "card": card("4000000000000119") });
+    let failed = app.post_with_key("/api/v1/payments/sale", app.sk(), "reused", other.clone()).await;
+    let second = failed.error(502, "PROVIDER_ERROR")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    // Its retry replays its own failure; the old sale is not sent.
+    let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "reused", other).await;
+    assert_eq!(retry.error(502, "PROVIDER_ERROR")["details"]["paymentIntentId"], second.as_str());
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert!(app.processor.effects_of("sale").is_empty());
+    assert_eq!(app.intent(&first).await["intent"]["status"], "error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_of_a_saved_card_payment_brings_the_customer_s_session_again() {
+    let mut app = TestApp::new().await;
+    let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].as_str().unwrap().to_owned();
+    let token = app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201)["id"].clone();
+    let saved = app.post(&format!("/api/v1/customers/{customer}/payment-methods"), app.sk(), json!({ "token": token })).await.data(201)["id"].clone();
+    let session = app.post(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), json!({})).await.data(201)["secret"].as_str().unwrap().to_owned();
+    let intent = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 600, "currency": "USD", "customerId": customer })).await.data(201).clone();
+    let id = intent["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/payments/intents/{id}/confirm");
+    let body = json!({ "clientSecret": intent["clientSecret"], "paymentMethodId": saved });
+    let pk = app.pk().to_owned();
+    let in_session = [("kassa-customer-session", session.as_str())];
+    kept_from_the_processor_by_a_crash_as(&mut app, &pk, &in_session, &path, "confirm-saved", body.clone()).await;
+    assert_eq!(app.intent(&id).await["intent"]["status"], "requires_payment_method");
+    // Whoever has the body but not the session cannot send the call again.
+    let send = |headers: &'static [(&'static str, &'static str)]| {
+        let (app, path, body) = (&app, path.clone(), body.clone());
+        async move {
+            let mut all = vec![("idempotency-key", "confirm-saved")];
+            all.extend_from_slice(headers);
+            app.send("POST", &path, Some(app.pk()), &all, Some(body.to_string().into_bytes())).await
+        }
+    };
+    send(&[]).await.error(403, "FORBIDDEN");
+    send(&[("kassa-customer-session", "cus_nobody_session_forged")]).await.error(403, "FORBIDDEN");
+    assert!(app.processor.effects_of("sale").is_empty());
+    let mut headers = vec![("idempotency-key", "confirm-saved")];
+    headers.extend_from_slice(&in_session);
+    let paid = app.send("POST", &path, Some(app.pk()), &headers, Some(body.to_string().into_bytes())).await;
+    assert_eq!(paid.data(200)["status"], "captured");
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
 }

@@ -1185,3 +1185,53 @@ async fn a_rotated_encryption_key_seals_every_stripe_key_payments_still_need_aga
         assert!(!value.contains(localstripe::SECRET_KEY) && !value.contains(OTHER_KEY), "{table}.{column} holds a Stripe key");
     }
 }
+
+#[tokio::test]
+async fn a_replaced_webhook_secret_signs_nothing_and_an_account_s_secret_speaks_only_for_its_own_payments() {
+    const OTHER_KEY: &str = "sk_test_kassa_another_account";
+    const OTHER_SECRET: &str = "whsec_kassa_another_account";
+    const ROTATED: &str = "whsec_kassa_rotated";
+    let mut app = TestApp::on_stripe().await;
+    let proxy = lossy_proxy(Arc::new(AtomicBool::new(true)), "/confirm").await;
+    app.state.processor_timeout = Duration::from_secs(5);
+    app.use_stripe_at(&proxy);
+    let events = std::cell::Cell::new(0);
+    let send = |secret: &'static str, payment: String| {
+        let (app, events) = (&app, &events);
+        async move {
+            let pi_id = reference(&app.intent(&payment).await["intent"]);
+            events.set(events.get() + 1);
+            let event = json!({ "id": format!("evt_kassa_accounts_{}", events.get()), "object": "event", "type": "payment_intent.succeeded",
+                                "data": { "object": localstripe::payment_intent(&pi_id).await } });
+            let body = event.to_string();
+            let signature = kassa::webhook::sign(body.as_bytes(), secret, kassa_server::clock::now_ms() / 1000);
+            let path = format!("/processor-webhooks/stripe/{}", app.merchant.merchant_id);
+            app.send("POST", &path, None, &[("stripe-signature", signature.as_str())], Some(body.into_bytes())).await
+        }
+    };
+    let lost = |amount: i64| {
+        let app = &app;
+        async move { app.sale("4242424242424242", amount).await.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned() }
+    };
+    // A payment of the first account, whose answer was lost.
+    let first = lost(1_100).await;
+    // The merchant replaces that account's webhook secret (it leaked, say): the old one signs nothing.
+    let rotated = app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": ROTATED })).await;
+    assert_eq!(rotated.data(200)["processor"], "stripe");
+    send(STRIPE_WEBHOOK_SECRET, first.clone()).await.error(400, "VALIDATION_ERROR");
+    assert_eq!(app.intent(&first).await["intent"]["status"], "processing");
+
+    // It moves to another Stripe account, whose payment's answer is lost too.
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": OTHER_KEY, "webhookSecret": OTHER_SECRET })).await.data(200);
+    let second = lost(1_300).await;
+    // One account's secret says nothing about the other's payments.
+    assert_eq!(send(ROTATED, second.clone()).await.json["applied"], "ignored");
+    assert_eq!(send(OTHER_SECRET, first.clone()).await.json["applied"], "ignored");
+    assert_eq!(app.intent(&first).await["intent"]["status"], "processing");
+    assert_eq!(app.intent(&second).await["intent"]["status"], "processing");
+    // Each account's own secret settles its own payment.
+    assert_eq!(send(ROTATED, first.clone()).await.json["applied"], "settled");
+    assert_eq!(send(OTHER_SECRET, second.clone()).await.json["applied"], "settled");
+    assert_eq!(app.intent(&first).await["intent"]["status"], "captured");
+    assert_eq!(app.intent(&second).await["intent"]["status"], "captured");
+}

@@ -26,7 +26,7 @@ use crate::store::tokens;
 
 /// How long a customer session lasts.
 const SESSION_MS: i64 = 30 * 60 * 1000;
-pub const SESSION_HEADER: &str = "kassa-customer-session";
+pub use super::extract::SESSION_HEADER;
 
 async fn existing_customer(state: &AppState, caller: &Caller, id: &CustomerId) -> ApiResult<Customer> {
     customers::find(&state.store, &caller.merchant_id, id).await?.ok_or_else(|| ApiError::not_found("customer"))

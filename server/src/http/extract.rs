@@ -231,6 +231,9 @@ mod tests {
     }
 }
 
+/// The header a publishable key sends a customer's session secret in.
+pub const SESSION_HEADER: &str = "kassa-customer-session";
+
 /// The client a request came from, as per-address limits count it (see [`limit_key`]), when the
 /// server was started with the TCP peer's address.
 pub struct ClientAddress(pub Option<IpAddr>);

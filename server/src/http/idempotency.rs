@@ -86,7 +86,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(Some(Stored::Done { fingerprint, status_code, sealed_body })) if fingerprint == key.fingerprint => {
             // A call the processor never received is sent again, and answered with its outcome.
             if status_code == ErrorCode::ProviderError.http_status() {
-                match crate::payments::retry_unsent(&state, &key).await {
+                let session = parts.headers.get(super::extract::SESSION_HEADER).and_then(|v| v.to_str().ok());
+                match crate::payments::retry_unsent(&state, &key, &caller, session).await {
                     Ok(Some(reply)) => return reply.into_response(),
                     Ok(None) => {}
                     Err(e) => return e.into_response(),

@@ -165,7 +165,7 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId
     }
     r.limit_card_attempts(&state).await?;
     let req: ConfirmIntentRequest = body.parse()?;
-    let session = headers.get(super::customers::SESSION_HEADER).and_then(|v| v.to_str().ok());
+    let session = headers.get(super::extract::SESSION_HEADER).and_then(|v| v.to_str().ok());
     payments::confirm(r.ctx(&state), id, req, publishable, r.origin.clone(), session).await
 }
 

@@ -125,13 +125,13 @@ pub async fn stripe_webhook(State(state): State<AppState>, Path(merchant): Path<
     }
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let now = now_ms() / 1000;
-    let check = |secret: &String| kassa::webhook::verify(&body, signature, secret, now, SIGNATURE_TOLERANCE_SECONDS);
-    if !secrets.iter().any(|secret| check(secret).is_ok()) {
-        let e = check(&secrets[0]).err().map(|e| e.to_string()).unwrap_or_default();
+    let check = |secret: &str| kassa::webhook::verify(&body, signature, secret, now, SIGNATURE_TOLERANCE_SECONDS);
+    let Some(signer) = secrets.iter().find(|s| check(&s.secret).is_ok()) else {
+        let e = check(&secrets[0].secret).err().map(|e| e.to_string()).unwrap_or_default();
         return Err(ApiError::validation("Stripe-Signature", format!("The Stripe-Signature header does not verify: {e}")));
-    }
+    };
     let event: serde_json::Value = serde_json::from_slice(&body).map_err(|_| ApiError::validation("body", "A Stripe event is a JSON object"))?;
-    let applied = processor_events::apply_stripe_event(&state, &merchant, &event).await?;
+    let applied = processor_events::apply_stripe_event(&state, &merchant, &signer.versions, &event).await?;
     tracing::info!(%merchant, event = event["id"].as_str().unwrap_or_default(), kind = event["type"].as_str().unwrap_or_default(), applied = applied.as_str(), "Stripe event");
     Ok(Json(json!({ "received": true, "applied": applied.as_str() })))
 }

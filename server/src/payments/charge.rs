@@ -204,6 +204,7 @@ async fn pay_new(ctx: &Ctx<'_>, mut intent: IntentRecord, source: Source, retry_
         public_base: ctx.public_base.to_owned(),
         retry_of: retry_of.clone(),
         publishable: false,
+        in_session: false,
     };
     let op = Operation::new(ctx, &intent.id, plan);
     intent.status = IntentStatus::Processing;
@@ -377,6 +378,7 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
         public_base: ctx.public_base.to_owned(),
         retry_of: None,
         publishable: ctx.publishable(),
+        in_session: publishable && (saved || intent.save_card),
     };
     let op = Operation::new(&ctx, &intent.id, plan);
     let (merchant, spent_token, claimed, op_id) = (ctx.merchant.clone(), source.spent_token(), intent.clone(), op.id.clone());

@@ -53,6 +53,10 @@ pub enum Plan {
         /// The caller holds a publishable key: its answer says less.
         #[serde(default)]
         publishable: bool,
+        /// It pays with the customer's saved card or saves the card, which a publishable key
+        /// may do only in the customer's session: a retry must bring it again.
+        #[serde(default)]
+        in_session: bool,
     },
     /// Check the cardholder's 3-D Secure code, then authorize.
     ThreeDs { capture: bool, on_failure: OnFailure },
@@ -485,12 +489,32 @@ const NOT_REOPENED: &str = "The payment changed since its call failed to reach t
 /// record of its call, after the server that claimed it stopped): the operation runs again under
 /// its own claim and id, so the processor's idempotency keys are the first call's, and the retry
 /// is answered with its outcome. `None` when the request's key has no such operation, or the
-/// payment changed since (then the recorded reply stands).
-pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey) -> ApiResult<Option<Recorded>> {
+/// payment changed since (then the recorded reply stands). The retry is checked as its request
+/// was: the caller's permission now, and a publishable key's customer session (`customer_session`)
+/// where the request needed one.
+pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey, caller: &Caller, customer_session: Option<&str>) -> ApiResult<Option<Recorded>> {
     let Some((row, found_at)) = operations::find_unsent(&state.store, &key.merchant, &key.scope, &key.key).await? else { return Ok(None) };
     let op = Operation::from_row(row)?;
-    if matches!(op.plan, Plan::ThreeDs { .. }) {
-        return Ok(None);
+    let permission = match &op.plan {
+        Plan::ThreeDs { .. } => return Ok(None),
+        Plan::Authorize { publishable: true, in_session, .. } => {
+            if *in_session {
+                let intent = intents::find(&state.store, &op.merchant, &op.intent_id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
+                let holder = match customer_session {
+                    Some(secret) => customers::session_customer(&state.store, &op.merchant, &hash_secret(secret), now_ms()).await?,
+                    None => None,
+                };
+                if holder.is_none() || holder.map(|c| c.to_string()) != intent.customer_id {
+                    return Err(ApiError::forbidden("Paying with a saved card, or saving one, needs the customer's live session in the Kassa-Customer-Session header"));
+                }
+            }
+            None
+        }
+        Plan::Authorize { .. } | Plan::Capture { .. } | Plan::Tip { .. } => Some(kassa::api::Permission::TransactionsCreate),
+        Plan::Void { .. } | Plan::Refund { .. } => Some(kassa::api::Permission::TransactionsVoid),
+    };
+    if let Some(permission) = permission {
+        caller.require(permission)?;
     }
     let (reopened, key) = (op.clone(), key.clone());
     let intent = state
@@ -505,7 +529,7 @@ pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey) -> ApiResult<O
                 }
                 let now = now_ms();
                 // Another retry of the same request may be reopening it at this moment: one wins.
-                if !operations::reopen(tx, &op.merchant, &op.id).await? || !idempotency::reopen(tx, &key.owner(), &key.fingerprint, now).await? {
+                if !operations::reopen(tx, &op.merchant, &op.id, now).await? || !idempotency::reopen(tx, &key.owner(), &key.fingerprint, now).await? {
                     return Err(crate::idempotency::still_running());
                 }
                 // The claim again, under the conditions it was first made on.

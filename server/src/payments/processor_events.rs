@@ -43,8 +43,9 @@ impl Applied {
     }
 }
 
-/// Applies one (verified) Stripe event to `merchant`'s payments.
-pub async fn apply_stripe_event(state: &AppState, merchant: &MerchantId, event: &Value) -> ApiResult<Applied> {
+/// Applies one (verified) Stripe event to `merchant`'s payments made with the credential
+/// `versions` its signing secret vouches for; it says nothing about any other.
+pub async fn apply_stripe_event(state: &AppState, merchant: &MerchantId, versions: &[i64], event: &Value) -> ApiResult<Applied> {
     let (Some(id), Some(kind)) = (event["id"].as_str(), event["type"].as_str()) else {
         return Err(ApiError::validation("id", "A Stripe event has an id and a type"));
     };
@@ -54,9 +55,9 @@ pub async fn apply_stripe_event(state: &AppState, merchant: &MerchantId, event: 
     let object = &event["data"]["object"];
     let applied = match kind {
         "payment_intent.succeeded" | "payment_intent.amount_capturable_updated" | "payment_intent.payment_failed" => {
-            payment_outcome(state, merchant, object).await?
+            payment_outcome(state, merchant, versions, object).await?
         }
-        "refund.updated" | "refund.failed" | "charge.refund.updated" => match refund_outcome(state, merchant, id, kind, object).await? {
+        "refund.updated" | "refund.failed" | "charge.refund.updated" => match refund_outcome(state, merchant, versions, id, kind, object).await? {
             // Recorded with the change it made.
             applied @ (Applied::RefundFailed | Applied::Replayed) => return Ok(applied),
             applied => applied,
@@ -76,10 +77,17 @@ async fn pending(state: &AppState, merchant: &MerchantId, op_id: &str) -> ApiRes
     })
 }
 
+/// `merchant`'s payment whose processor reference is `reference`, if it was made at Stripe with
+/// one of the credential `versions`.
+async fn payment_made_with(state: &AppState, merchant: &MerchantId, versions: &[i64], reference: &str) -> ApiResult<Option<IntentRecord>> {
+    let intent = intents::find_by_reference(&state.store, merchant, reference).await?;
+    Ok(intent.filter(|i| i.made_with.is_some_and(|m| m.kind == kassa::api::ProcessorKind::Stripe && m.version.is_some_and(|v| versions.contains(&v)))))
+}
+
 /// A PaymentIntent that ended: it settles the authorization waiting on it.
-async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) -> ApiResult<Applied> {
+async fn payment_outcome(state: &AppState, merchant: &MerchantId, versions: &[i64], pi: &Value) -> ApiResult<Applied> {
     let Some(reference) = pi["id"].as_str() else { return Ok(Applied::Ignored) };
-    let Some(intent) = intents::find_by_reference(&state.store, merchant, reference).await? else { return Ok(Applied::Ignored) };
+    let Some(intent) = payment_made_with(state, merchant, versions, reference).await? else { return Ok(Applied::Ignored) };
     if intent.status == IntentStatus::RequiresAction && intent.pending_operation.is_none() {
         // The cardholder answered Stripe's challenge page but never came back to Kassa's return
         // address (the window was closed): Stripe says how it ended.
@@ -114,7 +122,7 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, pi: &Value) ->
 /// A refund that Stripe finished: it settles the refund waiting on it, or, when Kassa recorded it
 /// as done and it failed afterwards, takes it back on the books: the refunded amount goes down, the
 /// payment's history and its order's ledger say so, and the shop hears `charge.refund.failed`.
-async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str, kind: &str, refund: &Value) -> ApiResult<Applied> {
+async fn refund_outcome(state: &AppState, merchant: &MerchantId, versions: &[i64], event_id: &str, kind: &str, refund: &Value) -> ApiResult<Applied> {
     let op_id = refund["metadata"][stripe::CALL_KEY].as_str().and_then(|key| key.rsplit_once('.')).map(|(op, _)| op.to_owned());
     let reply = stripe::refund_reply(refund);
     let (Some(op_id), Some(reference)) = (op_id, refund["payment_intent"].as_str()) else { return Ok(Applied::Ignored) };
@@ -124,7 +132,7 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
         }
         // The refund must be the very call the operation made, on its own payment's PaymentIntent.
         let call = refund["metadata"][stripe::CALL_KEY].as_str();
-        let of_its_payment = intents::find_by_reference(&state.store, merchant, reference).await?.is_some_and(|intent| intent.id == op.intent_id);
+        let of_its_payment = payment_made_with(state, merchant, versions, reference).await?.is_some_and(|intent| intent.id == op.intent_id);
         if !of_its_payment || !["refund", "void"].iter().any(|step| call == Some(op.processor_key(step).as_str())) {
             return Ok(Applied::Ignored);
         }
@@ -132,7 +140,7 @@ async fn refund_outcome(state: &AppState, merchant: &MerchantId, event_id: &str,
         return Ok(Applied::Settled);
     }
     let failed = matches!(&reply, Ok(r) if r.outcome != Outcome::Approved);
-    let Some(intent) = intents::find_by_reference(&state.store, merchant, reference).await? else { return Ok(Applied::Ignored) };
+    let Some(intent) = payment_made_with(state, merchant, versions, reference).await? else { return Ok(Applied::Ignored) };
     let (merchant, event_id, kind) = (merchant.clone(), event_id.to_owned(), kind.to_owned());
     let refund_id = refund["id"].as_str().unwrap_or_default().to_owned();
     let logged_id = refund_id.clone();

@@ -113,17 +113,41 @@ pub async fn load(store: &Store, keyring: &Keyring, merchant: &MerchantId) -> Ap
     Ok((kind, credentials))
 }
 
-/// The webhook signing secrets of every version of `merchant`'s Stripe credentials still kept,
-/// the newest first: Stripe goes on telling about payments made with an account the merchant
-/// has left.
-pub async fn stripe_webhook_secrets(store: &Store, keyring: &Keyring, merchant: &MerchantId) -> ApiResult<Vec<String>> {
-    let mut secrets = Vec::new();
-    for (_, named, sealed) in processors::versions(store, merchant).await? {
-        if kind_of(merchant, &named)? == ProcessorKind::Stripe {
-            secrets.extend(open(keyring, merchant, &sealed)?.webhook_secret);
+/// A Stripe webhook signing secret, and the versions of credentials whose payments an event it
+/// signs may be about.
+pub struct WebhookSecret {
+    pub secret: String,
+    pub versions: Vec<i64>,
+}
+
+/// The webhook signing secrets `merchant`'s Stripe events are checked with, the newest first:
+/// one per Stripe secret key still kept (Stripe goes on telling about payments made with an
+/// account the merchant has left), the newest that key came with. A webhook secret replaced
+/// under the same secret key (rotated, say after a leak) signs nothing any more, and a secret
+/// vouches only for the payments made with its own key.
+pub async fn stripe_webhook_secrets(store: &Store, keyring: &Keyring, merchant: &MerchantId) -> ApiResult<Vec<WebhookSecret>> {
+    let mut secrets: Vec<(String, WebhookSecret)> = Vec::new();
+    for (version, named, sealed) in processors::versions(store, merchant).await? {
+        if ProcessorKind::parse(&named) != Some(ProcessorKind::Stripe) {
+            continue;
+        }
+        let credentials = match open(keyring, merchant, &sealed) {
+            Ok(credentials) => credentials,
+            Err(e) => {
+                // One unreadable version takes nothing from the others.
+                tracing::warn!(%merchant, version, error = %e.message, "could not open Stripe credentials");
+                continue;
+            }
+        };
+        match secrets.iter_mut().find(|(key, _)| *key == credentials.secret_key) {
+            Some((_, newer)) => newer.versions.push(version),
+            None => {
+                let Some(secret) = credentials.webhook_secret.clone() else { continue };
+                secrets.push((credentials.secret_key.clone(), WebhookSecret { secret, versions: vec![version] }));
+            }
         }
     }
-    Ok(secrets)
+    Ok(secrets.into_iter().map(|(_, secret)| secret).collect())
 }
 
 /// Seals every version of every merchant's processor credentials again under the current key

@@ -74,12 +74,15 @@ pub async fn mark_unsent(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64)
     Ok(done.rows_affected() == 1)
 }
 
-/// Unsent → pending again, for a retry of its request; false when another retry did it first.
-pub async fn reopen(tx: &mut Tx, merchant: &MerchantId, id: &str) -> Result<bool, sqlx::Error> {
+/// Unsent → pending again, for a retry of its request, claimed anew at `now`: the reconciler
+/// leaves it to the retry's own call as long as it leaves any new claim. False when another
+/// retry did it first.
+pub async fn reopen(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE payment_operations SET state = 'pending', settled_at = NULL
-         WHERE merchant_id = $1 AND id = $2 AND state = 'unsent'",
+        "UPDATE payment_operations SET state = 'pending', settled_at = NULL, created_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND state = 'unsent'",
     )
+    .bind(now)
     .bind(merchant)
     .bind(id)
     .execute(&mut *tx)
@@ -88,12 +91,16 @@ pub async fn reopen(tx: &mut Tx, merchant: &MerchantId, id: &str) -> Result<bool
 }
 
 /// The unsent operation of one request (whose key `scope` holds, and the key), with when it was
-/// found unsent.
+/// found unsent: one claimed under the key's row as it is now, not under a row of the same key
+/// forgotten since (a key is kept a day, and may then name another request).
 pub async fn find_unsent(store: &Store, merchant: &MerchantId, scope: &str, key: &str) -> Result<Option<(OperationRow, i64)>, sqlx::Error> {
+    let columns = COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT {COLUMNS}, settled_at FROM payment_operations
-         WHERE merchant_id = $1 AND api_key_id = $2 AND idempotency_key = $3 AND state = 'unsent'
-         ORDER BY created_at DESC LIMIT 1"
+        "SELECT {columns}, o.settled_at FROM payment_operations o
+         JOIN idempotency_keys k ON k.merchant_id = o.merchant_id AND k.api_key_id = o.api_key_id AND k.key = o.idempotency_key
+         WHERE o.merchant_id = $1 AND o.api_key_id = $2 AND o.idempotency_key = $3 AND o.state = 'unsent'
+           AND o.created_at >= k.created_at
+         ORDER BY o.created_at DESC LIMIT 1"
     );
     let row = sqlx::query(&sql).bind(merchant).bind(scope).bind(key).fetch_optional(store.reader()).await?;
     row.map(|row| Ok((from_row(&row)?, row.try_get::<i64, _>("settled_at")?))).transpose()
