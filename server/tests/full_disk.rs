@@ -93,7 +93,9 @@ async fn sqlite_on_a_full_disk_refuses_writes_with_503_keeps_what_it_acknowledge
     let db = TestDb { url: format!("sqlite://{}", disk.path("kassa.db").display()), dir: files };
     let merchant = create_merchant(&db, "Full Disk");
     let sk = merchant["secretKey"].as_str().unwrap().to_owned();
-    let mut server = ServerProcess::start(&db, &["--card-attempt-rate-limit", "0"]);
+    // A sale charged whose record could not be written is settled by the reconciler, soon.
+    let args = ["--card-attempt-rate-limit", "0", "--reconcile-after-ms", "500", "--processor-timeout-ms", "2000"];
+    let mut server = ServerProcess::start(&db, &args);
     let addr = server.addr.clone();
 
     // Eight clients write sales, each under a key of its own, until told to stop.
@@ -180,7 +182,7 @@ async fn sqlite_on_a_full_disk_refuses_writes_with_503_keeps_what_it_acknowledge
 
     // Nothing acknowledged is lost, even after the server dies and starts again on the file.
     server.kill();
-    let server = ServerProcess::start(&db, &["--card-attempt-rate-limit", "0"]);
+    let server = ServerProcess::start(&db, &args);
     let acknowledged = acknowledged.lock().unwrap().clone();
     let mut lost = Vec::new();
     for (key, id) in &acknowledged {
