@@ -31,7 +31,7 @@ export type NextAction = {
  */
 type: "three_ds_challenge", url: string, challengeWindowSize: string, };
 
-export type ErrorCode = "VALIDATION_ERROR" | "UNAUTHENTICATED" | "CARD_DECLINED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INVALID_STATE" | "DUPLICATE_REQUEST" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "INTERNAL" | "PROVIDER_ERROR" | "PROVIDER_TIMEOUT";
+export type ErrorCode = "VALIDATION_ERROR" | "UNAUTHENTICATED" | "CARD_DECLINED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "INVALID_STATE" | "DUPLICATE_REQUEST" | "PAYLOAD_TOO_LARGE" | "RATE_LIMITED" | "INTERNAL" | "PROVIDER_ERROR" | "SERVICE_UNAVAILABLE" | "PROVIDER_TIMEOUT";
 
 export type LastError = { code: ErrorCode, declineCode?: string, message: string, };
 

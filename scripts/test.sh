@@ -17,11 +17,11 @@ cargo test -p kassa --features typescript --test typescript
 
 # Every server test again on PostgreSQL: a throwaway cluster the tests start themselves, or the
 # server KASSA_TEST_DATABASE_URL names. (The many-server and schema tests use PostgreSQL in both
-# runs; they run once.)
+# runs, and the full-disk test SQLite; they run once.)
 echo "== Rust: the server on PostgreSQL"
 KASSA_TEST_BACKEND=postgres cargo test -p kassa-server --lib --bins $(for t in server/tests/*.rs; do
   name=$(basename "$t" .rs)
-  case "$name" in many_servers|schema) ;; *) printf -- '--test %s ' "$name" ;; esac
+  case "$name" in many_servers|schema|full_disk) ;; *) printf -- '--test %s ' "$name" ;; esac
 done)
 
 echo "== wasm: the contract crate and the checkout's components, in headless Chromium"

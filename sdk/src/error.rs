@@ -20,11 +20,14 @@ pub enum ErrorCode {
     RateLimited,
     Internal,
     ProviderError,
+    /// The server cannot reach or write its database just now (gone, full): nothing was
+    /// recorded by this request, and the same request may be sent again shortly.
+    ServiceUnavailable,
     ProviderTimeout,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::ValidationError,
         ErrorCode::Unauthenticated,
         ErrorCode::CardDeclined,
@@ -37,6 +40,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::ProviderError,
+        ErrorCode::ServiceUnavailable,
         ErrorCode::ProviderTimeout,
     ];
 
@@ -59,6 +63,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::ProviderError => 502,
+            ErrorCode::ServiceUnavailable => 503,
             ErrorCode::ProviderTimeout => 504,
         }
     }
@@ -77,6 +82,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::ProviderError => "PROVIDER_ERROR",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::ProviderTimeout => "PROVIDER_TIMEOUT",
         }
     }
@@ -105,7 +111,7 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_screaming_snake_case_and_map_to_one_status() {
-        assert_eq!(ErrorCode::ALL.len(), 13);
+        assert_eq!(ErrorCode::ALL.len(), 14);
         let all = [
             (ErrorCode::ValidationError, 400),
             (ErrorCode::Unauthenticated, 401),
@@ -119,6 +125,7 @@ mod tests {
             (ErrorCode::RateLimited, 429),
             (ErrorCode::Internal, 500),
             (ErrorCode::ProviderError, 502),
+            (ErrorCode::ServiceUnavailable, 503),
             (ErrorCode::ProviderTimeout, 504),
         ];
         for (code, status) in all {

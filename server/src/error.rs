@@ -67,9 +67,54 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The database cannot be reached or written just now: nothing of the request was recorded
+    /// (or what was, the reconciler finishes), and the same request may be sent again.
+    pub fn unavailable(cause: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            code: ErrorCode::ServiceUnavailable,
+            message: "The service is unavailable just now; send the same request again shortly".into(),
+            details: Some(json!({ "retryable": true })),
+            cause: Some(cause.to_string()),
+        }
+    }
+}
+
+/// Whether a database error says the database is gone or cannot take writes (connection lost or
+/// refused, the server shutting down or starting up, a full disk), rather than that the query or
+/// the data is wrong: such a failure passes, and the request may be tried again.
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08…), operator intervention (57P0…: shutting
+            // down, crashed, starting up), insufficient resources (53…: disk full, out of memory
+            // or connections). SQLite: SQLITE_FULL (13), SQLITE_IOERR (10 and its extended codes),
+            // SQLITE_CANTOPEN (14).
+            code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") || sqlite_unavailable(&code)
+        }
+        // A batch of SQLite writes whose COMMIT failed carries the reason as text.
+        sqlx::Error::Protocol(text) => text.starts_with("commit failed:") && unavailable_text(text),
+        _ => false,
+    }
+}
+
+fn sqlite_unavailable(code: &str) -> bool {
+    code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 10 | 13 | 14))
+}
+
+fn unavailable_text(text: &str) -> bool {
+    ["database or disk is full", "disk I/O error", "unable to open database"].iter().any(|t| text.contains(t))
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
-        ApiError::internal(format!("database: {e}"))
+        if database_unavailable(&e) {
+            ApiError::unavailable(format!("database: {e}"))
+        } else {
+            ApiError::internal(format!("database: {e}"))
+        }
     }
 }
 

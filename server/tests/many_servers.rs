@@ -336,3 +336,164 @@ async fn pages_neither_skip_nor_repeat_while_the_other_server_inserts() {
         assert!(distinct.contains(id), "{id} was skipped");
     }
 }
+
+/// One sale under `key` to `addr`, given up after `patience` (a server waiting for its database
+/// holds the request; the client does not wait for ever).
+async fn keyed_sale(addr: &str, sk: &str, key: &str, patience: Duration) -> Option<(u16, Value)> {
+    let headers = [("Idempotency-Key", key)];
+    tokio::time::timeout(patience, try_request(addr, "POST", "/api/v1/payments/sale", sk, &headers, Some(&sale(900)))).await.ok().flatten()
+}
+
+/// `GET /healthz`'s status, or `None` when nothing answered within three seconds.
+async fn health(addr: &str) -> Option<u16> {
+    tokio::time::timeout(Duration::from_secs(3), try_request(addr, "GET", "/healthz", "", &[], None)).await.ok().flatten().map(|(status, _)| status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_restarted_under_load_loses_nothing_and_charges_each_key_at_most_once() {
+    // A cluster of this test's own: restarting the shared one would break the other tests.
+    let cluster = tokio::task::spawn_blocking(common::database::Cluster::start).await.unwrap();
+    let db = TestDb { url: common::database::create_database(&cluster.url).await, dir: tempfile::tempdir().unwrap() };
+    let merchant = create_merchant(&db, "Database Restarts");
+    let args = ["--sandbox-latency-ms", "30", "--card-attempt-rate-limit", "0", "--reconcile-after-ms", "500", "--processor-timeout-ms", "2000", "--reconcile-backoff-ms", "200"];
+    let servers = [ServerProcess::start(&db, &args), ServerProcess::start(&db, &args)];
+    let addrs = [servers[0].addr.clone(), servers[1].addr.clone()];
+    let sk = merchant["secretKey"].as_str().unwrap().to_owned();
+
+    // 32 clients send keyed sales, each alternating between the servers, until told to stop.
+    let acknowledged: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let answers: Arc<Mutex<HashMap<u16, usize>>> = Arc::default();
+    let sent: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..32 {
+        let (addrs, sk, acknowledged, answers, sent, stop) = (addrs.clone(), sk.clone(), acknowledged.clone(), answers.clone(), sent.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let key = format!("restart-{c}-{i}");
+                sent.lock().unwrap().push(key.clone());
+                let answer = keyed_sale(&addrs[(c + i) % 2], &sk, &key, Duration::from_secs(40)).await;
+                let status = answer.as_ref().map_or(0, |(status, _)| *status);
+                *answers.lock().unwrap().entry(status).or_default() += 1;
+                if let Some((201, body)) = answer {
+                    acknowledged.lock().unwrap().insert(key, body["data"]["id"].as_str().unwrap().to_owned());
+                }
+                i += 1;
+            }
+        }));
+    }
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 60 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the load never got going: {:?}", answers.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Mid-load, PostgreSQL dies (`pg_ctl restart -m immediate`, in two halves so that the
+    // outage lasts long enough to be seen). The servers keep running and say so at /healthz.
+    let before_outage = acknowledged.lock().unwrap().len();
+    tokio::task::block_in_place(|| cluster.stop_immediately());
+    let down = Instant::now();
+    for addr in &addrs {
+        assert_eq!(health(addr).await, Some(503), "{addr} is healthy without its database");
+    }
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(down.elapsed())).await;
+    tokio::task::block_in_place(|| cluster.start_again());
+    let outage = down.elapsed();
+    // They recover by themselves, and the load goes on for a while on the database that came back.
+    for addr in &addrs {
+        let back = Instant::now();
+        while health(addr).await != Some(200) {
+            assert!(back.elapsed() < Duration::from_secs(30), "{addr} never found its database again");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let after_restart = acknowledged.lock().unwrap().len();
+    while acknowledged.lock().unwrap().len() < after_restart + 60 {
+        assert!(down.elapsed() < Duration::from_secs(60), "sales stopped after the restart: {:?}", answers.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let keys = sent.lock().unwrap().clone();
+
+    // Every key is retried until it has a final answer: an acknowledged one names its payment; one
+    // never acknowledged is paid now, or failed for good having charged nothing (the reconciler
+    // found its sale never reached the processor).
+    let mut finals: HashMap<String, Option<String>> = HashMap::new();
+    for (n, key) in keys.iter().enumerate() {
+        let started = Instant::now();
+        loop {
+            let (status, body) = keyed_sale(&addrs[n % 2], &sk, key, Duration::from_secs(30)).await.unwrap_or((0, Value::Null));
+            if status == 201 {
+                finals.insert(key.clone(), Some(body["data"]["id"].as_str().unwrap().to_owned()));
+                break;
+            }
+            if status == 502 && body["error"]["code"] == "PROVIDER_ERROR" {
+                assert!(!acknowledged.contains_key(key), "{key} was acknowledged, then failed");
+                finals.insert(key.clone(), None);
+                break;
+            }
+            // Still settling: claimed before the outage and waiting for the reconciler.
+            let retryable = body["error"]["details"]["retryable"] == true || status == 504;
+            assert!(retryable, "{key}: {status} {body}");
+            assert!(started.elapsed() < Duration::from_secs(30), "{key} never settled: {status} {body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let lost: Vec<&String> = acknowledged.iter().filter(|(key, id)| finals.get(*key) != Some(&Some((*id).clone()))).map(|(key, _)| key).collect();
+
+    // Charges, counted at the sandbox: at most one per key, exactly one per paid key, none for a
+    // key that failed; and each paid key is one captured payment in Kassa.
+    let mut conn = db.connect().await;
+    let charges = sqlx::query(
+        "SELECT o.idempotency_key, COUNT(*) AS n FROM sandbox_ledger l JOIN payment_operations o ON l.key LIKE o.id || '.%'
+         WHERE l.kind = 'sale' AND l.approved GROUP BY o.idempotency_key",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let charged: HashMap<String, i64> = charges.iter().map(|row| (row.get("idempotency_key"), row.get("n"))).collect();
+    let doubled = charged.values().filter(|n| **n > 1).count();
+    let paid = finals.values().flatten().count();
+    let answers = answers.lock().unwrap().clone();
+    eprintln!(
+        "database restart: {} requests, {} keys, {} acknowledged ({before_outage} before the outage of {:.1}s), answers {:?}, {paid} paid and {} failed for good after retries, lost: {}, doubled: {doubled}",
+        answers.values().sum::<usize>(),
+        keys.len(),
+        acknowledged.len(),
+        outage.as_secs_f64(),
+        answers,
+        keys.len() - paid,
+        lost.len(),
+    );
+    assert!(lost.is_empty(), "acknowledged, then lost: {lost:?}");
+    assert_eq!(doubled, 0, "charged twice: {charged:?}");
+    for (key, answer) in &finals {
+        let expected = i64::from(answer.is_some());
+        if charged.get(key).copied().unwrap_or(0) != expected {
+            // What Kassa and the sandbox hold of the key, for the failure's message.
+            let ops = sqlx::query("SELECT id, state, intent_id, created_at FROM payment_operations WHERE idempotency_key = $1").bind(key).fetch_all(&mut conn).await.unwrap();
+            let mut held = Vec::new();
+            for op in &ops {
+                let id: String = op.get("id");
+                let ledger = sqlx::query("SELECT key, kind, approved FROM sandbox_ledger WHERE key LIKE $1").bind(format!("{id}.%")).fetch_all(&mut conn).await.unwrap();
+                let ledger: Vec<(String, String, bool)> = ledger.iter().map(|l| (l.get("key"), l.get("kind"), l.get("approved"))).collect();
+                let intent: String = op.get("intent_id");
+                let history = sqlx::query("SELECT kind, status, response_code FROM transactions WHERE intent_id = $1").bind(&intent).fetch_all(&mut conn).await.unwrap();
+                let history: Vec<(String, String, String)> = history.iter().map(|t| (t.get("kind"), t.get("status"), t.get("response_code"))).collect();
+                held.push(format!("{id} {} {intent} {}: ledger {ledger:?}, history {history:?}", op.get::<String, _>("state"), op.get::<i64, _>("created_at")));
+            }
+            panic!("{key} answered {answer:?} (acknowledged: {:?}) with {:?} charges: {held:?}", acknowledged.get(key), charged.get(key));
+        }
+    }
+    assert_eq!(charged.len(), paid, "a charge that belongs to no key's answer");
+    let captured: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(captured, paid as i64);
+    for id in acknowledged.values().take(20) {
+        let (status, intent) = request(&addrs[1], "GET", &format!("/api/v1/payments/transactions/{id}"), &sk, None).await;
+        assert_eq!((status, intent["data"]["intent"]["status"].as_str()), (200, Some("captured")), "{intent}");
+    }
+}

@@ -1235,3 +1235,219 @@ async fn a_replaced_webhook_secret_signs_nothing_and_an_account_s_secret_speaks_
     assert_eq!(app.intent(&first).await["intent"]["status"], "captured");
     assert_eq!(app.intent(&second).await["intent"]["status"], "captured");
 }
+
+/// Stripe, as seen from Kassa, that goes away and comes back: a TCP proxy in front of localstripe
+/// on a port of its own, which stops listening and cuts every connection through it (calls on
+/// their way there, and answers on their way back after Stripe acted), then listens again on the
+/// same port. localstripe itself is not killed: it keeps its records in memory only, and a
+/// restarted one would have forgotten every PaymentIntent, which Stripe never does, so neither the
+/// reconciler's lookups nor the count of charges would mean anything. Nor is it stopped
+/// (SIGSTOP): that is a processor that hangs, not one that is gone, and other tests share it.
+struct StripeLink {
+    port: u16,
+    accept: Option<tokio::task::JoinHandle<()>>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl StripeLink {
+    async fn start() -> StripeLink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut link = StripeLink { port, accept: None, connections: Arc::default() };
+        link.up().await;
+        link
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Listens again on the same port.
+    async fn up(&mut self) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(([127, 0, 0, 1], self.port).into()).expect("the link's port is still free");
+        let listener = socket.listen(1024).unwrap();
+        let connections = self.connections.clone();
+        self.accept = Some(tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                let relay = tokio::spawn(async move {
+                    let Ok(mut upstream) = TcpStream::connect(localstripe::addr()).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+                let mut open = connections.lock().unwrap();
+                open.retain(|c| !c.is_finished());
+                open.push(relay);
+            }
+        }));
+    }
+
+    /// Stops listening (a new connection is refused) and cuts every open one.
+    async fn down(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            let _ = accept.await;
+        }
+        let open: Vec<_> = self.connections.lock().unwrap().drain(..).collect();
+        for relay in open {
+            relay.abort();
+            let _ = relay.await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_gone_under_load_and_back_charges_each_key_at_most_once_and_the_books_match_stripe() {
+    tokio::task::spawn_blocking(localstripe::url).await.unwrap();
+    let mut link = StripeLink::start().await;
+    let db = TestDb::new().await;
+    let merchant = create_merchant_with(&db, "Stripe Goes Away", &["--processor", "stripe", "--processor-secret", localstripe::SECRET_KEY]);
+    let sk = merchant["secretKey"].as_str().unwrap().to_owned();
+    let url = link.url();
+    let args = [
+        "--stripe-api-base", url.as_str(), "--card-attempt-rate-limit", "0", "--publishable-rate-limit", "0",
+        "--processor-timeout-ms", "3000", "--reconcile-after-ms", "500", "--reconcile-backoff-ms", "200",
+    ];
+    let server = ServerProcess::start(&db, &args);
+    let addr = server.addr.clone();
+
+    // Sixteen clients send keyed sales, each of its own amount, until told to stop.
+    let amount = |key: &str| -> i64 { 1000 + key.rsplit('-').next().unwrap().parse::<i64>().unwrap() % 1000 };
+    let acknowledged: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>> = Arc::default();
+    let answers: Arc<std::sync::Mutex<std::collections::BTreeMap<u16, usize>>> = Arc::default();
+    let sent: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..16 {
+        let (addr, sk, acknowledged, answers, sent, stop) = (addr.clone(), sk.clone(), acknowledged.clone(), answers.clone(), sent.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let key = format!("gone-{c}-{}", c * 1000 + i);
+                sent.lock().unwrap().push(key.clone());
+                let body = json!({ "amountCents": amount(&key), "currency": "USD", "card": card("4242424242424242") });
+                let answer = tokio::time::timeout(Duration::from_secs(30), try_request(&addr, "POST", "/api/v1/payments/sale", &sk, &[("Idempotency-Key", key.as_str())], Some(&body))).await;
+                let (status, body) = answer.ok().flatten().unwrap_or((0, Value::Null));
+                *answers.lock().unwrap().entry(status).or_default() += 1;
+                if status == 201 {
+                    acknowledged.lock().unwrap().insert(key, id(&body["data"]));
+                } else {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                i += 1;
+            }
+        }));
+    }
+    let wait_for = |what: &'static str, count: usize| {
+        let acknowledged = acknowledged.clone();
+        async move {
+            let started = std::time::Instant::now();
+            while acknowledged.lock().unwrap().len() < count {
+                assert!(started.elapsed() < Duration::from_secs(60), "{what}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for("sales went through Stripe", 20).await;
+    // Mid-load, Stripe goes away for three seconds.
+    link.down().await;
+    let gone = std::time::Instant::now();
+    let before = acknowledged.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    link.up().await;
+    let outage = gone.elapsed();
+    let after = acknowledged.lock().unwrap().len();
+    wait_for("sales went through Stripe once it was back", after + 20).await;
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let keys = sent.lock().unwrap().clone();
+
+    // Every key is retried until it has a final answer; what was pending settles through the
+    // reconciler meanwhile.
+    let mut finals: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+    for key in &keys {
+        let started = std::time::Instant::now();
+        loop {
+            let body = json!({ "amountCents": amount(key), "currency": "USD", "card": card("4242424242424242") });
+            let (status, answer) = try_request(&addr, "POST", "/api/v1/payments/sale", &sk, &[("Idempotency-Key", key.as_str())], Some(&body)).await.unwrap();
+            if status == 201 {
+                finals.insert(key.clone(), Some(id(&answer["data"])));
+                break;
+            }
+            if status == 502 && answer["error"]["code"] == "PROVIDER_ERROR" {
+                assert!(!acknowledged.contains_key(key), "{key} was acknowledged, then failed");
+                finals.insert(key.clone(), None);
+                break;
+            }
+            let retryable = answer["error"]["details"]["retryable"] == true || status == 504;
+            assert!(retryable, "{key}: {status} {answer}");
+            assert!(started.elapsed() < Duration::from_secs(30), "{key} never settled: {status} {answer}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let lost = acknowledged.iter().filter(|(key, id)| finals.get(*key) != Some(&Some((*id).clone()))).count();
+
+    // Kassa's books: every payment of the merchant.
+    let mut payments = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/payments/transactions?limit=100&cursor={c}"),
+            None => "/api/v1/payments/transactions?limit=100".to_owned(),
+        };
+        let (status, page) = request(&addr, "GET", &path, &sk, None).await;
+        assert_eq!(status, 200, "{page}");
+        payments.extend(page["data"].as_array().unwrap().iter().cloned());
+        cursor = page["meta"]["cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert!(payments.iter().all(|p| p["status"] != "processing"), "the reconciler settled every pending payment");
+    // Stripe's: its PaymentIntents that Kassa opened for this merchant's payments, and charges.
+    let ours: std::collections::HashSet<String> = payments.iter().map(id).collect();
+    let (_, all) = localstripe::get("/v1/payment_intents?limit=100000").await;
+    let mut at_stripe: std::collections::HashMap<String, Vec<Value>> = std::collections::HashMap::new();
+    for pi in all["data"].as_array().unwrap() {
+        if let Some(payment) = pi["metadata"][kassa_server::processor::stripe::PAYMENT_KEY].as_str().filter(|p| ours.contains(*p)) {
+            at_stripe.entry(payment.to_owned()).or_default().push(pi.clone());
+        }
+    }
+    let (_, charges) = localstripe::get("/v1/charges?limit=100000").await;
+    let charges_of = |pi: &str| charges["data"].as_array().unwrap().iter().filter(|c| c["payment_intent"] == pi && c["status"] == "succeeded").count();
+    let mut doubled = 0;
+    let (mut kassa_total, mut stripe_total) = (0, 0);
+    for payment in &payments {
+        let pis = at_stripe.get(&id(payment)).cloned().unwrap_or_default();
+        let paid: Vec<&Value> = pis.iter().filter(|pi| pi["status"] == "succeeded").collect();
+        doubled += pis.len().saturating_sub(1) + paid.iter().map(|pi| charges_of(pi["id"].as_str().unwrap()).saturating_sub(1)).sum::<usize>();
+        let captured = payment["status"] == "captured";
+        assert_eq!(paid.len(), usize::from(captured), "{}: {} in Kassa, at Stripe {pis:?}", id(payment), payment["status"]);
+        if captured {
+            assert_eq!(paid[0]["amount"], payment["capturedAmountCents"], "{payment}");
+            assert_eq!(charges_of(paid[0]["id"].as_str().unwrap()), 1, "{payment}");
+            kassa_total += payment["capturedAmountCents"].as_i64().unwrap();
+            stripe_total += paid[0]["amount"].as_i64().unwrap();
+        }
+    }
+    let paid_keys = finals.values().flatten().count();
+    let captured = payments.iter().filter(|p| p["status"] == "captured").count();
+    let answers = answers.lock().unwrap().clone();
+    eprintln!(
+        "Stripe gone: {} requests, {} keys, {} acknowledged ({before} before the outage of {:.1}s), answers {answers:?}, {paid_keys} paid and {} failed for good after retries, {} payments in Kassa ({captured} captured, {kassa_total} cents) and {} at Stripe ({stripe_total} cents), lost: {lost}, doubled: {doubled}",
+        answers.values().sum::<usize>(),
+        keys.len(),
+        acknowledged.len(),
+        outage.as_secs_f64(),
+        keys.len() - paid_keys,
+        payments.len(),
+        at_stripe.len(),
+    );
+    assert_eq!(lost, 0, "acknowledged, then lost");
+    assert_eq!(doubled, 0, "a key reached Stripe more than once");
+    assert_eq!(captured, paid_keys, "each paid key is one captured payment");
+    assert_eq!(kassa_total, stripe_total);
+}

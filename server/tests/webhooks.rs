@@ -430,3 +430,112 @@ async fn a_delivery_still_being_tried_is_not_sent_again() {
     assert_eq!(received.all().len(), 1, "nothing sent again");
     assert_eq!(app.get(&attempts_path, app.sk()).await.data(200).as_array().unwrap().len(), 1);
 }
+
+/// A receiver on `port` that writes down which endpoint (the path) got which event, in the order
+/// they arrive, and accepts each.
+async fn listen_on(port: u16, seen: Arc<Mutex<Vec<(String, String)>>>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the receiver's port is still free");
+    let app = axum::Router::new().route(
+        "/{endpoint}",
+        post(move |axum::extract::Path(endpoint): axum::extract::Path<String>, body: Bytes| {
+            let seen = seen.clone();
+            async move {
+                let event: Value = serde_json::from_slice(&body).unwrap();
+                seen.lock().unwrap().push((endpoint, event["id"].as_str().unwrap().to_owned()));
+                StatusCode::OK
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_long_gets_every_event_once_and_in_order_when_it_is_back() {
+    let db = TestDb::new().await;
+    let merchant = create_merchant(&db, "Receiver Down");
+    let sk = merchant["secretKey"].as_str().unwrap();
+    // Short backoff, so that a few seconds down is a long time: a dozen failed attempts and more
+    // for the oldest event, whose retries wait ever longer. Enough attempts that none is given up.
+    let server = ServerProcess::start(&db, &["--webhooks-allow-loopback", "--webhook-backoff-ms", "20", "--webhook-timeout-ms", "1000", "--webhook-max-attempts", "40"]);
+    // The receiver's port, on which nothing listens yet: every attempt is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut endpoints = Vec::new();
+    for (name, events) in [("all", json!(["*"])), ("paid", json!(["payment_intent.succeeded"]))] {
+        let (status, made) = request(&server.addr, "POST", "/api/v1/webhook-endpoints", sk, Some(&json!({ "url": format!("http://127.0.0.1:{port}/{name}"), "events": events }))).await;
+        assert_eq!(status, 201, "{made}");
+        endpoints.push((name, made["data"]["id"].as_str().unwrap().to_owned()));
+    }
+    let addr = server.addr.clone();
+    let make_events = |count: usize| {
+        let addr = addr.clone();
+        async move {
+            for i in 0..count {
+                let (status, sale) = request(&addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 1000 + i as i64, "currency": "USD", "card": card("4242424242424242") }))).await;
+                assert_eq!(status, 201, "{sale}");
+                if i % 3 == 0 {
+                    let refund = json!({ "paymentIntentId": sale["data"]["id"], "amountCents": 100 });
+                    assert_eq!(request(&addr, "POST", "/api/v1/payments/refund", sk, Some(&refund)).await.0, 200);
+                }
+            }
+        }
+    };
+
+    // Events keep being made while the receiver is down, for four seconds.
+    let down = std::time::Instant::now();
+    let mut made = 0;
+    while down.elapsed() < Duration::from_secs(4) {
+        make_events(3).await;
+        made += 3;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (_, tried) = request(&server.addr, "GET", &format!("/api/v1/webhook-endpoints/{}/deliveries?limit=100", endpoints[0].1), sk, None).await;
+    let refused = tried["data"].as_array().unwrap().iter().filter(|a| a["statusCode"].is_null()).count();
+    assert!(refused >= 5, "the receiver was tried while it was down: {tried}");
+
+    let (_, so_far) = request(&server.addr, "GET", "/api/v1/events?limit=100", sk, None).await;
+    let made_while_down = so_far["data"].as_array().unwrap().len();
+
+    // It comes back; more events are made while it catches up.
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    listen_on(port, seen.clone()).await;
+    let back = std::time::Instant::now();
+    make_events(6).await;
+    made += 6;
+
+    // Every event the endpoint wants, in the order they were made (the list is newest first).
+    let (_, listed) = request(&server.addr, "GET", "/api/v1/events?limit=100", sk, None).await;
+    assert_eq!(listed["meta"]["hasMore"], false, "fewer than 100 events");
+    let created: Vec<(String, String)> = listed["data"].as_array().unwrap().iter().rev().map(|e| (e["id"].as_str().unwrap().to_owned(), e["type"].as_str().unwrap().to_owned())).collect();
+    let wanted = |endpoint: &str| -> Vec<String> {
+        created.iter().filter(|(_, kind)| endpoint == "all" || kind == "payment_intent.succeeded").map(|(id, _)| id.clone()).collect()
+    };
+    let expected = wanted("all").len() + wanted("paid").len();
+    while seen.lock().unwrap().len() < expected {
+        assert!(back.elapsed() < Duration::from_secs(60), "{} of {expected} deliveries arrived", seen.lock().unwrap().len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let drained = back.elapsed();
+    // The worker keeps running a while: nothing arrives twice.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let seen = seen.lock().unwrap().clone();
+    let mut doubled = 0;
+    let mut out_of_order = 0;
+    for (endpoint, _) in &endpoints {
+        let got: Vec<String> = seen.iter().filter(|(e, _)| e == endpoint).map(|(_, id)| id.clone()).collect();
+        let distinct: std::collections::HashSet<&String> = got.iter().collect();
+        doubled += got.len() - distinct.len();
+        let want = wanted(endpoint);
+        out_of_order += got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(got, want, "{endpoint} got every event it wants, once, in the order they were made");
+    }
+    eprintln!(
+        "webhook receiver down: {made} sales and {} events made ({} while it was down for {:.1}s, {refused} refused attempts listed), {} deliveries expected, {} arrived within {:.1}s of its return, lost: {}, doubled: {doubled}, out of order: {out_of_order}",
+        created.len(),
+        made_while_down,
+        back.duration_since(down).as_secs_f64(),
+        expected,
+        seen.len(),
+        drained.as_secs_f64(),
+        expected.saturating_sub(seen.len() - doubled),
+    );
+}

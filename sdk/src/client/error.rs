@@ -160,6 +160,6 @@ fn kind_of(code: ErrorCode) -> ErrorType {
         ErrorCode::RateLimited => ErrorType::RateLimitError,
         ErrorCode::DuplicateRequest => ErrorType::IdempotencyError,
         ErrorCode::NotFound | ErrorCode::MethodNotAllowed | ErrorCode::InvalidState => ErrorType::InvalidRequestError,
-        ErrorCode::Internal | ErrorCode::ProviderError | ErrorCode::ProviderTimeout => ErrorType::ApiError,
+        ErrorCode::Internal | ErrorCode::ProviderError | ErrorCode::ServiceUnavailable | ErrorCode::ProviderTimeout => ErrorType::ApiError,
     }
 }

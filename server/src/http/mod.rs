@@ -194,15 +194,16 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// 200 when the database answers.
+/// 200 when the database answers, 503 when it does not (within a couple of seconds, so that a
+/// load balancer's check is answered while the database is away).
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()),
     responses((status = 200, description = "The server and its database are up"),
-              (status = 500, body = kassa::ErrorEnvelope)))]
+              (status = 503, body = kassa::ErrorEnvelope, description = "The database does not answer")))]
 pub async fn health(State(state): State<AppState>) -> Response {
     if state.store.ping().await {
         Json(serde_json::json!({ "data": { "status": "ok" } })).into_response()
     } else {
-        ApiError::internal("database unreachable").into_response()
+        ApiError::unavailable("database unreachable").into_response()
     }
 }
 

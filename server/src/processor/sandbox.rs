@@ -169,7 +169,10 @@ impl SandboxProcessor {
         };
         let json = serde_json::to_string(&reply).map_err(|_| malfunction())?;
         let entry = sandbox_ledger::Entry { key, kind, amount_cents, approved: reply.outcome == Outcome::Approved, reply: &json };
-        let (recorded, fresh) = sandbox_ledger::record(store, &entry, crate::clock::now_ms()).await.map_err(|_| malfunction())?;
+        // A write to the shared ledger that fails may still have committed (the connection broke
+        // on its way back): whether the card was charged is unknown, as after a lost answer, and
+        // the reconciler's lookup finds out.
+        let (recorded, fresh) = sandbox_ledger::record(store, &entry, crate::clock::now_ms()).await.map_err(|_| ProcessorError::Timeout)?;
         Ok((serde_json::from_str(&recorded).map_err(|_| malfunction())?, fresh))
     }
 

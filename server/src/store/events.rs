@@ -207,10 +207,16 @@ pub struct Due {
 }
 
 /// Claims up to `limit` due deliveries by pushing their next attempt past `lease_until`, so that
-/// two workers never send the same one at once.
+/// two workers never send the same one at once. An endpoint gets its events in the order they
+/// were created: only its oldest pending delivery may be sent, and the ones after it wait until
+/// it is delivered or given up (a receiver that was down gets its backlog in order, one at a
+/// time, and never an event before one that came first).
 pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) -> Result<Vec<Due>, sqlx::Error> {
     let candidates: Vec<(MerchantId, DeliveryId)> = sqlx::query_as(
-        "SELECT merchant_id, id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2",
+        "SELECT merchant_id, id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.merchant_id = webhook_deliveries.merchant_id
+                             AND p.endpoint_id = webhook_deliveries.endpoint_id AND p.status = 'pending' AND p.seq < webhook_deliveries.seq)
+         ORDER BY next_attempt_at LIMIT $2",
     )
     .bind(now)
     .bind(i64::from(limit))
@@ -226,7 +232,9 @@ pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) ->
                 for (merchant, id) in candidates {
                     let done = sqlx::query(
                         "UPDATE webhook_deliveries SET next_attempt_at = $1
-                         WHERE merchant_id = $4 AND id = $2 AND status = 'pending' AND next_attempt_at <= $3",
+                         WHERE merchant_id = $4 AND id = $2 AND status = 'pending' AND next_attempt_at <= $3
+                           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.merchant_id = $4
+                                             AND p.endpoint_id = webhook_deliveries.endpoint_id AND p.status = 'pending' AND p.seq < webhook_deliveries.seq)",
                     )
                     .bind(lease_until)
                     .bind(&id)

@@ -44,6 +44,9 @@ pub type DbRow = sqlx::any::AnyRow;
 /// Connections each server opens to PostgreSQL by default.
 pub const DEFAULT_CONNECTIONS: u32 = 16;
 
+/// How long a health check waits for the database.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// At most this many changes share one SQLite commit.
 const MAX_BATCH: usize = 256;
 
@@ -272,9 +275,10 @@ impl Store {
         &self.pool
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers within [`PING_TIMEOUT`] (a pool waiting for a database that
+    /// is gone would otherwise wait for its whole acquire timeout).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        matches!(tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await, Ok(Ok(_)))
     }
 
     pub async fn close(&self) {

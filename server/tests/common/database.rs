@@ -197,3 +197,82 @@ pub fn start_cluster(durable: bool) -> String {
     super::process::supervise(as_postgres(root, Path::new("sh")), &script, port, &format!("{}/postgres.log", dir.display()));
     format!("postgres://kassa@127.0.0.1:{port}/postgres")
 }
+
+/// A PostgreSQL cluster of one test's own, which the test stops and starts again as an operator
+/// (or a crash) would, with `pg_ctl`. Unlike the shared cluster it waits for each commit's WAL to
+/// be written (`synchronous_commit`), as production does: a server killed with `-m immediate`
+/// keeps every commit it acknowledged. (It skips `fsync`: the machine does not crash, only
+/// PostgreSQL, so what is written to the operating system survives.) It is stopped and removed
+/// when this process ends, however it ends.
+pub struct Cluster {
+    /// Its `postgres` database.
+    pub url: String,
+    pg_ctl: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+    options: String,
+    root: bool,
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let bin = postgres_bin();
+        let root = is_root();
+        let dir = tempfile::Builder::new().prefix("kassa-pg-own-").tempdir().expect("temp dir").keep();
+        if root {
+            let chown = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
+            assert!(chown.success(), "chown of {} failed", dir.display());
+        }
+        let data = dir.join("data");
+        let initdb = as_postgres(root, &bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "kassa", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
+            .output()
+            .expect("initdb");
+        assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let options = format!(
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off -c synchronous_commit=on -c shared_buffers=32MB",
+            dir = dir.display()
+        );
+        let (pg_ctl, log) = (bin.join("pg_ctl"), dir.join("postgres.log"));
+        let script = format!(
+            "'{pg_ctl}' -D '{data}' -l '{log}' -o \"{options}\" -w -t 60 start > /dev/null 2>&1; echo started; read _; \
+             '{pg_ctl}' -D '{data}' -m immediate stop > /dev/null 2>&1; rm -rf '{dir}'",
+            pg_ctl = pg_ctl.display(),
+            data = data.display(),
+            log = log.display(),
+            dir = dir.display(),
+        );
+        super::process::supervise(as_postgres(root, Path::new("sh")), &script, port, &log.display().to_string());
+        Cluster { url: format!("postgres://kassa@127.0.0.1:{port}/postgres"), pg_ctl, data, log, options, root }
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let status = as_postgres(self.root, &self.pg_ctl)
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(&self.log)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("pg_ctl");
+        assert!(status.success(), "pg_ctl {args:?} failed; see {}", self.log.display());
+    }
+
+    /// The first half of `pg_ctl restart -m immediate`: every PostgreSQL process is ended at
+    /// once, with no checkpoint and no goodbye to its clients, as in a crash.
+    pub fn stop_immediately(&self) {
+        self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
+    }
+
+    /// The second half: PostgreSQL starts again on the same port and data (recovering from its
+    /// WAL), and this returns once it takes connections.
+    pub fn start_again(&self) {
+        self.pg_ctl(&["-o", &self.options, "-w", "-t", "60", "start"]);
+    }
+}
