@@ -190,11 +190,12 @@ fn not_processed() -> ProcessorError {
     ProcessorError::Failed { code: NOT_PROCESSED.into(), text: "The processor has no record of this call".into() }
 }
 
-/// Whether the outcome of `op` is that its call never reached the processor, so that a retry of
-/// its request may send it again ([`retry_unsent`]). A 3-D Secure check needs the cardholder's
-/// code, which a retry does not bring: it is settled for good.
+/// Whether the outcome of `op` is that its call never reached the processor (the reconciler
+/// found no record of it, or no connection was made), so that a retry of its request may send it
+/// again ([`retry_unsent`]). A 3-D Secure check needs the cardholder's code, which a retry does
+/// not bring: it is settled for good.
 fn never_reached(op: &Operation, answer: &Answer) -> bool {
-    let unsent = matches!(answer, Answer::Call(Err(ProcessorError::Failed { code, .. })) if code == NOT_PROCESSED);
+    let unsent = matches!(answer, Answer::Call(Err(e)) if e.never_reached());
     unsent && op.request.is_some() && !matches!(op.plan, Plan::ThreeDs { .. })
 }
 
@@ -470,7 +471,12 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
         idempotency_key: &key,
         return_url: return_url.as_deref(),
     };
-    let opened = if authenticated { None } else { within(state.processor_timeout, processor.open(&call)).await? };
+    let opened = if authenticated {
+        None
+    } else {
+        let open = AuthorizeCall { reference: intent.provider_reference.as_deref(), ..call };
+        within(state.processor_timeout, processor.open(&open)).await?
+    };
     if let Some(reference) = &opened {
         let (merchant, id, op_id, reference) = (op.merchant.clone(), intent.id.clone(), op.id.clone(), reference.clone());
         let recorded = state.store.write(move |tx| Box::pin(async move { intents::set_reference(tx, &merchant, &id, &op_id, &reference).await })).await;

@@ -59,6 +59,18 @@ pub enum ProcessorError {
     Refused { text: String },
 }
 
+/// The codes of a [`ProcessorError::Failed`] whose call never reached the processor (so it did
+/// nothing there): no connection was made, nothing was sent, or the processor has no record.
+pub const NEVER_REACHED: [&str; 4] = ["api_connection_error", "not_sent", "processor_unavailable", "not_processed"];
+
+impl ProcessorError {
+    /// The call never reached the processor: sending it again, with the same idempotency key,
+    /// is its first time there.
+    pub fn never_reached(&self) -> bool {
+        matches!(self, ProcessorError::Failed { code, .. } if NEVER_REACHED.contains(&code.as_str()))
+    }
+}
+
 pub struct AuthorizeCall<'a> {
     /// Kassa's id for the payment (the intent), for the processor's records.
     pub payment_id: &'a str,
@@ -70,7 +82,8 @@ pub struct AuthorizeCall<'a> {
     /// The cardholder passed 3-D Secure for this payment.
     pub authenticated: bool,
     /// The processor's payment this call goes on with: the one [`Processor::open`] made, or the
-    /// one that asked for 3-D Secure.
+    /// one that asked for 3-D Secure. To [`Processor::open`], the payment's latest one, which
+    /// this very call may have opened before (its first try never got further).
     pub reference: Option<&'a str>,
     pub idempotency_key: &'a str,
     /// Kassa's address for the cardholder to come back to from a challenge that the processor

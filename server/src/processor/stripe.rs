@@ -375,6 +375,14 @@ impl Processor for StripeProcessor {
     }
 
     async fn open(&self, call: &AuthorizeCall<'_>) -> Result<Option<String>, ProcessorError> {
+        // A call sent again after its first try opened the PaymentIntent and got no further goes
+        // on with that one (Stripe's idempotency key would give it back too, for a day).
+        if let Some(reference) = call.reference.filter(|r| path_part(r).is_ok()) {
+            let pi = self.payment_intent(reference).await?;
+            if pi["metadata"][CALL_KEY].as_str() == Some(call.idempotency_key) && pi["status"] == "requires_confirmation" {
+                return Ok(Some(reference.to_owned()));
+            }
+        }
         self.open_payment(call).await.map(Some)
     }
 
