@@ -404,3 +404,48 @@ async fn a_retry_of_a_saved_card_payment_brings_the_customer_s_session_again() {
     assert_eq!(paid.data(200)["status"], "captured");
     assert_eq!(app.processor.effects_of("sale").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retries_of_an_unsent_capture_racing_new_captures_on_two_servers_capture_once() {
+    let mut app = TestApp::with_latency(LATENCY).await;
+    let id = app.authorized(3_000).await;
+    kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/capture", "capture-unsent", json!({ "paymentIntentId": id })).await;
+    let (_, other) = app.second_server().await;
+    let app = Arc::new(app);
+    let other = Arc::new(other);
+    let bearer = format!("Bearer {}", app.sk());
+    // Retries of the unsent capture and captures under keys of their own, on both servers at once.
+    let sends = (0..12).map(|i| {
+        let (app, other, bearer, id) = (app.clone(), other.clone(), bearer.clone(), id.clone());
+        tokio::spawn(async move {
+            let key = if i % 2 == 0 { "capture-unsent".to_owned() } else { format!("capture-new-{i}") };
+            let headers = [("authorization", bearer.as_str()), ("idempotency-key", key.as_str())];
+            let body = Some(json!({ "paymentIntentId": id }).to_string().into_bytes());
+            let response = if i % 4 < 2 {
+                app.send("POST", "/api/v1/payments/capture", None, &headers, body).await
+            } else {
+                app.send_to(&other, "POST", "/api/v1/payments/capture", &headers, body).await
+            };
+            (key, response)
+        })
+    });
+    let answers: Vec<(String, TestResponse)> = join_all(sends).await.into_iter().map(|r| r.unwrap()).collect();
+    none_internal(&answers.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>());
+    for (key, response) in &answers {
+        match response.status.as_u16() {
+            200 => assert_eq!(response.json["data"]["status"], "captured"),
+            409 => {}
+            // Only the unsent capture's own retry may answer with its recorded failure, when a
+            // new capture took the payment first.
+            502 => assert_eq!(key, "capture-unsent", "{}", response.json),
+            other => panic!("{key}: {other} {}", response.json),
+        }
+    }
+    // The processor captured once, and the books say so.
+    assert_eq!(app.processor.effects_of("capture").len(), 1);
+    let history = app.intent(&id).await;
+    assert_eq!(history["intent"]["status"], "captured");
+    assert_eq!(history["intent"]["capturedAmountCents"], 3_000);
+    let approved = history["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "capture" && t["status"] == "approved").count();
+    assert_eq!(approved, 1);
+}
