@@ -13,10 +13,6 @@ use crate::clock::{format_ms, now_ms};
 use crate::idempotency::Recorded;
 use crate::store::intents::Hold;
 
-fn reference(intent: &IntentRecord) -> &str {
-    intent.provider_reference.as_deref().unwrap_or_default()
-}
-
 /// Claims a hold on the intent for `plan` (or, for a refund, reserves its amount), and answers
 /// `refused` (or "busy, retry") when the intent is not this request's to change.
 async fn claim_change(ctx: &Ctx<'_>, intent: &IntentRecord, plan: Plan, hold: Option<Hold>, refused: ApiError) -> ApiResult<Operation> {
@@ -49,9 +45,9 @@ fn refused_now(now: &IntentRecord, refused: ApiError) -> ApiError {
     }
 }
 
-/// Calls the processor for a claimed change and records the outcome.
-async fn run(ctx: &Ctx<'_>, op: Operation, call: impl std::future::Future<Output = Result<Reply, ProcessorError>>) -> ApiResult<Recorded> {
-    let answer = Answer::Call(within(ctx.state.processor_timeout, call).await);
+/// Calls `processor` for a claimed change of `intent` and records the outcome.
+async fn run(ctx: &Ctx<'_>, op: Operation, processor: &dyn crate::processor::Processor, intent: &IntentRecord) -> ApiResult<Recorded> {
+    let answer = Answer::Call(operation::change(ctx.state, processor, &op, intent).await);
     Ok(operation::finish(ctx.state, op, answer).await?.1)
 }
 
@@ -72,9 +68,7 @@ pub async fn capture(ctx: Ctx<'_>, req: CaptureRequest) -> ApiResult<Recorded> {
     }
     let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
     let op = claim_change(&ctx, &intent, Plan::Capture { amount_cents: amount }, Some(Hold::Capture), not_authorized).await?;
-    let key = op.processor_key("capture");
-    let call = processor.capture(reference(&intent), amount, &key);
-    run(&ctx, op, call).await
+    run(&ctx, op, processor.as_ref(), &intent).await
 }
 
 /// `POST /payments/void`: releases an authorization, or voids a capture before settlement.
@@ -87,9 +81,7 @@ pub async fn void(ctx: Ctx<'_>, req: VoidRequest) -> ApiResult<Recorded> {
     let amount = if intent.status == IntentStatus::Captured { intent.captured_amount_cents } else { intent.total_cents() };
     let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
     let op = claim_change(&ctx, &intent, Plan::Void { amount_cents: amount }, Some(Hold::Void), not_voidable).await?;
-    let key = op.processor_key("void");
-    let call = processor.void(reference(&intent), &key);
-    run(&ctx, op, call).await
+    run(&ctx, op, processor.as_ref(), &intent).await
 }
 
 /// `POST /payments/refund`: partial and repeated refunds, never past the captured amount (refunds
@@ -122,9 +114,7 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
         }
         other => other?,
     };
-    let key = op.processor_key("refund");
-    let call = processor.refund(reference(&intent), amount, &key);
-    run(&ctx, op, call).await
+    run(&ctx, op, processor.as_ref(), &intent).await
 }
 
 /// `POST /payments/{id}/tip`: sets the tip of an authorized or fully captured, unrefunded,
@@ -141,11 +131,8 @@ pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> A
         return Err(operation::busy_or(&intent, not_tippable));
     }
     let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
-    let authorized = intents::authorized_amount(&ctx.state.store, ctx.merchant, &intent.id).await?.unwrap_or(intent.total_cents());
     let op = claim_change(&ctx, &intent, Plan::Tip { tip_cents: tip }, Some(Hold::Tip { tip: intent.tip_cents }), not_tippable).await?;
-    let key = op.processor_key("tip");
-    let call = processor.adjust_tip(reference(&intent), tip, intent.amount_cents + tip, authorized, &key);
-    run(&ctx, op, call).await
+    run(&ctx, op, processor.as_ref(), &intent).await
 }
 
 /// `POST /payments/failed/{id}/resolve`: closes a declined or failed payment by hand.

@@ -25,7 +25,7 @@ use super::sources::save_card_if_asked;
 use crate::clock::{format_ms, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{seal_context, Recorded};
-use crate::processor::{AuthorizeCall, CallKind, Lookup, Outcome, Processor, ProcessorError, Reply};
+use crate::processor::{AuthorizeCall, CallKind, Lookup, Outcome, Processor, ProcessorError, Reply, NOT_PROCESSED};
 use crate::state::AppState;
 use crate::store::idempotency::{self, Owner};
 use crate::store::intents::{self, IntentRecord, MadeWith};
@@ -182,9 +182,6 @@ impl Answer {
     }
 }
 
-/// The code of the reconciler's finding that the processor never received a call.
-const NOT_PROCESSED: &str = "not_processed";
-
 /// The processor never received the call (the reconciler's finding).
 fn not_processed() -> ProcessorError {
     ProcessorError::Failed { code: NOT_PROCESSED.into(), text: "The processor has no record of this call".into() }
@@ -251,12 +248,8 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
         .write(move |tx| {
             Box::pin(async move {
                 let now = now_ms();
-                let marked = if never_reached(&op, &answer) {
-                    operations::mark_unsent(tx, &op.merchant, &op.id, now).await?
-                } else {
-                    operations::mark_settled(tx, &op.merchant, &op.id, now).await?
-                };
-                if !marked {
+                let how = if never_reached(&op, &answer) { operations::Settled::Unsent } else { operations::Settled::Done };
+                if !operations::mark_settled(tx, &op.merchant, &op.id, how, now).await? {
                     // The reconciler (or another server) recorded it first: answer with that.
                     let intent = intents::find_in(tx, &op.merchant, &op.intent_id).await?;
                     let reply = reply_for(&op.plan, &intent, failure_of(&intent).as_ref());
@@ -592,26 +585,32 @@ async fn call(state: &AppState, op: &Operation, intent: &IntentRecord) -> Answer
     if let Plan::Authorize { .. } = op.plan {
         return Answer::Call(authorize(state, op, intent, false).await);
     }
-    let processor = match processor_of(state, &op.merchant, intent.made_with).await {
-        Ok(processor) => processor,
-        Err(e) => return Answer::Call(Err(e)),
-    };
+    Answer::Call(match processor_of(state, &op.merchant, intent.made_with).await {
+        Ok(processor) => change(state, processor.as_ref(), op, intent).await,
+        Err(e) => Err(e),
+    })
+}
+
+/// Asks `processor` for the change a claimed capture, void, refund or tip makes to `intent`,
+/// under the operation's key, within the processor timeout.
+pub(super) async fn change(state: &AppState, processor: &dyn Processor, op: &Operation, intent: &IntentRecord) -> Result<Reply, ProcessorError> {
     let reference = intent.provider_reference.as_deref().unwrap_or_default();
     let key = op.processor_key(step_of(&op.plan).as_str());
-    let result = match op.plan {
-        Plan::Capture { amount_cents } => within(state.processor_timeout, processor.capture(reference, amount_cents, &key)).await,
-        Plan::Void { .. } => within(state.processor_timeout, processor.void(reference, &key)).await,
-        Plan::Refund { amount_cents } => within(state.processor_timeout, processor.refund(reference, amount_cents, &key)).await,
+    let limit = state.processor_timeout;
+    match op.plan {
+        Plan::Capture { amount_cents } => within(limit, processor.capture(reference, amount_cents, &key)).await,
+        Plan::Void { .. } => within(limit, processor.void(reference, &key)).await,
+        Plan::Refund { amount_cents } => within(limit, processor.refund(reference, amount_cents, &key)).await,
         Plan::Tip { tip_cents } => {
+            // A tip is measured against what the card was authorized for.
             let authorized = match intents::authorized_amount(&state.store, &op.merchant, &op.intent_id).await {
                 Ok(authorized) => authorized.unwrap_or(intent.total_cents()),
-                Err(_) => return Answer::Call(Err(ProcessorError::Failed { code: "not_sent".into(), text: "The payment's authorization could not be read".into() })),
+                Err(_) => return Err(ProcessorError::Failed { code: "not_sent".into(), text: "The payment's authorization could not be read".into() }),
             };
-            within(state.processor_timeout, processor.adjust_tip(reference, tip_cents, intent.amount_cents + tip_cents, authorized, &key)).await
+            within(limit, processor.adjust_tip(reference, tip_cents, intent.amount_cents + tip_cents, authorized, &key)).await
         }
         Plan::Authorize { .. } | Plan::ThreeDs { .. } => Err(not_processed()),
-    };
-    Answer::Call(result)
+    }
 }
 
 /// Asks the processor what it did for a pending operation; `None` when it cannot say now.

@@ -59,9 +59,12 @@ pub enum ProcessorError {
     Refused { text: String },
 }
 
+/// The code of the reconciler's finding that the processor has no record of a call.
+pub const NOT_PROCESSED: &str = "not_processed";
+
 /// The codes of a [`ProcessorError::Failed`] whose call never reached the processor (so it did
 /// nothing there): no connection was made, nothing was sent, or the processor has no record.
-pub const NEVER_REACHED: [&str; 4] = ["api_connection_error", "not_sent", "processor_unavailable", "not_processed"];
+pub const NEVER_REACHED: [&str; 4] = ["api_connection_error", "not_sent", "processor_unavailable", NOT_PROCESSED];
 
 impl ProcessorError {
     /// The call never reached the processor: sending it again, with the same idempotency key,

@@ -44,28 +44,28 @@ pub async fn insert(tx: &mut Tx, op: &OperationRow) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Pending → settled; false when it already was (the live request and the reconciler race, and
-/// one of them records the outcome).
-pub async fn mark_settled(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE payment_operations SET state = 'settled', settled_at = $1
-         WHERE merchant_id = $2 AND id = $3 AND state = 'pending'",
-    )
-    .bind(now)
-    .bind(merchant)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// How an operation's outcome was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// For good.
+    Done,
+    /// Its call never reached the processor: the request whose key it answers may run it again
+    /// ([`reopen`]).
+    Unsent,
 }
 
-/// Pending → unsent: the processor has no record of the operation's call, and the request
-/// whose key it answers may run it again ([`reopen`]). False when it was settled already.
-pub async fn mark_unsent(tx: &mut Tx, merchant: &MerchantId, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+/// Pending → settled (or unsent); false when it already was (the live request and the reconciler
+/// race, and one of them records the outcome).
+pub async fn mark_settled(tx: &mut Tx, merchant: &MerchantId, id: &str, how: Settled, now: i64) -> Result<bool, sqlx::Error> {
+    let state = match how {
+        Settled::Done => "settled",
+        Settled::Unsent => "unsent",
+    };
     let done = sqlx::query(
-        "UPDATE payment_operations SET state = 'unsent', settled_at = $1
-         WHERE merchant_id = $2 AND id = $3 AND state = 'pending'",
+        "UPDATE payment_operations SET state = $1, settled_at = $2
+         WHERE merchant_id = $3 AND id = $4 AND state = 'pending'",
     )
+    .bind(state)
     .bind(now)
     .bind(merchant)
     .bind(id)

@@ -163,14 +163,21 @@ fn as_postgres(root: bool, program: &Path) -> Command {
     }
 }
 
-/// Starts a throwaway cluster that lives as long as this process: its supervisor shell waits on
-/// a pipe from us, and when we exit (however we exit) the pipe closes, the shell stops the server
-/// and removes its folder. A `durable` cluster flushes every commit to disk, as in production (for
-/// benchmarks); the tests' does not.
-pub fn start_cluster(durable: bool) -> String {
+/// A new cluster's data folder, made by `initdb` (as the `postgres` user when this runs as root,
+/// which `initdb` refuses to be), in a temporary folder named after `prefix`, and a free port
+/// for it.
+struct Initialized {
+    bin: PathBuf,
+    root: bool,
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+fn initialized(prefix: &str) -> Initialized {
     let bin = postgres_bin();
     let root = is_root();
-    let dir = tempfile::Builder::new().prefix("kassa-pg-").tempdir().expect("temp dir").keep();
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().expect("temp dir").keep();
     if root {
         let chown = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
         assert!(chown.success(), "chown of {} failed", dir.display());
@@ -184,6 +191,15 @@ pub fn start_cluster(durable: bool) -> String {
         .expect("initdb");
     assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    Initialized { bin, root, dir, data, port }
+}
+
+/// Starts a throwaway cluster that lives as long as this process: its supervisor shell waits on
+/// a pipe from us, and when we exit (however we exit) the pipe closes, the shell stops the server
+/// and removes its folder. A `durable` cluster flushes every commit to disk, as in production (for
+/// benchmarks); the tests' does not.
+pub fn start_cluster(durable: bool) -> String {
+    let Initialized { bin, root, dir, data, port } = initialized("kassa-pg-");
     // Durability is not what the tests measure (the server's own kill -9 tests stop the server,
     // not PostgreSQL), so their cluster skips fsync.
     let settings = if durable { "-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB" };
@@ -216,22 +232,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start() -> Cluster {
-        let bin = postgres_bin();
-        let root = is_root();
-        let dir = tempfile::Builder::new().prefix("kassa-pg-own-").tempdir().expect("temp dir").keep();
-        if root {
-            let chown = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
-            assert!(chown.success(), "chown of {} failed", dir.display());
-        }
-        let data = dir.join("data");
-        let initdb = as_postgres(root, &bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "kassa", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
-            .output()
-            .expect("initdb");
-        assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let Initialized { bin, root, dir, data, port } = initialized("kassa-pg-own-");
         let options = format!(
             "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off -c synchronous_commit=on -c shared_buffers=32MB",
             dir = dir.display()
