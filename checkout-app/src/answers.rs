@@ -61,7 +61,13 @@ impl Intent {
     }
 
     fn from_json(json: JsJson) -> Option<Intent> {
-        let line = |line: &JsJson| Some(Line { name: string(line, "name")?, quantity: integer(line, "quantity")?, unit_amount_cents: integer(line, "unitAmountCents")? });
+        let line = |line: &JsJson| {
+            Some(Line {
+                name: string(line, "name")?,
+                quantity: integer(line, "quantity")?,
+                unit_amount_cents: integer(line, "unitAmountCents")?,
+            })
+        };
         Some(Intent {
             status: string(&json, "status")?.parse().ok()?,
             amount_cents: integer(&json, "amountCents")?,

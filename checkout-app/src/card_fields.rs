@@ -32,12 +32,20 @@ pub fn group_number(text: &str) -> String {
 /// "1228" → "12 / 28".
 pub fn group_expiry(text: &str) -> String {
     let digits: String = digits(text).chars().take(4).collect();
-    if digits.len() > 2 { format!("{} / {}", &digits[..2], &digits[2..]) } else { digits }
+    if digits.len() > 2 {
+        format!("{} / {}", &digits[..2], &digits[2..])
+    } else {
+        digits
+    }
 }
 
 pub fn brand(number: &str) -> CardBrand {
     let digits = digits(number);
-    if digits.is_empty() { CardBrand::Unknown } else { CardBrand::detect(&digits) }
+    if digits.is_empty() {
+        CardBrand::Unknown
+    } else {
+        CardBrand::detect(&digits)
+    }
 }
 
 pub fn brand_label(brand: CardBrand) -> &'static str {

@@ -139,7 +139,9 @@ async fn the_summary_shows_the_total_in_the_currency_s_own_decimals_and_the_tip_
 fn a_kiosk_restarts_only_on_its_own_origin_or_back_where_it_came_from() {
     use crate::options::Options;
     let shop = "http://localhost:3000/";
-    let restart = |url: &str, referrer: &str| Options::from_fragment_and_referrer(&format!("mode=kiosk&restartUrl={}", js_sys::encode_uri_component(url)), referrer).restart_url;
+    let restart = |url: &str, referrer: &str| {
+        Options::from_fragment_and_referrer(&format!("mode=kiosk&restartUrl={}", js_sys::encode_uri_component(url)), referrer).restart_url
+    };
     assert_eq!(restart("/kiosk.html", ""), Some("/kiosk.html".into()));
     assert_eq!(restart("http://localhost:3000/kiosk.html", shop), Some("http://localhost:3000/kiosk.html".into()));
     assert_eq!(restart("HTTP://LOCALHOST:3000/kiosk.html", shop), Some("HTTP://LOCALHOST:3000/kiosk.html".into()));

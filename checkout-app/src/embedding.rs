@@ -9,17 +9,21 @@ pub(crate) fn listen_to_parent(ui: Ui) {
     let Some(parent_origin) = ui.opts().parent_origin.clone() else { return };
     let handle = window_event_listener(ev::message, move |event: web_sys::MessageEvent| {
         // A window from another browsing context is no `instanceof Window` here: compare identity.
-        let from_parent = web_sys::window().and_then(|w| w.parent().ok().flatten()).is_some_and(|parent| {
-            event.source().is_some_and(|source| js_sys::Object::is(&source, &parent))
-        });
+        let from_parent = web_sys::window()
+            .and_then(|w| w.parent().ok().flatten())
+            .is_some_and(|parent| event.source().is_some_and(|source| js_sys::Object::is(&source, &parent)));
         if event.origin() != parent_origin || !from_parent {
             return;
         }
-        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = ParentMessage::from_json(&JsJson(event.data())) else { return };
+        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = ParentMessage::from_json(&JsJson(event.data())) else {
+            return;
+        };
         if let Some(locale) = locale.filter(|l| i18n::supported(l)) {
             ui.locale.set(locale);
         }
-        if let (Some(appearance), Some(root)) = (appearance, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element())) {
+        if let (Some(appearance), Some(root)) =
+            (appearance, web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()))
+        {
             if let Some(theme) = appearance.theme {
                 let _ = root.set_attribute("data-theme", if theme == Theme::Dark { "dark" } else { "light" });
             }

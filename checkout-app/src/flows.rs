@@ -14,7 +14,10 @@ pub(crate) fn load(ui: Ui) {
         match retrieve(ui).await {
             Ok(intent) => {
                 let done = intent.is_paid();
-                tell_parent(options.parent_origin.as_deref(), CheckoutMessage::Ready { amount_cents: kassa::MinorUnits(intent.amount_cents), currency: intent.currency });
+                tell_parent(
+                    options.parent_origin.as_deref(),
+                    CheckoutMessage::Ready { amount_cents: kassa::MinorUnits(intent.amount_cents), currency: intent.currency },
+                );
                 ui.intent.set(Some(intent));
                 let screen = match (done, options.mode) {
                     (true, _) => Screen::Done,

@@ -35,7 +35,9 @@ pub struct BrowserHost {
 
 impl Host for BrowserHost {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let no_answer = |error: JsValue| TransportError(error.dyn_ref::<js_sys::Error>().map_or_else(|| "no answer".into(), |e| String::from(e.message())));
+        let no_answer = |error: JsValue| {
+            TransportError(error.dyn_ref::<js_sys::Error>().map_or_else(|| "no answer".into(), |e| String::from(e.message())))
+        };
         let window = web_sys::window().ok_or_else(|| TransportError("no window".into()))?;
         let init = web_sys::RequestInit::new();
         init.set_method(request.method.as_str());
@@ -47,7 +49,8 @@ impl Host for BrowserHost {
         if let Some(body) = &request.body {
             init.set_body(&body.into());
         }
-        let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&request.url, &init)).await.map_err(no_answer)?.unchecked_into();
+        let response: web_sys::Response =
+            JsFuture::from(window.fetch_with_str_and_init(&request.url, &init)).await.map_err(no_answer)?.unchecked_into();
         let body = JsFuture::from(response.text().map_err(no_answer)?).await.map_err(no_answer)?;
         Ok(HttpResponse { status: response.status(), body: body.as_string().unwrap_or_default() })
     }

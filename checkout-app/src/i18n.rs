@@ -114,7 +114,11 @@ impl Text {
 
 pub fn t(locale: &str, text: Text) -> &'static str {
     let (en, de) = text.words();
-    if locale == "de" { de } else { en }
+    if locale == "de" {
+        de
+    } else {
+        en
+    }
 }
 
 /// What a decline means to the customer.

@@ -3,20 +3,20 @@
 
 mod answers;
 mod card_fields;
-pub mod host;
-pub mod i18n;
-pub mod options;
-mod platform;
 mod embedding;
 mod flows;
+pub mod host;
+pub mod i18n;
 mod kiosk;
+pub mod options;
+mod platform;
 mod screens;
 mod state;
 
 use std::rc::Rc;
 
 use kassa::client::{CardDetails, Client, ConfirmParams, ErrorType, JsJson, KassaError};
-use kassa::messages::{ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
+use kassa::messages::{ChallengeMessage, CheckoutMessage, CheckoutUpdate, ParentMessage, Theme};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -25,13 +25,13 @@ use wasm_bindgen::JsCast;
 
 use answers::{Intent, SavedCard};
 use card_fields::*;
-use host::{finish_challenge, BrowserHost, Challenge};
-use i18n::{t, Text};
-use options::{Mode, Options};
-use platform::{focus, money, now_ms, tell_parent};
 use embedding::*;
 use flows::*;
+use host::{finish_challenge, BrowserHost, Challenge};
+use i18n::{t, Text};
 use kiosk::*;
+use options::{Mode, Options};
+use platform::{focus, money, now_ms, tell_parent};
 use screens::*;
 use state::*;
 

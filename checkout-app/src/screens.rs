@@ -73,7 +73,15 @@ pub(crate) fn TipScreen() -> impl IntoView {
 }
 
 #[component]
-pub(crate) fn Field(id: &'static str, label: Text, value: RwSignal<String>, index: Option<usize>, autocomplete: &'static str, inputmode: &'static str, format: fn(&str) -> String) -> impl IntoView {
+pub(crate) fn Field(
+    id: &'static str,
+    label: Text,
+    value: RwSignal<String>,
+    index: Option<usize>,
+    autocomplete: &'static str,
+    inputmode: &'static str,
+    format: fn(&str) -> String,
+) -> impl IntoView {
     let ui = use_ui();
     let error_id = format!("{id}-error");
     let error = move || index.and_then(|i| ui.shown_error(i));
@@ -160,7 +168,18 @@ pub(crate) fn PayScreen() -> impl IntoView {
 pub(crate) fn DoneScreen() -> impl IntoView {
     let ui = use_ui();
     let kiosk = ui.opts().mode == Mode::Kiosk;
-    let card = move || ui.intent.with(|i| i.as_ref().map(|i| format!("{} {} {}", i.card_brand.map(brand_label).unwrap_or(""), ui.tr(Text::Ending), i.card_last4.clone().unwrap_or_default())));
+    let card = move || {
+        ui.intent.with(|i| {
+            i.as_ref().map(|i| {
+                format!(
+                    "{} {} {}",
+                    i.card_brand.map(brand_label).unwrap_or(""),
+                    ui.tr(Text::Ending),
+                    i.card_last4.clone().unwrap_or_default()
+                )
+            })
+        })
+    };
     let auth = move || ui.intent.with(|i| i.as_ref().and_then(|i| i.auth_code.clone()));
     let captured = move || ui.intent.with(|i| i.as_ref().map(|i| i.captured_amount_cents.max(i.amount_cents + i.tip_cents))).unwrap_or(0);
     view! {
@@ -189,7 +208,8 @@ pub(crate) fn ChallengeModal() -> impl IntoView {
             finish_challenge(false);
         } else if ev.key() == "Tab" {
             ev.prevent_default();
-            let on_cancel = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element()).is_some_and(|e| e.id() == "challenge-cancel");
+            let on_cancel =
+                web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element()).is_some_and(|e| e.id() == "challenge-cancel");
             focus(if on_cancel { "challenge-frame" } else { "challenge-cancel" });
         }
     };

@@ -111,15 +111,15 @@ impl Ui {
     /// The errors of the card fields, shown once each field was left.
     pub(crate) fn field_errors(&self) -> [Option<Text>; 3] {
         let number = self.number.get();
-        [
-            number_error(&number),
-            parse_expiry(&self.expiry.get(), today()).err(),
-            cvc_error(&self.cvc.get(), &number),
-        ]
+        [number_error(&number), parse_expiry(&self.expiry.get(), today()).err(), cvc_error(&self.cvc.get(), &number)]
     }
 
     pub(crate) fn shown_error(&self, field: usize) -> Option<&'static str> {
-        if self.left.get()[field] { self.field_errors()[field].map(|key| self.tr(key)) } else { None }
+        if self.left.get()[field] {
+            self.field_errors()[field].map(|key| self.tr(key))
+        } else {
+            None
+        }
     }
 
     pub(crate) fn reset_form(&self) {

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use kassa::client::{Json, JsJson};
+use kassa::client::{JsJson, Json};
 use kassa::Currency;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -76,7 +76,9 @@ pub fn set_csrf(token: &str) {
 /// Calls `/api/v1{path}`: the whole answer of a success.
 async fn call(method: &str, path: &str, body: Option<&JsJson>, key: Option<&str>) -> Result<JsJson, Failure> {
     let failure = |status: u16, code: &str, message: String| Failure { status, code: code.into(), message };
-    let no_answer = |e: JsValue| failure(0, "NETWORK", e.dyn_ref::<js_sys::Error>().map_or_else(|| "No answer from Kassa".into(), |e| String::from(e.message())));
+    let no_answer = |e: JsValue| {
+        failure(0, "NETWORK", e.dyn_ref::<js_sys::Error>().map_or_else(|| "No answer from Kassa".into(), |e| String::from(e.message())))
+    };
     let window = web_sys::window().ok_or_else(|| failure(0, "NETWORK", "no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
@@ -94,7 +96,8 @@ async fn call(method: &str, path: &str, body: Option<&JsJson>, key: Option<&str>
         init.set_body(&JsValue::from_str(&body.to_text()));
     }
     init.set_headers(&headers);
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&format!("/api/v1{path}"), &init)).await.map_err(no_answer)?.unchecked_into();
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str_and_init(&format!("/api/v1{path}"), &init)).await.map_err(no_answer)?.unchecked_into();
     let status = response.status();
     let text = JsFuture::from(response.text().map_err(no_answer)?).await.map_err(no_answer)?.as_string().unwrap_or_default();
     let json = JsJson::parse(&text);

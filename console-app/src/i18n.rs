@@ -202,7 +202,10 @@ impl Text {
             Password => ("Password", "Passwort"),
             SignIn => ("Sign in", "Anmelden"),
             SetUpTitle => ("Choose your password", "Passwort festlegen"),
-            SetUpText => ("Your account is ready. Choose a password to sign in with.", "Ihr Konto ist bereit. Legen Sie ein Passwort für die Anmeldung fest."),
+            SetUpText => (
+                "Your account is ready. Choose a password to sign in with.",
+                "Ihr Konto ist bereit. Legen Sie ein Passwort für die Anmeldung fest.",
+            ),
             NewPassword => ("New password", "Neues Passwort"),
             PasswordRule => ("At least 12 characters.", "Mindestens 12 Zeichen."),
             SetPassword => ("Set password and sign in", "Passwort festlegen und anmelden"),
@@ -313,7 +316,9 @@ impl Text {
             EveryEvent => ("Every event", "Alle Ereignisse"),
             Revoked => ("Revoked", "Widerrufen"),
             CreateKey => ("Create a restricted key", "Eingeschränkten Schlüssel erstellen"),
-            ConfirmCreateKey => ("Create a restricted key with these permissions?", "Eingeschränkten Schlüssel mit diesen Berechtigungen erstellen?"),
+            ConfirmCreateKey => {
+                ("Create a restricted key with these permissions?", "Eingeschränkten Schlüssel mit diesen Berechtigungen erstellen?")
+            }
             Roll => ("Roll", "Erneuern"),
             KeepOldFor => ("The old key keeps working", "Der alte Schlüssel gilt noch"),
             Immediately => ("Not at all", "Gar nicht"),
@@ -321,7 +326,9 @@ impl Text {
             OneDay => ("For a day", "Einen Tag"),
             ConfirmRoll => ("Make a new key in place of this one?", "Einen neuen Schlüssel an Stelle dieses erstellen?"),
             Revoke => ("Revoke", "Widerrufen"),
-            ConfirmRevoke => ("Revoke this key? Requests with it fail at once.", "Diesen Schlüssel widerrufen? Anfragen damit schlagen sofort fehl."),
+            ConfirmRevoke => {
+                ("Revoke this key? Requests with it fail at once.", "Diesen Schlüssel widerrufen? Anfragen damit schlagen sofort fehl.")
+            }
             ShownOnce => ("Copy it now: it is shown only this once.", "Jetzt kopieren: Er wird nur dieses eine Mal gezeigt."),
             Close => ("Close", "Schließen"),
             Webhooks => ("Webhook endpoints", "Webhook-Endpunkte"),
@@ -351,7 +358,11 @@ impl Text {
 pub type Words = (&'static str, &'static str);
 
 pub fn pick(words: Words, locale: Locale) -> &'static str {
-    if locale == Locale::De { words.1 } else { words.0 }
+    if locale == Locale::De {
+        words.1
+    } else {
+        words.0
+    }
 }
 
 /// A payment's status, by its name on the wire.
@@ -375,8 +386,18 @@ pub fn status(status: &str) -> Words {
 
 /// The statuses a search can ask for, in the order offered.
 pub const STATUSES: [&str; 12] = [
-    "authorized", "captured", "partially_refunded", "refunded", "voided", "declined", "error", "resolved",
-    "requires_payment_method", "requires_action", "processing", "canceled",
+    "authorized",
+    "captured",
+    "partially_refunded",
+    "refunded",
+    "voided",
+    "declined",
+    "error",
+    "resolved",
+    "requires_payment_method",
+    "requires_action",
+    "processing",
+    "canceled",
 ];
 
 /// A step of a payment's history (`type` of a transaction).

@@ -11,9 +11,9 @@ use leptos::ev::SubmitEvent;
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::api::{self, Read};
 use crate::i18n::{pick, Text, Words};
 use crate::route::{self, Link, Page, Route};
-use crate::api::{self, Read};
 use crate::{tr, use_ui};
 
 /// One value as a screen shows it.
@@ -55,7 +55,9 @@ pub fn CellView(cell: Cell) -> impl IntoView {
         Cell::Plain(text) => text.into_any(),
         Cell::Money(minor, currency) => (move || ui.money(minor, currency)).into_any(),
         Cell::Time(at) => (move || ui.time(&at)).into_any(),
-        Cell::Badge(class, value, words) => view! { <span class=class data-value=value>{move || pick(words, ui.locale.get())}</span> }.into_any(),
+        Cell::Badge(class, value, words) => {
+            view! { <span class=class data-value=value>{move || pick(words, ui.locale.get())}</span> }.into_any()
+        }
         Cell::Words(words) => (move || pick(words, ui.locale.get())).into_any(),
         Cell::Link(inner, to) => view! { <Link to><CellView cell=*inner/></Link> }.into_any(),
     }
@@ -69,7 +71,11 @@ pub fn Table(columns: Vec<Text>, rows: Vec<Vec<Cell>>, #[prop(optional)] label: 
     let body = rows
         .into_iter()
         .map(|row| {
-            let cells = row.into_iter().zip(columns.clone()).map(|(cell, column)| view! { <td data-label=tr(column)><CellView cell/></td> }).collect_view();
+            let cells = row
+                .into_iter()
+                .zip(columns.clone())
+                .map(|(cell, column)| view! { <td data-label=tr(column)><CellView cell/></td> })
+                .collect_view();
             view! { <tr>{cells}</tr> }
         })
         .collect_view();
@@ -84,7 +90,11 @@ pub fn Table(columns: Vec<Text>, rows: Vec<Vec<Cell>>, #[prop(optional)] label: 
 /// Labels and values; an empty value leaves its row out.
 #[component]
 pub fn Details(items: Vec<(Text, Cell)>) -> impl IntoView {
-    let rows = items.into_iter().filter(|(_, cell)| !cell.is_empty()).map(|(label, cell)| view! { <dt>{tr(label)}</dt><dd><CellView cell/></dd> }).collect_view();
+    let rows = items
+        .into_iter()
+        .filter(|(_, cell)| !cell.is_empty())
+        .map(|(label, cell)| view! { <dt>{tr(label)}</dt><dd><CellView cell/></dd> })
+        .collect_view();
     view! { <dl class="details">{rows}</dl> }
 }
 
@@ -143,7 +153,10 @@ pub fn Input(field: Field, value: RwSignal<String>) -> AnyView {
             let options = options
                 .into_iter()
                 .map(|(option, shown)| {
-                    let selected = { let option = option.clone(); move || value.with(|v| *v == option) };
+                    let selected = {
+                        let option = option.clone();
+                        move || value.with(|v| *v == option)
+                    };
                     view! { <option value=option selected=selected><CellView cell=shown/></option> }
                 })
                 .collect_view();
@@ -190,7 +203,12 @@ pub fn Search(page: Page, fields: Vec<Field>) -> impl IntoView {
         let (names, values, page) = (names.clone(), values.clone(), page.clone());
         move |ev: SubmitEvent| {
             ev.prevent_default();
-            let query = names.iter().zip(&values).map(|(n, v)| ((*n).to_owned(), v.get_untracked().trim().to_owned())).filter(|(_, v)| !v.is_empty()).collect();
+            let query = names
+                .iter()
+                .zip(&values)
+                .map(|(n, v)| ((*n).to_owned(), v.get_untracked().trim().to_owned()))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
             route::replace(Route { page: page.clone(), query });
         }
     };
@@ -272,7 +290,15 @@ pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
         }
         open.set(None);
         if let Ok(request) = (action.plan)(&[]) {
-            pending.set(Some(Pending { question: request.question, confirm: action.label, method: request.method, path: request.path, body: request.body, key: kassa::client::random_key(), reveal: request.reveal }));
+            pending.set(Some(Pending {
+                question: request.question,
+                confirm: action.label,
+                method: request.method,
+                path: request.path,
+                body: request.body,
+                key: kassa::client::random_key(),
+                reveal: request.reveal,
+            }));
         }
     };
     let buttons = actions
@@ -301,7 +327,15 @@ pub fn Actions(actions: Vec<Action>, done: Callback<()>) -> impl IntoView {
                     Ok(request) => {
                         error.set(None);
                         open.set(None);
-                        pending.set(Some(Pending { question: request.question, confirm: label, method: request.method, path: request.path, body: request.body, key: kassa::client::random_key(), reveal: request.reveal }));
+                        pending.set(Some(Pending {
+                            question: request.question,
+                            confirm: label,
+                            method: request.method,
+                            path: request.path,
+                            body: request.body,
+                            key: kassa::client::random_key(),
+                            reveal: request.reveal,
+                        }));
                     }
                     Err(message) => error.set(Some(message)),
                 }

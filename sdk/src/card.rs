@@ -375,10 +375,7 @@ mod tests {
 
     /// Appends the Luhn check digit to a payload.
     fn with_check_digit(payload: &str) -> String {
-        (0..10)
-            .map(|d| format!("{payload}{d}"))
-            .find(|candidate| luhn_valid(candidate))
-            .unwrap()
+        (0..10).map(|d| format!("{payload}{d}")).find(|candidate| luhn_valid(candidate)).unwrap()
     }
 
     proptest! {

@@ -89,8 +89,12 @@ impl<J: Json> CheckoutMessage<J> {
     /// serde: the same members serde writes for the typed message.
     pub fn to_json(&self) -> J {
         let (kind, mut members) = match self {
-            CheckoutMessage::Ready { amount_cents, currency } => ("ready", vec![("amountCents", J::integer(amount_cents.get())), ("currency", J::string(currency.code()))]),
-            CheckoutMessage::Change { complete, brand } => ("change", vec![("complete", J::boolean(*complete)), ("brand", J::string(brand.as_str()))]),
+            CheckoutMessage::Ready { amount_cents, currency } => {
+                ("ready", vec![("amountCents", J::integer(amount_cents.get())), ("currency", J::string(currency.code()))])
+            }
+            CheckoutMessage::Change { complete, brand } => {
+                ("change", vec![("complete", J::boolean(*complete)), ("brand", J::string(brand.as_str()))])
+            }
             CheckoutMessage::Success { payment_intent } => ("success", vec![("paymentIntent", (**payment_intent).clone())]),
             CheckoutMessage::Error { error } => ("error", vec![("error", error.to_json())]),
             CheckoutMessage::Resize { height } => ("resize", vec![("height", J::number(*height))]),
@@ -125,7 +129,13 @@ impl ParentMessage {
                 };
                 let variables = match appearance.get("variables") {
                     None => None,
-                    Some(variables) => Some(variables.keys()?.into_iter().map(|name| Some((name.clone(), variables.get(&name)?.as_string()?))).collect::<Option<BTreeMap<_, _>>>()?),
+                    Some(variables) => Some(
+                        variables
+                            .keys()?
+                            .into_iter()
+                            .map(|name| Some((name.clone(), variables.get(&name)?.as_string()?)))
+                            .collect::<Option<BTreeMap<_, _>>>()?,
+                    ),
                 };
                 Some(Appearance { theme, variables })
             }
@@ -187,9 +197,18 @@ mod tests {
         .unwrap_or_else(|e| panic!("a payment intent: {e}"));
         let error = KassaError::invalid_argument("card.number", "card number is not valid");
         let pairs: [(CheckoutMessage<Value>, CheckoutMessage); 5] = [
-            (CheckoutMessage::Ready { amount_cents: MinorUnits(2698), currency: Currency::EUR }, CheckoutMessage::Ready { amount_cents: MinorUnits(2698), currency: Currency::EUR }),
-            (CheckoutMessage::Change { complete: true, brand: CardBrand::Amex }, CheckoutMessage::Change { complete: true, brand: CardBrand::Amex }),
-            (CheckoutMessage::Success { payment_intent: Box::new(serde_json::to_value(&intent).unwrap()) }, CheckoutMessage::Success { payment_intent: Box::new(intent) }),
+            (
+                CheckoutMessage::Ready { amount_cents: MinorUnits(2698), currency: Currency::EUR },
+                CheckoutMessage::Ready { amount_cents: MinorUnits(2698), currency: Currency::EUR },
+            ),
+            (
+                CheckoutMessage::Change { complete: true, brand: CardBrand::Amex },
+                CheckoutMessage::Change { complete: true, brand: CardBrand::Amex },
+            ),
+            (
+                CheckoutMessage::Success { payment_intent: Box::new(serde_json::to_value(&intent).unwrap()) },
+                CheckoutMessage::Success { payment_intent: Box::new(intent) },
+            ),
             (CheckoutMessage::Error { error: error.clone() }, CheckoutMessage::Error { error }),
             (CheckoutMessage::Resize { height: 361.5 }, CheckoutMessage::Resize { height: 361.5 }),
         ];
@@ -205,7 +224,9 @@ mod tests {
     #[test]
     fn messages_are_read_as_the_pages_send_them() {
         let update = json!({ "source": "kassa-parent", "type": "update", "locale": "de", "appearance": { "theme": "dark", "variables": { "--kassa-accent": "#000" } } });
-        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = ParentMessage::from_json(&update) else { panic!("an update") };
+        let Some(ParentMessage::Update(CheckoutUpdate { locale, appearance })) = ParentMessage::from_json(&update) else {
+            panic!("an update")
+        };
         assert_eq!(locale.as_deref(), Some("de"));
         let appearance = appearance.unwrap();
         assert_eq!(appearance.theme, Some(Theme::Dark));
@@ -215,7 +236,12 @@ mod tests {
         assert_eq!(ParentMessage::from_json(&elsewhere), None, "another sender");
         // What serde refuses is refused; so is an appearance given as a list (which serde would
         // read as a struct's members in order).
-        for wrong in [json!({ "locale": 1 }), json!({ "appearance": { "theme": "pink" } }), json!({ "appearance": { "variables": { "--kassa-x": 1 } } }), json!({ "appearance": [] })] {
+        for wrong in [
+            json!({ "locale": 1 }),
+            json!({ "appearance": { "theme": "pink" } }),
+            json!({ "appearance": { "variables": { "--kassa-x": 1 } } }),
+            json!({ "appearance": [] }),
+        ] {
             let mut message = json!({ "source": "kassa-parent", "type": "update" });
             message.as_object_mut().unwrap().extend(wrong.as_object().unwrap().clone());
             assert_eq!(ParentMessage::from_json(&message), None, "{message}");
@@ -224,7 +250,13 @@ mod tests {
         // The hand-written readers agree with the types' own serde names.
         let updates = [
             CheckoutUpdate { locale: Some("en".into()), appearance: None },
-            CheckoutUpdate { locale: None, appearance: Some(Appearance { theme: Some(Theme::Light), variables: Some(BTreeMap::from([("--kassa-radius".into(), "4px".into())])) }) },
+            CheckoutUpdate {
+                locale: None,
+                appearance: Some(Appearance {
+                    theme: Some(Theme::Light),
+                    variables: Some(BTreeMap::from([("--kassa-radius".into(), "4px".into())])),
+                }),
+            },
         ];
         for update in updates {
             let update = ParentMessage::Update(update);

@@ -4,7 +4,10 @@
 #![allow(clippy::result_large_err)]
 
 use kassa::api::NextAction;
-use kassa::client::{Api, CardDetails, ChallengeError, ConfirmParams, ErrorType, Flow, HttpRequest, HttpResponse, Json, KassaError, Method, Step, TransportError, ATTEMPTS};
+use kassa::client::{
+    Api, CardDetails, ChallengeError, ConfirmParams, ErrorType, Flow, HttpRequest, HttpResponse, Json, KassaError, Method, Step,
+    TransportError, ATTEMPTS,
+};
 use serde_json::{json, Value};
 
 const SECRET: &str = "pi_0123456789abcdef0123456789abcdef_secret_s3cr3t";
@@ -58,7 +61,10 @@ fn a_confirmation_is_one_post_with_the_card_the_key_and_an_idempotency_key() {
     assert_eq!(header(&request, "authorization"), Some("Bearer pk_test_flow"));
     assert_eq!(header(&request, "idempotency-key"), Some("key-1"));
     let body: Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
-    assert_eq!(body, json!({ "clientSecret": SECRET, "saveCard": false, "card": serde_json::to_value(card("4242 4242 4242 4242")).unwrap() }));
+    assert_eq!(
+        body,
+        json!({ "clientSecret": SECRET, "saveCard": false, "card": serde_json::to_value(card("4242 4242 4242 4242")).unwrap() })
+    );
     let data = done(flow.on_response(answer(200, json!({ "data": intent("captured", json!({})) })))).unwrap();
     assert_eq!(data["status"], "captured");
 }
@@ -121,7 +127,11 @@ fn challenged(then: Result<(), ChallengeError>) -> (Flow<Value>, Step<Value>) {
     let step = flow.on_response(answer(200, json!({ "data": intent("requires_action", json!({ "nextAction": action })) })));
     assert_eq!(
         step,
-        Step::Challenge(NextAction { kind: "three_ds_challenge".into(), url: "https://kassa.test/3ds/challenge?session=s".into(), challenge_window_size: "03".into() })
+        Step::Challenge(NextAction {
+            kind: "three_ds_challenge".into(),
+            url: "https://kassa.test/3ds/challenge?session=s".into(),
+            challenge_window_size: "03".into()
+        })
     );
     let step = flow.on_challenge(then);
     (flow, step)
@@ -132,10 +142,17 @@ fn a_completed_challenge_rereads_the_intent_and_a_decline_after_it_is_the_error(
     let (mut flow, step) = challenged(Ok(()));
     let reread = sent(step);
     assert_eq!(reread.method, Method::Get);
-    assert!(reread.url.ends_with(&format!("/payments/intents/pi_0123456789abcdef0123456789abcdef?clientSecret={SECRET}")), "{}", reread.url);
+    assert!(
+        reread.url.ends_with(&format!("/payments/intents/pi_0123456789abcdef0123456789abcdef?clientSecret={SECRET}")),
+        "{}",
+        reread.url
+    );
     assert_eq!(header(&reread, "idempotency-key"), None);
-    let last_error = json!({ "code": "CARD_DECLINED", "declineCode": "insufficient_funds", "message": "Your card has insufficient funds." });
-    let error = done(flow.on_response(answer(200, json!({ "data": intent("requires_payment_method", json!({ "lastError": last_error })) })))).unwrap_err();
+    let last_error =
+        json!({ "code": "CARD_DECLINED", "declineCode": "insufficient_funds", "message": "Your card has insufficient funds." });
+    let error =
+        done(flow.on_response(answer(200, json!({ "data": intent("requires_payment_method", json!({ "lastError": last_error })) }))))
+            .unwrap_err();
     assert_eq!((error.kind, error.decline_code.as_deref()), (ErrorType::CardError, Some("insufficient_funds")));
     assert_eq!(error.payment_intent_id.as_deref(), Some("pi_0123456789abcdef0123456789abcdef"));
 
@@ -195,7 +212,10 @@ fn params_read_from_a_callers_object_name_what_is_wrong() {
         "saveCard": true, "returnUrl": "https://shop.test/done", "handleActions": false, "tipCents": 200, "frameAncestors": ["https://shop.test"] });
     let params = read(full.clone()).unwrap();
     assert_eq!(params, serde_json::from_value::<ConfirmParams>(full).unwrap(), "the hand-written reader agrees with serde");
-    assert_eq!(read(json!({ "paymentMethodId": "pm_1" })).unwrap(), ConfirmParams { payment_method_id: Some("pm_1".into()), handle_actions: true, ..ConfirmParams::default() });
+    assert_eq!(
+        read(json!({ "paymentMethodId": "pm_1" })).unwrap(),
+        ConfirmParams { payment_method_id: Some("pm_1".into()), handle_actions: true, ..ConfirmParams::default() }
+    );
     let refused = [
         (json!({ "paymentMethodID": "pm_1" }), "paymentMethodID"),
         (json!({ "card": "4242" }), "card"),
@@ -223,12 +243,24 @@ fn errors_are_handed_over_as_serde_writes_them() {
         KassaError::connection("offline"),
         KassaError::unexpected(502),
         KassaError::authentication_cancelled("pi_1"),
-        KassaError::from_body(402, Some(&json!({ "error": { "code": "CARD_DECLINED", "message": "declined", "details": { "declineCode": "do_not_honor" } } }))),
+        KassaError::from_body(
+            402,
+            Some(&json!({ "error": { "code": "CARD_DECLINED", "message": "declined", "details": { "declineCode": "do_not_honor" } } })),
+        ),
     ];
     for error in errors {
         assert_eq!(error.to_json::<Value>(), serde_json::to_value(&error).unwrap());
     }
-    for kind in [ErrorType::CardError, ErrorType::ValidationError, ErrorType::AuthenticationError, ErrorType::RateLimitError, ErrorType::IdempotencyError, ErrorType::InvalidRequestError, ErrorType::ApiError, ErrorType::ApiConnectionError] {
+    for kind in [
+        ErrorType::CardError,
+        ErrorType::ValidationError,
+        ErrorType::AuthenticationError,
+        ErrorType::RateLimitError,
+        ErrorType::IdempotencyError,
+        ErrorType::InvalidRequestError,
+        ErrorType::ApiError,
+        ErrorType::ApiConnectionError,
+    ] {
         assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
     }
     assert_eq!(Value::parse("[1, 2]").and_then(|v| Json::as_array(&v)).map(|a| a.len()), Some(2));

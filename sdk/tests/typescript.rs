@@ -5,11 +5,14 @@
 //! `cargo test -p kassa --features typescript --test typescript`
 #![cfg(feature = "typescript")]
 
-use kassa::api::{CaptureMethod, CardSummary, CardToken, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Resolution, ResolutionKind, SavedPaymentMethod};
+use kassa::api::{
+    CaptureMethod, CardSummary, CardToken, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Resolution, ResolutionKind,
+    SavedPaymentMethod,
+};
 use kassa::card::CardBrand;
 use kassa::client::{CardDetails, ConfirmParams, ErrorType, KassaError};
 use kassa::id::{CustomerId, OrderId, PaymentIntentId, PaymentMethodId, TokenId};
-use kassa::messages::{Appearance, ChallengeMessage, CheckoutMessage, ParentMessage, Theme, CheckoutUpdate};
+use kassa::messages::{Appearance, ChallengeMessage, CheckoutMessage, CheckoutUpdate, ParentMessage, Theme};
 use kassa::money::{Currency, MinorUnits};
 use kassa::ErrorCode;
 use ts_rs::{Config, TS};

@@ -70,8 +70,13 @@ async fn sales_round(client: &HttpClient, bases: &[String], sk: &str, pk: &str, 
                     let card = json!({ "number": "4242424242424242", "expMonth": 12, "expYear": 2034, "cvc": "123" });
                     let (status, token) = post(&client, &format!("{base}/api/v1/payment-methods"), &pk, &json!({ "card": card })).await;
                     assert_eq!(status, 201, "tokenize: {token}");
-                    let (status, sale) = post(&client, &format!("{base}/api/v1/payments/sale"), &sk,
-                        &json!({ "amountCents": 1999, "currency": "USD", "token": token["data"]["id"] })).await;
+                    let (status, sale) = post(
+                        &client,
+                        &format!("{base}/api/v1/payments/sale"),
+                        &sk,
+                        &json!({ "amountCents": 1999, "currency": "USD", "token": token["data"]["id"] }),
+                    )
+                    .await;
                     assert_eq!(status, 201, "sale: {sale}");
                     latencies.push(began.elapsed());
                 }
@@ -100,7 +105,10 @@ fn keys(db: &TestDb) -> (String, String) {
 /// PostgreSQL's one-row inserts, one transaction each, on one connection.
 async fn raw_postgres_commit_rate(url: &str, commits: usize) -> f64 {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::query("CREATE TABLE IF NOT EXISTS raw_commits (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT NOT NULL)").execute(&mut conn).await.unwrap();
+    sqlx::query("CREATE TABLE IF NOT EXISTS raw_commits (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT NOT NULL)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let started = Instant::now();
     for i in 0..commits {
         let mut tx = conn.begin().await.unwrap();
@@ -227,5 +235,4 @@ async fn sqlite(client: &HttpClient, sales: usize, clients: usize, dir: &std::pa
     let each: Vec<String> = rounds.iter().map(|r| format!("{:.0}/{:.0}", r.0, r.1)).collect();
     println!();
     println!("Rounds (sales per second / raw commits per second): {}", each.join(", "));
-
 }

@@ -37,15 +37,26 @@ async fn post(addr: &str, path: &str, key: &str, body: &Value) -> (u16, Value) {
 
 /// One sale straight at localstripe: the calls the connector makes.
 async fn direct_sale(stripe: &str) {
-    let (status, method) = post(stripe, "/v1/payment_methods", SECRET_KEY,
-        &json!({ "type": "card", "card": { "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123" } })).await;
+    let (status, method) = post(
+        stripe,
+        "/v1/payment_methods",
+        SECRET_KEY,
+        &json!({ "type": "card", "card": { "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123" } }),
+    )
+    .await;
     assert_eq!(status, 200, "{method}");
-    let (status, pi) = post(stripe, "/v1/payment_intents", SECRET_KEY,
+    let (status, pi) = post(
+        stripe,
+        "/v1/payment_intents",
+        SECRET_KEY,
         &json!({ "amount": 1999, "currency": "usd", "payment_method": method["id"], "payment_method_types": ["card"],
-                 "capture_method": "automatic", "metadata": { "kassa_call": "bench" } })).await;
+                 "capture_method": "automatic", "metadata": { "kassa_call": "bench" } }),
+    )
+    .await;
     assert_eq!(status, 200, "{pi}");
     let return_url = json!({ "return_url": "http://127.0.0.1:8080/3ds/pi_bench/return" });
-    let (status, confirmed) = post(stripe, &format!("/v1/payment_intents/{}/confirm", pi["id"].as_str().unwrap()), SECRET_KEY, &return_url).await;
+    let (status, confirmed) =
+        post(stripe, &format!("/v1/payment_intents/{}/confirm", pi["id"].as_str().unwrap()), SECRET_KEY, &return_url).await;
     assert_eq!((status, confirmed["status"].as_str()), (200, Some("succeeded")), "{confirmed}");
 }
 
@@ -100,28 +111,60 @@ async fn main() {
     let direct = tokio::task::spawn_blocking(localstripe::start_one).await.unwrap();
     let stripe = direct.trim_start_matches("http://").to_owned();
     let warm = stripe.clone();
-    round(100, clients, move || { let s = warm.clone(); async move { direct_sale(&s).await } }).await;
-    let (direct_rate, direct_latencies) = round(sales, clients, move || { let s = stripe.clone(); async move { direct_sale(&s).await } }).await;
+    round(100, clients, move || {
+        let s = warm.clone();
+        async move { direct_sale(&s).await }
+    })
+    .await;
+    let (direct_rate, direct_latencies) = round(sales, clients, move || {
+        let s = stripe.clone();
+        async move { direct_sale(&s).await }
+    })
+    .await;
 
     // Through Kassa, on a localstripe of its own.
     let through = tokio::task::spawn_blocking(localstripe::start_one).await.unwrap();
     let db = TestDb::new().await;
     let merchant = create_merchant_with(&db, "Bench", &["--processor", "stripe", "--processor-secret", SECRET_KEY]);
     let sk = merchant["secretKey"].as_str().unwrap().to_owned();
-    let server = ServerProcess::start_with(&db, &["--stripe-api-base", &through, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"], &[("KASSA_LOG", "warn")], None);
+    let server = ServerProcess::start_with(
+        &db,
+        &["--stripe-api-base", &through, "--publishable-rate-limit", "0", "--card-attempt-rate-limit", "0"],
+        &[("KASSA_LOG", "warn")],
+        None,
+    );
     let (addr, key) = (server.addr.clone(), sk.clone());
-    round(100, clients, move || { let (a, k) = (addr.clone(), key.clone()); async move { kassa_sale(&a, &k).await } }).await;
+    round(100, clients, move || {
+        let (a, k) = (addr.clone(), key.clone());
+        async move { kassa_sale(&a, &k).await }
+    })
+    .await;
     let addr = server.addr.clone();
-    let (kassa_rate, kassa_latencies) = round(sales, clients, move || { let (a, k) = (addr.clone(), sk.clone()); async move { kassa_sale(&a, &k).await } }).await;
+    let (kassa_rate, kassa_latencies) = round(sales, clients, move || {
+        let (a, k) = (addr.clone(), sk.clone());
+        async move { kassa_sale(&a, &k).await }
+    })
+    .await;
     drop(server);
 
     println!("## Sales through the Stripe connector against localstripe, {clients} clients, {sales} sales each");
     println!();
     println!("| path | sales per second | p50 | p99 |");
     println!("| --- | --- | --- | --- |");
-    println!("| localstripe directly (PaymentMethod, PaymentIntent, confirm) | {direct_rate:.0} | {:.1} ms | {:.1} ms |", ms(percentile(&direct_latencies, 0.5)), ms(percentile(&direct_latencies, 0.99)));
-    println!("| Kassa `POST /payments/sale` → Stripe connector → localstripe | {kassa_rate:.0} | {:.1} ms | {:.1} ms |", ms(percentile(&kassa_latencies, 0.5)), ms(percentile(&kassa_latencies, 0.99)));
+    println!(
+        "| localstripe directly (PaymentMethod, PaymentIntent, confirm) | {direct_rate:.0} | {:.1} ms | {:.1} ms |",
+        ms(percentile(&direct_latencies, 0.5)),
+        ms(percentile(&direct_latencies, 0.99))
+    );
+    println!(
+        "| Kassa `POST /payments/sale` → Stripe connector → localstripe | {kassa_rate:.0} | {:.1} ms | {:.1} ms |",
+        ms(percentile(&kassa_latencies, 0.5)),
+        ms(percentile(&kassa_latencies, 0.99))
+    );
     println!();
-    println!("Kassa keeps {:.0}% of localstripe's rate; it adds {:.1} ms to the median sale.", 100.0 * kassa_rate / direct_rate,
-        ms(percentile(&kassa_latencies, 0.5)) - ms(percentile(&direct_latencies, 0.5)));
+    println!(
+        "Kassa keeps {:.0}% of localstripe's rate; it adds {:.1} ms to the median sale.",
+        100.0 * kassa_rate / direct_rate,
+        ms(percentile(&kassa_latencies, 0.5)) - ms(percentile(&direct_latencies, 0.5))
+    );
 }

@@ -10,12 +10,8 @@ pub fn now_ms() -> i64 {
 
 /// `2026-02-24T10:30:00.000Z`.
 pub fn format_ms(ms: i64) -> String {
-    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    at.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .unwrap_or_default()
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    at.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z")).unwrap_or_default()
 }
 
 /// Today as `(year, month)`, for the card expiry check.
@@ -55,10 +51,7 @@ mod tests {
         assert_eq!(format_ms(1_771_929_000_500), "2026-02-24T10:30:00.500Z");
         assert_eq!(parse_filter_date("2026-02-24", RangeEnd::From), Some(1_771_891_200_000));
         assert_eq!(parse_filter_date("2026-02-24", RangeEnd::To), Some(1_771_977_600_000));
-        assert_eq!(
-            parse_filter_date("2026-02-24T10:30:00.500Z", RangeEnd::From),
-            Some(1_771_929_000_500)
-        );
+        assert_eq!(parse_filter_date("2026-02-24T10:30:00.500Z", RangeEnd::From), Some(1_771_929_000_500));
         assert_eq!(parse_filter_date("24/02/2026", RangeEnd::From), None);
     }
 }

@@ -118,7 +118,9 @@ impl Keyring {
                 let _ = std::fs::remove_file(&draft);
                 match linked {
                     Ok(()) => Ok(Keyring::new(&[key])),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Keyring::parse(&std::fs::read_to_string(path).map_err(fail)?),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Keyring::parse(&std::fs::read_to_string(path).map_err(fail)?)
+                    }
                     Err(e) => Err(fail(e)),
                 }
             }

@@ -43,10 +43,7 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> ApiError {
-        ApiError::new(
-            ErrorCode::Unauthenticated,
-            "Missing or invalid API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-        )
+        ApiError::new(ErrorCode::Unauthenticated, "Missing or invalid API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`")
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
@@ -60,9 +57,7 @@ impl ApiError {
 
     /// The body exactly as sent.
     pub fn body_bytes(&self) -> Vec<u8> {
-        let envelope = ErrorEnvelope {
-            error: ErrorBody { code: self.code, message: self.message.clone(), details: self.details.clone() },
-        };
+        let envelope = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message.clone(), details: self.details.clone() } };
         serde_json::to_vec(&envelope).unwrap_or_default()
     }
 }

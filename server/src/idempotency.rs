@@ -39,7 +39,11 @@ pub async fn key_stored_fingerprints(store: &crate::store::Store, keyring: &Arc<
         let digest = hex::decode(&old).unwrap_or_else(|_| old.clone().into_bytes());
         let new = keyring.mac(FINGERPRINT, &digest);
         store
-            .write(move |tx| Box::pin(async move { idempotency::set_fingerprint(tx, &Owner { merchant: &merchant, scope: &scope, key: &key }, &old, &new).await }))
+            .write(move |tx| {
+                Box::pin(async move {
+                    idempotency::set_fingerprint(tx, &Owner { merchant: &merchant, scope: &scope, key: &key }, &old, &new).await
+                })
+            })
             .await?;
     }
     Ok(count)
@@ -75,7 +79,6 @@ impl IdempotencyKey {
             Err(still_running())
         }
     }
-
 }
 
 /// The context a reply is sealed with: it opens only as the reply to this very key.

@@ -13,9 +13,9 @@ pub mod payments;
 pub mod processor;
 pub mod rate_limit;
 pub mod state;
+pub mod store;
 pub mod users;
 pub mod webhooks;
-pub mod store;
 
 pub use http::{app, app_with_pages, StaticDirs};
 pub use state::AppState;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use kassa_server::crypto::Keyring;
-use kassa_server::rate_limit::Limits;
 use kassa_server::processor::sandbox::SandboxProcessor;
+use kassa_server::rate_limit::Limits;
 use kassa_server::store::{merchants as merchant_store, Store};
 use kassa_server::{app_with_pages, merchants, AppState, StaticDirs};
 use tracing_subscriber::EnvFilter;
@@ -217,7 +217,9 @@ async fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Merchant { command: MerchantCommand::Create { name, processor, processor_secret, processor_webhook_secret, db, encryption } }) => {
+        Some(Command::Merchant {
+            command: MerchantCommand::Create { name, processor, processor_secret, processor_webhook_secret, db, encryption },
+        }) => {
             let request = kassa::api::UpdateProcessorRequest {
                 processor: match kassa::api::ProcessorKind::parse(&processor) {
                     Some(kind) => kind,
@@ -231,7 +233,9 @@ async fn main() {
             };
             create_merchant(&db.url, &encryption, &name, &request).await
         }
-        Some(Command::User { command: UserCommand::Create { merchant, email, role, db } }) => create_user(&db.url, &merchant, &email, &role).await,
+        Some(Command::User { command: UserCommand::Create { merchant, email, role, db } }) => {
+            create_user(&db.url, &merchant, &email, &role).await
+        }
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     };
@@ -241,7 +245,12 @@ async fn main() {
     }
 }
 
-async fn create_merchant(url: &str, encryption: &EncryptionArgs, name: &str, processor: &kassa::api::UpdateProcessorRequest) -> Result<(), Box<dyn std::error::Error>> {
+async fn create_merchant(
+    url: &str,
+    encryption: &EncryptionArgs,
+    name: &str,
+    processor: &kassa::api::UpdateProcessorRequest,
+) -> Result<(), Box<dyn std::error::Error>> {
     let credentials = kassa_server::http::processor::check_request(processor).map_err(|e| e.message)?;
     let keyring = encryption.keyring(url)?;
     let store = Store::connect(url).await?;
@@ -262,7 +271,9 @@ async fn create_user(url: &str, merchant: &str, email: &str, role: &str) -> Resu
         std::process::exit(2);
     };
     let store = Store::connect(url).await?;
-    let created = kassa_server::users::create(&store, &merchant, email, role, &Default::default(), kassa_server::clock::now_ms()).await.map_err(|e| e.message)?;
+    let created = kassa_server::users::create(&store, &merchant, email, role, &Default::default(), kassa_server::clock::now_ms())
+        .await
+        .map_err(|e| e.message)?;
     println!("{}", serde_json::to_string(&created)?);
     store.close().await;
     Ok(())
@@ -272,7 +283,11 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let keyring = args.encryption.keyring(&args.db.url)?;
     let store = Store::connect_with(&args.db.url, args.db.connections).await?;
     // A new database gets a first merchant; of servers starting together, one makes it.
-    let first = if merchant_store::count_merchants(&store).await? == 0 { merchants::create_once(&store, "first_merchant_id", "First merchant").await? } else { None };
+    let first = if merchant_store::count_merchants(&store).await? == 0 {
+        merchants::create_once(&store, "first_merchant_id", "First merchant").await?
+    } else {
+        None
+    };
     if let Some(first) = first {
         println!("Created the first merchant {} (these keys are shown only once):", first.merchant_id);
         println!("  secret key:      {}", first.secret_key);
@@ -301,11 +316,15 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     if resealed > 0 {
         tracing::info!(resealed, "webhook signing secrets sealed with the current encryption key");
     }
-    let keyed = kassa_server::idempotency::key_stored_fingerprints(&store, &state.keyring).await.map_err(|e| format!("keying idempotency fingerprints: {e}"))?;
+    let keyed = kassa_server::idempotency::key_stored_fingerprints(&store, &state.keyring)
+        .await
+        .map_err(|e| format!("keying idempotency fingerprints: {e}"))?;
     if keyed > 0 {
         tracing::info!(keyed, "idempotency fingerprints kept unkeyed are keyed with the encryption key");
     }
-    let resealed = kassa_server::processor::registry::reseal_all(&store, &state.keyring).await.map_err(|e| format!("sealing processor credentials: {e}"))?;
+    let resealed = kassa_server::processor::registry::reseal_all(&store, &state.keyring)
+        .await
+        .map_err(|e| format!("sealing processor credentials: {e}"))?;
     if resealed > 0 {
         tracing::info!(resealed, "processor credentials sealed with the current encryption key");
     }
@@ -333,7 +352,9 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         console: page_dir(args.console_dir, "console-app/dist"),
         sdk: args.sdk_dir.or_else(|| Some(PathBuf::from("js")).filter(|d| d.join("wasm/kassa_bg.wasm").is_file())),
     };
-    axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app_with_pages(state, &pages).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.close().await;
     Ok(())
 }

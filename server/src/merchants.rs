@@ -76,15 +76,7 @@ pub async fn issue_key(
     let hint = format!("{}…{}", kind.prefix(), &key[key.len() - 4..]);
     merchants::insert_key(
         tx,
-        &merchants::NewKey {
-            id: &id,
-            merchant_id: merchant,
-            kind,
-            key_hash: &hash_key(&key),
-            key_hint: &hint,
-            permissions,
-            name,
-        },
+        &merchants::NewKey { id: &id, merchant_id: merchant, kind, key_hash: &hash_key(&key), key_hint: &hint, permissions, name },
         now_ms(),
     )
     .await?;

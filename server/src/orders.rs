@@ -22,7 +22,9 @@ const MAX_TEXT: usize = 255;
 
 fn text(field: &str, value: Option<&String>) -> ApiResult<()> {
     match value {
-        Some(v) if v.is_empty() || v.chars().count() > MAX_TEXT => Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_TEXT} characters"))),
+        Some(v) if v.is_empty() || v.chars().count() > MAX_TEXT => {
+            Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_TEXT} characters")))
+        }
         _ => Ok(()),
     }
 }
@@ -46,7 +48,10 @@ fn priced(items: &[LineItem]) -> ApiResult<i64> {
             return Err(ApiError::validation(&format!("lineItems[{i}].name"), "a line item needs a name of 1 to 255 characters"));
         }
         if !(0..=kassa::money::MAX_AMOUNT_CENTS).contains(&item.unit_amount_cents.get()) || item.quantity == 0 || item.quantity > 10_000 {
-            return Err(ApiError::validation(&format!("lineItems[{i}]"), "unitAmountCents must be zero or positive and quantity 1 to 10000"));
+            return Err(ApiError::validation(
+                &format!("lineItems[{i}]"),
+                "unitAmountCents must be zero or positive and quantity 1 to 10000",
+            ));
         }
         subtotal = subtotal
             .checked_add(item.unit_amount_cents.get() * i64::from(item.quantity))
@@ -151,13 +156,23 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
         (Some(r), true, _) if r.amount_cents != intent.captured_amount_cents && r.status == LedgerStatus::Complete => {
             // A tip adjusted after capture changes what was received.
             let mut row = r.clone();
-            row.corrections.push(Correction { previous: json!({ "amountCents": r.amount_cents }).as_object().cloned().unwrap_or_default(), corrected_at: format_ms(now), corrected_via: "card".into() });
+            row.corrections.push(Correction {
+                previous: json!({ "amountCents": r.amount_cents }).as_object().cloned().unwrap_or_default(),
+                corrected_at: format_ms(now),
+                corrected_via: "card".into(),
+            });
             row.amount_cents = intent.captured_amount_cents;
             row.updated_at = now;
             orders::update_payment(tx, merchant, &row, r.status, r.updated_at).await?;
         }
         (Some(r), false, IntentStatus::Voided) if r.status == LedgerStatus::Complete => {
-            let row = PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "card".into(), ..r.clone() };
+            let row = PaymentRecord {
+                status: LedgerStatus::Reversed,
+                reversed_at: Some(now),
+                updated_at: now,
+                updated_via: "card".into(),
+                ..r.clone()
+            };
             orders::update_payment(tx, merchant, &row, r.status, r.updated_at).await?;
         }
         _ => {}
@@ -170,12 +185,19 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
         if refunded <= intent.refunded_amount_cents {
             break;
         }
-        let row = PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "card".into(), ..r.clone() };
+        let row = PaymentRecord {
+            status: LedgerStatus::Reversed,
+            reversed_at: Some(now),
+            updated_at: now,
+            updated_via: "card".into(),
+            ..r.clone()
+        };
         orders::update_payment(tx, merchant, &row, r.status, r.updated_at).await?;
         refunded -= r.amount_cents;
     }
     if intent.refunded_amount_cents > refunded {
-        let mut row = manual(&order_id, LedgerKind::Refund, "card", intent.refunded_amount_cents - refunded, LedgerStatus::Complete, "card", now);
+        let mut row =
+            manual(&order_id, LedgerKind::Refund, "card", intent.refunded_amount_cents - refunded, LedgerStatus::Complete, "card", now);
         row.source_payment_id = Some(source);
         orders::insert_payment(tx, merchant, &row).await?;
     }
@@ -184,7 +206,13 @@ async fn sync_card(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, no
 
 /// Called in the transaction of every change to a payment intent: the order's ledger follows it,
 /// and the events it stands for are written to the outbox.
-pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(IntentStatus, i64)>, after: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
+pub async fn intent_changed(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    before: Option<(IntentStatus, i64)>,
+    after: &IntentRecord,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let object = || serde_json::to_value(after.to_api()).unwrap_or_default();
     let succeeded = IntentStatus::succeeded;
     let (before_status, before_refunded) = before.map_or((None, 0), |(s, r)| (Some(s), r));
@@ -214,7 +242,13 @@ pub async fn intent_changed(tx: &mut Tx, merchant: &MerchantId, before: Option<(
 }
 
 /// A failed payment resolved as paid by other means: that payment enters its order's ledger.
-pub async fn paid_by_other_means(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, method: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn paid_by_other_means(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    intent: &IntentRecord,
+    method: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let Some(order_id) = intent.order_id.clone() else { return Ok(()) };
     if !orders::exists(tx, merchant, &order_id).await? {
         return Ok(());
@@ -230,9 +264,14 @@ pub async fn paid_by_other_means(tx: &mut Tx, merchant: &MerchantId, intent: &In
 pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, by: &str, now: i64) -> ApiResult<PaymentRecord> {
     amount("amountCents", req.amount_cents.get())?;
     if req.method_id.is_empty() || req.method_id.chars().count() > 64 || req.method_id == "card" {
-        return Err(ApiError::validation("methodId", "methodId names how it was paid (cash, cheque, external, …); card payments record themselves"));
+        return Err(ApiError::validation(
+            "methodId",
+            "methodId names how it was paid (cash, cheque, external, …); card payments record themselves",
+        ));
     }
-    for (field, value) in [("transactionRef", &req.transaction_ref), ("sourcePaymentId", &req.source_payment_id), ("invoiceId", &req.invoice_id)] {
+    for (field, value) in
+        [("transactionRef", &req.transaction_ref), ("sourcePaymentId", &req.source_payment_id), ("invoiceId", &req.invoice_id)]
+    {
         text(field, value.as_ref())?;
     }
     if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
@@ -254,8 +293,11 @@ pub fn new_manual_payment(order: &OrderRecord, req: CreateOrderPaymentRequest, b
 }
 
 fn refuse(payment: &PaymentRecord, action: &str) -> ApiError {
-    ApiError::invalid_state(format!("A {} payment cannot be {action}", serde_json::to_value(payment.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()))
-        .with_details(json!({ "can": payment.can() }))
+    ApiError::invalid_state(format!(
+        "A {} payment cannot be {action}",
+        serde_json::to_value(payment.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    ))
+    .with_details(json!({ "can": payment.can() }))
 }
 
 /// A correction: the new values, with the previous ones kept.
@@ -303,7 +345,14 @@ pub fn confirmed(payment: &PaymentRecord, by: &str, now: i64) -> ApiResult<Payme
         return Err(refuse(payment, "confirmed"));
     }
     let by = Some(by.to_owned());
-    Ok(PaymentRecord { status: LedgerStatus::Complete, completed_at: Some(now), updated_at: now, updated_via: "api".into(), updated_by: by, ..payment.clone() })
+    Ok(PaymentRecord {
+        status: LedgerStatus::Complete,
+        completed_at: Some(now),
+        updated_at: now,
+        updated_via: "api".into(),
+        updated_by: by,
+        ..payment.clone()
+    })
 }
 
 pub fn reversed(payment: &PaymentRecord, by: &str, now: i64) -> ApiResult<PaymentRecord> {
@@ -311,10 +360,16 @@ pub fn reversed(payment: &PaymentRecord, by: &str, now: i64) -> ApiResult<Paymen
         return Err(refuse(payment, "deleted or reversed"));
     }
     let by = Some(by.to_owned());
-    Ok(PaymentRecord { status: LedgerStatus::Reversed, reversed_at: Some(now), updated_at: now, updated_via: "api".into(), updated_by: by, ..payment.clone() })
+    Ok(PaymentRecord {
+        status: LedgerStatus::Reversed,
+        reversed_at: Some(now),
+        updated_at: now,
+        updated_via: "api".into(),
+        updated_by: by,
+        ..payment.clone()
+    })
 }
 
 pub fn now() -> i64 {
     now_ms()
 }
-

@@ -123,7 +123,16 @@ impl RateLimiter {
         let Some(store) = &self.shared else { return self.take_here(format!("{scope}:{bucket}"), rate) };
         // One request costs `every`; the bucket holds `burst` of them.
         let cost_us = i64::try_from(rate.every.as_micros()).unwrap_or(i64::MAX).max(1);
-        match rate_limits::take(store, scope, &bucket, crate::clock::now_ms() * 1000, cost_us, cost_us.saturating_mul(i64::from(rate.burst))).await {
+        match rate_limits::take(
+            store,
+            scope,
+            &bucket,
+            crate::clock::now_ms() * 1000,
+            cost_us,
+            cost_us.saturating_mul(i64::from(rate.burst)),
+        )
+        .await
+        {
             Ok(None) => Ok(()),
             Ok(Some(wait_us)) => Err(Duration::from_micros(wait_us.max(1) as u64)),
             Err(e) => {

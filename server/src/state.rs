@@ -1,8 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::crypto::Keyring;
 use crate::caches::{InFlight, KeyCache};
+use crate::crypto::Keyring;
 use crate::rate_limit::{Limits, RateLimiter};
 use kassa::id::MerchantId;
 

@@ -86,7 +86,14 @@ pub async fn create(store: &Store, merchant: &MerchantId, email: &str, role: Rol
     let id = crate::ids::new::<UserId>();
     let token = crate::ids::secret("");
     let expires_at = now + ms(policy.setup_valid_for);
-    let user = NewUser { id: id.clone(), merchant_id: merchant.clone(), email: email.clone(), role, setup_hash: hash_key(&token), setup_expires_at: expires_at };
+    let user = NewUser {
+        id: id.clone(),
+        merchant_id: merchant.clone(),
+        email: email.clone(),
+        role,
+        setup_hash: hash_key(&token),
+        setup_expires_at: expires_at,
+    };
     let created = store.write(move |tx| Box::pin(async move { store::insert(tx, &user, now).await })).await?;
     if !created {
         return Err(ApiError::invalid_state("A user with this email exists already"));
@@ -160,7 +167,9 @@ async fn verify_password(turn: OwnedSemaphorePermit, password: String, hash: Opt
     let matches = tokio::task::spawn_blocking(move || {
         // The turn ends when the check does, even if the request was dropped meanwhile.
         let _turn = turn;
-        let stand_in = || STAND_IN.get_or_init(|| Argon2::default().hash_password(b"kassa stand-in").map(|h| h.to_string()).unwrap_or_default()).as_str();
+        let stand_in = || {
+            STAND_IN.get_or_init(|| Argon2::default().hash_password(b"kassa stand-in").map(|h| h.to_string()).unwrap_or_default()).as_str()
+        };
         let hash = hash.as_deref().unwrap_or_else(stand_in);
         Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
     })
@@ -202,7 +211,8 @@ pub async fn sign_in(store: &Store, hashing: &Hashing, email: &str, password: &s
     // no more than `lock_after` of them are checked; the last of those locks the email as it is
     // counted, and a success forgets the failures and the lock.
     let (address, window, limit, lock) = (email.clone(), ms(policy.failure_window), policy.lock_after, ms(policy.lock_for));
-    let attempt = store.write(move |tx| Box::pin(async move { store::count_attempt(tx, &address, now, window, limit, lock).await })).await?;
+    let attempt =
+        store.write(move |tx| Box::pin(async move { store::count_attempt(tx, &address, now, window, limit, lock).await })).await?;
     let n = match attempt {
         store::Attempt::Locked(until) => return Err(locked(until, now)),
         store::Attempt::Counted(n) if n <= policy.lock_after => n,

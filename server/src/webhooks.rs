@@ -37,7 +37,14 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { timeout: Duration::from_secs(10), first_backoff: Duration::from_secs(5), max_attempts: 12, poll: Duration::from_millis(250), allow_loopback: false, tls_roots: None }
+        Settings {
+            timeout: Duration::from_secs(10),
+            first_backoff: Duration::from_secs(5),
+            max_attempts: 12,
+            poll: Duration::from_millis(250),
+            allow_loopback: false,
+            tls_roots: None,
+        }
     }
 }
 
@@ -77,7 +84,8 @@ pub fn allowed(ip: IpAddr, allow_loopback: bool) -> bool {
                 || s[0] == 0x2002 // 6to4, likewise
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments (Teredo among them)
-                || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0)) // IPv4-compatible
+                || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0))
+            // IPv4-compatible
         }
     }
 }
@@ -151,11 +159,14 @@ type Connector = HttpsConnector<HttpConnector<tower::util::BoxCloneSyncService<N
 /// An HTTP(S) client whose every connection goes to an address the checking resolver allowed.
 fn client(settings: &Settings) -> Client<Connector, Full<Bytes>> {
     let allow_loopback = settings.allow_loopback;
-    let resolver = tower::util::BoxCloneSyncService::new(tower::service_fn(move |name: Name| resolve_checked(name.as_str().to_owned(), allow_loopback)));
+    let resolver = tower::util::BoxCloneSyncService::new(tower::service_fn(move |name: Name| {
+        resolve_checked(name.as_str().to_owned(), allow_loopback)
+    }));
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.set_connect_timeout(Some(Duration::from_secs(10)));
     http.enforce_http(false);
-    let roots = settings.tls_roots.clone().unwrap_or_else(|| Arc::new(rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }));
+    let roots =
+        settings.tls_roots.clone().unwrap_or_else(|| Arc::new(rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }));
     let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
@@ -213,7 +224,9 @@ async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due:
         .await
         {
             Ok(Ok(status)) => Ok(status),
-            Ok(Err(e)) => Err(format!("request failed: {}", std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string()))),
+            Ok(Err(e)) => {
+                Err(format!("request failed: {}", std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())))
+            }
             Err(_) => Err(format!("no answer within {} ms", settings.timeout.as_millis())),
         },
     };
@@ -229,7 +242,9 @@ async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due:
         .then(|| now + settings.first_backoff.as_millis() as i64 * (1i64 << (attempts - 1).min(16)));
     match events::record_attempt(&state.store, &due, AttemptResult { status_code, error, duration_ms }, now, retry_at).await {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(delivery = %due.id, "a webhook delivery's lease passed to another worker; its attempt was not recorded"),
+        Ok(false) => {
+            tracing::warn!(delivery = %due.id, "a webhook delivery's lease passed to another worker; its attempt was not recorded")
+        }
         Err(e) => tracing::error!(error = %e, "could not record a webhook attempt"),
     }
 }
@@ -252,9 +267,28 @@ mod tests {
     #[test]
     fn special_use_ranges_are_refused() {
         for bad in [
-            "10.0.0.5", "192.168.1.1", "172.16.0.1", "169.254.169.254", "100.64.0.1", "100.127.255.254", "198.18.0.1",
-            "198.19.255.1", "240.0.0.1", "255.255.255.255", "0.0.0.0", "0.1.2.3", "192.0.0.8", "224.0.0.1", "fd00::1",
-            "fe80::1", "64:ff9b::a00:1", "2002:a00:1::", "::ffff:10.0.0.1", "::", "2001:db8::1", "ff02::1",
+            "10.0.0.5",
+            "192.168.1.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.254",
+            "198.18.0.1",
+            "198.19.255.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "0.0.0.0",
+            "0.1.2.3",
+            "192.0.0.8",
+            "224.0.0.1",
+            "fd00::1",
+            "fe80::1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "::ffff:10.0.0.1",
+            "::",
+            "2001:db8::1",
+            "ff02::1",
         ] {
             assert!(!allowed(bad.parse().unwrap(), true), "{bad}");
         }
@@ -275,7 +309,16 @@ mod tests {
         for bad in ["http://127.0.0.1:9000/hooks", "http://localhost/x", "http://app.localhost/x", "http://[::1]/x"] {
             assert!(check_url(bad, false).is_err(), "{bad}");
         }
-        for bad in ["http://10.0.0.5/x", "http://192.168.1.1/x", "http://172.16.0.1/x", "http://169.254.169.254/latest", "http://[fd00::1]/x", "http://100.64.1.1/x", "ftp://shop.example.com/", "not a url"] {
+        for bad in [
+            "http://10.0.0.5/x",
+            "http://192.168.1.1/x",
+            "http://172.16.0.1/x",
+            "http://169.254.169.254/latest",
+            "http://[fd00::1]/x",
+            "http://100.64.1.1/x",
+            "ftp://shop.example.com/",
+            "not a url",
+        ] {
             assert!(check_url(bad, true).is_err(), "{bad}");
         }
     }

@@ -26,7 +26,10 @@ async fn a_malformed_body_is_a_validation_error_naming_the_field() {
     assert_eq!(nested.error(400, "VALIDATION_ERROR")["details"]["field"], "lineItems[0].quantity");
     let fraction = send(r#"{"amountCents":100.5,"currency":"USD","card":{"number":"4242424242424242","expMonth":1,"expYear":2034}}"#).await;
     assert_eq!(fraction.error(400, "VALIDATION_ERROR")["details"]["field"], "amountCents");
-    let postal = send(r#"{"amountCents":100,"currency":"USD","card":{"number":"4242424242424242","expMonth":1,"expYear":2034,"postalCode":"941\u0007"}}"#).await;
+    let postal = send(
+        r#"{"amountCents":100,"currency":"USD","card":{"number":"4242424242424242","expMonth":1,"expYear":2034,"postalCode":"941\u0007"}}"#,
+    )
+    .await;
     assert_eq!(postal.error(400, "VALIDATION_ERROR")["details"]["field"], "card.postalCode");
     assert!(app.all_intent_ids().await.is_empty());
     // JSON has one kind of number: 100.0 is the whole number 100, as the schema's `integer` says.
@@ -60,7 +63,13 @@ async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn text_limits_count_characters() {
     let app = TestApp::new().await;
-    let sale = |location: String| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "locationId": location }));
+    let sale = |location: String| {
+        app.post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "locationId": location }),
+        )
+    };
     assert_eq!(sale("é".repeat(255)).await.data(201)["locationId"], "é".repeat(255));
     sale("é".repeat(256)).await.error(400, "VALIDATION_ERROR");
 }
@@ -68,7 +77,8 @@ async fn text_limits_count_characters() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused() {
     let app = TestApp::new().await;
-    let big = json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "metadata": { "note": "x".repeat(70_000) } });
+    let big =
+        json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "metadata": { "note": "x".repeat(70_000) } });
     let response = app.post("/api/v1/payments/sale", app.sk(), big.clone()).await;
     response.error(413, "PAYLOAD_TOO_LARGE");
     let keyed = app.post_with_key("/api/v1/payments/sale", app.sk(), "big", big).await;
@@ -110,7 +120,8 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
                 assert_ne!(code, "No such route", "{method} {path} is documented but not served");
             } else {
                 response.error(405, "METHOD_NOT_ALLOWED");
-                let mut allowed: Vec<&str> = response.headers["allow"].to_str().unwrap().split(',').map(str::trim).filter(|m| *m != "HEAD").collect();
+                let mut allowed: Vec<&str> =
+                    response.headers["allow"].to_str().unwrap().split(',').map(str::trim).filter(|m| *m != "HEAD").collect();
                 allowed.sort();
                 let mut expected: Vec<&str> = documented.iter().map(String::as_str).collect();
                 expected.sort();
@@ -182,11 +193,25 @@ async fn every_filter_narrows_the_list() {
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         app.post("/api/v1/payments/sale", app.sk(), body)
     };
-    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 1000, "quantity": 1 }] })).await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            app.sk(),
+            json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 1000, "quantity": 1 }] }),
+        )
+        .await;
     let order = order.data(201)["id"].as_str().unwrap().to_owned();
-    let a = sale(1000, "4242424242424242", json!({ "customerId": "cus-a", "orderId": order, "reference": "shop-1", "locationId": "loc-1" })).await.data(201)["id"].clone();
-    let b = sale(5000, "5555555555554444", json!({ "customerId": "cus-b", "reference": "shop-2", "locationId": "loc-2" })).await.data(201)["id"].clone();
-    let c = sale(9000, "4000000000000002", json!({ "customerId": "cus-a" })).await.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].clone();
+    let a =
+        sale(1000, "4242424242424242", json!({ "customerId": "cus-a", "orderId": order, "reference": "shop-1", "locationId": "loc-1" }))
+            .await
+            .data(201)["id"]
+            .clone();
+    let b = sale(5000, "5555555555554444", json!({ "customerId": "cus-b", "reference": "shop-2", "locationId": "loc-2" })).await.data(201)
+        ["id"]
+        .clone();
+    let c = sale(9000, "4000000000000002", json!({ "customerId": "cus-a" })).await.error(402, "CARD_DECLINED")["details"]
+        ["paymentIntentId"]
+        .clone();
     let ids = |query: &str| {
         let query = query.to_owned();
         let app = &app;
@@ -213,7 +238,17 @@ async fn every_filter_narrows_the_list() {
     assert_eq!(ids("dateTo=2000-01-01").await.len(), 0);
     let created = app.intent(a.as_str().unwrap()).await["intent"]["createdAt"].as_str().unwrap().to_owned();
     assert_eq!(ids(&format!("dateTo={}", &created[..10])).await.len(), 3, "dateTo takes in the whole day");
-    for bad in ["limit=0", "limit=101", "status=paid", "dateFrom=yesterday", "cardLast4=42", "cursor=pi_unknown", "cursor=ord_1", "amountMinCents=ten", "colour=red"] {
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "status=paid",
+        "dateFrom=yesterday",
+        "cardLast4=42",
+        "cursor=pi_unknown",
+        "cursor=ord_1",
+        "amountMinCents=ten",
+        "colour=red",
+    ] {
         app.get(&format!("/api/v1/payments/transactions?{bad}"), app.sk()).await.error(400, "VALIDATION_ERROR");
     }
     let page = app.get("/api/v1/payments/transactions?limit=2", app.sk()).await;
@@ -225,7 +260,13 @@ async fn every_filter_narrows_the_list() {
 #[tokio::test]
 async fn transactions_can_be_searched_in_one_currency() {
     let app = TestApp::new().await;
-    let sale = |amount: i64, currency: &str| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": amount, "currency": currency, "card": card("4242424242424242") }));
+    let sale = |amount: i64, currency: &str| {
+        app.post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": amount, "currency": currency, "card": card("4242424242424242") }),
+        )
+    };
     let dollars = sale(3000, "USD").await.data(201)["id"].clone();
     let yen = sale(3000, "JPY").await.data(201)["id"].clone();
     let euros = sale(9000, "EUR").await.data(201)["id"].clone();

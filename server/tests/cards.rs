@@ -10,10 +10,16 @@ use serde_json::json;
 #[tokio::test]
 async fn approved_cards() {
     let app = TestApp::new().await;
-    for (number, brand, cvc) in [("4242424242424242", "visa", "123"), ("5555555555554444", "mastercard", "123"), ("378282246310005", "amex", "1234")] {
+    for (number, brand, cvc) in
+        [("4242424242424242", "visa", "123"), ("5555555555554444", "mastercard", "123"), ("378282246310005", "amex", "1234")]
+    {
         let response = app
-            .post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1000, "currency": "USD",
-                "card": { "number": number, "expMonth": 1, "expYear": 2035, "cvc": cvc } }))
+            .post(
+                "/api/v1/payments/sale",
+                app.sk(),
+                json!({ "amountCents": 1000, "currency": "USD",
+                "card": { "number": number, "expMonth": 1, "expYear": 2035, "cvc": cvc } }),
+            )
             .await;
         let intent = response.data(201);
         assert_eq!(intent["status"], "captured", "{number}");
@@ -23,8 +29,14 @@ async fn approved_cards() {
         assert_eq!(intent["avsResponse"], "U");
         assert_eq!(intent["cvvResponse"], "M");
     }
-    let no_cvc = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1000, "currency": "USD",
-        "card": { "number": "4242424242424242", "expMonth": 1, "expYear": 2035 } })).await;
+    let no_cvc = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 1000, "currency": "USD",
+        "card": { "number": "4242424242424242", "expMonth": 1, "expYear": 2035 } }),
+        )
+        .await;
     assert_eq!(no_cvc.data(201)["cvvResponse"], "P");
 }
 
@@ -79,13 +91,27 @@ async fn processor_failures_are_provider_errors_and_listed_as_error() {
 #[tokio::test]
 async fn a_timeout_leaves_the_payment_processing_until_the_reconciler_asks_the_processor() {
     let app = TestApp::new().await;
-    let timed_out = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-408", json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    let timed_out = app
+        .post_with_key(
+            "/api/v1/payments/sale",
+            app.sk(),
+            "sale-408",
+            json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") }),
+        )
+        .await;
     let id = timed_out.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
     let history = app.intent(&id).await;
     assert_eq!(history["intent"]["status"], "processing");
     assert_eq!(history["transactions"].as_array().unwrap().len(), 0, "nothing is known yet");
     // A retry of the same request neither runs again nor guesses.
-    let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-408", json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    let retry = app
+        .post_with_key(
+            "/api/v1/payments/sale",
+            app.sk(),
+            "sale-408",
+            json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") }),
+        )
+        .await;
     assert_eq!(retry.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], true);
     // Nothing else may change it meanwhile.
     app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id })).await.error(409, "INVALID_STATE");
@@ -97,7 +123,14 @@ async fn a_timeout_leaves_the_payment_processing_until_the_reconciler_asks_the_p
     assert_eq!(history["intent"]["capturedAmountCents"], 2500);
     assert_eq!(app.processor.effects_of("sale").len(), 1);
     // The retry now replays the outcome, and charges nothing.
-    let replay = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-408", json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    let replay = app
+        .post_with_key(
+            "/api/v1/payments/sale",
+            app.sk(),
+            "sale-408",
+            json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") }),
+        )
+        .await;
     assert_eq!(replay.data(201)["status"], "captured");
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     assert_eq!(app.processor.effects_of("sale").len(), 1);

@@ -39,17 +39,20 @@ fn set_cookie(response: &TestResponse) -> (String, String) {
 
 async fn user(app: &TestApp, email: &str, role: Role) -> String {
     let merchant = app.merchant.merchant_id.clone();
-    let created = kassa_server::users::create(&app.store, &merchant, email, role, &app.state.console, kassa_server::clock::now_ms()).await.unwrap();
+    let created =
+        kassa_server::users::create(&app.store, &merchant, email, role, &app.state.console, kassa_server::clock::now_ms()).await.unwrap();
     assert_eq!(created.setup_path, format!("/console/#setup={}", created.setup_token));
     created.setup_token
 }
 
 async fn set_up(app: &TestApp, token: &str, password: &str) -> TestResponse {
-    app.send("POST", "/api/v1/console/setup", None, &[], Some(json!({ "token": token, "password": password }).to_string().into_bytes())).await
+    app.send("POST", "/api/v1/console/setup", None, &[], Some(json!({ "token": token, "password": password }).to_string().into_bytes()))
+        .await
 }
 
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> TestResponse {
-    app.send("POST", "/api/v1/console/session", None, &[], Some(json!({ "email": email, "password": password }).to_string().into_bytes())).await
+    app.send("POST", "/api/v1/console/session", None, &[], Some(json!({ "email": email, "password": password }).to_string().into_bytes()))
+        .await
 }
 
 fn browser(response: &TestResponse) -> Browser {
@@ -135,8 +138,17 @@ async fn off_localhost_only_the_host_bound_cookie_is_a_session() {
     at(&plain, "203.0.113.7").await.error(401, "UNAUTHENTICATED");
     let behind_proxy = [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-forwarded-proto", "https")];
     app.send("GET", "/api/v1/console/session", None, &behind_proxy, None).await.error(401, "UNAUTHENTICATED");
-    let changing = [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-csrf-token", done.data(201)["csrfToken"].as_str().unwrap())];
-    app.send("POST", "/api/v1/api-keys", None, &changing, Some(json!({ "kind": "restricted", "permissions": ["orders.view"] }).to_string().into_bytes())).await.error(401, "UNAUTHENTICATED");
+    let changing =
+        [("cookie", plain.as_str()), ("host", "pay.shop.example"), ("x-csrf-token", done.data(201)["csrfToken"].as_str().unwrap())];
+    app.send(
+        "POST",
+        "/api/v1/api-keys",
+        None,
+        &changing,
+        Some(json!({ "kind": "restricted", "permissions": ["orders.view"] }).to_string().into_bytes()),
+    )
+    .await
+    .error(401, "UNAUTHENTICATED");
     // On localhost the plain cookie is the one the server sets, and it still works.
     at(&plain, "localhost:8080").await.data(200);
     at(&plain, "127.0.0.1:8080").await.data(200);
@@ -244,7 +256,10 @@ async fn a_wrong_setup_token_is_refused_before_any_hash() {
     app.router = kassa_server::app(app.state.clone());
     let token = user(&app, "ana@shop.example", Role::Owner).await;
     let stored = || async {
-        sqlx::query_as::<_, (Option<String>, Option<String>)>("SELECT password_hash, setup_hash FROM users").fetch_one(app.store.reader()).await.unwrap()
+        sqlx::query_as::<_, (Option<String>, Option<String>)>("SELECT password_hash, setup_hash FROM users")
+            .fetch_one(app.store.reader())
+            .await
+            .unwrap()
     };
     let before = stored().await;
 
@@ -314,7 +329,9 @@ async fn failures_that_no_longer_count_are_forgotten_and_locks_are_kept() {
     app.state.console.failure_window = Duration::from_millis(800);
     app.state.console.lock_for = Duration::from_secs(60);
     app.router = kassa_server::app(app.state.clone());
-    let failures = || async { sqlx::query_scalar::<_, String>("SELECT email FROM sign_in_failures ORDER BY email").fetch_all(app.store.reader()).await.unwrap() };
+    let failures = || async {
+        sqlx::query_scalar::<_, String>("SELECT email FROM sign_in_failures ORDER BY email").fetch_all(app.store.reader()).await.unwrap()
+    };
 
     // One email is locked; three others fail once each.
     for _ in 0..5 {
@@ -337,7 +354,9 @@ async fn failures_that_no_longer_count_are_forgotten_and_locks_are_kept() {
 async fn one_address_spraying_a_password_across_emails_is_held_back_and_others_are_not() {
     let app = TestApp::with_limits(Limits { sign_ins_per_address_per_minute: 3, ..Limits::default() }).await;
     let token = user(&app, "ana@shop.example", Role::Staff).await;
-    let spray = |email: String| app.send_from("203.0.113.7:5000", "POST", "/api/v1/console/session", json!({ "email": email, "password": "Summer2026!!" }));
+    let spray = |email: String| {
+        app.send_from("203.0.113.7:5000", "POST", "/api/v1/console/session", json!({ "email": email, "password": "Summer2026!!" }))
+    };
 
     // Three a minute, bursting to six: each email fails once, so no email's own lockout trips.
     for n in 0..6 {
@@ -371,7 +390,8 @@ async fn a_session_calls_the_api_and_every_change_needs_its_csrf_token() {
     assert_eq!(session.data(200)["csrfToken"], ana.session["csrfToken"]);
 
     let refund = json!({ "paymentIntentId": paid, "amountCents": 1000 });
-    let without = app.send("POST", "/api/v1/payments/refund", None, &[("cookie", ana.cookie.as_str())], Some(refund.to_string().into_bytes())).await;
+    let without =
+        app.send("POST", "/api/v1/payments/refund", None, &[("cookie", ana.cookie.as_str())], Some(refund.to_string().into_bytes())).await;
     without.error(403, "FORBIDDEN");
     let forged = [("cookie", ana.cookie.as_str()), ("x-csrf-token", "0000")];
     app.send("POST", "/api/v1/payments/refund", None, &forged, Some(refund.to_string().into_bytes())).await.error(403, "FORBIDDEN");
@@ -473,7 +493,14 @@ async fn every_change_records_who_made_it() {
 
     // The payment's history: the key that sold, the user who refunded.
     let paid = app.captured(4000).await;
-    ana.send(&app, "POST", "/api/v1/payments/refund", Some(json!({ "paymentIntentId": paid, "amountCents": 1500, "reason": "requested_by_customer" }))).await.data(200);
+    ana.send(
+        &app,
+        "POST",
+        "/api/v1/payments/refund",
+        Some(json!({ "paymentIntentId": paid, "amountCents": 1500, "reason": "requested_by_customer" })),
+    )
+    .await
+    .data(200);
     let history = app.intent(&paid).await;
     let by: Vec<(&str, &str)> = history["transactions"]
         .as_array()
@@ -488,14 +515,28 @@ async fn every_change_records_who_made_it() {
 
     // The order's ledger: created by one user, corrected by another.
     let ben = signed_in(&app, "ben@shop.example", Role::Staff).await;
-    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 900, "quantity": 1 }] })).await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            app.sk(),
+            json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 900, "quantity": 1 }] }),
+        )
+        .await;
     let order = order.data(201)["id"].as_str().unwrap().to_owned();
-    let cheque = ana.send(&app, "POST", &format!("/api/v1/orders/{order}/payments"), Some(json!({ "type": "receipt", "methodId": "cheque", "amountCents": 900, "status": "pending" }))).await;
+    let cheque = ana
+        .send(
+            &app,
+            "POST",
+            &format!("/api/v1/orders/{order}/payments"),
+            Some(json!({ "type": "receipt", "methodId": "cheque", "amountCents": 900, "status": "pending" })),
+        )
+        .await;
     let cheque = cheque.data(201).clone();
     let payment = cheque["payments"][0].clone();
     assert_eq!(payment["createdBy"], "ana@shop.example", "{cheque}");
     let id = payment["id"].as_str().unwrap();
-    let corrected = ben.send(&app, "PATCH", &format!("/api/v1/orders/{order}/payments/{id}"), Some(json!({ "note": "cheque no. 118" }))).await;
+    let corrected =
+        ben.send(&app, "PATCH", &format!("/api/v1/orders/{order}/payments/{id}"), Some(json!({ "note": "cheque no. 118" }))).await;
     let corrected = corrected.data(200).clone();
     let after = corrected["payments"][0].clone();
     assert_eq!(after["createdBy"], "ana@shop.example", "{corrected}");
@@ -548,7 +589,8 @@ async fn the_command_line_creates_users() {
 
     let server = ServerProcess::start(&db, &[]);
     let body = json!({ "token": created["setupToken"], "password": PASSWORD }).to_string();
-    let (status, head, _) = exchange(&server.addr, "POST", "/api/v1/console/setup", &[("Content-Type", "application/json")], body.as_bytes()).await.unwrap();
+    let (status, head, _) =
+        exchange(&server.addr, "POST", "/api/v1/console/setup", &[("Content-Type", "application/json")], body.as_bytes()).await.unwrap();
     assert_eq!(status, 201, "{head}");
     assert!(head.to_ascii_lowercase().contains("set-cookie: kassa_session="), "{head}");
 }

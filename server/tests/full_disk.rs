@@ -25,7 +25,11 @@ struct SmallDisk {
 impl SmallDisk {
     fn mount(size: &str) -> SmallDisk {
         let dir = tempfile::Builder::new().prefix("kassa-full-disk-").tempdir_in("/tmp").expect("temp dir").keep();
-        let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"]).arg(&dir).output().expect("mount");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .expect("mount");
         assert!(
             mounted.status.success(),
             "this test mounts a small tmpfs to fill it, and may not (run it as root): {}",
@@ -105,7 +109,8 @@ async fn sqlite_on_a_full_disk_refuses_writes_with_503_keeps_what_it_acknowledge
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for c in 0..8 {
-        let (addr, sk, acknowledged, refused, requests, stop) = (addr.clone(), sk.clone(), acknowledged.clone(), refused.clone(), requests.clone(), stop.clone());
+        let (addr, sk, acknowledged, refused, requests, stop) =
+            (addr.clone(), sk.clone(), acknowledged.clone(), refused.clone(), requests.clone(), stop.clone());
         clients.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::SeqCst) {
@@ -192,7 +197,8 @@ async fn sqlite_on_a_full_disk_refuses_writes_with_503_keeps_what_it_acknowledge
         }
     }
     let mut conn = db.connect().await;
-    let captured: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
+    let captured: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
     let doubled = captured - (acknowledged.len() + retried_paid) as i64;
     eprintln!(
         "full disk: {} requests, {} acknowledged ({acknowledged_on_full} when the disk was full: {} KiB of zeros, df `{full}`), {refused_while_full} refused with 503 while full and {} in all, all {retried_paid} paid on retry, writes back {:.1}s after space returned, lost: {}, doubled: {doubled}",

@@ -31,7 +31,8 @@ async fn a_replay_returns_the_first_response_byte_for_byte() {
     let replay = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[], Some(reordered.as_bytes().to_vec())).await;
     assert_eq!(replay.bytes, first.bytes);
     // The header and the body field name one key.
-    let by_header = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[("idempotency-key", "cr-1")], Some(body.as_bytes().to_vec())).await;
+    let by_header =
+        app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[("idempotency-key", "cr-1")], Some(body.as_bytes().to_vec())).await;
     assert_eq!(by_header.bytes, first.bytes);
     assert_eq!(app.all_intent_ids().await.len(), 2);
 }
@@ -65,7 +66,14 @@ async fn the_same_key_with_another_request_is_a_duplicate() {
 #[tokio::test]
 async fn a_request_refused_before_it_changed_anything_can_be_sent_again() {
     let app = TestApp::new().await;
-    let bad = app.post_with_key("/api/v1/payments/sale", app.sk(), "fix-me", json!({ "amountCents": 0, "currency": "USD", "card": card("4242424242424242") })).await;
+    let bad = app
+        .post_with_key(
+            "/api/v1/payments/sale",
+            app.sk(),
+            "fix-me",
+            json!({ "amountCents": 0, "currency": "USD", "card": card("4242424242424242") }),
+        )
+        .await;
     bad.error(400, "VALIDATION_ERROR");
     app.post_with_key("/api/v1/payments/sale", app.sk(), "fix-me", sale_body(1000)).await.data(201);
 }
@@ -75,8 +83,19 @@ async fn keys_are_checked() {
     let app = TestApp::new().await;
     let long = "k".repeat(256);
     app.post_with_key("/api/v1/payments/sale", app.sk(), &long, sale_body(100)).await.error(400, "VALIDATION_ERROR");
-    let mismatch = app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &[("idempotency-key", "a")],
-        Some(json!({ "clientRequestId": "b", "amountCents": 100, "currency": "USD", "card": card("4242424242424242") }).to_string().into_bytes())).await;
+    let mismatch = app
+        .send(
+            "POST",
+            "/api/v1/payments/sale",
+            Some(app.sk()),
+            &[("idempotency-key", "a")],
+            Some(
+                json!({ "clientRequestId": "b", "amountCents": 100, "currency": "USD", "card": card("4242424242424242") })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
     assert_eq!(mismatch.error(400, "VALIDATION_ERROR")["details"]["field"], "clientRequestId");
     assert!(app.all_intent_ids().await.is_empty());
     app.post_with_key("/api/v1/payments/sale", app.sk(), &"k".repeat(255), sale_body(100)).await.data(201);
@@ -145,7 +164,9 @@ async fn concurrent_refunds_never_pass_the_captured_amount() {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (app, id) = (app.clone(), id.clone());
-            tokio::spawn(async move { app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300 })).await })
+            tokio::spawn(async move {
+                app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300 })).await
+            })
         })
         .collect();
     let mut refunded = 0;
@@ -188,15 +209,19 @@ async fn no_stored_reply_holds_a_secret_in_clear() {
     let mut secrets = Vec::new();
     let key = app.post_with_key("/api/v1/api-keys", app.sk(), "new-key", json!({ "kind": "secret" })).await;
     secrets.push(key.data(201)["key"].as_str().unwrap().to_owned());
-    let intent = app.post_with_key("/api/v1/payments/intents", app.sk(), "new-intent", json!({ "amountCents": 900, "currency": "EUR" })).await;
+    let intent =
+        app.post_with_key("/api/v1/payments/intents", app.sk(), "new-intent", json!({ "amountCents": 900, "currency": "EUR" })).await;
     secrets.push(intent.data(201)["clientSecret"].as_str().unwrap().to_owned());
-    let hook = app.post_with_key("/api/v1/webhook-endpoints", app.sk(), "new-hook", json!({ "url": "https://shop.example.com/h", "events": ["*"] })).await;
+    let hook = app
+        .post_with_key("/api/v1/webhook-endpoints", app.sk(), "new-hook", json!({ "url": "https://shop.example.com/h", "events": ["*"] }))
+        .await;
     secrets.push(hook.data(201)["secret"].as_str().unwrap().to_owned());
     let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].as_str().unwrap().to_owned();
     let session = app.post_with_key(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), "new-session", json!({})).await;
     secrets.push(session.data(201)["secret"].as_str().unwrap().to_owned());
     // Each is still replayed, byte for byte.
-    let again = app.post_with_key("/api/v1/payments/intents", app.sk(), "new-intent", json!({ "amountCents": 900, "currency": "EUR" })).await;
+    let again =
+        app.post_with_key("/api/v1/payments/intents", app.sk(), "new-intent", json!({ "amountCents": 900, "currency": "EUR" })).await;
     assert_eq!(again.bytes, intent.bytes);
 
     // Nowhere in the database: in no stored value and, on SQLite, in no byte of its files.

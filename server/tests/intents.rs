@@ -13,7 +13,14 @@ async fn intent(app: &TestApp, body: Value) -> (String, String) {
 }
 
 async fn confirm(app: &TestApp, id: &str, body: Value) -> TestResponse {
-    app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "http://shop.test")], Some(body.to_string().into_bytes())).await
+    app.send(
+        "POST",
+        &format!("/api/v1/payments/intents/{id}/confirm"),
+        Some(app.pk()),
+        &[("origin", "http://shop.test")],
+        Some(body.to_string().into_bytes()),
+    )
+    .await
 }
 
 /// [`confirm`] as the customer whose session secret is `session`.
@@ -37,14 +44,25 @@ async fn post_answer(app: &TestApp, url: &str, code: &str) -> TestResponse {
     let path = url.split_once("://").map(|(_, rest)| &rest[rest.find('/').unwrap()..]).unwrap();
     let session = path.split("session=").nth(1).unwrap();
     let form = format!("session={session}&code={code}&action=verify");
-    app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await
+    app.send(
+        "POST",
+        path.split('?').next().unwrap(),
+        None,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(form.into_bytes()),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn a_browser_confirms_an_intent_with_the_publishable_key_and_its_client_secret() {
     let app = TestApp::new().await;
-    let (id, secret) = intent(&app, json!({ "amountCents": 2698, "currency": "USD", "reference": "ord-9",
-        "lineItems": [{ "name": "Tea", "unitAmountCents": 1349, "quantity": 2 }] })).await;
+    let (id, secret) = intent(
+        &app,
+        json!({ "amountCents": 2698, "currency": "USD", "reference": "ord-9",
+        "lineItems": [{ "name": "Tea", "unitAmountCents": 1349, "quantity": 2 }] }),
+    )
+    .await;
     assert!(secret.starts_with(&format!("{id}_secret_")));
 
     // Seen with the client secret, never showing it again.
@@ -54,7 +72,9 @@ async fn a_browser_confirms_an_intent_with_the_publishable_key_and_its_client_se
     // Without it, or with another, the intent does not exist.
     app.get(&format!("/api/v1/payments/intents/{id}"), app.pk()).await.error(404, "NOT_FOUND");
     app.get(&format!("/api/v1/payments/intents/{id}?clientSecret={id}_secret_guess"), app.pk()).await.error(404, "NOT_FOUND");
-    confirm(&app, &id, json!({ "clientSecret": format!("{id}_secret_guess"), "card": card("4242424242424242") })).await.error(404, "NOT_FOUND");
+    confirm(&app, &id, json!({ "clientSecret": format!("{id}_secret_guess"), "card": card("4242424242424242") }))
+        .await
+        .error(404, "NOT_FOUND");
     confirm(&app, &id, json!({ "card": card("4242424242424242") })).await.error(404, "NOT_FOUND");
 
     let confirmed = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await;
@@ -95,7 +115,9 @@ async fn three_d_secure_challenge_passed_failed_and_declined_after() {
     let app = TestApp::new().await;
     // 3184: challenge, then approved.
     let (id, secret) = intent(&app, json!({ "amountCents": 4200, "currency": "GBP" })).await;
-    let pending = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": "https://shop.test/done" })).await;
+    let pending =
+        confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": "https://shop.test/done" }))
+            .await;
     let next = &pending.data(200)["nextAction"];
     assert_eq!(pending.data(200)["status"], "requires_action");
     assert_eq!(next["type"], "three_ds_challenge");
@@ -117,7 +139,12 @@ async fn three_d_secure_challenge_passed_failed_and_declined_after() {
     let history = app.intent(&id).await;
     assert_eq!(history["intent"]["status"], "captured");
     assert_eq!(history["intent"]["nextAction"], Value::Null);
-    let kinds: Vec<_> = history["transactions"].as_array().unwrap().iter().map(|t| format!("{}:{}", t["type"].as_str().unwrap(), t["status"].as_str().unwrap())).collect();
+    let kinds: Vec<_> = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("{}:{}", t["type"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(kinds, ["three_ds:pending", "three_ds:approved", "authorize:approved", "capture:approved"]);
     // The page's secret is answered once: after that it shows the outcome, and a second answer
     // (a double click on Verify) changes nothing and reaches no processor.
@@ -138,7 +165,10 @@ async fn three_d_secure_challenge_passed_failed_and_declined_after() {
     assert_eq!(after["transactions"][1]["type"], "three_ds");
     assert_eq!(after["transactions"][1]["status"], "declined");
     // ...and the customer pays with another card.
-    assert_eq!(confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await.data(200)["status"], "captured");
+    assert_eq!(
+        confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await.data(200)["status"],
+        "captured"
+    );
 
     // 3178: challenge passed, then the issuer declines.
     let (id, secret) = intent(&app, json!({ "amountCents": 4200, "currency": "GBP" })).await;
@@ -151,7 +181,10 @@ async fn three_d_secure_challenge_passed_failed_and_declined_after() {
 
     // Frictionless: no challenge at all.
     let (id, secret) = intent(&app, json!({ "amountCents": 4200, "currency": "GBP" })).await;
-    assert_eq!(confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4000000000003055") })).await.data(200)["status"], "captured");
+    assert_eq!(
+        confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4000000000003055") })).await.data(200)["status"],
+        "captured"
+    );
 }
 
 async fn answer_challenge_status(app: &TestApp, url: &str) -> u16 {
@@ -223,14 +256,18 @@ async fn a_returning_customer_pays_with_a_saved_card_and_removes_it() {
     confirm_as(&app, &cus_session, &id, json!({ "clientSecret": secret, "paymentMethodId": pm })).await.error(404, "NOT_FOUND");
     // Another customer's session cannot see or delete it.
     app.send("GET", &path, Some(app.pk()), &[("kassa-customer-session", &other_session)], None).await.error(404, "NOT_FOUND");
-    app.send("DELETE", &format!("{path}/{pm}"), Some(app.pk()), &[("kassa-customer-session", &other_session)], None).await.error(404, "NOT_FOUND");
+    app.send("DELETE", &format!("{path}/{pm}"), Some(app.pk()), &[("kassa-customer-session", &other_session)], None)
+        .await
+        .error(404, "NOT_FOUND");
     app.send("GET", &path, Some(app.pk()), &[], None).await.error(403, "FORBIDDEN");
 
     let deleted = app.send("DELETE", &format!("{path}/{pm}"), Some(app.pk()), &[("kassa-customer-session", &cus_session)], None).await;
     assert_eq!(deleted.data(200)["deleted"], true);
     let listed = app.send("GET", &path, Some(app.pk()), &[("kassa-customer-session", &cus_session)], None).await;
     assert!(listed.data(200).as_array().unwrap().is_empty());
-    app.send("DELETE", &format!("{path}/{pm}"), Some(app.pk()), &[("kassa-customer-session", &cus_session)], None).await.error(404, "NOT_FOUND");
+    app.send("DELETE", &format!("{path}/{pm}"), Some(app.pk()), &[("kassa-customer-session", &cus_session)], None)
+        .await
+        .error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -261,21 +298,29 @@ async fn the_server_saves_cards_and_charges_them() {
     let other = app.other_merchant().await;
     app.get(&format!("/api/v1/customers/{cus}"), &other.secret_key).await.error(404, "NOT_FOUND");
     app.get(&path, &other.secret_key).await.error(404, "NOT_FOUND");
-    app.post("/api/v1/payments/sale", &other.secret_key, json!({ "amountCents": 700, "currency": "USD", "paymentMethodId": used })).await.error(404, "NOT_FOUND");
+    app.post("/api/v1/payments/sale", &other.secret_key, json!({ "amountCents": 700, "currency": "USD", "paymentMethodId": used }))
+        .await
+        .error(404, "NOT_FOUND");
     app.post(&format!("/api/v1/customers/{cus}/sessions"), &other.secret_key, json!({})).await.error(404, "NOT_FOUND");
     // saveCard needs a customer; a publishable key cannot make customers or sessions.
     let (id, secret) = intent(&app, json!({ "amountCents": 100, "currency": "USD" })).await;
-    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "saveCard": true })).await.error(400, "VALIDATION_ERROR");
+    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "saveCard": true }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     app.post("/api/v1/customers", app.pk(), json!({})).await.error(403, "FORBIDDEN");
     app.post(&format!("/api/v1/customers/{cus}/sessions"), app.pk(), json!({})).await.error(403, "FORBIDDEN");
-    app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 100, "currency": "USD", "customerId": "cus_nobody" })).await.error(404, "NOT_FOUND");
+    app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 100, "currency": "USD", "customerId": "cus_nobody" }))
+        .await
+        .error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
 async fn failed_payments_are_listed_counted_retried_and_resolved() {
     let app = TestApp::new().await;
-    let declined = app.sale("4000000000000002", 1200).await.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
-    let errored = app.sale("4000000000000119", 800).await.error(502, "PROVIDER_ERROR")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let declined =
+        app.sale("4000000000000002", 1200).await.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
+    let errored =
+        app.sale("4000000000000119", 800).await.error(502, "PROVIDER_ERROR")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
     app.captured(500).await;
 
     let counts = app.get("/api/v1/payments/failed?counts=true", app.sk()).await;
@@ -306,14 +351,23 @@ async fn failed_payments_are_listed_counted_retried_and_resolved() {
     app.post(&format!("/api/v1/payments/failed/{captured_id}/retry"), app.sk(), json!({})).await.error(409, "INVALID_STATE");
 
     // Resolve the errored one as paid in cash.
-    let resolved = app.post(&format!("/api/v1/payments/failed/{errored}/resolve"), app.sk(),
-        json!({ "resolution": "resolved", "reason": "Paid at the counter", "paidByOtherMeans": true, "otherMeansType": "cash" })).await;
+    let resolved = app
+        .post(
+            &format!("/api/v1/payments/failed/{errored}/resolve"),
+            app.sk(),
+            json!({ "resolution": "resolved", "reason": "Paid at the counter", "paidByOtherMeans": true, "otherMeansType": "cash" }),
+        )
+        .await;
     let data = resolved.data(200);
     assert_eq!(data["status"], "resolved");
     assert_eq!(data["resolution"]["resolution"], "resolved");
     assert_eq!(data["resolution"]["otherMeansType"], "cash");
-    app.post(&format!("/api/v1/payments/failed/{errored}/resolve"), app.sk(), json!({ "resolution": "resolved" })).await.error(409, "INVALID_STATE");
-    app.post(&format!("/api/v1/payments/failed/{declined}/resolve"), app.sk(), json!({ "resolution": "maybe" })).await.error(400, "VALIDATION_ERROR");
+    app.post(&format!("/api/v1/payments/failed/{errored}/resolve"), app.sk(), json!({ "resolution": "resolved" }))
+        .await
+        .error(409, "INVALID_STATE");
+    app.post(&format!("/api/v1/payments/failed/{declined}/resolve"), app.sk(), json!({ "resolution": "maybe" }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     // The retry that paid closed its original, which is retried no more.
     let original = app.intent(&declined).await;
     assert_eq!(original["intent"]["status"], "resolved");
@@ -324,18 +378,26 @@ async fn failed_payments_are_listed_counted_retried_and_resolved() {
     // Another merchant's failed payment does not exist here.
     let other = app.other_merchant().await;
     app.post(&format!("/api/v1/payments/failed/{declined}/retry"), &other.secret_key, json!({})).await.error(404, "NOT_FOUND");
-    app.post(&format!("/api/v1/payments/failed/{declined}/resolve"), &other.secret_key, json!({ "resolution": "dismissed" })).await.error(404, "NOT_FOUND");
+    app.post(&format!("/api/v1/payments/failed/{declined}/resolve"), &other.secret_key, json!({ "resolution": "dismissed" }))
+        .await
+        .error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
 async fn browsers_may_call_the_api_from_a_shop_page() {
     let app = TestApp::new().await;
     let preflight = app
-        .send("OPTIONS", "/api/v1/payment-methods", None, &[
-            ("origin", "https://shop.test"),
-            ("access-control-request-method", "POST"),
-            ("access-control-request-headers", "authorization,content-type,idempotency-key"),
-        ], None)
+        .send(
+            "OPTIONS",
+            "/api/v1/payment-methods",
+            None,
+            &[
+                ("origin", "https://shop.test"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization,content-type,idempotency-key"),
+            ],
+            None,
+        )
         .await;
     assert!(preflight.status.is_success());
     assert_eq!(preflight.headers["access-control-allow-origin"], "*");
@@ -347,14 +409,22 @@ async fn browsers_may_call_the_api_from_a_shop_page() {
 async fn the_shop_changes_an_unpaid_amount_and_a_kiosk_adds_a_tip() {
     let app = TestApp::new().await;
     let (id, secret) = intent(&app, json!({ "amountCents": 2000, "currency": "USD" })).await;
-    let updated = app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 2600,
-        "lineItems": [{ "name": "Mug", "unitAmountCents": 1300, "quantity": 2 }] })).await;
+    let updated = app
+        .post(
+            &format!("/api/v1/payments/intents/{id}"),
+            app.sk(),
+            json!({ "amountCents": 2600,
+        "lineItems": [{ "name": "Mug", "unitAmountCents": 1300, "quantity": 2 }] }),
+        )
+        .await;
     assert_eq!(updated.data(200)["amountCents"], 2600);
     // The browser may not change what is owed.
     app.post(&format!("/api/v1/payments/intents/{id}"), app.pk(), json!({ "amountCents": 1 })).await.error(403, "FORBIDDEN");
     app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 0 })).await.error(400, "VALIDATION_ERROR");
     // A tip on confirm is on top of the amount, and never more than it.
-    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "tipCents": 2601 })).await.error(400, "VALIDATION_ERROR");
+    confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "tipCents": 2601 }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     let paid = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242"), "tipCents": 468 })).await;
     assert_eq!(paid.data(200)["tipCents"], 468);
     assert_eq!(paid.data(200)["capturedAmountCents"], 3068);

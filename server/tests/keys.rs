@@ -11,7 +11,13 @@ use serde_json::json;
 #[tokio::test]
 async fn keys_are_listed_without_their_secrets_and_revoked_at_once() {
     let app = TestApp::new().await;
-    let made = app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "restricted", "permissions": ["payments.transactions.view"], "name": "Reports" })).await;
+    let made = app
+        .post(
+            "/api/v1/api-keys",
+            app.sk(),
+            json!({ "kind": "restricted", "permissions": ["payments.transactions.view"], "name": "Reports" }),
+        )
+        .await;
     let (id, key) = (made.data(201)["id"].as_str().unwrap().to_owned(), made.data(201)["key"].as_str().unwrap().to_owned());
     app.get("/api/v1/payments/transactions", &key).await.data(200);
 
@@ -31,7 +37,9 @@ async fn keys_are_listed_without_their_secrets_and_revoked_at_once() {
     app.get("/api/v1/payments/transactions", &key).await.error(401, "UNAUTHENTICATED");
     app.delete(&format!("/api/v1/api-keys/{id}"), app.sk()).await.error(404, "NOT_FOUND");
     // A key cannot lock its own owner out; another merchant's key is not found.
-    let own = app.get("/api/v1/api-keys", app.sk()).await.data(200).as_array().unwrap().iter().find(|k| k["kind"] == "secret").unwrap()["id"].clone();
+    let own = app.get("/api/v1/api-keys", app.sk()).await.data(200).as_array().unwrap().iter().find(|k| k["kind"] == "secret").unwrap()
+        ["id"]
+        .clone();
     app.delete(&format!("/api/v1/api-keys/{}", own.as_str().unwrap()), app.sk()).await.error(409, "INVALID_STATE");
     let other = app.other_merchant().await;
     let made = app.post("/api/v1/api-keys", &other.secret_key, json!({ "kind": "publishable" })).await;
@@ -53,7 +61,10 @@ async fn a_revocation_reaches_another_server_on_the_same_database_within_seconds
         second.0
     };
     let on_other = |router: axum::Router, key: String| async move {
-        let request = axum::http::Request::get("/api/v1/payments/transactions").header("authorization", format!("Bearer {key}")).body(axum::body::Body::empty()).unwrap();
+        let request = axum::http::Request::get("/api/v1/payments/transactions")
+            .header("authorization", format!("Bearer {key}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
         tower::ServiceExt::oneshot(router, request).await.unwrap().status().as_u16()
     };
     assert_eq!(on_other(other_router.clone(), key.clone()).await, 200);
@@ -82,6 +93,8 @@ async fn a_rolled_key_keeps_working_for_its_grace_period_and_then_stops() {
     app.get("/api/v1/payments/transactions", &new).await.data(200);
     // The new key carries the permissions, no more.
     app.post("/api/v1/payments/sale", &new, json!({})).await.error(403, "FORBIDDEN");
-    app.post(&format!("/api/v1/api-keys/{id}/roll"), app.sk(), json!({ "expiresInSeconds": 999_999_999 })).await.error(400, "VALIDATION_ERROR");
+    app.post(&format!("/api/v1/api-keys/{id}/roll"), app.sk(), json!({ "expiresInSeconds": 999_999_999 }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     app.post(&format!("/api/v1/api-keys/{id}/roll"), app.sk(), json!({})).await.error(409, "INVALID_STATE");
 }

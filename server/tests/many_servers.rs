@@ -42,7 +42,11 @@ impl Pair {
     /// The approved calls of `kind` in the sandbox's ledger.
     async fn processor_calls(&self, kind: &str) -> i64 {
         let mut conn = self.db.connect().await;
-        sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_ledger WHERE kind = $1 AND approved").bind(kind).fetch_one(&mut conn).await.unwrap()
+        sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_ledger WHERE kind = $1 AND approved")
+            .bind(kind)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
     }
 }
 
@@ -107,7 +111,9 @@ async fn fifty_racing_captures_capture_once() {
         racers.push(tokio::spawn(async move {
             let key = format!("capture-{i}");
             let headers = [("Idempotency-Key", key.as_str())];
-            try_request(&pair.addr(i), "POST", "/api/v1/payments/capture", &pair.sk, &headers, Some(&json!({ "paymentIntentId": id }))).await.unwrap()
+            try_request(&pair.addr(i), "POST", "/api/v1/payments/capture", &pair.sk, &headers, Some(&json!({ "paymentIntentId": id })))
+                .await
+                .unwrap()
         }));
     }
     let mut captured = 0;
@@ -142,7 +148,14 @@ async fn a_webhook_receiver_sees_each_event_once() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
-    let (status, endpoint) = request(&pair.addr(0), "POST", "/api/v1/webhook-endpoints", &pair.sk, Some(&json!({ "url": url, "events": ["payment_intent.succeeded"] }))).await;
+    let (status, endpoint) = request(
+        &pair.addr(0),
+        "POST",
+        "/api/v1/webhook-endpoints",
+        &pair.sk,
+        Some(&json!({ "url": url, "events": ["payment_intent.succeeded"] })),
+    )
+    .await;
     assert_eq!(status, 201, "{endpoint}");
 
     for i in 0..12 {
@@ -169,7 +182,9 @@ async fn a_rate_limit_holds_across_both_servers() {
     let mut burst = Vec::new();
     for i in 0..120 {
         let pair = pair.clone();
-        burst.push(tokio::spawn(async move { try_request(&pair.addr(i), "GET", "/api/v1/payments/transactions", &pair.pk, &[], None).await.unwrap().0 }));
+        burst.push(tokio::spawn(async move {
+            try_request(&pair.addr(i), "GET", "/api/v1/payments/transactions", &pair.pk, &[], None).await.unwrap().0
+        }));
     }
     let mut allowed = 0;
     let mut limited = 0;
@@ -203,7 +218,9 @@ async fn kill_9_of_one_server_under_load_loses_nothing_and_retries_charge_once()
         clients.push(tokio::spawn(async move {
             for (i, key) in mine.iter().enumerate() {
                 let headers = [("Idempotency-Key", key.as_str())];
-                if let Some((201, body)) = try_request(&addrs[(c + i) % 2], "POST", "/api/v1/payments/sale", &sk, &headers, Some(&sale(900))).await {
+                if let Some((201, body)) =
+                    try_request(&addrs[(c + i) % 2], "POST", "/api/v1/payments/sale", &sk, &headers, Some(&sale(900))).await
+                {
                     acknowledged.lock().unwrap().insert(key.clone(), body["data"]["id"].as_str().unwrap().to_owned());
                 }
             }
@@ -253,7 +270,8 @@ async fn kill_9_of_one_server_under_load_loses_nothing_and_retries_charge_once()
         assert_eq!(charged.get(key).copied().unwrap_or(0), 1, "{key}: {answer}");
     }
     assert_eq!(charged.len(), paid.len());
-    let captured: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
+    let captured: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
     assert_eq!(captured, paid.len() as i64);
     // The reconciler of one server settled what the other left: each payment's history has one
     // approved authorization, not one per server (a call that never arrived is on record too).
@@ -265,14 +283,28 @@ async fn kill_9_of_one_server_under_load_loses_nothing_and_retries_charge_once()
     .await
     .unwrap();
     assert_eq!(twice, 0);
-    let sent_again: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE kind = 'authorize' AND status = 'error'").fetch_one(&mut conn).await.unwrap();
-    eprintln!("kill -9: {} keys, {} acknowledged before the kill, lost 0, doubled 0, {sent_again} sent again by their retry", keys.len(), before_retry.len());
+    let sent_again: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE kind = 'authorize' AND status = 'error'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    eprintln!(
+        "kill -9: {} keys, {} acknowledged before the kill, lost 0, doubled 0, {sent_again} sent again by their retry",
+        keys.len(),
+        before_retry.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_stops_on_every_server_within_seconds() {
     let pair = Pair::start(&[]).await;
-    let (status, made) = request(&pair.addr(0), "POST", "/api/v1/api-keys", &pair.sk, Some(&json!({ "kind": "restricted", "permissions": ["payments.transactions.view"] }))).await;
+    let (status, made) = request(
+        &pair.addr(0),
+        "POST",
+        "/api/v1/api-keys",
+        &pair.sk,
+        Some(&json!({ "kind": "restricted", "permissions": ["payments.transactions.view"] })),
+    )
+    .await;
     assert_eq!(status, 201, "{made}");
     let (id, key) = (made["data"]["id"].as_str().unwrap(), made["data"]["key"].as_str().unwrap());
     // The second server has seen (and cached) the key.
@@ -352,7 +384,11 @@ async fn keyed_sale(addr: &str, sk: &str, key: &str, patience: Duration) -> Opti
 
 /// `GET /healthz`'s status, or `None` when nothing answered within three seconds.
 async fn health(addr: &str) -> Option<u16> {
-    tokio::time::timeout(Duration::from_secs(3), try_request(addr, "GET", "/healthz", "", &[], None)).await.ok().flatten().map(|(status, _)| status)
+    tokio::time::timeout(Duration::from_secs(3), try_request(addr, "GET", "/healthz", "", &[], None))
+        .await
+        .ok()
+        .flatten()
+        .map(|(status, _)| status)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,7 +397,18 @@ async fn postgresql_restarted_under_load_loses_nothing_and_charges_each_key_at_m
     let cluster = tokio::task::spawn_blocking(common::database::Cluster::start).await.unwrap();
     let db = TestDb { url: common::database::create_database(&cluster.url).await, dir: tempfile::tempdir().unwrap() };
     let merchant = create_merchant(&db, "Database Restarts");
-    let args = ["--sandbox-latency-ms", "30", "--card-attempt-rate-limit", "0", "--reconcile-after-ms", "500", "--processor-timeout-ms", "2000", "--reconcile-backoff-ms", "200"];
+    let args = [
+        "--sandbox-latency-ms",
+        "30",
+        "--card-attempt-rate-limit",
+        "0",
+        "--reconcile-after-ms",
+        "500",
+        "--processor-timeout-ms",
+        "2000",
+        "--reconcile-backoff-ms",
+        "200",
+    ];
     let servers = [ServerProcess::start(&db, &args), ServerProcess::start(&db, &args)];
     let addrs = [servers[0].addr.clone(), servers[1].addr.clone()];
     let sk = merchant["secretKey"].as_str().unwrap().to_owned();
@@ -373,7 +420,8 @@ async fn postgresql_restarted_under_load_loses_nothing_and_charges_each_key_at_m
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut clients = Vec::new();
     for c in 0..32 {
-        let (addrs, sk, acknowledged, answers, sent, stop) = (addrs.clone(), sk.clone(), acknowledged.clone(), answers.clone(), sent.clone(), stop.clone());
+        let (addrs, sk, acknowledged, answers, sent, stop) =
+            (addrs.clone(), sk.clone(), acknowledged.clone(), answers.clone(), sent.clone(), stop.clone());
         clients.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
@@ -469,22 +517,40 @@ async fn postgresql_restarted_under_load_loses_nothing_and_charges_each_key_at_m
     for (key, answer) in &finals {
         if charged.get(key).copied().unwrap_or(0) != 1 {
             // What Kassa and the sandbox hold of the key, for the failure's message.
-            let ops = sqlx::query("SELECT id, state, intent_id, created_at FROM payment_operations WHERE idempotency_key = $1").bind(key).fetch_all(&mut conn).await.unwrap();
+            let ops = sqlx::query("SELECT id, state, intent_id, created_at FROM payment_operations WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
             let mut held = Vec::new();
             for op in &ops {
                 let id: String = op.get("id");
-                let ledger = sqlx::query("SELECT key, kind, approved FROM sandbox_ledger WHERE key LIKE $1").bind(format!("{id}.%")).fetch_all(&mut conn).await.unwrap();
+                let ledger = sqlx::query("SELECT key, kind, approved FROM sandbox_ledger WHERE key LIKE $1")
+                    .bind(format!("{id}.%"))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
                 let ledger: Vec<(String, String, bool)> = ledger.iter().map(|l| (l.get("key"), l.get("kind"), l.get("approved"))).collect();
                 let intent: String = op.get("intent_id");
-                let history = sqlx::query("SELECT kind, status, response_code FROM transactions WHERE intent_id = $1").bind(&intent).fetch_all(&mut conn).await.unwrap();
-                let history: Vec<(String, String, String)> = history.iter().map(|t| (t.get("kind"), t.get("status"), t.get("response_code"))).collect();
-                held.push(format!("{id} {} {intent} {}: ledger {ledger:?}, history {history:?}", op.get::<String, _>("state"), op.get::<i64, _>("created_at")));
+                let history = sqlx::query("SELECT kind, status, response_code FROM transactions WHERE intent_id = $1")
+                    .bind(&intent)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                let history: Vec<(String, String, String)> =
+                    history.iter().map(|t| (t.get("kind"), t.get("status"), t.get("response_code"))).collect();
+                held.push(format!(
+                    "{id} {} {intent} {}: ledger {ledger:?}, history {history:?}",
+                    op.get::<String, _>("state"),
+                    op.get::<i64, _>("created_at")
+                ));
             }
             panic!("{key} answered {answer} (acknowledged: {:?}) with {:?} charges: {held:?}", acknowledged.get(key), charged.get(key));
         }
     }
     assert_eq!(charged.len(), paid, "a charge that belongs to no key's answer");
-    let captured: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
+    let captured: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_intents WHERE status = 'captured'").fetch_one(&mut conn).await.unwrap();
     assert_eq!(captured, paid as i64);
     for id in acknowledged.values().take(20) {
         let (status, intent) = request(&addrs[1], "GET", &format!("/api/v1/payments/transactions/{id}"), &sk, None).await;

@@ -34,8 +34,17 @@ fn in_background(app: &TestApp, path: &str, idempotency_key: Option<&str>, body:
 }
 
 /// [`in_background`] with `key` and `headers`.
-fn in_background_as(app: &TestApp, key: &str, headers: &[(&str, &str)], path: &str, idempotency_key: Option<&str>, body: Value) -> tokio::task::JoinHandle<()> {
-    let mut request = axum::http::Request::post(path.to_owned()).header("authorization", format!("Bearer {key}")).header("content-type", "application/json");
+fn in_background_as(
+    app: &TestApp,
+    key: &str,
+    headers: &[(&str, &str)],
+    path: &str,
+    idempotency_key: Option<&str>,
+    body: Value,
+) -> tokio::task::JoinHandle<()> {
+    let mut request = axum::http::Request::post(path.to_owned())
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -61,11 +70,16 @@ fn none_internal(responses: &[TestResponse]) {
 async fn two_confirms_of_one_intent_authorize_once() {
     let app = Arc::new(TestApp::with_latency(LATENCY).await);
     let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 5000, "currency": "EUR" })).await;
-    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let (id, secret) =
+        (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
     let pk = app.pk().to_owned();
-    let responses = race(&app, 2, &format!("/api/v1/payments/intents/{id}/confirm"), &pk, |_| {
-        json!({ "clientSecret": secret, "card": card("4242424242424242") })
-    })
+    let responses = race(
+        &app,
+        2,
+        &format!("/api/v1/payments/intents/{id}/confirm"),
+        &pk,
+        |_| json!({ "clientSecret": secret, "card": card("4242424242424242") }),
+    )
     .await;
     none_internal(&responses);
     assert_eq!(statuses(&responses), [200, 409], "one confirm wins; the other is told the payment is busy or paid");
@@ -120,11 +134,15 @@ async fn a_tip_racing_a_capture_leaves_books_that_match_the_processor() {
     let id = app.authorized(2_000).await;
     let tip = {
         let (app, id) = (app.clone(), id.clone());
-        tokio::spawn(async move { app.post_with_key(&format!("/api/v1/payments/{id}/tip"), app.sk(), "tip-1", json!({ "tipCents": 300 })).await })
+        tokio::spawn(async move {
+            app.post_with_key(&format!("/api/v1/payments/{id}/tip"), app.sk(), "tip-1", json!({ "tipCents": 300 })).await
+        })
     };
     let capture = {
         let (app, id) = (app.clone(), id.clone());
-        tokio::spawn(async move { app.post_with_key("/api/v1/payments/capture", app.sk(), "capture-1", json!({ "paymentIntentId": id })).await })
+        tokio::spawn(
+            async move { app.post_with_key("/api/v1/payments/capture", app.sk(), "capture-1", json!({ "paymentIntentId": id })).await },
+        )
     };
     let (tip, capture) = (tip.await.unwrap(), capture.await.unwrap());
     none_internal(&[tip.clone(), capture.clone()]);
@@ -155,7 +173,14 @@ async fn two_verify_posts_on_one_challenge_authorize_once() {
         let (app, path, session) = (app.clone(), path.clone(), session.clone());
         tokio::spawn(async move {
             let form = format!("session={session}&code=123456&action=verify");
-            app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await
+            app.send(
+                "POST",
+                path.split('?').next().unwrap(),
+                None,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(form.into_bytes()),
+            )
+            .await
         })
     });
     let pages: Vec<_> = join_all(posts).await.into_iter().map(|r| r.unwrap()).collect();
@@ -175,7 +200,13 @@ async fn twenty_sales_under_one_idempotency_key_charge_once_and_never_fail_with_
     let sends = (0..20).map(|_| {
         let app = app.clone();
         tokio::spawn(async move {
-            app.post_with_key("/api/v1/payments/sale", app.sk(), "same-key", json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") })).await
+            app.post_with_key(
+                "/api/v1/payments/sale",
+                app.sk(),
+                "same-key",
+                json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") }),
+            )
+            .await
         })
     });
     let responses: Vec<_> = join_all(sends).await.into_iter().map(|r| r.unwrap()).collect();
@@ -238,7 +269,10 @@ async fn a_claim_whose_call_never_reached_the_processor_is_settled_as_not_made()
     let history = app.intent(&id).await;
     assert_eq!(history["intent"]["status"], "authorized");
     let last = history["transactions"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["type"].as_str(), last["status"].as_str(), last["responseCode"].as_str()), (Some("void"), Some("error"), Some("not_processed")));
+    assert_eq!(
+        (last["type"].as_str(), last["status"].as_str(), last["responseCode"].as_str()),
+        (Some("void"), Some("error"), Some("not_processed"))
+    );
     app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id })).await.data(200);
     assert_eq!(app.processor.effects_of("void").len(), 1);
 }
@@ -252,7 +286,14 @@ async fn kept_from_the_processor_by_a_crash(app: &mut TestApp, path: &str, key: 
 }
 
 /// [`kept_from_the_processor_by_a_crash`] with the API key `api_key` and `headers`.
-async fn kept_from_the_processor_by_a_crash_as(app: &mut TestApp, api_key: &str, headers: &[(&str, &str)], path: &str, key: &str, body: Value) {
+async fn kept_from_the_processor_by_a_crash_as(
+    app: &mut TestApp,
+    api_key: &str,
+    headers: &[(&str, &str)],
+    path: &str,
+    key: &str,
+    body: Value,
+) {
     app.processor.go_silent_before_next_effect();
     let request = in_background_as(app, api_key, headers, path, Some(key), body);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -314,7 +355,13 @@ async fn a_retry_runs_again_only_a_call_the_processor_never_received_on_a_paymen
     let sale = json!({ "amountCents": 900, "currency": "USD", "card": card("4242424242424242") });
     kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/sale", "sale-unsent", sale.clone()).await;
     let failed = app.all_intent_ids().await.into_iter().find(|i| !before.contains(i)).unwrap();
-    app.post(&format!("/api/v1/payments/failed/{failed}/resolve"), app.sk(), json!({ "resolution": "dismissed", "reason": "Customer left" })).await.data(200);
+    app.post(
+        &format!("/api/v1/payments/failed/{failed}/resolve"),
+        app.sk(),
+        json!({ "resolution": "dismissed", "reason": "Customer left" }),
+    )
+    .await
+    .data(200);
     let retry = app.post_with_key("/api/v1/payments/sale", app.sk(), "sale-unsent", sale.clone()).await;
     retry.error(502, "PROVIDER_ERROR");
     assert_eq!(retry.headers["idempotent-replayed"], "true");
@@ -324,7 +371,8 @@ async fn a_retry_runs_again_only_a_call_the_processor_never_received_on_a_paymen
     // A different request under a key whose call never arrived is still refused.
     let refund = json!({ "paymentIntentId": id, "amountCents": 100 });
     kept_from_the_processor_by_a_crash(&mut app, "/api/v1/payments/refund", "refund-unsent", refund.clone()).await;
-    let other = app.post_with_key("/api/v1/payments/refund", app.sk(), "refund-unsent", json!({ "paymentIntentId": id, "amountCents": 200 })).await;
+    let other =
+        app.post_with_key("/api/v1/payments/refund", app.sk(), "refund-unsent", json!({ "paymentIntentId": id, "amountCents": 200 })).await;
     assert_eq!(other.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], false);
     let retry = app.post_with_key("/api/v1/payments/refund", app.sk(), "refund-unsent", refund).await;
     assert_eq!(retry.data(200)["refundedAmountCents"], 100);
@@ -376,9 +424,18 @@ async fn a_retry_of_a_saved_card_payment_brings_the_customer_s_session_again() {
     let mut app = TestApp::new().await;
     let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].as_str().unwrap().to_owned();
     let token = app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201)["id"].clone();
-    let saved = app.post(&format!("/api/v1/customers/{customer}/payment-methods"), app.sk(), json!({ "token": token })).await.data(201)["id"].clone();
-    let session = app.post(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), json!({})).await.data(201)["secret"].as_str().unwrap().to_owned();
-    let intent = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 600, "currency": "USD", "customerId": customer })).await.data(201).clone();
+    let saved = app.post(&format!("/api/v1/customers/{customer}/payment-methods"), app.sk(), json!({ "token": token })).await.data(201)
+        ["id"]
+        .clone();
+    let session = app.post(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), json!({})).await.data(201)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intent = app
+        .post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 600, "currency": "USD", "customerId": customer }))
+        .await
+        .data(201)
+        .clone();
     let id = intent["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/payments/intents/{id}/confirm");
     let body = json!({ "clientSecret": intent["clientSecret"], "paymentMethodId": saved });
@@ -446,6 +503,7 @@ async fn retries_of_an_unsent_capture_racing_new_captures_on_two_servers_capture
     let history = app.intent(&id).await;
     assert_eq!(history["intent"]["status"], "captured");
     assert_eq!(history["intent"]["capturedAmountCents"], 3_000);
-    let approved = history["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "capture" && t["status"] == "approved").count();
+    let approved =
+        history["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "capture" && t["status"] == "approved").count();
     assert_eq!(approved, 1);
 }

@@ -45,31 +45,63 @@ async fn no_card_number_or_cvc_is_stored_or_logged() {
     for (number, cvc) in CARDS {
         let card = json!({ "number": number, "expMonth": 12, "expYear": 2034, "cvc": cvc, "name": "Jo Tester", "postalCode": "94107" });
         // Straight in a sale.
-        let (status, sale) = request(&addr, "POST", "/api/v1/payments/sale", &sk, Some(&json!({ "amountCents": 1000, "currency": "USD", "card": card }))).await;
+        let (status, sale) =
+            request(&addr, "POST", "/api/v1/payments/sale", &sk, Some(&json!({ "amountCents": 1000, "currency": "USD", "card": card })))
+                .await;
         assert!([201, 402, 502, 504].contains(&status), "{number}: {status}");
         approved += usize::from(sale["data"]["status"] == "captured");
         // Tokenized with the publishable key, then authorized with the token.
         let (status, token) = request(&addr, "POST", "/api/v1/payment-methods", &pk, Some(&json!({ "card": card }))).await;
         assert_eq!(status, 201);
-        let (_, intent) = request(&addr, "POST", "/api/v1/payments/authorize", &sk, Some(&json!({ "amountCents": 500, "currency": "USD", "token": token["data"]["id"] }))).await;
+        let (_, intent) = request(
+            &addr,
+            "POST",
+            "/api/v1/payments/authorize",
+            &sk,
+            Some(&json!({ "amountCents": 500, "currency": "USD", "token": token["data"]["id"] })),
+        )
+        .await;
         if let Some(id) = intent["data"]["id"].as_str().filter(|_| intent["data"]["status"] == "authorized") {
             let (status, _) = request(&addr, "POST", "/api/v1/payments/capture", &sk, Some(&json!({ "paymentIntentId": id }))).await;
             assert_eq!(status, 200);
-            let (status, _) = request(&addr, "POST", "/api/v1/payments/refund", &sk, Some(&json!({ "paymentIntentId": id, "amountCents": 100 }))).await;
+            let (status, _) =
+                request(&addr, "POST", "/api/v1/payments/refund", &sk, Some(&json!({ "paymentIntentId": id, "amountCents": 100 }))).await;
             assert_eq!(status, 200);
         }
         // Confirmed from a browser with the publishable key, saving the card to a customer.
         let (_, customer) = request(&addr, "POST", "/api/v1/customers", &sk, Some(&json!({ "name": "Jo" }))).await;
-        let (_, intent) = request(&addr, "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 700, "currency": "USD", "customerId": customer["data"]["id"] }))).await;
+        let (_, intent) = request(
+            &addr,
+            "POST",
+            "/api/v1/payments/intents",
+            &sk,
+            Some(&json!({ "amountCents": 700, "currency": "USD", "customerId": customer["data"]["id"] })),
+        )
+        .await;
         let id = intent["data"]["id"].as_str().unwrap();
-        let (_, session) = request(&addr, "POST", &format!("/api/v1/customers/{}/sessions", customer["data"]["id"].as_str().unwrap()), &sk, Some(&json!({}))).await;
+        let (_, session) = request(
+            &addr,
+            "POST",
+            &format!("/api/v1/customers/{}/sessions", customer["data"]["id"].as_str().unwrap()),
+            &sk,
+            Some(&json!({})),
+        )
+        .await;
         let headers = [("Kassa-Customer-Session", session["data"]["secret"].as_str().unwrap())];
         let confirm = json!({ "clientSecret": intent["data"]["clientSecret"], "card": card, "saveCard": true });
-        let (status, _) = try_request(&addr, "POST", &format!("/api/v1/payments/intents/{id}/confirm"), &pk, &headers, Some(&confirm)).await.unwrap();
+        let (status, _) =
+            try_request(&addr, "POST", &format!("/api/v1/payments/intents/{id}/confirm"), &pk, &headers, Some(&confirm)).await.unwrap();
         assert!([200, 402, 502, 504].contains(&status), "{number}: {status}");
         // Refused bodies that carry the number in odd places.
         let number_as_int: u64 = number.parse().unwrap();
-        let (status, body) = request(&addr, "POST", "/api/v1/payment-methods", &pk, Some(&json!({ "card": { "number": number_as_int, "expMonth": 12, "expYear": 2034, "cvc": cvc.parse::<u32>().unwrap() } }))).await;
+        let (status, body) = request(
+            &addr,
+            "POST",
+            "/api/v1/payment-methods",
+            &pk,
+            Some(&json!({ "card": { "number": number_as_int, "expMonth": 12, "expYear": 2034, "cvc": cvc.parse::<u32>().unwrap() } })),
+        )
+        .await;
         assert_eq!(status, 400);
         assert!(!body.to_string().contains(number));
     }

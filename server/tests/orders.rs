@@ -32,14 +32,21 @@ fn ledger_sum(order: &Value) -> i64 {
 #[tokio::test]
 async fn the_server_computes_the_total_and_ignores_the_clients() {
     let app = TestApp::new().await;
-    let created = app.post("/api/v1/orders", app.sk(), json!({ "currency": "EUR", "lineItems": items(), "totalCents": 1, "subtotalCents": 1 })).await;
+    let created =
+        app.post("/api/v1/orders", app.sk(), json!({ "currency": "EUR", "lineItems": items(), "totalCents": 1, "subtotalCents": 1 })).await;
     let data = created.data(201);
     assert_eq!(data["subtotalCents"], 10_000);
     assert_eq!(data["totalCents"], 10_000);
     assert_eq!(data["balanceCents"], 10_000);
     assert_eq!(data["status"], "open");
     app.post("/api/v1/orders", app.sk(), json!({ "currency": "EUR", "lineItems": [] })).await.error(400, "VALIDATION_ERROR");
-    app.post("/api/v1/orders", app.sk(), json!({ "currency": "EUR", "lineItems": [{ "name": "x", "unitAmountCents": -1, "quantity": 1 }] })).await.error(400, "VALIDATION_ERROR");
+    app.post(
+        "/api/v1/orders",
+        app.sk(),
+        json!({ "currency": "EUR", "lineItems": [{ "name": "x", "unitAmountCents": -1, "quantity": 1 }] }),
+    )
+    .await
+    .error(400, "VALIDATION_ERROR");
 }
 
 #[tokio::test]
@@ -55,7 +62,13 @@ async fn card_cash_refund_reversal_and_correction_move_the_balance_and_the_statu
     assert_eq!(intent["lineItems"][1]["name"], "Wine");
     assert_eq!(intent["orderId"], id.as_str());
     // The shop lets the customer pay 6000 by card: a sale on the order.
-    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 6000, "currency": "EUR", "orderId": id, "card": card("4242424242424242") })).await;
+    let sale = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 6000, "currency": "EUR", "orderId": id, "card": card("4242424242424242") }),
+        )
+        .await;
     let sale_id = sale.data(201)["id"].as_str().unwrap().to_owned();
     let (status, balance, o) = state(&app, &id).await;
     assert_eq!((status.as_str(), balance), ("partially_paid", 4000));
@@ -65,7 +78,8 @@ async fn card_cash_refund_reversal_and_correction_move_the_balance_and_the_statu
     assert_eq!(o["payments"][0]["can"], json!([]));
 
     // Cash for the rest: paid.
-    let cash = app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 4000, "note": "at the counter" })).await;
+    let cash =
+        app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 4000, "note": "at the counter" })).await;
     assert_eq!(cash.data(201)["status"], "paid");
     assert_eq!(cash.data(201)["balanceCents"], 0);
     let cash_id = cash.data(201)["payments"][1]["id"].as_str().unwrap().to_owned();
@@ -101,7 +115,13 @@ async fn card_cash_refund_reversal_and_correction_move_the_balance_and_the_statu
     assert_eq!(ledger_sum(&reversed), reversed["balanceCents"].as_i64().unwrap());
 
     // A pending cheque, confirmed: paid.
-    let pending = app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cheque", "amountCents": 5500, "status": "pending", "transactionRef": "chq-1" })).await;
+    let pending = app
+        .post(
+            &path,
+            app.sk(),
+            json!({ "type": "receipt", "methodId": "cheque", "amountCents": 5500, "status": "pending", "transactionRef": "chq-1" }),
+        )
+        .await;
     let pending = pending.data(201).clone();
     assert_eq!(pending["status"], "partially_paid", "a pending payment pays nothing yet");
     let cheque = pending["payments"][3]["id"].as_str().unwrap().to_owned();
@@ -117,7 +137,13 @@ async fn card_cash_refund_reversal_and_correction_move_the_balance_and_the_statu
 async fn voiding_a_card_payment_reverses_its_receipt() {
     let app = TestApp::new().await;
     let id = order(&app, json!({ "currency": "EUR", "lineItems": [{ "name": "Lamp", "unitAmountCents": 3000, "quantity": 1 }] })).await;
-    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 3000, "currency": "EUR", "orderId": id, "card": card("4242424242424242") })).await;
+    let sale = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 3000, "currency": "EUR", "orderId": id, "card": card("4242424242424242") }),
+        )
+        .await;
     let sale_id = sale.data(201)["id"].as_str().unwrap().to_owned();
     assert_eq!(state(&app, &id).await.0, "paid");
     app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": sale_id })).await.data(200);
@@ -134,7 +160,8 @@ async fn refusals_leave_the_ledger_as_it_was() {
     let path = format!("/api/v1/orders/{id}/payments");
     let done = app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 1000 })).await;
     let done_id = done.data(201)["payments"][0]["id"].as_str().unwrap().to_owned();
-    let pending = app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 500, "status": "pending" })).await;
+    let pending =
+        app.post(&path, app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 500, "status": "pending" })).await;
     let pending_id = pending.data(201)["payments"][1]["id"].as_str().unwrap().to_owned();
 
     let confirm_done = app.post(&format!("{path}/{done_id}/confirm"), app.sk(), json!({})).await;
@@ -186,7 +213,12 @@ async fn a_randomized_ledger_always_balances_to_its_own_sum() {
             0 | 1 => {
                 let kind = if next(4) == 0 { "refund" } else { "receipt" };
                 let status = if next(3) == 0 { "pending" } else { "complete" };
-                app.post(&path, app.sk(), json!({ "type": kind, "methodId": "cash", "amountCents": 100 + next(9_000) as i64, "status": status })).await;
+                app.post(
+                    &path,
+                    app.sk(),
+                    json!({ "type": kind, "methodId": "cash", "amountCents": 100 + next(9_000) as i64, "status": status }),
+                )
+                .await;
             }
             2 if !rows.is_empty() => {
                 let row = &rows[next(rows.len() as u64) as usize];
@@ -194,7 +226,8 @@ async fn a_randomized_ledger_always_balances_to_its_own_sum() {
             }
             3 if !rows.is_empty() => {
                 let row = &rows[next(rows.len() as u64) as usize];
-                app.patch(&format!("{path}/{}", row["id"].as_str().unwrap()), app.sk(), json!({ "amountCents": 100 + next(9_000) as i64 })).await;
+                app.patch(&format!("{path}/{}", row["id"].as_str().unwrap()), app.sk(), json!({ "amountCents": 100 + next(9_000) as i64 }))
+                    .await;
             }
             4 if !rows.is_empty() => {
                 let row = &rows[next(rows.len() as u64) as usize];
@@ -204,7 +237,13 @@ async fn a_randomized_ledger_always_balances_to_its_own_sum() {
         }
         let (status, balance, order) = state(&app, &id).await;
         assert_eq!(balance, ledger_sum(&order), "step {step}");
-        let expected = if balance <= 0 { "paid" } else if balance >= 50_000 { "open" } else { "partially_paid" };
+        let expected = if balance <= 0 {
+            "paid"
+        } else if balance >= 50_000 {
+            "open"
+        } else {
+            "partially_paid"
+        };
         assert_eq!(status, expected, "step {step}");
     }
 }
@@ -213,10 +252,22 @@ async fn a_randomized_ledger_always_balances_to_its_own_sum() {
 async fn a_failed_card_payment_paid_by_other_means_enters_the_ledger() {
     let app = TestApp::new().await;
     let id = order(&app, json!({ "currency": "EUR", "lineItems": [{ "name": "Lunch", "unitAmountCents": 2500, "quantity": 1 }] })).await;
-    let declined = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 2500, "currency": "EUR", "orderId": id, "card": card("4000000000000002") })).await;
+    let declined = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 2500, "currency": "EUR", "orderId": id, "card": card("4000000000000002") }),
+        )
+        .await;
     let intent = declined.error(402, "CARD_DECLINED")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
     assert_eq!(state(&app, &id).await.0, "open");
-    app.post(&format!("/api/v1/payments/failed/{intent}/resolve"), app.sk(), json!({ "resolution": "resolved", "paidByOtherMeans": true, "otherMeansType": "cash" })).await.data(200);
+    app.post(
+        &format!("/api/v1/payments/failed/{intent}/resolve"),
+        app.sk(),
+        json!({ "resolution": "resolved", "paidByOtherMeans": true, "otherMeansType": "cash" }),
+    )
+    .await
+    .data(200);
     let (status, balance, order) = state(&app, &id).await;
     assert_eq!((status.as_str(), balance), ("paid", 0));
     assert_eq!(order["payments"][0]["methodId"], "cash");
@@ -262,10 +313,18 @@ async fn an_unpaid_order_takes_new_line_items_and_a_paid_one_does_not() {
     assert_eq!(data["lineItems"].as_array().unwrap().len(), 1);
     // Bad lines are refused and change nothing.
     app.post(&path, app.sk(), json!({ "lineItems": [] })).await.error(400, "VALIDATION_ERROR");
-    app.post(&path, app.sk(), json!({ "lineItems": [{ "name": "x", "unitAmountCents": 10_000_000_000_i64, "quantity": 2 }] })).await.error(400, "VALIDATION_ERROR");
+    app.post(&path, app.sk(), json!({ "lineItems": [{ "name": "x", "unitAmountCents": 10_000_000_000_i64, "quantity": 2 }] }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     assert_eq!(state(&app, &id).await.2["totalCents"], 12_000);
     // Once anything is recorded against it, its terms are fixed.
-    app.post(&format!("{path}/payments"), app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 100, "status": "pending" })).await.data(201);
+    app.post(
+        &format!("{path}/payments"),
+        app.sk(),
+        json!({ "type": "receipt", "methodId": "cash", "amountCents": 100, "status": "pending" }),
+    )
+    .await
+    .data(201);
     app.post(&path, app.sk(), json!({ "lineItems": items() })).await.error(409, "INVALID_STATE");
     assert_eq!(state(&app, &id).await.2["totalCents"], 12_000);
     // Another merchant's key does not find it.
@@ -285,7 +344,8 @@ async fn a_refund_in_the_ledger_needs_the_permission_a_card_refund_needs() {
 
     // A key that manages orders and takes payments, as staff do, but may not give money back.
     let staff = app.restricted_key(&["orders.manage", "orders.view", "payments.transactions.create", "payments.transactions.view"]).await;
-    let card_refund = app.post("/api/v1/payments/refund", &staff, json!({ "paymentIntentId": "pi_0000000000000000000000", "amountCents": 100 })).await;
+    let card_refund =
+        app.post("/api/v1/payments/refund", &staff, json!({ "paymentIntentId": "pi_0000000000000000000000", "amountCents": 100 })).await;
     card_refund.error(403, "FORBIDDEN");
     app.post(&path, &staff, json!({ "type": "refund", "methodId": "cash", "amountCents": 500 })).await.error(403, "FORBIDDEN");
     let row = format!("{path}/{refund_id}");

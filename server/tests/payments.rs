@@ -9,12 +9,16 @@ use serde_json::json;
 async fn a_sale_captures_amount_plus_tip_and_records_authorize_and_capture() {
     let app = TestApp::new().await;
     let response = app
-        .post("/api/v1/payments/sale", app.sk(), json!({
-            "amountCents": 1500, "tipCents": 200, "currency": "USD", "card": card("4242 4242 4242 4242"),
-            "reference": "order-1", "customerId": "cust-1", "locationId": "loc-1", "terminalId": "term-1",
-            "lineItems": [{ "name": "Coffee", "unitAmountCents": 750, "quantity": 2 }],
-            "metadata": { "source": "pos" }
-        }))
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({
+                "amountCents": 1500, "tipCents": 200, "currency": "USD", "card": card("4242 4242 4242 4242"),
+                "reference": "order-1", "customerId": "cust-1", "locationId": "loc-1", "terminalId": "term-1",
+                "lineItems": [{ "name": "Coffee", "unitAmountCents": 750, "quantity": 2 }],
+                "metadata": { "source": "pos" }
+            }),
+        )
         .await;
     let intent = response.data(201);
     assert_eq!(intent["status"], "captured");
@@ -34,7 +38,12 @@ async fn a_sale_captures_amount_plus_tip_and_records_authorize_and_capture() {
     assert!(intent.get("clientSecret").is_none());
 
     let history = app.intent(intent["id"].as_str().unwrap()).await;
-    let kinds: Vec<_> = history["transactions"].as_array().unwrap().iter().map(|t| (t["type"].clone(), t["status"].clone(), t["responseCode"].clone())).collect();
+    let kinds: Vec<_> = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["type"].clone(), t["status"].clone(), t["responseCode"].clone()))
+        .collect();
     assert_eq!(kinds, vec![(json!("authorize"), json!("approved"), json!("00")), (json!("capture"), json!("approved"), json!("00"))]);
     assert_eq!(history["transactions"][0]["amountCents"], 1700);
     assert!(history["transactions"][0]["createdAt"].as_str().unwrap().ends_with('Z'));
@@ -62,7 +71,9 @@ async fn authorize_then_capture_in_full_or_in_part() {
 async fn capture_refusals() {
     let app = TestApp::new().await;
     let id = app.authorized(5000).await;
-    app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 5001 })).await.error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 5001 }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 0 })).await.error(400, "VALIDATION_ERROR");
     app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id })).await.data(200);
     // Capture twice.
@@ -106,7 +117,8 @@ async fn void_releases_an_authorization_or_a_capture_and_nothing_after() {
 async fn refunds_are_partial_repeated_and_never_past_the_captured_amount() {
     let app = TestApp::new().await;
     let id = app.captured(1000).await;
-    let first = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300, "reason": "damaged" })).await;
+    let first =
+        app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300, "reason": "damaged" })).await;
     assert_eq!(first.data(200)["status"], "partially_refunded");
     assert_eq!(first.data(200)["refundedAmountCents"], 300);
     let second = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 300 })).await;
@@ -136,7 +148,13 @@ async fn a_tip_is_set_before_settlement_and_follows_into_the_capture() {
     let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": authorized })).await;
     assert_eq!(captured.data(200)["capturedAmountCents"], 2300);
     // On a captured sale the tip replaces the old one.
-    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1000, "tipCents": 100, "currency": "USD", "card": card("4242424242424242") })).await;
+    let sale = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 1000, "tipCents": 100, "currency": "USD", "card": card("4242424242424242") }),
+        )
+        .await;
     let sale_id = sale.data(201)["id"].as_str().unwrap().to_owned();
     let adjusted = app.post(&format!("/api/v1/payments/{sale_id}/tip"), app.sk(), json!({ "tipCents": 250 })).await;
     assert_eq!(adjusted.data(200)["tipCents"], 250);
@@ -148,7 +166,13 @@ async fn a_tip_is_set_before_settlement_and_follows_into_the_capture() {
     app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale_id, "amountCents": 100 })).await.data(200);
     app.post(&format!("/api/v1/payments/{sale_id}/tip"), app.sk(), json!({ "tipCents": 300 })).await.error(409, "INVALID_STATE");
     // Authorize takes no tip: it is added later.
-    app.post("/api/v1/payments/authorize", app.sk(), json!({ "amountCents": 1000, "tipCents": 100, "currency": "USD", "card": card("4242424242424242") })).await.error(400, "VALIDATION_ERROR");
+    app.post(
+        "/api/v1/payments/authorize",
+        app.sk(),
+        json!({ "amountCents": 1000, "tipCents": 100, "currency": "USD", "card": card("4242424242424242") }),
+    )
+    .await
+    .error(400, "VALIDATION_ERROR");
 }
 
 #[tokio::test]
@@ -182,9 +206,19 @@ async fn exactly_one_payment_source() {
     let token = app.post("/api/v1/payment-methods", app.sk(), json!({ "card": card("4242424242424242") })).await.data(201)["id"].clone();
     let neither = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD" })).await;
     assert_eq!(neither.error(400, "VALIDATION_ERROR")["details"]["field"], "card");
-    app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "token": token })).await.error(400, "VALIDATION_ERROR");
-    app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD", "token": "tok_unknown" })).await.error(404, "NOT_FOUND");
-    let saved = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD", "paymentMethodId": "pm_unknown" })).await;
+    app.post(
+        "/api/v1/payments/sale",
+        app.sk(),
+        json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242"), "token": token }),
+    )
+    .await
+    .error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD", "token": "tok_unknown" }))
+        .await
+        .error(404, "NOT_FOUND");
+    let saved = app
+        .post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 100, "currency": "USD", "paymentMethodId": "pm_unknown" }))
+        .await;
     assert_eq!(saved.error(404, "NOT_FOUND")["details"]["field"], "paymentMethodId");
     assert!(app.all_intent_ids().await.is_empty(), "a refused request created a payment");
 }
@@ -192,14 +226,28 @@ async fn exactly_one_payment_source() {
 #[tokio::test]
 async fn amounts_and_currencies_are_checked() {
     let app = TestApp::new().await;
-    for (amount, currency, field) in [(0, "USD", "amountCents"), (-100, "USD", "amountCents"), (10_000_000_001i64, "USD", "amountCents"), (100, "XYZ", "currency")] {
-        let response = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": amount, "currency": currency, "card": card("4242424242424242") })).await;
+    for (amount, currency, field) in
+        [(0, "USD", "amountCents"), (-100, "USD", "amountCents"), (10_000_000_001i64, "USD", "amountCents"), (100, "XYZ", "currency")]
+    {
+        let response = app
+            .post(
+                "/api/v1/payments/sale",
+                app.sk(),
+                json!({ "amountCents": amount, "currency": currency, "card": card("4242424242424242") }),
+            )
+            .await;
         assert_eq!(response.error(400, "VALIDATION_ERROR")["details"]["field"], field, "{amount} {currency}");
     }
-    let fractional = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 10.5, "currency": "USD", "card": card("4242424242424242") })).await;
+    let fractional = app
+        .post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 10.5, "currency": "USD", "card": card("4242424242424242") }))
+        .await;
     assert_eq!(fractional.error(400, "VALIDATION_ERROR")["details"]["field"], "amountCents");
-    let yen = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1500, "currency": "JPY", "card": card("4242424242424242") })).await;
+    let yen = app
+        .post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1500, "currency": "JPY", "card": card("4242424242424242") }))
+        .await;
     assert_eq!(yen.data(201)["currency"], "JPY");
-    let dinar = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1234, "currency": "KWD", "card": card("4242424242424242") })).await;
+    let dinar = app
+        .post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 1234, "currency": "KWD", "card": card("4242424242424242") }))
+        .await;
     assert_eq!(dinar.data(201)["capturedAmountCents"], 1234);
 }

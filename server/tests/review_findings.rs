@@ -33,7 +33,9 @@ async fn the_books_never_go_negative_and_a_tip_is_bounded() {
     let sale = app.captured(1000).await;
     let huge = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 10_000_000_000i64 })).await;
     assert_eq!(huge.error(400, "VALIDATION_ERROR")["details"]["field"], "tipCents");
-    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 1001 })).await.error(409, "INVALID_STATE");
+    app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 1001 }))
+        .await
+        .error(409, "INVALID_STATE");
     // A tip above the authorization follows the processor's rule: the sandbox, as card networks
     // do, takes a total up to a fifth above what it authorized, and the capture follows it.
     let past = app.post(&format!("/api/v1/payments/{sale}/tip"), app.sk(), json!({ "tipCents": 201 })).await;
@@ -90,28 +92,71 @@ async fn the_database_itself_refuses_books_that_do_not_add_up() {
 #[tokio::test]
 async fn a_payment_for_an_order_is_in_its_currency_and_needs_orders_manage() {
     let app = TestApp::new().await;
-    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 500, "quantity": 1 }] })).await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            app.sk(),
+            json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 500, "quantity": 1 }] }),
+        )
+        .await;
     let order_id = order.data(201)["id"].as_str().unwrap().to_owned();
     // A sale in VND named the USD order and marked it paid.
-    let vnd = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "VND", "orderId": order_id, "card": card("4242424242424242") })).await;
+    let vnd = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 500, "currency": "VND", "orderId": order_id, "card": card("4242424242424242") }),
+        )
+        .await;
     assert_eq!(vnd.error(400, "VALIDATION_ERROR")["details"]["field"], "currency");
-    let intent = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 500, "currency": "EUR", "orderId": order_id })).await;
+    let intent =
+        app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 500, "currency": "EUR", "orderId": order_id })).await;
     intent.error(400, "VALIDATION_ERROR");
     // A key that may only take payments may not touch orders.
     let payments_only = app.restricted_key(&["payments.transactions.create"]).await;
-    let sale = app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await;
+    let sale = app
+        .post(
+            "/api/v1/payments/sale",
+            &payments_only,
+            json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") }),
+        )
+        .await;
     sale.error(403, "FORBIDDEN");
-    let unknown = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "USD", "orderId": "ord_0000000000000000000000", "card": card("4242424242424242") })).await;
+    let unknown = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 500, "currency": "USD", "orderId": "ord_0000000000000000000000", "card": card("4242424242424242") }),
+        )
+        .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200)["status"], "open");
     assert!(app.processor.effects().is_empty(), "none of these reached the processor");
     // The shop's own number is a reference, which links nothing and needs nothing more; as an
     // orderId it is refused. The right payment pays the order.
-    let shop_number = app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "orderId": "shop-1001", "card": card("4242424242424242") })).await;
+    let shop_number = app
+        .post(
+            "/api/v1/payments/sale",
+            &payments_only,
+            json!({ "amountCents": 500, "currency": "USD", "orderId": "shop-1001", "card": card("4242424242424242") }),
+        )
+        .await;
     assert_eq!(shop_number.error(400, "VALIDATION_ERROR")["details"]["field"], "orderId");
-    let referenced = app.post("/api/v1/payments/sale", &payments_only, json!({ "amountCents": 500, "currency": "USD", "reference": "shop-1001", "card": card("4242424242424242") })).await;
+    let referenced = app
+        .post(
+            "/api/v1/payments/sale",
+            &payments_only,
+            json!({ "amountCents": 500, "currency": "USD", "reference": "shop-1001", "card": card("4242424242424242") }),
+        )
+        .await;
     assert_eq!(referenced.data(201)["reference"], "shop-1001");
-    app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await.data(201);
+    app.post(
+        "/api/v1/payments/sale",
+        app.sk(),
+        json!({ "amountCents": 500, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") }),
+    )
+    .await
+    .data(201);
     assert_eq!(app.get(&format!("/api/v1/orders/{order_id}"), app.sk()).await.data(200)["status"], "paid");
 }
 
@@ -119,11 +164,14 @@ async fn a_payment_for_an_order_is_in_its_currency_and_needs_orders_manage() {
 async fn the_amount_cannot_change_while_a_confirm_is_at_the_processor() {
     let app = Arc::new(TestApp::with_latency(Duration::from_millis(300)).await);
     let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let (id, secret) =
+        (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
     let token = app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201)["id"].clone();
     let confirm = {
         let (app, id) = (app.clone(), id.clone());
-        tokio::spawn(async move { app.post(&format!("/api/v1/payments/intents/{id}/confirm"), app.pk(), json!({ "clientSecret": secret, "token": token })).await })
+        tokio::spawn(async move {
+            app.post(&format!("/api/v1/payments/intents/{id}/confirm"), app.pk(), json!({ "clientSecret": secret, "token": token })).await
+        })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let update = app.post(&format!("/api/v1/payments/intents/{id}"), app.sk(), json!({ "amountCents": 1 })).await;
@@ -142,7 +190,8 @@ async fn confirm(app: &TestApp, id: &str, body: Value) -> common::TestResponse {
 async fn an_intent_takes_five_declined_attempts_and_then_is_canceled() {
     let app = TestApp::new().await;
     let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let (id, secret) =
+        (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
     for attempt in 1..=5 {
         let declined = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4000000000000002") })).await;
         declined.error(402, "CARD_DECLINED");
@@ -163,7 +212,8 @@ async fn a_publishable_key_is_not_told_a_card_is_lost_or_stolen_nor_the_cvc_resu
     let app = TestApp::new().await;
     for (number, code) in [("4000000000009987", "lost_card"), ("4000000000009979", "stolen_card")] {
         let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-        let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+        let (id, secret) =
+            (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
         let declined = confirm(&app, &id, json!({ "clientSecret": secret, "card": card(number) })).await;
         assert_eq!(declined.error(402, "CARD_DECLINED")["details"]["declineCode"], "generic_decline");
         assert!(!String::from_utf8_lossy(&declined.bytes).contains(code));
@@ -174,7 +224,8 @@ async fn a_publishable_key_is_not_told_a_card_is_lost_or_stolen_nor_the_cvc_resu
         assert_eq!(app.intent(&id).await["intent"]["lastError"]["declineCode"], code);
     }
     let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let (id, secret) =
+        (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
     let paid = confirm(&app, &id, json!({ "clientSecret": secret, "card": card("4242424242424242") })).await;
     assert_eq!(paid.data(200)["cvvResponse"], Value::Null);
     assert_eq!(app.intent(&id).await["intent"]["cvvResponse"], "M");
@@ -182,8 +233,15 @@ async fn a_publishable_key_is_not_told_a_card_is_lost_or_stolen_nor_the_cvc_resu
 
 #[tokio::test]
 async fn card_attempts_are_limited_per_client_address_whatever_the_key() {
-    let app = TestApp::with_limits(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 2, ..Limits::default() }).await;
-    let second_pk = app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "publishable" })).await.data(201)["key"].as_str().unwrap().to_owned();
+    let app = TestApp::with_limits(Limits {
+        publishable_per_second: 0,
+        secret_per_second: 0,
+        card_attempts_per_address_per_second: 2,
+        ..Limits::default()
+    })
+    .await;
+    let second_pk =
+        app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "publishable" })).await.data(201)["key"].as_str().unwrap().to_owned();
     let tokenize = |key: String, address: &str| {
         let address: SocketAddr = address.parse().unwrap();
         let request = Request::post("/api/v1/payment-methods")
@@ -221,18 +279,43 @@ async fn card_attempts_are_limited_per_client_address_whatever_the_key() {
 #[tokio::test]
 async fn return_url_cannot_send_the_cardholder_to_another_site() {
     let app = TestApp::new().await;
-    for bad in ["https://evil.example/phish", "https://shop.test@evil.example/", "javascript:alert(1)", "https://shop.test\\@evil.example/", "//evil.example/x"] {
+    for bad in [
+        "https://evil.example/phish",
+        "https://shop.test@evil.example/",
+        "javascript:alert(1)",
+        "https://shop.test\\@evil.example/",
+        "//evil.example/x",
+    ] {
         let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-        let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+        let (id, secret) =
+            (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
         let body = json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": bad }).to_string();
-        let refused = app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "https://shop.test")], Some(body.into_bytes())).await;
+        let refused = app
+            .send(
+                "POST",
+                &format!("/api/v1/payments/intents/{id}/confirm"),
+                Some(app.pk()),
+                &[("origin", "https://shop.test")],
+                Some(body.into_bytes()),
+            )
+            .await;
         assert_eq!(refused.error(400, "VALIDATION_ERROR")["details"]["field"], "returnUrl", "{bad}");
     }
     assert!(app.processor.effects().is_empty());
     let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
-    let body = json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": "https://shop.test/done?order=7" }).to_string();
-    let ok = app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "https://shop.test")], Some(body.into_bytes())).await;
+    let (id, secret) =
+        (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let body =
+        json!({ "clientSecret": secret, "card": card("4000002760003184"), "returnUrl": "https://shop.test/done?order=7" }).to_string();
+    let ok = app
+        .send(
+            "POST",
+            &format!("/api/v1/payments/intents/{id}/confirm"),
+            Some(app.pk()),
+            &[("origin", "https://shop.test")],
+            Some(body.into_bytes()),
+        )
+        .await;
     assert_eq!(ok.data(200)["status"], "requires_action");
 }
 
@@ -240,14 +323,20 @@ async fn return_url_cannot_send_the_cardholder_to_another_site() {
 async fn the_bank_page_admits_every_page_around_an_embedded_checkout() {
     let app = TestApp::new().await;
     let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 1000, "currency": "EUR" })).await;
-    let (id, secret) = (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
+    let (id, secret) =
+        (created.data(201)["id"].as_str().unwrap().to_owned(), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
     // The checkout (its own origin) confirms, and names the shop page it is embedded in.
     let path = format!("/api/v1/payments/intents/{id}/confirm");
     let confirm = |ancestors: Value| {
         let body = json!({ "clientSecret": secret, "card": card("4000002760003184"), "frameAncestors": ancestors }).to_string();
         app.send("POST", &path, Some(app.pk()), &[("origin", "http://pay.test:8080")], Some(body.into_bytes()))
     };
-    for bad in [json!(["https://shop.test/path"]), json!(["javascript:x"]), json!(["https://a.test", "https://b.test", "https://c.test", "https://d.test"]), json!(["https://u@shop.test"])] {
+    for bad in [
+        json!(["https://shop.test/path"]),
+        json!(["javascript:x"]),
+        json!(["https://a.test", "https://b.test", "https://c.test", "https://d.test"]),
+        json!(["https://u@shop.test"]),
+    ] {
         assert_eq!(confirm(bad.clone()).await.error(400, "VALIDATION_ERROR")["details"]["field"], "frameAncestors", "{bad}");
     }
     let pending = confirm(json!(["http://localhost:3000"])).await;
@@ -303,7 +392,8 @@ async fn no_stored_value_is_an_unkeyed_digest_of_a_card_request_number_or_cvc() 
     let (number, cvc) = ("4242424242424242", "371");
     let card = json!({ "number": number, "expMonth": 12, "expYear": 2034, "cvc": cvc, "postalCode": "94107" });
     let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].clone();
-    let intent = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 700, "currency": "USD", "customerId": customer })).await;
+    let intent =
+        app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 700, "currency": "USD", "customerId": customer })).await;
     let (intent_id, secret) = (intent.data(201)["id"].as_str().unwrap().to_owned(), intent.data(201)["clientSecret"].clone());
     let requests = [
         ("/api/v1/payments/sale".to_owned(), app.sk().to_owned(), json!({ "amountCents": 1000, "currency": "USD", "card": card })),
@@ -345,7 +435,13 @@ async fn tokenize_from(app: &TestApp, peer: &str, headers: &[(&str, &str)]) -> u
 
 /// Card attempts allowed two a second, so a burst of four.
 async fn card_limited_app() -> TestApp {
-    TestApp::with_limits(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 2, ..Limits::default() }).await
+    TestApp::with_limits(Limits {
+        publishable_per_second: 0,
+        secret_per_second: 0,
+        card_attempts_per_address_per_second: 2,
+        ..Limits::default()
+    })
+    .await
 }
 
 #[tokio::test]
@@ -372,7 +468,8 @@ async fn a_forged_x_forwarded_for_from_an_untrusted_peer_does_not_escape_the_lim
     let mut statuses = Vec::new();
     for i in 0..6 {
         let forged = format!("198.51.100.{i}");
-        statuses.push(tokenize_from(&app, "203.0.113.7:5000", &[("x-forwarded-for", &forged), ("forwarded", &format!("for={forged}"))]).await);
+        statuses
+            .push(tokenize_from(&app, "203.0.113.7:5000", &[("x-forwarded-for", &forged), ("forwarded", &format!("for={forged}"))]).await);
     }
     assert_eq!(statuses, [201, 201, 201, 201, 429, 429]);
     // Through the proxy the client is still itself, whatever it adds left of its address.
@@ -406,7 +503,14 @@ async fn the_forwarded_header_of_a_trusted_proxy_names_the_client() {
     for i in 0..5 {
         // The client's own X-Forwarded-For, passed on by a proxy that writes Forwarded, is not read.
         let forged = format!("198.51.100.{i}");
-        statuses.push(tokenize_from(&app, "10.0.0.2:40000", &[("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#), ("x-forwarded-for", &forged)]).await);
+        statuses.push(
+            tokenize_from(
+                &app,
+                "10.0.0.2:40000",
+                &[("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#), ("x-forwarded-for", &forged)],
+            )
+            .await,
+        );
     }
     assert_eq!(statuses, [201, 201, 201, 201, 429]);
     // Its /64 is the client, through an IPv6 proxy too; another /64 and the proxy itself are not.
@@ -422,7 +526,12 @@ async fn console_sign_ins_behind_a_trusted_proxy_are_limited_per_forwarded_clien
     let sign_in = |client: &'static str| {
         let body = json!({ "email": "nobody@shop.test", "password": "Summer2026!!" });
         let app = &app;
-        async move { app.send_from_with("10.0.0.2:40000", "POST", "/api/v1/console/session", None, &[("x-forwarded-for", client)], Some(body)).await.status.as_u16() }
+        async move {
+            app.send_from_with("10.0.0.2:40000", "POST", "/api/v1/console/session", None, &[("x-forwarded-for", client)], Some(body))
+                .await
+                .status
+                .as_u16()
+        }
     };
     assert_eq!([sign_in("198.51.100.1").await, sign_in("198.51.100.1").await, sign_in("198.51.100.1").await], [401, 401, 429]);
     assert_eq!(sign_in("198.51.100.2").await, 401, "another client behind the proxy");
@@ -430,7 +539,13 @@ async fn console_sign_ins_behind_a_trusted_proxy_are_limited_per_forwarded_clien
 
 #[tokio::test]
 async fn the_3_d_secure_pages_are_limited_per_client_address() {
-    let app = TestApp::with_limits(Limits { three_ds_per_address_per_minute: 2, card_attempts_per_address_per_second: 0, publishable_per_second: 0, ..Limits::default() }).await;
+    let app = TestApp::with_limits(Limits {
+        three_ds_per_address_per_minute: 2,
+        card_attempts_per_address_per_second: 0,
+        publishable_per_second: 0,
+        ..Limits::default()
+    })
+    .await;
     let from = |address: &'static str, method: &'static str, path: &'static str| {
         let app = &app;
         async move { app.send_from_with(address, method, path, None, &[], None).await }

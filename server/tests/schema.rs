@@ -49,12 +49,11 @@ async fn every_table_key_and_unique_index_includes_the_merchant() {
     .await
     .unwrap();
     assert!(tables.len() >= 15, "{tables:?}");
-    let columns: Vec<(String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    let columns: Vec<(String, String)> =
+        sqlx::query_as("SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = 'public'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     for table in tables.iter().filter(|t| !exempt(t)) {
         assert!(columns.iter().any(|(t, c)| t == table && c == "merchant_id"), "{table} has no merchant_id");
     }
@@ -104,7 +103,8 @@ async fn every_table_key_and_unique_index_includes_the_merchant() {
     .unwrap();
     assert!(foreign.len() >= 10);
     for row in &foreign {
-        let (name, table, target, cols): (String, String, String, String) = (row.get("name"), row.get("tab"), row.get("target"), row.get("cols"));
+        let (name, table, target, cols): (String, String, String, String) =
+            (row.get("name"), row.get("tab"), row.get("target"), row.get("cols"));
         if exempt(&target) {
             continue;
         }
@@ -165,7 +165,10 @@ fn every_query_of_a_merchants_rows_names_the_merchant() {
     for (place, sql) in &statements {
         let words: Vec<&str> = sql.split([' ', '(', ')', ',']).collect();
         let touches = words.windows(2).any(|w| {
-            ["FROM", "JOIN", "INTO", "UPDATE"].contains(&w[0]) && !exempt(w[1]) && w[1].chars().all(|c| c.is_ascii_lowercase() || c == '_') && !w[1].is_empty()
+            ["FROM", "JOIN", "INTO", "UPDATE"].contains(&w[0])
+                && !exempt(w[1])
+                && w[1].chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && !w[1].is_empty()
         });
         if !touches || CROSS_MERCHANT.iter().any(|allowed| sql.contains(allowed)) {
             continue;
@@ -198,7 +201,8 @@ async fn payments_kept_before_processor_versions_stay_with_the_processor_that_ma
     migrator.run(&mut conn).await.unwrap();
 
     let keyring = kassa_server::crypto::Keyring::random();
-    let (on_stripe, left_stripe): (kassa::id::MerchantId, kassa::id::MerchantId) = ("mer_onstripe".parse().unwrap(), "mer_leftstripe".parse().unwrap());
+    let (on_stripe, left_stripe): (kassa::id::MerchantId, kassa::id::MerchantId) =
+        ("mer_onstripe".parse().unwrap(), "mer_leftstripe".parse().unwrap());
     let credentials = Credentials { secret_key: "sk_test_kept_before".into(), webhook_secret: None };
     let sealed = registry::seal(&keyring, &on_stripe, Some(&credentials)).unwrap();
     for (merchant, processor, sealed) in [(&on_stripe, "stripe", Some(sealed.as_str())), (&left_stripe, "sandbox", None)] {
@@ -210,7 +214,12 @@ async fn payments_kept_before_processor_versions_stay_with_the_processor_that_ma
             .await
             .unwrap();
     }
-    let payments = [(&on_stripe, "pi_sandboxcard", Some("sbx_approve_y_m_1")), (&on_stripe, "pi_stripecard", Some("pm_1")), (&on_stripe, "pi_unpaid", None), (&left_stripe, "pi_leftbehind", Some("pm_2"))];
+    let payments = [
+        (&on_stripe, "pi_sandboxcard", Some("sbx_approve_y_m_1")),
+        (&on_stripe, "pi_stripecard", Some("pm_1")),
+        (&on_stripe, "pi_unpaid", None),
+        (&left_stripe, "pi_leftbehind", Some("pm_2")),
+    ];
     for (merchant, id, token) in payments {
         sqlx::query(
             "INSERT INTO payment_intents (merchant_id, id, status, amount_cents, tip_cents, captured_amount_cents, refunded_amount_cents,
@@ -226,10 +235,8 @@ async fn payments_kept_before_processor_versions_stay_with_the_processor_that_ma
     }
 
     let store = kassa_server::store::Store::connect(&db.url).await.expect("the later migrations");
-    let made: Vec<(String, Option<String>, Option<i64>)> = sqlx::query_as("SELECT id, processor, processor_version FROM payment_intents ORDER BY id")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let made: Vec<(String, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT id, processor, processor_version FROM payment_intents ORDER BY id").fetch_all(&mut conn).await.unwrap();
     let expected = [
         ("pi_leftbehind", Some("stripe"), None), // its credentials were gone already: its calls are refused, never faked
         ("pi_sandboxcard", Some("sandbox"), None),

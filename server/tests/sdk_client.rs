@@ -27,7 +27,14 @@ struct RouterHost<'a> {
 
 impl<'a> RouterHost<'a> {
     fn new(app: &'a TestApp) -> Self {
-        RouterHost { app, lose_answers: Cell::new(0), code: Some("123456"), keys_made: Cell::new(0), sent: RefCell::default(), slept: Cell::new(0) }
+        RouterHost {
+            app,
+            lose_answers: Cell::new(0),
+            code: Some("123456"),
+            keys_made: Cell::new(0),
+            sent: RefCell::default(),
+            slept: Cell::new(0),
+        }
     }
 }
 
@@ -68,7 +75,16 @@ impl Host for RouterHost<'_> {
         let path = path_of(&action.url);
         let session = path.split("session=").nth(1).unwrap();
         let form = format!("session={session}&code={code}&action=verify");
-        let page = self.app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await;
+        let page = self
+            .app
+            .send(
+                "POST",
+                path.split('?').next().unwrap(),
+                None,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(form.into_bytes()),
+            )
+            .await;
         assert_eq!(page.status, 200);
         Ok(())
     }
@@ -150,7 +166,8 @@ async fn a_network_that_loses_two_answers_still_makes_exactly_one_payment() {
     let secret = client_secret(&app, 4400, None).await;
     let paid = client.confirm_payment(&secret, &with_card("4242424242424242")).await.unwrap();
     assert_eq!(paid.status, IntentStatus::Captured);
-    let keys: Vec<_> = client.host().sent.borrow().iter().map(|r| r.headers.iter().find(|(n, _)| *n == "idempotency-key").unwrap().1.clone()).collect();
+    let keys: Vec<_> =
+        client.host().sent.borrow().iter().map(|r| r.headers.iter().find(|(n, _)| *n == "idempotency-key").unwrap().1.clone()).collect();
     assert_eq!(keys.len(), 3, "two lost answers, then the replay");
     assert!(keys.iter().all(|k| k == &keys[0]), "every retry reuses the key");
     assert!(client.host().slept.get() >= 200 + 400, "it backs off");
@@ -164,7 +181,10 @@ async fn a_customer_pays_with_a_saved_card_and_removes_it() {
     let app = TestApp::new().await;
     let customer = app.post("/api/v1/customers", app.sk(), json!({ "name": "Jo" })).await.data(201)["id"].as_str().unwrap().to_owned();
     let client = Client::new(RouterHost::new(&app), app.pk(), "http://kassa.test");
-    let session = app.post(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), json!({})).await.data(201)["secret"].as_str().unwrap().to_owned();
+    let session = app.post(&format!("/api/v1/customers/{customer}/sessions"), app.sk(), json!({})).await.data(201)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Saving the card needs the customer's session, which the client sends.
     let params = ConfirmParams { save_card: true, ..with_card("5555555555554444") };
     let refused = client.confirm_payment(&client_secret(&app, 1200, Some(&customer)).await, &params).await.unwrap_err();
@@ -174,7 +194,12 @@ async fn a_customer_pays_with_a_saved_card_and_removes_it() {
     let saved = client.list_payment_methods(&session).await.unwrap();
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].card.last4, "4444");
-    let params = ConfirmParams { payment_method_id: Some(saved[0].id.to_string()), handle_actions: true, customer_session: Some(session.clone()), ..ConfirmParams::default() };
+    let params = ConfirmParams {
+        payment_method_id: Some(saved[0].id.to_string()),
+        handle_actions: true,
+        customer_session: Some(session.clone()),
+        ..ConfirmParams::default()
+    };
     let paid = client.confirm_payment(&client_secret(&app, 800, Some(&customer)).await, &params).await.unwrap();
     assert_eq!(paid.card_last4.as_deref(), Some("4444"));
     client.detach_payment_method(saved[0].id.as_str(), &session).await.unwrap();

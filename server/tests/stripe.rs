@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::process::{create_merchant_with, request, try_request, ServerProcess};
@@ -113,7 +113,8 @@ async fn an_authorization_is_captured_in_part_or_voided_at_stripe() {
 async fn partial_refunds_reach_stripe_and_one_past_the_captured_amount_is_refused_before_it() {
     let app = TestApp::on_stripe().await;
     let sale = app.sale("4242424242424242", 3000).await.data(201).clone();
-    let refund = |amount: i64| app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": amount }));
+    let refund =
+        |amount: i64| app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": amount }));
     assert_eq!(refund(1000).await.data(200)["status"], "partially_refunded");
     let second = refund(500).await;
     assert_eq!(second.data(200)["refundedAmountCents"], 1500);
@@ -125,7 +126,13 @@ async fn partial_refunds_reach_stripe_and_one_past_the_captured_amount_is_refuse
     amounts.sort();
     assert_eq!(amounts, [500, 1000], "the refused refund never reached Stripe");
     let history = app.intent(&id(&sale)).await;
-    let mut refund_refs: Vec<String> = history["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "refund").map(|t| t["providerReference"].as_str().unwrap().to_owned()).collect();
+    let mut refund_refs: Vec<String> = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["type"] == "refund")
+        .map(|t| t["providerReference"].as_str().unwrap().to_owned())
+        .collect();
     let mut stripe_refs: Vec<String> = refunds.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
     refund_refs.sort();
     stripe_refs.sort();
@@ -144,7 +151,10 @@ async fn a_tip_fits_inside_the_authorization_and_past_it_the_error_names_stripe_
 
     let captured = app.sale("4242424242424242", 1000).await.data(201).clone();
     let after = app.post(&format!("/api/v1/payments/{}/tip", id(&captured)), app.sk(), json!({ "tipCents": 100 })).await;
-    assert!(after.error(409, "INVALID_STATE")["message"].as_str().unwrap().contains("Stripe cannot change the amount of a captured payment"));
+    assert!(after.error(409, "INVALID_STATE")["message"]
+        .as_str()
+        .unwrap()
+        .contains("Stripe cannot change the amount of a captured payment"));
     assert_eq!(localstripe::payment_intent(&reference(&captured)).await["amount"], 1000);
 }
 
@@ -176,7 +186,14 @@ async fn browser_intent(app: &TestApp, amount: i64) -> (String, String) {
 }
 
 async fn confirm(app: &TestApp, id: &str, body: Value) -> common::TestResponse {
-    app.send("POST", &format!("/api/v1/payments/intents/{id}/confirm"), Some(app.pk()), &[("origin", "http://shop.test")], Some(body.to_string().into_bytes())).await
+    app.send(
+        "POST",
+        &format!("/api/v1/payments/intents/{id}/confirm"),
+        Some(app.pk()),
+        &[("origin", "http://shop.test")],
+        Some(body.to_string().into_bytes()),
+    )
+    .await
 }
 
 /// A browser's intent confirmed with a card that asks for 3-D Secure: its id, its client secret,
@@ -197,7 +214,10 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
     assert_eq!(data["status"], "requires_action");
     assert_eq!(data["nextAction"]["type"], "three_ds_challenge");
     let challenge = data["nextAction"]["url"].as_str().unwrap().to_owned();
-    assert!(challenge.contains(&format!("/3ds/{payment}/challenge?session=")), "the checkout opens Kassa's address, as with the sandbox: {challenge}");
+    assert!(
+        challenge.contains(&format!("/3ds/{payment}/challenge?session=")),
+        "the checkout opens Kassa's address, as with the sandbox: {challenge}"
+    );
     // The confirmation named Kassa's return address, so Stripe asks for its own page.
     let pi_id = reference(&data);
     let pi = localstripe::payment_intent(&pi_id).await;
@@ -213,13 +233,24 @@ async fn three_d_secure_runs_on_stripe_s_page_and_the_cardholder_s_return_resume
     assert_eq!(shown.headers["location"], pi["next_action"]["redirect_to_url"]["url"].as_str().unwrap(), "to Stripe's page");
     // A code posted to Kassa's page is not an answer to Stripe's challenge: it changes nothing.
     let form = format!("session={session}&code=123456&action=verify");
-    let posted = app.send("POST", path.split('?').next().unwrap(), None, &[("content-type", "application/x-www-form-urlencoded")], Some(form.into_bytes())).await;
+    let posted = app
+        .send(
+            "POST",
+            path.split('?').next().unwrap(),
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(form.into_bytes()),
+        )
+        .await;
     assert_eq!(posted.status, 303);
     assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
 
     let back = through_stripe_s_page(&app, &challenge, true).await;
     // A return address without Stripe's proof shows nothing and changes nothing.
-    for forged in [format!("/3ds/{payment}/return"), format!("/3ds/{payment}/return?payment_intent={pi_id}&payment_intent_client_secret={pi_id}_secret_guess")] {
+    for forged in [
+        format!("/3ds/{payment}/return"),
+        format!("/3ds/{payment}/return?payment_intent={pi_id}&payment_intent_client_secret={pi_id}_secret_guess"),
+    ] {
         assert_eq!(returned(&app, &forged).await.0, 404, "{forged}");
         assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
     }
@@ -276,7 +307,8 @@ async fn a_return_without_kassa_s_own_proof_asks_nothing_of_stripe() {
 #[tokio::test]
 async fn an_authorization_after_stripe_s_challenge_is_captured_later_and_a_decline_after_it_is_a_decline() {
     let app = TestApp::on_stripe().await;
-    let created = app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 5000, "currency": "EUR", "captureMethod": "manual" })).await;
+    let created =
+        app.post("/api/v1/payments/intents", app.sk(), json!({ "amountCents": 5000, "currency": "EUR", "captureMethod": "manual" })).await;
     let (payment, secret) = (id(created.data(201)), created.data(201)["clientSecret"].as_str().unwrap().to_owned());
     let pending = confirm(&app, &payment, json!({ "clientSecret": secret, "card": card("4000000000003220") })).await.data(200).clone();
     let back = through_stripe_s_page(&app, pending["nextAction"]["url"].as_str().unwrap(), true).await;
@@ -302,7 +334,8 @@ async fn a_cardholder_who_never_comes_back_from_stripe_s_page_is_settled_by_stri
     // Authenticated at Stripe; the window closed before Stripe could send the cardholder back.
     let (payment, _, pending) = challenged(&app, 3300, "4000002760003184").await;
     let path = pending["nextAction"]["url"].as_str().unwrap().to_owned();
-    let stripe_page = app.send("GET", &path[path.find("/3ds").unwrap()..], None, &[], None).await.headers["location"].to_str().unwrap().to_owned();
+    let stripe_page =
+        app.send("GET", &path[path.find("/3ds").unwrap()..], None, &[], None).await.headers["location"].to_str().unwrap().to_owned();
     localstripe::answer_challenge(&stripe_page, true).await;
     assert_eq!(app.intent(&payment).await["intent"]["status"], "requires_action");
     let pi = localstripe::payment_intent(&reference(&pending)).await;
@@ -361,7 +394,15 @@ async fn racing_confirms_and_refunds_reach_stripe_only_as_often_as_the_books_all
     let refunds = (0..10).map(|i| {
         let (app, sale) = (app.clone(), id(&sale));
         tokio::spawn(async move {
-            app.post_with_key("/api/v1/payments/refund", app.sk(), &format!("refund-{i}"), json!({ "paymentIntentId": sale, "amountCents": 300 })).await.status.as_u16()
+            app.post_with_key(
+                "/api/v1/payments/refund",
+                app.sk(),
+                &format!("refund-{i}"),
+                json!({ "paymentIntentId": sale, "amountCents": 300 }),
+            )
+            .await
+            .status
+            .as_u16()
         })
     });
     let mut ok = 0;
@@ -397,7 +438,8 @@ async fn racing_returns_reopenings_and_events_for_one_challenge_record_it_once_a
     let mut events = Vec::new();
     for i in 0..2 {
         let app = app.clone();
-        let event = json!({ "id": format!("evt_kassa_race_{i}"), "object": "event", "type": "payment_intent.succeeded", "data": { "object": pi } });
+        let event =
+            json!({ "id": format!("evt_kassa_race_{i}"), "object": "event", "type": "payment_intent.succeeded", "data": { "object": pi } });
         events.push(tokio::spawn(async move { app.stripe_event(&event).await.json["applied"].as_str().unwrap_or_default().to_owned() }));
     }
     for page in pages {
@@ -410,10 +452,22 @@ async fn racing_returns_reopenings_and_events_for_one_challenge_record_it_once_a
 
     let books = app.intent(&payment).await;
     assert_eq!(books["intent"]["status"], "captured");
-    let count = |kind: &str, status: &str| books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == kind && t["status"] == status).count();
-    assert_eq!((count("three_ds", "approved"), count("authorize", "approved"), count("capture", "approved")), (1, 1, 1), "{}", books["transactions"]);
+    let count = |kind: &str, status: &str| {
+        books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == kind && t["status"] == status).count()
+    };
+    assert_eq!(
+        (count("three_ds", "approved"), count("authorize", "approved"), count("capture", "approved")),
+        (1, 1, 1),
+        "{}",
+        books["transactions"]
+    );
     let events = app.get("/api/v1/events?limit=100", app.sk()).await;
-    let succeeded = events.json["data"].as_array().unwrap().iter().filter(|e| e["type"] == "payment_intent.succeeded" && e["data"]["object"]["id"] == payment.as_str()).count();
+    let succeeded = events.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "payment_intent.succeeded" && e["data"]["object"]["id"] == payment.as_str())
+        .count();
     assert_eq!(succeeded, 1, "the shop hears of the payment once");
     // What reached the card: one PaymentIntent, one charge.
     assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
@@ -427,7 +481,14 @@ async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_
     let app = Arc::new(TestApp::on_stripe().await);
     let sale = app.sale("4242424242424242", 2000).await.data(201).clone();
     for i in 0..2 {
-        let refunded = app.post_with_key("/api/v1/payments/refund", app.sk(), &format!("first-{i}"), json!({ "paymentIntentId": id(&sale), "amountCents": 500 })).await;
+        let refunded = app
+            .post_with_key(
+                "/api/v1/payments/refund",
+                app.sk(),
+                &format!("first-{i}"),
+                json!({ "paymentIntentId": id(&sale), "amountCents": 500 }),
+            )
+            .await;
         refunded.data(200);
     }
     let mut failed = localstripe::refunds_of(&reference(&sale)).await[0].clone();
@@ -446,7 +507,15 @@ async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_
     for i in 0..4 {
         let (app, payment) = (app.clone(), id(&sale));
         refunds.push(tokio::spawn(async move {
-            app.post_with_key("/api/v1/payments/refund", app.sk(), &format!("race-{i}"), json!({ "paymentIntentId": payment, "amountCents": 500 })).await.status.as_u16()
+            app.post_with_key(
+                "/api/v1/payments/refund",
+                app.sk(),
+                &format!("race-{i}"),
+                json!({ "paymentIntentId": payment, "amountCents": 500 }),
+            )
+            .await
+            .status
+            .as_u16()
         }));
     }
     let mut applied = Vec::new();
@@ -466,7 +535,8 @@ async fn a_late_refund_failure_told_three_times_while_new_refunds_race_is_taken_
     let books = app.intent(&id(&sale)).await;
     let refunded = books["intent"]["refundedAmountCents"].as_i64().unwrap();
     assert_eq!(refunded, 1000 - 500 + passed * 500);
-    let failures = books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "refund" && t["responseCode"] == "refund_failed").count();
+    let failures =
+        books["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == "refund" && t["responseCode"] == "refund_failed").count();
     assert_eq!(failures, 1);
     // At Stripe: every refund Kassa asked for, and the books are what Stripe returned less the one
     // that failed.
@@ -493,7 +563,12 @@ fn holding_none() -> Holds {
 
 /// [`lossy_proxy`], which also writes down each request's method, path and secret key (as
 /// `POST /v1/refunds sk_test_…`) in `seen`, and holds each request whose path `holds` names.
-async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, seen: Arc<std::sync::Mutex<Vec<String>>>, holds: Holds) -> String {
+async fn watching_proxy(
+    dropping: Arc<AtomicBool>,
+    drop_suffix: &'static str,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    holds: Holds,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -527,7 +602,9 @@ async fn watching_proxy(dropping: Arc<AtomicBool>, drop_suffix: &'static str, se
                     request.extend_from_slice(&buf[..n]);
                 }
                 let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
-                let key = head.lines().find_map(|l| l.to_ascii_lowercase().starts_with("authorization: bearer ").then(|| l[22..].trim().to_owned()));
+                let key = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().starts_with("authorization: bearer ").then(|| l[22..].trim().to_owned()));
                 let asked = head.split_whitespace().take(2).chain(key.as_deref()).collect::<Vec<_>>().join(" ");
                 seen.lock().unwrap().push(asked);
                 if holds(&path) {
@@ -648,7 +725,11 @@ async fn a_retried_sale_whose_confirmation_never_reached_stripe_is_paid_once_as_
     let succeeded: Vec<&Value> = at_stripe.iter().filter(|pi| pi["status"] == "succeeded").collect();
     assert_eq!(succeeded.len(), 1, "{at_stripe:?}");
     assert_eq!(succeeded[0]["amount"], 1_700);
-    let charges: usize = futures_util::future::join_all(at_stripe.iter().map(|pi| localstripe::charges_of(pi["id"].as_str().unwrap()))).await.iter().map(Vec::len).sum();
+    let charges: usize = futures_util::future::join_all(at_stripe.iter().map(|pi| localstripe::charges_of(pi["id"].as_str().unwrap())))
+        .await
+        .iter()
+        .map(Vec::len)
+        .sum();
     assert_eq!(charges, 1);
     assert_eq!(reference(&app.intent(&payment).await["intent"]), succeeded[0]["id"].as_str().unwrap());
 }
@@ -669,8 +750,12 @@ async fn the_processor_route_keeps_secrets_sealed_and_checks_them_with_stripe() 
     }
     // Bad input is refused and changes nothing.
     app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe" })).await.error(400, "VALIDATION_ERROR");
-    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": "pk_test_123" })).await.error(400, "VALIDATION_ERROR");
-    app.post("/api/v1/processor", app.sk(), json!({ "processor": "sandbox", "secretKey": "sk_test_1" })).await.error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": "pk_test_123" }))
+        .await
+        .error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "sandbox", "secretKey": "sk_test_1" }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     app.post("/api/v1/processor", app.pk(), json!({ "processor": "sandbox" })).await.error(403, "FORBIDDEN");
     assert_eq!(app.get("/api/v1/processor", app.sk()).await.data(200)["processor"], "stripe");
 
@@ -708,12 +793,33 @@ async fn a_merchant_made_on_the_command_line_pays_through_stripe_and_no_card_num
     let numbers = ["4242424242424242", "4000000000000341", "5555555555554444"];
     let with_cvc = |number: &str| json!({ "number": number, "expMonth": 11, "expYear": 2033, "cvc": "739", "postalCode": "10115" });
 
-    let (status, sale) = request(&server.addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 990, "currency": "USD", "card": with_cvc(numbers[0]) }))).await;
+    let (status, sale) = request(
+        &server.addr,
+        "POST",
+        "/api/v1/payments/sale",
+        sk,
+        Some(&json!({ "amountCents": 990, "currency": "USD", "card": with_cvc(numbers[0]) })),
+    )
+    .await;
     assert_eq!(status, 201, "{sale}");
     assert_eq!(localstripe::payment_intent(&reference(&sale["data"])).await["status"], "succeeded");
-    let (status, declined) = request(&server.addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 990, "currency": "USD", "card": with_cvc(numbers[1]) }))).await;
+    let (status, declined) = request(
+        &server.addr,
+        "POST",
+        "/api/v1/payments/sale",
+        sk,
+        Some(&json!({ "amountCents": 990, "currency": "USD", "card": with_cvc(numbers[1]) })),
+    )
+    .await;
     assert_eq!((status, declined["error"]["code"].as_str()), (402, Some("CARD_DECLINED")));
-    let (status, token) = request(&server.addr, "POST", "/api/v1/payment-methods", merchant["publishableKey"].as_str().unwrap(), Some(&json!({ "card": with_cvc(numbers[2]) }))).await;
+    let (status, token) = request(
+        &server.addr,
+        "POST",
+        "/api/v1/payment-methods",
+        merchant["publishableKey"].as_str().unwrap(),
+        Some(&json!({ "card": with_cvc(numbers[2]) })),
+    )
+    .await;
     assert_eq!(status, 201, "{token}");
     assert_eq!(token["data"]["card"]["last4"], "4444");
     server.stop().await;
@@ -796,10 +902,15 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
     // The 700 can be refunded again, and the replayed event changes nothing.
     let replay = app.stripe_event(&event).await;
     assert_eq!(replay.json["applied"], "replayed");
-    assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)["refundedAmountCents"], 700);
+    assert_eq!(
+        app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 700 })).await.data(200)
+            ["refundedAmountCents"],
+        700
+    );
     // Stripe tells the same failure again in another event: the refund that failed was never on
     // the books, so the one that succeeded since stays there.
-    let told_again = json!({ "id": "evt_kassa_refund_failed_again", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    let told_again =
+        json!({ "id": "evt_kassa_refund_failed_again", "object": "event", "type": "refund.failed", "data": { "object": refund } });
     assert_eq!(app.stripe_event(&told_again).await.json["applied"], "already_recorded");
     assert_eq!(app.intent(&id(&sale)).await["intent"]["refundedAmountCents"], 700);
 }
@@ -807,9 +918,21 @@ async fn a_refund_left_pending_is_settled_by_stripe_s_refund_failed_event_and_th
 #[tokio::test]
 async fn a_refund_stripe_fails_after_accepting_it_is_taken_back_once_and_the_shop_hears_of_it() {
     let app = TestApp::on_stripe().await;
-    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Lamp", "unitAmountCents": 2000, "quantity": 1 }] })).await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            app.sk(),
+            json!({ "currency": "USD", "lineItems": [{ "name": "Lamp", "unitAmountCents": 2000, "quantity": 1 }] }),
+        )
+        .await;
     let order_id = id(order.data(201));
-    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 2000, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") })).await;
+    let sale = app
+        .post(
+            "/api/v1/payments/sale",
+            app.sk(),
+            json!({ "amountCents": 2000, "currency": "USD", "orderId": order_id, "card": card("4242424242424242") }),
+        )
+        .await;
     let sale = sale.data(201).clone();
     let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&sale), "amountCents": 500 })).await;
     assert_eq!(refunded.data(200)["refundedAmountCents"], 500);
@@ -825,7 +948,8 @@ async fn a_refund_stripe_fails_after_accepting_it_is_taken_back_once_and_the_sho
     let failed = json!({ "id": "evt_kassa_refund_failed_late", "object": "event", "type": "refund.failed", "data": { "object": refund } });
     let applied = app.stripe_event(&failed).await;
     assert_eq!(applied.json["applied"], "refund_failed", "{}", applied.json);
-    let updated = json!({ "id": "evt_kassa_refund_updated_late", "object": "event", "type": "refund.updated", "data": { "object": refund } });
+    let updated =
+        json!({ "id": "evt_kassa_refund_updated_late", "object": "event", "type": "refund.updated", "data": { "object": refund } });
     assert_eq!(app.stripe_event(&updated).await.json["applied"], "already_recorded");
     assert_eq!(app.stripe_event(&failed).await.json["applied"], "replayed");
 
@@ -855,7 +979,9 @@ async fn a_refund_stripe_fails_after_accepting_it_is_taken_back_once_and_the_sho
 #[tokio::test]
 async fn a_failed_refund_event_takes_back_that_refund_s_own_amount_whatever_it_names() {
     let app = TestApp::on_stripe().await;
-    let sale = app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 2000, "currency": "USD", "card": card("4242424242424242") })).await;
+    let sale = app
+        .post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 2000, "currency": "USD", "card": card("4242424242424242") }))
+        .await;
     let sale = id(sale.data(201));
     app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 500 })).await.data(200);
     let both = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": sale, "amountCents": 800 })).await;
@@ -865,7 +991,8 @@ async fn a_failed_refund_event_takes_back_that_refund_s_own_amount_whatever_it_n
     // The event says the failed refund was 1200: more than it was, and less than both together.
     refund["status"] = json!("failed");
     refund["amount"] = json!(1200);
-    let failed = json!({ "id": "evt_kassa_refund_failed_inflated", "object": "event", "type": "refund.failed", "data": { "object": refund } });
+    let failed =
+        json!({ "id": "evt_kassa_refund_failed_inflated", "object": "event", "type": "refund.failed", "data": { "object": refund } });
     assert_eq!(app.stripe_event(&failed).await.json["applied"], "refund_failed");
     let books = app.intent(&sale).await;
     assert_eq!(books["intent"]["refundedAmountCents"], 800, "only the 500 refund is taken back");
@@ -907,7 +1034,8 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
     };
 
     // Six confirmations of one intent, alternating servers, each under its own key: one charge.
-    let (status, created) = request(&addrs[0], "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 640, "currency": "USD" }))).await;
+    let (status, created) =
+        request(&addrs[0], "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 640, "currency": "USD" }))).await;
     assert_eq!(status, 201);
     let payment = id(&created["data"]);
     let confirmed = race(format!("/api/v1/payments/intents/{payment}/confirm"), json!({ "card": card("4242424242424242") }), 6, 200).await;
@@ -917,7 +1045,14 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
     assert_eq!(at_stripe[0]["status"], "succeeded");
 
     // Ten refunds of 300 on 1000 across both servers: Stripe refunds exactly what the books say.
-    let (status, sale) = request(&addrs[1], "POST", "/api/v1/payments/sale", &sk, Some(&json!({ "amountCents": 1000, "currency": "USD", "card": card("4242424242424242") }))).await;
+    let (status, sale) = request(
+        &addrs[1],
+        "POST",
+        "/api/v1/payments/sale",
+        &sk,
+        Some(&json!({ "amountCents": 1000, "currency": "USD", "card": card("4242424242424242") })),
+    )
+    .await;
     assert_eq!(status, 201, "{sale}");
     let sale = sale["data"].clone();
     let refunded_ok = race("/api/v1/payments/refund".into(), json!({ "paymentIntentId": id(&sale), "amountCents": 300 }), 10, 200).await;
@@ -931,10 +1066,18 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
 
     // A 3-D Secure payment answered on Stripe's page: six returns alternating servers and Stripe's
     // event at both, all at once. One authorization is recorded, and Stripe charged once.
-    let (status, created) = request(&addrs[0], "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 880, "currency": "EUR" }))).await;
+    let (status, created) =
+        request(&addrs[0], "POST", "/api/v1/payments/intents", &sk, Some(&json!({ "amountCents": 880, "currency": "EUR" }))).await;
     assert_eq!(status, 201);
     let payment = id(&created["data"]);
-    let (status, pending) = request(&addrs[1], "POST", &format!("/api/v1/payments/intents/{payment}/confirm"), &sk, Some(&json!({ "card": card("4000002760003184") }))).await;
+    let (status, pending) = request(
+        &addrs[1],
+        "POST",
+        &format!("/api/v1/payments/intents/{payment}/confirm"),
+        &sk,
+        Some(&json!({ "card": card("4000002760003184") })),
+    )
+    .await;
     assert_eq!((status, pending["data"]["status"].as_str()), (200, Some("requires_action")), "{pending}");
     let pi = localstripe::payment_intent(&reference(&pending["data"])).await;
     let back = localstripe::answer_challenge(pi["next_action"]["redirect_to_url"]["url"].as_str().unwrap(), true).await;
@@ -942,7 +1085,8 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
     let pi = localstripe::payment_intent(&reference(&pending["data"])).await;
     let mut calls = Vec::new();
     for i in 0..8 {
-        let (addr, back, pi, merchant_id) = (addrs[i % 2].clone(), back.clone(), pi.clone(), merchant["merchantId"].as_str().unwrap().to_owned());
+        let (addr, back, pi, merchant_id) =
+            (addrs[i % 2].clone(), back.clone(), pi.clone(), merchant["merchantId"].as_str().unwrap().to_owned());
         calls.push(tokio::spawn(async move {
             if i < 6 {
                 try_request(&addr, "GET", &back, "", &[], None).await.unwrap().0
@@ -959,7 +1103,9 @@ async fn two_servers_on_one_postgresql_reach_stripe_only_as_often_as_the_books_a
     }
     let (_, books) = request(&addrs[0], "GET", &format!("/api/v1/payments/transactions/{payment}"), &sk, None).await;
     assert_eq!(books["data"]["intent"]["status"], "captured");
-    let count = |kind: &str| books["data"]["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == kind && t["status"] == "approved").count();
+    let count = |kind: &str| {
+        books["data"]["transactions"].as_array().unwrap().iter().filter(|t| t["type"] == kind && t["status"] == "approved").count()
+    };
     assert_eq!((count("three_ds"), count("authorize"), count("capture")), (1, 1, 1), "{}", books["data"]["transactions"]);
     assert_eq!(localstripe::payment_intents_of(&payment).await.len(), 1);
     assert_eq!(localstripe::charges_of(pi["id"].as_str().unwrap()).await.len(), 1, "Stripe charged once");
@@ -978,7 +1124,9 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
 
     // 150 sales of the Stripe merchant are left pending, none answered.
     for _ in 0..5 {
-        let sales = (0..30).map(|_| app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") })));
+        let sales = (0..30).map(|_| {
+            app.post("/api/v1/payments/sale", app.sk(), json!({ "amountCents": 700, "currency": "USD", "card": card("4242424242424242") }))
+        });
         for sale in futures_util::future::join_all(sales).await {
             let id = sale.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
             assert!(app.intent(&id).await["intent"]["providerReference"].is_string(), "its PaymentIntent was opened");
@@ -986,7 +1134,13 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
     }
     // Then another merchant's sale on the sandbox times out too, and waits for the reconciler.
     let other = app.other_merchant().await;
-    let late = app.post("/api/v1/payments/sale", &other.secret_key, json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") })).await;
+    let late = app
+        .post(
+            "/api/v1/payments/sale",
+            &other.secret_key,
+            json!({ "amountCents": 2500, "currency": "USD", "card": card("4000000000000408") }),
+        )
+        .await;
     let late = late.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned();
 
     // One round settles it, and ends although every lookup of the first merchant hangs.
@@ -1004,7 +1158,10 @@ async fn a_merchant_whose_processor_hangs_holds_up_no_other_merchant_s_reconcili
     let asked_again = hung() - asked;
     assert!(asked_again <= 10 * 2, "at most one round's share of the merchant's operations is asked: {asked_again}");
     let pending = app.get("/api/v1/payments/transactions?limit=100", app.sk()).await;
-    assert!(pending.data(200).as_array().unwrap().iter().all(|p| p["status"] == "processing"), "nothing of the hanging merchant's was guessed");
+    assert!(
+        pending.data(200).as_array().unwrap().iter().all(|p| p["status"] == "processing"),
+        "nothing of the hanging merchant's was guessed"
+    );
 }
 
 /// The merchant moves a processor away, and its Stripe payments stay at Stripe.
@@ -1022,7 +1179,8 @@ async fn a_stripe_payment_is_refunded_at_stripe_after_the_merchant_moves_to_the_
     let pi_id = reference(&authorized);
     back_to_the_sandbox(&app).await;
 
-    let refund = |amount: i64| app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&authorized), "amountCents": amount }));
+    let refund =
+        |amount: i64| app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&authorized), "amountCents": amount }));
     let refunded = refund(1200).await;
     assert_eq!(refunded.data(200)["status"], "partially_refunded");
     assert_eq!(refunded.data(200)["refundedAmountCents"], 1200);
@@ -1119,8 +1277,14 @@ async fn payments_made_with_one_stripe_key_are_captured_and_refunded_with_it_aft
     app.restart().await;
     app.use_stripe_at(&proxy);
     let asked_before = seen.lock().unwrap().len();
-    assert_eq!(app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&held) })).await.data(200)["status"], "refunded");
-    assert_eq!(app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id(&voidable) })).await.data(200)["status"], "voided");
+    assert_eq!(
+        app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id(&held) })).await.data(200)["status"],
+        "refunded"
+    );
+    assert_eq!(
+        app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": id(&voidable) })).await.data(200)["status"],
+        "voided"
+    );
     let asked: Vec<String> = seen.lock().unwrap()[asked_before..].to_vec();
     let keys: Vec<&str> = asked.iter().filter(|r| r.starts_with("POST")).filter_map(|r| r.rsplit(' ').next()).collect();
     assert_eq!(keys, [localstripe::SECRET_KEY, OTHER_KEY], "{asked:?}");
@@ -1212,18 +1376,31 @@ async fn a_replaced_webhook_secret_signs_nothing_and_an_account_s_secret_speaks_
     };
     let lost = |amount: i64| {
         let app = &app;
-        async move { app.sale("4242424242424242", amount).await.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"].as_str().unwrap().to_owned() }
+        async move {
+            app.sale("4242424242424242", amount).await.error(504, "PROVIDER_TIMEOUT")["details"]["paymentIntentId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
     };
     // A payment of the first account, whose answer was lost.
     let first = lost(1_100).await;
     // The merchant replaces that account's webhook secret (it leaked, say): the old one signs nothing.
-    let rotated = app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": ROTATED })).await;
+    let rotated = app
+        .post(
+            "/api/v1/processor",
+            app.sk(),
+            json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": ROTATED }),
+        )
+        .await;
     assert_eq!(rotated.data(200)["processor"], "stripe");
     send(STRIPE_WEBHOOK_SECRET, first.clone()).await.error(400, "VALIDATION_ERROR");
     assert_eq!(app.intent(&first).await["intent"]["status"], "processing");
 
     // It moves to another Stripe account, whose payment's answer is lost too.
-    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": OTHER_KEY, "webhookSecret": OTHER_SECRET })).await.data(200);
+    app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": OTHER_KEY, "webhookSecret": OTHER_SECRET }))
+        .await
+        .data(200);
     let second = lost(1_300).await;
     // One account's secret says nothing about the other's payments.
     assert_eq!(send(ROTATED, second.clone()).await.json["applied"], "ignored");
@@ -1306,8 +1483,18 @@ async fn stripe_gone_under_load_and_back_charges_each_key_at_most_once_and_the_b
     let sk = merchant["secretKey"].as_str().unwrap().to_owned();
     let url = link.url();
     let args = [
-        "--stripe-api-base", url.as_str(), "--card-attempt-rate-limit", "0", "--publishable-rate-limit", "0",
-        "--processor-timeout-ms", "3000", "--reconcile-after-ms", "500", "--reconcile-backoff-ms", "200",
+        "--stripe-api-base",
+        url.as_str(),
+        "--card-attempt-rate-limit",
+        "0",
+        "--publishable-rate-limit",
+        "0",
+        "--processor-timeout-ms",
+        "3000",
+        "--reconcile-after-ms",
+        "500",
+        "--reconcile-backoff-ms",
+        "200",
     ];
     let server = ServerProcess::start(&db, &args);
     let addr = server.addr.clone();
@@ -1320,14 +1507,19 @@ async fn stripe_gone_under_load_and_back_charges_each_key_at_most_once_and_the_b
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for c in 0..16 {
-        let (addr, sk, acknowledged, answers, sent, stop) = (addr.clone(), sk.clone(), acknowledged.clone(), answers.clone(), sent.clone(), stop.clone());
+        let (addr, sk, acknowledged, answers, sent, stop) =
+            (addr.clone(), sk.clone(), acknowledged.clone(), answers.clone(), sent.clone(), stop.clone());
         clients.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::SeqCst) {
                 let key = format!("gone-{c}-{}", c * 1000 + i);
                 sent.lock().unwrap().push(key.clone());
                 let body = json!({ "amountCents": amount(&key), "currency": "USD", "card": card("4242424242424242") });
-                let answer = tokio::time::timeout(Duration::from_secs(30), try_request(&addr, "POST", "/api/v1/payments/sale", &sk, &[("Idempotency-Key", key.as_str())], Some(&body))).await;
+                let answer = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    try_request(&addr, "POST", "/api/v1/payments/sale", &sk, &[("Idempotency-Key", key.as_str())], Some(&body)),
+                )
+                .await;
                 let (status, body) = answer.ok().flatten().unwrap_or((0, Value::Null));
                 *answers.lock().unwrap().entry(status).or_default() += 1;
                 if status == 201 {
@@ -1373,7 +1565,8 @@ async fn stripe_gone_under_load_and_back_charges_each_key_at_most_once_and_the_b
         let started = std::time::Instant::now();
         loop {
             let body = json!({ "amountCents": amount(key), "currency": "USD", "card": card("4242424242424242") });
-            let (status, answer) = try_request(&addr, "POST", "/api/v1/payments/sale", &sk, &[("Idempotency-Key", key.as_str())], Some(&body)).await.unwrap();
+            let (status, answer) =
+                try_request(&addr, "POST", "/api/v1/payments/sale", &sk, &[("Idempotency-Key", key.as_str())], Some(&body)).await.unwrap();
             if status == 201 {
                 finals.insert(key.clone(), id(&answer["data"]));
                 break;
@@ -1413,13 +1606,15 @@ async fn stripe_gone_under_load_and_back_charges_each_key_at_most_once_and_the_b
         }
     }
     let (_, charges) = localstripe::get("/v1/charges?limit=100000").await;
-    let charges_of = |pi: &str| charges["data"].as_array().unwrap().iter().filter(|c| c["payment_intent"] == pi && c["status"] == "succeeded").count();
+    let charges_of =
+        |pi: &str| charges["data"].as_array().unwrap().iter().filter(|c| c["payment_intent"] == pi && c["status"] == "succeeded").count();
     let (mut doubled, mut reopened) = (0, 0);
     let (mut kassa_total, mut stripe_total) = (0, 0);
     for payment in &payments {
         let pis = at_stripe.get(&id(payment)).cloned().unwrap_or_default();
         let paid: Vec<&Value> = pis.iter().filter(|pi| pi["status"] == "succeeded").collect();
-        doubled += paid.len().saturating_sub(1) + paid.iter().map(|pi| charges_of(pi["id"].as_str().unwrap()).saturating_sub(1)).sum::<usize>();
+        doubled +=
+            paid.len().saturating_sub(1) + paid.iter().map(|pi| charges_of(pi["id"].as_str().unwrap()).saturating_sub(1)).sum::<usize>();
         // A PaymentIntent whose creation was answered into the outage is made again by the retry
         // under the same Stripe idempotency key, which Stripe answers with the first one for a
         // day; localstripe keeps no such keys, and keeps both. The other is never confirmed.

@@ -41,17 +41,23 @@ async fn restricted_keys_do_what_they_list() {
     assert!(void.error(403, "FORBIDDEN")["message"].as_str().unwrap().contains("payments.transactions.void"));
     app.post("/api/v1/payments/refund", &create_only, json!({ "paymentIntentId": captured })).await.error(403, "FORBIDDEN");
     app.get("/api/v1/payments/transactions", &create_only).await.error(403, "FORBIDDEN");
-    app.post("/api/v1/payments/sale", &create_only, json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242") })).await.data(201);
+    app.post("/api/v1/payments/sale", &create_only, json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242") }))
+        .await
+        .data(201);
     app.post("/api/v1/payments/capture", &create_only, json!({ "paymentIntentId": authorized })).await.data(200);
 
     let void_and_view = app.restricted_key(&["payments.transactions.void", "payments.transactions.view"]).await;
     app.post("/api/v1/payments/refund", &void_and_view, json!({ "paymentIntentId": captured, "amountCents": 10 })).await.data(200);
     app.get("/api/v1/payments/transactions", &void_and_view).await.data(200);
-    app.post("/api/v1/payments/sale", &void_and_view, json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242") })).await.error(403, "FORBIDDEN");
+    app.post("/api/v1/payments/sale", &void_and_view, json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242") }))
+        .await
+        .error(403, "FORBIDDEN");
     // Only a secret key makes keys.
     app.post("/api/v1/api-keys", &void_and_view, json!({ "kind": "secret" })).await.error(403, "FORBIDDEN");
     app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "restricted" })).await.error(400, "VALIDATION_ERROR");
-    app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "restricted", "permissions": ["payments.everything"] })).await.error(400, "VALIDATION_ERROR");
+    app.post("/api/v1/api-keys", app.sk(), json!({ "kind": "restricted", "permissions": ["payments.everything"] }))
+        .await
+        .error(400, "VALIDATION_ERROR");
     // The refusals changed nothing.
     assert_eq!(app.intent(&captured).await["intent"]["refundedAmountCents"], 10);
 }
@@ -62,7 +68,9 @@ async fn a_publishable_key_only_tokenizes() {
     let authorized = app.authorized(1000).await;
     app.post("/api/v1/payment-methods", app.pk(), json!({ "card": card("4242424242424242") })).await.data(201);
     app.post("/api/v1/payments/capture", app.pk(), json!({ "paymentIntentId": authorized })).await.error(403, "FORBIDDEN");
-    app.post("/api/v1/payments/sale", app.pk(), json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242") })).await.error(403, "FORBIDDEN");
+    app.post("/api/v1/payments/sale", app.pk(), json!({ "amountCents": 100, "currency": "USD", "card": card("4242424242424242") }))
+        .await
+        .error(403, "FORBIDDEN");
     app.post("/api/v1/payments/void", app.pk(), json!({ "paymentIntentId": authorized })).await.error(403, "FORBIDDEN");
     app.get("/api/v1/payments/transactions", app.pk()).await.error(403, "FORBIDDEN");
     app.get(&format!("/api/v1/payments/transactions/{authorized}"), app.pk()).await.error(403, "FORBIDDEN");
@@ -88,7 +96,8 @@ async fn keys_are_required_and_checked() {
 async fn keys_are_stored_hashed() {
     let app = TestApp::new().await;
     let restricted = app.restricted_key(&["payments.transactions.view"]).await;
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key_hash, key_hint FROM api_keys").fetch_all(app.store.reader()).await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT key_hash, key_hint FROM api_keys").fetch_all(app.store.reader()).await.unwrap();
     assert_eq!(rows.len(), 3);
     for key in [app.sk(), app.pk(), restricted.as_str()] {
         for (hash, hint) in &rows {

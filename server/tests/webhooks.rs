@@ -38,7 +38,11 @@ async fn receiver(failures: u32) -> (String, Received) {
             async move {
                 let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                 log.0.lock().unwrap().push((signature, body));
-                if count.fetch_add(1, Ordering::SeqCst) < failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT }
+                if count.fetch_add(1, Ordering::SeqCst) < failures {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::NO_CONTENT
+                }
             }
         }),
     );
@@ -47,7 +51,14 @@ async fn receiver(failures: u32) -> (String, Received) {
 }
 
 fn fast() -> Settings {
-    Settings { timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(100), max_attempts: 8, poll: Duration::from_millis(50), allow_loopback: true, tls_roots: None }
+    Settings {
+        timeout: Duration::from_secs(2),
+        first_backoff: Duration::from_millis(100),
+        max_attempts: 8,
+        poll: Duration::from_millis(50),
+        allow_loopback: true,
+        tls_roots: None,
+    }
 }
 
 async fn endpoint(app: &TestApp, url: &str, events: Value) -> (String, String) {
@@ -116,10 +127,29 @@ async fn every_event_type_arrives() {
     let authorized = app.authorized(500).await;
     app.post("/api/v1/payments/void", app.sk(), json!({ "paymentIntentId": authorized })).await.data(200);
     app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": captured, "amountCents": 100 })).await.data(200);
-    let order = app.post("/api/v1/orders", app.sk(), json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 300, "quantity": 1 }] })).await;
+    let order = app
+        .post(
+            "/api/v1/orders",
+            app.sk(),
+            json!({ "currency": "USD", "lineItems": [{ "name": "Tea", "unitAmountCents": 300, "quantity": 1 }] }),
+        )
+        .await;
     let order_id = order.data(201)["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/api/v1/orders/{order_id}/payments"), app.sk(), json!({ "type": "receipt", "methodId": "cash", "amountCents": 300 })).await.data(201);
-    let wanted = ["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.requires_action", "payment_intent.canceled", "charge.refunded", "order.paid"];
+    app.post(
+        &format!("/api/v1/orders/{order_id}/payments"),
+        app.sk(),
+        json!({ "type": "receipt", "methodId": "cash", "amountCents": 300 }),
+    )
+    .await
+    .data(201);
+    let wanted = [
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.requires_action",
+        "payment_intent.canceled",
+        "charge.refunded",
+        "order.paid",
+    ];
     wait_for(|| {
         let types: Vec<String> = received.all().iter().map(|(_, b, _)| b["type"].as_str().unwrap().to_owned()).collect();
         wanted.iter().all(|w| types.iter().any(|t| t == w))
@@ -133,10 +163,18 @@ async fn every_event_type_arrives() {
 #[tokio::test]
 async fn endpoints_are_checked_and_belong_to_one_merchant() {
     let app = TestApp::new().await;
-    for (url, events) in [("http://10.1.2.3/hooks", json!(["*"])), ("http://169.254.169.254/", json!(["*"])), ("ftp://example.com/", json!(["*"])), ("http://127.0.0.1:9/hooks", json!(["payment.exploded"])), ("http://127.0.0.1:9/hooks", json!([]))] {
+    for (url, events) in [
+        ("http://10.1.2.3/hooks", json!(["*"])),
+        ("http://169.254.169.254/", json!(["*"])),
+        ("ftp://example.com/", json!(["*"])),
+        ("http://127.0.0.1:9/hooks", json!(["payment.exploded"])),
+        ("http://127.0.0.1:9/hooks", json!([])),
+    ] {
         app.post("/api/v1/webhook-endpoints", app.sk(), json!({ "url": url, "events": events })).await.error(400, "VALIDATION_ERROR");
     }
-    app.post("/api/v1/webhook-endpoints", app.pk(), json!({ "url": "http://127.0.0.1:9/hooks", "events": ["*"] })).await.error(403, "FORBIDDEN");
+    app.post("/api/v1/webhook-endpoints", app.pk(), json!({ "url": "http://127.0.0.1:9/hooks", "events": ["*"] }))
+        .await
+        .error(403, "FORBIDDEN");
     let (id, _) = endpoint(&app, "http://127.0.0.1:9/hooks", json!(["order.paid"])).await;
     let listed = app.get("/api/v1/webhook-endpoints", app.sk()).await;
     assert_eq!(listed.data(200)[0]["id"], id.as_str());
@@ -149,7 +187,6 @@ async fn endpoints_are_checked_and_belong_to_one_merchant() {
     assert!(app.get("/api/v1/webhook-endpoints", app.sk()).await.data(200).as_array().unwrap().is_empty());
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_written_before_a_restart_is_delivered_after_it() {
     let db = TestDb::new().await;
@@ -158,11 +195,26 @@ async fn an_event_written_before_a_restart_is_delivered_after_it() {
 
     // The receiver's address, not listening yet: every delivery fails for now.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let serve = |db| ServerProcess::start(db, &["--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000", "--webhooks-allow-loopback"]);
+    let serve =
+        |db| ServerProcess::start(db, &["--webhook-backoff-ms", "200", "--webhook-timeout-ms", "1000", "--webhooks-allow-loopback"]);
     let mut first = serve(&db);
-    let (_, created) = request(&first.addr, "POST", "/api/v1/webhook-endpoints", sk, Some(&json!({ "url": format!("http://127.0.0.1:{port}/hooks"), "events": ["payment_intent.succeeded"] }))).await;
+    let (_, created) = request(
+        &first.addr,
+        "POST",
+        "/api/v1/webhook-endpoints",
+        sk,
+        Some(&json!({ "url": format!("http://127.0.0.1:{port}/hooks"), "events": ["payment_intent.succeeded"] })),
+    )
+    .await;
     let secret = created["data"]["secret"].as_str().unwrap().to_owned();
-    let (_, sale) = request(&first.addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 777, "currency": "USD", "card": card("4242424242424242") }))).await;
+    let (_, sale) = request(
+        &first.addr,
+        "POST",
+        "/api/v1/payments/sale",
+        sk,
+        Some(&json!({ "amountCents": 777, "currency": "USD", "card": card("4242424242424242") })),
+    )
+    .await;
     let intent = sale["data"]["id"].clone();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The server dies without warning.
@@ -172,14 +224,17 @@ async fn an_event_written_before_a_restart_is_delivered_after_it() {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let received = Received::default();
     let log = received.clone();
-    let app = axum::Router::new().route("/hooks", post(move |headers: HeaderMap, body: Bytes| {
-        let log = log.clone();
-        async move {
-            let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-            log.0.lock().unwrap().push((signature, body));
-            StatusCode::OK
-        }
-    }));
+    let app = axum::Router::new().route(
+        "/hooks",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let log = log.clone();
+            async move {
+                let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                log.0.lock().unwrap().push((signature, body));
+                StatusCode::OK
+            }
+        }),
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let mut second = serve(&db);
     wait_for(|| !received.all().is_empty()).await;
@@ -281,7 +336,8 @@ async fn tls_receiver() -> (String, Received, rustls::RootCertStore) {
                     let log = log.clone();
                     async move {
                         use http_body_util::BodyExt;
-                        let signature = request.headers().get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                        let signature =
+                            request.headers().get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                         let body = request.into_body().collect().await?.to_bytes();
                         log.0.lock().unwrap().push((signature, body));
                         Ok::<_, hyper::Error>(hyper::Response::builder().status(204).body(http_body_util::Empty::<Bytes>::new()).unwrap())
@@ -456,12 +512,22 @@ async fn a_receiver_down_for_long_gets_every_event_once_and_in_order_when_it_is_
     let sk = merchant["secretKey"].as_str().unwrap();
     // Short backoff, so that a few seconds down is a long time: a dozen failed attempts and more
     // for the oldest event, whose retries wait ever longer. Enough attempts that none is given up.
-    let server = ServerProcess::start(&db, &["--webhooks-allow-loopback", "--webhook-backoff-ms", "20", "--webhook-timeout-ms", "1000", "--webhook-max-attempts", "40"]);
+    let server = ServerProcess::start(
+        &db,
+        &["--webhooks-allow-loopback", "--webhook-backoff-ms", "20", "--webhook-timeout-ms", "1000", "--webhook-max-attempts", "40"],
+    );
     // The receiver's port, on which nothing listens yet: every attempt is refused.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut endpoints = Vec::new();
     for (name, events) in [("all", json!(["*"])), ("paid", json!(["payment_intent.succeeded"]))] {
-        let (status, made) = request(&server.addr, "POST", "/api/v1/webhook-endpoints", sk, Some(&json!({ "url": format!("http://127.0.0.1:{port}/{name}"), "events": events }))).await;
+        let (status, made) = request(
+            &server.addr,
+            "POST",
+            "/api/v1/webhook-endpoints",
+            sk,
+            Some(&json!({ "url": format!("http://127.0.0.1:{port}/{name}"), "events": events })),
+        )
+        .await;
         assert_eq!(status, 201, "{made}");
         endpoints.push((name, made["data"]["id"].as_str().unwrap().to_owned()));
     }
@@ -470,7 +536,14 @@ async fn a_receiver_down_for_long_gets_every_event_once_and_in_order_when_it_is_
         let addr = addr.clone();
         async move {
             for i in 0..count {
-                let (status, sale) = request(&addr, "POST", "/api/v1/payments/sale", sk, Some(&json!({ "amountCents": 1000 + i as i64, "currency": "USD", "card": card("4242424242424242") }))).await;
+                let (status, sale) = request(
+                    &addr,
+                    "POST",
+                    "/api/v1/payments/sale",
+                    sk,
+                    Some(&json!({ "amountCents": 1000 + i as i64, "currency": "USD", "card": card("4242424242424242") })),
+                )
+                .await;
                 assert_eq!(status, 201, "{sale}");
                 if i % 3 == 0 {
                     let refund = json!({ "paymentIntentId": sale["data"]["id"], "amountCents": 100 });
@@ -488,7 +561,8 @@ async fn a_receiver_down_for_long_gets_every_event_once_and_in_order_when_it_is_
         made += 3;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    let (_, tried) = request(&server.addr, "GET", &format!("/api/v1/webhook-endpoints/{}/deliveries?limit=100", endpoints[0].1), sk, None).await;
+    let (_, tried) =
+        request(&server.addr, "GET", &format!("/api/v1/webhook-endpoints/{}/deliveries?limit=100", endpoints[0].1), sk, None).await;
     let refused = tried["data"].as_array().unwrap().iter().filter(|a| a["statusCode"].is_null()).count();
     assert!(refused >= 5, "the receiver was tried while it was down: {tried}");
 
@@ -505,7 +579,13 @@ async fn a_receiver_down_for_long_gets_every_event_once_and_in_order_when_it_is_
     // Every event the endpoint wants, in the order they were made (the list is newest first).
     let (_, listed) = request(&server.addr, "GET", "/api/v1/events?limit=100", sk, None).await;
     assert_eq!(listed["meta"]["hasMore"], false, "fewer than 100 events");
-    let created: Vec<(String, String)> = listed["data"].as_array().unwrap().iter().rev().map(|e| (e["id"].as_str().unwrap().to_owned(), e["type"].as_str().unwrap().to_owned())).collect();
+    let created: Vec<(String, String)> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| (e["id"].as_str().unwrap().to_owned(), e["type"].as_str().unwrap().to_owned()))
+        .collect();
     let wanted = |endpoint: &str| -> Vec<String> {
         created.iter().filter(|(_, kind)| endpoint == "all" || kind == "payment_intent.succeeded").map(|(id, _)| id.clone()).collect()
     };

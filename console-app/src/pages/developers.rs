@@ -41,7 +41,10 @@ fn create_key() -> Action {
     Action {
         id: "action-create-key".into(),
         label: Text::CreateKey,
-        fields: vec![Field::new("key-name", Text::Name, Kind::Text("off")), Field::new("key-permissions", Text::Permissions, Kind::Checks(permissions))],
+        fields: vec![
+            Field::new("key-name", Text::Name, Kind::Text("off")),
+            Field::new("key-permissions", Text::Permissions, Kind::Checks(permissions)),
+        ],
         plan: Rc::new(move |typed| {
             let chosen: Vec<JsJson> = typed[1].split(',').filter(|p| !p.is_empty()).map(api::string).collect();
             if chosen.is_empty() {
@@ -51,7 +54,10 @@ fn create_key() -> Action {
             if !typed[0].trim().is_empty() {
                 members.push(("name", api::string(typed[0].trim())));
             }
-            Ok(Request { reveal: Some("key"), ..Request::new(ui.t(Text::ConfirmCreateKey).into(), "POST", "/api-keys".into(), api::object(members)) })
+            Ok(Request {
+                reveal: Some("key"),
+                ..Request::new(ui.t(Text::ConfirmCreateKey).into(), "POST", "/api-keys".into(), api::object(members))
+            })
         }),
     }
 }
@@ -87,7 +93,10 @@ fn keys(answer: JsJson) -> AnyView {
             let (id, hint) = (key.text("id").unwrap_or_default(), key.text("hint").unwrap_or_default());
             let roll_path = format!("/api-keys/{id}/roll");
             let revoke_path = format!("/api-keys/{id}");
-            let grace = [("0", Text::Immediately), ("3600", Text::OneHour), ("86400", Text::OneDay)].iter().map(|(s, t)| ((*s).to_owned(), Cell::Words(t.words()))).collect();
+            let grace = [("0", Text::Immediately), ("3600", Text::OneHour), ("86400", Text::OneDay)]
+                .iter()
+                .map(|(s, t)| ((*s).to_owned(), Cell::Words(t.words())))
+                .collect();
             let actions = vec![
                 Action {
                     id: format!("roll-{id}"),
@@ -103,7 +112,9 @@ fn keys(answer: JsJson) -> AnyView {
                     id: format!("revoke-{id}"),
                     label: Text::Revoke,
                     fields: vec![],
-                    plan: Rc::new(move |_| Ok(Request::new(ui.t(Text::ConfirmRevoke).into(), "DELETE", revoke_path.clone(), api::object(vec![])))),
+                    plan: Rc::new(move |_| {
+                        Ok(Request::new(ui.t(Text::ConfirmRevoke).into(), "DELETE", revoke_path.clone(), api::object(vec![])))
+                    }),
                 },
             ];
             view! { <div class="entry-actions"><h3>{hint}</h3><Actions actions done=Reload::callback()/></div> }
@@ -121,11 +132,17 @@ fn add_endpoint() -> Action {
     Action {
         id: "action-add-endpoint".into(),
         label: Text::AddEndpoint,
-        fields: vec![Field::new("endpoint-url", Text::Url, Kind::Text("url")), Field::new("endpoint-events", Text::Events, Kind::Text("off")).with("*")],
+        fields: vec![
+            Field::new("endpoint-url", Text::Url, Kind::Text("url")),
+            Field::new("endpoint-events", Text::Events, Kind::Text("off")).with("*"),
+        ],
         plan: Rc::new(move |typed| {
             let events: Vec<JsJson> = typed[1].split(',').map(str::trim).filter(|e| !e.is_empty()).map(api::string).collect();
             let body = api::object(vec![("url", api::string(typed[0].trim())), ("events", kassa::client::Json::array(events))]);
-            Ok(Request { reveal: Some("secret"), ..Request::new(ui.t(Text::ConfirmAddEndpoint).into(), "POST", "/webhook-endpoints".into(), body) })
+            Ok(Request {
+                reveal: Some("secret"),
+                ..Request::new(ui.t(Text::ConfirmAddEndpoint).into(), "POST", "/webhook-endpoints".into(), body)
+            })
         }),
     }
 }
@@ -152,7 +169,9 @@ fn endpoints(answer: JsJson) -> AnyView {
                 id: format!("delete-{id}"),
                 label: Text::Delete,
                 fields: vec![],
-                plan: Rc::new(move |_| Ok(Request::new(ui.t(Text::ConfirmDeleteEndpoint).into(), "DELETE", path.clone(), api::object(vec![])))),
+                plan: Rc::new(move |_| {
+                    Ok(Request::new(ui.t(Text::ConfirmDeleteEndpoint).into(), "DELETE", path.clone(), api::object(vec![])))
+                }),
             };
             view! {
                 <div class="entry-actions endpoint">

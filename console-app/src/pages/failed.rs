@@ -24,5 +24,6 @@ pub fn Failed() -> impl IntoView {
 fn counts(answer: JsJson) -> AnyView {
     let counts = api::data(answer);
     let count = |key: &str| Cell::Plain(counts.int(key).to_string());
-    view! { <Details items=vec![(Text::Total, count("total")), (Text::Declined, count("declined")), (Text::Errors, count("error"))]/> }.into_any()
+    view! { <Details items=vec![(Text::Total, count("total")), (Text::Declined, count("declined")), (Text::Errors, count("error"))]/> }
+        .into_any()
 }

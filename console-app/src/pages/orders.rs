@@ -10,15 +10,19 @@ use leptos::prelude::*;
 
 use crate::api::{self, Read};
 use crate::i18n::{self, Text, Words};
-use kassa::money::MAX_AMOUNT_CENTS;
 use crate::route::{Page, Route};
 use crate::widgets::{Action, Actions, Cell, Details, Field, Kind, Loaded, ObjectScreen, Reload, Request, Search, Table};
 use crate::{tr, use_ui, Ui};
+use kassa::money::MAX_AMOUNT_CENTS;
 
 /// Words for a known value, the value itself otherwise.
 fn known(value: String, words: fn(&str) -> Words) -> Cell {
     let w = words(&value);
-    if w.0.is_empty() { Cell::Plain(value) } else { Cell::Words(w) }
+    if w.0.is_empty() {
+        Cell::Plain(value)
+    } else {
+        Cell::Words(w)
+    }
 }
 
 #[component]
@@ -60,7 +64,8 @@ fn list(answer: JsJson) -> AnyView {
     if rows.is_empty() {
         return view! { <p role="status">{tr(Text::NoOrders)}</p> }.into_any();
     }
-    view! { <Table columns=vec![Text::Total, Text::Status, Text::Balance, Text::Customer, Text::Created] rows label=Text::Orders/> }.into_any()
+    view! { <Table columns=vec![Text::Total, Text::Status, Text::Balance, Text::Customer, Text::Created] rows label=Text::Orders/> }
+        .into_any()
 }
 
 #[component]
@@ -79,7 +84,12 @@ fn detail(answer: JsJson) -> AnyView {
         .iter()
         .map(|line| {
             let (unit, quantity) = (line.int("unitAmountCents"), line.int("quantity"));
-            vec![Cell::opt(line.text("name")), Cell::Plain(quantity.to_string()), Cell::Money(unit, currency), Cell::Money(unit * quantity, currency)]
+            vec![
+                Cell::opt(line.text("name")),
+                Cell::Plain(quantity.to_string()),
+                Cell::Money(unit, currency),
+                Cell::Money(unit * quantity, currency),
+            ]
         })
         .collect();
     let payments = order.list("payments");
@@ -93,7 +103,12 @@ fn detail(answer: JsJson) -> AnyView {
                 None => method,
             };
             // A corrected payment shows what it was: "€50.00 → €40.00".
-            let was: Vec<String> = p.list("corrections").iter().filter_map(|c| c.at("previous")).map(|before| ui.money(before.int("amountCents"), currency)).collect();
+            let was: Vec<String> = p
+                .list("corrections")
+                .iter()
+                .filter_map(|c| c.at("previous"))
+                .map(|before| ui.money(before.int("amountCents"), currency))
+                .collect();
             let amount = if was.is_empty() {
                 Cell::Money(p.int("amountCents"), currency)
             } else {
@@ -186,13 +201,23 @@ fn record(ui: &Ui, order: &str, balance: i64, currency: Currency) -> Action {
         ],
         plan: Rc::new(move |typed| {
             let minor = ui.typed_amount(&typed[1], currency, MAX_AMOUNT_CENTS, false)?;
-            let mut body = vec![("type", api::string("receipt")), ("methodId", api::string(&typed[0])), ("amountCents", api::integer(minor)), ("status", api::string(&typed[2]))];
+            let mut body = vec![
+                ("type", api::string("receipt")),
+                ("methodId", api::string(&typed[0])),
+                ("amountCents", api::integer(minor)),
+                ("status", api::string(&typed[2])),
+            ];
             for (key, value) in [("transactionRef", &typed[3]), ("note", &typed[4])] {
                 if !value.trim().is_empty() {
                     body.push((key, api::string(value.trim())));
                 }
             }
-            Ok(Request::new(ui.t(Text::ConfirmRecord).replace("{amount}", &ui.money(minor, currency)), "POST", path.clone(), api::object(body)))
+            Ok(Request::new(
+                ui.t(Text::ConfirmRecord).replace("{amount}", &ui.money(minor, currency)),
+                "POST",
+                path.clone(),
+                api::object(body),
+            ))
         }),
     }
 }
@@ -226,7 +251,8 @@ fn entry_actions(ui: &Ui, order: &str, payment: &JsJson, currency: Currency) -> 
                     fields: vec![
                         means_field(&payment.text("methodId").unwrap_or_default()),
                         Field::new("change-amount", Text::Amount, Kind::Amount).with(currency.format_amount(minor)),
-                        Field::new("change-ref", Text::TransactionRef, Kind::Text("off")).with(payment.text("transactionRef").unwrap_or_default()),
+                        Field::new("change-ref", Text::TransactionRef, Kind::Text("off"))
+                            .with(payment.text("transactionRef").unwrap_or_default()),
                         Field::new("change-note", Text::Note, Kind::Text("off")).with(payment.text("note").unwrap_or_default()),
                     ],
                     plan: Rc::new(move |typed| {

@@ -28,7 +28,10 @@ fn detail(answer: JsJson) -> AnyView {
     let money = |key: &str| Cell::Money(intent.int(key), currency);
     let nonzero = |key: &str| if intent.int(key) == 0 { Cell::Plain(String::new()) } else { money(key) };
     let text = |key: &str| Cell::opt(intent.text(key));
-    let order = intent.text("orderId").map(|o| Cell::Link(Box::new(Cell::Plain(o.clone())), Route::to(Page::Order(o)))).unwrap_or(Cell::Plain(String::new()));
+    let order = intent
+        .text("orderId")
+        .map(|o| Cell::Link(Box::new(Cell::Plain(o.clone())), Route::to(Page::Order(o))))
+        .unwrap_or(Cell::Plain(String::new()));
     let resolution = intent.at("resolution").and_then(|r| r.text("resolution"));
     let details = vec![
         (Text::Amount, money("amountCents")),
@@ -112,7 +115,11 @@ fn retry(intent: &JsJson, ui: &Ui) -> Option<AnyView> {
     if !matches!(status.as_str(), "declined" | "error") || !ui.can(Permission::TransactionsCreate) {
         return None;
     }
-    provide_context(Failing { id: intent.text("id").unwrap_or_default(), total: intent.int("amountCents") + intent.int("tipCents"), currency: intent.currency() });
+    provide_context(Failing {
+        id: intent.text("id").unwrap_or_default(),
+        total: intent.int("amountCents") + intent.int("tipCents"),
+        currency: intent.currency(),
+    });
     Some(match intent.text("customerId").filter(|c| c.starts_with("cus_") && ui.can(Permission::MethodsView)) {
         Some(customer) => {
             view! { <Loaded path=Signal::stored(format!("/customers/{customer}/payment-methods")) reload=RwSignal::new(0) view=retry_with/> }.into_any()
@@ -136,7 +143,8 @@ fn retry_with(saved: JsJson) -> AnyView {
         label: Text::Retry,
         fields: vec![Field::new("change-card", Text::RetryCard, Kind::Choice(cards))],
         plan: Rc::new(move |typed| {
-            let body = if typed[0].is_empty() { api::object(vec![]) } else { api::object(vec![("paymentMethodId", api::string(&typed[0]))]) };
+            let body =
+                if typed[0].is_empty() { api::object(vec![]) } else { api::object(vec![("paymentMethodId", api::string(&typed[0]))]) };
             Ok(Request::new(ui.t(Text::ConfirmRetry).replace("{amount}", &ui.money(total, currency)), "POST", path.clone(), body))
         }),
     };
@@ -203,7 +211,12 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
             fields: vec![Field::new("change-amount", Text::Tip, Kind::Amount).with(currency.format_amount(tip))],
             plan: Rc::new(move |typed| {
                 let minor = ui.typed_amount(&typed[0], currency, amount_cents, true)?;
-                Ok(Request::new(question(Text::ConfirmTip, minor), "POST", path.clone(), api::object(vec![("tipCents", api::integer(minor))])))
+                Ok(Request::new(
+                    question(Text::ConfirmTip, minor),
+                    "POST",
+                    path.clone(),
+                    api::object(vec![("tipCents", api::integer(minor))]),
+                ))
             }),
         });
     }
@@ -214,7 +227,10 @@ fn actions(intent: &JsJson, ui: &Ui) -> Vec<Action> {
         actions.push(Action {
             id: "action-resolve".into(),
             label: Text::Resolve,
-            fields: vec![Field::new("change-means", Text::PaidBy, Kind::Choice(means)).with("cash"), Field::new("change-reason", Text::Reason, Kind::Text("off"))],
+            fields: vec![
+                Field::new("change-means", Text::PaidBy, Kind::Choice(means)).with("cash"),
+                Field::new("change-reason", Text::Reason, Kind::Text("off")),
+            ],
             plan: Rc::new(move |typed| {
                 let paid = !typed[0].is_empty();
                 let mut members = vec![("resolution", api::string(if paid { "resolved" } else { "dismissed" }))];

@@ -9,8 +9,8 @@ use crate::api::{self, Read};
 use crate::i18n::{self, Text};
 use crate::platform::parse_amount;
 use crate::route::{self, Link, Page, Route};
-use crate::widgets::{Cell, Field, Kind, Loaded, Search, Table};
 use crate::tr;
+use crate::widgets::{Cell, Field, Kind, Loaded, Search, Table};
 
 /// The search's fields, named as the address keeps them: amounts as people write them (`12.50`),
 /// in the chosen currency.
@@ -106,10 +106,10 @@ pub fn list_or(answer: JsJson, none: Text) -> AnyView {
     let rows: Vec<Vec<Cell>> = api::items(&answer).iter().map(row).collect();
     let empty = rows.is_empty();
     view! {
-        {empty.then(|| view! { <p role="status">{tr(none)}</p> })}
-        {(!empty).then(|| view! { <Table columns=COLUMNS.to_vec() rows label=Text::Payments/> })}
-        {api::next_cursor(&answer).map(|cursor| view! { <NextPage cursor/> })}
-   }
+         {empty.then(|| view! { <p role="status">{tr(none)}</p> })}
+         {(!empty).then(|| view! { <Table columns=COLUMNS.to_vec() rows label=Text::Payments/> })}
+         {api::next_cursor(&answer).map(|cursor| view! { <NextPage cursor/> })}
+    }
     .into_any()
 }
 

@@ -15,7 +15,9 @@ fn start_session(ui: Ui, path: &'static str, body: kassa::client::JsJson, busy: 
             Ok(answer) => {
                 let session = Session::read(&answer);
                 ui.notice.set(None);
-                let _ = web_sys::window().and_then(|w| w.history().ok()).map(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&crate::route::current().href())));
+                let _ = web_sys::window()
+                    .and_then(|w| w.history().ok())
+                    .map(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&crate::route::current().href())));
                 ui.session.set(Some(session));
             }
             Err(failure) => error.set(Some(match failure.code.as_str() {
@@ -34,7 +36,13 @@ pub fn SignIn() -> impl IntoView {
     let (busy, error) = (RwSignal::new(false), RwSignal::new(None::<String>));
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        start_session(ui, "/console/session", api::object(vec![("email", api::string(&email.get_untracked())), ("password", api::string(&password.get_untracked()))]), busy, error);
+        start_session(
+            ui,
+            "/console/session",
+            api::object(vec![("email", api::string(&email.get_untracked())), ("password", api::string(&password.get_untracked()))]),
+            busy,
+            error,
+        );
     };
     view! {
         <main class="center">
@@ -61,7 +69,13 @@ pub fn SetUp(token: String) -> impl IntoView {
             error.set(Some(ui.t(Text::PasswordRule).to_owned()));
             return;
         }
-        start_session(ui, "/console/setup", api::object(vec![("token", api::string(&token)), ("password", api::string(&password.get_untracked()))]), busy, error);
+        start_session(
+            ui,
+            "/console/setup",
+            api::object(vec![("token", api::string(&token)), ("password", api::string(&password.get_untracked()))]),
+            busy,
+            error,
+        );
     };
     view! {
         <main class="center">

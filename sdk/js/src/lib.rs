@@ -109,7 +109,9 @@ fn step(step: Step<JsJson>) -> JsValue {
             ("send", JsJson::object(send))
         }
         Step::Sleep(millis) => ("sleep", JsJson::integer(millis.into())),
-        Step::Challenge(action) => ("challenge", JsJson::object(vec![("url", s(&action.url)), ("windowSize", s(&action.challenge_window_size))])),
+        Step::Challenge(action) => {
+            ("challenge", JsJson::object(vec![("url", s(&action.url)), ("windowSize", s(&action.challenge_window_size))]))
+        }
         Step::Done(Ok(data)) => ("done", data),
         Step::Done(Err(error)) => ("error", error.to_json()),
     };
@@ -137,7 +139,11 @@ pub fn validate_card_number(number: &str) -> bool {
 #[wasm_bindgen(js_name = cardBrand)]
 pub fn card_brand(number: &str) -> String {
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() { "unknown".into() } else { CardBrand::detect(&digits).as_str().into() }
+    if digits.is_empty() {
+        "unknown".into()
+    } else {
+        CardBrand::detect(&digits).as_str().into()
+    }
 }
 
 /// Decimal places of a currency's minor unit.
@@ -164,7 +170,13 @@ pub fn to_minor_units(amount: &str, code: &str) -> Result<f64, JsValue> {
 
 /// Checks a `Kassa-Signature` header; throws an `Error` whose `code` says why it fails.
 #[wasm_bindgen(js_name = verifyWebhookSignature)]
-pub fn verify_webhook_signature(payload: &str, header: &str, secret: &str, now_seconds: f64, tolerance_seconds: f64) -> Result<bool, JsValue> {
+pub fn verify_webhook_signature(
+    payload: &str,
+    header: &str,
+    secret: &str,
+    now_seconds: f64,
+    tolerance_seconds: f64,
+) -> Result<bool, JsValue> {
     kassa::webhook::verify(payload.as_bytes(), header, secret, now_seconds as i64, tolerance_seconds as i64)
         .map(|()| true)
         .map_err(|e| error(e.code(), &e.to_string()))

@@ -76,7 +76,15 @@ impl std::error::Error for KassaError {}
 
 impl KassaError {
     fn new(kind: ErrorType, code: &str, message: &str) -> KassaError {
-        KassaError { kind, code: code.into(), decline_code: None, message: message.into(), param: None, payment_intent_id: None, status: None }
+        KassaError {
+            kind,
+            code: code.into(),
+            decline_code: None,
+            message: message.into(),
+            param: None,
+            payment_intent_id: None,
+            status: None,
+        }
     }
 
     pub fn invalid_argument(param: &str, message: &str) -> KassaError {
@@ -139,7 +147,8 @@ impl KassaError {
 
     /// The error as the npm package hands it to JavaScript (the same members serde writes).
     pub fn to_json<J: Json>(&self) -> J {
-        let mut members = vec![("type", J::string(self.kind.as_str())), ("code", J::string(&self.code)), ("message", J::string(&self.message))];
+        let mut members =
+            vec![("type", J::string(self.kind.as_str())), ("code", J::string(&self.code)), ("message", J::string(&self.message))];
         for (key, value) in [("declineCode", &self.decline_code), ("param", &self.param), ("paymentIntentId", &self.payment_intent_id)] {
             if let Some(value) = value {
                 members.push((key, J::string(value)));

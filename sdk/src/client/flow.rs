@@ -41,9 +41,19 @@ enum Then {
 enum State<J> {
     /// Refused before any request.
     Refused(KassaError),
-    Calling { request: HttpRequest, attempt: u32, then: Then },
-    Sleeping { request: HttpRequest, attempt: u32, then: Then },
-    Challenging { intent: J },
+    Calling {
+        request: HttpRequest,
+        attempt: u32,
+        then: Then,
+    },
+    Sleeping {
+        request: HttpRequest,
+        attempt: u32,
+        then: Then,
+    },
+    Challenging {
+        intent: J,
+    },
     Finished,
 }
 
@@ -78,7 +88,14 @@ impl Api {
         Api { publishable_key: publishable_key.into(), api_base: api_base.trim_end_matches('/').to_owned() }
     }
 
-    fn request<J: Json>(&self, method: Method, path: &str, body: Option<J>, idempotency_key: Option<String>, extra: Option<(&'static str, String)>) -> HttpRequest {
+    fn request<J: Json>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<J>,
+        idempotency_key: Option<String>,
+        extra: Option<(&'static str, String)>,
+    ) -> HttpRequest {
         let mut headers = vec![("authorization", format!("Bearer {}", self.publishable_key))];
         if body.is_some() {
             headers.push(("content-type", "application/json".into()));
@@ -93,8 +110,11 @@ impl Api {
     /// `GET /payments/intents/{id}` with the client secret, or the error a caller gets for a
     /// client secret that is none.
     fn reread<J: Json>(&self, client_secret: &str) -> Result<Reread, KassaError> {
-        let intent_id = intent_of_client_secret(client_secret).ok_or_else(|| KassaError::invalid_argument("clientSecret", NOT_A_CLIENT_SECRET))?.to_string();
-        let request = self.request::<J>(Method::Get, &format!("/api/v1/payments/intents/{intent_id}?clientSecret={client_secret}"), None, None, None);
+        let intent_id = intent_of_client_secret(client_secret)
+            .ok_or_else(|| KassaError::invalid_argument("clientSecret", NOT_A_CLIENT_SECRET))?
+            .to_string();
+        let request =
+            self.request::<J>(Method::Get, &format!("/api/v1/payments/intents/{intent_id}?clientSecret={client_secret}"), None, None, None);
         Ok(Reread { intent_id, request })
     }
 
@@ -117,7 +137,9 @@ impl Api {
             Err(error) => return Flow::refused(error),
         };
         let session = match &params.customer_session {
-            Some(session) if customer_of_session(session).is_none() => return Flow::refused(KassaError::invalid_argument("customerSession", NOT_A_SESSION)),
+            Some(session) if customer_of_session(session).is_none() => {
+                return Flow::refused(KassaError::invalid_argument("customerSession", NOT_A_SESSION))
+            }
             Some(session) => Some(("kassa-customer-session", session.clone())),
             None => None,
         };
@@ -161,7 +183,8 @@ impl Api {
             return Flow::refused(KassaError::invalid_argument("customerSession", NOT_A_SESSION));
         };
         let session = Some(("kassa-customer-session", customer_session.to_owned()));
-        let request = self.request::<J>(method, &format!("/api/v1/customers/{customer}/payment-methods{rest}"), None, idempotency_key, session);
+        let request =
+            self.request::<J>(method, &format!("/api/v1/customers/{customer}/payment-methods{rest}"), None, idempotency_key, session);
         Flow::calling(request, Then::Return, None)
     }
 }
@@ -238,7 +261,9 @@ impl<J: Json> Flow<J> {
         }
         let data = match outcome {
             Err(error) => Err(KassaError::connection(&error.0)),
-            Ok(response) if (200..300).contains(&response.status) => body.and_then(|b| b.get("data")).ok_or_else(|| KassaError::unexpected(response.status)),
+            Ok(response) if (200..300).contains(&response.status) => {
+                body.and_then(|b| b.get("data")).ok_or_else(|| KassaError::unexpected(response.status))
+            }
             Ok(response) => Err(KassaError::from_body(response.status, body.as_ref())),
         };
         match data {

@@ -61,7 +61,8 @@ fn yes() -> bool {
 }
 
 /// The members [`ConfirmParams`] has on the wire.
-const CONFIRM_MEMBERS: [&str; 8] = ["card", "paymentMethodId", "saveCard", "returnUrl", "handleActions", "tipCents", "frameAncestors", "customerSession"];
+const CONFIRM_MEMBERS: [&str; 8] =
+    ["card", "paymentMethodId", "saveCard", "returnUrl", "handleActions", "tipCents", "frameAncestors", "customerSession"];
 
 /// Reads an optional member with `read`; a member of the wrong kind is an error naming `param`.
 fn member<J: Json, T>(object: &J, key: &str, param: &str, kind: &str, read: impl Fn(&J) -> Option<T>) -> Result<Option<T>, KassaError> {
@@ -97,7 +98,11 @@ impl CardDetails {
 
     /// The card as Kassa's API takes it.
     pub fn to_json<J: Json>(&self) -> J {
-        let mut members = vec![("number", J::string(&self.number)), ("expMonth", J::integer(self.exp_month.into())), ("expYear", J::integer(self.exp_year.into()))];
+        let mut members = vec![
+            ("number", J::string(&self.number)),
+            ("expMonth", J::integer(self.exp_month.into())),
+            ("expYear", J::integer(self.exp_year.into())),
+        ];
         for (key, value) in [("cvc", &self.cvc), ("name", &self.name), ("postalCode", &self.postal_code)] {
             if let Some(value) = value {
                 members.push((key, J::string(value)));
@@ -113,7 +118,10 @@ impl ConfirmParams {
     pub fn from_json<J: Json>(params: &J) -> Result<ConfirmParams, KassaError> {
         let keys = params.keys().ok_or_else(|| KassaError::invalid_argument("params", "params must be an object"))?;
         if let Some(unknown) = keys.iter().find(|key| !CONFIRM_MEMBERS.contains(&key.as_str())) {
-            return Err(KassaError::invalid_argument(unknown, &format!("{unknown} is not a confirmation parameter; they are {}", CONFIRM_MEMBERS.join(", "))));
+            return Err(KassaError::invalid_argument(
+                unknown,
+                &format!("{unknown} is not a confirmation parameter; they are {}", CONFIRM_MEMBERS.join(", ")),
+            ));
         }
         let strings = |list: &J| list.as_array()?.iter().map(J::as_string).collect::<Option<Vec<_>>>();
         Ok(ConfirmParams {

@@ -174,7 +174,9 @@ impl FromStr for Cidr {
         let address: IpAddr = address.parse().map_err(|_| invalid())?;
         let bits = if address.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse::<u8>().ok().filter(|p| *p <= bits).ok_or_else(invalid)?,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().ok().filter(|p| *p <= bits).ok_or_else(invalid)?
+            }
             Some(_) => return Err(invalid()),
             None => bits,
         };

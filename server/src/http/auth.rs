@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
-use kassa::ErrorCode;
 use crate::state::AppState;
 use crate::store::merchants::{self, StoredKey};
+use kassa::ErrorCode;
 
 pub use crate::merchants::{hash_key, Caller};
 
@@ -56,8 +56,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     };
     // The lookup is by hash; the comparison of what was found is constant-time all the same.
     let now = crate::clock::now_ms();
-    let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())) && k.live(now))
-    else {
+    let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())) && k.live(now)) else {
         return ApiError::unauthenticated().into_response();
     };
     if !key.starts_with(stored.kind.prefix()) {

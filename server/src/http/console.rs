@@ -11,8 +11,8 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::address::public_base;
-use super::extract::ClientAddress;
 use super::error::{ApiError, ApiResult};
+use super::extract::ClientAddress;
 use super::extract::JsonBody;
 use crate::clock::{format_ms, now_ms};
 use crate::merchants::Caller;
@@ -84,19 +84,21 @@ fn csrf_refused() -> ApiError {
 /// page of another site.
 pub async fn session_caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Option<ApiResult<Caller>> {
     let token = session_token(headers)?;
-    Some(async {
-        let session = users::session(&state.store, &token, &state.console, now_ms()).await?;
-        if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let expected = csrf_token(&token);
-            if from_another_site(headers) || !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
-                return Err(csrf_refused());
+    Some(
+        async {
+            let session = users::session(&state.store, &token, &state.console, now_ms()).await?;
+            if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+                let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                let expected = csrf_token(&token);
+                if from_another_site(headers) || !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+                    return Err(csrf_refused());
+                }
             }
+            let user = session.user;
+            Ok(Caller::user(user.id, user.email, user.role, session.merchant_id))
         }
-        let user = session.user;
-        Ok(Caller::user(user.id, user.email, user.role, session.merchant_id))
-    }
-    .await)
+        .await,
+    )
 }
 
 async fn describe(state: &AppState, session: StoredSession, token: &str) -> ApiResult<ConsoleSession> {
@@ -118,7 +120,12 @@ async fn issued(state: &AppState, headers: &HeaderMap, issued: Issued) -> ApiRes
     let max_age = (issued.session.expires_at - now_ms()) / 1000;
     let cookie = cookie(headers, &issued.token, max_age);
     let body = describe(state, issued.session, &issued.token).await?;
-    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(Data { data: body })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(Data { data: body }),
+    )
+        .into_response())
 }
 
 /// Refuses a sign-in or setup from another site's page, or past the client address's limit (ten
@@ -128,9 +135,11 @@ async fn admit(state: &AppState, headers: &HeaderMap, address: ClientAddress, re
         return Err(ApiError::forbidden(refusal));
     }
     match address.0 {
-        Some(address) => state.rate_limiter.check_sign_in(address).await.map_err(|wait| {
-            users::try_again_later("Too many sign-ins from this address", wait.as_secs() + 1)
-        }),
+        Some(address) => state
+            .rate_limiter
+            .check_sign_in(address)
+            .await
+            .map_err(|wait| users::try_again_later("Too many sign-ins from this address", wait.as_secs() + 1)),
         None => Ok(()),
     }
 }

@@ -1,13 +1,13 @@
 //! What every API handler needs to know about its request.
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use super::address::public_base;
-use super::extract::ClientAddress;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::ClientAddress;
 use super::idempotency::IdempotencyKey;
 use crate::payments::Ctx;
 use crate::state::AppState;
@@ -32,7 +32,13 @@ impl RequestCtx {
     }
 
     pub fn ctx<'a>(&'a self, state: &'a AppState) -> Ctx<'a> {
-        Ctx { state, merchant: &self.caller.merchant_id, caller: Some(&self.caller), key: self.key.as_ref(), public_base: &self.public_base }
+        Ctx {
+            state,
+            merchant: &self.caller.merchant_id,
+            caller: Some(&self.caller),
+            key: self.key.as_ref(),
+            public_base: &self.public_base,
+        }
     }
 }
 
@@ -44,12 +50,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let origin = parts
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .filter(|o| *o != "null" && o.len() <= 512)
-            .map(str::to_owned);
+        let origin =
+            parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null" && o.len() <= 512).map(str::to_owned);
         let Ok(ClientAddress(client_address)) = ClientAddress::from_request_parts(parts, state).await;
         Ok(RequestCtx {
             caller,

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use kassa::api::{
-    CreateCustomerRequest, Customer, CustomerSession, Data, KeyKind, Page, PageMeta, Permission,
-    SavePaymentMethodRequest, SavedPaymentMethod, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+    CreateCustomerRequest, Customer, CustomerSession, Data, KeyKind, Page, PageMeta, Permission, SavePaymentMethodRequest,
+    SavedPaymentMethod, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::{customer_of_session, CustomerId, PaymentMethodId};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{JsonBody, ApiQuery, PathId, PathIds};
+use super::extract::{ApiQuery, JsonBody, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{format_ms, now_ms};
 use crate::ids;
@@ -34,13 +34,20 @@ async fn existing_customer(state: &AppState, caller: &Caller, id: &CustomerId) -
 
 /// A secret or restricted key with `permission`, or a publishable key with a live session of
 /// this very customer. Anything else about another customer is a 404.
-async fn may_manage(state: &AppState, caller: &Caller, headers: &HeaderMap, customer: &CustomerId, permission: Permission) -> ApiResult<()> {
+async fn may_manage(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    customer: &CustomerId,
+    permission: Permission,
+) -> ApiResult<()> {
     if caller.kind != KeyKind::Publishable {
         return caller.require(permission);
     }
-    let secret = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-        ApiError::forbidden("A publishable key needs the customer's session secret in the Kassa-Customer-Session header")
-    })?;
+    let secret = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::forbidden("A publishable key needs the customer's session secret in the Kassa-Customer-Session header"))?;
     let owner = match customer_of_session(secret) {
         Some(owner) if &owner == customer => {
             customers::session_customer(&state.store, &caller.merchant_id, &hash_secret(secret), now_ms()).await?
@@ -99,7 +106,11 @@ pub struct CustomerListQuery {
 /// List customers, newest first.
 #[utoipa::path(get, path = "/customers", tag = "customers", params(CustomerListQuery),
     responses((status = 200, body = crate::http::openapi::CustomerPage), (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<CustomerListQuery>) -> ApiResult<Json<Page<Customer>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CustomerListQuery>,
+) -> ApiResult<Json<Page<Customer>>> {
     caller.require(Permission::MethodsView)?;
     let limit = query.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
@@ -134,7 +145,12 @@ pub async fn get(State(state): State<AppState>, caller: Caller, PathId(customer)
     params(("id" = CustomerId, Path, description = "The customer")),
     responses((status = 201, body = crate::http::openapi::SavedMethodResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(customer): PathId<CustomerId>, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn save_method(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathId(customer): PathId<CustomerId>,
+    body: JsonBody,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::MethodsManage)?;
     let customer = existing_customer(&state, &r.caller, &customer).await?;
     let req: SavePaymentMethodRequest = body.parse()?;
@@ -180,7 +196,12 @@ pub async fn save_method(State(state): State<AppState>, r: RequestCtx, PathId(cu
     params(("id" = CustomerId, Path, description = "The customer"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, body = crate::http::openapi::SavedMethodList), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers: HeaderMap, PathId(customer): PathId<CustomerId>) -> ApiResult<Json<Data<Vec<SavedPaymentMethod>>>> {
+pub async fn list_methods(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathId(customer): PathId<CustomerId>,
+) -> ApiResult<Json<Data<Vec<SavedPaymentMethod>>>> {
     may_manage(&state, &caller, &headers, &customer, Permission::MethodsView).await?;
     existing_customer(&state, &caller, &customer).await?;
     Ok(Json(Data { data: customers::list_methods(&state.store, &caller.merchant_id, &customer).await? }))
@@ -191,7 +212,12 @@ pub async fn list_methods(State(state): State<AppState>, caller: Caller, headers
     params(("id" = CustomerId, Path, description = "The customer"), ("methodId" = PaymentMethodId, Path, description = "The saved card"),
            ("Kassa-Customer-Session" = Option<String>, Header, description = "With a publishable key")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn delete_method(State(state): State<AppState>, caller: Caller, headers: HeaderMap, PathIds(customer, method): PathIds<CustomerId, PaymentMethodId>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn delete_method(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathIds(customer, method): PathIds<CustomerId, PaymentMethodId>,
+) -> ApiResult<Json<serde_json::Value>> {
     may_manage(&state, &caller, &headers, &customer, Permission::MethodsManage).await?;
     let merchant = caller.merchant_id.clone();
     let removed = method.clone();

@@ -18,15 +18,15 @@ pub fn status_of(error: &ApiError) -> StatusCode {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response =
-            (status_of(&self), [(header::CONTENT_TYPE, "application/json")], self.body_bytes()).into_response();
+        let mut response = (status_of(&self), [(header::CONTENT_TYPE, "application/json")], self.body_bytes()).into_response();
         if let Some(cause) = self.cause {
             response.extensions_mut().insert(InternalCause(cause));
         }
-        if let Some(seconds) = self.details.as_ref().and_then(|d| d["retryAfterSeconds"].as_u64()).filter(|_| self.code == ErrorCode::RateLimited) {
+        if let Some(seconds) =
+            self.details.as_ref().and_then(|d| d["retryAfterSeconds"].as_u64()).filter(|_| self.code == ErrorCode::RateLimited)
+        {
             response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
         }
         response
     }
 }
-

@@ -70,9 +70,7 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let syntax = inner.is_syntax() || inner.is_eof();
     let at_root = syntax || path == "." || path.is_empty();
     // A missing field is reported at its parent's path; name the field itself.
-    let named = message.starts_with("missing field")
-        .then(|| backticked(&message))
-        .flatten();
+    let named = message.starts_with("missing field").then(|| backticked(&message)).flatten();
     let field = match (named, at_root) {
         (Some(name), true) => name,
         (Some(name), false) => format!("{path}.{name}"),
@@ -95,14 +93,13 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 /// Our own card errors say nothing about the digits; any other message about a card field is
 /// replaced, since serde would quote the value.
 fn describe_card_error(message: &str, fallback: &str) -> String {
-    let ours = [
-        "card number must contain",
-        "card number has the wrong length",
-        "card number is invalid",
-        "CVC must be",
-    ];
+    let ours = ["card number must contain", "card number has the wrong length", "card number is invalid", "CVC must be"];
     let message = strip_position(message);
-    if ours.iter().any(|p| message.starts_with(p)) { message } else { fallback.to_owned() }
+    if ours.iter().any(|p| message.starts_with(p)) {
+        message
+    } else {
+        fallback.to_owned()
+    }
 }
 
 /// JSON has one kind of number: `100.0` is the whole number 100, as JSON Schema's `integer` says.
@@ -185,7 +182,8 @@ impl<S: Send + Sync, T: std::str::FromStr + Named + Send> FromRequestParts<S> fo
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(T::NAME))?;
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(T::NAME))?;
         parse_id(&raw).map(PathId)
     }
 }
@@ -197,7 +195,8 @@ impl<S: Send + Sync, A: std::str::FromStr + Named + Send, B: std::str::FromStr +
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path((a, b)) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(A::NAME))?;
+        let axum::extract::Path((a, b)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found(A::NAME))?;
         Ok(PathIds(parse_id(&a)?, parse_id(&b)?))
     }
 }

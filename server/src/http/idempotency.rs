@@ -12,7 +12,6 @@
 //! leaves it running, the reconciler records its outcome and a retry replays that — unless the
 //! processor never received the call: then the retry sends it, under the same claim.
 
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -24,9 +23,9 @@ use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::error::ApiError;
-pub use crate::idempotency::{seal_context, still_running, IdempotencyKey, Recorded, FINGERPRINT, KEEP_MS, LOCK_TTL_MS, MAX_KEY_LEN};
 use super::extract::too_large;
 use crate::clock::now_ms;
+pub use crate::idempotency::{seal_context, still_running, IdempotencyKey, Recorded, FINGERPRINT, KEEP_MS, LOCK_TTL_MS, MAX_KEY_LEN};
 use crate::state::AppState;
 use crate::store::idempotency::{self, Stored};
 
@@ -113,7 +112,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
 
 fn request_key(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Option<String>, ApiError> {
     let from_header = header
-        .map(|h| h.to_str().map(str::to_owned).map_err(|_| ApiError::validation("Idempotency-Key", "Idempotency-Key must be visible ASCII")))
+        .map(|h| {
+            h.to_str().map(str::to_owned).map_err(|_| ApiError::validation("Idempotency-Key", "Idempotency-Key must be visible ASCII"))
+        })
         .transpose()?;
     let from_body = match body.and_then(|b| b.get("clientRequestId")) {
         None | Some(Value::Null) => None,

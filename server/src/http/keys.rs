@@ -4,7 +4,6 @@ use kassa::api::{ApiKey, CreateApiKeyRequest, Data, KeyKind, RollApiKeyRequest};
 use kassa::id::ApiKeyId;
 
 use super::auth::Caller;
-use crate::store::merchants;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, PathId};
@@ -12,6 +11,7 @@ use super::idempotency::Recorded;
 use crate::clock::now_ms;
 use crate::merchants::issue_key;
 use crate::state::AppState;
+use crate::store::merchants;
 
 /// Create an API key (secret key only); the key is in this response and nowhere else.
 #[utoipa::path(post, path = "/api-keys", tag = "keys",

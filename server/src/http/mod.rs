@@ -9,8 +9,8 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
-pub mod orders;
 pub mod openapi;
+pub mod orders;
 pub mod payments;
 pub mod processor;
 pub mod three_ds;
@@ -18,11 +18,11 @@ pub mod webhooks;
 
 use std::time::Instant;
 
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::body::Bytes;
 use axum::routing::get;
 use axum::{Json, Router};
 use kassa::ErrorCode;
@@ -134,7 +134,10 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
             .route_service("/checkout", axum::routing::get(|| async { axum::response::Redirect::permanent("/checkout/") }))
             .nest_service(
                 "/checkout/",
-                tower::ServiceBuilder::new().layer(csp).layer(from_fn(cache_policy)).service(ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(index)),
+                tower::ServiceBuilder::new()
+                    .layer(csp)
+                    .layer(from_fn(cache_policy))
+                    .service(ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(index)),
             );
     }
     if let Some(dir) = &pages.console {

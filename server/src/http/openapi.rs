@@ -1,8 +1,11 @@
 //! The OpenAPI document, served at `/api/v1/openapi.json`.
 
-use kassa::api::{CardToken, CreatedApiKey, Customer, CustomerSession, DeliveryAttempt, Event, IntentWithHistory, Order, PageMeta, PaymentIntent, SavedPaymentMethod, WebhookEndpoint};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use kassa::api::{
+    CardToken, CreatedApiKey, Customer, CustomerSession, DeliveryAttempt, Event, IntentWithHistory, Order, PageMeta, PaymentIntent,
+    SavedPaymentMethod, WebhookEndpoint,
+};
 use serde_json::{json, Value};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 #[derive(ToSchema)]
@@ -300,7 +303,11 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
     let mut events: Vec<&str> = vec!["*"];
     events.extend_from_slice(kassa::api::EVENT_TYPES);
     let rules: Vec<(&str, &str, Value)> = vec![
-        ("CardInput", "number", json!({ "pattern": "^[0-9 -]+$", "description": "12 to 19 digits (spaces and dashes are ignored) that pass the Luhn check, of a length the brand uses" })),
+        (
+            "CardInput",
+            "number",
+            json!({ "pattern": "^[0-9 -]+$", "description": "12 to 19 digits (spaces and dashes are ignored) that pass the Luhn check, of a length the brand uses" }),
+        ),
         ("CardInput", "expMonth", json!({ "minimum": 1, "maximum": 12 })),
         ("CardInput", "expYear", json!({ "maximum": 2099, "description": "Four digits, or two (20YY); the card must not have expired" })),
         ("CardInput", "cvc", json!({ "pattern": "[0-9]{3}", "description": "3 digits, or 4 for American Express" })),
@@ -311,14 +318,22 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         // A whole number the server reads as u32, beyond the int32 the type's format would say.
         ("LineItem", "quantity", json!({ "minimum": 1, "maximum": u32::MAX, "format": "int64" })),
         ("ChargeRequest", "amountCents", amount()),
-        ("ChargeRequest", "tipCents", json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "Sale only: a tip within `amountCents` (together at most the largest amount)" })),
+        (
+            "ChargeRequest",
+            "tipCents",
+            json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "Sale only: a tip within `amountCents` (together at most the largest amount)" }),
+        ),
         ("ChargeRequest", "reference", text()),
         ("ChargeRequest", "customerId", text()),
         ("ChargeRequest", "locationId", text()),
         ("ChargeRequest", "terminalId", text()),
         ("ChargeRequest", "paymentMethodType", card_only.clone()),
         ("ChargeRequest", "metadata", metadata.clone()),
-        ("CaptureRequest", "amountCents", json!({ "minimum": 1, "maximum": MAX_AMOUNT_CENTS, "description": "At most what was authorized, and at least the tip; omit to capture it all" })),
+        (
+            "CaptureRequest",
+            "amountCents",
+            json!({ "minimum": 1, "maximum": MAX_AMOUNT_CENTS, "description": "At most what was authorized, and at least the tip; omit to capture it all" }),
+        ),
         ("RefundRequest", "amountCents", amount()),
         ("RefundRequest", "reason", text()),
         ("TipRequest", "tipCents", json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "At most the payment's amount" })),
@@ -329,9 +344,21 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         ("UpdateIntentRequest", "amountCents", amount()),
         ("UpdateIntentRequest", "metadata", metadata.clone()),
         ("ConfirmIntentRequest", "saveCard", json!({ "description": "Only for an intent created with a customerId" })),
-        ("ConfirmIntentRequest", "tipCents", json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "A tip within the intent's amount" })),
-        ("ConfirmIntentRequest", "returnUrl", json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^\\s\\\\]+$", "description": "An http or https address on the confirming page's site" })),
-        ("ConfirmIntentRequest", "frameAncestors", json!({ "maxItems": 3, "items": { "maxLength": 200, "pattern": "^[hH][tT][tT][pP][sS]?://[^/@\\s]+$" } })),
+        (
+            "ConfirmIntentRequest",
+            "tipCents",
+            json!({ "minimum": 0, "maximum": MAX_AMOUNT_CENTS, "description": "A tip within the intent's amount" }),
+        ),
+        (
+            "ConfirmIntentRequest",
+            "returnUrl",
+            json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^\\s\\\\]+$", "description": "An http or https address on the confirming page's site" }),
+        ),
+        (
+            "ConfirmIntentRequest",
+            "frameAncestors",
+            json!({ "maxItems": 3, "items": { "maxLength": 200, "pattern": "^[hH][tT][tT][pP][sS]?://[^/@\\s]+$" } }),
+        ),
         ("CreateCustomerRequest", "email", json!({ "minLength": 1, "maxLength": MAX_TEXT, "pattern": "@" })),
         ("CreateCustomerRequest", "name", text()),
         ("CreateCustomerRequest", "metadata", metadata.clone()),
@@ -339,8 +366,16 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         ("RetryRequest", "paymentMethodType", card_only),
         ("ResolveRequest", "reason", text()),
         ("ResolveRequest", "otherMeansType", text()),
-        ("CreateOrderRequest", "lineItems", json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" })),
-        ("UpdateOrderRequest", "lineItems", json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" })),
+        (
+            "CreateOrderRequest",
+            "lineItems",
+            json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" }),
+        ),
+        (
+            "UpdateOrderRequest",
+            "lineItems",
+            json!({ "minItems": 1, "maxItems": 100, "items": { "properties": { "quantity": { "maximum": 10_000 } } }, "description": "1 to 100 lines, quantity 1 to 10000, totalling at most the largest amount" }),
+        ),
         ("CreateOrderRequest", "customerId", text()),
         ("CreateOrderRequest", "metadata", json!({ "maxProperties": 50 })),
         ("CreateOrderPaymentRequest", "amountCents", amount()),
@@ -357,7 +392,11 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         ("UpdateOrderPaymentRequest", "invoiceId", text()),
         ("CreateApiKeyRequest", "name", json!({ "maxLength": MAX_TEXT })),
         ("RollApiKeyRequest", "expiresInSeconds", json!({ "minimum": 0, "maximum": kassa::api::ROLL_GRACE_MAX_SECONDS })),
-        ("CreateWebhookEndpointRequest", "url", json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^/?#\\s]+", "description": "An http or https address outside private networks and special-use ranges" })),
+        (
+            "CreateWebhookEndpointRequest",
+            "url",
+            json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^/?#\\s]+", "description": "An http or https address outside private networks and special-use ranges" }),
+        ),
         ("CreateWebhookEndpointRequest", "events", json!({ "minItems": 1, "items": { "enum": events } })),
         ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
         ("UpdateProcessorRequest", "webhookSecret", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
@@ -371,7 +410,10 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
     }
     for (name, schema) in schemas.iter_mut() {
         if let Some(id) = schema.pointer_mut("/properties/clientRequestId") {
-            merge(id, json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }));
+            merge(
+                id,
+                json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }),
+            );
         }
         let one_source = matches!(name.as_str(), "ChargeRequest" | "ConfirmIntentRequest");
         let at_most_one_source = name == "RetryRequest";
@@ -395,9 +437,11 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         "secretKey": { "type": "string", "pattern": "^(sk|rk)_" },
         "webhookSecret": { "pattern": "^whsec_" },
     } });
-    schemas["UpdateProcessorRequest"]["else"] = json!({ "properties": { "secretKey": { "type": "null" }, "webhookSecret": { "type": "null" } } });
+    schemas["UpdateProcessorRequest"]["else"] =
+        json!({ "properties": { "secretKey": { "type": "null" }, "webhookSecret": { "type": "null" } } });
     schemas["ResolveRequest"]["if"] = json!({ "required": ["otherMeansType"], "properties": { "otherMeansType": { "type": "string" } } });
-    schemas["ResolveRequest"]["then"] = json!({ "required": ["paidByOtherMeans"], "properties": { "paidByOtherMeans": { "const": true } } });
+    schemas["ResolveRequest"]["then"] =
+        json!({ "required": ["paidByOtherMeans"], "properties": { "paidByOtherMeans": { "const": true } } });
 }
 
 /// Adds `rule`'s keys to `target`; a reference or a `oneOf` with null is wrapped so both apply.

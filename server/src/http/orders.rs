@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::Json;
 use kassa::api::{
-    CaptureMethod, CreateIntentRequest, CreateOrderPaymentRequest, CreateOrderRequest, Data, LedgerKind, LedgerStatus, Order,
-    OrderFilters, Page, PageMeta, Permission, UpdateOrderPaymentRequest, UpdateOrderRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+    CaptureMethod, CreateIntentRequest, CreateOrderPaymentRequest, CreateOrderRequest, Data, LedgerKind, LedgerStatus, Order, OrderFilters,
+    Page, PageMeta, Permission, UpdateOrderPaymentRequest, UpdateOrderRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::{CustomerId, OrderId, OrderPaymentId};
 use serde_json::json;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{JsonBody, ApiQuery, PathId, PathIds};
+use super::extract::{ApiQuery, JsonBody, PathId, PathIds};
 use super::idempotency::Recorded;
 use crate::clock::{parse_filter_date, RangeEnd};
 use crate::orders as ledger;
@@ -68,14 +68,24 @@ pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): Path
 /// Orders, newest first.
 #[utoipa::path(get, path = "/orders", tag = "orders", params(OrderFilters),
     responses((status = 200, body = crate::http::openapi::OrderPage), (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<OrderFilters>) -> ApiResult<Json<Page<Order>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(filters): ApiQuery<OrderFilters>,
+) -> ApiResult<Json<Page<Order>>> {
     caller.require(Permission::OrdersView)?;
     let limit = filters.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
         return Err(ApiError::validation("limit", format!("limit must be between 1 and {PAGE_LIMIT_MAX}")));
     }
     let date = |field: &str, value: &Option<String>, end| -> ApiResult<Option<i64>> {
-        value.as_deref().map(|v| parse_filter_date(v, end).ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time")))).transpose()
+        value
+            .as_deref()
+            .map(|v| {
+                parse_filter_date(v, end)
+                    .ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time")))
+            })
+            .transpose()
     };
     let mut conn = state.store.reader().acquire().await?;
     let after = match &filters.cursor {
@@ -143,12 +153,17 @@ pub async fn payment_intent(State(state): State<AppState>, r: RequestCtx, PathId
     let mut conn = state.store.reader().acquire().await?;
     let balance = order.to_api(&orders::payments(&mut conn, &r.caller.merchant_id, &id).await?).balance_cents.get();
     if balance <= 0 {
-        return Err(ApiError::invalid_state("This order is paid; there is nothing left to pay").with_details(json!({ "balanceCents": balance })));
+        return Err(
+            ApiError::invalid_state("This order is paid; there is nothing left to pay").with_details(json!({ "balanceCents": balance }))
+        );
     }
     // Refunds recorded by hand can leave more owing than one payment may carry.
     if balance > kassa::money::MAX_AMOUNT_CENTS {
-        return Err(ApiError::invalid_state(format!("This order's balance is more than one payment can carry (at most {}); take part of it another way first", kassa::money::MAX_AMOUNT_CENTS))
-            .with_details(json!({ "balanceCents": balance, "maxAmountCents": kassa::money::MAX_AMOUNT_CENTS })));
+        return Err(ApiError::invalid_state(format!(
+            "This order's balance is more than one payment can carry (at most {}); take part of it another way first",
+            kassa::money::MAX_AMOUNT_CENTS
+        ))
+        .with_details(json!({ "balanceCents": balance, "maxAmountCents": kassa::money::MAX_AMOUNT_CENTS })));
     }
     let customer = match order.customer_id.as_deref().and_then(|c| c.parse::<CustomerId>().ok()) {
         Some(c) if customers::find(&state.store, &r.caller.merchant_id, &c).await?.is_some() => Some(c),
@@ -212,14 +227,24 @@ fn may_touch_refunds(caller: &Caller, kind: LedgerKind) -> ApiResult<()> {
 async fn find_payment(state: &AppState, caller: &Caller, order: &OrderId, uid: &OrderPaymentId) -> ApiResult<PaymentRecord> {
     load(state, caller, order).await?;
     let mut conn = state.store.reader().acquire().await?;
-    let payment = orders::payments(&mut conn, &caller.merchant_id, order).await?.into_iter().find(|p| p.id == *uid).ok_or_else(|| ApiError::not_found("order payment"))?;
+    let payment = orders::payments(&mut conn, &caller.merchant_id, order)
+        .await?
+        .into_iter()
+        .find(|p| p.id == *uid)
+        .ok_or_else(|| ApiError::not_found("order payment"))?;
     may_touch_refunds(caller, payment.kind)?;
     Ok(payment)
 }
 
 /// Writes a changed payment (if nobody changed it since it was read), settles the order and
 /// answers with it.
-async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: PaymentRecord, after: Option<PaymentRecord>) -> ApiResult<Recorded> {
+async fn save_change(
+    state: &AppState,
+    r: &RequestCtx,
+    order: OrderId,
+    before: PaymentRecord,
+    after: Option<PaymentRecord>,
+) -> ApiResult<Recorded> {
     let (merchant, key, now) = (r.caller.merchant_id.clone(), r.key.clone(), ledger::now());
     state
         .store
@@ -245,7 +270,12 @@ async fn save_change(state: &AppState, r: &RequestCtx, order: OrderId, before: P
 #[utoipa::path(patch, path = "/orders/{id}/payments/{uid}", tag = "orders", request_body = UpdateOrderPaymentRequest,
     params(("id" = OrderId, Path, description = "The order"), ("uid" = OrderPaymentId, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn update_payment(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathIds(id, uid): PathIds<OrderId, OrderPaymentId>,
+    body: JsonBody,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     let req: UpdateOrderPaymentRequest = body.parse()?;
@@ -257,7 +287,11 @@ pub async fn update_payment(State(state): State<AppState>, r: RequestCtx, PathId
 #[utoipa::path(post, path = "/orders/{id}/payments/{uid}/confirm", tag = "orders",
     params(("id" = OrderId, Path, description = "The order"), ("uid" = OrderPaymentId, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
+pub async fn confirm_payment(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathIds(id, uid): PathIds<OrderId, OrderPaymentId>,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     let after = ledger::confirmed(&payment, r.caller.label(), ledger::now())?;
@@ -268,7 +302,11 @@ pub async fn confirm_payment(State(state): State<AppState>, r: RequestCtx, PathI
 #[utoipa::path(delete, path = "/orders/{id}/payments/{uid}", tag = "orders",
     params(("id" = OrderId, Path, description = "The order"), ("uid" = OrderPaymentId, Path, description = "The payment")),
     responses((status = 200, body = crate::http::openapi::OrderResponse), (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn delete_payment(State(state): State<AppState>, r: RequestCtx, PathIds(id, uid): PathIds<OrderId, OrderPaymentId>) -> ApiResult<Recorded> {
+pub async fn delete_payment(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathIds(id, uid): PathIds<OrderId, OrderPaymentId>,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::OrdersManage)?;
     let payment = find_payment(&state, &r.caller, &id, &uid).await?;
     if payment.status == LedgerStatus::Pending && payment.created_via != "card" {

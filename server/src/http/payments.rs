@@ -6,10 +6,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kassa::api::{
-    CaptureRequest, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data,
-    FailedCounts, FailedFilters, IntentStatus, IntentWithHistory, KeyKind, Page, PageMeta, PaymentIntent,
-    Permission, RefundRequest, ResolveRequest, RetryRequest, TipRequest, TransactionFilters, VoidRequest,
-    PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+    CaptureRequest, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data, FailedCounts, FailedFilters,
+    IntentStatus, IntentWithHistory, KeyKind, Page, PageMeta, PaymentIntent, Permission, RefundRequest, ResolveRequest, RetryRequest,
+    TipRequest, TransactionFilters, VoidRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
 };
 use kassa::id::PaymentIntentId;
 use kassa::MinorUnits;
@@ -18,7 +17,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::context::RequestCtx;
 use super::error::{ApiError, ApiResult};
-use super::extract::{JsonBody, ApiQuery, PathId};
+use super::extract::{ApiQuery, JsonBody, PathId};
 use super::idempotency::Recorded;
 use crate::clock::{now_ms, parse_filter_date, RangeEnd};
 use crate::payments;
@@ -32,9 +31,7 @@ use crate::store::intents::{self, IntentQuery};
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope), (status = 429, body = kassa::ErrorEnvelope)))]
 pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
-    if !matches!(r.caller.kind, KeyKind::Publishable | KeyKind::Secret)
-        && r.caller.require(Permission::TransactionsCreate).is_err()
-    {
+    if !matches!(r.caller.kind, KeyKind::Publishable | KeyKind::Secret) && r.caller.require(Permission::TransactionsCreate).is_err() {
         r.caller.require(Permission::MethodsManage)?;
     }
     r.limit_card_attempts(&state).await?;
@@ -137,7 +134,12 @@ pub struct ClientSecretQuery {
     params(("id" = PaymentIntentId, Path, description = "The payment intent"), ClientSecretQuery),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, ApiQuery(query): ApiQuery<ClientSecretQuery>) -> ApiResult<Json<Data<PaymentIntent>>> {
+pub async fn get_intent(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathId(id): PathId<PaymentIntentId>,
+    ApiQuery(query): ApiQuery<ClientSecretQuery>,
+) -> ApiResult<Json<Data<PaymentIntent>>> {
     let ctx = r.ctx(&state);
     let intent = if r.caller.kind == KeyKind::Publishable {
         payments::intent_for_client(&ctx, &id, query.client_secret.as_deref()).await?
@@ -158,7 +160,13 @@ pub async fn get_intent(State(state): State<AppState>, r: RequestCtx, PathId(id)
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, headers: HeaderMap, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn confirm_intent(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathId(id): PathId<PaymentIntentId>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> ApiResult<Recorded> {
     let publishable = r.caller.kind == KeyKind::Publishable;
     if !publishable {
         r.caller.require(Permission::TransactionsCreate)?;
@@ -175,7 +183,12 @@ pub async fn confirm_intent(State(state): State<AppState>, r: RequestCtx, PathId
     params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn update_intent(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn update_intent(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathId(id): PathId<PaymentIntentId>,
+    body: JsonBody,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
     let req: kassa::api::UpdateIntentRequest = body.parse()?;
     payments::update_intent(r.ctx(&state), id, req).await
@@ -197,7 +210,10 @@ async fn page_query(state: &AppState, caller: &Caller, listing: Listing) -> ApiR
     let date = |field: &str, value: &Option<String>, end| -> ApiResult<Option<i64>> {
         value
             .as_deref()
-            .map(|v| parse_filter_date(v, end).ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time"))))
+            .map(|v| {
+                parse_filter_date(v, end)
+                    .ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time")))
+            })
             .transpose()
     };
     let after = match &listing.cursor {
@@ -230,7 +246,11 @@ async fn page(state: &AppState, caller: &Caller, query: &IntentQuery) -> ApiResu
     params(TransactionFilters),
     responses((status = 200, body = crate::http::openapi::IntentPage),
               (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn list_transactions(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<TransactionFilters>) -> ApiResult<Json<Page<PaymentIntent>>> {
+pub async fn list_transactions(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(filters): ApiQuery<TransactionFilters>,
+) -> ApiResult<Json<Page<PaymentIntent>>> {
     caller.require(Permission::TransactionsView)?;
     if filters.card_last4.as_deref().is_some_and(|l| l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit())) {
         return Err(ApiError::validation("cardLast4", "cardLast4 must be four digits"));
@@ -256,7 +276,11 @@ pub async fn list_transactions(State(state): State<AppState>, caller: Caller, Ap
     params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::HistoryResponse),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn get_transaction(State(state): State<AppState>, caller: Caller, PathId(id): PathId<PaymentIntentId>) -> ApiResult<Json<Data<IntentWithHistory>>> {
+pub async fn get_transaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<PaymentIntentId>,
+) -> ApiResult<Json<Data<IntentWithHistory>>> {
     caller.require(Permission::TransactionsView)?;
     let intent = intents::find(&state.store, &caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
     let transactions = intents::list_transactions(&state.store, &caller.merchant_id, &id).await?;
@@ -303,7 +327,12 @@ pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn retry_failed(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathId(id): PathId<PaymentIntentId>,
+    body: JsonBody,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
     let req: RetryRequest = body.parse()?;
     payments::retry(r.ctx(&state), id, req).await
@@ -315,7 +344,12 @@ pub async fn retry_failed(State(state): State<AppState>, r: RequestCtx, PathId(i
     params(("id" = PaymentIntentId, Path, description = "The failed payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
-pub async fn resolve_failed(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
+pub async fn resolve_failed(
+    State(state): State<AppState>,
+    r: RequestCtx,
+    PathId(id): PathId<PaymentIntentId>,
+    body: JsonBody,
+) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
     let req: ResolveRequest = body.parse()?;
     payments::resolve(r.ctx(&state), id, req).await

@@ -55,9 +55,15 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
         }
         ProcessorKind::Sandbox => Ok(None),
         ProcessorKind::Stripe => {
-            let secret_key = req.secret_key.clone().ok_or_else(|| ApiError::validation("secretKey", "Stripe needs the account's secret key (sk_… or rk_…)"))?;
+            let secret_key = req
+                .secret_key
+                .clone()
+                .ok_or_else(|| ApiError::validation("secretKey", "Stripe needs the account's secret key (sk_… or rk_…)"))?;
             if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
-                return Err(ApiError::validation("secretKey", "A Stripe secret key starts with sk_ (or rk_ for a restricted key); never send a publishable pk_ key"));
+                return Err(ApiError::validation(
+                    "secretKey",
+                    "A Stripe secret key starts with sk_ (or rk_ for a restricted key); never send a publishable pk_ key",
+                ));
             }
             if req.webhook_secret.as_ref().is_some_and(|w| !w.starts_with("whsec_")) {
                 return Err(ApiError::validation("webhookSecret", "A Stripe webhook signing secret starts with whsec_"));
@@ -114,7 +120,12 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody
     request_body(content = serde_json::Value, description = "A Stripe event", content_type = "application/json"),
     responses((status = 200, description = "Verified and applied (or known already)"), (status = 400, body = kassa::ErrorEnvelope),
               (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn stripe_webhook(State(state): State<AppState>, Path(merchant): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult<Json<serde_json::Value>> {
+pub async fn stripe_webhook(
+    State(state): State<AppState>,
+    Path(merchant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
     let not_found = || ApiError::not_found("processor webhook endpoint");
     let merchant: MerchantId = merchant.parse().map_err(|_| not_found())?;
     // The merchant's Stripe accounts of now and before: Stripe goes on telling about payments made
@@ -130,7 +141,8 @@ pub async fn stripe_webhook(State(state): State<AppState>, Path(merchant): Path<
         let e = check(&secrets[0].secret).err().map(|e| e.to_string()).unwrap_or_default();
         return Err(ApiError::validation("Stripe-Signature", format!("The Stripe-Signature header does not verify: {e}")));
     };
-    let event: serde_json::Value = serde_json::from_slice(&body).map_err(|_| ApiError::validation("body", "A Stripe event is a JSON object"))?;
+    let event: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| ApiError::validation("body", "A Stripe event is a JSON object"))?;
     let applied = processor_events::apply_stripe_event(&state, &merchant, &signer.versions, &event).await?;
     tracing::info!(%merchant, event = event["id"].as_str().unwrap_or_default(), kind = event["type"].as_str().unwrap_or_default(), applied = applied.as_str(), "Stripe event");
     Ok(Json(json!({ "received": true, "applied": applied.as_str() })))

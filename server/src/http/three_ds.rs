@@ -41,13 +41,23 @@ async fn admit(state: &AppState, address: ClientAddress) -> ApiResult<()> {
     }
 }
 
-pub async fn show(State(state): State<AppState>, address: ClientAddress, Path(id): Path<String>, Query(query): Query<SessionQuery>) -> ApiResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    Path(id): Path<String>,
+    Query(query): Query<SessionQuery>,
+) -> ApiResult<Response> {
     admit(&state, address).await?;
     Ok(render(three_ds::show(&state, &id, &query.session).await?, &query.session))
 }
 
 /// `GET /3ds/{id}/return`: where the processor's challenge page sends the cardholder back.
-pub async fn returned(State(state): State<AppState>, address: ClientAddress, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+pub async fn returned(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
     admit(&state, address).await?;
     let query: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     Ok(render(three_ds::returned(&state, &id, &query).await?, ""))
@@ -55,7 +65,8 @@ pub async fn returned(State(state): State<AppState>, address: ClientAddress, Pat
 
 pub async fn submit(State(state): State<AppState>, address: ClientAddress, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
     admit(&state, address).await?;
-    let form: ChallengeForm = serde_urlencoded::from_bytes(&body).unwrap_or(ChallengeForm { session: String::new(), code: String::new(), action: String::new() });
+    let form: ChallengeForm =
+        serde_urlencoded::from_bytes(&body).unwrap_or(ChallengeForm { session: String::new(), code: String::new(), action: String::new() });
     let code = (form.action != "cancel").then_some(form.code.as_str());
     Ok(render(three_ds::complete(&state, &id, &form.session, code).await?, ""))
 }
@@ -118,7 +129,8 @@ fn document(title: &str, body_attributes: &str, content: &str, script: &str) -> 
 /// Who may frame the page: the page that confirmed, and the pages it said it is framed in (every
 /// ancestor is checked, so an embedded checkout's shop page must be named too).
 fn framers(opener: Option<String>, around: Option<String>) -> Option<String> {
-    let origins: Vec<String> = opener.into_iter().chain(around.iter().flat_map(|a| a.split(' ').map(str::to_owned))).filter(|o| o.starts_with("http")).collect();
+    let origins: Vec<String> =
+        opener.into_iter().chain(around.iter().flat_map(|a| a.split(' ').map(str::to_owned))).filter(|o| o.starts_with("http")).collect();
     (!origins.is_empty()).then(|| origins.join(" "))
 }
 
@@ -150,7 +162,11 @@ fn render(page: Page, session: &str) -> Response {
                 session = escape(session),
             );
             let attributes = format!(r#" data-origin="{}""#, escape(opener_origin.as_deref().unwrap_or_default()));
-            (StatusCode::OK, document("Confirm your payment", &attributes, &content, "challenge.js"), framers(opener_origin, frame_ancestors))
+            (
+                StatusCode::OK,
+                document("Confirm your payment", &attributes, &content, "challenge.js"),
+                framers(opener_origin, frame_ancestors),
+            )
         }
         Page::Finished { intent_id, status, succeeded, message, opener_origin, frame_ancestors, return_url } => {
             let (class, heading) = if succeeded { ("ok", "Payment confirmed") } else { ("failed", "Not confirmed") };
@@ -173,7 +189,8 @@ fn render(page: Page, session: &str) -> Response {
         Page::Redirect { url } => {
             // 303: the browser follows with a GET, whatever brought it here. No referrer: the
             // challenge address holds its session secret.
-            let mut response = (StatusCode::SEE_OTHER, [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")]).into_response();
+            let mut response =
+                (StatusCode::SEE_OTHER, [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")]).into_response();
             match HeaderValue::from_str(&url) {
                 Ok(location) => {
                     response.headers_mut().insert(header::LOCATION, location);
@@ -197,7 +214,8 @@ fn render(page: Page, session: &str) -> Response {
     let csp = format!(
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
     );
-    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response();
+    let mut response =
+        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response();
     if let Ok(value) = HeaderValue::from_str(&csp) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
     }

@@ -2,7 +2,10 @@
 
 use axum::extract::State;
 use axum::Json;
-use kassa::api::{CreateWebhookEndpointRequest, Data, DeliveryAttempt, DeliveryQueued, Event, Page, PageMeta, WebhookEndpoint, EVENT_TYPES, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use kassa::api::{
+    CreateWebhookEndpointRequest, Data, DeliveryAttempt, DeliveryQueued, Event, Page, PageMeta, WebhookEndpoint, EVENT_TYPES,
+    PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+};
 use kassa::id::{DeliveryId, EventId, WebhookEndpointId};
 use serde::Deserialize;
 use serde_json::json;
@@ -29,7 +32,14 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, body: JsonBody
     }
     let now = now_ms();
     let secret = ids::secret("whsec_");
-    let endpoint = WebhookEndpoint { id: ids::new::<WebhookEndpointId>(), url: req.url, events: req.events, enabled: req.enabled, secret: Some(secret.clone()), created_at: format_ms(now) };
+    let endpoint = WebhookEndpoint {
+        id: ids::new::<WebhookEndpointId>(),
+        url: req.url,
+        events: req.events,
+        enabled: req.enabled,
+        secret: Some(secret.clone()),
+        created_at: format_ms(now),
+    };
     let (merchant, key) = (r.caller.merchant_id.clone(), r.key.clone());
     let sealed = state.keyring.seal_text(&secret, &crate::webhooks::secret_context(&endpoint.id));
     state
@@ -55,14 +65,22 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 
 #[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhooks", params(("id" = WebhookEndpointId, Path, description = "The endpoint")),
     responses((status = 200, description = "Deleted"), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<WebhookEndpointId>,
+) -> ApiResult<Json<serde_json::Value>> {
     caller.require_admin()?;
     let (merchant, removed) = (caller.merchant_id.clone(), id.clone());
     state
         .store
         .write(move |tx| {
             Box::pin(async move {
-                if events::delete_endpoint(tx, &merchant, &id, now_ms()).await? { Ok(()) } else { Err(ApiError::not_found("webhook endpoint")) }
+                if events::delete_endpoint(tx, &merchant, &id, now_ms()).await? {
+                    Ok(())
+                } else {
+                    Err(ApiError::not_found("webhook endpoint"))
+                }
             })
         })
         .await?;
@@ -72,7 +90,11 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): P
 /// The latest delivery attempts to an endpoint, newest first.
 #[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhooks", params(("id" = WebhookEndpointId, Path, description = "The endpoint")),
     responses((status = 200, body = crate::http::openapi::AttemptList), (status = 404, body = kassa::ErrorEnvelope)))]
-pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id): PathId<WebhookEndpointId>) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId<WebhookEndpointId>,
+) -> ApiResult<Json<Data<Vec<DeliveryAttempt>>>> {
     caller.require_admin()?;
     let mut conn = state.store.reader().acquire().await?;
     if !events::endpoints(&mut conn, &caller.merchant_id).await?.iter().any(|e| e.id == id) {
@@ -87,10 +109,18 @@ pub async fn deliveries(State(state): State<AppState>, caller: Caller, PathId(id
     params(("id" = WebhookEndpointId, Path, description = "The endpoint"), ("delivery" = DeliveryId, Path, description = "The delivery")),
     responses((status = 200, body = crate::http::openapi::DeliveryQueuedResponse), (status = 404, body = kassa::ErrorEnvelope),
               (status = 409, description = "The delivery is still being tried", body = kassa::ErrorEnvelope)))]
-pub async fn send_again(State(state): State<AppState>, caller: Caller, PathIds(id, delivery): PathIds<WebhookEndpointId, DeliveryId>) -> ApiResult<Json<Data<DeliveryQueued>>> {
+pub async fn send_again(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathIds(id, delivery): PathIds<WebhookEndpointId, DeliveryId>,
+) -> ApiResult<Json<Data<DeliveryQueued>>> {
     caller.require_admin()?;
     let (merchant, endpoint, queued) = (caller.merchant_id.clone(), id.clone(), delivery.clone());
-    match state.store.write(move |tx| Box::pin(async move { events::send_again(tx, &merchant, &endpoint, &queued, now_ms()).await })).await? {
+    match state
+        .store
+        .write(move |tx| Box::pin(async move { events::send_again(tx, &merchant, &endpoint, &queued, now_ms()).await }))
+        .await?
+    {
         SendAgain::Queued => Ok(Json(Data { data: DeliveryQueued { id: delivery, status: "pending".into() } })),
         SendAgain::StillTrying => Err(ApiError::invalid_state("This delivery is still being tried")),
         SendAgain::Unknown => Err(ApiError::not_found("delivery")),
@@ -110,7 +140,11 @@ pub struct EventQuery {
 /// Events, newest first.
 #[utoipa::path(get, path = "/events", tag = "webhooks", params(EventQuery),
     responses((status = 200, body = crate::http::openapi::EventPage), (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn list_events(State(state): State<AppState>, caller: Caller, ApiQuery(query): ApiQuery<EventQuery>) -> ApiResult<Json<Page<Event>>> {
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<EventQuery>,
+) -> ApiResult<Json<Page<Event>>> {
     caller.require_admin()?;
     let limit = query.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {

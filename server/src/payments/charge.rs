@@ -1,19 +1,18 @@
 //! Making payments: tokens, server-side charges, intents the browser confirms, and retries.
 
 use kassa::api::{
-    CaptureMethod, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data,
-    IntentStatus, RetryRequest,
+    CaptureMethod, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data, IntentStatus, RetryRequest,
 };
 use kassa::id::{intent_of_client_secret, CustomerId, OrderId, PaymentIntentId, TokenId};
-use kassa::MinorUnits;
 use kassa::Currency;
+use kassa::MinorUnits;
 use serde_json::{json, Map, Value};
 
-use super::operation::{self, Answer, Operation, Plan};
-use super::context::*;
-use super::outcome::OnFailure;
 use super::checks::{check_amount, check_line_items, check_metadata, check_text};
-use super::sources::{Source, resolve_source, spend_token, tokenize_card};
+use super::context::*;
+use super::operation::{self, Answer, Operation, Plan};
+use super::outcome::OnFailure;
+use super::sources::{resolve_source, spend_token, tokenize_card, Source};
 use crate::clock::now_ms;
 use crate::idempotency::Recorded;
 use crate::store::orders;
@@ -129,10 +128,7 @@ async fn check_order_link(ctx: &Ctx<'_>, order_id: Option<&OrderId>, currency: C
         .await?
         .ok_or_else(|| ApiError::not_found("order").with_details(json!({ "field": "orderId" })))?;
     if order.currency != currency {
-        return Err(ApiError::validation(
-            "currency",
-            format!("The order is in {}; a payment for it must be too", order.currency.code()),
-        ));
+        return Err(ApiError::validation("currency", format!("The order is in {}; a payment for it must be too", order.currency.code())));
     }
     Ok(())
 }
@@ -297,7 +293,12 @@ pub async fn intent_for_client(ctx: &Ctx<'_>, id: &PaymentIntentId, client_secre
 /// to another site: no open redirect).
 fn check_return_url(url: Option<&String>, origin: Option<&str>) -> ApiResult<()> {
     let Some(url) = url else { return Ok(()) };
-    let invalid = || ApiError::validation("returnUrl", "returnUrl must be an http or https address of at most 2048 characters, on the confirming page's site");
+    let invalid = || {
+        ApiError::validation(
+            "returnUrl",
+            "returnUrl must be an http or https address of at most 2048 characters, on the confirming page's site",
+        )
+    };
     if url.len() > 2048 || url.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
         return Err(invalid());
     }
@@ -319,12 +320,15 @@ fn check_return_url(url: Option<&String>, origin: Option<&str>) -> ApiResult<()>
 /// With a publishable key, paying with the customer's saved card or saving the card needs that
 /// customer's live session (`customer_session`, its secret), as listing their cards does: the
 /// client secret alone shows only this payment.
-pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentRequest, publishable: bool, origin: Option<String>, customer_session: Option<&str>) -> ApiResult<Recorded> {
-    let mut intent = if publishable {
-        intent_for_client(&ctx, &id, req.client_secret.as_deref()).await?
-    } else {
-        load(&ctx, &id).await?
-    };
+pub async fn confirm(
+    ctx: Ctx<'_>,
+    id: PaymentIntentId,
+    req: ConfirmIntentRequest,
+    publishable: bool,
+    origin: Option<String>,
+    customer_session: Option<&str>,
+) -> ApiResult<Recorded> {
+    let mut intent = if publishable { intent_for_client(&ctx, &id, req.client_secret.as_deref()).await? } else { load(&ctx, &id).await? };
     if intent.status != IntentStatus::RequiresPaymentMethod {
         return Err(operation::busy_or(&intent, refused(&intent, "confirmed", "requires_payment_method")));
     }
@@ -387,7 +391,10 @@ pub async fn confirm(ctx: Ctx<'_>, id: PaymentIntentId, req: ConfirmIntentReques
             spend_token(tx, &merchant, spent_token.as_ref(), claimed.updated_at).await?;
             if !intents::claim_confirm(tx, &merchant, &claimed, read_amount, &op_id, operation::MAX_FAILED_ATTEMPTS).await? {
                 let now = intents::find_in(tx, &merchant, &claimed.id).await?;
-                return Err(operation::busy_or(&now, ApiError::invalid_state("The payment changed while this request ran; fetch it and try again")));
+                return Err(operation::busy_or(
+                    &now,
+                    ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"),
+                ));
             }
             Ok(())
         })

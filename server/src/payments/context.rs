@@ -1,9 +1,7 @@
 //! What every payment flow shares: the request's view ([`Ctx`]), the limits, the secret hashing,
 //! and the imports the flows have in common.
 
-pub(super) use kassa::api::{
-    CardInput, CardSummary, IntentStatus, LastError, NextAction, TransactionStatus, TransactionType,
-};
+pub(super) use kassa::api::{CardInput, CardSummary, IntentStatus, LastError, NextAction, TransactionStatus, TransactionType};
 pub(super) use kassa::card::Expiry;
 pub(super) use kassa::id::{CustomerId, MerchantId, PaymentIntentId, PaymentMethodId, TokenId};
 pub(super) use kassa::ErrorCode;
@@ -11,17 +9,17 @@ pub(super) use serde_json::json;
 pub(super) use sha2::{Digest, Sha256};
 
 pub(super) use crate::clock::year_month;
-pub(super) use crate::merchants::Caller;
 pub(super) use crate::error::{ApiError, ApiResult};
 pub(super) use crate::idempotency::IdempotencyKey;
 pub(super) use crate::ids;
+pub(super) use crate::merchants::Caller;
 pub(super) use crate::processor::{CardData, Outcome, ProcessorError, Reply};
-pub(super) use serde::{Deserialize, Serialize};
 pub(super) use crate::state::AppState;
 pub(super) use crate::store::customers::{self, StoredMethod};
 pub(super) use crate::store::intents::{self, IntentRecord, NewTransaction};
 pub(super) use crate::store::tokens::{self, StoredToken};
 pub(super) use crate::store::Tx;
+pub(super) use serde::{Deserialize, Serialize};
 
 pub use kassa::money::MAX_AMOUNT_CENTS;
 pub const MAX_TEXT: usize = 255;
@@ -64,15 +62,15 @@ pub(super) async fn load(ctx: &Ctx<'_>, id: &PaymentIntentId) -> ApiResult<Inten
 }
 
 pub(super) fn refused(intent: &IntentRecord, action: &str, allowed: &str) -> ApiError {
-    ApiError::invalid_state(format!(
-        "A payment that is {} cannot be {action}; only {allowed} payments can",
-        intent.status.as_str()
-    ))
-    .with_details(json!({ "status": intent.status }))
+    ApiError::invalid_state(format!("A payment that is {} cannot be {action}; only {allowed} payments can", intent.status.as_str()))
+        .with_details(json!({ "status": intent.status }))
 }
 
 /// Waits for a processor call at most `limit`; after that its outcome is unknown.
-pub(super) async fn within<T, F: std::future::Future<Output = Result<T, ProcessorError>>>(limit: std::time::Duration, call: F) -> Result<T, ProcessorError> {
+pub(super) async fn within<T, F: std::future::Future<Output = Result<T, ProcessorError>>>(
+    limit: std::time::Duration,
+    call: F,
+) -> Result<T, ProcessorError> {
     tokio::time::timeout(limit, call).await.unwrap_or(Err(ProcessorError::Timeout))
 }
 

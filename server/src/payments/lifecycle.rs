@@ -1,14 +1,14 @@
 //! What happens to a payment after it is made: capture, void, refund, tip, and closing a failed
 //! payment by hand.
 
-use kassa::api::{CaptureRequest, Data, IntentStatus, RefundRequest, ResolveRequest, Resolution, TipRequest, VoidRequest};
+use kassa::api::{CaptureRequest, Data, IntentStatus, RefundRequest, Resolution, ResolveRequest, TipRequest, VoidRequest};
 use kassa::id::PaymentIntentId;
 use kassa::MinorUnits;
 use serde_json::json;
 
-use super::operation::{self, Answer, Operation, Plan};
-use super::context::*;
 use super::checks::{check_amount, check_text};
+use super::context::*;
+use super::operation::{self, Answer, Operation, Plan};
 use crate::clock::{format_ms, now_ms};
 use crate::idempotency::Recorded;
 use crate::store::intents::Hold;
@@ -39,8 +39,10 @@ async fn claim_change(ctx: &Ctx<'_>, intent: &IntentRecord, plan: Plan, hold: Op
 /// The refusal, restated for the intent as it is now when its status moved on.
 fn refused_now(now: &IntentRecord, refused: ApiError) -> ApiError {
     match refused.details.as_ref().and_then(|d| d["status"].as_str()) {
-        Some(status) if status != now.status.as_str() => ApiError::invalid_state("The payment changed while this request ran; fetch it and try again")
-            .with_details(json!({ "status": now.status })),
+        Some(status) if status != now.status.as_str() => {
+            ApiError::invalid_state("The payment changed while this request ran; fetch it and try again")
+                .with_details(json!({ "status": now.status }))
+        }
         _ => refused,
     }
 }
@@ -126,7 +128,9 @@ pub async fn adjust_tip(ctx: Ctx<'_>, id: PaymentIntentId, req: TipRequest) -> A
         return Err(ApiError::validation("tipCents", format!("tipCents must be between zero and the amount, {}", intent.amount_cents)));
     }
     let not_tippable = refused(&intent, "given a tip", "authorized or fully captured (and not refunded)");
-    let fully_captured = intent.status == IntentStatus::Captured && intent.captured_amount_cents == intent.total_cents() && intent.refunded_amount_cents == 0;
+    let fully_captured = intent.status == IntentStatus::Captured
+        && intent.captured_amount_cents == intent.total_cents()
+        && intent.refunded_amount_cents == 0;
     if !(intent.status == IntentStatus::Authorized || fully_captured) {
         return Err(operation::busy_or(&intent, not_tippable));
     }

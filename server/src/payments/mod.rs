@@ -3,13 +3,13 @@
 //! requests one reaches the processor, and a crash in between is settled by the reconciler.
 
 mod charge;
-mod context;
 mod checks;
-mod outcome;
-mod sources;
+mod context;
 mod lifecycle;
 pub mod operation;
+mod outcome;
 pub mod processor_events;
+mod sources;
 pub mod three_ds;
 
 pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry, update_intent};
@@ -17,6 +17,6 @@ pub use lifecycle::{adjust_tip, capture, refund, resolve, void};
 pub use operation::{reconcile, retry_unsent, spawn_reconciler};
 
 pub use context::{hash_secret, secret_matches, Ctx, MAX_AMOUNT_CENTS, MAX_TEXT};
-pub use outcome::{public_decline_code, public_error, OnFailure};
 pub(crate) use outcome::processor_failure;
+pub use outcome::{public_decline_code, public_error, OnFailure};
 pub(crate) use sources::{spend_token, TOKEN_USED};

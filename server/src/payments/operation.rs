@@ -59,11 +59,22 @@ pub enum Plan {
         in_session: bool,
     },
     /// Check the cardholder's 3-D Secure code, then authorize.
-    ThreeDs { capture: bool, on_failure: OnFailure },
-    Capture { amount_cents: i64 },
-    Void { amount_cents: i64 },
-    Refund { amount_cents: i64 },
-    Tip { tip_cents: i64 },
+    ThreeDs {
+        capture: bool,
+        on_failure: OnFailure,
+    },
+    Capture {
+        amount_cents: i64,
+    },
+    Void {
+        amount_cents: i64,
+    },
+    Refund {
+        amount_cents: i64,
+    },
+    Tip {
+        tip_cents: i64,
+    },
 }
 
 impl Plan {
@@ -177,7 +188,9 @@ impl Answer {
         let timed_out = |r: &Result<Reply, ProcessorError>| matches!(r, Err(ProcessorError::Timeout));
         match self {
             Answer::Call(result) => timed_out(result),
-            Answer::Challenge { authentication, authorization } => timed_out(authentication) || authorization.as_ref().is_some_and(timed_out),
+            Answer::Challenge { authentication, authorization } => {
+                timed_out(authentication) || authorization.as_ref().is_some_and(timed_out)
+            }
         }
     }
 }
@@ -299,7 +312,10 @@ fn reply_for(plan: &Plan, intent: &IntentRecord, error: Option<&ApiError>) -> Re
 
 /// The error a failed attempt left on the intent, as its request would have been answered.
 fn failure_of(intent: &IntentRecord) -> Option<ApiError> {
-    let failed = matches!(intent.status, IntentStatus::RequiresPaymentMethod | IntentStatus::Declined | IntentStatus::Error | IntentStatus::Canceled);
+    let failed = matches!(
+        intent.status,
+        IntentStatus::RequiresPaymentMethod | IntentStatus::Declined | IntentStatus::Error | IntentStatus::Canceled
+    );
     let error = intent.last_error.as_ref().filter(|_| failed)?;
     let details = match &error.decline_code {
         Some(code) => json!({ "declineCode": code, "paymentIntentId": intent.id }),
@@ -309,7 +325,13 @@ fn failure_of(intent: &IntentRecord) -> Option<ApiError> {
 }
 
 /// The original of a retry: released, and closed when the retry paid.
-async fn retried(tx: &mut Tx, merchant: &MerchantId, original: &PaymentIntentId, retry: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
+async fn retried(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    original: &PaymentIntentId,
+    retry: &IntentRecord,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let mut record = intents::find_in(tx, merchant, original).await?;
     record.pending_operation = None;
     if retry.status.succeeded() {
@@ -372,7 +394,8 @@ fn apply(plan: &Plan, answer: &Answer, intent: &mut IntentRecord, steps: &mut Ve
         }),
         Plan::Refund { amount_cents } => lifecycle(intent, steps, TransactionType::Refund, *amount_cents, single(answer), |i| {
             i.refunded_amount_cents += amount_cents;
-            i.status = if i.refunded_amount_cents == i.captured_amount_cents { IntentStatus::Refunded } else { IntentStatus::PartiallyRefunded };
+            i.status =
+                if i.refunded_amount_cents == i.captured_amount_cents { IntentStatus::Refunded } else { IntentStatus::PartiallyRefunded };
         }),
         Plan::Tip { tip_cents } => lifecycle(intent, steps, TransactionType::TipAdjust, *tip_cents, single(answer), |i| {
             i.tip_cents = *tip_cents;
@@ -414,8 +437,18 @@ fn lifecycle(
             None
         }
         Ok(reply) => {
-            steps.push(Step { kind, status: TransactionStatus::Error, code: reply.response_code.clone(), text: reply.response_text.clone(), amount, reference: None });
-            Some(ApiError::new(ErrorCode::ProviderError, format!("The card processor refused: {}", reply.response_text)).with_details(json!({ "paymentIntentId": intent.id })))
+            steps.push(Step {
+                kind,
+                status: TransactionStatus::Error,
+                code: reply.response_code.clone(),
+                text: reply.response_text.clone(),
+                amount,
+                reference: None,
+            });
+            Some(
+                ApiError::new(ErrorCode::ProviderError, format!("The card processor refused: {}", reply.response_text))
+                    .with_details(json!({ "paymentIntentId": intent.id })),
+            )
         }
         Err(e) => {
             let (code, text) = match &e {
@@ -472,9 +505,15 @@ pub async fn authorize(state: &AppState, op: &Operation, intent: &IntentRecord, 
     };
     if let Some(reference) = &opened {
         let (merchant, id, op_id, reference) = (op.merchant.clone(), intent.id.clone(), op.id.clone(), reference.clone());
-        let recorded = state.store.write(move |tx| Box::pin(async move { intents::set_reference(tx, &merchant, &id, &op_id, &reference).await })).await;
+        let recorded = state
+            .store
+            .write(move |tx| Box::pin(async move { intents::set_reference(tx, &merchant, &id, &op_id, &reference).await }))
+            .await;
         if !matches!(recorded, Ok(true)) {
-            return Err(ProcessorError::Failed { code: "not_sent".into(), text: "The payment could not be recorded before its authorization".into() });
+            return Err(ProcessorError::Failed {
+                code: "not_sent".into(),
+                text: "The payment could not be recorded before its authorization".into(),
+            });
         }
         call.reference = opened.as_deref();
     }
@@ -491,20 +530,28 @@ const NOT_REOPENED: &str = "The payment changed since its call failed to reach t
 /// payment changed since (then the recorded reply stands). The retry is checked as its request
 /// was: the caller's permission now, and a publishable key's customer session (`customer_session`)
 /// where the request needed one.
-pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey, caller: &Caller, customer_session: Option<&str>) -> ApiResult<Option<Recorded>> {
+pub async fn retry_unsent(
+    state: &AppState,
+    key: &IdempotencyKey,
+    caller: &Caller,
+    customer_session: Option<&str>,
+) -> ApiResult<Option<Recorded>> {
     let Some((row, found_at)) = operations::find_unsent(&state.store, &key.merchant, &key.scope, &key.key).await? else { return Ok(None) };
     let op = Operation::from_row(row)?;
     let permission = match &op.plan {
         Plan::ThreeDs { .. } => return Ok(None),
         Plan::Authorize { publishable: true, in_session, .. } => {
             if *in_session {
-                let intent = intents::find(&state.store, &op.merchant, &op.intent_id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
+                let intent =
+                    intents::find(&state.store, &op.merchant, &op.intent_id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
                 let holder = match customer_session {
                     Some(secret) => customers::session_customer(&state.store, &op.merchant, &hash_secret(secret), now_ms()).await?,
                     None => None,
                 };
                 if holder.is_none() || holder.map(|c| c.to_string()) != intent.customer_id {
-                    return Err(ApiError::forbidden("Paying with a saved card, or saving one, needs the customer's live session in the Kassa-Customer-Session header"));
+                    return Err(ApiError::forbidden(
+                        "Paying with a saved card, or saving one, needs the customer's live session in the Kassa-Customer-Session header",
+                    ));
                 }
             }
             None
@@ -528,7 +575,9 @@ pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey, caller: &Calle
                 }
                 let now = now_ms();
                 // Another retry of the same request may be reopening it at this moment: one wins.
-                if !operations::reopen(tx, &op.merchant, &op.id, now).await? || !idempotency::reopen(tx, &key.owner(), &key.fingerprint, now).await? {
+                if !operations::reopen(tx, &op.merchant, &op.id, now).await?
+                    || !idempotency::reopen(tx, &key.owner(), &key.fingerprint, now).await?
+                {
                     return Err(crate::idempotency::still_running());
                 }
                 // The claim again, under the conditions it was first made on.
@@ -550,14 +599,23 @@ pub async fn retry_unsent(state: &AppState, key: &IdempotencyKey, caller: &Calle
                             intent.pending_operation = Some(op.id.clone());
                             intent.updated_at = now;
                             intents::save(tx, &op.merchant, &intent).await?;
-                            crate::orders::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now).await?;
+                            crate::orders::intent_changed(
+                                tx,
+                                &op.merchant,
+                                Some((before.status, before.refunded_amount_cents)),
+                                &intent,
+                                now,
+                            )
+                            .await?;
                         }
                         original_held
                     }
                     Plan::Refund { amount_cents } => intents::reserve_refund(tx, &op.merchant, &op.intent_id, *amount_cents).await?,
                     Plan::Capture { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Capture, &op.id).await?,
                     Plan::Void { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Void, &op.id).await?,
-                    Plan::Tip { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Tip { tip: before.tip_cents }, &op.id).await?,
+                    Plan::Tip { .. } => {
+                        intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Tip { tip: before.tip_cents }, &op.id).await?
+                    }
                     Plan::ThreeDs { .. } => false,
                 };
                 if !claimed {
@@ -593,7 +651,12 @@ async fn call(state: &AppState, op: &Operation, intent: &IntentRecord) -> Answer
 
 /// Asks `processor` for the change a claimed capture, void, refund or tip makes to `intent`,
 /// under the operation's key, within the processor timeout.
-pub(super) async fn change(state: &AppState, processor: &dyn Processor, op: &Operation, intent: &IntentRecord) -> Result<Reply, ProcessorError> {
+pub(super) async fn change(
+    state: &AppState,
+    processor: &dyn Processor,
+    op: &Operation,
+    intent: &IntentRecord,
+) -> Result<Reply, ProcessorError> {
     let reference = intent.provider_reference.as_deref().unwrap_or_default();
     let key = op.processor_key(step_of(&op.plan).as_str());
     let limit = state.processor_timeout;
@@ -605,7 +668,12 @@ pub(super) async fn change(state: &AppState, processor: &dyn Processor, op: &Ope
             // A tip is measured against what the card was authorized for.
             let authorized = match intents::authorized_amount(&state.store, &op.merchant, &op.intent_id).await {
                 Ok(authorized) => authorized.unwrap_or(intent.total_cents()),
-                Err(_) => return Err(ProcessorError::Failed { code: "not_sent".into(), text: "The payment's authorization could not be read".into() }),
+                Err(_) => {
+                    return Err(ProcessorError::Failed {
+                        code: "not_sent".into(),
+                        text: "The payment's authorization could not be read".into(),
+                    })
+                }
             };
             within(limit, processor.adjust_tip(reference, tip_cents, intent.amount_cents + tip_cents, authorized, &key)).await
         }
@@ -631,7 +699,9 @@ async fn ask(state: &AppState, op: &Operation) -> Option<Answer> {
             // Authorized, so the authentication before it passed.
             Some(authorization) => Answer::after_challenge("", Ok(authorization)),
             None => match lookup(CallKind::Authenticate, true).await? {
-                Some(reply) if reply.outcome == Outcome::Approved => Answer::Challenge { authentication: Ok(reply), authorization: Some(Err(not_processed())) },
+                Some(reply) if reply.outcome == Outcome::Approved => {
+                    Answer::Challenge { authentication: Ok(reply), authorization: Some(Err(not_processed())) }
+                }
                 Some(reply) => Answer::Challenge { authentication: Ok(reply), authorization: None },
                 None => Answer::Challenge { authentication: Err(not_processed()), authorization: None },
             },

@@ -6,10 +6,9 @@ use super::context::*;
 pub(crate) fn processor_failure(e: &ProcessorError) -> ApiError {
     match e {
         ProcessorError::Failed { text, .. } => ApiError::new(ErrorCode::ProviderError, format!("The card processor failed: {text}")),
-        ProcessorError::Timeout => ApiError::new(
-            ErrorCode::ProviderTimeout,
-            "The card processor did not answer in time; the outcome is unknown until reconciled",
-        ),
+        ProcessorError::Timeout => {
+            ApiError::new(ErrorCode::ProviderTimeout, "The card processor did not answer in time; the outcome is unknown until reconciled")
+        }
         ProcessorError::Refused { text } => ApiError::invalid_state(text.clone()),
     }
 }
@@ -77,7 +76,14 @@ pub(crate) fn apply_authorization(
                 ProcessorError::Timeout => ("timeout".into(), "No answer from the processor".into()),
                 ProcessorError::Refused { text } => ("refused".into(), text.clone()),
             };
-            steps.push(Step { kind: TransactionType::Authorize, status: TransactionStatus::Error, code, text, amount: intent.total_cents(), reference: None });
+            steps.push(Step {
+                kind: TransactionType::Authorize,
+                status: TransactionStatus::Error,
+                code,
+                text,
+                amount: intent.total_cents(),
+                reference: None,
+            });
             return Some(error.with_details(json!({ "paymentIntentId": intent.id })));
         }
     };
@@ -122,11 +128,19 @@ pub(crate) fn apply_authorization(
 pub(crate) fn decline(intent: &mut IntentRecord, decline_code: &str, on_failure: OnFailure) -> ApiError {
     let message = decline_message(decline_code);
     intent.status = if on_failure == OnFailure::Final { IntentStatus::Declined } else { IntentStatus::RequiresPaymentMethod };
-    intent.last_error = Some(LastError { code: ErrorCode::CardDeclined, decline_code: Some(decline_code.to_owned()), message: message.into() });
+    intent.last_error =
+        Some(LastError { code: ErrorCode::CardDeclined, decline_code: Some(decline_code.to_owned()), message: message.into() });
     ApiError::new(ErrorCode::CardDeclined, message).with_details(json!({ "declineCode": decline_code, "paymentIntentId": intent.id }))
 }
 
-pub(crate) async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, steps: &[Step], actor: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_steps(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    intent: &IntentRecord,
+    steps: &[Step],
+    actor: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     for step in steps {
         let call = NewTransaction {
             intent_id: &intent.id,
@@ -146,7 +160,8 @@ pub(crate) async fn record_steps(tx: &mut Tx, merchant: &MerchantId, intent: &In
 
 /// Decline codes a publishable key is not told: they would tell a card tester which stolen
 /// numbers are live. The secret key still sees the real code.
-pub(super) const HIDDEN_DECLINES: &[&str] = &["lost_card", "stolen_card", "fraudulent", "pickup_card", "restricted_card", "merchant_blacklist", "security_violation"];
+pub(super) const HIDDEN_DECLINES: &[&str] =
+    &["lost_card", "stolen_card", "fraudulent", "pickup_card", "restricted_card", "merchant_blacklist", "security_violation"];
 
 /// The decline code as a caller with a publishable key may see it.
 pub fn public_decline_code(code: &str, publishable: bool) -> &str {

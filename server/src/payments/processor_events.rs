@@ -9,8 +9,8 @@ use kassa::api::{IntentStatus, TransactionStatus, TransactionType};
 use kassa::id::MerchantId;
 use serde_json::Value;
 
-use super::operation::{self, Answer, Operation, Plan};
 use super::context::*;
+use super::operation::{self, Answer, Operation, Plan};
 use crate::clock::now_ms;
 use crate::processor::stripe;
 use crate::store::operations;
@@ -57,11 +57,13 @@ pub async fn apply_stripe_event(state: &AppState, merchant: &MerchantId, version
         "payment_intent.succeeded" | "payment_intent.amount_capturable_updated" | "payment_intent.payment_failed" => {
             payment_outcome(state, merchant, versions, object).await?
         }
-        "refund.updated" | "refund.failed" | "charge.refund.updated" => match refund_outcome(state, merchant, versions, id, kind, object).await? {
-            // Recorded with the change it made.
-            applied @ (Applied::RefundFailed | Applied::Replayed) => return Ok(applied),
-            applied => applied,
-        },
+        "refund.updated" | "refund.failed" | "charge.refund.updated" => {
+            match refund_outcome(state, merchant, versions, id, kind, object).await? {
+                // Recorded with the change it made.
+                applied @ (Applied::RefundFailed | Applied::Replayed) => return Ok(applied),
+                applied => applied,
+            }
+        }
         _ => Applied::Ignored,
     };
     let (merchant, id, kind) = (merchant.clone(), id.to_owned(), kind.to_owned());
@@ -81,7 +83,9 @@ async fn pending(state: &AppState, merchant: &MerchantId, op_id: &str) -> ApiRes
 /// one of the credential `versions`.
 async fn payment_made_with(state: &AppState, merchant: &MerchantId, versions: &[i64], reference: &str) -> ApiResult<Option<IntentRecord>> {
     let intent = intents::find_by_reference(&state.store, merchant, reference).await?;
-    Ok(intent.filter(|i| i.made_with.is_some_and(|m| m.kind == kassa::api::ProcessorKind::Stripe && m.version.is_some_and(|v| versions.contains(&v)))))
+    Ok(intent.filter(|i| {
+        i.made_with.is_some_and(|m| m.kind == kassa::api::ProcessorKind::Stripe && m.version.is_some_and(|v| versions.contains(&v)))
+    }))
 }
 
 /// A PaymentIntent that ended: it settles the authorization waiting on it.
@@ -106,7 +110,9 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, versions: &[i6
     let authorization = stripe::authorization(pi);
     let answer = match op.plan {
         // The PaymentIntent must be the one this very attempt opened, not an earlier attempt's.
-        Plan::Authorize { .. } if pi["metadata"][stripe::CALL_KEY].as_str() != Some(op.processor_key("authorize").as_str()) => return Ok(Applied::Ignored),
+        Plan::Authorize { .. } if pi["metadata"][stripe::CALL_KEY].as_str() != Some(op.processor_key("authorize").as_str()) => {
+            return Ok(Applied::Ignored)
+        }
         Plan::Authorize { .. } => Answer::Call(authorization),
         Plan::ThreeDs { .. } => Answer::after_challenge(reference, authorization),
         // Captures, voids and tips are settled by their own answers or the reconciler.
@@ -122,7 +128,14 @@ async fn payment_outcome(state: &AppState, merchant: &MerchantId, versions: &[i6
 /// A refund that Stripe finished: it settles the refund waiting on it, or, when Kassa recorded it
 /// as done and it failed afterwards, takes it back on the books: the refunded amount goes down, the
 /// payment's history and its order's ledger say so, and the shop hears `charge.refund.failed`.
-async fn refund_outcome(state: &AppState, merchant: &MerchantId, versions: &[i64], event_id: &str, kind: &str, refund: &Value) -> ApiResult<Applied> {
+async fn refund_outcome(
+    state: &AppState,
+    merchant: &MerchantId,
+    versions: &[i64],
+    event_id: &str,
+    kind: &str,
+    refund: &Value,
+) -> ApiResult<Applied> {
     let op_id = refund["metadata"][stripe::CALL_KEY].as_str().and_then(|key| key.rsplit_once('.')).map(|(op, _)| op.to_owned());
     let reply = stripe::refund_reply(refund);
     let (Some(op_id), Some(reference)) = (op_id, refund["payment_intent"].as_str()) else { return Ok(Applied::Ignored) };

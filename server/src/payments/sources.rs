@@ -1,9 +1,9 @@
 //! What pays: a typed card (tokenized at the processor), a single-use token, or a saved card;
 //! and saving the card afterwards when the customer asked.
 
+use super::checks::check_card;
 use super::context::*;
 use super::outcome::processor_failure;
-use super::checks::check_card;
 
 /// Hands the card to the processor and returns its token and the card facts Kassa keeps.
 pub(super) async fn tokenize_card(ctx: &Ctx<'_>, card: &CardInput) -> ApiResult<(String, CardSummary)> {
@@ -25,7 +25,10 @@ pub(super) async fn tokenize_card(ctx: &Ctx<'_>, card: &CardInput) -> ApiResult<
 
 /// Where the money comes from.
 pub(super) enum Source {
-    Card { processor_token: String, card: CardSummary },
+    Card {
+        processor_token: String,
+        card: CardSummary,
+    },
     Token(StoredToken),
     Saved(StoredMethod),
     /// The card of an earlier, failed payment (a retry).

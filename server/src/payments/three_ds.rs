@@ -8,8 +8,8 @@ use kassa::api::IntentStatus;
 use kassa::id::{MerchantId, PaymentIntentId};
 use kassa::Currency;
 
-use super::operation::{self, Answer, Operation, Plan};
 use super::context::*;
+use super::operation::{self, Answer, Operation, Plan};
 use super::outcome::OnFailure;
 use crate::clock::now_ms;
 use crate::processor::ChallengeSite;

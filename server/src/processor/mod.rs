@@ -29,7 +29,9 @@ pub struct TokenizedCard {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Approved,
-    Declined { decline_code: String },
+    Declined {
+        decline_code: String,
+    },
     /// The issuer wants the cardholder to pass a 3-D Secure challenge first.
     ChallengeRequired,
 }
@@ -158,18 +160,35 @@ pub trait Processor: Send + Sync {
     /// The cardholder came back to Kassa's return address from the processor's challenge page
     /// with `query`: where the challenge stands, or `None` when the query does not prove that the
     /// processor sent them back from this payment's challenge.
-    async fn challenge_returned(&self, _reference: Option<&str>, _query: &[(String, String)]) -> Result<Option<ChallengeSite>, ProcessorError> {
+    async fn challenge_returned(
+        &self,
+        _reference: Option<&str>,
+        _query: &[(String, String)],
+    ) -> Result<Option<ChallengeSite>, ProcessorError> {
         Ok(None)
     }
     /// Checks the one-time code the cardholder typed on Kassa's 3-D Secure page: `Approved` when
     /// it passes, `Declined { authentication_failed }` when it does not.
-    async fn authenticate(&self, reference: Option<&str>, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    async fn authenticate(
+        &self,
+        reference: Option<&str>,
+        processor_token: &str,
+        code: &str,
+        idempotency_key: &str,
+    ) -> Result<Reply, ProcessorError>;
     async fn capture(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn void(&self, reference: &str, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     async fn refund(&self, reference: &str, amount_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
     /// Sets the tip, making the payment's total `total_cents` of the `authorized_cents` the card
     /// was authorized for; a total above the authorization follows the processor's own rule.
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, authorized_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError>;
+    async fn adjust_tip(
+        &self,
+        reference: &str,
+        tip_cents: i64,
+        total_cents: i64,
+        authorized_cents: i64,
+        idempotency_key: &str,
+    ) -> Result<Reply, ProcessorError>;
     /// What the processor did for the call made with `idempotency_key`: `None` when it never
     /// received that call (so it had no effect).
     async fn lookup(&self, call: &Lookup<'_>) -> Result<Option<Reply>, ProcessorError>;

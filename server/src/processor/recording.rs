@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{AuthorizeCall, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, CallKind, TokenizedCard};
+use super::{AuthorizeCall, CallKind, CardData, Lookup, Outcome, Processor, ProcessorError, Reply, TokenizedCard};
 
 /// One approved call that moved money (or changed what will).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,6 @@ pub struct Effect {
     pub reference: String,
 }
 
-
 pub struct RecordingProcessor {
     inner: Arc<dyn Processor>,
     effects: Mutex<Vec<Effect>>,
@@ -34,7 +33,12 @@ pub struct RecordingProcessor {
 
 impl RecordingProcessor {
     pub fn new(inner: Arc<dyn Processor>) -> RecordingProcessor {
-        RecordingProcessor { inner, effects: Mutex::default(), silent_after_next: AtomicBool::new(false), silent_before_next: AtomicBool::new(false) }
+        RecordingProcessor {
+            inner,
+            effects: Mutex::default(),
+            silent_after_next: AtomicBool::new(false),
+            silent_before_next: AtomicBool::new(false),
+        }
     }
 
     /// Every effect so far, in the order they happened.
@@ -66,7 +70,13 @@ impl RecordingProcessor {
     }
 
     /// Writes the effect down (once per key) and then answers, or goes silent when told to.
-    async fn effect(&self, kind: &'static str, key: &str, amount_cents: i64, result: Result<Reply, ProcessorError>) -> Result<Reply, ProcessorError> {
+    async fn effect(
+        &self,
+        kind: &'static str,
+        key: &str,
+        amount_cents: i64,
+        result: Result<Reply, ProcessorError>,
+    ) -> Result<Reply, ProcessorError> {
         // The sandbox's timeout card is approved while its answer is lost: an effect all the same.
         let approved = match &result {
             Ok(reply) => Some(reply.outcome == Outcome::Approved).filter(|a| *a).map(|_| reply.reference.clone()),
@@ -106,7 +116,13 @@ impl Processor for RecordingProcessor {
         self.inner.open(call).await
     }
 
-    async fn authenticate(&self, reference: Option<&str>, processor_token: &str, code: &str, idempotency_key: &str) -> Result<Reply, ProcessorError> {
+    async fn authenticate(
+        &self,
+        reference: Option<&str>,
+        processor_token: &str,
+        code: &str,
+        idempotency_key: &str,
+    ) -> Result<Reply, ProcessorError> {
         self.inner.authenticate(reference, processor_token, code, idempotency_key).await
     }
 
@@ -128,7 +144,14 @@ impl Processor for RecordingProcessor {
         self.effect("refund", idempotency_key, amount_cents, result).await
     }
 
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, authorized_cents: i64, idempotency_key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(
+        &self,
+        reference: &str,
+        tip_cents: i64,
+        total_cents: i64,
+        authorized_cents: i64,
+        idempotency_key: &str,
+    ) -> Result<Reply, ProcessorError> {
         self.money_call().await;
         let result = self.inner.adjust_tip(reference, tip_cents, total_cents, authorized_cents, idempotency_key).await;
         self.effect("tip", idempotency_key, tip_cents, result).await

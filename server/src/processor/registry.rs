@@ -71,7 +71,13 @@ pub fn seal(keyring: &Keyring, merchant: &MerchantId, credentials: Option<&Crede
 /// Makes `kind` `merchant`'s processor for new payments, with its sealed credentials (see
 /// [`seal`]) as a new version; returns the version. Credentials retired long ago that no
 /// payment names are forgotten.
-pub async fn save(tx: &mut Tx, merchant: &MerchantId, kind: ProcessorKind, sealed: Option<&str>, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn save(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    kind: ProcessorKind,
+    sealed: Option<&str>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     let version = processors::set(tx, merchant, kind.as_str(), sealed, now).await?;
     processors::forget_unused(tx, merchant, now - RETIRED_KEPT_MS).await?;
     Ok(version)
@@ -79,7 +85,9 @@ pub async fn save(tx: &mut Tx, merchant: &MerchantId, kind: ProcessorKind, seale
 
 /// A merchant's processor row; the sandbox when it names none.
 async fn row_of(store: &Store, merchant: &MerchantId) -> Result<ProcessorRow, sqlx::Error> {
-    Ok(processors::find(store, merchant).await?.unwrap_or(ProcessorRow { processor: ProcessorKind::Sandbox.as_str().into(), version: None }))
+    Ok(processors::find(store, merchant)
+        .await?
+        .unwrap_or(ProcessorRow { processor: ProcessorKind::Sandbox.as_str().into(), version: None }))
 }
 
 fn kind_of(merchant: &MerchantId, name: &str) -> ApiResult<ProcessorKind> {
@@ -87,7 +95,9 @@ fn kind_of(merchant: &MerchantId, name: &str) -> ApiResult<ProcessorKind> {
 }
 
 fn open(keyring: &Keyring, merchant: &MerchantId, sealed: &str) -> ApiResult<Credentials> {
-    let json = keyring.open_text(sealed, &context(merchant)).map_err(|e| ApiError::internal(format!("processor credentials of {merchant}: {e}")))?;
+    let json = keyring
+        .open_text(sealed, &context(merchant))
+        .map_err(|e| ApiError::internal(format!("processor credentials of {merchant}: {e}")))?;
     serde_json::from_str::<Credentials>(&json).map_err(|e| ApiError::internal(format!("processor credentials of {merchant}: {e}")))
 }
 
@@ -209,12 +219,16 @@ impl Processors {
 
     /// The processor `merchant`'s new payments go to now, and what a payment made with it records.
     pub async fn for_merchant(&self, store: &Store, keyring: &Keyring, merchant: &MerchantId) -> ApiResult<(MadeWith, Arc<dyn Processor>)> {
-        let kept = self.current.lock().unwrap_or_else(|e| e.into_inner()).get(merchant).filter(|c| c.at.elapsed() < KEEP).map(|c| c.row.clone());
+        let kept =
+            self.current.lock().unwrap_or_else(|e| e.into_inner()).get(merchant).filter(|c| c.at.elapsed() < KEEP).map(|c| c.row.clone());
         let row = match kept {
             Some(row) => row,
             None => {
                 let row = row_of(store, merchant).await?;
-                self.current.lock().unwrap_or_else(|e| e.into_inner()).insert(merchant.clone(), Current { at: Instant::now(), row: row.clone() });
+                self.current
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(merchant.clone(), Current { at: Instant::now(), row: row.clone() });
                 row
             }
         };
@@ -223,7 +237,13 @@ impl Processors {
     }
 
     /// The processor a payment of `merchant` was made with, with the very credentials it used.
-    pub async fn of_payment(&self, store: &Store, keyring: &Keyring, merchant: &MerchantId, made: MadeWith) -> ApiResult<Arc<dyn Processor>> {
+    pub async fn of_payment(
+        &self,
+        store: &Store,
+        keyring: &Keyring,
+        merchant: &MerchantId,
+        made: MadeWith,
+    ) -> ApiResult<Arc<dyn Processor>> {
         let version = match (made.kind, made.version) {
             (ProcessorKind::Sandbox, _) => return Ok(self.sandbox.clone()),
             (ProcessorKind::Stripe, Some(version)) => version,

@@ -208,11 +208,9 @@ struct TokenFacts {
 fn read_token(token: &str) -> TokenFacts {
     let parts: Vec<&str> = token.strip_prefix("sbx_").unwrap_or_default().rsplitn(4, '.').collect();
     match parts.as_slice() {
-        [_random, cvv, avs, behaviour] => TokenFacts {
-            behaviour: Behaviour::from_tag(behaviour),
-            avs: (*avs).to_owned(),
-            cvv: (*cvv).to_owned(),
-        },
+        [_random, cvv, avs, behaviour] => {
+            TokenFacts { behaviour: Behaviour::from_tag(behaviour), avs: (*avs).to_owned(), cvv: (*cvv).to_owned() }
+        }
         _ => TokenFacts { behaviour: Behaviour::Decline("generic_decline"), avs: "U".into(), cvv: "P".into() },
     }
 }
@@ -226,11 +224,7 @@ fn reference(kind: &str, key: &str) -> String {
 
 fn auth_code(key: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
-    Sha256::digest(format!("auth:{key}").as_bytes())
-        .iter()
-        .take(6)
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    Sha256::digest(format!("auth:{key}").as_bytes()).iter().take(6).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
 fn declined(decline_code: &str, response_code: &str, response_text: &str, reference: String) -> Reply {
@@ -275,10 +269,7 @@ impl Processor for SandboxProcessor {
             .map_err(|_| ProcessorError::Failed { code: "96".into(), text: "System malfunction".into() })?;
         mac.update(card.number.expose().as_bytes());
         let fingerprint = hex::encode(&mac.finalize().into_bytes()[..8]);
-        Ok(TokenizedCard {
-            processor_token: format!("sbx_{}.{avs}.{cvv}.{random}", behaviour.tag()),
-            fingerprint,
-        })
+        Ok(TokenizedCard { processor_token: format!("sbx_{}.{avs}.{cvv}.{random}", behaviour.tag()), fingerprint })
     }
 
     async fn authorize(&self, call: &AuthorizeCall<'_>) -> Result<Reply, ProcessorError> {
@@ -286,18 +277,16 @@ impl Processor for SandboxProcessor {
         let facts = read_token(call.processor_token);
         let reference = reference("authorize", call.idempotency_key);
         let mut reply = match facts.behaviour {
-            Behaviour::Approve | Behaviour::Frictionless | Behaviour::Timeout => Reply {
-                auth_code: Some(auth_code(call.idempotency_key)),
-                ..approval(reference)
-            },
+            Behaviour::Approve | Behaviour::Frictionless | Behaviour::Timeout => {
+                Reply { auth_code: Some(auth_code(call.idempotency_key)), ..approval(reference) }
+            }
             Behaviour::Decline(code) => {
                 let (response_code, text) = decline_response(code);
                 declined(code, response_code, text, reference)
             }
-            Behaviour::ChallengeThenApprove if call.authenticated => Reply {
-                auth_code: Some(auth_code(call.idempotency_key)),
-                ..approval(reference)
-            },
+            Behaviour::ChallengeThenApprove if call.authenticated => {
+                Reply { auth_code: Some(auth_code(call.idempotency_key)), ..approval(reference) }
+            }
             Behaviour::ChallengeThenDecline(code) if call.authenticated => {
                 let (response_code, text) = decline_response(code);
                 declined(code, response_code, text, reference)
@@ -350,7 +339,14 @@ impl Processor for SandboxProcessor {
         self.once(key, "refund", Some(amount_cents), || approval(reference("refund", key))).await
     }
 
-    async fn adjust_tip(&self, _reference: &str, tip_cents: i64, total_cents: i64, authorized_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(
+        &self,
+        _reference: &str,
+        tip_cents: i64,
+        total_cents: i64,
+        authorized_cents: i64,
+        key: &str,
+    ) -> Result<Reply, ProcessorError> {
         // The card networks' tip tolerance: a total up to a fifth above the authorization.
         let most = authorized_cents + authorized_cents / 5;
         if total_cents > most {
@@ -376,7 +372,9 @@ mod tests {
 
     #[test]
     fn token_facts_round_trip() {
-        for behaviour in [Behaviour::Approve, Behaviour::Decline("lost_card"), Behaviour::Timeout, Behaviour::ChallengeThenDecline("insufficient_funds")] {
+        for behaviour in
+            [Behaviour::Approve, Behaviour::Decline("lost_card"), Behaviour::Timeout, Behaviour::ChallengeThenDecline("insufficient_funds")]
+        {
             let token = format!("sbx_{}.Z.M.abcdef", behaviour.tag());
             let facts = read_token(&token);
             assert_eq!(facts.behaviour, behaviour);
@@ -394,7 +392,17 @@ mod tests {
         assert_eq!(first.reference, again.reference);
         assert_eq!(sandbox.lookup(&lookup("cap-1")).await.unwrap().unwrap().reference, first.reference);
         // The card that times out was approved all the same.
-        let call = AuthorizeCall { payment_id: "pi_1", processor_token: "sbx_timeout.U.P.abc", amount_cents: 100, currency: kassa::Currency::USD, capture: true, authenticated: false, reference: None, idempotency_key: "auth-1", return_url: None };
+        let call = AuthorizeCall {
+            payment_id: "pi_1",
+            processor_token: "sbx_timeout.U.P.abc",
+            amount_cents: 100,
+            currency: kassa::Currency::USD,
+            capture: true,
+            authenticated: false,
+            reference: None,
+            idempotency_key: "auth-1",
+            return_url: None,
+        };
         assert!(matches!(sandbox.authorize(&call).await, Err(ProcessorError::Timeout)));
         assert_eq!(sandbox.lookup(&lookup("auth-1")).await.unwrap().unwrap().outcome, Outcome::Approved);
         // A repeat of the call hears the answer that was lost.

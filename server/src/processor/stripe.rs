@@ -50,7 +50,8 @@ const CHALLENGE_ORIGIN: &str = "https://hooks.stripe.com";
 pub fn challenge_origins(api_base: &str) -> Vec<String> {
     let mut origins = vec![CHALLENGE_ORIGIN.to_owned()];
     let api_origin = api_base.parse::<hyper::Uri>().ok().and_then(|uri| Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?)));
-    if let Some(origin) = api_origin.filter(|o| o != DEFAULT_API_BASE && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')) {
+    if let Some(origin) = api_origin.filter(|o| o != DEFAULT_API_BASE && o.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','))
+    {
         origins.push(origin);
     }
     origins
@@ -91,7 +92,13 @@ impl StripeProcessor {
     /// One request. A reply of 2xx is `Ok(body)`; 402 (a card error) is `Ok` too, for the
     /// caller to read as a decline; anything else is the error it stands for. A request that may
     /// have reached Stripe without an answer back is a timeout: its outcome is unknown.
-    async fn send(&self, method: Method, path: &str, form: &Form<'_>, idempotency_key: Option<&str>) -> Result<(StatusCode, Value), ProcessorError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        form: &Form<'_>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(StatusCode, Value), ProcessorError> {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str()))).finish();
         let (uri, body) = if method == Method::GET {
             let query = if body.is_empty() { String::new() } else { format!("?{body}") };
@@ -109,7 +116,8 @@ impl StripeProcessor {
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
         }
-        let request = request.body(Full::new(Bytes::from(body))).map_err(|_| failed("invalid_request", "The Stripe API address is not valid"))?;
+        let request =
+            request.body(Full::new(Bytes::from(body))).map_err(|_| failed("invalid_request", "The Stripe API address is not valid"))?;
         let response = match self.client.request(request).await {
             Ok(response) => response,
             // Never connected: the request did not reach Stripe, so it did nothing.
@@ -117,7 +125,11 @@ impl StripeProcessor {
             Err(_) => return Err(ProcessorError::Timeout),
         };
         let status = response.status();
-        let bytes = http_body_util::Limited::new(response.into_body(), MAX_REPLY_BYTES).collect().await.map_err(|_| ProcessorError::Timeout)?.to_bytes();
+        let bytes = http_body_util::Limited::new(response.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+            .map_err(|_| ProcessorError::Timeout)?
+            .to_bytes();
         let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         match status.as_u16() {
             200..=299 | 402 => Ok((status, json)),
@@ -223,7 +235,17 @@ fn decline_code(error: &Value) -> String {
     let code = error["code"].as_str().unwrap_or_default();
     match error["decline_code"].as_str() {
         Some(decline) if !decline.is_empty() => decline.to_owned(),
-        _ if matches!(code, "expired_card" | "incorrect_cvc" | "incorrect_number" | "invalid_cvc" | "invalid_expiry_month" | "invalid_expiry_year" | "authentication_required") => {
+        _ if matches!(
+            code,
+            "expired_card"
+                | "incorrect_cvc"
+                | "incorrect_number"
+                | "invalid_cvc"
+                | "invalid_expiry_month"
+                | "invalid_expiry_year"
+                | "authentication_required"
+        ) =>
+        {
             code.to_owned()
         }
         _ if code == "payment_intent_authentication_failure" => "authentication_failed".into(),
@@ -303,7 +325,10 @@ fn outcome(pi: &Value) -> Result<Reply, ProcessorError> {
 /// The page where Stripe runs the cardholder's challenge.
 fn challenge_url(pi: &Value) -> Option<&str> {
     let action = &pi["next_action"];
-    (action["type"] == "redirect_to_url").then(|| action["redirect_to_url"]["url"].as_str()).flatten().filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+    (action["type"] == "redirect_to_url")
+        .then(|| action["redirect_to_url"]["url"].as_str())
+        .flatten()
+        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
 }
 
 /// Stripe asks for an action Kassa cannot take: one meant for Stripe.js (`use_stripe_sdk`), which
@@ -401,7 +426,8 @@ impl Processor for StripeProcessor {
         }
         let mut form = with_charge();
         form.extend(call.return_url.map(|url| ("return_url", url.to_owned())));
-        let (status, body) = self.send(Method::POST, &format!("/v1/payment_intents/{}/confirm", path_part(id)?), &form, Some(call.idempotency_key)).await?;
+        let (status, body) =
+            self.send(Method::POST, &format!("/v1/payment_intents/{}/confirm", path_part(id)?), &form, Some(call.idempotency_key)).await?;
         if status.is_success() {
             authorization(&body)
         } else {
@@ -415,7 +441,11 @@ impl Processor for StripeProcessor {
 
     /// Stripe sends the cardholder back with the PaymentIntent's id and client secret, which only
     /// Stripe and the browser it sent back know; both must match this payment's PaymentIntent.
-    async fn challenge_returned(&self, reference: Option<&str>, query: &[(String, String)]) -> Result<Option<ChallengeSite>, ProcessorError> {
+    async fn challenge_returned(
+        &self,
+        reference: Option<&str>,
+        query: &[(String, String)],
+    ) -> Result<Option<ChallengeSite>, ProcessorError> {
         use subtle::ConstantTimeEq;
         let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
         let Some(reference) = reference.filter(|r| path_part(r).is_ok() && *r == param("payment_intent")) else { return Ok(None) };
@@ -428,13 +458,22 @@ impl Processor for StripeProcessor {
     }
 
     /// Stripe's challenge is answered on Stripe's page, never with a code typed at Kassa.
-    async fn authenticate(&self, _reference: Option<&str>, _processor_token: &str, _code: &str, _key: &str) -> Result<Reply, ProcessorError> {
-        Err(ProcessorError::Refused { text: "Stripe runs the 3-D Secure challenge on its own page; the cardholder answers it there".into() })
+    async fn authenticate(
+        &self,
+        _reference: Option<&str>,
+        _processor_token: &str,
+        _code: &str,
+        _key: &str,
+    ) -> Result<Reply, ProcessorError> {
+        Err(ProcessorError::Refused {
+            text: "Stripe runs the 3-D Secure challenge on its own page; the cardholder answers it there".into(),
+        })
     }
 
     async fn capture(&self, reference: &str, amount_cents: i64, key: &str) -> Result<Reply, ProcessorError> {
         let form: Form = vec![("amount_to_capture", amount_cents.to_string())];
-        let (status, pi) = self.send(Method::POST, &format!("/v1/payment_intents/{}/capture", path_part(reference)?), &form, Some(key)).await?;
+        let (status, pi) =
+            self.send(Method::POST, &format!("/v1/payment_intents/{}/capture", path_part(reference)?), &form, Some(key)).await?;
         if !status.is_success() {
             return card_error(&pi);
         }
@@ -449,7 +488,8 @@ impl Processor for StripeProcessor {
         if pi["status"].as_str() == Some("succeeded") {
             return self.create_refund(reference, None, key).await;
         }
-        let (status, canceled) = self.send(Method::POST, &format!("/v1/payment_intents/{}/cancel", path_part(reference)?), &Vec::new(), Some(key)).await?;
+        let (status, canceled) =
+            self.send(Method::POST, &format!("/v1/payment_intents/{}/cancel", path_part(reference)?), &Vec::new(), Some(key)).await?;
         if !status.is_success() {
             return card_error(&canceled);
         }
@@ -463,7 +503,14 @@ impl Processor for StripeProcessor {
     /// Stripe captures at most what it authorized, and never changes a captured amount: a tip fits
     /// only inside the authorization, before capture. It is then taken by the capture, and needs
     /// no call of its own.
-    async fn adjust_tip(&self, reference: &str, tip_cents: i64, total_cents: i64, _authorized_cents: i64, _key: &str) -> Result<Reply, ProcessorError> {
+    async fn adjust_tip(
+        &self,
+        reference: &str,
+        tip_cents: i64,
+        total_cents: i64,
+        _authorized_cents: i64,
+        _key: &str,
+    ) -> Result<Reply, ProcessorError> {
         // Stripe's own record of what it authorized is the one its rule applies to.
         let pi = self.payment_intent(reference).await?;
         let authorized = pi["amount_capturable"].as_i64().filter(|a| *a > 0).or(pi["amount"].as_i64()).unwrap_or(0);
@@ -555,11 +602,18 @@ mod tests {
 
     #[test]
     fn the_charge_s_card_checks_become_network_codes() {
-        let pi = |checks: Value| json!({ "id": "pi_4", "status": "succeeded", "latest_charge": {
-            "id": "ch_4", "authorization_code": "123456", "payment_method_details": { "card": { "checks": checks } } } });
-        let reply = authorization(&pi(json!({ "address_line1_check": null, "address_postal_code_check": "pass", "cvc_check": "pass" }))).unwrap();
-        assert_eq!((reply.avs_response.as_deref(), reply.cvv_response.as_deref(), reply.auth_code.as_deref()), (Some("Z"), Some("M"), Some("123456")));
-        let reply = authorization(&pi(json!({ "address_line1_check": "pass", "address_postal_code_check": "fail", "cvc_check": "fail" }))).unwrap();
+        let pi = |checks: Value| {
+            json!({ "id": "pi_4", "status": "succeeded", "latest_charge": {
+            "id": "ch_4", "authorization_code": "123456", "payment_method_details": { "card": { "checks": checks } } } })
+        };
+        let reply =
+            authorization(&pi(json!({ "address_line1_check": null, "address_postal_code_check": "pass", "cvc_check": "pass" }))).unwrap();
+        assert_eq!(
+            (reply.avs_response.as_deref(), reply.cvv_response.as_deref(), reply.auth_code.as_deref()),
+            (Some("Z"), Some("M"), Some("123456"))
+        );
+        let reply =
+            authorization(&pi(json!({ "address_line1_check": "pass", "address_postal_code_check": "fail", "cvc_check": "fail" }))).unwrap();
         assert_eq!((reply.avs_response.as_deref(), reply.cvv_response.as_deref()), (Some("A"), Some("N")));
         let reply = authorization(&pi(json!({ "address_postal_code_check": "unavailable", "cvc_check": "unchecked" }))).unwrap();
         assert_eq!((reply.avs_response.as_deref(), reply.cvv_response.as_deref()), (Some("U"), Some("P")));
@@ -572,7 +626,10 @@ mod tests {
     fn card_errors_keep_their_decline_codes() {
         let decline = |error: Value| card_error(&json!({ "error": error })).unwrap().outcome;
         assert_eq!(decline(json!({ "code": "card_declined" })), Outcome::Declined { decline_code: "generic_decline".into() });
-        assert_eq!(decline(json!({ "code": "card_declined", "decline_code": "stolen_card" })), Outcome::Declined { decline_code: "stolen_card".into() });
+        assert_eq!(
+            decline(json!({ "code": "card_declined", "decline_code": "stolen_card" })),
+            Outcome::Declined { decline_code: "stolen_card".into() }
+        );
         assert_eq!(decline(json!({ "code": "expired_card" })), Outcome::Declined { decline_code: "expired_card".into() });
         assert!(card_error(&json!({ "error": { "code": "processing_error" } })).is_err());
     }

@@ -4,8 +4,8 @@ use serde_json::{Map, Value};
 
 use sqlx::Row;
 
-use super::DbRow;
 use super::merchants::decode_error;
+use super::DbRow;
 use super::{Store, Tx};
 use crate::clock::format_ms;
 
@@ -43,7 +43,12 @@ pub async fn find(store: &Store, merchant: &MerchantId, id: &CustomerId) -> Resu
 }
 
 /// Newest first; `after` is the last customer of the previous page.
-pub async fn list(store: &Store, merchant: &MerchantId, after: Option<&CustomerId>, limit: u32) -> Result<(Vec<Customer>, bool), sqlx::Error> {
+pub async fn list(
+    store: &Store,
+    merchant: &MerchantId,
+    after: Option<&CustomerId>,
+    limit: u32,
+) -> Result<(Vec<Customer>, bool), sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, email, name, metadata, created_at FROM customers
          WHERE merchant_id = $1
@@ -150,7 +155,13 @@ pub async fn find_method(store: &Store, merchant: &MerchantId, id: &PaymentMetho
 }
 
 /// Detaches a customer's card; false when it was not attached to that customer.
-pub async fn detach_method(tx: &mut Tx, merchant: &MerchantId, customer: &CustomerId, id: &PaymentMethodId, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn detach_method(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    customer: &CustomerId,
+    id: &PaymentMethodId,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE payment_methods SET detached_at = $1, is_default = FALSE
          WHERE merchant_id = $2 AND customer_id = $3 AND id = $4 AND detached_at IS NULL",
@@ -164,20 +175,34 @@ pub async fn detach_method(tx: &mut Tx, merchant: &MerchantId, customer: &Custom
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn insert_session(tx: &mut Tx, merchant: &MerchantId, customer: &CustomerId, secret_hash: &str, expires_at: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO customer_sessions (secret_hash, merchant_id, customer_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(secret_hash)
-        .bind(merchant)
-        .bind(customer)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+pub async fn insert_session(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    customer: &CustomerId,
+    secret_hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO customer_sessions (secret_hash, merchant_id, customer_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(secret_hash)
+    .bind(merchant)
+    .bind(customer)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
 /// The customer a live session secret (by hash) belongs to.
-pub async fn session_customer(store: &Store, merchant: &MerchantId, secret_hash: &str, now: i64) -> Result<Option<CustomerId>, sqlx::Error> {
+pub async fn session_customer(
+    store: &Store,
+    merchant: &MerchantId,
+    secret_hash: &str,
+    now: i64,
+) -> Result<Option<CustomerId>, sqlx::Error> {
     sqlx::query_scalar("SELECT customer_id FROM customer_sessions WHERE secret_hash = $1 AND merchant_id = $2 AND expires_at > $3")
         .bind(secret_hash)
         .bind(merchant)

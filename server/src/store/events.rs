@@ -19,12 +19,11 @@ pub async fn record(tx: &mut Tx, merchant: &MerchantId, kind: &str, object: serd
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let endpoints: Vec<(WebhookEndpointId, String)> = sqlx::query_as(
-        "SELECT id, events FROM webhook_endpoints WHERE merchant_id = $1 AND enabled = TRUE AND deleted_at IS NULL",
-    )
-    .bind(merchant)
-    .fetch_all(&mut *tx)
-    .await?;
+    let endpoints: Vec<(WebhookEndpointId, String)> =
+        sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE merchant_id = $1 AND enabled = TRUE AND deleted_at IS NULL")
+            .bind(merchant)
+            .fetch_all(&mut *tx)
+            .await?;
     for (endpoint, events) in endpoints {
         let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
         if wanted.iter().any(|e| e == "*" || e == kind) {
@@ -44,7 +43,13 @@ pub async fn record(tx: &mut Tx, merchant: &MerchantId, kind: &str, object: serd
     Ok(id)
 }
 
-pub async fn list(conn: &mut Tx, merchant: &MerchantId, kind: Option<&str>, after: Option<&EventId>, limit: u32) -> Result<(Vec<Event>, bool), sqlx::Error> {
+pub async fn list(
+    conn: &mut Tx,
+    merchant: &MerchantId,
+    kind: Option<&str>,
+    after: Option<&EventId>,
+    limit: u32,
+) -> Result<(Vec<Event>, bool), sqlx::Error> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT body FROM events WHERE merchant_id = $1 AND ($2 IS NULL OR kind = $2)
            AND ($3 IS NULL OR seq < (SELECT seq FROM events WHERE merchant_id = $1 AND id = $3))
@@ -66,21 +71,33 @@ pub async fn list(conn: &mut Tx, merchant: &MerchantId, kind: Option<&str>, afte
 }
 
 pub async fn event_exists(conn: &mut Tx, merchant: &MerchantId, id: &EventId) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE merchant_id = $1 AND id = $2").bind(merchant).bind(id).fetch_optional(&mut *conn).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE merchant_id = $1 AND id = $2")
+        .bind(merchant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(found.is_some())
 }
 
-pub async fn insert_endpoint(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpoint, secret: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO webhook_endpoints (id, merchant_id, url, events, enabled, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(&endpoint.id)
-        .bind(merchant)
-        .bind(&endpoint.url)
-        .bind(serde_json::to_string(&endpoint.events).unwrap_or_default())
-        .bind(endpoint.enabled)
-        .bind(secret)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+pub async fn insert_endpoint(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    endpoint: &WebhookEndpoint,
+    secret: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, merchant_id, url, events, enabled, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&endpoint.id)
+    .bind(merchant)
+    .bind(&endpoint.url)
+    .bind(serde_json::to_string(&endpoint.events).unwrap_or_default())
+    .bind(endpoint.enabled)
+    .bind(secret)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -90,15 +107,22 @@ pub async fn endpoint_secrets(store: &Store) -> Result<Vec<(MerchantId, WebhookE
 }
 
 pub async fn set_endpoint_secret(tx: &mut Tx, merchant: &MerchantId, id: &WebhookEndpointId, sealed: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE merchant_id = $2 AND id = $3").bind(sealed).bind(merchant).bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE merchant_id = $2 AND id = $3")
+        .bind(sealed)
+        .bind(merchant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
 pub async fn endpoints(conn: &mut Tx, merchant: &MerchantId) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, url, events, enabled, created_at FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY seq")
-        .bind(merchant)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, url, events, enabled, created_at FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY seq",
+    )
+    .bind(merchant)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|row| {
             let events: String = row.try_get("events")?;
@@ -124,7 +148,12 @@ pub async fn delete_endpoint(tx: &mut Tx, merchant: &MerchantId, id: &WebhookEnd
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn attempts(conn: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpointId, limit: u32) -> Result<Vec<DeliveryAttempt>, sqlx::Error> {
+pub async fn attempts(
+    conn: &mut Tx,
+    merchant: &MerchantId,
+    endpoint: &WebhookEndpointId,
+    limit: u32,
+) -> Result<Vec<DeliveryAttempt>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT a.delivery_id, a.event_id, a.status_code, a.error, a.duration_ms, a.attempted_at, d.status, d.attempts,
                 (SELECT COUNT(*) FROM webhook_attempts b
@@ -168,7 +197,13 @@ pub enum SendAgain {
 }
 
 /// Queues a delivery of this endpoint that ended to be sent once more, now.
-pub async fn send_again(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEndpointId, id: &DeliveryId, now: i64) -> Result<SendAgain, sqlx::Error> {
+pub async fn send_again(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    endpoint: &WebhookEndpointId,
+    id: &DeliveryId,
+    now: i64,
+) -> Result<SendAgain, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1
          WHERE merchant_id = $2 AND endpoint_id = $3 AND id = $4 AND status IN ('delivered', 'failed')",
@@ -182,12 +217,13 @@ pub async fn send_again(tx: &mut Tx, merchant: &MerchantId, endpoint: &WebhookEn
     if done.rows_affected() == 1 {
         return Ok(SendAgain::Queued);
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM webhook_deliveries WHERE merchant_id = $1 AND endpoint_id = $2 AND id = $3")
-        .bind(merchant)
-        .bind(endpoint)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM webhook_deliveries WHERE merchant_id = $1 AND endpoint_id = $2 AND id = $3")
+            .bind(merchant)
+            .bind(endpoint)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     Ok(if exists.is_some() { SendAgain::StillTrying } else { SendAgain::Unknown })
 }
 
@@ -292,7 +328,8 @@ pub struct AttemptResult {
 /// Records an attempt and what happens next: delivered, another try at `retry_at`, or failed.
 /// False when the lease had passed to another worker (nothing is recorded).
 pub async fn record_attempt(store: &Store, due: &Due, result: AttemptResult, now: i64, retry_at: Option<i64>) -> Result<bool, sqlx::Error> {
-    let (merchant, id, endpoint, event, lease_until) = (due.merchant.clone(), due.id.clone(), due.endpoint_id.clone(), due.event_id.clone(), due.lease_until);
+    let (merchant, id, endpoint, event, lease_until) =
+        (due.merchant.clone(), due.id.clone(), due.endpoint_id.clone(), due.event_id.clone(), due.lease_until);
     let delivered = result.status_code.is_some_and(|c| (200..300).contains(&c));
     store
         .write(move |tx| {

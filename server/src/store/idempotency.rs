@@ -18,8 +18,15 @@ pub struct Owner<'a> {
 
 pub enum Stored {
     /// Still running since `locked_at` (unix ms).
-    Running { fingerprint: String, locked_at: i64 },
-    Done { fingerprint: String, status_code: u16, sealed_body: Vec<u8> },
+    Running {
+        fingerprint: String,
+        locked_at: i64,
+    },
+    Done {
+        fingerprint: String,
+        status_code: u16,
+        sealed_body: Vec<u8>,
+    },
 }
 
 pub async fn find(store: &Store, owner: &Owner<'_>) -> Result<Option<Stored>, sqlx::Error> {
@@ -75,7 +82,14 @@ pub async fn begin(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, now: i64, 
 
 /// Records the reply of a request: completes its `running` row, or writes a `done` row for a
 /// request that made its change in one transaction. False when another request holds the key.
-pub async fn finish(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, status_code: u16, sealed_body: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+pub async fn finish(
+    tx: &mut Tx,
+    owner: &Owner<'_>,
+    fingerprint: &str,
+    status_code: u16,
+    sealed_body: &[u8],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO idempotency_keys (merchant_id, api_key_id, key, fingerprint, state, status_code, body, locked_at, created_at)
          VALUES ($1, $2, $3, $4, 'done', $5, $6, $7, $7)
@@ -131,10 +145,7 @@ pub async fn reopen(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, now: i64)
 
 /// Removes rows made before `before` that are done (a running row waits for its outcome).
 pub async fn purge(tx: &mut Tx, before: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'done'")
-    .bind(before)
-    .execute(&mut *tx)
-    .await?;
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'done'").bind(before).execute(&mut *tx).await?;
     Ok(done.rows_affected())
 }
 
@@ -145,19 +156,28 @@ pub async fn unkeyed_fingerprints(store: &Store) -> Result<Vec<(MerchantId, Stri
         .fetch_all(store.reader())
         .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get::<String, _>("merchant_id")?.parse().map_err(|_| sqlx::Error::Decode("idempotency_keys.merchant_id".into()))?, row.try_get("api_key_id")?, row.try_get("key")?, row.try_get("fingerprint")?)))
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>("merchant_id")?.parse().map_err(|_| sqlx::Error::Decode("idempotency_keys.merchant_id".into()))?,
+                row.try_get("api_key_id")?,
+                row.try_get("key")?,
+                row.try_get("fingerprint")?,
+            ))
+        })
         .collect()
 }
 
 /// Replaces the fingerprint `old` of one row with `new`.
 pub async fn set_fingerprint(tx: &mut Tx, owner: &Owner<'_>, old: &str, new: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE idempotency_keys SET fingerprint = $1 WHERE merchant_id = $2 AND api_key_id = $3 AND key = $4 AND fingerprint = $5")
-        .bind(new)
-        .bind(owner.merchant)
-        .bind(owner.scope)
-        .bind(owner.key)
-        .bind(old)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET fingerprint = $1 WHERE merchant_id = $2 AND api_key_id = $3 AND key = $4 AND fingerprint = $5",
+    )
+    .bind(new)
+    .bind(owner.merchant)
+    .bind(owner.scope)
+    .bind(owner.key)
+    .bind(old)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

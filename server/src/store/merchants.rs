@@ -23,12 +23,7 @@ impl StoredKey {
 }
 
 pub async fn insert_merchant(tx: &mut Tx, id: &MerchantId, name: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)").bind(id).bind(name).bind(now).execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -61,12 +56,10 @@ pub async fn insert_key(tx: &mut Tx, key: &NewKey<'_>, now: i64) -> Result<(), s
 }
 
 pub async fn find_key_by_hash(store: &Store, key_hash: &str) -> Result<Option<StoredKey>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, merchant_id, kind, key_hash, permissions, expires_at FROM api_keys WHERE key_hash = $1",
-    )
-    .bind(key_hash)
-    .fetch_optional(store.reader())
-    .await?;
+    let row = sqlx::query("SELECT id, merchant_id, kind, key_hash, permissions, expires_at FROM api_keys WHERE key_hash = $1")
+        .bind(key_hash)
+        .fetch_optional(store.reader())
+        .await?;
     row.map(|row| {
         let kind: String = row.try_get("kind")?;
         let permissions: String = row.try_get("permissions")?;
@@ -75,8 +68,7 @@ pub async fn find_key_by_hash(store: &Store, key_hash: &str) -> Result<Option<St
             merchant_id: row.try_get("merchant_id")?,
             kind: parse_kind(&kind).ok_or_else(|| decode_error("api_keys.kind", &kind))?,
             key_hash: row.try_get("key_hash")?,
-            permissions: serde_json::from_str(&permissions)
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            permissions: serde_json::from_str(&permissions).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             expires_at: row.try_get("expires_at")?,
         })
     })
@@ -169,9 +161,7 @@ fn kind_str(kind: KeyKind) -> &'static str {
 }
 
 fn parse_kind(text: &str) -> Option<KeyKind> {
-    [KeyKind::Secret, KeyKind::Restricted, KeyKind::Publishable]
-        .into_iter()
-        .find(|kind| kind_str(*kind) == text)
+    [KeyKind::Secret, KeyKind::Restricted, KeyKind::Publishable].into_iter().find(|kind| kind_str(*kind) == text)
 }
 
 pub(crate) fn decode_error(column: &str, value: &str) -> sqlx::Error {

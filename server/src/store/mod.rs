@@ -12,9 +12,9 @@
 //! itself. Either way nothing is acknowledged before its COMMIT returns.
 
 pub mod customers;
+pub mod events;
 pub mod idempotency;
 pub mod intents;
-pub mod events;
 pub mod merchants;
 pub mod operations;
 pub mod orders;
@@ -181,11 +181,9 @@ impl Store {
         let mut conn = AnyConnectOptions::from_str(&writer_url)?.connect().await?;
         // WAL lets readers run beside the writer; FULL makes an acknowledged payment survive
         // power loss.
-        sqlx::raw_sql(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-        )
-        .execute(&mut conn)
-        .await?;
+        sqlx::raw_sql("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+            .execute(&mut conn)
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
         let (writer, jobs) = mpsc::channel(4096);
         tokio::spawn(run_writer(conn, jobs));

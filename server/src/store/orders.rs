@@ -1,14 +1,12 @@
-use kassa::api::{
-    Correction, LedgerAction, LedgerKind, LedgerStatus, LineItem, Order, OrderPayment, OrderStatus,
-};
+use kassa::api::{Correction, LedgerAction, LedgerKind, LedgerStatus, LineItem, Order, OrderPayment, OrderStatus};
 use kassa::id::{MerchantId, OrderId, OrderPaymentId};
 use kassa::Currency;
 use serde_json::{Map, Value};
 
 use sqlx::Row;
 
-use super::DbRow;
 use super::merchants::decode_error;
+use super::DbRow;
 use super::{Backend, Tx};
 use crate::clock::format_ms;
 
@@ -121,7 +119,11 @@ pub struct OrderQuery {
 /// Locks an order until the commit, so that changes to its ledger settle it one at a time.
 pub async fn lock(tx: &mut Tx, merchant: &MerchantId, id: &OrderId) -> Result<(), sqlx::Error> {
     if Backend::of(tx) == Backend::Postgres {
-        sqlx::query("SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR UPDATE").bind(merchant).bind(id).fetch_optional(&mut *tx).await?;
+        sqlx::query("SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(merchant)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     }
     Ok(())
 }
@@ -283,7 +285,13 @@ pub async fn insert_payment(tx: &mut Tx, merchant: &MerchantId, p: &PaymentRecor
 }
 
 /// Rewrites a payment if it is still as it was read (`expected` status and update time).
-pub async fn update_payment(tx: &mut Tx, merchant: &MerchantId, p: &PaymentRecord, expected: LedgerStatus, expected_updated_at: i64) -> Result<bool, sqlx::Error> {
+pub async fn update_payment(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    p: &PaymentRecord,
+    expected: LedgerStatus,
+    expected_updated_at: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE order_payments SET method_id = $1, amount_cents = $2, status = $3, transaction_ref = $4,
             invoice_id = $5, note = $6, attrs = $7, corrections = $8, completed_at = $9, reversed_at = $10,

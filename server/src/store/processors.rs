@@ -33,7 +33,13 @@ pub async fn find(store: &Store, merchant: &MerchantId) -> Result<Option<Process
 /// Makes `processor` the merchant's processor from now on. With credentials (sealed), they become
 /// a new version, the one new payments are made with; the version before is retired but kept
 /// while payments name it. Returns the new version.
-pub async fn set(tx: &mut Tx, merchant: &MerchantId, processor: &str, credentials: Option<&str>, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn set(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    processor: &str,
+    credentials: Option<&str>,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     // The merchant's row first: two changes of one merchant's processor take their turns, so
     // each numbers its version after the other's.
     sqlx::query("UPDATE merchants SET processor = $1 WHERE id = $2").bind(processor).bind(merchant).execute(&mut *tx).await?;
@@ -49,23 +55,21 @@ pub async fn set(tx: &mut Tx, merchant: &MerchantId, processor: &str, credential
                 .fetch_one(&mut *tx)
                 .await?;
             let version = last.unwrap_or(0) + 1;
-            sqlx::query("INSERT INTO processor_credentials (merchant_id, version, processor, credentials, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(merchant)
-                .bind(version)
-                .bind(processor)
-                .bind(sealed)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO processor_credentials (merchant_id, version, processor, credentials, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(merchant)
+            .bind(version)
+            .bind(processor)
+            .bind(sealed)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             Some(version)
         }
         None => None,
     };
-    sqlx::query("UPDATE merchants SET processor_version = $1 WHERE id = $2")
-        .bind(version)
-        .bind(merchant)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE merchants SET processor_version = $1 WHERE id = $2").bind(version).bind(merchant).execute(&mut *tx).await?;
     Ok(version)
 }
 
@@ -99,22 +103,24 @@ pub async fn find_version(store: &Store, merchant: &MerchantId, version: i64) ->
 /// Every version of `merchant`'s credentials still kept, the newest first: `(version, processor,
 /// sealed)`.
 pub async fn versions(store: &Store, merchant: &MerchantId) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT version, processor, credentials FROM processor_credentials WHERE merchant_id = $1 ORDER BY version DESC")
-        .bind(merchant)
-        .fetch_all(store.reader())
-        .await?;
+    let rows =
+        sqlx::query("SELECT version, processor, credentials FROM processor_credentials WHERE merchant_id = $1 ORDER BY version DESC")
+            .bind(merchant)
+            .fetch_all(store.reader())
+            .await?;
     rows.iter().map(|row| Ok((row.try_get("version")?, row.try_get("processor")?, row.try_get("credentials")?))).collect()
 }
 
 /// Notes a processor event as applied; false when it was already (a replay).
 pub async fn record_event(tx: &mut Tx, merchant: &MerchantId, id: &str, kind: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("INSERT INTO processor_events (merchant_id, id, kind, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-        .bind(merchant)
-        .bind(id)
-        .bind(kind)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let done =
+        sqlx::query("INSERT INTO processor_events (merchant_id, id, kind, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(merchant)
+            .bind(id)
+            .bind(kind)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -131,18 +137,21 @@ pub async fn seen(store: &Store, merchant: &MerchantId, id: &str) -> Result<bool
 /// Every merchant's sealed processor credentials, each version (to seal them again under a new
 /// key).
 pub async fn all_sealed(store: &Store) -> Result<Vec<(MerchantId, i64, String)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT merchant_id, version, credentials FROM processor_credentials ORDER BY merchant_id, version").fetch_all(store.reader()).await?;
+    let rows = sqlx::query("SELECT merchant_id, version, credentials FROM processor_credentials ORDER BY merchant_id, version")
+        .fetch_all(store.reader())
+        .await?;
     rows.iter().map(|row| Ok((row.try_get("merchant_id")?, row.try_get("version")?, row.try_get("credentials")?))).collect()
 }
 
 /// Replaces one version's sealed credentials, unless they changed meanwhile.
 pub async fn reseal(tx: &mut Tx, merchant: &MerchantId, version: i64, old: &str, new: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE processor_credentials SET credentials = $1 WHERE merchant_id = $2 AND version = $3 AND credentials = $4")
-        .bind(new)
-        .bind(merchant)
-        .bind(version)
-        .bind(old)
-        .execute(&mut *tx)
-        .await?;
+    let done =
+        sqlx::query("UPDATE processor_credentials SET credentials = $1 WHERE merchant_id = $2 AND version = $3 AND credentials = $4")
+            .bind(new)
+            .bind(merchant)
+            .bind(version)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -27,12 +27,6 @@ pub async fn claim(tx: &mut Tx, name: &str, value: &str) -> Result<bool, sqlx::E
 /// first one's value is everyone's).
 pub async fn get_or_init(store: &Store, name: &str, value: &str) -> Result<String, sqlx::Error> {
     let (name_owned, value_owned) = (name.to_owned(), value.to_owned());
-    store
-        .write(move |tx| {
-            Box::pin(async move {
-                claim(tx, &name_owned, &value_owned).await
-            })
-        })
-        .await?;
+    store.write(move |tx| Box::pin(async move { claim(tx, &name_owned, &value_owned).await })).await?;
     Ok(get(store, name).await?.unwrap_or_else(|| value.to_owned()))
 }

@@ -77,14 +77,11 @@ pub async fn find(store: &Store, merchant: &MerchantId, id: &TokenId) -> Result<
 
 /// Marks a token used; false when it already was (a token pays once).
 pub async fn consume(tx: &mut Tx, merchant: &MerchantId, id: &TokenId, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE card_tokens SET used_at = $1 WHERE merchant_id = $2 AND id = $3 AND used_at IS NULL",
-    )
-    .bind(now)
-    .bind(merchant)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    let done = sqlx::query("UPDATE card_tokens SET used_at = $1 WHERE merchant_id = $2 AND id = $3 AND used_at IS NULL")
+        .bind(now)
+        .bind(merchant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
-

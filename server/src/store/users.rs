@@ -59,10 +59,7 @@ fn from_row(row: &DbRow) -> Result<StoredUser, sqlx::Error> {
 }
 
 pub async fn find_by_email(store: &Store, email: &str) -> Result<Option<StoredUser>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-        .bind(email)
-        .fetch_optional(store.reader())
-        .await?;
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")).bind(email).fetch_optional(store.reader()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -167,10 +164,8 @@ pub async fn purge_sessions(tx: &mut Tx, now: i64, idle_before: i64) -> Result<u
 
 /// Until when `email` is locked out, if it is at `now`.
 pub async fn locked_until(store: &Store, email: &str, now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let until: Option<Option<i64>> = sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE email = $1")
-        .bind(email)
-        .fetch_optional(store.reader())
-        .await?;
+    let until: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE email = $1").bind(email).fetch_optional(store.reader()).await?;
     Ok(until.flatten().filter(|until| *until > now))
 }
 
@@ -220,10 +215,8 @@ pub async fn count_attempt(tx: &mut Tx, email: &str, now: i64, window_ms: i64, l
     if let Some(n) = counted {
         return Ok(Attempt::Counted(n));
     }
-    let until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut *tx)
-        .await?;
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE email = $1").bind(email).fetch_one(&mut *tx).await?;
     Ok(Attempt::Locked(until.unwrap_or(now)))
 }
 

@@ -19,7 +19,8 @@ pub struct TestDb {
 
 /// Whether this run's server tests use PostgreSQL.
 pub fn on_postgres() -> bool {
-    std::env::var("KASSA_TEST_BACKEND").is_ok_and(|b| b == "postgres") || std::env::var("KASSA_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+    std::env::var("KASSA_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+        || std::env::var("KASSA_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
 }
 
 impl TestDb {
@@ -68,7 +69,8 @@ impl TestDb {
             };
             for (column, kind) in columns {
                 let bytes = kind.eq_ignore_ascii_case("bytea") || kind.eq_ignore_ascii_case("blob");
-                let sql = if bytes { format!("SELECT {column} FROM {table}") } else { format!("SELECT CAST({column} AS TEXT) FROM {table}") };
+                let sql =
+                    if bytes { format!("SELECT {column} FROM {table}") } else { format!("SELECT CAST({column} AS TEXT) FROM {table}") };
                 for row in sqlx::query(&sql).fetch_all(&mut conn).await.expect("values") {
                     let value = if bytes {
                         row.try_get::<Option<Vec<u8>>, _>(0).unwrap().map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -144,7 +146,9 @@ fn postgres_bin() -> PathBuf {
     versions.sort();
     match versions.pop() {
         Some((version, bin)) if version >= 15 => bin,
-        _ => panic!("PostgreSQL 15 or newer is needed: install Debian's postgresql package (npm test does), or set KASSA_TEST_DATABASE_URL"),
+        _ => {
+            panic!("PostgreSQL 15 or newer is needed: install Debian's postgresql package (npm test does), or set KASSA_TEST_DATABASE_URL")
+        }
     }
 }
 
@@ -202,7 +206,11 @@ pub fn start_cluster(durable: bool) -> String {
     let Initialized { bin, root, dir, data, port } = initialized("kassa-pg-");
     // Durability is not what the tests measure (the server's own kill -9 tests stop the server,
     // not PostgreSQL), so their cluster skips fsync.
-    let settings = if durable { "-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB" };
+    let settings = if durable {
+        "-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB"
+    } else {
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
+    };
     let script = format!(
         "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 -c max_connections=500 {settings} \
          < /dev/null > '{dir}/postgres.log' 2>&1 & pid=$!; echo started; read _; kill -INT $pid; wait $pid; rm -rf '{dir}'",

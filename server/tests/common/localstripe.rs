@@ -132,7 +132,8 @@ pub async fn answer_challenge(url: &str, complete: bool) -> String {
     assert!(page.contains("Complete authentication"), "{page}");
     let secret = url.split("client_secret=").nth(1).expect("the page's address carries the client secret");
     let outcome = if complete { "complete" } else { "fail" };
-    let (status, head, body) = browse(url.split('?').next().unwrap(), "POST", Some(&format!("client_secret={secret}&outcome={outcome}"))).await;
+    let (status, head, body) =
+        browse(url.split('?').next().unwrap(), "POST", Some(&format!("client_secret={secret}&outcome={outcome}"))).await;
     assert_eq!(status, 303, "{head}\n{body}");
     let location = head.lines().find_map(|l| l.strip_prefix("Location: ")).expect("Stripe sends the cardholder back");
     location.to_owned()

@@ -9,9 +9,9 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use kassa::api::CreatedMerchant;
-use kassa_server::rate_limit::Limits;
 use kassa_server::processor::recording::RecordingProcessor;
 use kassa_server::processor::sandbox::SandboxProcessor;
+use kassa_server::rate_limit::Limits;
 use kassa_server::store::Store;
 use kassa_server::{app, merchants, AppState};
 use serde_json::{json, Value};
@@ -79,7 +79,17 @@ impl TestApp {
     /// A server whose sandbox takes `latency` per call, so that racing requests overlap at the
     /// processor as they do in production.
     pub async fn with_latency(latency: Duration) -> TestApp {
-        TestApp::build(Limits { publishable_per_second: 0, secret_per_second: 0, card_attempts_per_address_per_second: 0, sign_ins_per_address_per_minute: 0, three_ds_per_address_per_minute: 0 }, latency).await
+        TestApp::build(
+            Limits {
+                publishable_per_second: 0,
+                secret_per_second: 0,
+                card_attempts_per_address_per_second: 0,
+                sign_ins_per_address_per_minute: 0,
+                three_ds_per_address_per_minute: 0,
+            },
+            latency,
+        )
+        .await
     }
 
     async fn build(limits: Limits, latency: Duration) -> TestApp {
@@ -104,7 +114,11 @@ impl TestApp {
         let mut app = TestApp::with_latency(Duration::ZERO).await;
         app.use_stripe_at(url);
         let chosen = app
-            .post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": STRIPE_WEBHOOK_SECRET }))
+            .post(
+                "/api/v1/processor",
+                app.sk(),
+                json!({ "processor": "stripe", "secretKey": localstripe::SECRET_KEY, "webhookSecret": STRIPE_WEBHOOK_SECRET }),
+            )
             .await;
         assert_eq!(chosen.data(200)["processor"], "stripe");
         app
@@ -165,7 +179,15 @@ impl TestApp {
     /// A request from the TCP peer `from` (`10.0.0.2:5000`, a proxy perhaps), with a key and
     /// headers such as `X-Forwarded-For`.
     #[allow(dead_code)]
-    pub async fn send_from_with(&self, from: &str, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Value>) -> TestResponse {
+    pub async fn send_from_with(
+        &self,
+        from: &str,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> TestResponse {
         let address: std::net::SocketAddr = from.parse().expect("an address and port");
         let builder = Request::builder().extension(axum::extract::ConnectInfo(address));
         self.send_built(builder, method, path, key, headers, body.map(|b| b.to_string().into_bytes())).await
@@ -177,7 +199,15 @@ impl TestApp {
         self.router = kassa_server::app(self.state.clone());
     }
 
-    async fn send_built(&self, builder: axum::http::request::Builder, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+    async fn send_built(
+        &self,
+        builder: axum::http::request::Builder,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
         send_to(&self.router, builder, method, path, key, headers, body).await
     }
 
@@ -193,7 +223,14 @@ impl TestApp {
     }
 
     /// A request without a key to `router` (another server's, from [`TestApp::second_server`]).
-    pub async fn send_to(&self, router: &Router, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+    pub async fn send_to(
+        &self,
+        router: &Router,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
         send_to(router, Request::builder(), method, path, None, headers, body).await
     }
 
@@ -269,7 +306,15 @@ impl TestApp {
     }
 }
 
-async fn send_to(router: &Router, builder: axum::http::request::Builder, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> TestResponse {
+async fn send_to(
+    router: &Router,
+    builder: axum::http::request::Builder,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> TestResponse {
     let mut builder = builder.method(method).uri(path);
     if let Some(key) = key {
         builder = builder.header("authorization", format!("Bearer {key}"));

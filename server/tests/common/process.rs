@@ -115,7 +115,14 @@ impl Drop for ServerProcess {
 
 /// One HTTP/1.1 request over a fresh connection: the status and the JSON body (`Null` when the
 /// body is not JSON). `None` when the connection failed or broke (a server that died).
-pub async fn try_request(addr: &str, method: &str, path: &str, key: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Option<(u16, Value)> {
+pub async fn try_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
     let body = body.map(Value::to_string).unwrap_or_default();
     let authorization = format!("Bearer {key}");
     let mut all = vec![("Authorization", authorization.as_str())];

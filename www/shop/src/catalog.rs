@@ -38,17 +38,33 @@ pub fn price(items: &[CartLine]) -> ShopResult<(i64, Vec<LineItem>)> {
     }
     let mut lines = Vec::new();
     for (i, line) in items.iter().enumerate() {
-        let product = CATALOG.iter().find(|p| p.sku == line.sku).ok_or_else(|| ShopError::validation(&format!("items[{i}].sku"), "no such product"))?;
+        let product = CATALOG
+            .iter()
+            .find(|p| p.sku == line.sku)
+            .ok_or_else(|| ShopError::validation(&format!("items[{i}].sku"), "no such product"))?;
         if !(1..=99).contains(&line.quantity) {
             return Err(ShopError::validation(&format!("items[{i}].quantity"), "quantity must be 1 to 99"));
         }
-        lines.push(LineItem { name: product.name.into(), unit_amount_cents: MinorUnits(product.unit_amount_cents), quantity: line.quantity, description: Some(product.description.into()) });
+        lines.push(LineItem {
+            name: product.name.into(),
+            unit_amount_cents: MinorUnits(product.unit_amount_cents),
+            quantity: line.quantity,
+            description: Some(product.description.into()),
+        });
     }
     Ok((total(&lines), lines))
 }
 
 pub fn kiosk_order() -> (i64, Vec<LineItem>) {
-    let lines: Vec<LineItem> = KIOSK_ORDER.iter().map(|(name, cents, quantity)| LineItem { name: (*name).into(), unit_amount_cents: MinorUnits(*cents), quantity: *quantity, description: None }).collect();
+    let lines: Vec<LineItem> = KIOSK_ORDER
+        .iter()
+        .map(|(name, cents, quantity)| LineItem {
+            name: (*name).into(),
+            unit_amount_cents: MinorUnits(*cents),
+            quantity: *quantity,
+            description: None,
+        })
+        .collect();
     (total(&lines), lines)
 }
 

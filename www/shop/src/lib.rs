@@ -6,8 +6,8 @@
 //! they embed comes from Kassa's.
 
 pub mod catalog;
-pub mod error;
 pub mod client;
+pub mod error;
 mod shopper;
 
 use std::collections::HashMap;
@@ -30,8 +30,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use tower_http::services::ServeDir;
 
 use crate::catalog::{price, CartLine, CATALOG, CURRENCY};
-use crate::error::{ShopError, ShopResult};
 use crate::client::Kassa;
+use crate::error::{ShopError, ShopResult};
 
 /// Kiosk intents per second from one address (a burst of twice that is let through).
 const KIOSK_INTENTS_PER_SECOND: f64 = 2.0;
@@ -94,7 +94,8 @@ fn explain(e: ShopError) -> Box<dyn std::error::Error + Send + Sync> {
 
 /// Deletes what the previous run made, if Kassa still has it.
 async fn retire(kassa: &Kassa, db: &SqlitePool, setting: &str, collection: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let previous: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(setting).fetch_optional(db).await?;
+    let previous: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(setting).fetch_optional(db).await?;
     if let Some(id) = previous {
         match kassa.delete(&format!("{collection}/{id}")).await {
             Ok(_) => {}
@@ -106,7 +107,11 @@ async fn retire(kassa: &Kassa, db: &SqlitePool, setting: &str, collection: &str)
 }
 
 async fn remember(db: &SqlitePool, name: &str, value: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value").bind(name).bind(value).execute(db).await?;
+    sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+        .bind(name)
+        .bind(value)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -145,7 +150,10 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> ShopResult<T> {
 }
 
 async fn config(State(shop): State<Arc<Shop>>) -> Json<Value> {
-    let catalog: Vec<Value> = CATALOG.iter().map(|p| json!({ "sku": p.sku, "name": p.name, "description": p.description, "unitAmountCents": p.unit_amount_cents })).collect();
+    let catalog: Vec<Value> = CATALOG
+        .iter()
+        .map(|p| json!({ "sku": p.sku, "name": p.name, "description": p.description, "unitAmountCents": p.unit_amount_cents }))
+        .collect();
     Json(json!({ "publishableKey": shop.publishable_key, "kassaUrl": shop.kassa.base, "currency": CURRENCY, "catalog": catalog }))
 }
 
@@ -169,7 +177,11 @@ async fn checkout(State(shop): State<Arc<Shop>>, headers: HeaderMap, bytes: Byte
     let order = json!({ "currency": CURRENCY, "lineItems": line_items, "customerId": session.as_ref().map(|s| &s.customer_id) });
     let order = shop.kassa.post("/orders", &order).await?;
     let order_id = str_of(&order["id"]).to_owned();
-    sqlx::query("INSERT INTO shop_orders (order_id, status, created_at) VALUES ($1, 'awaiting_payment', $2)").bind(&order_id).bind(now_ms()).execute(&shop.db).await?;
+    sqlx::query("INSERT INTO shop_orders (order_id, status, created_at) VALUES ($1, 'awaiting_payment', $2)")
+        .bind(&order_id)
+        .bind(now_ms())
+        .execute(&shop.db)
+        .await?;
     // The intent carries the order's balance, its line items and its customer.
     let intent = shop.kassa.post(&format!("/orders/{order_id}/payment-intent"), &json!({})).await?;
     let mut response = Json(json!({
@@ -214,7 +226,8 @@ async fn update(State(shop): State<Arc<Shop>>, bytes: Bytes) -> ShopResult<Json<
 async fn payment(State(shop): State<Arc<Shop>>, Path(id): Path<String>) -> ShopResult<Json<Value>> {
     let id: kassa::id::PaymentIntentId = id.parse().map_err(|_| ShopError::not_found("payment intent"))?;
     let found = shop.kassa.get(&format!("/payments/transactions/{id}")).await?;
-    let IntentWithHistory { intent, transactions } = serde_json::from_value::<IntentWithHistory>(found).map_err(|e| ShopError::upstream(format!("Kassa's payment did not read: {e}")))?;
+    let IntentWithHistory { intent, transactions } = serde_json::from_value::<IntentWithHistory>(found)
+        .map_err(|e| ShopError::upstream(format!("Kassa's payment did not read: {e}")))?;
     let authorizations = transactions.iter().filter(|t| t.kind == TransactionType::Authorize);
     Ok(Json(json!({
         "status": intent.status,
@@ -230,7 +243,9 @@ async fn payment(State(shop): State<Arc<Shop>>, Path(id): Path<String>) -> ShopR
 /// has handled, and marks its order paid on `order.paid`.
 async fn webhook(State(shop): State<Arc<Shop>>, headers: HeaderMap, bytes: Bytes) -> Response {
     let signature = headers.get("kassa-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if let Err(e) = kassa::webhook::verify(&bytes, signature, &shop.webhook_secret, now_ms() / 1000, kassa::webhook::DEFAULT_TOLERANCE_SECONDS) {
+    if let Err(e) =
+        kassa::webhook::verify(&bytes, signature, &shop.webhook_secret, now_ms() / 1000, kassa::webhook::DEFAULT_TOLERANCE_SECONDS)
+    {
         return (StatusCode::BAD_REQUEST, Json(json!({ "received": false, "reason": e.code() }))).into_response();
     }
     let Ok(event) = serde_json::from_slice::<kassa::api::Event>(&bytes) else {
@@ -247,7 +262,13 @@ async fn webhook(State(shop): State<Arc<Shop>>, headers: HeaderMap, bytes: Bytes
 async fn handle(shop: &Shop, event: &kassa::api::Event) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let mut tx = shop.db.begin().await?;
-    let first = sqlx::query("INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(event.id.as_str()).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+    let first = sqlx::query("INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(event.id.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
     if first && event.kind == "order.paid" {
         sqlx::query("UPDATE shop_orders SET status = 'paid', paid_at = $1 WHERE order_id = $2")
             .bind(&event.created_at)
@@ -261,7 +282,8 @@ async fn handle(shop: &Shop, event: &kassa::api::Event) -> Result<bool, sqlx::Er
 
 /// `GET /demo/api/orders/{id}`: the shop's own record of an order.
 async fn shop_order(State(shop): State<Arc<Shop>>, Path(id): Path<String>) -> ShopResult<Json<Value>> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT status, paid_at FROM shop_orders WHERE order_id = $1").bind(&id).fetch_optional(&shop.db).await?;
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, paid_at FROM shop_orders WHERE order_id = $1").bind(&id).fetch_optional(&shop.db).await?;
     let (status, paid_at) = row.ok_or_else(|| ShopError::not_found("order"))?;
     Ok(Json(json!({ "orderId": id, "status": status, "paidAt": paid_at })))
 }

@@ -33,7 +33,12 @@ pub fn cookie(shop: &Shop, customer: &CustomerId) -> String {
 /// The customer this browser's signed cookie names, if it carries a good one.
 fn named_by_cookie(shop: &Shop, headers: &HeaderMap) -> Option<CustomerId> {
     let prefix = format!("{SHOPPER_COOKIE}=");
-    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_owned))?;
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_owned))?;
     let (id, _) = cookie.split_once('.')?;
     let customer: CustomerId = id.parse().ok()?;
     bool::from(sign(shop, &customer).as_bytes().ct_eq(cookie.as_bytes())).then_some(customer)

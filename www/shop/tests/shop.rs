@@ -30,7 +30,9 @@ fn server_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("KASSA_SERVER_BIN") {
         return bin.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let bin = target.join("debug/kassa-server");
     assert!(bin.is_file(), "{} is missing: build it with `cargo build -p kassa-server`", bin.display());
     bin
@@ -101,7 +103,8 @@ fn now() -> i64 {
 async fn prices_come_from_the_catalog_and_the_webhook_marks_the_order_paid_once() {
     let (kassa, dir) = (start_kassa(), tempfile::tempdir().unwrap());
     let (shop, router) = shop_on(&kassa, &dir).await;
-    let (status, cart, _) = call(&router, "POST", "/demo/api/checkout", &[], &json!({ "items": [{ "sku": "mug", "quantity": 2 }] }).to_string()).await;
+    let (status, cart, _) =
+        call(&router, "POST", "/demo/api/checkout", &[], &json!({ "items": [{ "sku": "mug", "quantity": 2 }] }).to_string()).await;
     assert_eq!(status, 200, "{cart}");
     assert_eq!(cart["amountCents"], 2800);
     let order_id = cart["orderId"].as_str().unwrap().to_owned();
@@ -112,7 +115,8 @@ async fn prices_come_from_the_catalog_and_the_webhook_marks_the_order_paid_once(
     assert_eq!((intent["amountCents"].as_i64(), intent["orderId"].as_str()), (Some(2800), Some(order_id.as_str())));
     let (_, shop_order, _) = call(&router, "GET", &format!("/demo/api/orders/{order_id}"), &[], "").await;
     assert_eq!(shop_order["status"], "awaiting_payment");
-    let (status, refused, _) = call(&router, "POST", "/demo/api/checkout", &[], &json!({ "items": [{ "sku": "gold-bar", "quantity": 1 }] }).to_string()).await;
+    let (status, refused, _) =
+        call(&router, "POST", "/demo/api/checkout", &[], &json!({ "items": [{ "sku": "gold-bar", "quantity": 1 }] }).to_string()).await;
     assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")), "no such product");
     let (status, refused, _) = call(&router, "POST", "/demo/api/checkout", &[], "{").await;
     assert_eq!((status, refused["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
@@ -140,7 +144,8 @@ async fn prices_come_from_the_catalog_and_the_webhook_marks_the_order_paid_once(
 async fn a_changed_cart_moves_the_order_and_the_intent_for_whoever_holds_the_client_secret() {
     let (kassa, dir) = (start_kassa(), tempfile::tempdir().unwrap());
     let (_shop, router) = shop_on(&kassa, &dir).await;
-    let (_, cart, _) = call(&router, "POST", "/demo/api/checkout", &[], &json!({ "items": [{ "sku": "mug", "quantity": 1 }] }).to_string()).await;
+    let (_, cart, _) =
+        call(&router, "POST", "/demo/api/checkout", &[], &json!({ "items": [{ "sku": "mug", "quantity": 1 }] }).to_string()).await;
     let (secret, order_id) = (cart["clientSecret"].as_str().unwrap().to_owned(), cart["orderId"].as_str().unwrap().to_owned());
     let intent_id = secret.split("_secret_").next().unwrap().to_owned();
     // A made-up secret for the same intent changes nothing.
@@ -148,7 +153,8 @@ async fn a_changed_cart_moves_the_order_and_the_intent_for_whoever_holds_the_cli
     let (status, _, _) = call(&router, "POST", "/demo/api/checkout/update", &[], &forged).await;
     assert!(status == 401 || status == 404, "{status}");
     assert_eq!(kassa_get(&kassa, &format!("/payments/intents/{intent_id}")).await["amountCents"], 1400);
-    let update = json!({ "clientSecret": secret, "items": [{ "sku": "mug", "quantity": 1 }, { "sku": "stickers", "quantity": 2 }] }).to_string();
+    let update =
+        json!({ "clientSecret": secret, "items": [{ "sku": "mug", "quantity": 1 }, { "sku": "stickers", "quantity": 2 }] }).to_string();
     let (status, answer, _) = call(&router, "POST", "/demo/api/checkout/update", &[], &update).await;
     assert_eq!((status, answer["amountCents"].as_i64()), (200, Some(2300)), "{answer}");
     assert_eq!(kassa_get(&kassa, &format!("/payments/intents/{intent_id}")).await["amountCents"], 2300);
@@ -217,6 +223,11 @@ async fn a_second_run_retires_the_first_runs_key_and_endpoint() {
     let endpoints = kassa_get(&kassa, "/webhook-endpoints").await;
     assert_eq!(endpoints.as_array().unwrap().len(), 1, "{endpoints}");
     let keys = kassa_get(&kassa, "/api-keys").await;
-    let publishable = keys.as_array().unwrap().iter().filter(|k| k["kind"] == "publishable" && k["name"] == "Demo shop pages" && k["revokedAt"].is_null()).count();
+    let publishable = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kind"] == "publishable" && k["name"] == "Demo shop pages" && k["revokedAt"].is_null())
+        .count();
     assert_eq!(publishable, 1, "{keys}");
 }

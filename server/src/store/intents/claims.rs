@@ -6,7 +6,14 @@ use super::record::*;
 /// Claims a browser confirmation: `requires_payment_method` → `processing`, held by `op`, with the
 /// card, choices and processor of this attempt, if the intent is still as it was read (same
 /// amount, nothing running, attempts left).
-pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, read_amount: i64, op: &str, max_failed: i64) -> Result<bool, sqlx::Error> {
+pub async fn claim_confirm(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    intent: &IntentRecord,
+    read_amount: i64,
+    op: &str,
+    max_failed: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE payment_intents SET
             status = 'processing', pending_operation = $1, payment_method_type = $2, card_brand = $3,
@@ -45,7 +52,14 @@ pub async fn claim_confirm(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRe
 
 /// Claims the completion of an open 3-D Secure challenge: `requires_action` → `processing`, for
 /// the one request whose session matches while it is open.
-pub async fn claim_challenge(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, session_hash: &str, op: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn claim_challenge(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    id: &PaymentIntentId,
+    session_hash: &str,
+    op: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE payment_intents SET status = 'processing', pending_operation = $1, updated_at = $2
          WHERE merchant_id = $3 AND id = $4 AND status = 'requires_action'
@@ -116,14 +130,21 @@ pub async fn claim_hold(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId
 
 /// Records the processor's reference for the payment an operation opened, while that operation
 /// still holds the intent.
-pub async fn set_reference(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, op: &str, reference: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE payment_intents SET provider_reference = $1 WHERE merchant_id = $2 AND id = $3 AND pending_operation = $4")
-        .bind(reference)
-        .bind(merchant)
-        .bind(id)
-        .bind(op)
-        .execute(&mut *tx)
-        .await?;
+pub async fn set_reference(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    id: &PaymentIntentId,
+    op: &str,
+    reference: &str,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE payment_intents SET provider_reference = $1 WHERE merchant_id = $2 AND id = $3 AND pending_operation = $4")
+            .bind(reference)
+            .bind(merchant)
+            .bind(id)
+            .bind(op)
+            .execute(&mut *tx)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -161,7 +182,13 @@ pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRec
 }
 
 /// Declined or error → resolved, with how it was resolved.
-pub async fn mark_resolved(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, resolution: &Resolution, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn mark_resolved(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    id: &PaymentIntentId,
+    resolution: &Resolution,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE payment_intents SET status = 'resolved', resolution = $1, updated_at = $2
          WHERE merchant_id = $3 AND id = $4 AND status IN ('declined', 'error') AND pending_operation IS NULL",

@@ -74,7 +74,12 @@ pub async fn authorized_amount(store: &Store, merchant: &MerchantId, intent: &Pa
 
 /// What the history holds of the refund `reference`: the amount it recorded as refunded (none when
 /// it never was), and whether its failure was recorded since.
-pub async fn refund_history(tx: &mut Tx, merchant: &MerchantId, intent: &PaymentIntentId, reference: &str) -> Result<(Option<i64>, bool), sqlx::Error> {
+pub async fn refund_history(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    intent: &PaymentIntentId,
+    reference: &str,
+) -> Result<(Option<i64>, bool), sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT status, amount_cents FROM transactions WHERE merchant_id = $1 AND intent_id = $2 AND kind = 'refund' AND provider_reference = $3",
     )
@@ -105,10 +110,8 @@ pub async fn list_transactions(store: &Store, merchant: &MerchantId, intent: &Pa
             let currency: String = row.try_get("currency")?;
             Ok(Transaction {
                 id: row.try_get("id")?,
-                kind: serde_json::from_value(Value::String(kind.clone()))
-                    .map_err(|_| decode_error("transactions.kind", &kind))?,
-                status: serde_json::from_value(Value::String(status.clone()))
-                    .map_err(|_| decode_error("transactions.status", &status))?,
+                kind: serde_json::from_value(Value::String(kind.clone())).map_err(|_| decode_error("transactions.kind", &kind))?,
+                status: serde_json::from_value(Value::String(status.clone())).map_err(|_| decode_error("transactions.status", &status))?,
                 amount_cents: row.try_get::<i64, _>("amount_cents")?.into(),
                 currency: currency.parse().map_err(|_| decode_error("transactions.currency", &currency))?,
                 provider_reference: row.try_get("provider_reference")?,

@@ -2,11 +2,11 @@
 //! history and the search.
 
 mod claims;
-mod record;
 mod history;
+mod record;
 mod search;
 
 pub use claims::*;
-pub use record::*;
 pub use history::*;
+pub use record::*;
 pub use search::*;

@@ -1,8 +1,8 @@
 //! A payment intent as stored: the record, its row, and reading and writing it whole.
 
 pub(super) use kassa::api::{
-    CaptureMethod, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Resolution, Transaction,
-    TransactionStatus, TransactionType,
+    CaptureMethod, IntentStatus, LastError, LineItem, NextAction, PaymentIntent, Resolution, Transaction, TransactionStatus,
+    TransactionType,
 };
 pub(super) use kassa::card::CardBrand;
 pub(super) use kassa::id::{MerchantId, OrderId, PaymentIntentId, TransactionId};
@@ -11,11 +11,11 @@ pub(super) use serde_json::{Map, Value};
 
 pub(super) use sqlx::Row;
 
-pub(super) use crate::store::DbRow;
+pub(super) use crate::clock::format_ms;
 pub(super) use crate::store::merchants::decode_error;
 pub use crate::store::processors::MadeWith;
+pub(super) use crate::store::DbRow;
 pub(super) use crate::store::{Backend, SqlBuilder, Store, Tx};
-pub(super) use crate::clock::format_ms;
 
 /// A payment intent as stored, including what never leaves the server (the processor's token
 /// for the card, the card fingerprint).
@@ -287,9 +287,7 @@ pub(super) fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> 
             other => return Err(decode_error("capture_method", other)),
         },
         payment_method_type: row.try_get("payment_method_type")?,
-        card_brand: brand
-            .map(|b| b.parse().map_err(|_| decode_error("card_brand", &b)))
-            .transpose()?,
+        card_brand: brand.map(|b| b.parse().map_err(|_| decode_error("card_brand", &b))).transpose()?,
         card_last4: row.try_get("card_last4")?,
         card_fingerprint: row.try_get("card_fingerprint")?,
         card_exp_month: row.try_get::<Option<i64>, _>("card_exp_month")?.map(|m| m as u32),
@@ -332,7 +330,9 @@ pub async fn find(store: &Store, merchant: &MerchantId, id: &PaymentIntentId) ->
 
 /// The intent of `merchant` whose payment the processor knows by `reference`.
 pub async fn find_by_reference(store: &Store, merchant: &MerchantId, reference: &str) -> Result<Option<IntentRecord>, sqlx::Error> {
-    let sql = format!("SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND provider_reference = $2 ORDER BY seq DESC LIMIT 1");
+    let sql = format!(
+        "SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 AND provider_reference = $2 ORDER BY seq DESC LIMIT 1"
+    );
     let row = sqlx::query(&sql).bind(merchant).bind(reference).fetch_optional(store.reader()).await?;
     row.as_ref().map(intent_from_row).transpose()
 }

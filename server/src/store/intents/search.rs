@@ -28,7 +28,11 @@ pub async fn list(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Resu
     sql.text(merchant);
     push_filters(&mut sql, q);
     if let Some(after) = &q.after {
-        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ").text(merchant).push(" AND id = ").text(after).push(")");
+        sql.push(" AND seq < (SELECT seq FROM payment_intents WHERE merchant_id = ")
+            .text(merchant)
+            .push(" AND id = ")
+            .text(after)
+            .push(")");
     }
     sql.push(" ORDER BY seq DESC LIMIT ").int(i64::from(q.limit) + 1);
     let rows = sql.query().fetch_all(store.reader()).await?;
