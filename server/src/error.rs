@@ -25,6 +25,12 @@ impl ApiError {
         self
     }
 
+    /// The same error, saying `message`.
+    pub fn with_message(mut self, message: impl Into<String>) -> ApiError {
+        self.message = message.into();
+        self
+    }
+
     /// A bad field: the message says what is wrong, `details.field` names the field.
     pub fn validation(field: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::ValidationError, message).with_details(json!({ "field": field }))
@@ -57,8 +63,12 @@ impl ApiError {
 
     /// The body exactly as sent.
     pub fn body_bytes(&self) -> Vec<u8> {
-        let envelope = ErrorEnvelope { error: ErrorBody { code: self.code, message: self.message.clone(), details: self.details.clone() } };
-        serde_json::to_vec(&envelope).unwrap_or_default()
+        serde_json::to_vec(&ErrorEnvelope { error: self.body() }).unwrap_or_default()
+    }
+
+    /// What the caller is told: code, message and details (never the cause).
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { code: self.code, message: self.message.clone(), details: self.details.clone() }
     }
 }
 

@@ -67,3 +67,11 @@ from_random!(
     kassa::id::DeliveryId,
     kassa::id::UserId
 );
+
+/// The id of the card saved from single-use token `token`: the token's own characters under the
+/// saved card's prefix (`tok_X` → `pm_X`), so that a card keeps one id from being tokenized to
+/// being saved, as a Stripe PaymentMethod does when it is attached to a customer.
+pub fn saved_from(token: &kassa::id::TokenId) -> kassa::id::PaymentMethodId {
+    let rest = token.as_str().strip_prefix(kassa::id::TokenId::PREFIX).unwrap_or_default();
+    format!("{}{rest}", kassa::id::PaymentMethodId::PREFIX).parse().expect("a token's characters make a payment method id")
+}

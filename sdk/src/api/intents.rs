@@ -76,6 +76,9 @@ pub struct UpdateIntentRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Map<String, Value>>,
+    /// The shop's own reference; an empty string removes it.
+    #[serde(default)]
+    pub reference: Option<String>,
     #[serde(default)]
     pub client_request_id: Option<String>,
 }

@@ -94,6 +94,7 @@ fn new_record(spec: NewIntent, now: i64) -> IntentRecord {
         failed_attempts: 0,
         frame_ancestors: None,
         made_with: None,
+        payment_method_id: None,
     }
 }
 
@@ -416,10 +417,13 @@ pub async fn update_intent(ctx: Ctx<'_>, id: PaymentIntentId, req: kassa::api::U
     if let Some(metadata) = &req.metadata {
         check_metadata(metadata)?;
     }
+    let reference = req.reference.map(|r| Some(r).filter(|r| !r.is_empty()));
+    check_text("reference", reference.as_ref().and_then(Option::as_ref))?;
     let mut intent = load(&ctx, &id).await?;
     if intent.status != IntentStatus::RequiresPaymentMethod {
         return Err(refused(&intent, "changed", "requires_payment_method"));
     }
+    intent.reference = reference.unwrap_or(intent.reference);
     intent.amount_cents = req.amount_cents.map_or(intent.amount_cents, MinorUnits::get);
     intent.line_items = req.line_items.unwrap_or(intent.line_items);
     intent.metadata = req.metadata.unwrap_or(intent.metadata);

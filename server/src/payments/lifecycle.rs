@@ -21,7 +21,7 @@ async fn claim_change(ctx: &Ctx<'_>, intent: &IntentRecord, plan: Plan, hold: Op
     operation::claim(ctx, &op, move |tx| {
         Box::pin(async move {
             let won = match (hold, &plan) {
-                (_, Plan::Refund { amount_cents }) => intents::reserve_refund(tx, &merchant, &id, *amount_cents).await?,
+                (_, Plan::Refund { amount_cents, .. }) => intents::reserve_refund(tx, &merchant, &id, *amount_cents).await?,
                 (Some(hold), _) => intents::claim_hold(tx, &merchant, &id, hold, &op_id).await?,
                 (None, _) => false,
             };
@@ -86,6 +86,37 @@ pub async fn void(ctx: Ctx<'_>, req: VoidRequest) -> ApiResult<Recorded> {
     run(&ctx, op, processor.as_ref(), &intent).await
 }
 
+/// Cancels a payment: an authorization is released (a void); one not paid yet — waiting for a
+/// card, for its 3-D Secure check, or declined — is closed, so that nobody can pay it any more. A
+/// captured payment is refunded, not canceled.
+pub async fn cancel(ctx: Ctx<'_>, id: PaymentIntentId) -> ApiResult<Recorded> {
+    let intent = load(&ctx, &id).await?;
+    match intent.status {
+        IntentStatus::Authorized => return void(ctx, VoidRequest { payment_intent_id: id, client_request_id: None }).await,
+        IntentStatus::RequiresPaymentMethod | IntentStatus::RequiresAction | IntentStatus::Declined | IntentStatus::Error
+            if intent.pending_operation.is_none() => {}
+        _ => return Err(operation::busy_or(&intent, refused(&intent, "canceled", "unpaid or authorized"))),
+    }
+    let now = now_ms();
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    let before = intent.status;
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if !intents::cancel_unpaid(tx, &merchant, &id, now).await? {
+                    return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
+                }
+                let canceled = intents::find_in(tx, &merchant, &id).await?;
+                crate::orders::intent_changed(tx, &merchant, Some((before, canceled.refunded_amount_cents)), &canceled, now).await?;
+                let response = Recorded::ok(&Data { data: canceled.to_api() });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
 /// `POST /payments/refund`: partial and repeated refunds, never past the captured amount (refunds
 /// still running count).
 pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
@@ -106,7 +137,7 @@ pub async fn refund(ctx: Ctx<'_>, req: RefundRequest) -> ApiResult<Recorded> {
         return Err(exceeds(left));
     }
     let processor = ctx.state.processor_of_payment(ctx.merchant, intent.made_with).await?;
-    let plan = Plan::Refund { amount_cents: amount };
+    let plan = Plan::Refund { amount_cents: amount, reason: req.reason.clone() };
     let op = match claim_change(&ctx, &intent, plan, None, exceeds(left)).await {
         Err(e) if e.code == kassa::ErrorCode::InvalidState => {
             // Another refund took what was left first: say how much is left now.

@@ -13,7 +13,7 @@ mod sources;
 pub mod three_ds;
 
 pub use charge::{charge, confirm, create_intent, create_token, intent_for_client, retry, update_intent};
-pub use lifecycle::{adjust_tip, capture, refund, resolve, void};
+pub use lifecycle::{adjust_tip, cancel, capture, refund, resolve, void};
 pub use operation::{reconcile, retry_unsent, spawn_reconciler};
 
 pub use context::{hash_secret, secret_matches, Ctx, MAX_AMOUNT_CENTS, MAX_TEXT};

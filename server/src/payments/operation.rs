@@ -71,6 +71,9 @@ pub enum Plan {
     },
     Refund {
         amount_cents: i64,
+        /// Why, as the caller said it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     Tip {
         tip_cents: i64,
@@ -91,7 +94,7 @@ impl Plan {
 
     fn amount(&self) -> i64 {
         match self {
-            Plan::Capture { amount_cents } | Plan::Void { amount_cents } | Plan::Refund { amount_cents } => *amount_cents,
+            Plan::Capture { amount_cents } | Plan::Void { amount_cents } | Plan::Refund { amount_cents, .. } => *amount_cents,
             Plan::Tip { tip_cents } => *tip_cents,
             Plan::Authorize { .. } | Plan::ThreeDs { .. } => 0,
         }
@@ -274,12 +277,12 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                 let mut steps = Vec::new();
                 let error = apply(&op.plan, &answer, &mut intent, &mut steps);
                 match op.plan {
-                    Plan::Refund { amount_cents } => intent.refund_reserved_cents -= amount_cents,
+                    Plan::Refund { amount_cents, .. } => intent.refund_reserved_cents -= amount_cents,
                     _ if intent.pending_operation.as_deref() == Some(op.id.as_str()) => intent.pending_operation = None,
                     _ => {}
                 }
                 intents::save(tx, &op.merchant, &intent).await?;
-                record_steps(tx, &op.merchant, &intent, &steps, op.actor.as_deref(), now).await?;
+                record_steps(tx, &op.merchant, &intent, &steps, op.actor.as_deref(), &op.id, now).await?;
                 save_card_if_asked(tx, &op.merchant, &intent, now).await?;
                 crate::orders::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now).await?;
                 if let Plan::Authorize { retry_of: Some(original), .. } = &op.plan {
@@ -392,7 +395,7 @@ fn apply(plan: &Plan, answer: &Answer, intent: &mut IntentRecord, steps: &mut Ve
         Plan::Void { amount_cents } => lifecycle(intent, steps, TransactionType::Void, *amount_cents, single(answer), |i| {
             i.status = IntentStatus::Voided;
         }),
-        Plan::Refund { amount_cents } => lifecycle(intent, steps, TransactionType::Refund, *amount_cents, single(answer), |i| {
+        Plan::Refund { amount_cents, .. } => lifecycle(intent, steps, TransactionType::Refund, *amount_cents, single(answer), |i| {
             i.refunded_amount_cents += amount_cents;
             i.status =
                 if i.refunded_amount_cents == i.captured_amount_cents { IntentStatus::Refunded } else { IntentStatus::PartiallyRefunded };
@@ -610,7 +613,7 @@ pub async fn retry_unsent(
                         }
                         original_held
                     }
-                    Plan::Refund { amount_cents } => intents::reserve_refund(tx, &op.merchant, &op.intent_id, *amount_cents).await?,
+                    Plan::Refund { amount_cents, .. } => intents::reserve_refund(tx, &op.merchant, &op.intent_id, *amount_cents).await?,
                     Plan::Capture { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Capture, &op.id).await?,
                     Plan::Void { .. } => intents::claim_hold(tx, &op.merchant, &op.intent_id, intents::Hold::Void, &op.id).await?,
                     Plan::Tip { .. } => {
@@ -663,7 +666,7 @@ pub(super) async fn change(
     match op.plan {
         Plan::Capture { amount_cents } => within(limit, processor.capture(reference, amount_cents, &key)).await,
         Plan::Void { .. } => within(limit, processor.void(reference, &key)).await,
-        Plan::Refund { amount_cents } => within(limit, processor.refund(reference, amount_cents, &key)).await,
+        Plan::Refund { amount_cents, .. } => within(limit, processor.refund(reference, amount_cents, &key)).await,
         Plan::Tip { tip_cents } => {
             // A tip is measured against what the card was authorized for.
             let authorized = match intents::authorized_amount(&state.store, &op.merchant, &op.intent_id).await {

@@ -139,6 +139,7 @@ pub(crate) async fn record_steps(
     intent: &IntentRecord,
     steps: &[Step],
     actor: Option<&str>,
+    operation: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     for step in steps {
@@ -152,6 +153,7 @@ pub(crate) async fn record_steps(
             response_code: &step.code,
             response_text: &step.text,
             created_by: actor,
+            operation_id: Some(operation),
         };
         intents::insert_transaction(tx, merchant, &call, now).await?;
     }

@@ -193,6 +193,7 @@ async fn refund_outcome(
                     response_code: "refund_failed",
                     response_text: &reason,
                     created_by: None,
+                    operation_id: None,
                 };
                 intents::insert_transaction(tx, &merchant, &call, now).await?;
                 crate::orders::intent_changed(tx, &merchant, Some((before.status, before.refunded_amount_cents)), &after, now).await?;

@@ -72,6 +72,12 @@ impl Source {
         }
         intent.payment_method_type = Some("card".into());
         intent.processor_token = Some(self.processor_token().to_owned());
+        intent.payment_method_id = match self {
+            Source::Token(token) => Some(token.id.to_string()),
+            Source::Saved(saved) => Some(saved.method.id.to_string()),
+            Source::Card { .. } => None,
+            Source::Original(original) => original.payment_method_id.clone(),
+        };
     }
 
     pub(super) fn spent_token(&self) -> Option<TokenId> {
@@ -145,8 +151,10 @@ pub(crate) async fn save_card_if_asked(tx: &mut Tx, merchant: &MerchantId, inten
     if !(paid && intent.save_card) {
         return Ok(());
     }
+    // A card paid for with a token keeps the token's id as a saved card.
+    let token: Option<TokenId> = intent.payment_method_id.as_deref().and_then(|id| id.parse().ok());
     let method = kassa::api::SavedPaymentMethod {
-        id: ids::new(),
+        id: token.as_ref().map_or_else(ids::new, ids::saved_from),
         customer_id: customer,
         kind: "card".into(),
         card,

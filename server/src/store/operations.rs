@@ -150,3 +150,74 @@ pub async fn find_pending(store: &Store, merchant: &MerchantId, id: &str) -> Res
     let row = sqlx::query(&sql).bind(merchant).bind(id).fetch_optional(store.reader()).await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// An operation with how it stands: `pending`, `settled` or `unsent`.
+#[derive(Debug, Clone)]
+pub struct OperationState {
+    pub op: OperationRow,
+    pub state: String,
+}
+
+fn with_state(row: &super::DbRow) -> Result<OperationState, sqlx::Error> {
+    Ok(OperationState { op: from_row(row)?, state: row.try_get("state")? })
+}
+
+/// One operation of `merchant`'s of `kind`, however it stands.
+pub async fn find(store: &Store, merchant: &MerchantId, kind: &str, id: &str) -> Result<Option<OperationState>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS}, state FROM payment_operations WHERE merchant_id = $1 AND id = $2 AND kind = $3");
+    let row = sqlx::query(&sql).bind(merchant).bind(id).bind(kind).fetch_optional(store.reader()).await?;
+    row.as_ref().map(with_state).transpose()
+}
+
+/// The latest operation of `kind` that one request (its key's `scope`, and the key) claimed.
+pub async fn of_request(
+    store: &Store,
+    merchant: &MerchantId,
+    kind: &str,
+    scope: &str,
+    key: &str,
+) -> Result<Option<OperationState>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS}, state FROM payment_operations
+         WHERE merchant_id = $1 AND api_key_id = $2 AND idempotency_key = $3 AND kind = $4
+         ORDER BY seq DESC LIMIT 1"
+    );
+    let row = sqlx::query(&sql).bind(merchant).bind(scope).bind(key).bind(kind).fetch_optional(store.reader()).await?;
+    row.as_ref().map(with_state).transpose()
+}
+
+/// A page of `merchant`'s operations of `kind` (of one intent, if given), newest first; `after`
+/// and `before` are operation ids bounding the page. Whether more follow.
+pub async fn list(
+    store: &Store,
+    merchant: &MerchantId,
+    kind: &str,
+    intent: Option<&PaymentIntentId>,
+    after: Option<&str>,
+    before: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<OperationState>, bool), sqlx::Error> {
+    let mut sql = super::SqlBuilder::new(&format!("SELECT {COLUMNS}, state FROM payment_operations WHERE merchant_id = "));
+    sql.text(merchant).push(" AND kind = ").text(kind);
+    if let Some(intent) = intent {
+        sql.push(" AND intent_id = ").text(intent);
+    }
+    for (bound, op) in [(after, "<"), (before, ">")] {
+        if let Some(id) = bound {
+            sql.push(&format!(" AND seq {op} (SELECT seq FROM payment_operations WHERE merchant_id = "))
+                .text(merchant)
+                .push(" AND id = ")
+                .text(id)
+                .push(")");
+        }
+    }
+    let newest_first = before.is_none();
+    sql.push(if newest_first { " ORDER BY seq DESC LIMIT " } else { " ORDER BY seq ASC LIMIT " }).int(i64::from(limit) + 1);
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    let has_more = rows.len() > limit as usize;
+    let mut ops = rows.iter().take(limit as usize).map(with_state).collect::<Result<Vec<_>, _>>()?;
+    if !newest_first {
+        ops.reverse();
+    }
+    Ok((ops, has_more))
+}

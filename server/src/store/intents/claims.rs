@@ -20,7 +20,7 @@ pub async fn claim_confirm(
             card_last4 = $4, card_fingerprint = $5, processor_token = $6, customer_id = $7,
             opener_origin = $8, return_url = $9, save_card = $10, updated_at = $11,
             card_exp_month = $12, card_exp_year = $13, tip_cents = $14, frame_ancestors = $19,
-            processor = $20, processor_version = $21
+            processor = $20, processor_version = $21, payment_method_id = $22
          WHERE merchant_id = $15 AND id = $16 AND status = 'requires_payment_method'
            AND pending_operation IS NULL AND amount_cents = $17 AND failed_attempts < $18",
     )
@@ -45,6 +45,7 @@ pub async fn claim_confirm(
     .bind(&intent.frame_ancestors)
     .bind(intent.made_with.map(|m| m.kind.as_str()))
     .bind(intent.made_with.and_then(|m| m.version))
+    .bind(&intent.payment_method_id)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -167,7 +168,7 @@ pub async fn reserve_refund(tx: &mut Tx, merchant: &MerchantId, id: &PaymentInte
 /// Writes new terms (amount, line items, metadata) of an intent still waiting for a card.
 pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE payment_intents SET amount_cents = $1, line_items = $2, metadata = $3, updated_at = $4
+        "UPDATE payment_intents SET amount_cents = $1, line_items = $2, metadata = $3, updated_at = $4, reference = $7
          WHERE merchant_id = $5 AND id = $6 AND status = 'requires_payment_method'",
     )
     .bind(intent.amount_cents)
@@ -176,6 +177,7 @@ pub async fn update_terms(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRec
     .bind(intent.updated_at)
     .bind(merchant)
     .bind(&intent.id)
+    .bind(&intent.reference)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -194,6 +196,22 @@ pub async fn mark_resolved(
          WHERE merchant_id = $3 AND id = $4 AND status IN ('declined', 'error') AND pending_operation IS NULL",
     )
     .bind(json(resolution))
+    .bind(now)
+    .bind(merchant)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An intent nobody paid yet → `canceled`: waiting for a card or for its 3-D Secure check, and
+/// nothing running on it.
+pub async fn cancel_unpaid(tx: &mut Tx, merchant: &MerchantId, id: &PaymentIntentId, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE payment_intents SET status = 'canceled', next_action = NULL, three_ds_session_hash = NULL, updated_at = $1
+         WHERE merchant_id = $2 AND id = $3 AND status IN ('requires_payment_method', 'requires_action', 'declined', 'error')
+           AND pending_operation IS NULL",
+    )
     .bind(now)
     .bind(merchant)
     .bind(id)

@@ -74,6 +74,9 @@ pub struct IntentRecord {
     /// The processor (and credentials) the payment was made with, from its first confirmation on;
     /// every later call on it goes there.
     pub made_with: Option<MadeWith>,
+    /// What paid, by id: the single-use token (`tok_…`) or the saved card (`pm_…`); none for a
+    /// card typed into the request itself.
+    pub payment_method_id: Option<String>,
 }
 
 impl IntentRecord {
@@ -137,10 +140,10 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
             metadata, next_action, last_error, created_at, updated_at, client_secret_hash,
             three_ds_session_hash, opener_origin, return_url, save_card, resolution, card_exp_month,
             card_exp_year, pending_operation, refund_reserved_cents, failed_attempts, frame_ancestors,
-            reference, processor, processor_version)
+            reference, processor, processor_version, payment_method_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                  $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34,
-                 $35, $36, $37, $38, $39, $40, $41, $42, $43)",
+                 $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)",
     )
     .bind(&intent.id)
     .bind(merchant)
@@ -185,6 +188,7 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -
     .bind(&intent.reference)
     .bind(intent.made_with.map(|m| m.kind.as_str()))
     .bind(intent.made_with.and_then(|m| m.version))
+    .bind(&intent.payment_method_id)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -202,7 +206,7 @@ pub async fn save(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -> 
             return_url = $17, save_card = $18, updated_at = $19, card_exp_month = $22,
             card_exp_year = $23, tip_cents = $24, refunded_amount_cents = $25,
             pending_operation = $26, refund_reserved_cents = $27, failed_attempts = $28,
-            resolution = $29, amount_cents = $30
+            resolution = $29, amount_cents = $30, payment_method_id = $31
          WHERE merchant_id = $20 AND id = $21",
     )
     .bind(intent.status.as_str())
@@ -235,6 +239,7 @@ pub async fn save(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord) -> 
     .bind(intent.failed_attempts)
     .bind(intent.resolution.as_ref().map(json))
     .bind(intent.amount_cents)
+    .bind(&intent.payment_method_id)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -253,7 +258,7 @@ pub(super) const INTENT_COLUMNS: &str = "seq, id, status, amount_cents, tip_cent
     order_id, customer_id, location_id, terminal_id, line_items, metadata, next_action, last_error,
     created_at, updated_at, client_secret_hash, three_ds_session_hash, opener_origin, return_url,
     save_card, resolution, card_exp_month, card_exp_year, pending_operation, refund_reserved_cents,
-    failed_attempts, frame_ancestors, reference, processor, processor_version";
+    failed_attempts, frame_ancestors, reference, processor, processor_version, payment_method_id";
 
 pub(super) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -319,6 +324,7 @@ pub(super) fn intent_from_row(row: &DbRow) -> Result<IntentRecord, sqlx::Error> 
         failed_attempts: row.try_get("failed_attempts")?,
         frame_ancestors: row.try_get("frame_ancestors")?,
         made_with,
+        payment_method_id: row.try_get("payment_method_id")?,
     })
 }
 

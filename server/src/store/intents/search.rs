@@ -18,6 +18,9 @@ pub struct IntentQuery {
     pub location_id: Option<String>,
     /// Only intents older than this one (the last of the previous page).
     pub after: Option<PaymentIntentId>,
+    /// Only intents newer than this one (the first of the next page): the page is the one just
+    /// before it, still newest first, and `has_more` tells of still newer ones.
+    pub before: Option<PaymentIntentId>,
     pub limit: u32,
 }
 
@@ -34,10 +37,21 @@ pub async fn list(store: &Store, merchant: &MerchantId, q: &IntentQuery) -> Resu
             .text(after)
             .push(")");
     }
-    sql.push(" ORDER BY seq DESC LIMIT ").int(i64::from(q.limit) + 1);
+    if let Some(before) = &q.before {
+        sql.push(" AND seq > (SELECT seq FROM payment_intents WHERE merchant_id = ")
+            .text(merchant)
+            .push(" AND id = ")
+            .text(before)
+            .push(")");
+    }
+    let newest_first = q.before.is_none();
+    sql.push(if newest_first { " ORDER BY seq DESC LIMIT " } else { " ORDER BY seq ASC LIMIT " }).int(i64::from(q.limit) + 1);
     let rows = sql.query().fetch_all(store.reader()).await?;
     let has_more = rows.len() > q.limit as usize;
-    let intents = rows.iter().take(q.limit as usize).map(intent_from_row).collect::<Result<_, _>>()?;
+    let mut intents: Vec<IntentRecord> = rows.iter().take(q.limit as usize).map(intent_from_row).collect::<Result<_, _>>()?;
+    if !newest_first {
+        intents.reverse();
+    }
     Ok((intents, has_more))
 }
 
