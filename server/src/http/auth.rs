@@ -15,13 +15,25 @@ use kassa::ErrorCode;
 
 pub use crate::merchants::{hash_key, Caller};
 
-fn presented_key(headers: &HeaderMap) -> Option<&str> {
+/// The key a request presents: `Authorization: Bearer <key>`, HTTP Basic with the key as the
+/// user name (`curl -u sk_test_…:`, as Stripe's documents send it), or `X-API-Key`.
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
-        let (scheme, key) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
+        let (scheme, credentials) = value.split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(credentials.trim().to_owned());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(credentials.trim()).ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            let (user, _password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+            return Some(user.to_owned());
+        }
+        return None;
     }
-    headers.get("x-api-key")?.to_str().ok().map(str::trim)
+    headers.get("x-api-key")?.to_str().ok().map(|k| k.trim().to_owned())
 }
 
 async fn find_key(state: &AppState, key_hash: &str) -> Result<Option<std::sync::Arc<StoredKey>>, ApiError> {
@@ -49,24 +61,31 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             None => ApiError::unauthenticated().into_response(),
         };
     };
-    let key_hash = hash_key(key);
-    let found = match find_key(&state, &key_hash).await {
-        Ok(found) => found,
+    match key_caller(&state, &key).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+        }
         Err(e) => return e.into_response(),
-    };
+    }
+    next.run(req).await
+}
+
+/// Who holds `key`: a live key of the right kind, within its rate limit.
+pub async fn key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+    let key_hash = hash_key(key);
+    let found = find_key(state, &key_hash).await?;
     // The lookup is by hash; the comparison of what was found is constant-time all the same.
     let now = crate::clock::now_ms();
     let Some(stored) = found.filter(|k| bool::from(k.key_hash.as_bytes().ct_eq(key_hash.as_bytes())) && k.live(now)) else {
-        return ApiError::unauthenticated().into_response();
+        return Err(ApiError::unauthenticated());
     };
     if !key.starts_with(stored.kind.prefix()) {
-        return ApiError::unauthenticated().into_response();
+        return Err(ApiError::unauthenticated());
     }
     if let Err(wait) = state.rate_limiter.check(&stored.merchant_id, &stored.id, stored.kind).await {
-        return rate_limited(wait).into_response();
+        return Err(rate_limited(wait));
     }
-    req.extensions_mut().insert(Caller::key(stored.id.clone(), stored.merchant_id.clone(), stored.kind, stored.permissions.clone()));
-    next.run(req).await
+    Ok(Caller::key(stored.id.clone(), stored.merchant_id.clone(), stored.kind, stored.permissions.clone()))
 }
 
 /// `RATE_LIMITED`, saying when to retry (the `Retry-After` header follows from the details).
