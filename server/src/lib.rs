@@ -1,8 +1,16 @@
 //! `kassa-server`: the HTTP API, its storage and the card processors behind it.
+//!
+//! The domain is one function an operation (`payments`, `customers`, `orders`, `webhooks`,
+//! `merchants`), which knows no HTTP: it takes the request's [`context::Ctx`] and the contract's
+//! request type, and answers with the data, or for a write with the reply it saved under the
+//! idempotency key. Each face (`http`, Kassa's own API) checks the caller's permission, reads its
+//! wire format and calls it.
 
 pub mod caches;
 pub mod clock;
+pub mod context;
 pub mod crypto;
+pub mod customers;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -22,6 +22,16 @@ pub struct PageMeta {
     pub has_more: bool,
 }
 
+/// A page of a list that has no filters of its own (`GET /customers`): where to go on from, and
+/// how many.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageRequest {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
 /// Page size bounds for every list.
 pub const PAGE_LIMIT_DEFAULT: u32 = 25;
 pub const PAGE_LIMIT_MAX: u32 = 100;

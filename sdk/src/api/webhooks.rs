@@ -58,6 +58,17 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
+/// Filters of `GET /events`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventFilters {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
 /// One attempt to deliver an event to an endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,5 +1,5 @@
-//! What every payment flow shares: the request's view ([`Ctx`]), the limits, the secret hashing,
-//! and the imports the flows have in common.
+//! What every payment flow shares: the request's view ([`Ctx`], which every domain module takes),
+//! the limits, the secret hashing, and the imports the flows have in common.
 
 pub(super) use kassa::api::{CardInput, CardSummary, IntentStatus, LastError, NextAction, TransactionStatus, TransactionType};
 pub(super) use kassa::card::Expiry;
@@ -9,6 +9,7 @@ pub(super) use serde_json::json;
 pub(super) use sha2::{Digest, Sha256};
 
 pub(super) use crate::clock::year_month;
+pub use crate::context::Ctx;
 pub(super) use crate::error::{ApiError, ApiResult};
 pub(super) use crate::idempotency::IdempotencyKey;
 pub(super) use crate::ids;
@@ -24,27 +25,6 @@ pub(super) use serde::{Deserialize, Serialize};
 pub use kassa::money::MAX_AMOUNT_CENTS;
 pub const MAX_TEXT: usize = 255;
 pub(super) const MAX_METADATA_KEYS: usize = 50;
-
-/// One request's view: who it is for, who asks, the idempotency key it runs under, and the
-/// address the server is reached at (for links such as the 3-D Secure page).
-pub struct Ctx<'a> {
-    pub state: &'a AppState,
-    pub merchant: &'a MerchantId,
-    /// The key that asks; `None` for Kassa's own pages (the 3-D Secure page).
-    pub caller: Option<&'a Caller>,
-    pub key: Option<&'a IdempotencyKey>,
-    pub public_base: &'a str,
-}
-
-impl Ctx<'_> {
-    pub(super) fn publishable(&self) -> bool {
-        self.caller.is_some_and(|c| c.kind == kassa::api::KeyKind::Publishable)
-    }
-
-    pub(super) fn require(&self, permission: kassa::api::Permission) -> ApiResult<()> {
-        self.caller.map_or(Ok(()), |c| c.require(permission))
-    }
-}
 
 /// SHA-256, hex: how client secrets and session secrets are stored.
 pub fn hash_secret(secret: &str) -> String {

@@ -1,7 +1,8 @@
 //! Delivers the outbox: every event an endpoint wants, signed, retried with exponential backoff
 //! until the endpoint answers 2xx in time or the attempts run out. Deliveries are claimed with a
 //! lease, so several servers on one database never send the same one at once; receivers still
-//! deduplicate on the event id, as delivery is at least once.
+//! deduplicate on the event id, as delivery is at least once. The endpoints a merchant registers
+//! are [`endpoints`]'s, the events list [`events`]'s.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,7 +18,10 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::clock::now_ms;
 use crate::state::AppState;
-use crate::store::events::{self, AttemptResult, Due};
+use crate::store::events::{self as outbox, AttemptResult, Due};
+
+pub mod endpoints;
+pub mod events;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -138,14 +142,14 @@ pub fn secret_context(endpoint: &kassa::id::WebhookEndpointId) -> String {
 /// sealing, and those sealed with a key that is being rotated out. Returns how many it sealed.
 pub async fn seal_secrets(state: &AppState) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let mut sealed = 0;
-    for (merchant, id, stored) in events::endpoint_secrets(&state.store).await? {
+    for (merchant, id, stored) in outbox::endpoint_secrets(&state.store).await? {
         if state.keyring.is_current(&stored) {
             continue;
         }
         let context = secret_context(&id);
         let plain = if crate::crypto::Keyring::is_sealed_text(&stored) { state.keyring.open_text(&stored, &context)? } else { stored };
         let resealed = state.keyring.seal_text(&plain, &context);
-        state.store.write(move |tx| Box::pin(async move { events::set_endpoint_secret(tx, &merchant, &id, &resealed).await })).await?;
+        state.store.write(move |tx| Box::pin(async move { outbox::set_endpoint_secret(tx, &merchant, &id, &resealed).await })).await?;
         sealed += 1;
     }
     Ok(sealed)
@@ -183,7 +187,7 @@ pub fn spawn_worker(state: AppState, settings: Settings) {
         loop {
             let now = now_ms();
             let lease = now + settings.timeout.as_millis() as i64 * 2;
-            match events::claim_due(&state.store, now, lease, 16).await {
+            match outbox::claim_due(&state.store, now, lease, 16).await {
                 Ok(due) if !due.is_empty() => {
                     let sends = due.into_iter().map(|d| deliver(&state, &client, d, &settings));
                     futures_util::future::join_all(sends).await;
@@ -240,7 +244,7 @@ async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due:
     let now = now_ms();
     let retry_at = (!delivered && attempts < settings.max_attempts)
         .then(|| now + settings.first_backoff.as_millis() as i64 * (1i64 << (attempts - 1).min(16)));
-    match events::record_attempt(&state.store, &due, AttemptResult { status_code, error, duration_ms }, now, retry_at).await {
+    match outbox::record_attempt(&state.store, &due, AttemptResult { status_code, error, duration_ms }, now, retry_at).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(delivery = %due.id, "a webhook delivery's lease passed to another worker; its attempt was not recorded")
