@@ -179,6 +179,8 @@ typed_id!(/// One delivery of an event to an endpoint.
     DeliveryId, "whd_");
 typed_id!(/// A person who signs in to the merchant console.
     UserId, "usr_");
+typed_id!(/// A customer's card being saved without a payment.
+    SetupIntentId, "seti_");
 
 /// Splits a client secret (`pi_…_secret_…`) into the intent it belongs to and itself.
 pub fn intent_of_client_secret(secret: &str) -> Option<PaymentIntentId> {

@@ -4,9 +4,11 @@
 
 use kassa::api::{
     CreateCustomerRequest, Customer, CustomerSession, Data, Page, PageRequest, Permission, SavePaymentMethodRequest, SavedPaymentMethod,
+    SetupIntent, UpdateCustomerRequest,
 };
-use kassa::id::{customer_of_session, CustomerId, PaymentMethodId};
+use kassa::id::{customer_of_session, CustomerId, PaymentMethodId, SetupIntentId, TokenId};
 use serde_json::json;
+use serde_json::{Map, Value};
 
 use crate::clock::{format_ms, now_ms};
 use crate::context::{bad_cursor, page_limit, page_of, Ctx};
@@ -15,7 +17,8 @@ use crate::idempotency::Recorded;
 use crate::ids;
 use crate::payments::hash_secret;
 use crate::store::customers::{self, StoredMethod};
-use crate::store::tokens;
+use crate::store::setup_intents;
+use crate::store::tokens::{self, StoredToken};
 
 /// How long a customer session lasts.
 const SESSION_MS: i64 = 30 * 60 * 1000;
@@ -52,17 +55,7 @@ pub async fn may_manage(ctx: &Ctx<'_>, customer: &CustomerId, session: Option<&s
 /// Creates a customer; the reply (`201`, the customer) is saved under the request's idempotency
 /// key. The face checks `payments.methods.manage`.
 pub async fn create(ctx: Ctx<'_>, req: CreateCustomerRequest) -> ApiResult<Recorded> {
-    for (field, value) in [("email", &req.email), ("name", &req.name)] {
-        if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > 255) {
-            return Err(ApiError::validation(field, format!("{field} must be 1 to 255 characters")));
-        }
-    }
-    if req.email.as_ref().is_some_and(|e| !e.contains('@')) {
-        return Err(ApiError::validation("email", "email must be an email address"));
-    }
-    if req.metadata.len() > 50 {
-        return Err(ApiError::validation("metadata", "metadata holds at most 50 keys"));
-    }
+    check_details(req.email.as_ref(), req.name.as_ref(), &req.metadata)?;
     let now = now_ms();
     let customer = Customer { id: ids::new(), email: req.email, name: req.name, metadata: req.metadata, created_at: format_ms(now) };
     let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
@@ -74,6 +67,70 @@ pub async fn create(ctx: Ctx<'_>, req: CreateCustomerRequest) -> ApiResult<Recor
                 let response = Recorded::created(&Data { data: customer });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
+            })
+        })
+        .await
+}
+
+fn check_details(email: Option<&String>, name: Option<&String>, metadata: &Map<String, Value>) -> ApiResult<()> {
+    for (field, value) in [("email", email), ("name", name)] {
+        if value.is_some_and(|v| v.is_empty() || v.chars().count() > 255) {
+            return Err(ApiError::validation(field, format!("{field} must be 1 to 255 characters")));
+        }
+    }
+    if email.is_some_and(|e| !e.contains('@')) {
+        return Err(ApiError::validation("email", "email must be an email address"));
+    }
+    if metadata.len() > 50 {
+        return Err(ApiError::validation("metadata", "metadata holds at most 50 keys"));
+    }
+    Ok(())
+}
+
+/// Changes a customer's email, name or metadata; the reply (`200`, the customer as it is now) is
+/// saved under the request's idempotency key. The face checks `payments.methods.manage`.
+pub async fn update(ctx: Ctx<'_>, id: &CustomerId, req: UpdateCustomerRequest) -> ApiResult<Recorded> {
+    let mut customer = get(&ctx, id).await?;
+    let cleared = |value: Option<String>, now: Option<String>| match value {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(v),
+        None => now,
+    };
+    customer.email = cleared(req.email, customer.email);
+    customer.name = cleared(req.name, customer.name);
+    if let Some(metadata) = req.metadata {
+        customer.metadata = metadata;
+    }
+    check_details(customer.email.as_ref(), customer.name.as_ref(), &customer.metadata)?;
+    let (merchant, key, now) = (ctx.merchant.clone(), ctx.key.cloned(), now_ms());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if !customers::update(tx, &merchant, &customer).await? {
+                    return Err(ApiError::not_found("customer"));
+                }
+                let response = Recorded::ok(&Data { data: customer });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// Deletes a customer: it is found no more and its saved cards are detached (its payments keep
+/// naming it). The face checks `payments.methods.manage`.
+pub async fn delete(ctx: &Ctx<'_>, id: &CustomerId) -> ApiResult<()> {
+    let (merchant, id) = (ctx.merchant.clone(), id.clone());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if customers::delete(tx, &merchant, &id, now_ms()).await? {
+                    Ok(())
+                } else {
+                    Err(ApiError::not_found("customer"))
+                }
             })
         })
         .await
@@ -104,25 +161,9 @@ pub async fn save_method(ctx: Ctx<'_>, customer: &CustomerId, req: SavePaymentMe
     if req.nickname.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 100) {
         return Err(ApiError::validation("nickname", "nickname must be 1 to 100 characters"));
     }
-    let token = tokens::find(&ctx.state.store, ctx.merchant, &req.token)
-        .await?
-        .ok_or_else(|| ApiError::not_found("card token").with_details(json!({ "field": "token" })))?;
-    if token.used {
-        return Err(ApiError::invalid_state(crate::payments::TOKEN_USED));
-    }
+    let token = usable_token(&ctx, &req.token).await?;
     let now = now_ms();
-    let stored = StoredMethod {
-        method: SavedPaymentMethod {
-            id: ids::new::<PaymentMethodId>(),
-            customer_id: customer.id,
-            kind: "card".into(),
-            card: token.card.clone(),
-            nickname: req.nickname,
-            is_default: req.is_default,
-            created_at: format_ms(now),
-        },
-        processor_token: token.processor_token.clone(),
-    };
+    let stored = method_from_token(&customer.id, &token, req.nickname, req.is_default, now);
     let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
     ctx.state
         .store
@@ -131,6 +172,103 @@ pub async fn save_method(ctx: Ctx<'_>, customer: &CustomerId, req: SavePaymentMe
                 crate::payments::spend_token(tx, &merchant, Some(&token.id), now).await?;
                 let saved = customers::insert_method(tx, &merchant, &stored, now).await?;
                 let response = Recorded::created(&Data { data: saved });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+/// The saved card a token becomes. It keeps the token's characters: one card, one id (`tok_X` →
+/// `pm_X`).
+fn method_from_token(customer: &CustomerId, token: &StoredToken, nickname: Option<String>, is_default: bool, now: i64) -> StoredMethod {
+    StoredMethod {
+        method: SavedPaymentMethod {
+            id: ids::saved_from(&token.id),
+            customer_id: customer.clone(),
+            kind: "card".into(),
+            card: token.card.clone(),
+            nickname,
+            is_default,
+            created_at: format_ms(now),
+        },
+        processor_token: token.processor_token.clone(),
+    }
+}
+
+/// An unused token of the merchant's.
+async fn usable_token(ctx: &Ctx<'_>, id: &TokenId) -> ApiResult<StoredToken> {
+    let token = tokens::find(&ctx.state.store, ctx.merchant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("card token").with_details(json!({ "field": "token" })))?;
+    if token.used {
+        return Err(ApiError::invalid_state(crate::payments::TOKEN_USED));
+    }
+    Ok(token)
+}
+
+/// Starts saving a card for a customer without a payment (`usage`: `off_session` or
+/// `on_session`); the reply (`201`, the setup intent) is saved under the request's key. The face
+/// checks `payments.methods.manage`.
+pub async fn create_setup(ctx: Ctx<'_>, customer: &CustomerId, usage: &str, metadata: Map<String, Value>) -> ApiResult<Recorded> {
+    let customer = get(&ctx, customer).await?;
+    if !matches!(usage, "off_session" | "on_session") {
+        return Err(ApiError::validation("usage", "usage must be off_session or on_session"));
+    }
+    check_details(None, None, &metadata)?;
+    let now = now_ms();
+    let setup = SetupIntent {
+        id: ids::new::<SetupIntentId>(),
+        status: "requires_payment_method".into(),
+        customer_id: customer.id,
+        payment_method_id: None,
+        usage: usage.into(),
+        metadata,
+        created_at: format_ms(now),
+    };
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                setup_intents::insert(tx, &merchant, &setup, now).await?;
+                let response = Recorded::created(&Data { data: setup });
+                response.save(tx, &merchant, key.as_ref(), now).await?;
+                Ok(response)
+            })
+        })
+        .await
+}
+
+pub async fn get_setup(ctx: &Ctx<'_>, id: &SetupIntentId) -> ApiResult<SetupIntent> {
+    setup_intents::find(&ctx.state.store, ctx.merchant, id).await?.ok_or_else(|| ApiError::not_found("setup intent"))
+}
+
+/// Confirms a setup intent with a token: the card is saved to its customer (the token used up)
+/// and the setup intent has `succeeded`, in one change; the reply (`200`, the setup intent) is
+/// saved under the request's key. A setup intent saves one card. The face checks
+/// `payments.methods.manage`.
+pub async fn confirm_setup(ctx: Ctx<'_>, id: &SetupIntentId, token: &TokenId) -> ApiResult<Recorded> {
+    let setup = get_setup(&ctx, id).await?;
+    if setup.status != "requires_payment_method" {
+        return Err(ApiError::invalid_state(format!("A setup intent that has {} cannot be confirmed again", setup.status)));
+    }
+    let customer = get(&ctx, &setup.customer_id).await?;
+    let token = usable_token(&ctx, token).await?;
+    let now = now_ms();
+    let stored = method_from_token(&customer.id, &token, None, false, now);
+    let done = SetupIntent { status: "succeeded".into(), payment_method_id: Some(stored.method.id.clone()), ..setup };
+    let (merchant, key) = (ctx.merchant.clone(), ctx.key.cloned());
+    ctx.state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                if !setup_intents::mark_succeeded(tx, &merchant, &done.id, stored.method.id.as_str()).await? {
+                    return Err(ApiError::invalid_state("The setup intent changed while this request ran; fetch it and try again"));
+                }
+                crate::payments::spend_token(tx, &merchant, Some(&token.id), now).await?;
+                customers::insert_method(tx, &merchant, &stored, now).await?;
+                let response = Recorded::ok(&Data { data: done });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
             })

@@ -58,6 +58,7 @@ from_random!(
     kassa::id::PaymentIntentId,
     kassa::id::TransactionId,
     kassa::id::TokenId,
+    kassa::id::SetupIntentId,
     kassa::id::PaymentMethodId,
     kassa::id::CustomerId,
     kassa::id::OrderId,

@@ -22,6 +22,7 @@ pub mod processor;
 pub mod rate_limit;
 pub mod state;
 pub mod store;
+pub mod stripe_api;
 pub mod users;
 pub mod webhooks;
 

@@ -99,6 +99,23 @@ pub struct CreateCustomerRequest {
     pub client_request_id: Option<String>,
 }
 
+/// A customer's new details: what is given is set (an empty string removes an email or name;
+/// metadata is replaced whole).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateCustomerRequest {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub client_request_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -236,4 +253,23 @@ pub struct Resolution {
     pub paid_by_other_means: bool,
     pub other_means_type: Option<String>,
     pub resolved_at: String,
+}
+
+/// Saving a customer's card without a payment: made for a customer, then confirmed with the card,
+/// which is then one of the customer's saved cards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SetupIntent {
+    pub id: crate::id::SetupIntentId,
+    /// `requires_payment_method`, `succeeded` or `canceled`.
+    pub status: String,
+    pub customer_id: CustomerId,
+    /// The saved card, once confirmed.
+    pub payment_method_id: Option<PaymentMethodId>,
+    /// `off_session` (the default) or `on_session`: how the card is meant to be used.
+    pub usage: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metadata: Map<String, Value>,
+    pub created_at: String,
 }

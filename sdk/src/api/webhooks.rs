@@ -13,6 +13,15 @@ pub const EVENT_TYPES: &[&str] = &[
     "order.paid",
 ];
 
+/// The event types an endpoint in Stripe's format receives: those Stripe has too.
+pub const STRIPE_EVENT_TYPES: &[&str] = &[
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "payment_intent.canceled",
+    "charge.refunded",
+];
+
 /// `POST /webhook-endpoints`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -23,8 +32,35 @@ pub struct CreateWebhookEndpointRequest {
     pub events: Vec<String>,
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// How deliveries are written and signed: Kassa's events (`Kassa-Signature`), or Stripe's
+    /// (`Stripe-Signature`, Stripe's event objects) for code written for Stripe.
+    #[serde(default)]
+    pub format: WebhookFormat,
     #[serde(default)]
     pub client_request_id: Option<String>,
+}
+
+/// How an endpoint's deliveries are written and signed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// Kassa's events, signed in `Kassa-Signature`.
+    #[default]
+    Kassa,
+    /// Stripe's event objects, signed in `Stripe-Signature` (as `stripe.webhooks.constructEvent`
+    /// checks them).
+    Stripe,
+}
+
+impl WebhookFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Kassa => "kassa",
+            WebhookFormat::Stripe => "stripe",
+        }
+    }
 }
 
 fn enabled() -> bool {
@@ -39,6 +75,8 @@ pub struct WebhookEndpoint {
     pub url: String,
     pub events: Vec<String>,
     pub enabled: bool,
+    #[serde(default)]
+    pub format: WebhookFormat,
     /// The signing secret: in the response that creates the endpoint, and nowhere else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,

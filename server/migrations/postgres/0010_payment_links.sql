@@ -7,3 +7,23 @@ CREATE INDEX transactions_by_operation ON transactions (merchant_id, operation_i
 -- What paid for a payment, by id: its single-use token or its saved card (the Stripe face's
 -- `payment_method`). Older rows, and cards typed into the request, have none.
 ALTER TABLE payment_intents ADD COLUMN payment_method_id TEXT;
+
+-- A deleted customer is found no more (its payments keep its id), as Stripe's are.
+ALTER TABLE customers ADD COLUMN deleted_at BIGINT;
+
+-- Saving a customer's card without a payment (a Stripe SetupIntent): made for a customer, then
+-- confirmed with the card it saves.
+CREATE TABLE setup_intents (
+    merchant_id        TEXT NOT NULL REFERENCES merchants (id),
+    id                 TEXT NOT NULL,
+    customer_id        TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    payment_method_id  TEXT,
+    usage              TEXT NOT NULL,
+    metadata           TEXT NOT NULL,
+    created_at         BIGINT NOT NULL,
+    PRIMARY KEY (merchant_id, id)
+);
+
+-- How an endpoint takes its deliveries: Kassa's events, or Stripe's (`Stripe-Signature`).
+ALTER TABLE webhook_endpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'kassa';

@@ -119,6 +119,8 @@ pub fn app_with_pages(state: AppState, pages: &StaticDirs) -> Router {
         .split_for_parts();
     let document = Bytes::from(openapi::finish(document).to_string());
     let mut router = documented
+        // Stripe's API, for code written for Stripe (`crate::stripe_api`).
+        .merge(crate::stripe_api::routes(state.clone()))
         .route("/api/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }))
         .route("/3ds/{id}/challenge", get(three_ds::show).post(three_ds::submit))
         .route("/3ds/{id}/return", get(three_ds::returned))

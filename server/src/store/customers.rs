@@ -22,6 +22,38 @@ pub async fn insert(tx: &mut Tx, merchant: &MerchantId, customer: &Customer, now
     Ok(())
 }
 
+/// Writes a customer's email, name and metadata; false when there is no such (undeleted) customer.
+pub async fn update(tx: &mut Tx, merchant: &MerchantId, customer: &Customer) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE customers SET email = $1, name = $2, metadata = $3 WHERE merchant_id = $4 AND id = $5 AND deleted_at IS NULL")
+            .bind(&customer.email)
+            .bind(&customer.name)
+            .bind(Value::Object(customer.metadata.clone()).to_string())
+            .bind(merchant)
+            .bind(&customer.id)
+            .execute(&mut *tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a customer: it is found no more, and its saved cards are detached. Its payments keep
+/// naming it. False when there was no such customer.
+pub async fn delete(tx: &mut Tx, merchant: &MerchantId, id: &CustomerId, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE customers SET deleted_at = $1 WHERE merchant_id = $2 AND id = $3 AND deleted_at IS NULL")
+        .bind(now)
+        .bind(merchant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE payment_methods SET detached_at = $1, is_default = FALSE WHERE merchant_id = $2 AND customer_id = $3 AND detached_at IS NULL")
+        .bind(now)
+        .bind(merchant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 fn customer_from_row(row: &DbRow) -> Result<Customer, sqlx::Error> {
     let metadata: String = row.try_get("metadata")?;
     Ok(Customer {
@@ -34,11 +66,13 @@ fn customer_from_row(row: &DbRow) -> Result<Customer, sqlx::Error> {
 }
 
 pub async fn find(store: &Store, merchant: &MerchantId, id: &CustomerId) -> Result<Option<Customer>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, email, name, metadata, created_at FROM customers WHERE merchant_id = $1 AND id = $2")
-        .bind(merchant)
-        .bind(id)
-        .fetch_optional(store.reader())
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, email, name, metadata, created_at FROM customers WHERE merchant_id = $1 AND id = $2 AND deleted_at IS NULL",
+    )
+    .bind(merchant)
+    .bind(id)
+    .fetch_optional(store.reader())
+    .await?;
     row.as_ref().map(customer_from_row).transpose()
 }
 
@@ -51,7 +85,7 @@ pub async fn list(
 ) -> Result<(Vec<Customer>, bool), sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, email, name, metadata, created_at FROM customers
-         WHERE merchant_id = $1
+         WHERE merchant_id = $1 AND deleted_at IS NULL
            AND ($2 IS NULL OR seq < (SELECT seq FROM customers WHERE merchant_id = $1 AND id = $2))
          ORDER BY seq DESC LIMIT $3",
     )

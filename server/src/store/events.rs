@@ -1,4 +1,4 @@
-use kassa::api::{DeliveryAttempt, Event, WebhookEndpoint};
+use kassa::api::{DeliveryAttempt, Event, WebhookEndpoint, WebhookFormat};
 use kassa::id::{DeliveryId, EventId, MerchantId, WebhookEndpointId};
 
 use sqlx::Row;
@@ -19,14 +19,16 @@ pub async fn record(tx: &mut Tx, merchant: &MerchantId, kind: &str, object: serd
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    let endpoints: Vec<(WebhookEndpointId, String)> =
-        sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE merchant_id = $1 AND enabled = TRUE AND deleted_at IS NULL")
+    let endpoints: Vec<(WebhookEndpointId, String, String)> =
+        sqlx::query_as("SELECT id, events, format FROM webhook_endpoints WHERE merchant_id = $1 AND enabled = TRUE AND deleted_at IS NULL")
             .bind(merchant)
             .fetch_all(&mut *tx)
             .await?;
-    for (endpoint, events) in endpoints {
+    for (endpoint, events, format) in endpoints {
         let wanted: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
-        if wanted.iter().any(|e| e == "*" || e == kind) {
+        // A Stripe endpoint gets only the events Stripe has a type for, `*` or not.
+        let speaks = format != WebhookFormat::Stripe.as_str() || kassa::api::STRIPE_EVENT_TYPES.contains(&kind);
+        if speaks && wanted.iter().any(|e| e == "*" || e == kind) {
             sqlx::query(
                 "INSERT INTO webhook_deliveries (id, merchant_id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
                  VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)",
@@ -70,6 +72,15 @@ pub async fn list(
     Ok((events, has_more))
 }
 
+pub async fn find_event(conn: &mut Tx, merchant: &MerchantId, id: &EventId) -> Result<Option<Event>, sqlx::Error> {
+    let body: Option<String> = sqlx::query_scalar("SELECT body FROM events WHERE merchant_id = $1 AND id = $2")
+        .bind(merchant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    body.map(|body| serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))).transpose()
+}
+
 pub async fn event_exists(conn: &mut Tx, merchant: &MerchantId, id: &EventId) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE merchant_id = $1 AND id = $2")
         .bind(merchant)
@@ -87,7 +98,7 @@ pub async fn insert_endpoint(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO webhook_endpoints (id, merchant_id, url, events, enabled, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO webhook_endpoints (id, merchant_id, url, events, enabled, secret, created_at, format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&endpoint.id)
     .bind(merchant)
@@ -96,6 +107,7 @@ pub async fn insert_endpoint(
     .bind(endpoint.enabled)
     .bind(secret)
     .bind(now)
+    .bind(endpoint.format.as_str())
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -116,9 +128,18 @@ pub async fn set_endpoint_secret(tx: &mut Tx, merchant: &MerchantId, id: &Webhoo
     Ok(())
 }
 
+fn format_of(row: &super::DbRow) -> Result<WebhookFormat, sqlx::Error> {
+    let format: String = row.try_get("format")?;
+    match format.as_str() {
+        "stripe" => Ok(WebhookFormat::Stripe),
+        "kassa" => Ok(WebhookFormat::Kassa),
+        other => Err(super::merchants::decode_error("webhook_endpoints.format", other)),
+    }
+}
+
 pub async fn endpoints(conn: &mut Tx, merchant: &MerchantId) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, url, events, enabled, created_at FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY seq",
+        "SELECT id, url, events, enabled, created_at, format FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY seq",
     )
     .bind(merchant)
     .fetch_all(&mut *conn)
@@ -131,6 +152,7 @@ pub async fn endpoints(conn: &mut Tx, merchant: &MerchantId) -> Result<Vec<Webho
                 url: row.try_get("url")?,
                 events: serde_json::from_str(&events).unwrap_or_default(),
                 enabled: super::flag(row, "enabled")?,
+                format: format_of(row)?,
                 secret: None,
                 created_at: format_ms(row.try_get("created_at")?),
             })
@@ -236,6 +258,8 @@ pub struct Due {
     pub url: String,
     pub secret: String,
     pub body: String,
+    /// How the endpoint takes its deliveries.
+    pub format: WebhookFormat,
     pub attempts: i64,
     /// The lease this worker holds the delivery under: its outcome is recorded only while the
     /// lease is still this one.
@@ -282,7 +306,7 @@ pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) ->
                         continue;
                     }
                     let row = sqlx::query(
-                        "SELECT d.endpoint_id, d.event_id, d.attempts, w.url, w.secret, w.enabled, w.deleted_at, e.body
+                        "SELECT d.endpoint_id, d.event_id, d.attempts, w.url, w.secret, w.enabled, w.deleted_at, w.format, e.body
                          FROM webhook_deliveries d
                          JOIN webhook_endpoints w ON w.merchant_id = d.merchant_id AND w.id = d.endpoint_id
                          JOIN events e ON e.merchant_id = d.merchant_id AND e.id = d.event_id
@@ -309,6 +333,7 @@ pub async fn claim_due(store: &Store, now: i64, lease_until: i64, limit: u32) ->
                         url: row.try_get("url")?,
                         secret: row.try_get("secret")?,
                         body: row.try_get("body")?,
+                        format: format_of(&row)?,
                         attempts: row.try_get("attempts")?,
                         lease_until,
                     });

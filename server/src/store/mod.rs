@@ -22,6 +22,7 @@ pub mod processors;
 pub mod rate_limits;
 pub mod sandbox_ledger;
 pub mod settings;
+pub mod setup_intents;
 pub mod tokens;
 pub mod users;
 

@@ -31,6 +31,7 @@ pub async fn create(ctx: Ctx<'_>, req: CreateWebhookEndpointRequest) -> ApiResul
         url: req.url,
         events: req.events,
         enabled: req.enabled,
+        format: req.format,
         secret: Some(secret.clone()),
         created_at: format_ms(now),
     };

@@ -26,3 +26,9 @@ pub async fn list(ctx: &Ctx<'_>, filters: &EventFilters) -> ApiResult<Page<Event
     let (data, has_more) = events::list(&mut conn, ctx.merchant, filters.kind.as_deref(), after.as_ref(), limit).await?;
     Ok(page_of(data, has_more, |e| e.id.clone()))
 }
+
+/// One of the merchant's events; another merchant's, or none, is `NOT_FOUND`.
+pub async fn get(ctx: &Ctx<'_>, id: &EventId) -> ApiResult<Event> {
+    let mut conn = ctx.state.store.reader().acquire().await?;
+    events::find_event(&mut conn, ctx.merchant, id).await?.ok_or_else(|| crate::error::ApiError::not_found("event"))
+}

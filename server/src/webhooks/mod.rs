@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kassa::api::WebhookFormat;
 
 use crate::clock::now_ms;
 use crate::state::AppState;
@@ -201,6 +202,24 @@ pub fn spawn_worker(state: AppState, settings: Settings) {
     });
 }
 
+/// A delivery's event as Stripe writes it, with the payment's latest charge as it is now.
+async fn stripe_event(state: &AppState, due: &Due) -> Option<String> {
+    let event: kassa::api::Event = serde_json::from_str(&due.body).ok()?;
+    let intent = event.data["object"]["id"].as_str().and_then(|id| id.parse::<kassa::id::PaymentIntentId>().ok());
+    let latest_charge = match intent {
+        Some(id) => crate::store::intents::list_transactions(&state.store, &due.merchant, &id)
+            .await
+            .ok()?
+            .iter()
+            .rev()
+            .find(|t| t.kind == kassa::api::TransactionType::Authorize)
+            .map(|t| crate::stripe_api::wire::charge_id(&t.id)),
+        None => None,
+    };
+    let version = crate::processor::stripe::API_VERSION;
+    crate::stripe_api::wire::event(&event, latest_charge.as_deref(), version).map(|e| e.to_string())
+}
+
 async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due: Due, settings: &Settings) {
     let started = Instant::now();
     let secret = match state.keyring.open_text(&due.secret, &secret_context(&due.endpoint_id)) {
@@ -210,12 +229,29 @@ async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due:
             return;
         }
     };
-    let signature = kassa::webhook::sign(due.body.as_bytes(), &secret, now_ms() / 1000);
+    // A Stripe endpoint takes Stripe's event, signed the same way under Stripe's header name.
+    let (body, header) = match due.format {
+        WebhookFormat::Kassa => (due.body.clone(), "kassa-signature"),
+        WebhookFormat::Stripe => match stripe_event(state, &due).await {
+            Some(body) => (body, "stripe-signature"),
+            None => {
+                // Not to be sent at all: recorded as failed for good, so the endpoint's later
+                // events are not held up behind it.
+                tracing::error!(delivery = %due.id, "an event could not be written as Stripe's; it is not sent");
+                let failed = AttemptResult { status_code: None, error: Some("not an event Stripe has".into()), duration_ms: 0 };
+                if let Err(e) = outbox::record_attempt(&state.store, &due, failed, now_ms(), None).await {
+                    tracing::error!(error = %e, "could not record a webhook attempt");
+                }
+                return;
+            }
+        },
+    };
+    let signature = kassa::webhook::sign(body.as_bytes(), &secret, now_ms() / 1000);
     let request = hyper::Request::post(&due.url)
         .header("content-type", "application/json")
         .header("user-agent", "Kassa-Webhooks/1")
-        .header("kassa-signature", signature)
-        .body(Full::new(Bytes::from(due.body.clone())));
+        .header(header, signature)
+        .body(Full::new(Bytes::from(body)));
     let outcome = match request {
         Err(e) => Err(e.to_string()),
         Ok(request) => match tokio::time::timeout(settings.timeout, async {

@@ -1,0 +1,308 @@
+//! Stripe's parameters as its clients send them: `application/x-www-form-urlencoded` bodies and
+//! query strings whose keys nest with brackets — `metadata[order]=6735`, `card[number]=…`,
+//! `expand[]=latest_charge` or `expand[0]=latest_charge`, brackets percent-encoded or not — read
+//! into a tree whose leaves are strings. Errors name the parameter as Stripe writes it
+//! (`card[exp_month]`), and never repeat a value (it may be a card number).
+
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A parsed body or query: nested maps and lists of strings.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    tree: Map<String, Value>,
+    /// Where this tree sits in the request, for error messages (`card` for `card[...]`).
+    path: String,
+}
+
+/// A bad parameter: Stripe's `invalid_request_error` with `code` and `param`.
+pub fn invalid(param: &str, code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::validation(param, message).with_details(serde_json::json!({ "field": param, "stripeCode": code }))
+}
+
+pub fn missing(param: &str) -> ApiError {
+    invalid(param, "parameter_missing", format!("Missing required param: {param}."))
+}
+
+/// The deepest a key may nest (`a[b][c][d]`); Stripe's own objects need three.
+const MAX_DEPTH: usize = 5;
+
+impl Params {
+    pub fn parse(bytes: &[u8]) -> ApiResult<Params> {
+        let mut tree = Value::Object(Map::new());
+        for (key, value) in form_urlencoded::parse(bytes) {
+            let path =
+                split_key(&key).ok_or_else(|| invalid(&key, "parameter_invalid_string", format!("Invalid parameter name: {key}")))?;
+            insert(&mut tree, &path, value.into_owned())
+                .map_err(|()| invalid(&key, "parameter_invalid_string", format!("The parameter {key} is given in two ways")))?;
+        }
+        let Value::Object(tree) = tree else { unreachable!("the root is an object") };
+        Ok(Params { tree, path: String::new() })
+    }
+
+    fn name(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}[{key}]", self.path)
+        }
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.tree.contains_key(key)
+    }
+
+    /// Refuses any parameter not in `known`, as Stripe does.
+    pub fn only(&self, known: &[&str]) -> ApiResult<()> {
+        match self.tree.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(unknown) => {
+                let name = self.name(unknown);
+                Err(invalid(&name, "parameter_unknown", format!("Received unknown parameter: {name}")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A string; an empty one (`description=`) reads as none, which is how Stripe's clients unset a field.
+    pub fn text(&self, key: &str) -> ApiResult<Option<String>> {
+        match self.tree.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => {
+                let name = self.name(key);
+                Err(invalid(&name, "parameter_invalid_string", format!("Invalid string: {name} must be a string")))
+            }
+        }
+    }
+
+    pub fn required_text(&self, key: &str) -> ApiResult<String> {
+        self.text(key)?.ok_or_else(|| missing(&self.name(key)))
+    }
+
+    pub fn integer(&self, key: &str) -> ApiResult<Option<i64>> {
+        let Some(text) = self.text(key)? else { return Ok(None) };
+        text.parse::<i64>().map(Some).map_err(|_| {
+            let name = self.name(key);
+            invalid(&name, "parameter_invalid_integer", format!("Invalid integer: {name} must be a whole number"))
+        })
+    }
+
+    pub fn required_integer(&self, key: &str) -> ApiResult<i64> {
+        self.integer(key)?.ok_or_else(|| missing(&self.name(key)))
+    }
+
+    pub fn boolean(&self, key: &str) -> ApiResult<Option<bool>> {
+        match self.text(key)?.as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => {
+                let name = self.name(key);
+                Err(invalid(&name, "parameter_invalid_boolean", format!("Invalid boolean: {name} must be true or false")))
+            }
+        }
+    }
+
+    /// One of `choices`.
+    pub fn choice(&self, key: &str, choices: &[&str]) -> ApiResult<Option<String>> {
+        match self.text(key)? {
+            Some(v) if !choices.contains(&v.as_str()) => {
+                let name = self.name(key);
+                Err(invalid(&name, "parameter_invalid_string", format!("Invalid {name}: must be one of {}", choices.join(", "))))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// A nested set of parameters (`card[...]`).
+    pub fn nested(&self, key: &str) -> ApiResult<Option<Params>> {
+        match self.tree.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::Object(tree)) => Ok(Some(Params { tree: tree.clone(), path: self.name(key) })),
+            Some(_) => {
+                let name = self.name(key);
+                Err(invalid(&name, "parameter_invalid_object", format!("Invalid object: {name} must be a hash (`{name}[key]=value`)")))
+            }
+        }
+    }
+
+    /// A list of strings (`expand[]=a&expand[]=b`, or `expand[0]=a`).
+    pub fn strings(&self, key: &str) -> ApiResult<Vec<String>> {
+        match self.tree.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(invalid(
+                        &self.name(key),
+                        "parameter_invalid_string",
+                        format!("Invalid array: {} holds strings", self.name(key)),
+                    )),
+                })
+                .collect(),
+            Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
+            Some(_) => {
+                let name = self.name(key);
+                Err(invalid(&name, "parameter_invalid_array", format!("Invalid array: {name} must be a list (`{name}[]=value`)")))
+            }
+        }
+    }
+
+    /// `metadata[...]`: at most 50 keys of 40 characters, values of 500, as Stripe allows. An
+    /// empty value removes that key on update; `metadata=` (empty) clears it.
+    pub fn metadata(&self) -> ApiResult<Option<Map<String, Value>>> {
+        let tree = match self.tree.get("metadata") {
+            None => return Ok(None),
+            Some(Value::String(s)) if s.is_empty() => return Ok(Some(Map::new())),
+            Some(Value::Object(tree)) => tree.clone(),
+            // `metadata[0]=x` nests as a list: its keys are the indexes.
+            Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect(),
+            Some(_) => return Err(invalid("metadata", "parameter_invalid_object", "Invalid object: metadata must be a hash")),
+        };
+        if tree.len() > 50 {
+            return Err(invalid("metadata", "parameter_invalid_object", "metadata holds at most 50 keys"));
+        }
+        for (key, value) in &tree {
+            let name = format!("metadata[{key}]");
+            match value {
+                Value::String(v) if key.chars().count() <= 40 && v.chars().count() <= 500 => {}
+                Value::String(_) => {
+                    return Err(invalid(&name, "parameter_invalid_string", "metadata keys are at most 40 characters, values at most 500"))
+                }
+                _ => return Err(invalid(&name, "parameter_invalid_string", format!("Invalid string: {name} must be a string"))),
+            }
+        }
+        Ok(Some(tree))
+    }
+}
+
+/// A list's page size: 1 to 100, ten unless said.
+pub fn limit(p: &Params) -> ApiResult<u32> {
+    let limit = p.integer("limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(invalid("limit", "parameter_invalid_integer", "limit must be between 1 and 100"));
+    }
+    Ok(limit as u32)
+}
+
+/// `created[gte]=…` and its kin, or `created=<seconds>`: a range of Unix seconds, as milliseconds
+/// `[from, to)`.
+pub fn created_range(p: &Params) -> ApiResult<(Option<i64>, Option<i64>)> {
+    let ms = |s: i64| s.saturating_mul(1000);
+    if let Some(at) = p.integer("created").ok().flatten() {
+        return Ok((Some(ms(at)), Some(ms(at + 1))));
+    }
+    let Some(range) = p.nested("created")? else { return Ok((None, None)) };
+    range.only(&["gt", "gte", "lt", "lte"])?;
+    let from = match (range.integer("gt")?, range.integer("gte")?) {
+        (Some(gt), _) => Some(ms(gt + 1)),
+        (None, gte) => gte.map(ms),
+    };
+    let to = match (range.integer("lt")?, range.integer("lte")?) {
+        (Some(lt), _) => Some(ms(lt)),
+        (None, lte) => lte.map(|s| ms(s + 1)),
+    };
+    Ok((from, to))
+}
+
+/// `a[b][]` → `["a", "b", ""]`; none for a key that does not nest well.
+fn split_key(key: &str) -> Option<Vec<&str>> {
+    let (head, mut rest) = match key.find('[') {
+        Some(at) => (&key[..at], &key[at..]),
+        None => (key, ""),
+    };
+    if head.is_empty() {
+        return None;
+    }
+    let mut path = vec![head];
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('[')?;
+        let end = inner.find(']')?;
+        let segment = &inner[..end];
+        if segment.contains('[') {
+            return None;
+        }
+        path.push(segment);
+        rest = &inner[end + 1..];
+    }
+    (path.len() <= MAX_DEPTH).then_some(path)
+}
+
+fn insert(node: &mut Value, path: &[&str], value: String) -> Result<(), ()> {
+    let (segment, rest) = path.split_first().expect("a path has a segment");
+    // A list: `[]` appends, `[n]` is the n-th item (Stripe's clients send them in order).
+    let index = if segment.is_empty() { Some(None) } else { segment.parse::<usize>().ok().map(Some) };
+    if let (Some(index), true) = (index, node.is_array() || node.as_object().is_some_and(Map::is_empty)) {
+        if !node.is_array() {
+            *node = Value::Array(Vec::new());
+        }
+        let items = node.as_array_mut().expect("just made a list");
+        let at = match index {
+            Some(i) if i < items.len() => i,
+            _ => {
+                items.push(if rest.is_empty() { Value::Null } else { Value::Object(Map::new()) });
+                items.len() - 1
+            }
+        };
+        return if rest.is_empty() {
+            items[at] = Value::String(value);
+            Ok(())
+        } else {
+            insert(&mut items[at], rest, value)
+        };
+    }
+    let map = node.as_object_mut().ok_or(())?;
+    if rest.is_empty() {
+        if map.get(*segment).is_some_and(|v| !v.is_string()) {
+            return Err(());
+        }
+        map.insert((*segment).to_owned(), Value::String(value));
+        return Ok(());
+    }
+    let child = map.entry((*segment).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+    if child.is_string() {
+        return Err(());
+    }
+    insert(child, rest, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_nest_whether_encoded_or_not() {
+        let p = Params::parse(b"amount=2000&metadata[order]=6735&metadata%5Bnote%5D=a+b&card[exp_month]=12").unwrap();
+        assert_eq!(p.integer("amount").unwrap(), Some(2000));
+        let metadata = p.metadata().unwrap().unwrap();
+        assert_eq!(metadata["order"], "6735");
+        assert_eq!(metadata["note"], "a b");
+        assert_eq!(p.nested("card").unwrap().unwrap().integer("exp_month").unwrap(), Some(12));
+    }
+
+    #[test]
+    fn lists_are_indexed_or_bare() {
+        let p = Params::parse(b"expand[0]=customer&expand[1]=latest_charge").unwrap();
+        assert_eq!(p.strings("expand").unwrap(), ["customer", "latest_charge"]);
+        let p = Params::parse(b"expand%5B%5D=customer&expand[]=payment_method").unwrap();
+        assert_eq!(p.strings("expand").unwrap(), ["customer", "payment_method"]);
+    }
+
+    #[test]
+    fn errors_name_the_parameter_and_not_its_value() {
+        let p = Params::parse(b"amount=12x&card[number]=4242424242424242").unwrap();
+        let e = p.integer("amount").unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "amount");
+        let e = p.nested("card").unwrap().unwrap().integer("number").unwrap_err();
+        assert!(!e.message.contains("4242"), "{}", e.message);
+        assert_eq!(e.details.unwrap()["field"], "card[number]");
+        assert!(Params::parse(b"a=1&a[b]=2").is_err());
+        assert!(Params::parse(b"a[b=1").is_err());
+        let e = Params::parse(b"amount=1&colour=red").unwrap().only(&["amount"]).unwrap_err();
+        assert_eq!(e.details.unwrap()["stripeCode"], "parameter_unknown");
+    }
+}

@@ -1,0 +1,272 @@
+//! Stripe's API at `/v1/`, so that code written for Stripe — the official `stripe` libraries, and
+//! plugins built on them — works against Kassa by changing its API base.
+//!
+//! A face: it reads Stripe's parameters, calls the same domain functions as Kassa's own API
+//! (`crate::payments`, customers, webhooks), and writes their answers as Stripe's objects and
+//! errors. It holds no money logic. Every POST runs under an idempotency key — the client's
+//! `Idempotency-Key`, or one made for it — through Kassa's own idempotency layer, which saves the
+//! domain's answer with its effect; this face writes that answer as Stripe's object on the way
+//! out, for the first answer and for every replay alike (`Idempotent-Replayed: true`).
+
+pub mod errors;
+pub mod form;
+pub mod objects;
+pub mod wire;
+
+mod customers;
+mod events;
+mod payment_intents;
+mod payment_methods;
+mod refunds;
+mod setup_intents;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+
+use self::form::Params;
+use self::objects::View;
+use crate::error::ApiError;
+use crate::http::auth::{key_caller, presented_key, Caller};
+use crate::http::extract::{too_large, BODY_LIMIT};
+use crate::idempotency::{seal_context, IdempotencyKey};
+use crate::state::AppState;
+
+/// The API version answered when a request names none: the one Kassa's Stripe connector speaks.
+pub const DEFAULT_VERSION: &str = crate::processor::stripe::API_VERSION;
+
+/// The routes under `/v1`.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/payment_intents", post(payment_intents::create).get(payment_intents::list))
+        .route("/v1/payment_intents/{id}", post(payment_intents::update).get(payment_intents::retrieve))
+        .route("/v1/payment_intents/{id}/confirm", post(payment_intents::confirm))
+        .route("/v1/payment_intents/{id}/capture", post(payment_intents::capture))
+        .route("/v1/payment_intents/{id}/cancel", post(payment_intents::cancel))
+        .route("/v1/payment_methods", post(payment_methods::create).get(payment_methods::list))
+        .route("/v1/payment_methods/{id}", get(payment_methods::retrieve))
+        .route("/v1/payment_methods/{id}/attach", post(payment_methods::attach))
+        .route("/v1/payment_methods/{id}/detach", post(payment_methods::detach))
+        .route("/v1/customers", post(customers::create).get(customers::list))
+        .route("/v1/customers/{id}", post(customers::update).get(customers::retrieve).delete(customers::delete))
+        .route("/v1/customers/{id}/payment_methods", get(customers::payment_methods))
+        .route("/v1/refunds", post(refunds::create).get(refunds::list))
+        .route("/v1/refunds/{id}", get(refunds::retrieve))
+        .route("/v1/charges", get(refunds::list_charges))
+        .route("/v1/charges/{id}", get(refunds::retrieve_charge))
+        .route("/v1/setup_intents", post(setup_intents::create))
+        .route("/v1/setup_intents/{id}", get(setup_intents::retrieve))
+        .route("/v1/setup_intents/{id}/confirm", post(setup_intents::confirm))
+        .route("/v1/webhook_endpoints", post(events::create_endpoint).get(events::list_endpoints))
+        .route("/v1/webhook_endpoints/{id}", get(events::retrieve_endpoint).delete(events::delete_endpoint))
+        .route("/v1/events", get(events::list))
+        .route("/v1/events/{id}", get(events::retrieve))
+        .route_layer(from_fn_with_state(state.clone(), crate::http::idempotency::idempotency))
+        .route_layer(from_fn_with_state(state, face))
+}
+
+/// Marks an answer a handler wrote in Stripe's shape already (a read): the face passes it on.
+#[derive(Clone, Copy)]
+pub struct Rendered;
+
+/// A Stripe object (or list) as the answer.
+pub fn rendered(status: StatusCode, object: Value) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response();
+    response.extensions_mut().insert(Rendered);
+    response
+}
+
+pub type FaceResult = Result<Response, ApiError>;
+
+/// What every request to the face has been through: who calls, its parameters and what it asked
+/// to expand, and the idempotency key it runs under.
+#[derive(Clone)]
+pub struct FaceRequest {
+    pub params: Params,
+    pub expand: Vec<String>,
+    /// The `Idempotency-Key` of a POST (the client's, or the one made for it).
+    pub key: Option<String>,
+}
+
+/// Authenticates the key (keys only: the console's session does not reach this API), reads the
+/// parameters, runs the route and writes its answer the Stripe way.
+async fn face(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let version = req.headers().get("stripe-version").cloned().unwrap_or(HeaderValue::from_static(DEFAULT_VERSION));
+    let request_id = HeaderValue::from_str(&crate::ids::secret("req_")[..24]).expect("ids are ASCII");
+    let mut response = run(&state, req, next).await;
+    let headers = response.headers_mut();
+    headers.insert("stripe-version", version);
+    headers.insert("request-id", request_id);
+    response
+}
+
+async fn run(state: &AppState, req: Request, next: Next) -> Response {
+    let caller = match presented_key(req.headers()) {
+        Some(key) => match key_caller(state, &key).await {
+            Ok(caller) => caller,
+            Err(e) => return face_error(state, None, e).await,
+        },
+        None => {
+            let e = ApiError::new(
+                kassa::ErrorCode::Unauthenticated,
+                "You did not provide an API key. Send it as `Authorization: Bearer sk_test_…`, or as the user of HTTP Basic.",
+            );
+            return face_error(state, None, e).await;
+        }
+    };
+    let (mut parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return face_error(state, Some(&caller), too_large()).await;
+    };
+    let writes = parts.method == Method::POST;
+    let raw = if writes { bytes.as_ref() } else { parts.uri.query().unwrap_or_default().as_bytes() };
+    let params = match Params::parse(raw) {
+        Ok(params) => params,
+        Err(e) => return face_error(state, Some(&caller), e).await,
+    };
+    let expand = params.strings("expand").unwrap_or_default();
+    let key = if writes {
+        // Every write runs under a key, so that what it did can be found from the request alone
+        // (a Refund is the refund its request claimed).
+        let given = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let key = given.unwrap_or_else(|| crate::ids::secret("kassa_"));
+        if let Ok(value) = HeaderValue::from_str(&key) {
+            parts.headers.insert("idempotency-key", value);
+        }
+        Some(key)
+    } else {
+        None
+    };
+    let request = FaceRequest { params, expand, key };
+    parts.extensions.insert(caller.clone());
+    parts.extensions.insert(request.clone());
+    let path = parts.uri.path().to_owned();
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    if response.extensions().get::<Rendered>().is_some() {
+        return response;
+    }
+    shape(state, &caller, &request, &path, response).await
+}
+
+/// A Kassa answer (a domain function's, first or replayed) as Stripe's.
+async fn shape(state: &AppState, caller: &Caller, request: &FaceRequest, path: &str, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let mut shaped = if !parts.status.is_success() {
+        match serde_json::from_value::<kassa::ErrorEnvelope>(value) {
+            Ok(envelope) => stripe_error(state, Some(caller), &envelope.error).await,
+            Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+        }
+    } else {
+        let view = View { state, merchant: &caller.merchant_id, expand: &request.expand };
+        match render_answer(&view, caller, request, path, &value["data"]).await {
+            Ok(object) => (parts.status, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response(),
+            Err(e) => face_error(state, Some(caller), e).await,
+        }
+    };
+    // What the inner layers said stays said: a replay, a 500's logged cause, `Retry-After`.
+    for name in ["idempotent-replayed", "retry-after"] {
+        if let Some(value) = parts.headers.get(name) {
+            shaped.headers_mut().insert(name, value.clone());
+        }
+    }
+    if let Some(cause) = parts.extensions.get::<crate::http::error::InternalCause>() {
+        shaped.extensions_mut().insert(cause.clone());
+    }
+    shaped
+}
+
+/// The object a write answers, from the domain's answer `data`: the route says which (a refund
+/// answers the payment in Kassa and the Refund in Stripe); ids say the rest.
+async fn render_answer(view: &View<'_>, caller: &Caller, request: &FaceRequest, path: &str, data: &Value) -> Result<Value, ApiError> {
+    let id = data["id"].as_str().unwrap_or_default();
+    if path == "/v1/refunds" {
+        return refunds::of_request(view, caller, request).await;
+    }
+    if path.starts_with("/v1/setup_intents") {
+        return setup_intents::render_answer(view, data).await;
+    }
+    if id.starts_with("pi_") {
+        let intent = payment_intents::load(view, id).await?;
+        let secret = match data["clientSecret"].as_str() {
+            Some(secret) => Some(secret.to_owned()),
+            None => payment_intents::created_secret(view.state, caller, request).await,
+        };
+        return objects::payment_intent(view, &intent, secret.as_deref()).await;
+    }
+    if id.starts_with("cus_") {
+        let customer: kassa::api::Customer = serde_json::from_value(data.clone()).map_err(ApiError::internal)?;
+        return Ok(objects::customer(&customer));
+    }
+    if id.starts_with("tok_") || id.starts_with("pm_") {
+        return payment_methods::render_answer(view, id).await;
+    }
+    if id.starts_with("we_") {
+        return events::render_endpoint(data);
+    }
+    Err(ApiError::internal(format!("the Stripe face has no object for the answer {id}")))
+}
+
+/// An error of the face's own as Stripe's; a 500's cause goes to the log.
+async fn face_error(state: &AppState, caller: Option<&Caller>, error: ApiError) -> Response {
+    let mut response = stripe_error(state, caller, &error.body()).await;
+    if let Some(cause) = error.cause {
+        response.extensions_mut().insert(crate::http::error::InternalCause(cause));
+    }
+    response
+}
+
+/// A Kassa error as Stripe's, with the PaymentIntent a decline is about.
+async fn stripe_error(state: &AppState, caller: Option<&Caller>, error: &kassa::ErrorBody) -> Response {
+    let intent_id = error.details.as_ref().and_then(|d| d.get("paymentIntentId")).and_then(Value::as_str);
+    let intent = match (caller, intent_id) {
+        (Some(caller), Some(id)) => {
+            let view = View { state, merchant: &caller.merchant_id, expand: &[] };
+            match payment_intents::load(&view, id).await {
+                Ok(intent) => objects::payment_intent(&view, &intent, None).await.ok(),
+                Err(_) => None,
+            }
+        }
+        _ => None,
+    };
+    let translated = errors::translate(error, intent);
+    let status = StatusCode::from_u16(translated.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], translated.body.to_string()).into_response();
+    if let Some(retry) = translated.retry {
+        response.headers_mut().insert("stripe-should-retry", HeaderValue::from_static(if retry { "true" } else { "false" }));
+    }
+    if let Some(seconds) = error.details.as_ref().and_then(|d| d.get("retryAfterSeconds")).and_then(Value::as_u64) {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A step of a request that makes two changes (create an intent, then confirm it) under a key of
+/// its own, derived from the request's: a retry after the first change finds its answer instead
+/// of making it again.
+pub(crate) fn step_key(key: &IdempotencyKey, step: &str) -> IdempotencyKey {
+    IdempotencyKey { key: format!("{}\u{1f}{step}", key.key), ..key.clone() }
+}
+
+/// The answer already saved under `key`, if any.
+pub(crate) async fn saved_answer(state: &AppState, key: &IdempotencyKey) -> Result<Option<crate::idempotency::Recorded>, ApiError> {
+    use crate::store::idempotency::{self, Stored};
+    match idempotency::find(&state.store, &key.owner()).await? {
+        Some(Stored::Done { status_code, sealed_body, .. }) => {
+            let body = state.keyring.open(&sealed_body, seal_context(&key.owner()).as_bytes()).map_err(ApiError::internal)?;
+            Ok(Some(crate::idempotency::Recorded { status: status_code, body }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The body of a Kassa answer that the face reads on (the id of what a step made).
+pub(crate) fn answer_data(recorded: &crate::idempotency::Recorded) -> Value {
+    serde_json::from_slice::<Value>(&recorded.body).map(|v| v["data"].clone()).unwrap_or(Value::Null)
+}
