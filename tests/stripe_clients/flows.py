@@ -116,7 +116,7 @@ def customers_and_saved_cards():
                                      off_session=True, confirm=True, expand=["customer", "payment_method"])
     expect(pi.status == "succeeded", f"off-session status {pi.status}")
     expect(pi.customer.id == customer.id and pi.payment_method.id == pm.id, "expanded customer and payment method")
-    setup = stripe.SetupIntent.create(customer=customer.id, payment_method="pm_card_amex", confirm=True, usage="off_session")
+    setup = stripe.SetupIntent.create(customer=customer.id, payment_method="pm_card_visa_debit", confirm=True, usage="off_session")
     expect(setup.status == "succeeded" and setup.payment_method.startswith("pm_"), f"setup {setup.status}")
     expect(len(stripe.Customer.list_payment_methods(customer.id).data) == 2, "the set-up card is saved")
     detached = stripe.PaymentMethod.detach(pm.id)

@@ -37,7 +37,8 @@ impl Behaviour {
     /// The test cards developers know from Stripe; any other valid number is approved.
     pub fn of(number: &str) -> Behaviour {
         match number {
-            "4000000000000002" => Behaviour::Decline("generic_decline"),
+            // Declined when charged (it may still be saved first: Stripe's `chargeCustomerFail`).
+            "4000000000000002" | "4000000000000341" => Behaviour::Decline("generic_decline"),
             "4000000000009995" => Behaviour::Decline("insufficient_funds"),
             "4000000000009987" => Behaviour::Decline("lost_card"),
             "4000000000009979" => Behaviour::Decline("stolen_card"),

@@ -73,18 +73,19 @@ pub fn translate(error: &ErrorBody, payment_intent: Option<Value>) -> StripeErro
                 if details.and_then(|d| d.get("refundableCents")).is_some() {
                     body["param"] = json!("amount");
                     "amount_too_large".into()
-                } else if error.message.contains("token") || error.message.contains("used") {
-                    "resource_already_exists".into()
                 } else {
                     "payment_intent_unexpected_state".into()
                 }
             });
             (400, "invalid_request_error", Some(code), None)
         }
-        ErrorCode::DuplicateRequest => {
-            let still_running = details.and_then(|d| d.get("retryable")).and_then(Value::as_bool) == Some(true);
-            (409, "idempotency_error", None, Some(still_running))
+        // The same key for another request is Stripe's 400 `idempotency_error` (which the clients
+        // raise as their IdempotencyError); a key whose first request is still running is a 409
+        // the clients retry.
+        ErrorCode::DuplicateRequest if details.and_then(|d| d.get("retryable")).and_then(Value::as_bool) == Some(true) => {
+            (409, "invalid_request_error", Some("idempotency_key_in_use".into()), Some(true))
         }
+        ErrorCode::DuplicateRequest => (400, "idempotency_error", None, Some(false)),
         ErrorCode::PayloadTooLarge => (413, "invalid_request_error", None, Some(false)),
         ErrorCode::RateLimited => (429, "invalid_request_error", Some("rate_limit".into()), Some(true)),
         ErrorCode::Internal => (500, "api_error", None, None),

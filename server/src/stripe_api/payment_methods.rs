@@ -26,6 +26,7 @@ const TEST_METHODS: &[(&str, &str)] = &[
     ("amex", "378282246310005"),
     ("discover", "6011111111111117"),
     ("chargeDeclined", "4000000000000002"),
+    ("chargeCustomerFail", "4000000000000341"),
     ("chargeDeclinedInsufficientFunds", "4000000000009995"),
     ("chargeDeclinedLostCard", "4000000000009987"),
     ("chargeDeclinedStolenCard", "4000000000009979"),
@@ -107,7 +108,13 @@ pub async fn paying(state: &AppState, r: &RequestCtx, p: &Params) -> ApiResult<O
     }
     match objects::find_method(state, &r.caller.merchant_id, &id).await? {
         Some(Method::Saved(saved)) => Ok(Some(Paying::Saved(saved.method.id))),
-        Some(Method::Token(token)) => Ok(Some(Paying::Token(token.id))),
+        Some(Method::Token(token)) if !token.used => Ok(Some(Paying::Token(token.id))),
+        // A card that paid once without being saved, or was detached since, pays no more.
+        Some(Method::Token(_)) => Err(invalid(
+            "payment_method",
+            "payment_method_unexpected_state",
+            format!("The PaymentMethod {id} was used before without being attached to a customer, or was detached from it; it may not be used again."),
+        )),
         None => Err(no_such(&id, "payment_method")),
     }
 }
