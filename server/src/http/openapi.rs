@@ -157,7 +157,9 @@ impl Modify for Security {
 /// served undocumented or documented unserved.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa API", version = "1", description = "Card payments: tokenize, authorize, capture, void, refund, tip, search."),
+    info(title = "Kassa API", version = "1", description = "Card payments: tokenize, authorize, capture, void, refund, tip, search.
+
+Every POST is safe to retry: send an idempotency key (1 to 255 characters) as the `Idempotency-Key` header, as `clientRequestId` in the body, or both. Keys belong to the API key that sent them and are kept 24 hours. A retry under the same key replays the first answer, status and body; the same key with another request is `409 DUPLICATE_REQUEST`, and so is a retry while the first is still running (with `details.retryable: true`). A header and a different `clientRequestId` are two names of one request: it runs once, a retry under either or both replays it, and neither may name another request; keys that already name two different requests are `409 DUPLICATE_REQUEST`."),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = []), ("consoleSession" = [])),
 )]
@@ -244,7 +246,7 @@ fn add_idempotency_header(operation: &mut Value) {
         "name": "Idempotency-Key",
         "in": "header",
         "required": false,
-        "description": "Makes the request safe to retry: a replay returns the first answer",
+        "description": "Makes the request safe to retry: a replay returns the first answer. With a different `clientRequestId`, both name this one request",
         // HTTP drops the white space around a header's value: what is left is the key.
         "schema": { "type": "string", "pattern": format!("^[\\t ]*[!-~](?:[\\t -~]{{0,{}}}[!-~])?[\\t ]*$", kassa::api::IDEMPOTENCY_KEY_MAX_LEN - 2) },
     }));
@@ -412,7 +414,7 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         if let Some(id) = schema.pointer_mut("/properties/clientRequestId") {
             merge(
                 id,
-                json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }),
+                json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, as the `Idempotency-Key` header is; with a different header, both name this one request" }),
             );
         }
         let one_source = matches!(name.as_str(), "ChargeRequest" | "ConfirmIntentRequest");
