@@ -149,6 +149,24 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     }
 }
 
+/// An empty `cursor=` is a cursor this API never gave, refused as an empty `limit=` is, and the
+/// document says so (`minLength`), so that a client built from it never sends one.
+#[tokio::test]
+async fn an_empty_cursor_is_refused_as_the_document_says() {
+    let app = TestApp::new().await;
+    let doc = app.send("GET", "/api/v1/openapi.json", None, &[], None).await;
+    let mut lists = 0;
+    for (path, item) in doc.json["paths"].as_object().unwrap() {
+        let Some(parameters) = item["get"]["parameters"].as_array() else { continue };
+        let Some(cursor) = parameters.iter().find(|p| p["name"] == "cursor") else { continue };
+        assert_eq!(cursor["schema"]["minLength"], 1, "{path}");
+        let page = app.get(&format!("{path}?cursor="), app.sk()).await;
+        assert_eq!(page.error(400, "VALIDATION_ERROR")["details"]["field"], "cursor", "{path}");
+        lists += 1;
+    }
+    assert!(lists >= 5, "{lists} lists");
+}
+
 #[tokio::test]
 async fn pages_neither_skip_nor_repeat_while_payments_arrive() {
     let app = TestApp::new().await;

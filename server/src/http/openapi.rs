@@ -464,7 +464,7 @@ fn merge(target: &mut Value, rule: Value) {
 }
 
 /// Query parameters are absent or have a value; none is `null`. Every page's `limit` has the
-/// bounds the lists check.
+/// bounds the lists check, and its `cursor` is not empty.
 fn tidy_parameters(path: &str, operation: &mut Value) {
     let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else { return };
     for parameter in parameters {
@@ -486,7 +486,11 @@ fn tidy_parameters(path: &str, operation: &mut Value) {
             Some("limit") => merge(&mut parameter["schema"], json!({ "minimum": 1, "maximum": kassa::api::PAGE_LIMIT_MAX })),
             Some("status") if path == "/api/v1/payments/failed" => parameter["schema"] = json!({ "enum": ["declined", "error"] }),
             Some("cardLast4") => merge(&mut parameter["schema"], json!({ "pattern": "^[0-9]{4}$" })),
-            Some("cursor") => merge(&mut parameter["schema"], json!({ "description": "The `meta.cursor` of the page before" })),
+            // An empty value is a value, checked as every other parameter's is (`limit=` is not
+            // the default limit either): a cursor is never empty.
+            Some("cursor") => {
+                merge(&mut parameter["schema"], json!({ "minLength": 1, "description": "The `meta.cursor` of the page before" }))
+            }
             _ => {}
         }
     }
