@@ -221,6 +221,15 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
             for (status, description) in statuses {
                 responses.entry(status.to_string()).or_insert_with(|| error_response(status, description));
             }
+            // What a processor's failure means, wherever an operation can meet one.
+            for (status, description) in [
+                ("502", "The card processor failed (`PROVIDER_ERROR`)"),
+                ("504", "The card processor did not answer in time (`PROVIDER_TIMEOUT`); the outcome is unknown until reconciled"),
+            ] {
+                if let Some(response) = responses.get_mut(status).filter(|r| r["description"] == "") {
+                    response["description"] = json!(description);
+                }
+            }
         }
     }
     doc
@@ -400,8 +409,8 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
             json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^/?#\\s]+", "description": "An http or https address outside private networks and special-use ranges" }),
         ),
         ("CreateWebhookEndpointRequest", "events", json!({ "minItems": 1, "items": { "enum": events } })),
-        ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
-        ("UpdateProcessorRequest", "webhookSecret", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
+        ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^[!-~]*$" })),
+        ("UpdateProcessorRequest", "webhookSecret", json!({ "maxLength": MAX_TEXT, "pattern": "^[!-~]*$" })),
     ];
     for (schema, property, rule) in rules {
         let target = schemas
