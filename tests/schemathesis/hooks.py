@@ -52,8 +52,18 @@ def _fix_card(card):
 
 @schemathesis.hook
 def map_case(context, case):
-    if not _positive(case):
-        return case
+    return _within_rules(case) if _positive(case) else case
+
+
+@schemathesis.hook
+def before_add_examples(context, examples):
+    # The examples phase builds its cases from the document's examples without `map_case`: each
+    # is meant to be valid, so each is brought within the same rules.
+    for case in examples:
+        _within_rules(case)
+
+
+def _within_rules(case):
     path = case.operation.path
     # Changed on a copy and set back: a case's parts may be views of what it sends.
     body = copy.deepcopy(case.body) if isinstance(case.body, dict) else None
