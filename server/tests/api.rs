@@ -149,6 +149,50 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     }
 }
 
+/// Every operation that calls the card processor says how it answers when the processor fails
+/// (502) or does not answer (504).
+#[tokio::test]
+async fn operations_that_call_the_processor_document_its_failures() {
+    let app = TestApp::new().await;
+    let doc = app.send("GET", "/api/v1/openapi.json", None, &[], None).await;
+    let calls = [
+        "/payment-methods",
+        "/payments/authorize",
+        "/payments/sale",
+        "/payments/capture",
+        "/payments/void",
+        "/payments/refund",
+        "/payments/{id}/tip",
+        "/payments/intents/{id}/confirm",
+        "/payments/failed/{id}/retry",
+        "/processor",
+    ];
+    for path in calls {
+        let responses = &doc.json["paths"][format!("/api/v1{path}")]["post"]["responses"];
+        for status in ["502", "504"] {
+            assert!(!responses[status]["description"].as_str().unwrap_or_default().is_empty(), "POST {path} lacks {status}");
+        }
+    }
+}
+
+/// An empty `cursor=` is a cursor this API never gave, refused as an empty `limit=` is, and the
+/// document says so (`minLength`), so that a client built from it never sends one.
+#[tokio::test]
+async fn an_empty_cursor_is_refused_as_the_document_says() {
+    let app = TestApp::new().await;
+    let doc = app.send("GET", "/api/v1/openapi.json", None, &[], None).await;
+    let mut lists = 0;
+    for (path, item) in doc.json["paths"].as_object().unwrap() {
+        let Some(parameters) = item["get"]["parameters"].as_array() else { continue };
+        let Some(cursor) = parameters.iter().find(|p| p["name"] == "cursor") else { continue };
+        assert_eq!(cursor["schema"]["minLength"], 1, "{path}");
+        let page = app.get(&format!("{path}?cursor="), app.sk()).await;
+        assert_eq!(page.error(400, "VALIDATION_ERROR")["details"]["field"], "cursor", "{path}");
+        lists += 1;
+    }
+    assert!(lists >= 5, "{lists} lists");
+}
+
 #[tokio::test]
 async fn pages_neither_skip_nor_repeat_while_payments_arrive() {
     let app = TestApp::new().await;

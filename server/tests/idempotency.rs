@@ -82,23 +82,105 @@ async fn a_request_refused_before_it_changed_anything_can_be_sent_again() {
 async fn keys_are_checked() {
     let app = TestApp::new().await;
     let long = "k".repeat(256);
-    app.post_with_key("/api/v1/payments/sale", app.sk(), &long, sale_body(100)).await.error(400, "VALIDATION_ERROR");
-    let mismatch = app
-        .send(
-            "POST",
-            "/api/v1/payments/sale",
-            Some(app.sk()),
-            &[("idempotency-key", "a")],
-            Some(
-                json!({ "clientRequestId": "b", "amountCents": 100, "currency": "USD", "card": card("4242424242424242") })
-                    .to_string()
-                    .into_bytes(),
-            ),
-        )
-        .await;
-    assert_eq!(mismatch.error(400, "VALIDATION_ERROR")["details"]["field"], "clientRequestId");
+    let by_header = app.post_with_key("/api/v1/payments/sale", app.sk(), &long, sale_body(100)).await;
+    assert_eq!(by_header.error(400, "VALIDATION_ERROR")["details"]["field"], "Idempotency-Key");
+    let mut body = sale_body(100);
+    body["clientRequestId"] = json!(long);
+    let in_body = app.post_with_key("/api/v1/payments/sale", app.sk(), "short", body).await;
+    assert_eq!(in_body.error(400, "VALIDATION_ERROR")["details"]["field"], "clientRequestId");
     assert!(app.all_intent_ids().await.is_empty());
     app.post_with_key("/api/v1/payments/sale", app.sk(), &"k".repeat(255), sale_body(100)).await.data(201);
+}
+
+/// A sale sent with the `Idempotency-Key` header `header` (if any) and `clientRequestId` `body`.
+async fn sale_with_keys(app: &TestApp, header: Option<&str>, body: Option<&str>, amount: i64) -> common::TestResponse {
+    let mut request = sale_body(amount);
+    if let Some(key) = body {
+        request["clientRequestId"] = json!(key);
+    }
+    let headers: Vec<(&str, &str)> = header.map(|h| ("idempotency-key", h)).into_iter().collect();
+    app.send("POST", "/api/v1/payments/sale", Some(app.sk()), &headers, Some(request.to_string().into_bytes())).await
+}
+
+#[tokio::test]
+async fn a_header_and_another_client_request_id_name_one_request() {
+    let app = TestApp::new().await;
+    // A gateway that adds its own Idempotency-Key to a client's body that carries one already.
+    let first = sale_with_keys(&app, Some("gw-1"), Some("order-9"), 900).await;
+    first.data(201);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    // A retry under either key, both, or the body's key beside a new header is the same request.
+    for (header, body) in [(Some("gw-1"), None), (None, Some("order-9")), (Some("order-9"), Some("gw-1")), (Some("gw-2"), Some("order-9"))]
+    {
+        let replay = sale_with_keys(&app, header, body, 900).await;
+        assert_eq!(replay.bytes, first.bytes, "{header:?} {body:?}");
+        assert_eq!(replay.headers["idempotent-replayed"], "true");
+    }
+    // The new header of the last retry names it from now on too.
+    assert_eq!(sale_with_keys(&app, Some("gw-2"), None, 900).await.bytes, first.bytes);
+    // No name of it is replayed for another request.
+    for (header, body) in [(Some("gw-1"), None), (None, Some("order-9")), (Some("gw-2"), None), (Some("gw-3"), Some("order-9"))] {
+        let other = sale_with_keys(&app, header, body, 901).await;
+        assert_eq!(other.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], false, "{header:?} {body:?}");
+    }
+    // Two keys that name two different requests are refused, and run neither again.
+    let second = sale_with_keys(&app, Some("order-10"), None, 500).await;
+    second.data(201);
+    let both = sale_with_keys(&app, Some("order-10"), Some("order-9"), 500).await;
+    assert_eq!(both.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], false);
+    assert_eq!(app.processor.effects_of("sale").len(), 2);
+    assert_eq!(app.all_intent_ids().await.len(), 2);
+    // The other names are forgotten with the reply, after a day.
+    let purged = kassa_server::payments::operation::purge_replies(&app.state, kassa_server::clock::now_ms() + 25 * 3_600_000).await;
+    assert_eq!(purged.unwrap(), 4);
+    sale_with_keys(&app, None, Some("order-9"), 901).await.data(201);
+}
+
+/// The body's key of a request that a gateway resends with a new header each time, racing itself
+/// on two servers, some of the copies without the header: one payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copies_of_one_request_under_new_headers_on_two_servers_make_one_payment() {
+    let app = Arc::new(TestApp::with_latency(std::time::Duration::from_millis(50)).await);
+    let (_, second) = app.second_server().await;
+    let second = Arc::new(second);
+    let mut body = sale_body(4300);
+    body["clientRequestId"] = json!("order-77");
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (app, second, body) = (app.clone(), second.clone(), body.to_string().into_bytes());
+            tokio::spawn(async move {
+                let authorization = format!("Bearer {}", app.sk());
+                let header = format!("attempt-{i}");
+                let mut headers = vec![("authorization", authorization.as_str())];
+                if i % 3 != 0 {
+                    headers.push(("idempotency-key", header.as_str()));
+                }
+                if i % 2 == 0 {
+                    app.send_to(&app.router, "POST", "/api/v1/payments/sale", &headers, Some(body)).await
+                } else {
+                    app.send_to(&second, "POST", "/api/v1/payments/sale", &headers, Some(body)).await
+                }
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status.as_u16() {
+            201 => {
+                ids.insert(response.json["data"]["id"].as_str().unwrap().to_owned());
+            }
+            409 => assert_eq!(response.error(409, "DUPLICATE_REQUEST")["details"]["retryable"], true),
+            other => panic!("unexpected {other}: {}", response.json),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every success names the same payment");
+    assert_eq!(app.processor.effects_of("sale").len(), 1);
+    let intents = app.all_intent_ids().await;
+    assert_eq!(intents.len(), 1);
+    // Once it is done, the body's key alone replays it.
+    let replay = sale_with_keys(&app, None, Some("order-77"), 4300).await;
+    assert_eq!(replay.data(201)["id"], json!(intents[0]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

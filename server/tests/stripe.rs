@@ -753,6 +753,9 @@ async fn the_processor_route_keeps_secrets_sealed_and_checks_them_with_stripe() 
     app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": "pk_test_123" }))
         .await
         .error(400, "VALIDATION_ERROR");
+    // A key that cannot go in a header is no key: refused, not a processor error at Stripe's door.
+    let unsendable = app.post("/api/v1/processor", app.sk(), json!({ "processor": "stripe", "secretKey": "sk_test_\u{1}" })).await;
+    assert_eq!(unsendable.error(400, "VALIDATION_ERROR")["details"]["field"], "secretKey");
     app.post("/api/v1/processor", app.sk(), json!({ "processor": "sandbox", "secretKey": "sk_test_1" }))
         .await
         .error(400, "VALIDATION_ERROR");

@@ -2,8 +2,7 @@
 
 The document carries every rule a JSON Schema can express. A few rules compare a value with
 another field, with the clock or with what the server holds: a card's check digit and expiry, a tip
-within the amount, the same idempotency key in the header and the body, a cursor this API gave, a
-webhook address outside private networks. Cases that should be valid (the positive ones) are
+within the amount, a cursor this API gave, a webhook address outside private networks. Cases that should be valid (the positive ones) are
 brought within those rules here; the rest of each case is left as generated. Cases meant to be
 invalid are not touched, so every schema rule is still tried from both sides.
 """
@@ -11,7 +10,6 @@ import ast
 import copy
 import os
 import threading
-from collections.abc import Mapping
 from datetime import date
 
 import schemathesis
@@ -54,12 +52,21 @@ def _fix_card(card):
 
 @schemathesis.hook
 def map_case(context, case):
-    if not _positive(case):
-        return case
+    return _within_rules(case) if _positive(case) else case
+
+
+@schemathesis.hook
+def before_add_examples(context, examples):
+    # The examples phase builds its cases from the document's examples without `map_case`: each
+    # is meant to be valid, so each is brought within the same rules.
+    for case in examples:
+        _within_rules(case)
+
+
+def _within_rules(case):
     path = case.operation.path
-    # Changed on copies and set back: a case's parts may be views of what it sends.
+    # Changed on a copy and set back: a case's parts may be views of what it sends.
     body = copy.deepcopy(case.body) if isinstance(case.body, dict) else None
-    headers = dict(case.headers) if isinstance(case.headers, Mapping) else None
     if isinstance(case.query, dict):
         # A cursor is the `meta.cursor` of a page this API gave; a date is one the server reads.
         query = dict(case.query)
@@ -71,10 +78,6 @@ def map_case(context, case):
     if body is None:
         return case
     _fix_card(body.get("card"))
-    header_name = next((name for name in (headers or {}) if name.lower() == "idempotency-key"), None)
-    if header_name is not None and body.get("clientRequestId") is not None:
-        # One key, sent in both places (HTTP drops the white space around a header's value).
-        body["clientRequestId"] = headers[header_name].strip(" \t")
     if path.endswith("/payments/sale") and _number(body.get("tipCents")) and _number(body.get("amountCents")):
         body["tipCents"] = int(min(body["tipCents"], body["amountCents"], MAX_AMOUNT - body["amountCents"]))
     if "orderId" in body:
@@ -98,19 +101,16 @@ def map_case(context, case):
             if _number(item.get("unitAmountCents")):
                 item["unitAmountCents"] = int(min(item["unitAmountCents"], share))
     case.body = body
-    if headers is not None:
-        case.headers = headers
     return case
 
 
 # Two kinds of rule no request schema can state, whose answer is the rule itself and no failure:
 # values the stateful phase carries from one response into the next request after `map_case` (an
-# id put into `clientRequestId` beside a generated `Idempotency-Key`, an order put beside another
-# currency), and limits set by the object the request names (a capture within what was authorized
-# and covering the tip, a tip within the intent's amount, a saved card only for an intent with a
-# customer, a correction that changes something). The document states each in words.
+# order put beside another currency), and limits set by the object the request names (a capture
+# within what was authorized and covering the tip, a tip within the intent's amount, a saved card
+# only for an intent with a customer, a correction that changes something). The document states
+# each in words.
 RULES_NO_SCHEMA_CAN_STATE = (
-    "clientRequestId and the Idempotency-Key header differ",
     "a payment for it must be too",
     "amountCents must be between 1 and the authorized",
     "A capture must cover the tip",

@@ -55,9 +55,13 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         Ok(parsed) => return Ok(parsed),
         Err(err) => err,
     };
-    // Only a body that did not read is read again, with its whole numbers written as integers.
-    if let Some(parsed) = serde_json::from_slice::<Value>(bytes).ok().and_then(|v| serde_json::from_value(whole_numbers(v)).ok()) {
-        return Ok(parsed);
+    // Only a body that did not read is read again, with its whole numbers written as integers; if
+    // it had any, what is wrong with it then is what it is told (not that `2030.0` is a float).
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        let whole = whole_numbers(value.clone());
+        if whole != value {
+            return serde_path_to_error::deserialize(whole).map_err(body_error);
+        }
     }
     Err(body_error(err))
 }
@@ -222,6 +226,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_number_written_as_a_float_is_not_the_error_reported() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Card {
+            year: u32,
+            month: u8,
+        }
+        let read: Card = parse_json(br#"{"year": 2030.0, "month": 12}"#).unwrap();
+        assert_eq!(read.year, 2030);
+        let error = parse_json::<Card>(br#"{"year": 2030.0, "month": "May"}"#).unwrap_err();
+        assert_eq!(error.details.unwrap()["field"], "month");
+    }
 
     #[test]
     fn redacts_long_digit_runs() {

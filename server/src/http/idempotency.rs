@@ -1,4 +1,8 @@
-//! Idempotency: every POST may carry an `Idempotency-Key` header or a `clientRequestId` field.
+//! Idempotency: every POST may carry an `Idempotency-Key` header, a `clientRequestId` field, or
+//! both. Two different keys name one request: it runs once, under the key that already names a
+//! request, or else under the header's, and the other is recorded as another name of it before it
+//! runs, so that a retry under either key (or both) replays it. Keys that already name two
+//! different requests are `DUPLICATE_REQUEST`.
 //!
 //! A replay returns the first response byte for byte; the same key with another request is
 //! `DUPLICATE_REQUEST`; the same key while the first is still running is `DUPLICATE_REQUEST` with
@@ -27,7 +31,7 @@ use super::extract::too_large;
 use crate::clock::now_ms;
 pub use crate::idempotency::{seal_context, still_running, IdempotencyKey, Recorded, FINGERPRINT, KEEP_MS, LOCK_TTL_MS, MAX_KEY_LEN};
 use crate::state::AppState;
-use crate::store::idempotency::{self, Stored};
+use crate::store::idempotency::{self, Owner, Stored};
 
 impl IntoResponse for Recorded {
     fn into_response(self) -> Response {
@@ -50,39 +54,58 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Err(_) => return too_large().into_response(),
     };
     let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-    let key = match request_key(parts.headers.get("idempotency-key"), parsed.as_ref()) {
-        Ok(Some(key)) => key,
-        Ok(None) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
+    let keys = match request_keys(parts.headers.get("idempotency-key"), parsed.as_ref()) {
+        Ok(keys) if keys.is_empty() => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(keys) => keys,
         Err(e) => return e.into_response(),
     };
     let digest = request_digest(parts.method.as_str(), parts.uri.path(), parsed.as_ref(), &bytes);
+    let scope = caller.scope().to_owned();
+    // On this server, one request at a time under any of its names.
+    let mut guards = Vec::new();
+    let mut guard = |key: &str| match state.in_flight.claim(&scope, key) {
+        Some(g) => {
+            guards.push(g);
+            true
+        }
+        None => false,
+    };
+    if !keys.iter().all(|k| guard(k)) {
+        return still_running().into_response();
+    }
+    let names = match Names::resolve(&state, &caller.merchant_id, &scope, &keys).await {
+        Ok(names) => names,
+        Err(e) => return e.into_response(),
+    };
+    if names.aliases.iter().chain([&names.key]).any(|k| !keys.contains(k) && !guard(k)) {
+        return still_running().into_response();
+    }
     let mut key = IdempotencyKey {
         merchant: caller.merchant_id.clone(),
-        scope: caller.scope().to_owned(),
+        scope,
         fingerprint: state.keyring.mac(FINGERPRINT, &digest),
-        key,
+        key: names.key,
         keyring: state.keyring.clone(),
     };
 
-    let Some(_guard) = state.in_flight.claim(&key.scope, &key.key) else {
-        return still_running().into_response();
-    };
     let different = || {
         ApiError::new(ErrorCode::DuplicateRequest, "This idempotency key was already used for a different request")
             .with_details(json!({ "retryable": false }))
             .into_response()
     };
-    let stored = idempotency::find(&state.store, &key.owner()).await;
+    let stored = names.stored;
     // A fingerprint made under an older encryption key is the same request's too: it is kept as
     // stored, so that the database's own comparisons of the claim see the same value.
-    if let Ok(Some(Stored::Done { fingerprint, .. } | Stored::Running { fingerprint, .. })) = &stored {
+    if let Some(Stored::Done { fingerprint, .. } | Stored::Running { fingerprint, .. }) = &stored {
         if *fingerprint != key.fingerprint && state.keyring.mac_matches(FINGERPRINT, &digest, fingerprint) {
             key.fingerprint = fingerprint.clone();
         }
     }
     match stored {
-        Err(e) => return ApiError::from(e).into_response(),
-        Ok(Some(Stored::Done { fingerprint, status_code, sealed_body })) if fingerprint == key.fingerprint => {
+        Some(Stored::Done { fingerprint, status_code, sealed_body }) if fingerprint == key.fingerprint => {
+            if let Err(e) = name_also(&state, &key, names.aliases).await {
+                return e.into_response();
+            }
             // A call the processor never received is sent again, and answered with its outcome.
             if status_code == ErrorCode::ProviderError.http_status() {
                 let session = parts.headers.get(super::extract::SESSION_HEADER).and_then(|v| v.to_str().ok());
@@ -100,17 +123,21 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
-        Ok(Some(Stored::Done { .. })) => return different(),
-        Ok(Some(Stored::Running { fingerprint, .. })) if fingerprint != key.fingerprint => return different(),
-        Ok(Some(Stored::Running { locked_at, .. })) if locked_at >= now_ms() - LOCK_TTL_MS => return still_running().into_response(),
+        Some(Stored::Done { .. }) => return different(),
+        Some(Stored::Running { fingerprint, .. }) if fingerprint != key.fingerprint => return different(),
+        Some(Stored::Running { locked_at, .. }) if locked_at >= now_ms() - LOCK_TTL_MS => return still_running().into_response(),
         // Nothing yet, or a stale claim that the handler may take over.
-        Ok(_) => {}
+        _ => {}
+    }
+    if let Err(e) = name_also(&state, &key, names.aliases).await {
+        return e.into_response();
     }
     parts.extensions.insert(key);
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-fn request_key(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Option<String>, ApiError> {
+/// The keys a request is sent with, the header's first: none, one, or two different ones.
+fn request_keys(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Vec<String>, ApiError> {
     let from_header = header
         .map(|h| {
             h.to_str().map(str::to_owned).map_err(|_| ApiError::validation("Idempotency-Key", "Idempotency-Key must be visible ASCII"))
@@ -121,21 +148,96 @@ fn request_key(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Opt
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(ApiError::validation("clientRequestId", "clientRequestId must be a string")),
     };
-    let key = match (from_header, from_body) {
-        (Some(h), Some(b)) if h != b => {
-            return Err(ApiError::validation(
-                "clientRequestId",
-                "clientRequestId and the Idempotency-Key header differ; send one, or the same value in both",
-            ))
+    let mut keys = Vec::new();
+    for (field, key) in [("Idempotency-Key", from_header), ("clientRequestId", from_body)] {
+        let Some(key) = key else { continue };
+        if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
+            return Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_KEY_LEN} characters")));
         }
-        (Some(k), _) | (None, Some(k)) => k,
-        (None, None) => return Ok(None),
-    };
-    if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
-        let field = if header.is_some() { "Idempotency-Key" } else { "clientRequestId" };
-        return Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_KEY_LEN} characters")));
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
     }
-    Ok(Some(key))
+    Ok(keys)
+}
+
+/// How many other names a key may be followed through before the request is refused. Each name
+/// points at a key that had no request of its own when it was made, so a chain is short.
+const MOST_NAMES: usize = 8;
+
+/// The one key a request runs under, what is stored under it, and the request's other keys, which
+/// are to name it.
+struct Names {
+    key: String,
+    stored: Option<Stored>,
+    aliases: Vec<String>,
+}
+
+impl Names {
+    /// Follows each of `keys` to the key it names. Two keys that name two stored requests are
+    /// `DUPLICATE_REQUEST`; otherwise the request is the one stored (or, when none is, the
+    /// header's key's), and every other key is made another name of it.
+    async fn resolve(state: &AppState, merchant: &kassa::id::MerchantId, scope: &str, keys: &[String]) -> Result<Names, ApiError> {
+        let mut found: Vec<(String, Option<Stored>)> = Vec::new();
+        for key in keys {
+            let mut key = key.clone();
+            let mut hops = 0;
+            let stored = loop {
+                match idempotency::find(&state.store, &Owner { merchant, scope, key: &key }).await? {
+                    Some(Stored::Alias { target }) if hops < MOST_NAMES => {
+                        key = target;
+                        hops += 1;
+                    }
+                    Some(Stored::Alias { .. }) => {
+                        return Err(ApiError::new(ErrorCode::DuplicateRequest, "This idempotency key names too many others; send another")
+                            .with_details(json!({ "retryable": false })))
+                    }
+                    stored => break stored,
+                }
+            };
+            found.push((key, stored));
+        }
+        let mut requests = found.iter().filter(|(_, stored)| stored.is_some()).map(|(key, _)| key);
+        let first = requests.next().cloned();
+        if requests.any(|key| Some(key) != first.as_ref()) {
+            return Err(ApiError::new(
+                ErrorCode::DuplicateRequest,
+                "The Idempotency-Key header and clientRequestId name two different requests",
+            )
+            .with_details(json!({ "retryable": false })));
+        }
+        let key = first.unwrap_or_else(|| found[0].0.clone());
+        let mut aliases: Vec<String> = found.iter().map(|(k, _)| k.clone()).filter(|k| *k != key).collect();
+        aliases.dedup();
+        let stored = found.into_iter().find(|(k, _)| *k == key).and_then(|(_, stored)| stored);
+        Ok(Names { key, stored, aliases })
+    }
+}
+
+/// Makes each of `aliases` another name of the request `key` names, before it runs (or is
+/// replayed), so that a retry under any of them finds it. A name another request took meanwhile
+/// makes this one wait and retry.
+async fn name_also(state: &AppState, key: &IdempotencyKey, aliases: Vec<String>) -> Result<(), ApiError> {
+    if aliases.is_empty() {
+        return Ok(());
+    }
+    let (merchant, scope, target, fingerprint) = (key.merchant.clone(), key.scope.clone(), key.key.clone(), key.fingerprint.clone());
+    state
+        .store
+        .write(move |tx| {
+            Box::pin(async move {
+                let now = now_ms();
+                for alias in &aliases {
+                    if !idempotency::alias(tx, &Owner { merchant: &merchant, scope: &scope, key: alias }, &target, &fingerprint, now)
+                        .await?
+                    {
+                        return Err(still_running());
+                    }
+                }
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await
 }
 
 /// What makes two requests "the same": method, path and the body as parsed JSON (key order and

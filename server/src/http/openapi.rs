@@ -157,7 +157,9 @@ impl Modify for Security {
 /// served undocumented or documented unserved.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kassa API", version = "1", description = "Card payments: tokenize, authorize, capture, void, refund, tip, search."),
+    info(title = "Kassa API", version = "1", description = "Card payments: tokenize, authorize, capture, void, refund, tip, search.
+
+Every POST is safe to retry: send an idempotency key (1 to 255 characters) as the `Idempotency-Key` header, as `clientRequestId` in the body, or both. Keys belong to the API key that sent them and are kept 24 hours. A retry under the same key replays the first answer, status and body; the same key with another request is `409 DUPLICATE_REQUEST`, and so is a retry while the first is still running (with `details.retryable: true`). A header and a different `clientRequestId` are two names of one request: it runs once, a retry under either or both replays it, and neither may name another request; keys that already name two different requests are `409 DUPLICATE_REQUEST`."),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = []), ("consoleSession" = [])),
 )]
@@ -219,6 +221,15 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
             for (status, description) in statuses {
                 responses.entry(status.to_string()).or_insert_with(|| error_response(status, description));
             }
+            // What a processor's failure means, wherever an operation can meet one.
+            for (status, description) in [
+                ("502", "The card processor failed (`PROVIDER_ERROR`)"),
+                ("504", "The card processor did not answer in time (`PROVIDER_TIMEOUT`); the outcome is unknown until reconciled"),
+            ] {
+                if let Some(response) = responses.get_mut(status).filter(|r| r["description"] == "") {
+                    response["description"] = json!(description);
+                }
+            }
         }
     }
     doc
@@ -244,7 +255,7 @@ fn add_idempotency_header(operation: &mut Value) {
         "name": "Idempotency-Key",
         "in": "header",
         "required": false,
-        "description": "Makes the request safe to retry: a replay returns the first answer",
+        "description": "Makes the request safe to retry: a replay returns the first answer. With a different `clientRequestId`, both name this one request",
         // HTTP drops the white space around a header's value: what is left is the key.
         "schema": { "type": "string", "pattern": format!("^[\\t ]*[!-~](?:[\\t -~]{{0,{}}}[!-~])?[\\t ]*$", kassa::api::IDEMPOTENCY_KEY_MAX_LEN - 2) },
     }));
@@ -398,8 +409,8 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
             json!({ "maxLength": 2048, "pattern": "^[hH][tT][tT][pP][sS]?://[^/?#\\s]+", "description": "An http or https address outside private networks and special-use ranges" }),
         ),
         ("CreateWebhookEndpointRequest", "events", json!({ "minItems": 1, "items": { "enum": events } })),
-        ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
-        ("UpdateProcessorRequest", "webhookSecret", json!({ "maxLength": MAX_TEXT, "pattern": "^\\S*$" })),
+        ("UpdateProcessorRequest", "secretKey", json!({ "maxLength": MAX_TEXT, "pattern": "^[!-~]*$" })),
+        ("UpdateProcessorRequest", "webhookSecret", json!({ "maxLength": MAX_TEXT, "pattern": "^[!-~]*$" })),
     ];
     for (schema, property, rule) in rules {
         let target = schemas
@@ -412,7 +423,7 @@ fn constrain(schemas: &mut serde_json::Map<String, Value>) {
         if let Some(id) = schema.pointer_mut("/properties/clientRequestId") {
             merge(
                 id,
-                json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, if not sent as the `Idempotency-Key` header (or the same value as it)" }),
+                json!({ "minLength": 1, "maxLength": kassa::api::IDEMPOTENCY_KEY_MAX_LEN, "description": "The idempotency key, as the `Idempotency-Key` header is; with a different header, both name this one request" }),
             );
         }
         let one_source = matches!(name.as_str(), "ChargeRequest" | "ConfirmIntentRequest");
@@ -462,7 +473,7 @@ fn merge(target: &mut Value, rule: Value) {
 }
 
 /// Query parameters are absent or have a value; none is `null`. Every page's `limit` has the
-/// bounds the lists check.
+/// bounds the lists check, and its `cursor` is not empty.
 fn tidy_parameters(path: &str, operation: &mut Value) {
     let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else { return };
     for parameter in parameters {
@@ -484,7 +495,11 @@ fn tidy_parameters(path: &str, operation: &mut Value) {
             Some("limit") => merge(&mut parameter["schema"], json!({ "minimum": 1, "maximum": kassa::api::PAGE_LIMIT_MAX })),
             Some("status") if path == "/api/v1/payments/failed" => parameter["schema"] = json!({ "enum": ["declined", "error"] }),
             Some("cardLast4") => merge(&mut parameter["schema"], json!({ "pattern": "^[0-9]{4}$" })),
-            Some("cursor") => merge(&mut parameter["schema"], json!({ "description": "The `meta.cursor` of the page before" })),
+            // An empty value is a value, checked as every other parameter's is (`limit=` is not
+            // the default limit either): a cursor is never empty.
+            Some("cursor") => {
+                merge(&mut parameter["schema"], json!({ "minLength": 1, "description": "The `meta.cursor` of the page before" }))
+            }
             _ => {}
         }
     }

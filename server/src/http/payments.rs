@@ -29,7 +29,8 @@ use crate::store::intents::{self, IntentQuery};
     request_body = CreateTokenRequest,
     responses((status = 201, description = "The token", body = crate::http::openapi::TokenResponse),
               (status = 400, body = kassa::ErrorEnvelope), (status = 401, body = kassa::ErrorEnvelope),
-              (status = 403, body = kassa::ErrorEnvelope), (status = 429, body = kassa::ErrorEnvelope)))]
+              (status = 403, body = kassa::ErrorEnvelope), (status = 429, body = kassa::ErrorEnvelope),
+              (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn create_payment_method(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     if !matches!(r.caller.kind, KeyKind::Publishable | KeyKind::Secret) && r.caller.require(Permission::TransactionsCreate).is_err() {
         r.caller.require(Permission::MethodsManage)?;
@@ -69,7 +70,8 @@ pub async fn sale(State(state): State<AppState>, r: RequestCtx, body: JsonBody) 
 #[utoipa::path(post, path = "/payments/capture", tag = "payments",
     request_body = CaptureRequest,
     responses((status = 200, body = crate::http::openapi::IntentResponse),
-              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
     let req: CaptureRequest = body.parse()?;
@@ -80,7 +82,8 @@ pub async fn capture(State(state): State<AppState>, r: RequestCtx, body: JsonBod
 #[utoipa::path(post, path = "/payments/void", tag = "payments",
     request_body = VoidRequest,
     responses((status = 200, body = crate::http::openapi::IntentResponse),
-              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn void(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
     let req: VoidRequest = body.parse()?;
@@ -91,7 +94,8 @@ pub async fn void(State(state): State<AppState>, r: RequestCtx, body: JsonBody) 
 #[utoipa::path(post, path = "/payments/refund", tag = "payments",
     request_body = RefundRequest,
     responses((status = 200, body = crate::http::openapi::IntentResponse),
-              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsVoid)?;
     let req: RefundRequest = body.parse()?;
@@ -103,7 +107,8 @@ pub async fn refund(State(state): State<AppState>, r: RequestCtx, body: JsonBody
     request_body = TipRequest,
     params(("id" = PaymentIntentId, Path, description = "The payment intent")),
     responses((status = 200, body = crate::http::openapi::IntentResponse),
-              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn tip(State(state): State<AppState>, r: RequestCtx, PathId(id): PathId<PaymentIntentId>, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require(Permission::TransactionsCreate)?;
     let req: TipRequest = body.parse()?;
@@ -159,7 +164,8 @@ pub async fn get_intent(
     responses((status = 200, body = crate::http::openapi::IntentResponse),
               (status = 402, description = "Declined; the intent takes another card", body = kassa::ErrorEnvelope),
               (status = 403, body = kassa::ErrorEnvelope),
-              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope)))]
+              (status = 404, body = kassa::ErrorEnvelope), (status = 409, body = kassa::ErrorEnvelope),
+              (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn confirm_intent(
     State(state): State<AppState>,
     r: RequestCtx,
@@ -326,7 +332,7 @@ pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery
     params(("id" = PaymentIntentId, Path, description = "The failed payment intent")),
     responses((status = 201, body = crate::http::openapi::IntentResponse),
               (status = 402, body = kassa::ErrorEnvelope), (status = 404, body = kassa::ErrorEnvelope),
-              (status = 409, body = kassa::ErrorEnvelope)))]
+              (status = 409, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope), (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn retry_failed(
     State(state): State<AppState>,
     r: RequestCtx,

@@ -43,10 +43,12 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<Jso
 
 /// Checks a processor request; the credentials to store.
 pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentials>> {
-    let too_long = |value: &Option<String>| value.as_ref().is_some_and(|v| v.chars().count() > 255 || v.chars().any(char::is_whitespace));
+    // A secret key is sent to Stripe in a header, where a control character cannot go: such a key
+    // is no key, refused here rather than failing at Stripe's door as a processor error.
+    let unfit = |value: &Option<String>| value.as_ref().is_some_and(|v| v.len() > 255 || !v.chars().all(|c| c.is_ascii_graphic()));
     for (field, value) in [("secretKey", &req.secret_key), ("webhookSecret", &req.webhook_secret)] {
-        if too_long(value) {
-            return Err(ApiError::validation(field, format!("{field} must be at most 255 characters, without spaces")));
+        if unfit(value) {
+            return Err(ApiError::validation(field, format!("{field} must be at most 255 visible ASCII characters, without spaces")));
         }
     }
     match req.processor {
@@ -79,7 +81,8 @@ pub fn check_request(req: &UpdateProcessorRequest) -> ApiResult<Option<Credentia
 #[utoipa::path(post, path = "/processor", tag = "processor",
     request_body = UpdateProcessorRequest,
     responses((status = 200, body = crate::http::openapi::ProcessorResponse), (status = 400, body = kassa::ErrorEnvelope),
-              (status = 403, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope)))]
+              (status = 403, body = kassa::ErrorEnvelope), (status = 502, body = kassa::ErrorEnvelope),
+              (status = 504, body = kassa::ErrorEnvelope)))]
 pub async fn update(State(state): State<AppState>, r: RequestCtx, body: JsonBody) -> ApiResult<Recorded> {
     r.caller.require_admin()?;
     let req: UpdateProcessorRequest = body.parse()?;

@@ -1,6 +1,8 @@
 //! Idempotency rows: one per (merchant, API key, idempotency key). A row is `running` from the
 //! claim of a money-moving request until its outcome is recorded, and `done` with the first reply
-//! after that. Bodies are stored sealed (see [`crate::crypto`]).
+//! after that. Bodies are stored sealed (see [`crate::crypto`]). A request sent with two keys (the
+//! `Idempotency-Key` header and another `clientRequestId`) runs under one of them; the other is an
+//! `alias` row that names it (its body holds that key), so that a retry under either finds it.
 
 use kassa::id::MerchantId;
 use sqlx::Row;
@@ -27,6 +29,10 @@ pub enum Stored {
         status_code: u16,
         sealed_body: Vec<u8>,
     },
+    /// Another name of the request stored under `target` (of the same merchant and API key).
+    Alias {
+        target: String,
+    },
 }
 
 pub async fn find(store: &Store, owner: &Owner<'_>) -> Result<Option<Stored>, sqlx::Error> {
@@ -42,14 +48,17 @@ pub async fn find(store: &Store, owner: &Owner<'_>) -> Result<Option<Stored>, sq
     row.map(|row| {
         let fingerprint: String = row.try_get("fingerprint")?;
         let state: String = row.try_get("state")?;
-        Ok(if state == "done" {
-            Stored::Done {
+        let body = || row.try_get::<Option<Vec<u8>>, _>("body").map(Option::unwrap_or_default);
+        Ok(match state.as_str() {
+            "done" => Stored::Done {
                 fingerprint,
                 status_code: row.try_get::<Option<i64>, _>("status_code")?.unwrap_or(500) as u16,
-                sealed_body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
-            }
-        } else {
-            Stored::Running { fingerprint, locked_at: row.try_get("locked_at")? }
+                sealed_body: body()?,
+            },
+            "alias" => Stored::Alias {
+                target: String::from_utf8(body()?).map_err(|_| sqlx::Error::Decode("idempotency_keys.body of an alias".into()))?,
+            },
+            _ => Stored::Running { fingerprint, locked_at: row.try_get("locked_at")? },
         })
     })
     .transpose()
@@ -143,9 +152,32 @@ pub async fn reopen(tx: &mut Tx, owner: &Owner<'_>, fingerprint: &str, now: i64)
     Ok(done.rows_affected() == 1)
 }
 
-/// Removes rows made before `before` that are done (a running row waits for its outcome).
+/// Makes `owner`'s key another name of the request stored (or about to be) under `target`. False
+/// when the key is taken already: another request holds it, or names it.
+pub async fn alias(tx: &mut Tx, owner: &Owner<'_>, target: &str, fingerprint: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (merchant_id, api_key_id, key, fingerprint, state, body, locked_at, created_at)
+         VALUES ($1, $2, $3, $4, 'alias', $5, $6, $6)
+         ON CONFLICT (merchant_id, api_key_id, key) DO NOTHING",
+    )
+    .bind(owner.merchant)
+    .bind(owner.scope)
+    .bind(owner.key)
+    .bind(fingerprint)
+    .bind(target.as_bytes())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes rows made before `before` that are done, and the other names made as long ago (a
+/// running row waits for its outcome).
 pub async fn purge(tx: &mut Tx, before: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state = 'done'").bind(before).execute(&mut *tx).await?;
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 AND state IN ('done', 'alias')")
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
     Ok(done.rows_affected())
 }
 
