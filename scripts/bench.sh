@@ -13,5 +13,6 @@ node scripts/sizes.mjs "Checkout: what the iframe downloads (aim: at most 90 KB 
 node scripts/sizes.mjs "Merchant console: what a browser downloads (aim: under 150 KB brotli)" \
   console-app/dist/*.wasm console-app/dist/kassa-console-*.js console-app/dist/init-*.js console-app/dist/*.css
 KASSA_SERVER_BIN=target/server/kassa-server node scripts/bench-checkout.mjs
+KASSA_SERVER_BIN=target/server/kassa-server node scripts/bench-stripe-clients.mjs
 cargo bench -p kassa-server --bench sales
 cargo bench -p kassa-server --bench stripe
