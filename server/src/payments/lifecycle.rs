@@ -169,7 +169,7 @@ pub async fn resolve(ctx: Ctx<'_>, id: PaymentIntentId, req: ResolveRequest) -> 
                 }
                 let updated = intents::find_in(tx, &merchant, &id).await?;
                 if let Some(method) = &other_means {
-                    crate::orders::paid_by_other_means(tx, &merchant, &updated, method, now).await?;
+                    crate::orders::ledger::paid_by_other_means(tx, &merchant, &updated, method, now).await?;
                 }
                 let response = Recorded::ok(&Data { data: updated.to_api() });
                 response.save(tx, &merchant, key.as_ref(), now).await?;

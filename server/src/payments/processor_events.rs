@@ -195,7 +195,8 @@ async fn refund_outcome(
                     created_by: None,
                 };
                 intents::insert_transaction(tx, &merchant, &call, now).await?;
-                crate::orders::intent_changed(tx, &merchant, Some((before.status, before.refunded_amount_cents)), &after, now).await?;
+                crate::orders::ledger::intent_changed(tx, &merchant, Some((before.status, before.refunded_amount_cents)), &after, now)
+                    .await?;
                 Ok(Applied::RefundFailed)
             })
         })
