@@ -249,3 +249,58 @@ async fn payments_kept_before_processor_versions_stay_with_the_processor_that_ma
     assert_eq!((kind, kept.map(|c| c.secret_key)), (ProcessorKind::Stripe, Some("sk_test_kept_before".to_owned())));
     assert_eq!(registry::load(&store, &keyring, &left_stripe).await.unwrap().0, ProcessorKind::Sandbox);
 }
+
+/// Webhook attempts kept on SQLite before their merchant was NOT NULL keep their number, and
+/// one that named no merchant takes its delivery's.
+#[tokio::test]
+async fn sqlite_webhook_attempts_kept_before_keep_their_number_and_take_their_merchant() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kassa.db").display());
+    let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"));
+    let mut migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
+    migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= 16).cloned().collect::<Vec<_>>().into();
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{url}?mode=rwc")).await.unwrap();
+    migrator.run(&mut conn).await.unwrap();
+    for sql in [
+        "INSERT INTO merchants (id, name, created_at) VALUES ('mer_kept', 'Shop', 1)",
+        "INSERT INTO webhook_endpoints (id, merchant_id, url, events, enabled, secret, created_at)
+         VALUES ('we_kept', 'mer_kept', 'https://shop.example/hooks', '[\"*\"]', 1, 'sealed', 1)",
+        "INSERT INTO events (id, merchant_id, kind, body, created_at) VALUES ('evt_kept', 'mer_kept', 'order.paid', '{}', 1)",
+        "INSERT INTO webhook_deliveries (id, merchant_id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
+         VALUES ('dlv_kept', 'mer_kept', 'we_kept', 'evt_kept', 'failed', 2, 1, 1)",
+        "INSERT INTO webhook_attempts (seq, merchant_id, delivery_id, endpoint_id, event_id, status_code, duration_ms, attempted_at)
+         VALUES (7, 'mer_kept', 'dlv_kept', 'we_kept', 'evt_kept', 500, 10, 1)",
+        "INSERT INTO webhook_attempts (seq, merchant_id, delivery_id, endpoint_id, event_id, error, duration_ms, attempted_at)
+         VALUES (9, NULL, 'dlv_kept', 'we_kept', 'evt_kept', 'refused', 10, 2)",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    <sqlx::AnyConnection as sqlx::Connection>::close(conn).await.unwrap();
+
+    kassa_server::store::Store::connect(&url).await.expect("the later migrations");
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let kept: Vec<(i64, String, Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT seq, merchant_id, status_code, error FROM webhook_attempts ORDER BY seq")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(kept, [(7, "mer_kept".into(), Some(500), None), (9, "mer_kept".into(), None, Some("refused".into()))]);
+    // The next attempt is numbered after them.
+    sqlx::query(
+        "INSERT INTO webhook_attempts (merchant_id, delivery_id, endpoint_id, event_id, duration_ms, attempted_at)
+         VALUES ('mer_kept', 'dlv_kept', 'we_kept', 'evt_kept', 10, 3)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM webhook_attempts").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(last, 10);
+    let refused = sqlx::query(
+        "INSERT INTO webhook_attempts (merchant_id, delivery_id, endpoint_id, event_id, duration_ms, attempted_at)
+         VALUES (NULL, 'dlv_kept', 'we_kept', 'evt_kept', 10, 4)",
+    )
+    .execute(&mut conn)
+    .await;
+    assert!(refused.is_err(), "an attempt must name its merchant");
+}
