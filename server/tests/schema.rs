@@ -428,6 +428,10 @@ async fn sqlite_schema(url: &str) -> BTreeMap<String, Table> {
     schema
 }
 
+/// A PostgreSQL constraint: its table, kind (`p`, `f` or `c`), columns, the table and columns a
+/// foreign key references, and its definition.
+type Constraint = (String, String, Option<String>, Option<String>, Option<String>, String);
+
 async fn postgres_schema(conn: &mut sqlx::AnyConnection) -> BTreeMap<String, Table> {
     let mut schema: BTreeMap<String, Table> = BTreeMap::new();
     let tables: Vec<String> = sqlx::query_scalar(
@@ -452,7 +456,7 @@ async fn postgres_schema(conn: &mut sqlx::AnyConnection) -> BTreeMap<String, Tab
         let column_of = Column { kind: family(&declared), not_null: nullable == "NO", default };
         schema.get_mut(&table).expect("a column of a listed table").columns.insert(column, column_of);
     }
-    let constraints: Vec<(String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
+    let constraints: Vec<Constraint> = sqlx::query_as(
         "SELECT c.conrelid::regclass::text, c.contype::text,
                 (SELECT string_agg(a.attname::text, ',' ORDER BY array_position(c.conkey, a.attnum))
                  FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)),

@@ -219,17 +219,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_long_digit_runs() {
-        assert_eq!(redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
-        assert_eq!(redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
-    }
-}
-
 /// The header a publishable key sends a customer's session secret in.
 pub const SESSION_HEADER: &str = "kassa-customer-session";
 
@@ -247,5 +236,16 @@ where
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         let state = AppState::from_ref(state);
         Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &state.trusted_proxies, state.forwarded_header))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_long_digit_runs() {
+        assert_eq!(redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
+        assert_eq!(redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
     }
 }
