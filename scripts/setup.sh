@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kassa's build needs, skipping whatever is already there.
-#   scripts/setup.sh            Rust wasm target, wasm-bindgen-cli, trunk, wasm-opt, PostgreSQL, npm packages
+#   scripts/setup.sh            Rust wasm target, rustfmt and clippy, wasm-bindgen-cli, trunk, wasm-opt,
+#                               PostgreSQL, npm packages
 #   scripts/setup.sh --browser  and Chromium with ChromeDriver, for the browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,13 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+# The tests check the layout and the lints as well.
+for component in rustfmt clippy; do
+  if command -v rustup >/dev/null && ! rustup component list --installed | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)

@@ -2,6 +2,9 @@
 //! (the checkout carries no JSON decoder). An intent keeps the answer as it came, to hand to the
 //! shop's page when the payment goes through.
 
+// `KassaError` is the SDK's error, handed back as the flows give it (see `kassa::client`).
+#![allow(clippy::result_large_err)]
+
 use kassa::api::IntentStatus;
 use kassa::card::CardBrand;
 use kassa::client::{JsJson, Json, KassaError};

@@ -6,6 +6,7 @@
 use kassa::api::{KeyKind, Page, PageMeta, Permission, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
 use kassa::id::MerchantId;
 
+use crate::clock::{parse_filter_date, RangeEnd};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::IdempotencyKey;
 use crate::merchants::Caller;
@@ -59,4 +60,14 @@ pub fn bad_cursor() -> ApiError {
 pub fn page_of<T, I: std::fmt::Display>(rows: Vec<T>, has_more: bool, id: impl Fn(&T) -> I) -> Page<T> {
     let cursor = if has_more { rows.last().map(|row| id(row).to_string()) } else { None };
     Page { data: rows, meta: PageMeta { cursor, has_more } }
+}
+
+/// A list's date filter (`dateFrom`, `dateTo`), `YYYY-MM-DD` or an RFC 3339 time, in unix
+/// milliseconds; a day stands for its start or its end as `end` says.
+pub fn filter_date(field: &str, value: Option<&str>, end: RangeEnd) -> ApiResult<Option<i64>> {
+    value
+        .map(|v| {
+            parse_filter_date(v, end).ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time")))
+        })
+        .transpose()
 }

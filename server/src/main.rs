@@ -251,7 +251,7 @@ async fn create_merchant(
     name: &str,
     processor: &kassa::api::UpdateProcessorRequest,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let credentials = kassa_server::http::processor::check_request(processor).map_err(|e| e.message)?;
+    let credentials = kassa_server::merchants::processor::check_request(processor).map_err(|e| e.message)?;
     let keyring = encryption.keyring(url)?;
     let store = Store::connect(url).await?;
     check_encryption_key(&store, &keyring).await?;

@@ -233,7 +233,6 @@ async fn wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit() {
         let attempts = (0..20).map(|n| {
             let body = body.clone().into_bytes();
             let router = if n % 2 == 0 { &app.router } else { &second };
-            let app = app;
             async move { app.send_to(router, "POST", "/api/v1/console/session", &[], Some(body)).await }
         });
         let answers = futures_util::future::join_all(attempts).await;
@@ -242,7 +241,7 @@ async fn wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit() {
         assert_eq!((checked_and_wrong, refused), (4, 16), "{email}: {:?}", answers.iter().map(|a| a.status.as_u16()).collect::<Vec<_>>());
     }
     // Locked, even with the right password, on either server.
-    sign_in(&app, "ana@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
+    sign_in(app, "ana@shop.example", PASSWORD).await.error(429, "RATE_LIMITED");
     let right = json!({ "email": "ana@shop.example", "password": PASSWORD }).to_string().into_bytes();
     app.send_to(&second, "POST", "/api/v1/console/session", &[], Some(right)).await.error(429, "RATE_LIMITED");
 }

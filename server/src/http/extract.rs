@@ -223,6 +223,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// The header a publishable key sends a customer's session secret in.
+pub const SESSION_HEADER: &str = "kassa-customer-session";
+
+/// The client a request came from, as per-address limits count it (see [`limit_key`]), when the
+/// server was started with the TCP peer's address.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let state = AppState::from_ref(state);
+        Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &state.trusted_proxies, state.forwarded_header))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,25 +265,5 @@ mod tests {
     fn redacts_long_digit_runs() {
         assert_eq!(redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
         assert_eq!(redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
-    }
-}
-
-/// The header a publishable key sends a customer's session secret in.
-pub const SESSION_HEADER: &str = "kassa-customer-session";
-
-/// The client a request came from, as per-address limits count it (see [`limit_key`]), when the
-/// server was started with the TCP peer's address.
-pub struct ClientAddress(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let state = AppState::from_ref(state);
-        Ok(ClientAddress(peer.map(|peer| limit_key(peer, &parts.headers, &state.trusted_proxies, state.forwarded_header))))
     }
 }

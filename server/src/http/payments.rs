@@ -6,23 +6,18 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kassa::api::{
-    CaptureRequest, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data, FailedCounts, FailedFilters,
-    IntentStatus, IntentWithHistory, KeyKind, Page, PageMeta, PaymentIntent, Permission, RefundRequest, ResolveRequest, RetryRequest,
-    TipRequest, TransactionFilters, VoidRequest, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX,
+    CaptureRequest, ChargeRequest, ConfirmIntentRequest, CreateIntentRequest, CreateTokenRequest, Data, FailedFilters, IntentWithHistory,
+    KeyKind, Page, PaymentIntent, Permission, RefundRequest, ResolveRequest, RetryRequest, TipRequest, TransactionFilters, VoidRequest,
 };
 use kassa::id::PaymentIntentId;
-use kassa::MinorUnits;
 use serde::Deserialize;
 
-use super::auth::Caller;
 use super::context::RequestCtx;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{ApiQuery, JsonBody, PathId};
 use super::idempotency::Recorded;
-use crate::clock::{now_ms, parse_filter_date, RangeEnd};
 use crate::payments;
 use crate::state::AppState;
-use crate::store::intents::{self, IntentQuery};
 
 /// Tokenize a card into a single-use `tok_…`.
 #[utoipa::path(post, path = "/payment-methods", tag = "payment methods",
@@ -145,14 +140,8 @@ pub async fn get_intent(
     PathId(id): PathId<PaymentIntentId>,
     ApiQuery(query): ApiQuery<ClientSecretQuery>,
 ) -> ApiResult<Json<Data<PaymentIntent>>> {
-    let ctx = r.ctx(&state);
-    let intent = if r.caller.kind == KeyKind::Publishable {
-        payments::intent_for_client(&ctx, &id, query.client_secret.as_deref()).await?
-    } else {
-        r.caller.require(Permission::TransactionsView)?;
-        intents::find(&state.store, &r.caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?
-    };
-    Ok(Json(Data { data: intent.to_api_for(r.caller.kind == KeyKind::Publishable) }))
+    // Who may see it is the operation's to say (a publishable key with the client secret).
+    Ok(Json(Data { data: payments::get_intent(&r.ctx(&state), &id, query.client_secret.as_deref()).await? }))
 }
 
 /// Confirm an intent with a card, a token or a saved card (a publishable key sends the
@@ -200,53 +189,6 @@ pub async fn update_intent(
     payments::update_intent(r.ctx(&state), id, req).await
 }
 
-/// Turns page filters into a query: dates, limit and cursor checked.
-struct Listing {
-    date_from: Option<String>,
-    date_to: Option<String>,
-    cursor: Option<String>,
-    limit: Option<u32>,
-}
-
-async fn page_query(state: &AppState, caller: &Caller, listing: Listing) -> ApiResult<IntentQuery> {
-    let limit = listing.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
-    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::validation("limit", format!("limit must be between 1 and {PAGE_LIMIT_MAX}")));
-    }
-    let date = |field: &str, value: &Option<String>, end| -> ApiResult<Option<i64>> {
-        value
-            .as_deref()
-            .map(|v| {
-                parse_filter_date(v, end)
-                    .ok_or_else(|| ApiError::validation(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time")))
-            })
-            .transpose()
-    };
-    let after = match &listing.cursor {
-        None => None,
-        Some(cursor) => {
-            let id: PaymentIntentId = cursor.parse().map_err(|_| ApiError::validation("cursor", "cursor is not one this API gave"))?;
-            if !intents::exists(&state.store, &caller.merchant_id, &id).await? {
-                return Err(ApiError::validation("cursor", "cursor is not one this API gave"));
-            }
-            Some(id)
-        }
-    };
-    Ok(IntentQuery {
-        date_from: date("dateFrom", &listing.date_from, RangeEnd::From)?,
-        date_to: date("dateTo", &listing.date_to, RangeEnd::To)?,
-        after,
-        limit,
-        ..IntentQuery::default()
-    })
-}
-
-async fn page(state: &AppState, caller: &Caller, query: &IntentQuery) -> ApiResult<Json<Page<PaymentIntent>>> {
-    let (rows, has_more) = intents::list(&state.store, &caller.merchant_id, query).await?;
-    let cursor = if has_more { rows.last().map(|r| r.id.to_string()) } else { None };
-    Ok(Json(Page { data: rows.iter().map(|r| r.to_api()).collect(), meta: PageMeta { cursor, has_more } }))
-}
-
 /// Search payments, newest first.
 #[utoipa::path(get, path = "/payments/transactions", tag = "payments",
     params(TransactionFilters),
@@ -254,27 +196,11 @@ async fn page(state: &AppState, caller: &Caller, query: &IntentQuery) -> ApiResu
               (status = 400, body = kassa::ErrorEnvelope)))]
 pub async fn list_transactions(
     State(state): State<AppState>,
-    caller: Caller,
+    r: RequestCtx,
     ApiQuery(filters): ApiQuery<TransactionFilters>,
 ) -> ApiResult<Json<Page<PaymentIntent>>> {
-    caller.require(Permission::TransactionsView)?;
-    if filters.card_last4.as_deref().is_some_and(|l| l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(ApiError::validation("cardLast4", "cardLast4 must be four digits"));
-    }
-    let listing = Listing { date_from: filters.date_from, date_to: filters.date_to, cursor: filters.cursor, limit: filters.limit };
-    let query = IntentQuery {
-        statuses: filters.status.into_iter().collect(),
-        amount_min_cents: filters.amount_min_cents.map(MinorUnits::get),
-        amount_max_cents: filters.amount_max_cents.map(MinorUnits::get),
-        currency: filters.currency,
-        card_last4: filters.card_last4,
-        customer_id: filters.customer_id,
-        order_id: filters.order_id.map(|o| o.to_string()),
-        reference: filters.reference,
-        location_id: filters.location_id,
-        ..page_query(&state, &caller, listing).await?
-    };
-    page(&state, &caller, &query).await
+    r.caller.require(Permission::TransactionsView)?;
+    Ok(Json(payments::list(&r.ctx(&state), &filters).await?))
 }
 
 /// One payment with every processor call made for it.
@@ -284,16 +210,12 @@ pub async fn list_transactions(
               (status = 404, body = kassa::ErrorEnvelope)))]
 pub async fn get_transaction(
     State(state): State<AppState>,
-    caller: Caller,
+    r: RequestCtx,
     PathId(id): PathId<PaymentIntentId>,
 ) -> ApiResult<Json<Data<IntentWithHistory>>> {
-    caller.require(Permission::TransactionsView)?;
-    let intent = intents::find(&state.store, &caller.merchant_id, &id).await?.ok_or_else(|| ApiError::not_found("payment intent"))?;
-    let transactions = intents::list_transactions(&state.store, &caller.merchant_id, &id).await?;
-    Ok(Json(Data { data: IntentWithHistory { intent: intent.to_api(), transactions } }))
+    r.caller.require(Permission::TransactionsView)?;
+    Ok(Json(Data { data: payments::history(&r.ctx(&state), &id).await? }))
 }
-
-const FAILED: [IntentStatus; 2] = [IntentStatus::Declined, IntentStatus::Error];
 
 /// Declined and failed payments, newest first (the last 30 days unless `dateFrom` says
 /// otherwise); `counts=true` answers only how many.
@@ -301,28 +223,13 @@ const FAILED: [IntentStatus; 2] = [IntentStatus::Declined, IntentStatus::Error];
     params(FailedFilters),
     responses((status = 200, description = "A page of intents, or `{total, declined, error}` with counts=true", body = crate::http::openapi::FailedAnswer),
               (status = 400, body = kassa::ErrorEnvelope)))]
-pub async fn list_failed(State(state): State<AppState>, caller: Caller, ApiQuery(filters): ApiQuery<FailedFilters>) -> ApiResult<Response> {
-    caller.require(Permission::TransactionsView)?;
-    let statuses = match filters.status {
-        None => FAILED.to_vec(),
-        Some(status) if FAILED.contains(&status) => vec![status],
-        Some(_) => return Err(ApiError::validation("status", "status must be declined or error")),
-    };
-    let listing = Listing { date_from: filters.date_from, date_to: filters.date_to, cursor: filters.cursor, limit: filters.limit };
-    let mut query = IntentQuery {
-        statuses,
-        customer_id: filters.customer_id,
-        location_id: filters.location_id,
-        ..page_query(&state, &caller, listing).await?
-    };
-    query.date_from = query.date_from.or(Some(now_ms() - 30 * 24 * 3600 * 1000));
+pub async fn list_failed(State(state): State<AppState>, r: RequestCtx, ApiQuery(filters): ApiQuery<FailedFilters>) -> ApiResult<Response> {
+    r.caller.require(Permission::TransactionsView)?;
+    let ctx = r.ctx(&state);
     if filters.counts == Some(true) {
-        let counts = intents::count_by_status(&state.store, &caller.merchant_id, &query).await?;
-        let of = |status| counts.iter().filter(|(s, _)| *s == status).map(|(_, n)| n).sum::<i64>();
-        let (declined, error) = (of(IntentStatus::Declined), of(IntentStatus::Error));
-        return Ok(Json(Data { data: FailedCounts { total: declined + error, declined, error } }).into_response());
+        return Ok(Json(Data { data: payments::count_failed(&ctx, &filters).await? }).into_response());
     }
-    Ok(page(&state, &caller, &query).await?.into_response())
+    Ok(Json(payments::list_failed(&ctx, &filters).await?).into_response())
 }
 
 /// Retry a failed payment with the original card or another one: a new intent whose metadata

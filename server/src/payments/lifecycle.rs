@@ -108,7 +108,8 @@ pub async fn cancel(ctx: Ctx<'_>, id: PaymentIntentId) -> ApiResult<Recorded> {
                     return Err(ApiError::invalid_state("The payment changed while this request ran; fetch it and try again"));
                 }
                 let canceled = intents::find_in(tx, &merchant, &id).await?;
-                crate::orders::intent_changed(tx, &merchant, Some((before, canceled.refunded_amount_cents)), &canceled, now).await?;
+                crate::orders::ledger::intent_changed(tx, &merchant, Some((before, canceled.refunded_amount_cents)), &canceled, now)
+                    .await?;
                 let response = Recorded::ok(&Data { data: canceled.to_api() });
                 response.save(tx, &merchant, key.as_ref(), now).await?;
                 Ok(response)
@@ -200,7 +201,7 @@ pub async fn resolve(ctx: Ctx<'_>, id: PaymentIntentId, req: ResolveRequest) -> 
                 }
                 let updated = intents::find_in(tx, &merchant, &id).await?;
                 if let Some(method) = &other_means {
-                    crate::orders::paid_by_other_means(tx, &merchant, &updated, method, now).await?;
+                    crate::orders::ledger::paid_by_other_means(tx, &merchant, &updated, method, now).await?;
                 }
                 let response = Recorded::ok(&Data { data: updated.to_api() });
                 response.save(tx, &merchant, key.as_ref(), now).await?;

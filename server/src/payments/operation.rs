@@ -284,7 +284,8 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                 intents::save(tx, &op.merchant, &intent).await?;
                 record_steps(tx, &op.merchant, &intent, &steps, op.actor.as_deref(), &op.id, now).await?;
                 save_card_if_asked(tx, &op.merchant, &intent, now).await?;
-                crate::orders::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now).await?;
+                crate::orders::ledger::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now)
+                    .await?;
                 if let Plan::Authorize { retry_of: Some(original), .. } = &op.plan {
                     retried(tx, &op.merchant, original, &intent, now).await?;
                 }
@@ -602,7 +603,7 @@ pub async fn retry_unsent(
                             intent.pending_operation = Some(op.id.clone());
                             intent.updated_at = now;
                             intents::save(tx, &op.merchant, &intent).await?;
-                            crate::orders::intent_changed(
+                            crate::orders::ledger::intent_changed(
                                 tx,
                                 &op.merchant,
                                 Some((before.status, before.refunded_amount_cents)),

@@ -1,4 +1,5 @@
-//! Merchants and their keys.
+//! Merchants, their keys, and who asks on their behalf ([`Caller`]). The operations a merchant's
+//! administrator makes on its keys are [`keys`]'s, on its card processor [`processor`]'s.
 
 use kassa::api::{CreatedApiKey, CreatedMerchant, KeyKind, Permission, Role};
 use kassa::id::{ApiKeyId, MerchantId};
@@ -8,6 +9,9 @@ use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::ids;
 use crate::store::{merchants, settings, Store, Tx};
+
+pub mod keys;
+pub mod processor;
 
 /// Creates a merchant with a secret and a publishable key; the keys are returned this once.
 pub async fn create(store: &Store, name: &str) -> Result<CreatedMerchant, sqlx::Error> {

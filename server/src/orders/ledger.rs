@@ -1,7 +1,7 @@
-//! Orders and their payments ledger. Card payments on an order's intents enter the ledger by
-//! themselves, in the transaction that changes the payment; manual payments are recorded,
-//! corrected, confirmed, deleted (pending) or reversed (complete). The order's status follows its
-//! balance, and `order.paid` is sent when it reaches zero.
+//! An order's payments ledger, and the rules of its rows. Card payments on an order's intents
+//! enter the ledger by themselves, in the transaction that changes the payment; manual payments
+//! are recorded, corrected, confirmed, deleted (pending) or reversed (complete). The order's
+//! status follows its balance, and `order.paid` is sent when it reaches zero.
 
 use kassa::api::{
     Correction, CreateOrderPaymentRequest, CreateOrderRequest, IntentStatus, LedgerKind, LedgerStatus, LineItem, OrderStatus,
