@@ -139,6 +139,12 @@ pub async fn delete(ctx: &Ctx<'_>, id: &CustomerId) -> ApiResult<()> {
 /// The merchant's customers, newest first; `page.cursor` is the last id of the page before.
 /// The face checks `payments.methods.view`.
 pub async fn list(ctx: &Ctx<'_>, page: &PageRequest) -> ApiResult<Page<Customer>> {
+    list_by_email(ctx, page, None).await
+}
+
+/// The merchant's customers with this `email` (all, with none), newest first; `page.cursor` is
+/// the last id of the page before. The face checks `payments.methods.view`.
+pub async fn list_by_email(ctx: &Ctx<'_>, page: &PageRequest, email: Option<&str>) -> ApiResult<Page<Customer>> {
     let limit = page_limit(page.limit)?;
     let after = match &page.cursor {
         Some(cursor) => {
@@ -148,7 +154,7 @@ pub async fn list(ctx: &Ctx<'_>, page: &PageRequest) -> ApiResult<Page<Customer>
         }
         None => None,
     };
-    let (rows, has_more) = customers::list(&ctx.state.store, ctx.merchant, after.as_ref(), limit).await?;
+    let (rows, has_more) = customers::list(&ctx.state.store, ctx.merchant, after.as_ref(), email, limit).await?;
     Ok(page_of(rows, has_more, |c| c.id.clone()))
 }
 
@@ -297,21 +303,24 @@ pub async fn detach_method(
     let not_found = || ApiError::not_found("payment method");
     let found = customers::find_method(&ctx.state.store, ctx.merchant, method).await?.filter(|m| m.method.customer_id == *customer);
     let Some(StoredMethod { method: found, .. }) = found else { return Err(not_found()) };
-    let (merchant, customer, method) = (ctx.merchant.clone(), customer.clone(), method.clone());
+    let detached = SavedPaymentMethod { is_default: false, ..found };
+    let (merchant, customer, method, key) = (ctx.merchant.clone(), customer.clone(), method.clone(), ctx.key.cloned());
+    let answer = detached.clone();
     ctx.state
         .store
         .write(move |tx| {
             Box::pin(async move {
                 // Checked again as it is written: of two detaching at once, one does.
-                if customers::detach_method(tx, &merchant, &customer, &method, now_ms()).await? {
-                    Ok(())
-                } else {
-                    Err(not_found())
+                let now = now_ms();
+                if !customers::detach_method(tx, &merchant, &customer, &method, now).await? {
+                    return Err(not_found());
                 }
+                // A request with a key is answered the same when it is sent again.
+                Recorded::ok(&Data { data: answer }).save(tx, &merchant, key.as_ref(), now).await
             })
         })
         .await?;
-    Ok(SavedPaymentMethod { is_default: false, ..found })
+    Ok(detached)
 }
 
 /// A short-lived secret that lets the browser, with the publishable key, list, detach and pay with

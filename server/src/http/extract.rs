@@ -88,7 +88,7 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     } else if field.ends_with("cvc") {
         describe_card_error(&message, "CVC is invalid")
     } else {
-        redact_digits(&strip_position(&message))
+        crate::error::redact_digits(&strip_position(&message))
     };
     let field = if field.is_empty() { "body".to_owned() } else { field };
     ApiError::validation(&field, format!("{field}: {message}"))
@@ -130,28 +130,6 @@ fn backticked(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let len = message[start..].find('`')?;
     Some(message[start..start + len].to_owned())
-}
-
-/// Masks any run of nine or more digits, so no number a client sent is echoed back.
-fn redact_digits(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut run = String::new();
-    for c in message.chars().chain(std::iter::once('\0')) {
-        if c.is_ascii_digit() {
-            run.push(c);
-            continue;
-        }
-        if run.len() >= 9 {
-            out.push_str(&"*".repeat(run.len()));
-        } else {
-            out.push_str(&run);
-        }
-        run.clear();
-        if c != '\0' {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// What a path id names, for its 404: "No such payment intent".
@@ -218,7 +196,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             let path = err.path().to_string();
             let message = err.into_inner().to_string();
             let field = if path == "." { backticked(&message).unwrap_or_else(|| "query".into()) } else { path };
-            ApiError::validation(&field, format!("{field}: {}", redact_digits(&message)))
+            ApiError::validation(&field, format!("{field}: {}", crate::error::redact_digits(&message)))
         })
     }
 }
@@ -263,7 +241,7 @@ mod tests {
 
     #[test]
     fn redacts_long_digit_runs() {
-        assert_eq!(redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
-        assert_eq!(redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
+        assert_eq!(crate::error::redact_digits("invalid type: integer `4242424242424242`"), "invalid type: integer `****************`");
+        assert_eq!(crate::error::redact_digits("expected 25 got 12345678"), "expected 25 got 12345678");
     }
 }

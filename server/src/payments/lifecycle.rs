@@ -93,6 +93,13 @@ pub async fn cancel(ctx: Ctx<'_>, id: PaymentIntentId) -> ApiResult<Recorded> {
     let intent = load(&ctx, &id).await?;
     match intent.status {
         IntentStatus::Authorized => return void(ctx, VoidRequest { payment_intent_id: id, client_request_id: None }).await,
+        // A challenge the processor runs on its own page could still be passed there, and the
+        // processor would take the money: it is not canceled here while it is open.
+        IntentStatus::RequiresAction if intent.made_with.is_some_and(|m| m.kind != kassa::api::ProcessorKind::Sandbox) => {
+            return Err(ApiError::invalid_state(
+                "This payment's 3-D Secure check is open at the processor, which could still take the money; it can be canceled once the check ends",
+            ))
+        }
         IntentStatus::RequiresPaymentMethod | IntentStatus::RequiresAction | IntentStatus::Declined | IntentStatus::Error
             if intent.pending_operation.is_none() => {}
         _ => return Err(operation::busy_or(&intent, refused(&intent, "canceled", "unpaid or authorized"))),

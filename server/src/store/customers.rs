@@ -81,17 +81,20 @@ pub async fn list(
     store: &Store,
     merchant: &MerchantId,
     after: Option<&CustomerId>,
+    email: Option<&str>,
     limit: u32,
 ) -> Result<(Vec<Customer>, bool), sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, email, name, metadata, created_at FROM customers
          WHERE merchant_id = $1 AND deleted_at IS NULL
            AND ($2 IS NULL OR seq < (SELECT seq FROM customers WHERE merchant_id = $1 AND id = $2))
+           AND ($4 IS NULL OR email = $4)
          ORDER BY seq DESC LIMIT $3",
     )
     .bind(merchant)
     .bind(after)
     .bind(i64::from(limit) + 1)
+    .bind(email)
     .fetch_all(store.reader())
     .await?;
     let has_more = rows.len() > limit as usize;

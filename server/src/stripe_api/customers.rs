@@ -92,30 +92,15 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
     let after = p.text("starting_after")?;
     let ctx = r.ctx(&state);
     let email = p.text("email")?;
-    let mut data = Vec::new();
-    let mut page_cursor = after;
-    // The email filter reads on through the pages until the page is full.
-    let has_more = loop {
-        let page = customers::list(&ctx, &PageRequest { cursor: page_cursor.clone(), limit: Some(limit) }).await.map_err(|e| {
-            if e.code == kassa::ErrorCode::ValidationError {
-                invalid("starting_after", "resource_missing", "No such customer")
-            } else {
-                e
-            }
-        })?;
-        let mut matching = page.data.iter().filter(|c| email.as_ref().is_none_or(|e| c.email.as_ref() == Some(e))).peekable();
-        while data.len() < limit as usize {
-            let Some(customer) = matching.next() else { break };
-            data.push(objects::customer(customer));
+    let page = customers::list_by_email(&ctx, &PageRequest { cursor: after, limit: Some(limit) }, email.as_deref()).await.map_err(|e| {
+        if e.code == kassa::ErrorCode::ValidationError {
+            invalid("starting_after", "resource_missing", "No such customer")
+        } else {
+            e
         }
-        if data.len() >= limit as usize {
-            break matching.peek().is_some() || page.meta.has_more;
-        }
-        if !page.meta.has_more {
-            break false;
-        }
-        page_cursor = page.meta.cursor;
-    };
+    })?;
+    let data = page.data.iter().map(objects::customer).collect();
+    let has_more = page.meta.has_more;
     Ok(rendered(StatusCode::OK, objects::list("/v1/customers", data, has_more)))
 }
 

@@ -6,6 +6,8 @@
 use kassa::{ErrorBody, ErrorCode};
 use serde_json::{json, Value};
 
+use crate::error::redact_digits;
+
 /// Stripe's answer for a Kassa error: its status, body, and whether a client should retry it
 /// (`Stripe-Should-Retry`).
 pub struct StripeError {
@@ -44,10 +46,12 @@ fn decline_error_code(decline_code: &str) -> &str {
     }
 }
 
+/// An error says what was wrong, never what was sent: a long run of digits (a card number, in a
+/// path or a parameter's value or name) is masked wherever it would be repeated.
 pub fn translate(error: &ErrorBody, payment_intent: Option<Value>) -> StripeError {
     let details = error.details.as_ref();
-    let detail = |name: &str| details.and_then(|d| d.get(name)).and_then(Value::as_str).map(str::to_owned);
-    let mut body = json!({ "message": error.message });
+    let detail = |name: &str| details.and_then(|d| d.get(name)).and_then(Value::as_str).map(|v| redact_digits(v));
+    let mut body = json!({ "message": redact_digits(&error.message) });
     let (status, kind, code, retry): (u16, &str, Option<String>, Option<bool>) = match error.code {
         ErrorCode::ValidationError => {
             let param = detail("field").map(|f| param_of(&f));

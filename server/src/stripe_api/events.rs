@@ -69,9 +69,7 @@ pub async fn create_endpoint(State(state): State<AppState>, r: RequestCtx, f: Fa
         format: WebhookFormat::Stripe,
         client_request_id: None,
     };
-    let mut created = endpoints::create(r.ctx(&state), req).await?;
-    created.status = 200;
-    Ok(created.into_response())
+    Ok(endpoints::create(r.ctx(&state), req).await?.into_response())
 }
 
 fn endpoint_id(id: &str) -> ApiResult<WebhookEndpointId> {
@@ -136,8 +134,11 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
     let ctx = r.ctx(&state);
     let mut cursor = p.text("starting_after")?;
     let mut data = Vec::new();
-    // Events Stripe has no type for (an order paid) are passed over: the page reads on.
+    // Events Stripe has no type for (an order paid) are passed over: the page reads on, ten
+    // pages at most (the page is shorter then, and says there is more).
+    let mut pages = 0;
     let has_more = loop {
+        pages += 1;
         let page =
             events::list(&ctx, &EventFilters { kind: kind.clone(), cursor: cursor.clone(), limit: Some(limit) }).await.map_err(|e| {
                 if e.code == kassa::ErrorCode::ValidationError {
@@ -161,6 +162,11 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
         }
         if !page.meta.has_more {
             break false;
+        }
+        // (A page keeps reading while it has nothing to show, so that a client paging on always
+        // has an item to page from.)
+        if pages >= 10 && !data.is_empty() {
+            break true;
         }
         cursor = page.meta.cursor;
     };

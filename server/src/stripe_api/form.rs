@@ -32,10 +32,11 @@ impl Params {
     pub fn parse(bytes: &[u8]) -> ApiResult<Params> {
         let mut tree = Value::Object(Map::new());
         for (key, value) in form_urlencoded::parse(bytes) {
+            let name = shown(&key);
             let path =
-                split_key(&key).ok_or_else(|| invalid(&key, "parameter_invalid_string", format!("Invalid parameter name: {key}")))?;
+                split_key(&key).ok_or_else(|| invalid(&name, "parameter_invalid_string", format!("Invalid parameter name: {name}")))?;
             insert(&mut tree, &path, value.into_owned())
-                .map_err(|()| invalid(&key, "parameter_invalid_string", format!("The parameter {key} is given in two ways")))?;
+                .map_err(|()| invalid(&name, "parameter_invalid_string", format!("The parameter {name} is given in two ways")))?;
         }
         let Value::Object(tree) = tree else { unreachable!("the root is an object") };
         Ok(Params { tree, path: String::new() })
@@ -57,7 +58,7 @@ impl Params {
     pub fn only(&self, known: &[&str]) -> ApiResult<()> {
         match self.tree.keys().find(|k| !known.contains(&k.as_str())) {
             Some(unknown) => {
-                let name = self.name(unknown);
+                let name = shown(&self.name(unknown));
                 Err(invalid(&name, "parameter_unknown", format!("Received unknown parameter: {name}")))
             }
             None => Ok(()),
@@ -207,6 +208,17 @@ pub fn created_range(p: &Params) -> ApiResult<(Option<i64>, Option<i64>)> {
         (None, lte) => lte.map(|s| ms(s + 1)),
     };
     Ok((from, to))
+}
+
+/// A parameter's name as an error may repeat it: a name that is not one of letters, digits and
+/// brackets (a JSON body sent as a form, say, whose one "name" holds everything it was sent) is
+/// not repeated.
+fn shown(name: &str) -> String {
+    if name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_[].-".contains(c)) {
+        name.to_owned()
+    } else {
+        "(a parameter this API does not take)".to_owned()
+    }
 }
 
 /// `a[b][]` → `["a", "b", ""]`; none for a key that does not nest well.

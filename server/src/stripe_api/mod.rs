@@ -133,7 +133,16 @@ async fn run(state: &AppState, req: Request, next: Next) -> Response {
     let key = if writes {
         // Every write runs under a key, so that what it did can be found from the request alone
         // (a Refund is the refund its request claimed).
-        let given = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // A key that is there but cannot be read is refused, never replaced: a retry under it
+        // would run again.
+        let given = match parts.headers.get("idempotency-key").map(|v| v.to_str().map(str::to_owned)) {
+            Some(Ok(key)) => Some(key),
+            Some(Err(_)) => {
+                let e = form::invalid("Idempotency-Key", "idempotency_key_invalid", "The Idempotency-Key header must be visible ASCII");
+                return face_error(state, Some(&caller), e).await;
+            }
+            None => None,
+        };
         let key = given.unwrap_or_else(|| crate::ids::secret("kassa_"));
         if let Ok(value) = HeaderValue::from_str(&key) {
             parts.headers.insert("idempotency-key", value);
@@ -164,9 +173,10 @@ async fn shape(state: &AppState, caller: &Caller, request: &FaceRequest, path: &
             Err(_) => return Response::from_parts(parts, Body::from(bytes)),
         }
     } else {
-        let view = View { state, merchant: &caller.merchant_id, expand: &request.expand };
+        let view = View::of(state, caller, &request.expand);
+        // Stripe answers every success with 200, a new object's too.
         match render_answer(&view, caller, request, path, &value["data"]).await {
-            Ok(object) => (parts.status, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response(),
+            Ok(object) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response(),
             Err(e) => face_error(state, Some(caller), e).await,
         }
     };
@@ -196,7 +206,7 @@ async fn render_answer(view: &View<'_>, caller: &Caller, request: &FaceRequest, 
         let intent = payment_intents::load(view, id).await?;
         let secret = match data["clientSecret"].as_str() {
             Some(secret) => Some(secret.to_owned()),
-            None => payment_intents::created_secret(view.state, caller, request).await,
+            None => created_secret(view.state, caller, request).await,
         };
         return objects::payment_intent(view, &intent, secret.as_deref()).await;
     }
@@ -227,7 +237,7 @@ async fn stripe_error(state: &AppState, caller: Option<&Caller>, error: &kassa::
     let intent_id = error.details.as_ref().and_then(|d| d.get("paymentIntentId")).and_then(Value::as_str);
     let intent = match (caller, intent_id) {
         (Some(caller), Some(id)) => {
-            let view = View { state, merchant: &caller.merchant_id, expand: &[] };
+            let view = View::of(state, caller, &[]);
             match payment_intents::load(&view, id).await {
                 Ok(intent) => objects::payment_intent(&view, &intent, None).await.ok(),
                 Err(_) => None,
@@ -254,16 +264,52 @@ pub(crate) fn step_key(key: &IdempotencyKey, step: &str) -> IdempotencyKey {
     IdempotencyKey { key: format!("{}\u{1f}{step}", key.key), ..key.clone() }
 }
 
-/// The answer already saved under `key`, if any.
+/// The answer a step already saved under `key`, if any: only this very request's (the same
+/// fingerprint). Another request's under the same key is Stripe's `idempotency_error`.
 pub(crate) async fn saved_answer(state: &AppState, key: &IdempotencyKey) -> Result<Option<crate::idempotency::Recorded>, ApiError> {
+    match saved_reply(state, key).await? {
+        Some((fingerprint, reply)) if fingerprint == key.fingerprint => Ok(Some(reply)),
+        Some(_) => Err(ApiError::new(kassa::ErrorCode::DuplicateRequest, "This idempotency key was already used for a different request")
+            .with_details(serde_json::json!({ "retryable": false }))),
+        None => Ok(None),
+    }
+}
+
+/// What is saved under `key`, whoever's request it answered: its fingerprint and reply.
+async fn saved_reply(state: &AppState, key: &IdempotencyKey) -> Result<Option<(String, crate::idempotency::Recorded)>, ApiError> {
     use crate::store::idempotency::{self, Stored};
     match idempotency::find(&state.store, &key.owner()).await? {
-        Some(Stored::Done { status_code, sealed_body, .. }) => {
+        Some(Stored::Done { fingerprint, status_code, sealed_body }) => {
             let body = state.keyring.open(&sealed_body, seal_context(&key.owner()).as_bytes()).map_err(ApiError::internal)?;
-            Ok(Some(crate::idempotency::Recorded { status: status_code, body }))
+            Ok(Some((fingerprint, crate::idempotency::Recorded { status: status_code, body })))
         }
         _ => Ok(None),
     }
+}
+
+/// The key a request ran under: the one it sent, or the key that one names when it is another
+/// name of a request (Kassa's API lets a request have two, see `http::idempotency`).
+pub(crate) async fn running_key(state: &AppState, caller: &Caller, key: &str) -> String {
+    use crate::store::idempotency::{self, Owner, Stored};
+    let owner = Owner { merchant: &caller.merchant_id, scope: caller.scope(), key };
+    match idempotency::find(&state.store, &owner).await {
+        Ok(Some(Stored::Alias { target })) => target,
+        _ => key.to_owned(),
+    }
+}
+
+/// The client secret the creating step of a create-and-confirm saved with its answer.
+pub(crate) async fn created_secret(state: &AppState, caller: &Caller, request: &FaceRequest) -> Option<String> {
+    let key = running_key(state, caller, request.key.as_ref()?).await;
+    let owner = IdempotencyKey {
+        merchant: caller.merchant_id.clone(),
+        scope: caller.scope().to_owned(),
+        key,
+        fingerprint: String::new(),
+        keyring: state.keyring.clone(),
+    };
+    let (_, created) = saved_reply(state, &step_key(&owner, "create")).await.ok()??;
+    answer_data(&created)["clientSecret"].as_str().map(str::to_owned)
 }
 
 /// The body of a Kassa answer that the face reads on (the id of what a step made).

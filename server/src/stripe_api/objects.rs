@@ -19,17 +19,33 @@ use crate::store::intents::{self, IntentRecord};
 use crate::store::operations::OperationState;
 use crate::store::tokens::{self, StoredToken};
 
-/// What a rendering may look up, and which fields the caller asked to expand.
+/// What a rendering may look up, for whom, and which fields the caller asked to expand.
 pub struct View<'a> {
     pub state: &'a AppState,
     pub merchant: &'a MerchantId,
     pub expand: &'a [String],
+    /// A publishable key (the browser) sees an intent as Stripe.js does: no customer, metadata
+    /// or charges, nothing expanded, and only the decline codes a card tester may be told.
+    pub publishable: bool,
+    /// Whether the caller may see customers and their cards (`payments.methods.view`): only then
+    /// are `customer` and `payment_method` expanded.
+    pub sees_methods: bool,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    pub fn of(state: &'a AppState, caller: &'a crate::merchants::Caller, expand: &'a [String]) -> View<'a> {
+        View {
+            state,
+            merchant: &caller.merchant_id,
+            expand,
+            publishable: caller.kind == kassa::api::KeyKind::Publishable,
+            sees_methods: caller.require(kassa::api::Permission::MethodsView).is_ok(),
+        }
+    }
+
     /// Whether `field` is to be expanded, on the object itself or on a list's items (`data.field`).
     fn expands(&self, field: &str) -> bool {
-        self.expand.iter().any(|e| e == field || e.strip_prefix("data.") == Some(field))
+        !self.publishable && self.expand.iter().any(|e| e == field || e.strip_prefix("data.") == Some(field))
     }
 }
 
@@ -193,7 +209,7 @@ pub fn customer(c: &Customer) -> Value {
 /// A customer id, or the customer itself when `customer` is expanded.
 async fn customer_field(v: &View<'_>, id: Option<&str>) -> ApiResult<Value> {
     let Some(id) = id else { return Ok(Value::Null) };
-    if v.expands("customer") {
+    if v.expands("customer") && v.sees_methods {
         if let Ok(id) = id.parse::<CustomerId>() {
             if let Some(c) = customers::find(&v.state.store, v.merchant, &id).await? {
                 return Ok(customer(&c));
@@ -214,7 +230,7 @@ fn method_id_of(intent: &IntentRecord) -> Option<String> {
 
 async fn method_field(v: &View<'_>, intent: &IntentRecord) -> ApiResult<Value> {
     let Some(id) = method_id_of(intent) else { return Ok(Value::Null) };
-    if v.expands("payment_method") {
+    if v.expands("payment_method") && v.sees_methods {
         if let Some(method) = find_method(v.state, v.merchant, &id).await? {
             return Ok(method.render());
         }
@@ -222,7 +238,7 @@ async fn method_field(v: &View<'_>, intent: &IntentRecord) -> ApiResult<Value> {
     Ok(json!(id))
 }
 
-fn last_payment_error(intent: &IntentRecord) -> Value {
+fn last_payment_error(intent: &IntentRecord, publishable: bool) -> Value {
     let Some(error) = &intent.last_error else { return Value::Null };
     // Only a failure of the latest attempt is shown: one that later paid has none.
     if !matches!(intent.status, IntentStatus::RequiresPaymentMethod | IntentStatus::Declined | IntentStatus::Error) {
@@ -232,7 +248,7 @@ fn last_payment_error(intent: &IntentRecord) -> Value {
         &kassa::ErrorBody {
             code: error.code,
             message: error.message.clone(),
-            details: error.decline_code.as_ref().map(|d| json!({ "declineCode": d })),
+            details: error.decline_code.as_ref().map(|d| json!({ "declineCode": crate::payments::public_decline_code(d, publishable) })),
         },
         None,
     );
@@ -283,7 +299,7 @@ pub async fn payment_intent(v: &View<'_>, intent: &IntentRecord, client_secret: 
         "currency": currency(intent.currency.code()),
         "customer": customer_field(v, intent.customer_id.as_deref()).await?,
         "description": intent.reference,
-        "last_payment_error": last_payment_error(intent),
+        "last_payment_error": last_payment_error(intent, v.publishable),
         "latest_charge": latest_charge,
         "livemode": false,
         "metadata": intent.metadata,
@@ -297,6 +313,12 @@ pub async fn payment_intent(v: &View<'_>, intent: &IntentRecord, client_secret: 
     });
     if let Some(order) = &intent.order_id {
         object["metadata"].as_object_mut().map(|m| m.entry("kassa_order").or_insert(json!(order)));
+    }
+    if v.publishable {
+        for field in ["customer", "description", "latest_charge"] {
+            object[field] = Value::Null;
+        }
+        object["metadata"] = json!({});
     }
     Ok(object)
 }

@@ -14,7 +14,6 @@ use super::objects::{self, View};
 use super::payment_methods::{self, Paying};
 use super::{rendered, saved_answer, step_key, FaceRequest, FaceResult};
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Caller;
 use crate::http::context::RequestCtx;
 use crate::payments;
 use crate::state::AppState;
@@ -168,7 +167,15 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         return Ok(payments::create_intent(r.ctx(&state), req).await?.into_response());
     }
     // Create, then confirm: two changes, the first under a key of its own, so that a retry after
-    // the first finds its intent instead of making another.
+    // the first finds its intent instead of making another. What the confirmation would refuse
+    // is refused before anything is made.
+    if p.text("setup_future_usage")?.is_some() && req.customer_id.is_none() {
+        return Err(invalid(
+            "setup_future_usage",
+            "parameter_missing",
+            "setup_future_usage saves the card to a customer: pass `customer` too",
+        ));
+    }
     let confirm = confirmation(&state, &r, p).await?;
     let create_key = r.key.as_ref().map(|k| step_key(k, "create"));
     let created = match &create_key {
@@ -186,20 +193,6 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     Ok(payments::confirm(r.ctx(&state), id, confirm, false, None, None).await?.into_response())
 }
 
-/// The client secret the creating step of a create-and-confirm answered (kept with its answer).
-pub async fn created_secret(state: &AppState, caller: &Caller, request: &FaceRequest) -> Option<String> {
-    let key = request.key.as_ref()?;
-    let owner = crate::idempotency::IdempotencyKey {
-        merchant: caller.merchant_id.clone(),
-        scope: caller.scope().to_owned(),
-        key: key.clone(),
-        fingerprint: String::new(),
-        keyring: state.keyring.clone(),
-    };
-    let created = saved_answer(state, &step_key(&owner, "create")).await.ok()??;
-    super::answer_data(&created)["clientSecret"].as_str().map(str::to_owned)
-}
-
 pub async fn retrieve(
     State(state): State<AppState>,
     r: RequestCtx,
@@ -207,7 +200,7 @@ pub async fn retrieve(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> FaceResult {
     f.params.only(&["client_secret", "expand"])?;
-    let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
+    let view = View::of(&state, &r.caller, &f.expand);
     let intent = if r.caller.kind == KeyKind::Publishable {
         // A publishable key sees an intent with its client secret, as Stripe.js does.
         let secret = f.params.text("client_secret")?;
@@ -219,9 +212,6 @@ pub async fn retrieve(
     let mut object = objects::payment_intent(&view, &intent, None).await?;
     if r.caller.kind == KeyKind::Publishable {
         object["client_secret"] = f.params.text("client_secret")?.into();
-        if let Some(code) = object["last_payment_error"]["decline_code"].as_str().map(str::to_owned) {
-            object["last_payment_error"]["decline_code"] = payments::public_decline_code(&code, true).into();
-        }
     }
     Ok(rendered(StatusCode::OK, object))
 }
@@ -240,7 +230,7 @@ pub async fn update(
     let metadata = match p.metadata()? {
         None => None,
         Some(changes) => {
-            let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &[] };
+            let view = View::of(&state, &r.caller, &[]);
             let mut merged = load(&view, id.as_str()).await?.metadata;
             if changes.is_empty() {
                 merged.clear();
@@ -315,7 +305,7 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
     r.caller.require(Permission::TransactionsView)?;
     let p = &f.params;
     p.only(&["limit", "starting_after", "ending_before", "customer", "created", "expand"])?;
-    let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
+    let view = View::of(&state, &r.caller, &f.expand);
     let cursor = |name: &str| -> ApiResult<Option<PaymentIntentId>> {
         p.text(name)?
             .map(|id| id.parse().map_err(|_| invalid(name, "resource_missing", format!("No such payment_intent: '{id}'"))))

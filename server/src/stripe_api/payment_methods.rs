@@ -103,10 +103,12 @@ pub async fn paying(state: &AppState, r: &RequestCtx, p: &Params) -> ApiResult<O
     if let Some(number) = test_card(&id) {
         return Ok(Some(Paying::Token(tokenize(state, r, test_card_input(number)).await?)));
     }
-    if let Ok(token) = id.parse::<TokenId>() {
-        return Ok(Some(Paying::Token(token)));
-    }
-    match objects::find_method(state, &r.caller.merchant_id, &id).await? {
+    let found = match id.parse::<TokenId>() {
+        // A token by its own id (`tok_…`), as Kassa's API gives them.
+        Ok(token) => crate::store::tokens::find(&state.store, &r.caller.merchant_id, &token).await?.map(Method::Token),
+        Err(_) => objects::find_method(state, &r.caller.merchant_id, &id).await?,
+    };
+    match found {
         Some(Method::Saved(saved)) => Ok(Some(Paying::Saved(saved.method.id))),
         Some(Method::Token(token)) if !token.used => Ok(Some(Paying::Token(token.id))),
         // A card that paid once without being saved, or was detached since, pays no more.
@@ -190,12 +192,7 @@ pub async fn attach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         }
     };
     let req = SavePaymentMethodRequest { token: token.id, nickname: None, is_default: false, client_request_id: None };
-    let mut saved = customers::save_method(r.ctx(&state), &customer, req).await?;
-    // Stripe answers an attach with 200.
-    if saved.status == 201 {
-        saved.status = 200;
-    }
-    Ok(saved.into_response())
+    Ok(customers::save_method(r.ctx(&state), &customer, req).await?.into_response())
 }
 
 pub async fn detach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
@@ -207,9 +204,8 @@ pub async fn detach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     };
     let ctx = r.ctx(&state);
     let detached = customers::detach_method(&ctx, &saved.method.customer_id, &saved.method.id, None).await?;
-    let mut object = objects::saved_method(&detached);
-    object["customer"] = serde_json::Value::Null;
-    Ok(rendered(StatusCode::OK, object))
+    // The answer the domain saved under the key, which a retry replays: the card, detached.
+    Ok(crate::idempotency::Recorded::ok(&kassa::api::Data { data: detached }).into_response())
 }
 
 /// `GET /v1/payment_methods?customer=…`: a customer's saved cards.

@@ -50,18 +50,13 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     };
     let req =
         RefundRequest { payment_intent_id: intent, amount_cents: p.integer("amount")?.map(Into::into), reason, client_request_id: None };
-    let mut refunded = payments::refund(r.ctx(&state), req).await?;
-    // Stripe answers a new Refund with 200.
-    if refunded.status == 201 {
-        refunded.status = 200;
-    }
-    Ok(refunded.into_response())
+    Ok(payments::refund(r.ctx(&state), req).await?.into_response())
 }
 
 /// The Refund a `POST /v1/refunds` made: the refund its idempotency key claimed.
 pub async fn of_request(view: &View<'_>, caller: &Caller, request: &FaceRequest) -> ApiResult<Value> {
-    let key = request.key.as_deref().unwrap_or_default();
-    let op = operations::of_request(&view.state.store, view.merchant, REFUND, caller.scope(), key)
+    let key = super::running_key(view.state, caller, request.key.as_deref().unwrap_or_default()).await;
+    let op = operations::of_request(&view.state.store, view.merchant, REFUND, caller.scope(), &key)
         .await?
         .ok_or_else(|| ApiError::internal("a refund answered without its operation"))?;
     objects::refund(view, &op).await
@@ -70,7 +65,7 @@ pub async fn of_request(view: &View<'_>, caller: &Caller, request: &FaceRequest)
 pub async fn retrieve(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require(Permission::TransactionsView)?;
     f.params.only(&["expand"])?;
-    let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
+    let view = View::of(&state, &r.caller, &f.expand);
     let op_id = swap_prefix(&id, "re_", "op_").ok_or_else(|| missing("refund", &id))?;
     let op = operations::find(&state.store, view.merchant, REFUND, &op_id).await?.ok_or_else(|| missing("refund", &id))?;
     Ok(rendered(StatusCode::OK, objects::refund(&view, &op).await?))
@@ -90,7 +85,7 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
     r.caller.require(Permission::TransactionsView)?;
     let p = &f.params;
     p.only(&["payment_intent", "charge", "limit", "starting_after", "ending_before", "expand"])?;
-    let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
+    let view = View::of(&state, &r.caller, &f.expand);
     let intent = match (p.text("payment_intent")?, p.text("charge")?) {
         (Some(intent), _) => Some(intent_id(&intent)?),
         (None, Some(charge)) => Some(charge_of(&state, &r.caller, &charge, "charge").await?.0),
@@ -109,7 +104,7 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
 pub async fn retrieve_charge(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require(Permission::TransactionsView)?;
     f.params.only(&["expand"])?;
-    let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
+    let view = View::of(&state, &r.caller, &f.expand);
     let (intent, call) = charge_of(&state, &r.caller, &id, "id").await?;
     let record = intents::find(&state.store, view.merchant, &intent).await?.ok_or_else(|| missing("charge", &id))?;
     let calls = intents::list_transactions(&state.store, view.merchant, &intent).await?;
@@ -120,7 +115,7 @@ pub async fn list_charges(State(state): State<AppState>, r: RequestCtx, f: FaceR
     r.caller.require(Permission::TransactionsView)?;
     let p = &f.params;
     p.only(&["payment_intent", "customer", "limit", "starting_after", "ending_before", "expand"])?;
-    let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
+    let view = View::of(&state, &r.caller, &f.expand);
     let intent = p.text("payment_intent")?.map(|i| intent_id(&i)).transpose()?;
     let customer = p.text("customer")?;
     let (after, before) = bounds(p, "ch_", TransactionId::PREFIX)?;

@@ -202,14 +202,15 @@ pub fn spawn_worker(state: AppState, settings: Settings) {
     });
 }
 
-/// A delivery's event as Stripe writes it, with the payment's latest charge as it is now.
-async fn stripe_event(state: &AppState, due: &Due) -> Option<String> {
-    let event: kassa::api::Event = serde_json::from_str(&due.body).ok()?;
+/// A delivery's event as Stripe writes it, with the payment's latest charge as it is now; none
+/// for an event Stripe has no object for. A database that does not answer is an error: the
+/// delivery is tried again.
+async fn stripe_event(state: &AppState, due: &Due) -> Result<Option<String>, sqlx::Error> {
+    let Ok(event) = serde_json::from_str::<kassa::api::Event>(&due.body) else { return Ok(None) };
     let intent = event.data["object"]["id"].as_str().and_then(|id| id.parse::<kassa::id::PaymentIntentId>().ok());
     let latest_charge = match intent {
         Some(id) => crate::store::intents::list_transactions(&state.store, &due.merchant, &id)
-            .await
-            .ok()?
+            .await?
             .iter()
             .rev()
             .find(|t| t.kind == kassa::api::TransactionType::Authorize)
@@ -217,7 +218,7 @@ async fn stripe_event(state: &AppState, due: &Due) -> Option<String> {
         None => None,
     };
     let version = crate::processor::stripe::API_VERSION;
-    crate::stripe_api::wire::event(&event, latest_charge.as_deref(), version).map(|e| e.to_string())
+    Ok(crate::stripe_api::wire::event(&event, latest_charge.as_deref(), version).map(|e| e.to_string()))
 }
 
 async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due: Due, settings: &Settings) {
@@ -233,8 +234,13 @@ async fn deliver(state: &AppState, client: &Client<Connector, Full<Bytes>>, due:
     let (body, header) = match due.format {
         WebhookFormat::Kassa => (due.body.clone(), "kassa-signature"),
         WebhookFormat::Stripe => match stripe_event(state, &due).await {
-            Some(body) => (body, "stripe-signature"),
-            None => {
+            Ok(Some(body)) => (body, "stripe-signature"),
+            Err(e) => {
+                // Its lease runs out and it is claimed again.
+                tracing::warn!(delivery = %due.id, error = %e, "a Stripe event could not be written just now; it is sent later");
+                return;
+            }
+            Ok(None) => {
                 // Not to be sent at all: recorded as failed for good, so the endpoint's later
                 // events are not held up behind it.
                 tracing::error!(delivery = %due.id, "an event could not be written as Stripe's; it is not sent");
