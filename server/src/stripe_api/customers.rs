@@ -52,23 +52,11 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     let p = &f.params;
     p.only(FIELDS)?;
     let id = customer_id(&id)?;
-    // Stripe merges metadata: the keys sent are set, an empty value removes its key, and an empty
-    // `metadata` clears it.
     let metadata = match p.metadata()? {
         None => None,
         Some(changes) => {
-            let mut merged = customers::get(&r.ctx(&state), &id).await.map_err(|_| missing(id.as_str()))?.metadata;
-            if changes.is_empty() {
-                merged.clear();
-            }
-            for (key, value) in changes {
-                if value.as_str() == Some("") {
-                    merged.remove(&key);
-                } else {
-                    merged.insert(key, value);
-                }
-            }
-            Some(merged)
+            let now = customers::get(&r.ctx(&state), &id).await.map_err(|_| missing(id.as_str()))?.metadata;
+            Some(super::form::merge_metadata(now, changes))
         }
     };
     let present =

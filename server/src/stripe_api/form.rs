@@ -210,6 +210,22 @@ pub fn created_range(p: &Params) -> ApiResult<(Option<i64>, Option<i64>)> {
     Ok((from, to))
 }
 
+/// Metadata as Stripe updates it: the keys sent are set, a key sent empty is removed, and an empty
+/// `metadata=` clears it all.
+pub fn merge_metadata(mut now: Map<String, Value>, changes: Map<String, Value>) -> Map<String, Value> {
+    if changes.is_empty() {
+        now.clear();
+    }
+    for (key, value) in changes {
+        if value.as_str() == Some("") {
+            now.remove(&key);
+        } else {
+            now.insert(key, value);
+        }
+    }
+    now
+}
+
 /// A parameter's name as an error may repeat it: a name that is not one of letters, digits and
 /// brackets (a JSON body sent as a form, say, whose one "name" holds everything it was sent) is
 /// not repeated.

@@ -264,9 +264,11 @@ pub(crate) fn step_key(key: &IdempotencyKey, step: &str) -> IdempotencyKey {
     IdempotencyKey { key: format!("{}\u{1f}{step}", key.key), ..key.clone() }
 }
 
-/// The answer a step already saved under `key`, if any: only this very request's (the same
-/// fingerprint). Another request's under the same key is Stripe's `idempotency_error`.
-pub(crate) async fn saved_answer(state: &AppState, key: &IdempotencyKey) -> Result<Option<crate::idempotency::Recorded>, ApiError> {
+/// The answer a step already saved under `key` (none without a key), if any: only this very
+/// request's (the same fingerprint). Another request's under the same key is Stripe's
+/// `idempotency_error`.
+pub(crate) async fn saved_answer(state: &AppState, key: Option<&IdempotencyKey>) -> Result<Option<crate::idempotency::Recorded>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
     match saved_reply(state, key).await? {
         Some((fingerprint, reply)) if fingerprint == key.fingerprint => Ok(Some(reply)),
         Some(_) => Err(ApiError::new(kassa::ErrorCode::DuplicateRequest, "This idempotency key was already used for a different request")

@@ -178,16 +178,9 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     }
     let confirm = confirmation(&state, &r, p).await?;
     let create_key = r.key.as_ref().map(|k| step_key(k, "create"));
-    let created = match &create_key {
-        Some(key) => saved_answer(&state, key).await?,
-        None => None,
-    };
-    let created = match created {
+    let created = match saved_answer(&state, create_key.as_ref()).await? {
         Some(created) => created,
-        None => {
-            let ctx = payments::Ctx { key: create_key.as_ref(), ..r.ctx(&state) };
-            payments::create_intent(ctx, req).await?
-        }
+        None => payments::create_intent(payments::Ctx { key: create_key.as_ref(), ..r.ctx(&state) }, req).await?,
     };
     let id = intent_id(super::answer_data(&created)["id"].as_str().unwrap_or_default())?;
     Ok(payments::confirm(r.ctx(&state), id, confirm, false, None, None).await?.into_response())
@@ -226,23 +219,11 @@ pub async fn update(
     let p = &f.params;
     p.only(&["amount", "metadata", "description", "expand"])?;
     let id = intent_id(&id)?;
-    // Stripe merges metadata: the keys sent are set, an empty value removes its key.
     let metadata = match p.metadata()? {
         None => None,
         Some(changes) => {
             let view = View::of(&state, &r.caller, &[]);
-            let mut merged = load(&view, id.as_str()).await?.metadata;
-            if changes.is_empty() {
-                merged.clear();
-            }
-            for (key, value) in changes {
-                if value.as_str() == Some("") {
-                    merged.remove(&key);
-                } else {
-                    merged.insert(key, value);
-                }
-            }
-            Some(merged)
+            Some(super::form::merge_metadata(load(&view, id.as_str()).await?.metadata, changes))
         }
     };
     let req = UpdateIntentRequest {
@@ -280,7 +261,7 @@ pub async fn capture(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> FaceResult {
     r.caller.require(Permission::TransactionsCreate)?;
-    f.params.only(&["amount_to_capture", "expand", "metadata"])?;
+    f.params.only(&["amount_to_capture", "expand"])?;
     let req = CaptureRequest {
         payment_intent_id: intent_id(&id)?,
         amount_cents: f.params.integer("amount_to_capture")?.map(Into::into),

@@ -92,11 +92,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     // Create, then confirm, the first step under a key of its own (see `payment_intents::create`).
     let token = token_of(&state, &r, p).await?;
     let create_key = r.key.as_ref().map(|k| step_key(k, "create"));
-    let created = match &create_key {
-        Some(key) => saved_answer(&state, key).await?,
-        None => None,
-    };
-    let created = match created {
+    let created = match saved_answer(&state, create_key.as_ref()).await? {
         Some(created) => created,
         None => {
             customers::create_setup(crate::payments::Ctx { key: create_key.as_ref(), ..r.ctx(&state) }, &customer, &usage, metadata).await?
