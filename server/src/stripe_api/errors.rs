@@ -50,7 +50,7 @@ fn decline_error_code(decline_code: &str) -> &str {
 /// path or a parameter's value or name) is masked wherever it would be repeated.
 pub fn translate(error: &ErrorBody, payment_intent: Option<Value>) -> StripeError {
     let details = error.details.as_ref();
-    let detail = |name: &str| details.and_then(|d| d.get(name)).and_then(Value::as_str).map(|v| redact_digits(v));
+    let detail = |name: &str| details.and_then(|d| d.get(name)).and_then(Value::as_str).map(redact_digits);
     let mut body = json!({ "message": redact_digits(&error.message) });
     let (status, kind, code, retry): (u16, &str, Option<String>, Option<bool>) = match error.code {
         ErrorCode::ValidationError => {
