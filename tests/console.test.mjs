@@ -404,6 +404,9 @@ test('developers: a restricted key made, then revoked, stops working; a failed w
     await page.getByRole('dialog').getByText('Revoke this key? Requests with it fail at once.').waitFor();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('status').getByText('Done.').waitFor();
+    // The list is read again after the revoke, and a revoked key has no actions: its section goes
+    // (an earlier action's "Done." may still be showing while the revoke runs).
+    await section.waitFor({ state: 'detached' });
     assert.equal(await asKey(key), 401, 'a revoked key stops working');
 
     await page.getByRole('button', { name: 'Add an endpoint' }).click();

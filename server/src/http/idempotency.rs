@@ -154,11 +154,6 @@ fn request_keys(header: Option<&HeaderValue>, body: Option<&Value>) -> Result<Ve
         if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
             return Err(ApiError::validation(field, format!("{field} must be 1 to {MAX_KEY_LEN} characters")));
         }
-        // Control characters are refused, as a header cannot carry them: they stay free for the
-        // keys the server derives from a request's own (`crate::stripe_api::step_key`).
-        if key.chars().any(char::is_control) {
-            return Err(ApiError::validation(field, format!("{field} must hold no control characters")));
-        }
         if !keys.contains(&key) {
             keys.push(key);
         }

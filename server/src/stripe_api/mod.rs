@@ -259,9 +259,10 @@ async fn stripe_error(state: &AppState, caller: Option<&Caller>, error: &kassa::
 
 /// A step of a request that makes two changes (create an intent, then confirm it) under a key of
 /// its own, derived from the request's: a retry after the first change finds its answer instead
-/// of making it again.
+/// of making it again. It is the request's key in a scope of the step's, which no client's key is
+/// ever in (a client's scope is its API key's id), so no key a client chooses can name it.
 pub(crate) fn step_key(key: &IdempotencyKey, step: &str) -> IdempotencyKey {
-    IdempotencyKey { key: format!("{}\u{1f}{step}", key.key), ..key.clone() }
+    IdempotencyKey { scope: format!("{}#{step}", key.scope), ..key.clone() }
 }
 
 /// The answer a step already saved under `key` (none without a key), if any: only this very
