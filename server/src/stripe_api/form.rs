@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_parameter_and_not_its_value() {
-        let p = Params::parse(b"amount=12x&card[number]=4242424242424242").unwrap();
+        let p = Params::parse(b"amount=12x&card[number]=4242-4242-4242-4242").unwrap();
         let e = p.integer("amount").unwrap_err();
         assert_eq!(e.details.unwrap()["field"], "amount");
         let e = p.nested("card").unwrap().unwrap().integer("number").unwrap_err();
