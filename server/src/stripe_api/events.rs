@@ -69,9 +69,7 @@ pub async fn create_endpoint(State(state): State<AppState>, r: RequestCtx, f: Fa
         format: WebhookFormat::Stripe,
         client_request_id: None,
     };
-    let mut created = endpoints::create(r.ctx(&state), req).await?;
-    created.status = 200;
-    Ok(created.into_response())
+    Ok(endpoints::create(r.ctx(&state), req).await?.into_response())
 }
 
 fn endpoint_id(id: &str) -> ApiResult<WebhookEndpointId> {

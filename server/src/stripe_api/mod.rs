@@ -165,8 +165,9 @@ async fn shape(state: &AppState, caller: &Caller, request: &FaceRequest, path: &
         }
     } else {
         let view = View { state, merchant: &caller.merchant_id, expand: &request.expand };
+        // Stripe answers every success with 200, a creation too (Kassa's answers it with 201).
         match render_answer(&view, caller, request, path, &value["data"]).await {
-            Ok(object) => (parts.status, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response(),
+            Ok(object) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], object.to_string()).into_response(),
             Err(e) => face_error(state, Some(caller), e).await,
         }
     };

@@ -190,12 +190,7 @@ pub async fn attach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         }
     };
     let req = SavePaymentMethodRequest { token: token.id, nickname: None, is_default: false, client_request_id: None };
-    let mut saved = customers::save_method(r.ctx(&state), &customer, req).await?;
-    // Stripe answers an attach with 200.
-    if saved.status == 201 {
-        saved.status = 200;
-    }
-    Ok(saved.into_response())
+    Ok(customers::save_method(r.ctx(&state), &customer, req).await?.into_response())
 }
 
 pub async fn detach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {

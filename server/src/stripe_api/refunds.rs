@@ -50,12 +50,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     };
     let req =
         RefundRequest { payment_intent_id: intent, amount_cents: p.integer("amount")?.map(Into::into), reason, client_request_id: None };
-    let mut refunded = payments::refund(r.ctx(&state), req).await?;
-    // Stripe answers a new Refund with 200.
-    if refunded.status == 201 {
-        refunded.status = 200;
-    }
-    Ok(refunded.into_response())
+    Ok(payments::refund(r.ctx(&state), req).await?.into_response())
 }
 
 /// The Refund a `POST /v1/refunds` made: the refund its idempotency key claimed.

@@ -103,9 +103,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         }
     };
     let id = setup_id(super::answer_data(&created)["id"].as_str().unwrap_or_default())?;
-    let mut confirmed = customers::confirm_setup(r.ctx(&state), &id, &token).await?;
-    confirmed.status = 200;
-    Ok(confirmed.into_response())
+    Ok(customers::confirm_setup(r.ctx(&state), &id, &token).await?.into_response())
 }
 
 pub async fn retrieve(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
