@@ -35,7 +35,7 @@ impl Params {
             let path =
                 split_key(&key).ok_or_else(|| invalid(&key, "parameter_invalid_string", format!("Invalid parameter name: {key}")))?;
             insert(&mut tree, &path, value.into_owned())
-                .map_err(|()| invalid(&key, "parameter_invalid_string", format!("The parameter {key} is given in two ways")))?;
+                .map_err(|()| invalid(&key, "parameter_invalid_string", format!("The parameter {key} is given twice, or in two ways")))?;
         }
         let Value::Object(tree) = tree else { unreachable!("the root is an object") };
         Ok(Params { tree, path: String::new() })
@@ -129,21 +129,22 @@ impl Params {
         }
     }
 
-    /// A list of strings (`expand[]=a&expand[]=b`, or `expand[0]=a`).
+    /// A list of strings (`expand[]=a&expand[]=b`, or `expand[0]=a&expand[1]=b`: a hash whose
+    /// keys are indexes, in their order).
     pub fn strings(&self, key: &str) -> ApiResult<Vec<String>> {
+        let holds_strings = || {
+            let name = self.name(key);
+            invalid(&name, "parameter_invalid_string", format!("Invalid array: {name} holds strings"))
+        };
+        let string = |item: &Value| item.as_str().map(str::to_owned).ok_or_else(holds_strings);
         match self.tree.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    _ => Err(invalid(
-                        &self.name(key),
-                        "parameter_invalid_string",
-                        format!("Invalid array: {} holds strings", self.name(key)),
-                    )),
-                })
-                .collect(),
+            Some(Value::Array(items)) => items.iter().map(string).collect(),
+            Some(Value::Object(indexed)) if indexed.keys().all(|k| k.parse::<usize>().is_ok()) => {
+                let mut items: Vec<(usize, &Value)> = indexed.iter().map(|(k, v)| (k.parse().expect("an index"), v)).collect();
+                items.sort_by_key(|(index, _)| *index);
+                items.into_iter().map(|(_, item)| string(item)).collect()
+            }
             Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
             Some(_) => {
                 let name = self.name(key);
@@ -159,8 +160,6 @@ impl Params {
             None => return Ok(None),
             Some(Value::String(s)) if s.is_empty() => return Ok(Some(Map::new())),
             Some(Value::Object(tree)) => tree.clone(),
-            // `metadata[0]=x` nests as a list: its keys are the indexes.
-            Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect(),
             Some(_) => return Err(invalid("metadata", "parameter_invalid_object", "Invalid object: metadata must be a hash")),
         };
         if tree.len() > 50 {
@@ -232,32 +231,28 @@ fn split_key(key: &str) -> Option<Vec<&str>> {
     (path.len() <= MAX_DEPTH).then_some(path)
 }
 
+/// `[]` appends to a list; any other segment, an index (`[0]`) too, is a key of a hash, as Rack
+/// reads them: [`Params::strings`] reads a hash whose keys are all indexes as the list they number.
+/// (Reading `[0]` as a list item made `metadata[5]=x` the key `0`, and a top-level `0=x` a list
+/// where the parameters' hash should be.) A key given twice, or as a value and as a hash, is an
+/// error.
 fn insert(node: &mut Value, path: &[&str], value: String) -> Result<(), ()> {
     let (segment, rest) = path.split_first().expect("a path has a segment");
-    // A list: `[]` appends, `[n]` is the n-th item (Stripe's clients send them in order).
-    let index = if segment.is_empty() { Some(None) } else { segment.parse::<usize>().ok().map(Some) };
-    if let (Some(index), true) = (index, node.is_array() || node.as_object().is_some_and(Map::is_empty)) {
-        if !node.is_array() {
+    if segment.is_empty() {
+        if node.as_object().is_some_and(Map::is_empty) {
             *node = Value::Array(Vec::new());
         }
-        let items = node.as_array_mut().expect("just made a list");
-        let at = match index {
-            Some(i) if i < items.len() => i,
-            _ => {
-                items.push(if rest.is_empty() { Value::Null } else { Value::Object(Map::new()) });
-                items.len() - 1
-            }
-        };
-        return if rest.is_empty() {
-            items[at] = Value::String(value);
-            Ok(())
-        } else {
-            insert(&mut items[at], rest, value)
-        };
+        let items = node.as_array_mut().ok_or(())?;
+        if rest.is_empty() {
+            items.push(Value::String(value));
+            return Ok(());
+        }
+        items.push(Value::Object(Map::new()));
+        return insert(items.last_mut().expect("just pushed"), rest, value);
     }
     let map = node.as_object_mut().ok_or(())?;
     if rest.is_empty() {
-        if map.get(*segment).is_some_and(|v| !v.is_string()) {
+        if map.contains_key(*segment) {
             return Err(());
         }
         map.insert((*segment).to_owned(), Value::String(value));
@@ -290,6 +285,18 @@ mod tests {
         assert_eq!(p.strings("expand").unwrap(), ["customer", "latest_charge"]);
         let p = Params::parse(b"expand%5B%5D=customer&expand[]=payment_method").unwrap();
         assert_eq!(p.strings("expand").unwrap(), ["customer", "payment_method"]);
+    }
+
+    #[test]
+    fn an_index_is_a_key_until_a_list_is_read() {
+        let p = Params::parse(b"metadata[5]=x&metadata[0]=y&0=z&expand[1]=b&expand[0]=a").unwrap();
+        let metadata = p.metadata().unwrap().unwrap();
+        assert_eq!((metadata["5"].as_str(), metadata["0"].as_str()), (Some("x"), Some("y")));
+        assert_eq!(p.text("0").unwrap().as_deref(), Some("z"));
+        assert_eq!(p.strings("expand").unwrap(), ["a", "b"]);
+        assert!(Params::parse(b"expand[order]=x").unwrap().strings("expand").is_err(), "a hash of names is no list");
+        assert!(Params::parse(b"limit=1&limit=2").is_err(), "a parameter given twice");
+        assert!(Params::parse(b"expand[]=a&expand[b]=c").is_err());
     }
 
     #[test]
