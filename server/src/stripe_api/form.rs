@@ -192,18 +192,20 @@ pub fn limit(p: &Params) -> ApiResult<u32> {
 /// `[from, to)`.
 pub fn created_range(p: &Params) -> ApiResult<(Option<i64>, Option<i64>)> {
     let ms = |s: i64| s.saturating_mul(1000);
+    // Saturating: a bound past the end of time is the end of time, not an overflow.
+    let next = |s: i64| ms(s.saturating_add(1));
     if let Some(at) = p.integer("created").ok().flatten() {
-        return Ok((Some(ms(at)), Some(ms(at + 1))));
+        return Ok((Some(ms(at)), Some(next(at))));
     }
     let Some(range) = p.nested("created")? else { return Ok((None, None)) };
     range.only(&["gt", "gte", "lt", "lte"])?;
     let from = match (range.integer("gt")?, range.integer("gte")?) {
-        (Some(gt), _) => Some(ms(gt + 1)),
+        (Some(gt), _) => Some(next(gt)),
         (None, gte) => gte.map(ms),
     };
     let to = match (range.integer("lt")?, range.integer("lte")?) {
         (Some(lt), _) => Some(ms(lt)),
-        (None, lte) => lte.map(|s| ms(s + 1)),
+        (None, lte) => lte.map(next),
     };
     Ok((from, to))
 }
@@ -309,6 +311,8 @@ mod tests {
         assert_eq!(e.details.unwrap()["field"], "card[number]");
         assert!(Params::parse(b"a=1&a[b]=2").is_err());
         assert!(Params::parse(b"a[b=1").is_err());
+        let far = Params::parse(b"created[gt]=9223372036854775807&created[lte]=9223372036854775807").unwrap();
+        assert_eq!(created_range(&far).unwrap(), (Some(i64::MAX), Some(i64::MAX)));
         let e = Params::parse(b"amount=1&colour=red").unwrap().only(&["amount"]).unwrap_err();
         assert_eq!(e.details.unwrap()["stripeCode"], "parameter_unknown");
     }
