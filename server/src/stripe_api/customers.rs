@@ -77,8 +77,9 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     Ok(customers::update(r.ctx(&state), &id, req).await?.into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> FaceResult {
+pub async fn delete(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require(Permission::MethodsManage)?;
+    f.params.only(&[])?;
     let customer = customer_id(&id)?;
     customers::delete(&r.ctx(&state), &customer).await.map_err(|e| if e.code == kassa::ErrorCode::NotFound { missing(&id) } else { e })?;
     Ok(rendered(StatusCode::OK, json!({ "id": id, "object": "customer", "deleted": true })))

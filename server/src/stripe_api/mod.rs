@@ -129,7 +129,11 @@ async fn run(state: &AppState, req: Request, next: Next) -> Response {
         Ok(params) => params,
         Err(e) => return face_error(state, Some(&caller), e).await,
     };
-    let expand = params.strings("expand").unwrap_or_default();
+    // `expand` that is not a list is refused here, for every route alike, rather than read as none.
+    let expand = match params.strings("expand") {
+        Ok(expand) => expand,
+        Err(e) => return face_error(state, Some(&caller), e).await,
+    };
     let key = if writes {
         // Every write runs under a key, so that what it did can be found from the request alone
         // (a Refund is the refund its request claimed).

@@ -216,22 +216,25 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
 
 /// A customer's saved cards as a Stripe list, paged by `starting_after` / `ending_before`.
 pub async fn list_of(state: &AppState, r: &RequestCtx, p: &Params, customer: &CustomerId, url: &str) -> FaceResult {
+    // The page's parameters are read whatever the type, so that a bad one is refused, not passed over.
+    let limit = super::form::limit(p)? as usize;
+    let (after, before) = (p.text("starting_after")?, p.text("ending_before")?);
     if p.text("type")?.is_some_and(|t| t != "card") {
         return Ok(rendered(StatusCode::OK, objects::list(url, Vec::new(), false)));
     }
     let ctx = r.ctx(state);
     let methods = customers::list_methods(&ctx, customer, None).await?;
-    let limit = super::form::limit(p)? as usize;
-    let position = |name: &str| -> ApiResult<Option<usize>> {
-        let Some(id) = p.text(name)? else { return Ok(None) };
+    let backwards = after.is_none() && before.is_some();
+    let position = |id: Option<String>, name: &str| -> ApiResult<Option<usize>> {
+        let Some(id) = id else { return Ok(None) };
         methods.iter().position(|m| m.id.as_str() == id).map(Some).ok_or_else(|| no_such(&id, name))
     };
-    let (start, end) = match (position("starting_after")?, position("ending_before")?) {
+    let (start, end) = match (position(after, "starting_after")?, position(before, "ending_before")?) {
         (Some(after), _) => (after + 1, (after + 1 + limit).min(methods.len())),
         (None, Some(before)) => (before.saturating_sub(limit), before),
         (None, None) => (0, limit.min(methods.len())),
     };
-    let has_more = if p.has("ending_before") && !p.has("starting_after") { start > 0 } else { end < methods.len() };
+    let has_more = if backwards { start > 0 } else { end < methods.len() };
     let data = methods[start..end].iter().map(objects::saved_method).collect();
     Ok(rendered(StatusCode::OK, objects::list(url, data, has_more)))
 }
