@@ -51,6 +51,8 @@ pub async fn create_endpoint(State(state): State<AppState>, r: RequestCtx, f: Fa
     r.caller.require_admin()?;
     let p = &f.params;
     p.only(&["url", "enabled_events", "api_version", "expand"])?;
+    // Taken for Stripe's clients, and not used: the events are written in the face's version.
+    p.text("api_version")?;
     let events = p.strings("enabled_events")?;
     if events.is_empty() {
         return Err(missing("enabled_events"));

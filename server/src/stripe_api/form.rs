@@ -53,6 +53,27 @@ impl Params {
         self.tree.contains_key(key)
     }
 
+    /// Whether `key` is given a value (`key=` is not).
+    pub fn given(&self, key: &str) -> bool {
+        self.tree.get(key).is_some_and(|v| v.as_str() != Some(""))
+    }
+
+    /// Refuses the parameters in `names` unless `confirm=true`: only confirming reads them, and
+    /// what is not read would be dropped.
+    pub fn only_confirming(&self, names: &[&str]) -> ApiResult<()> {
+        if self.boolean("confirm")? == Some(true) {
+            return Ok(());
+        }
+        match names.iter().find(|name| self.given(name)) {
+            Some(name) => Err(invalid(
+                &self.name(name),
+                "parameter_unknown",
+                format!("{name} is taken only with confirm=true: Kassa keeps it only when it confirms"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses any parameter not in `known`, as Stripe does.
     pub fn only(&self, known: &[&str]) -> ApiResult<()> {
         match self.tree.keys().find(|k| !known.contains(&k.as_str())) {

@@ -140,7 +140,15 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     r.caller.require(Permission::TransactionsCreate)?;
     let p = &f.params;
     p.only(CREATE)?;
+    p.only_confirming(&["payment_method", "payment_method_data", "setup_future_usage", "off_session", "return_url"])?;
     check_types(p)?;
+    // Taken for Stripe's clients: Kassa's intents are confirmed either way, with cards.
+    p.choice("confirmation_method", &["automatic", "manual"])?;
+    if let Some(automatic) = p.nested("automatic_payment_methods")? {
+        automatic.only(&["enabled", "allow_redirects"])?;
+        automatic.boolean("enabled")?.ok_or_else(|| super::form::missing("automatic_payment_methods[enabled]"))?;
+        automatic.choice("allow_redirects", &["always", "never"])?;
+    }
     let customer_id = p
         .text("customer")?
         .map(|c| {
@@ -207,6 +215,7 @@ pub async fn retrieve(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> FaceResult {
     f.params.only(&["client_secret", "expand"])?;
+    f.params.text("client_secret")?;
     let view = View { state: &state, merchant: &r.caller.merchant_id, expand: &f.expand };
     let intent = if r.caller.kind == KeyKind::Publishable {
         // A publishable key sees an intent with its client secret, as Stripe.js does.
@@ -291,6 +300,8 @@ pub async fn capture(
 ) -> FaceResult {
     r.caller.require(Permission::TransactionsCreate)?;
     f.params.only(&["amount_to_capture", "expand", "metadata"])?;
+    // Taken for Stripe's clients, and not kept.
+    f.params.metadata()?;
     let req = CaptureRequest {
         payment_intent_id: intent_id(&id)?,
         amount_cents: f.params.integer("amount_to_capture")?.map(Into::into),

@@ -83,6 +83,24 @@ async fn tokenize(state: &AppState, r: &RequestCtx, card: CardInput) -> ApiResul
     super::answer_data(&created)["id"].as_str().and_then(|id| id.parse().ok()).ok_or_else(|| ApiError::internal("a token without an id"))
 }
 
+/// `billing_details[...]` as Stripe's clients send it: read, so that a malformed one is refused,
+/// and not kept.
+fn check_billing_details(p: &Params) -> ApiResult<()> {
+    let Some(details) = p.nested("billing_details")? else { return Ok(()) };
+    details.only(&["address", "email", "name", "phone"])?;
+    for field in ["email", "name", "phone"] {
+        details.text(field)?;
+    }
+    if let Some(address) = details.nested("address")? {
+        let fields = ["city", "country", "line1", "line2", "postal_code", "state"];
+        address.only(&fields)?;
+        for field in fields {
+            address.text(field)?;
+        }
+    }
+    Ok(())
+}
+
 /// What pays for an intent.
 pub enum Paying {
     Token(TokenId),
@@ -93,6 +111,9 @@ pub enum Paying {
 pub async fn paying(state: &AppState, r: &RequestCtx, p: &Params) -> ApiResult<Option<Paying>> {
     if let Some(data) = p.nested("payment_method_data")? {
         data.only(&["type", "card", "billing_details", "metadata"])?;
+        // Taken for Stripe's clients, and not kept.
+        check_billing_details(&data)?;
+        data.metadata()?;
         if data.text("type")?.as_deref() != Some("card") {
             return Err(invalid("payment_method_data[type]", "parameter_invalid_string", "payment_method_data[type] must be card"));
         }
@@ -146,6 +167,9 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     r.limit_card_attempts(&state).await?;
     let p = &f.params;
     p.only(&["type", "card", "billing_details", "metadata", "expand"])?;
+    // Taken for Stripe's clients, and not kept.
+    check_billing_details(p)?;
+    p.metadata()?;
     if p.required_text("type")? != "card" {
         return Err(invalid("type", "payment_method_type_unavailable", "Kassa takes cards only: type must be card"));
     }
