@@ -307,7 +307,16 @@ pub async fn capture(
         amount_cents: f.params.integer("amount_to_capture")?.map(Into::into),
         client_request_id: None,
     };
-    Ok(payments::capture(r.ctx(&state), req).await?.into_response())
+    // More than was authorized is Stripe's `amount_too_large`, a rule of the intent, not of the form.
+    let captured = payments::capture(r.ctx(&state), req).await.map_err(|e| {
+        let about_amount = e.details.as_ref().and_then(|d| d["field"].as_str()) == Some("amountCents");
+        if e.code == kassa::ErrorCode::ValidationError && about_amount {
+            invalid("amount_to_capture", "amount_too_large", e.message)
+        } else {
+            e
+        }
+    })?;
+    Ok(captured.into_response())
 }
 
 pub async fn cancel(
