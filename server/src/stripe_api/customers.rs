@@ -124,5 +124,7 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
 pub async fn payment_methods(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     f.params.only(&["type", "limit", "starting_after", "ending_before", "expand"])?;
     let customer = customer_id(&id)?;
+    // A customer deleted, or never made, has no cards to list: it is not there.
+    customers::get(&r.ctx(&state), &customer).await.map_err(|_| missing(&id))?;
     super::payment_methods::list_of(&state, &r, &f.params, &customer, &format!("/v1/customers/{id}/payment_methods")).await
 }

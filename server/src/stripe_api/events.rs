@@ -94,10 +94,11 @@ pub async fn list_endpoints(State(state): State<AppState>, r: RequestCtx, f: Fac
     let all: Vec<&WebhookEndpoint> = all.iter().rev().collect();
     let position = |name: &str| -> ApiResult<Option<usize>> {
         let Some(id) = f.params.text(name)? else { return Ok(None) };
+        // A cursor that is not in the list is a bad parameter (400), as in every other list.
         all.iter()
             .position(|e| e.id.as_str() == id)
             .map(Some)
-            .ok_or_else(|| no_such("webhook_endpoint", &id).with_details(json!({ "field": name })))
+            .ok_or_else(|| invalid(name, "resource_missing", format!("No such webhook_endpoint: '{id}'")))
     };
     let (start, end, has_more) = match (position("starting_after")?, position("ending_before")?) {
         (Some(after), _) => (after + 1, (after + 1 + limit).min(all.len()), after + 1 + limit < all.len()),

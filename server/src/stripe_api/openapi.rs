@@ -795,7 +795,7 @@ fn operations() -> Vec<Op> {
             parameters: vec![limit(), cursor("starting_after", "webhook endpoint"), cursor("ending_before", "webhook endpoint")],
             body: None,
             answer: "webhook_endpoint_list",
-            errors: REFERS,
+            errors: &[],
         },
         Op {
             method: "get",

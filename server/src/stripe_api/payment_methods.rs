@@ -235,6 +235,12 @@ pub async fn detach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
 pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) -> FaceResult {
     f.params.only(&["customer", "type", "limit", "starting_after", "ending_before", "expand"])?;
     let customer = customer_param(&f.params)?;
+    // A customer deleted, or never made, has no cards to list: it is not there.
+    customers::get(&r.ctx(&state), &customer).await.map_err(|_| {
+        ApiError::not_found("customer")
+            .with_message(format!("No such customer: '{customer}'"))
+            .with_details(serde_json::json!({ "field": "customer" }))
+    })?;
     list_of(&state, &r, &f.params, &customer, "/v1/payment_methods").await
 }
 
@@ -251,7 +257,12 @@ pub async fn list_of(state: &AppState, r: &RequestCtx, p: &Params, customer: &Cu
     let backwards = after.is_none() && before.is_some();
     let position = |id: Option<String>, name: &str| -> ApiResult<Option<usize>> {
         let Some(id) = id else { return Ok(None) };
-        methods.iter().position(|m| m.id.as_str() == id).map(Some).ok_or_else(|| no_such(&id, name))
+        // A cursor that is not in the list is a bad parameter (400), as in every other list.
+        methods
+            .iter()
+            .position(|m| m.id.as_str() == id)
+            .map(Some)
+            .ok_or_else(|| invalid(name, "resource_missing", format!("No such PaymentMethod: '{id}'")))
     };
     let (start, end) = match (position(after, "starting_after")?, position(before, "ending_before")?) {
         (Some(after), _) => (after + 1, (after + 1 + limit).min(methods.len())),
