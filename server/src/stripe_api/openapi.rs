@@ -228,7 +228,10 @@ fn expand_query(fields: &[&str]) -> Value {
 }
 
 fn limit() -> Value {
-    query("limit", opt(json!({ "type": "integer", "minimum": 1, "maximum": 100 })), "Objects a page holds: 1 to 100, 10 unless said")
+    let mut limit =
+        query("limit", opt(json!({ "type": "integer", "minimum": 1, "maximum": 100 })), "Objects a page holds: 1 to 100, 10 unless said");
+    limit["example"] = json!(3);
+    limit
 }
 
 fn cursor(name: &str, object: &str) -> Value {
@@ -880,7 +883,10 @@ pub fn document() -> Value {
         if op.method == "post" {
             parameters.push(json!({ "$ref": "#/components/parameters/IdempotencyKey" }));
         }
-        if let Some(body) = op.body {
+        if let Some(mut body) = op.body {
+            if let Some(example) = example(op.id) {
+                body["content"]["application/x-www-form-urlencoded"]["example"] = example;
+            }
             operation["requestBody"] = body;
         }
         item[op.method] = operation;
@@ -924,6 +930,32 @@ fn responses(op: &Op) -> Value {
         responses.insert(status.to_string(), json!({ "$ref": format!("#/components/responses/Error{status}") }));
     }
     Value::Object(responses)
+}
+
+/// A body as a shop would send it, for readers and for Schemathesis's examples phase.
+fn example(operation: &str) -> Option<Value> {
+    let (year, _) = crate::clock::year_month();
+    let card = json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": year + 3, "cvc": "123" });
+    Some(match operation {
+        "PostPaymentIntents" => json!({
+            "amount": 2000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": true,
+            "metadata": { "order": "6735" }, "description": "Tea for two", "expand": ["latest_charge"],
+        }),
+        "PostPaymentIntentsId" => json!({ "amount": 1500, "metadata": { "cart": "2" }, "description": "Cart 2" }),
+        "PostPaymentIntentsIdConfirm" => json!({ "payment_method": "pm_card_visa", "return_url": "https://shop.example/done" }),
+        "PostPaymentIntentsIdCapture" => json!({ "amount_to_capture": 1500 }),
+        "PostPaymentIntentsIdCancel" => json!({ "cancellation_reason": "requested_by_customer" }),
+        "PostPaymentMethods" => json!({ "type": "card", "card": card }),
+        "PostPaymentMethodsIdAttach" => json!({ "customer": "cus_0VccSp0jHGhB57Lnx2T9u2oM" }),
+        "PostCustomers" | "PostCustomersId" => json!({ "email": "ada@shop.example", "name": "Ada", "metadata": { "tier": "gold" } }),
+        "PostRefunds" => json!({ "payment_intent": "pi_0VccSp12Xs1RzxGPP0l0zRiZ", "amount": 500, "reason": "requested_by_customer" }),
+        "PostSetupIntents" => json!({ "customer": "cus_0VccSp0jHGhB57Lnx2T9u2oM", "payment_method": "pm_card_visa", "confirm": true }),
+        "PostSetupIntentsIdConfirm" => json!({ "payment_method": "pm_card_visa" }),
+        "PostWebhookEndpoints" => {
+            json!({ "url": "https://shop.example/hooks/stripe", "enabled_events": ["payment_intent.succeeded", "charge.refunded"] })
+        }
+        _ => return None,
+    })
 }
 
 /// Where an answer's ids lead: the operations that take them, for Schemathesis's stateful phase and
