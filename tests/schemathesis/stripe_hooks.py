@@ -102,12 +102,7 @@ def _sendable(case):
             if name.endswith("[]") and not isinstance(value, list):
                 del query[name]
         # A deepObject is already written out as its keys here: `created[gt]`, `created[lte]`.
-        # An empty hash or list is not sent at all.
-        bounds = {
-            name: value
-            for name, value in query.items()
-            if (name == "created" or name.startswith("created[")) and value not in ({}, [])
-        }
+        bounds = {name: value for name, value in query.items() if name == "created" or name.startswith("created[")}
         if bounds and _valid_range_text(bounds):
             for name in bounds:
                 del query[name]
@@ -123,6 +118,9 @@ def _valid_range_text(bounds: dict) -> bool:
         if isinstance(bound, list) and len(bound) <= 1:
             # A list's items are sent as repeated keys: one item is that value, none is no value.
             bound = bound[0] if bound else ""
+        if bound == {}:
+            # Sent empty.
+            bound = ""
         if isinstance(bound, (dict, list)):
             return False
         text = _scalar(bound)
