@@ -1,6 +1,6 @@
 // Starts a kassa-server on a free loopback port with a fresh database, for one test file.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,12 @@ export async function startServer({ merchantArgs = [], serveArgs = [], shop = fa
       '--card-attempt-rate-limit', '20', '--sign-in-rate-limit', '60', ...serveArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  if (process.env.KASSA_SERVER_LOG) {
+    // For a failure's cause: what the server logged, appended to this file.
+    const log = createWriteStream(process.env.KASSA_SERVER_LOG, { flags: 'a' });
+    child.stdout.on('data', (chunk) => log.write(chunk));
+    child.stderr.on('data', (chunk) => log.write(chunk));
+  }
   const url = await listening(child, /^Kassa is listening on (http:\/\/\S+)$/, 'kassa-server');
   let shopChild;
   let shopUrl;

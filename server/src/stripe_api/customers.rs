@@ -65,8 +65,9 @@ pub async fn update(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     Ok(customers::update(r.ctx(&state), &id, req).await?.into_response())
 }
 
-pub async fn delete(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> FaceResult {
+pub async fn delete(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require(Permission::MethodsManage)?;
+    f.params.only(&[])?;
     let customer = customer_id(&id)?;
     customers::delete(&r.ctx(&state), &customer).await.map_err(|e| if e.code == kassa::ErrorCode::NotFound { missing(&id) } else { e })?;
     Ok(rendered(StatusCode::OK, json!({ "id": id, "object": "customer", "deleted": true })))
@@ -96,5 +97,7 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
 pub async fn payment_methods(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     f.params.only(&["type", "limit", "starting_after", "ending_before", "expand"])?;
     let customer = customer_id(&id)?;
+    // A customer deleted, or never made, has no cards to list: it is not there.
+    customers::get(&r.ctx(&state), &customer).await.map_err(|_| missing(&id))?;
     super::payment_methods::list_of(&state, &r, &f.params, &customer, &format!("/v1/customers/{id}/payment_methods")).await
 }

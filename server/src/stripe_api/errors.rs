@@ -23,6 +23,7 @@ fn param_of(field: &str) -> String {
         "customerId" => "customer".into(),
         "paymentMethodId" | "token" | "card" => "payment_method".into(),
         "returnUrl" => "return_url".into(),
+        "saveCard" => "setup_future_usage".into(),
         "reference" => "description".into(),
         other if other.contains('[') || !other.chars().any(char::is_uppercase) => other.into(),
         other => other.chars().fold(String::new(), |mut out, c| {
@@ -133,6 +134,7 @@ mod tests {
     fn kassa_field_names_become_stripe_parameters() {
         assert_eq!(param_of("amountCents"), "amount");
         assert_eq!(param_of("captureMethod"), "capture_method");
+        assert_eq!(param_of("saveCard"), "setup_future_usage");
         assert_eq!(param_of("card[exp_month]"), "card[exp_month]");
     }
 }

@@ -51,6 +51,8 @@ pub async fn create_endpoint(State(state): State<AppState>, r: RequestCtx, f: Fa
     r.caller.require_admin()?;
     let p = &f.params;
     p.only(&["url", "enabled_events", "api_version", "expand"])?;
+    // Taken for Stripe's clients, and not used: the events are written in the face's version.
+    p.text("api_version")?;
     let events = p.strings("enabled_events")?;
     if events.is_empty() {
         return Err(missing("enabled_events"));
@@ -76,8 +78,9 @@ fn endpoint_id(id: &str) -> ApiResult<WebhookEndpointId> {
     id.parse().map_err(|_| no_such("webhook_endpoint", id))
 }
 
-pub async fn retrieve_endpoint(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> FaceResult {
+pub async fn retrieve_endpoint(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require_admin()?;
+    f.params.only(&["expand"])?;
     let endpoint = endpoints::get(&r.ctx(&state), &endpoint_id(&id)?).await.map_err(|_| no_such("webhook_endpoint", &id))?;
     Ok(rendered(StatusCode::OK, endpoint_object(&endpoint)))
 }
@@ -88,18 +91,27 @@ pub async fn list_endpoints(State(state): State<AppState>, r: RequestCtx, f: Fac
     let all = endpoints::list(&r.ctx(&state)).await?;
     let limit = super::form::limit(&f.params)? as usize;
     // Newest first, as Stripe lists them.
-    let mut all: Vec<&WebhookEndpoint> = all.iter().rev().collect();
-    if let Some(after) = f.params.text("starting_after")? {
-        let at = all.iter().position(|e| e.id.as_str() == after).ok_or_else(|| no_such("webhook_endpoint", &after))?;
-        all.drain(..=at);
-    }
-    let has_more = all.len() > limit;
-    let data = all.into_iter().take(limit).map(endpoint_object).collect();
+    let all: Vec<&WebhookEndpoint> = all.iter().rev().collect();
+    let position = |name: &str| -> ApiResult<Option<usize>> {
+        let Some(id) = f.params.text(name)? else { return Ok(None) };
+        // A cursor that is not in the list is a bad parameter (400), as in every other list.
+        all.iter()
+            .position(|e| e.id.as_str() == id)
+            .map(Some)
+            .ok_or_else(|| invalid(name, "resource_missing", format!("No such webhook_endpoint: '{id}'")))
+    };
+    let (start, end, has_more) = match (position("starting_after")?, position("ending_before")?) {
+        (Some(after), _) => (after + 1, (after + 1 + limit).min(all.len()), after + 1 + limit < all.len()),
+        (None, Some(before)) => (before.saturating_sub(limit), before, before > limit),
+        (None, None) => (0, limit.min(all.len()), limit < all.len()),
+    };
+    let data = all[start..end].iter().copied().map(endpoint_object).collect();
     Ok(rendered(StatusCode::OK, objects::list("/v1/webhook_endpoints", data, has_more)))
 }
 
-pub async fn delete_endpoint(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> FaceResult {
+pub async fn delete_endpoint(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require_admin()?;
+    f.params.only(&[])?;
     endpoints::delete(&r.ctx(&state), &endpoint_id(&id)?).await.map_err(|_| no_such("webhook_endpoint", &id))?;
     Ok(rendered(StatusCode::OK, json!({ "id": id, "object": "webhook_endpoint", "deleted": true })))
 }
@@ -111,8 +123,9 @@ pub async fn latest_charge(state: &AppState, merchant: &kassa::id::MerchantId, e
     Ok(calls.iter().rev().find(|t| t.kind == TransactionType::Authorize).map(|t| wire::charge_id(&t.id)))
 }
 
-pub async fn retrieve(State(state): State<AppState>, r: RequestCtx, Path(id): Path<String>) -> FaceResult {
+pub async fn retrieve(State(state): State<AppState>, r: RequestCtx, f: FaceRequest, Path(id): Path<String>) -> FaceResult {
     r.caller.require_admin()?;
+    f.params.only(&["expand"])?;
     let event_id: EventId = id.parse().map_err(|_| no_such("event", &id))?;
     let event = events::get(&r.ctx(&state), &event_id).await.map_err(|_| no_such("event", &id))?;
     let charge = latest_charge(&state, &r.caller.merchant_id, &event).await?;
@@ -125,17 +138,24 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
     let p = &f.params;
     p.only(&["type", "limit", "starting_after", "created"])?;
     let kind = p.text("type")?;
+    // Every parameter is read before a type Kassa does not send answers an empty list, so that a
+    // bad one is refused, not passed over.
+    let limit = super::form::limit(p)?;
+    let mut cursor = p.text("starting_after")?;
+    let (from, to) = super::form::created_range(p)?;
     if let Some(kind) = &kind {
         if !STRIPE_EVENT_TYPES.contains(&kind.as_str()) {
             return Ok(rendered(StatusCode::OK, objects::list("/v1/events", Vec::new(), false)));
         }
     }
-    let limit = super::form::limit(p)?;
+    let created_within = |event: &Event| {
+        let at = crate::clock::parse_filter_date(&event.created_at, crate::clock::RangeEnd::From).unwrap_or(0);
+        from.is_none_or(|from| at >= from) && to.is_none_or(|to| at < to)
+    };
     let ctx = r.ctx(&state);
-    let mut cursor = p.text("starting_after")?;
     let mut data = Vec::new();
-    // Events Stripe has no type for (an order paid) are passed over: the page reads on, ten
-    // pages at most (the page is shorter then, and says there is more).
+    // Events Stripe has no type for (an order paid), and those outside `created`, are passed over:
+    // the page reads on, ten pages at most (the page is shorter then, and says there is more).
     let mut pages = 0;
     let has_more = loop {
         pages += 1;
@@ -147,7 +167,8 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
                     e
                 }
             })?;
-        let shown: Vec<Event> = page.data.into_iter().filter(|e| STRIPE_EVENT_TYPES.contains(&e.kind.as_str())).collect();
+        let shown: Vec<Event> =
+            page.data.into_iter().filter(|e| STRIPE_EVENT_TYPES.contains(&e.kind.as_str()) && created_within(e)).collect();
         let mut taken = 0;
         for event in &shown {
             if data.len() >= limit as usize {

@@ -36,7 +36,7 @@ impl Params {
             let path =
                 split_key(&key).ok_or_else(|| invalid(&name, "parameter_invalid_string", format!("Invalid parameter name: {name}")))?;
             insert(&mut tree, &path, value.into_owned())
-                .map_err(|()| invalid(&name, "parameter_invalid_string", format!("The parameter {name} is given in two ways")))?;
+                .map_err(|()| invalid(&name, "parameter_invalid_string", format!("The parameter {name} is given twice, or in two ways")))?;
         }
         let Value::Object(tree) = tree else { unreachable!("the root is an object") };
         Ok(Params { tree, path: String::new() })
@@ -52,6 +52,27 @@ impl Params {
 
     pub fn has(&self, key: &str) -> bool {
         self.tree.contains_key(key)
+    }
+
+    /// Whether `key` is given a value (`key=` is not).
+    pub fn given(&self, key: &str) -> bool {
+        self.tree.get(key).is_some_and(|v| v.as_str() != Some(""))
+    }
+
+    /// Refuses the parameters in `names` unless `confirm=true`: only confirming reads them, and
+    /// what is not read would be dropped.
+    pub fn only_confirming(&self, names: &[&str]) -> ApiResult<()> {
+        if self.boolean("confirm")? == Some(true) {
+            return Ok(());
+        }
+        match names.iter().find(|name| self.given(name)) {
+            Some(name) => Err(invalid(
+                &self.name(name),
+                "parameter_unknown",
+                format!("{name} is taken only with confirm=true: Kassa keeps it only when it confirms"),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Refuses any parameter not in `known`, as Stripe does.
@@ -130,21 +151,22 @@ impl Params {
         }
     }
 
-    /// A list of strings (`expand[]=a&expand[]=b`, or `expand[0]=a`).
+    /// A list of strings (`expand[]=a&expand[]=b`, or `expand[0]=a&expand[1]=b`: a hash whose
+    /// keys are indexes, in their order).
     pub fn strings(&self, key: &str) -> ApiResult<Vec<String>> {
+        let holds_strings = || {
+            let name = self.name(key);
+            invalid(&name, "parameter_invalid_string", format!("Invalid array: {name} holds strings"))
+        };
+        let string = |item: &Value| item.as_str().map(str::to_owned).ok_or_else(holds_strings);
         match self.tree.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    _ => Err(invalid(
-                        &self.name(key),
-                        "parameter_invalid_string",
-                        format!("Invalid array: {} holds strings", self.name(key)),
-                    )),
-                })
-                .collect(),
+            Some(Value::Array(items)) => items.iter().map(string).collect(),
+            Some(Value::Object(indexed)) if indexed.keys().all(|k| k.parse::<usize>().is_ok()) => {
+                let mut items: Vec<(usize, &Value)> = indexed.iter().map(|(k, v)| (k.parse().expect("an index"), v)).collect();
+                items.sort_by_key(|(index, _)| *index);
+                items.into_iter().map(|(_, item)| string(item)).collect()
+            }
             Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
             Some(_) => {
                 let name = self.name(key);
@@ -160,8 +182,6 @@ impl Params {
             None => return Ok(None),
             Some(Value::String(s)) if s.is_empty() => return Ok(Some(Map::new())),
             Some(Value::Object(tree)) => tree.clone(),
-            // `metadata[0]=x` nests as a list: its keys are the indexes.
-            Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect(),
             Some(_) => return Err(invalid("metadata", "parameter_invalid_object", "Invalid object: metadata must be a hash")),
         };
         if tree.len() > 50 {
@@ -194,18 +214,20 @@ pub fn limit(p: &Params) -> ApiResult<u32> {
 /// `[from, to)`.
 pub fn created_range(p: &Params) -> ApiResult<(Option<i64>, Option<i64>)> {
     let ms = |s: i64| s.saturating_mul(1000);
+    // Saturating: a bound past the end of time is the end of time, not an overflow.
+    let next = |s: i64| ms(s.saturating_add(1));
     if let Some(at) = p.integer("created").ok().flatten() {
-        return Ok((Some(ms(at)), Some(ms(at + 1))));
+        return Ok((Some(ms(at)), Some(next(at))));
     }
     let Some(range) = p.nested("created")? else { return Ok((None, None)) };
     range.only(&["gt", "gte", "lt", "lte"])?;
     let from = match (range.integer("gt")?, range.integer("gte")?) {
-        (Some(gt), _) => Some(ms(gt + 1)),
+        (Some(gt), _) => Some(next(gt)),
         (None, gte) => gte.map(ms),
     };
     let to = match (range.integer("lt")?, range.integer("lte")?) {
         (Some(lt), _) => Some(ms(lt)),
-        (None, lte) => lte.map(|s| ms(s + 1)),
+        (None, lte) => lte.map(next),
     };
     Ok((from, to))
 }
@@ -260,32 +282,28 @@ fn split_key(key: &str) -> Option<Vec<&str>> {
     (path.len() <= MAX_DEPTH).then_some(path)
 }
 
+/// `[]` appends to a list; any other segment, an index (`[0]`) too, is a key of a hash, as Rack
+/// reads them: [`Params::strings`] reads a hash whose keys are all indexes as the list they number.
+/// (Reading `[0]` as a list item made `metadata[5]=x` the key `0`, and a top-level `0=x` a list
+/// where the parameters' hash should be.) A key given twice, or as a value and as a hash, is an
+/// error.
 fn insert(node: &mut Value, path: &[&str], value: String) -> Result<(), ()> {
     let (segment, rest) = path.split_first().expect("a path has a segment");
-    // A list: `[]` appends, `[n]` is the n-th item (Stripe's clients send them in order).
-    let index = if segment.is_empty() { Some(None) } else { segment.parse::<usize>().ok().map(Some) };
-    if let (Some(index), true) = (index, node.is_array() || node.as_object().is_some_and(Map::is_empty)) {
-        if !node.is_array() {
+    if segment.is_empty() {
+        if node.as_object().is_some_and(Map::is_empty) {
             *node = Value::Array(Vec::new());
         }
-        let items = node.as_array_mut().expect("just made a list");
-        let at = match index {
-            Some(i) if i < items.len() => i,
-            _ => {
-                items.push(if rest.is_empty() { Value::Null } else { Value::Object(Map::new()) });
-                items.len() - 1
-            }
-        };
-        return if rest.is_empty() {
-            items[at] = Value::String(value);
-            Ok(())
-        } else {
-            insert(&mut items[at], rest, value)
-        };
+        let items = node.as_array_mut().ok_or(())?;
+        if rest.is_empty() {
+            items.push(Value::String(value));
+            return Ok(());
+        }
+        items.push(Value::Object(Map::new()));
+        return insert(items.last_mut().expect("just pushed"), rest, value);
     }
     let map = node.as_object_mut().ok_or(())?;
     if rest.is_empty() {
-        if map.get(*segment).is_some_and(|v| !v.is_string()) {
+        if map.contains_key(*segment) {
             return Err(());
         }
         map.insert((*segment).to_owned(), Value::String(value));
@@ -321,6 +339,18 @@ mod tests {
     }
 
     #[test]
+    fn an_index_is_a_key_until_a_list_is_read() {
+        let p = Params::parse(b"metadata[5]=x&metadata[0]=y&0=z&expand[1]=b&expand[0]=a").unwrap();
+        let metadata = p.metadata().unwrap().unwrap();
+        assert_eq!((metadata["5"].as_str(), metadata["0"].as_str()), (Some("x"), Some("y")));
+        assert_eq!(p.text("0").unwrap().as_deref(), Some("z"));
+        assert_eq!(p.strings("expand").unwrap(), ["a", "b"]);
+        assert!(Params::parse(b"expand[order]=x").unwrap().strings("expand").is_err(), "a hash of names is no list");
+        assert!(Params::parse(b"limit=1&limit=2").is_err(), "a parameter given twice");
+        assert!(Params::parse(b"expand[]=a&expand[b]=c").is_err());
+    }
+
+    #[test]
     fn errors_name_the_parameter_and_not_its_value() {
         let p = Params::parse(b"amount=12x&card[number]=4242-4242-4242-4242").unwrap();
         let e = p.integer("amount").unwrap_err();
@@ -330,6 +360,8 @@ mod tests {
         assert_eq!(e.details.unwrap()["field"], "card[number]");
         assert!(Params::parse(b"a=1&a[b]=2").is_err());
         assert!(Params::parse(b"a[b=1").is_err());
+        let far = Params::parse(b"created[gt]=9223372036854775807&created[lte]=9223372036854775807").unwrap();
+        assert_eq!(created_range(&far).unwrap(), (Some(i64::MAX), Some(i64::MAX)));
         let e = Params::parse(b"amount=1&colour=red").unwrap().only(&["amount"]).unwrap_err();
         assert_eq!(e.details.unwrap()["stripeCode"], "parameter_unknown");
     }

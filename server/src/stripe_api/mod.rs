@@ -11,6 +11,7 @@
 pub mod errors;
 pub mod form;
 pub mod objects;
+pub mod openapi;
 pub mod wire;
 
 mod customers;
@@ -20,12 +21,13 @@ mod payment_methods;
 mod refunds;
 mod setup_intents;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, on, MethodFilter, MethodRouter};
 use axum::Router;
 use serde_json::Value;
 
@@ -40,34 +42,65 @@ use crate::state::AppState;
 /// The API version answered when a request names none: the one Kassa's Stripe connector speaks.
 pub const DEFAULT_VERSION: &str = crate::processor::stripe::API_VERSION;
 
-/// The routes under `/v1`.
+/// The routes under `/v1`, and the document that describes them at `/v1/openapi.json` (which,
+/// like Kassa's own, takes no key).
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v1/payment_intents", post(payment_intents::create).get(payment_intents::list))
-        .route("/v1/payment_intents/{id}", post(payment_intents::update).get(payment_intents::retrieve))
-        .route("/v1/payment_intents/{id}/confirm", post(payment_intents::confirm))
-        .route("/v1/payment_intents/{id}/capture", post(payment_intents::capture))
-        .route("/v1/payment_intents/{id}/cancel", post(payment_intents::cancel))
-        .route("/v1/payment_methods", post(payment_methods::create).get(payment_methods::list))
-        .route("/v1/payment_methods/{id}", get(payment_methods::retrieve))
-        .route("/v1/payment_methods/{id}/attach", post(payment_methods::attach))
-        .route("/v1/payment_methods/{id}/detach", post(payment_methods::detach))
-        .route("/v1/customers", post(customers::create).get(customers::list))
-        .route("/v1/customers/{id}", post(customers::update).get(customers::retrieve).delete(customers::delete))
-        .route("/v1/customers/{id}/payment_methods", get(customers::payment_methods))
-        .route("/v1/refunds", post(refunds::create).get(refunds::list))
-        .route("/v1/refunds/{id}", get(refunds::retrieve))
-        .route("/v1/charges", get(refunds::list_charges))
-        .route("/v1/charges/{id}", get(refunds::retrieve_charge))
-        .route("/v1/setup_intents", post(setup_intents::create))
-        .route("/v1/setup_intents/{id}", get(setup_intents::retrieve))
-        .route("/v1/setup_intents/{id}/confirm", post(setup_intents::confirm))
-        .route("/v1/webhook_endpoints", post(events::create_endpoint).get(events::list_endpoints))
-        .route("/v1/webhook_endpoints/{id}", get(events::retrieve_endpoint).delete(events::delete_endpoint))
-        .route("/v1/events", get(events::list))
-        .route("/v1/events/{id}", get(events::retrieve))
+    let document = Bytes::from(openapi::document().to_string());
+    let mut router = Router::new();
+    for (_, path, handler) in table() {
+        router = router.route(path, handler);
+    }
+    router
         .route_layer(from_fn_with_state(state.clone(), crate::http::idempotency::idempotency))
         .route_layer(from_fn_with_state(state, face))
+        .route("/v1/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }))
+}
+
+/// Each operation of the face: its method, path and handler. The document (`openapi`) is checked
+/// to describe these and no others.
+fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    fn op<H: Handler<T, AppState>, T: 'static>(
+        method: Method,
+        path: &'static str,
+        handler: H,
+    ) -> (Method, &'static str, MethodRouter<AppState>) {
+        let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+        (method, path, on(filter, handler))
+    }
+    vec![
+        op(Method::POST, "/v1/payment_intents", payment_intents::create),
+        op(Method::GET, "/v1/payment_intents", payment_intents::list),
+        op(Method::POST, "/v1/payment_intents/{id}", payment_intents::update),
+        op(Method::GET, "/v1/payment_intents/{id}", payment_intents::retrieve),
+        op(Method::POST, "/v1/payment_intents/{id}/confirm", payment_intents::confirm),
+        op(Method::POST, "/v1/payment_intents/{id}/capture", payment_intents::capture),
+        op(Method::POST, "/v1/payment_intents/{id}/cancel", payment_intents::cancel),
+        op(Method::POST, "/v1/payment_methods", payment_methods::create),
+        op(Method::GET, "/v1/payment_methods", payment_methods::list),
+        op(Method::GET, "/v1/payment_methods/{id}", payment_methods::retrieve),
+        op(Method::POST, "/v1/payment_methods/{id}/attach", payment_methods::attach),
+        op(Method::POST, "/v1/payment_methods/{id}/detach", payment_methods::detach),
+        op(Method::POST, "/v1/customers", customers::create),
+        op(Method::GET, "/v1/customers", customers::list),
+        op(Method::POST, "/v1/customers/{id}", customers::update),
+        op(Method::GET, "/v1/customers/{id}", customers::retrieve),
+        op(Method::DELETE, "/v1/customers/{id}", customers::delete),
+        op(Method::GET, "/v1/customers/{id}/payment_methods", customers::payment_methods),
+        op(Method::POST, "/v1/refunds", refunds::create),
+        op(Method::GET, "/v1/refunds", refunds::list),
+        op(Method::GET, "/v1/refunds/{id}", refunds::retrieve),
+        op(Method::GET, "/v1/charges", refunds::list_charges),
+        op(Method::GET, "/v1/charges/{id}", refunds::retrieve_charge),
+        op(Method::POST, "/v1/setup_intents", setup_intents::create),
+        op(Method::GET, "/v1/setup_intents/{id}", setup_intents::retrieve),
+        op(Method::POST, "/v1/setup_intents/{id}/confirm", setup_intents::confirm),
+        op(Method::POST, "/v1/webhook_endpoints", events::create_endpoint),
+        op(Method::GET, "/v1/webhook_endpoints", events::list_endpoints),
+        op(Method::GET, "/v1/webhook_endpoints/{id}", events::retrieve_endpoint),
+        op(Method::DELETE, "/v1/webhook_endpoints/{id}", events::delete_endpoint),
+        op(Method::GET, "/v1/events", events::list),
+        op(Method::GET, "/v1/events/{id}", events::retrieve),
+    ]
 }
 
 /// Marks an answer a handler wrote in Stripe's shape already (a read): the face passes it on.
@@ -129,7 +162,11 @@ async fn run(state: &AppState, req: Request, next: Next) -> Response {
         Ok(params) => params,
         Err(e) => return face_error(state, Some(&caller), e).await,
     };
-    let expand = params.strings("expand").unwrap_or_default();
+    // `expand` that is not a list is refused here, for every route alike, rather than read as none.
+    let expand = match params.strings("expand") {
+        Ok(expand) => expand,
+        Err(e) => return face_error(state, Some(&caller), e).await,
+    };
     let key = if writes {
         // Every write runs under a key, so that what it did can be found from the request alone
         // (a Refund is the refund its request claimed).

@@ -139,7 +139,15 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     r.caller.require(Permission::TransactionsCreate)?;
     let p = &f.params;
     p.only(CREATE)?;
+    p.only_confirming(&["payment_method", "payment_method_data", "setup_future_usage", "off_session", "return_url"])?;
     check_types(p)?;
+    // Taken for Stripe's clients: Kassa's intents are confirmed either way, with cards.
+    p.choice("confirmation_method", &["automatic", "manual"])?;
+    if let Some(automatic) = p.nested("automatic_payment_methods")? {
+        automatic.only(&["enabled", "allow_redirects"])?;
+        automatic.boolean("enabled")?.ok_or_else(|| super::form::missing("automatic_payment_methods[enabled]"))?;
+        automatic.choice("allow_redirects", &["always", "never"])?;
+    }
     let customer_id = p
         .text("customer")?
         .map(|c| {
@@ -193,6 +201,7 @@ pub async fn retrieve(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> FaceResult {
     f.params.only(&["client_secret", "expand"])?;
+    f.params.text("client_secret")?;
     let view = View::of(&state, &r.caller, &f.expand);
     let intent = if r.caller.kind == KeyKind::Publishable {
         // A publishable key sees an intent with its client secret, as Stripe.js does.
@@ -267,7 +276,16 @@ pub async fn capture(
         amount_cents: f.params.integer("amount_to_capture")?.map(Into::into),
         client_request_id: None,
     };
-    Ok(payments::capture(r.ctx(&state), req).await?.into_response())
+    // More than was authorized is Stripe's `amount_too_large`, a rule of the intent, not of the form.
+    let captured = payments::capture(r.ctx(&state), req).await.map_err(|e| {
+        let about_amount = e.details.as_ref().and_then(|d| d["field"].as_str()) == Some("amountCents");
+        if e.code == kassa::ErrorCode::ValidationError && about_amount {
+            invalid("amount_to_capture", "amount_too_large", e.message)
+        } else {
+            e
+        }
+    })?;
+    Ok(captured.into_response())
 }
 
 pub async fn cancel(

@@ -83,6 +83,24 @@ async fn tokenize(state: &AppState, r: &RequestCtx, card: CardInput) -> ApiResul
     super::answer_data(&created)["id"].as_str().and_then(|id| id.parse().ok()).ok_or_else(|| ApiError::internal("a token without an id"))
 }
 
+/// `billing_details[...]` as Stripe's clients send it: read, so that a malformed one is refused,
+/// and not kept.
+fn check_billing_details(p: &Params) -> ApiResult<()> {
+    let Some(details) = p.nested("billing_details")? else { return Ok(()) };
+    details.only(&["address", "email", "name", "phone"])?;
+    for field in ["email", "name", "phone"] {
+        details.text(field)?;
+    }
+    if let Some(address) = details.nested("address")? {
+        let fields = ["city", "country", "line1", "line2", "postal_code", "state"];
+        address.only(&fields)?;
+        for field in fields {
+            address.text(field)?;
+        }
+    }
+    Ok(())
+}
+
 /// What pays for an intent.
 pub enum Paying {
     Token(TokenId),
@@ -93,6 +111,9 @@ pub enum Paying {
 pub async fn paying(state: &AppState, r: &RequestCtx, p: &Params) -> ApiResult<Option<Paying>> {
     if let Some(data) = p.nested("payment_method_data")? {
         data.only(&["type", "card", "billing_details", "metadata"])?;
+        // Taken for Stripe's clients, and not kept.
+        check_billing_details(&data)?;
+        data.metadata()?;
         if data.text("type")?.as_deref() != Some("card") {
             return Err(invalid("payment_method_data[type]", "parameter_invalid_string", "payment_method_data[type] must be card"));
         }
@@ -148,6 +169,9 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
     r.limit_card_attempts(&state).await?;
     let p = &f.params;
     p.only(&["type", "card", "billing_details", "metadata", "expand"])?;
+    // Taken for Stripe's clients, and not kept.
+    check_billing_details(p)?;
+    p.metadata()?;
     if p.required_text("type")? != "card" {
         return Err(invalid("type", "payment_method_type_unavailable", "Kassa takes cards only: type must be card"));
     }
@@ -212,27 +236,41 @@ pub async fn detach(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
 pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) -> FaceResult {
     f.params.only(&["customer", "type", "limit", "starting_after", "ending_before", "expand"])?;
     let customer = customer_param(&f.params)?;
+    // A customer deleted, or never made, has no cards to list: it is not there.
+    customers::get(&r.ctx(&state), &customer).await.map_err(|_| {
+        ApiError::not_found("customer")
+            .with_message(format!("No such customer: '{customer}'"))
+            .with_details(serde_json::json!({ "field": "customer" }))
+    })?;
     list_of(&state, &r, &f.params, &customer, "/v1/payment_methods").await
 }
 
 /// A customer's saved cards as a Stripe list, paged by `starting_after` / `ending_before`.
 pub async fn list_of(state: &AppState, r: &RequestCtx, p: &Params, customer: &CustomerId, url: &str) -> FaceResult {
+    // The page's parameters are read whatever the type, so that a bad one is refused, not passed over.
+    let limit = super::form::limit(p)? as usize;
+    let (after, before) = (p.text("starting_after")?, p.text("ending_before")?);
     if p.text("type")?.is_some_and(|t| t != "card") {
         return Ok(rendered(StatusCode::OK, objects::list(url, Vec::new(), false)));
     }
     let ctx = r.ctx(state);
     let methods = customers::list_methods(&ctx, customer, None).await?;
-    let limit = super::form::limit(p)? as usize;
-    let position = |name: &str| -> ApiResult<Option<usize>> {
-        let Some(id) = p.text(name)? else { return Ok(None) };
-        methods.iter().position(|m| m.id.as_str() == id).map(Some).ok_or_else(|| no_such(&id, name))
+    let backwards = after.is_none() && before.is_some();
+    let position = |id: Option<String>, name: &str| -> ApiResult<Option<usize>> {
+        let Some(id) = id else { return Ok(None) };
+        // A cursor that is not in the list is a bad parameter (400), as in every other list.
+        methods
+            .iter()
+            .position(|m| m.id.as_str() == id)
+            .map(Some)
+            .ok_or_else(|| invalid(name, "resource_missing", format!("No such PaymentMethod: '{id}'")))
     };
-    let (start, end) = match (position("starting_after")?, position("ending_before")?) {
+    let (start, end) = match (position(after, "starting_after")?, position(before, "ending_before")?) {
         (Some(after), _) => (after + 1, (after + 1 + limit).min(methods.len())),
         (None, Some(before)) => (before.saturating_sub(limit), before),
         (None, None) => (0, limit.min(methods.len())),
     };
-    let has_more = if p.has("ending_before") && !p.has("starting_after") { start > 0 } else { end < methods.len() };
+    let has_more = if backwards { start > 0 } else { end < methods.len() };
     let data = methods[start..end].iter().map(objects::saved_method).collect();
     Ok(rendered(StatusCode::OK, objects::list(url, data, has_more)))
 }

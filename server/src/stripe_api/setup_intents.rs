@@ -75,6 +75,9 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         "expand",
         "return_url",
     ])?;
+    p.only_confirming(&["payment_method", "payment_method_data", "return_url"])?;
+    // Taken for Stripe's clients, and not used: saving a card here takes no challenge.
+    p.text("return_url")?;
     if p.strings("payment_method_types")?.iter().any(|t| t != "card") {
         return Err(invalid("payment_method_types", "payment_method_type_unavailable", "Kassa takes cards only"));
     }
@@ -113,6 +116,7 @@ pub async fn confirm(State(state): State<AppState>, r: RequestCtx, f: FaceReques
     r.caller.require(Permission::MethodsManage)?;
     let p = &f.params;
     p.only(&["payment_method", "payment_method_data", "expand", "return_url"])?;
+    p.text("return_url")?;
     let id = setup_id(&id)?;
     let token = token_of(&state, &r, p).await?;
     Ok(customers::confirm_setup(r.ctx(&state), &id, &token).await?.into_response())
