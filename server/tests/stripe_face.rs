@@ -260,3 +260,50 @@ async fn a_challenge_open_at_stripe_is_not_canceled_behind_stripe_s_back() {
     let canceled = form(&sandbox, &format!("/v1/payment_intents/{id}/cancel"), sandbox.sk(), None, "").await;
     assert_eq!(canceled.json["status"], "canceled", "{}", canceled.json);
 }
+
+/// Captures and refunds of one payment raced under different keys, half of them on a second
+/// server on the same database: the processor is asked once for each.
+#[tokio::test]
+async fn racing_captures_and_refunds_under_different_keys_on_two_servers_reach_the_processor_once() {
+    let app = std::sync::Arc::new(TestApp::with_latency(std::time::Duration::from_millis(40)).await);
+    let (_, other) = app.second_server().await;
+    let other = std::sync::Arc::new(other);
+    let pi = form(
+        &app,
+        "/v1/payment_intents",
+        app.sk(),
+        None,
+        "amount=2500&currency=usd&confirm=true&capture_method=manual&payment_method=pm_card_visa",
+    )
+    .await;
+    assert_eq!(pi.json["status"], "requires_capture", "{}", pi.json);
+    let id = pi.json["id"].as_str().unwrap().to_owned();
+    let race = |path: String, body: String| {
+        let (app, other) = (app.clone(), other.clone());
+        async move {
+            let sends = (0..8).map(|i| {
+                let (app, other, path, body) = (app.clone(), other.clone(), path.clone(), body.clone());
+                tokio::spawn(async move {
+                    let auth = format!("Bearer {}", app.sk());
+                    let key = format!("race-{i}-{}", rand::random::<u32>());
+                    let headers = [("authorization", auth.as_str()), ("idempotency-key", key.as_str())];
+                    let router = if i % 2 == 0 { &app.router } else { other.as_ref() };
+                    app.send_to(router, "POST", &path, &headers, Some(body.as_bytes().to_vec())).await
+                })
+            });
+            futures_util::future::join_all(sends).await.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>()
+        }
+    };
+    let captures = race(format!("/v1/payment_intents/{id}/capture"), String::new()).await;
+    assert_eq!(captures.iter().filter(|r| r.status == 200).count(), 1, "{:?}", captures.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(app.processor.effects_of("capture").len(), 1, "one capture reached the processor");
+    let refunds = race("/v1/refunds".to_owned(), format!("payment_intent={id}")).await;
+    assert_eq!(
+        refunds.iter().filter(|r| r.status == 200).count(),
+        1,
+        "{:?}",
+        refunds.iter().map(|r| (r.status, r.json["error"]["code"].clone())).collect::<Vec<_>>()
+    );
+    assert_eq!(app.processor.effects_of("refund").len(), 1, "one refund reached the processor");
+    assert_eq!(app.intent(&id).await["intent"]["refundedAmountCents"], 2500);
+}
