@@ -21,7 +21,7 @@ fn customer_id(id: &str) -> ApiResult<CustomerId> {
 }
 
 fn missing(id: &str) -> ApiError {
-    ApiError::not_found("customer").with_message(format!("No such customer: '{id}'")).with_details(json!({ "field": "id" }))
+    super::form::no_such("customer", id, "id")
 }
 
 /// What Kassa keeps of a customer; anything else Stripe takes is refused by name, not dropped.

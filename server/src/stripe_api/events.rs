@@ -21,7 +21,7 @@ use crate::webhooks::endpoints;
 use crate::webhooks::events;
 
 fn no_such(kind: &str, id: &str) -> ApiError {
-    ApiError::not_found(kind).with_message(format!("No such {kind}: '{id}'")).with_details(json!({ "field": "id" }))
+    super::form::no_such(kind, id, "id")
 }
 
 fn endpoint_object(endpoint: &WebhookEndpoint) -> Value {

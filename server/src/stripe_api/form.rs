@@ -21,6 +21,11 @@ pub fn invalid(param: &str, code: &str, message: impl Into<String>) -> ApiError 
     ApiError::validation(param, message).with_details(serde_json::json!({ "field": param, "stripeCode": code }))
 }
 
+/// Stripe's `resource_missing`: `No such <object>: '<id>'`, naming the parameter that named it.
+pub fn no_such(object: &str, id: &str, param: &str) -> ApiError {
+    ApiError::new(kassa::ErrorCode::NotFound, format!("No such {object}: '{id}'")).with_details(serde_json::json!({ "field": param }))
+}
+
 pub fn missing(param: &str) -> ApiError {
     invalid(param, "parameter_missing", format!("Missing required param: {param}."))
 }

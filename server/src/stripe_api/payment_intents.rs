@@ -33,9 +33,7 @@ pub fn intent_id(id: &str) -> ApiResult<PaymentIntentId> {
 }
 
 fn missing_intent(id: &str) -> ApiError {
-    ApiError::not_found("payment intent")
-        .with_details(serde_json::json!({ "field": "intent" }))
-        .with_message(format!("No such payment_intent: '{id}'"))
+    super::form::no_such("payment_intent", id, "intent")
 }
 
 pub async fn load(view: &View<'_>, id: &str) -> ApiResult<IntentRecord> {
@@ -148,16 +146,8 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         automatic.boolean("enabled")?.ok_or_else(|| super::form::missing("automatic_payment_methods[enabled]"))?;
         automatic.choice("allow_redirects", &["always", "never"])?;
     }
-    let customer_id = p
-        .text("customer")?
-        .map(|c| {
-            c.parse::<CustomerId>().map_err(|_| {
-                ApiError::not_found("customer")
-                    .with_message(format!("No such customer: '{c}'"))
-                    .with_details(serde_json::json!({ "field": "customer" }))
-            })
-        })
-        .transpose()?;
+    let customer_id =
+        p.text("customer")?.map(|c| c.parse::<CustomerId>().map_err(|_| super::form::no_such("customer", &c, "customer"))).transpose()?;
     let amount = p.required_integer("amount")?;
     let req = CreateIntentRequest {
         amount_cents: amount.into(),

@@ -143,9 +143,7 @@ pub async fn paying(state: &AppState, r: &RequestCtx, p: &Params) -> ApiResult<O
 }
 
 pub fn no_such(id: &str, param: &str) -> ApiError {
-    ApiError::not_found("payment method")
-        .with_message(format!("No such PaymentMethod: '{id}'"))
-        .with_details(serde_json::json!({ "field": param }))
+    super::form::no_such("PaymentMethod", id, param)
 }
 
 /// The PaymentMethod a write answered: its token, or its saved card.
@@ -189,11 +187,7 @@ pub async fn retrieve(State(state): State<AppState>, r: RequestCtx, f: FaceReque
 
 fn customer_param(p: &Params) -> ApiResult<CustomerId> {
     let id = p.required_text("customer")?;
-    id.parse().map_err(|_| {
-        ApiError::not_found("customer")
-            .with_message(format!("No such customer: '{id}'"))
-            .with_details(serde_json::json!({ "field": "customer" }))
-    })
+    id.parse().map_err(|_| super::form::no_such("customer", &id, "customer"))
 }
 
 /// Saves the card to a customer (the token is used up), under the same `pm_` id.
@@ -237,11 +231,7 @@ pub async fn list(State(state): State<AppState>, r: RequestCtx, f: FaceRequest) 
     f.params.only(&["customer", "type", "limit", "starting_after", "ending_before", "expand"])?;
     let customer = customer_param(&f.params)?;
     // A customer deleted, or never made, has no cards to list: it is not there.
-    customers::get(&r.ctx(&state), &customer).await.map_err(|_| {
-        ApiError::not_found("customer")
-            .with_message(format!("No such customer: '{customer}'"))
-            .with_details(serde_json::json!({ "field": "customer" }))
-    })?;
+    customers::get(&r.ctx(&state), &customer).await.map_err(|_| super::form::no_such("customer", customer.as_str(), "customer"))?;
     list_of(&state, &r, &f.params, &customer, "/v1/payment_methods").await
 }
 

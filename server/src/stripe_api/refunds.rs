@@ -24,7 +24,7 @@ use crate::store::operations;
 const REFUND: &str = "refund";
 
 fn missing(kind: &str, id: &str) -> ApiError {
-    ApiError::not_found(kind).with_message(format!("No such {kind}: '{id}'")).with_details(json!({ "field": "id" }))
+    super::form::no_such(kind, id, "id")
 }
 
 /// A `ch_` id's authorization attempt, with its intent.

@@ -22,7 +22,7 @@ fn setup_id(id: &str) -> ApiResult<SetupIntentId> {
 }
 
 fn no_such(id: &str) -> ApiError {
-    ApiError::not_found("setup intent").with_message(format!("No such setupintent: '{id}'")).with_details(json!({ "field": "intent" }))
+    super::form::no_such("setupintent", id, "intent")
 }
 
 pub fn render(setup: &SetupIntent) -> Value {
@@ -82,11 +82,7 @@ pub async fn create(State(state): State<AppState>, r: RequestCtx, f: FaceRequest
         return Err(invalid("payment_method_types", "payment_method_type_unavailable", "Kassa takes cards only"));
     }
     let customer_text = p.text("customer")?.ok_or_else(|| missing("customer"))?;
-    let customer: CustomerId = customer_text.parse().map_err(|_| {
-        ApiError::not_found("customer")
-            .with_message(format!("No such customer: '{customer_text}'"))
-            .with_details(json!({ "field": "customer" }))
-    })?;
+    let customer: CustomerId = customer_text.parse().map_err(|_| super::form::no_such("customer", &customer_text, "customer"))?;
     let usage = p.choice("usage", &["off_session", "on_session"])?.unwrap_or_else(|| "off_session".into());
     let metadata = p.metadata()?.unwrap_or_default();
     if !p.boolean("confirm")?.unwrap_or(false) {
