@@ -49,15 +49,7 @@ impl<'a> View<'a> {
     }
 }
 
-/// Unix seconds of a time in milliseconds.
-pub fn seconds(ms: i64) -> i64 {
-    ms.div_euclid(1000)
-}
-
-/// Unix seconds of an RFC 3339 time as Kassa writes them.
-pub fn seconds_of(rfc3339: &str) -> i64 {
-    crate::clock::parse_filter_date(rfc3339, crate::clock::RangeEnd::From).map_or(0, seconds)
-}
+pub use super::wire::{seconds, seconds_of};
 
 /// `{"object": "list", "data", "has_more", "url"}`.
 pub fn list(url: &str, data: Vec<Value>, has_more: bool) -> Value {

@@ -27,8 +27,14 @@ pub fn charge_id(transaction: &kassa::id::TransactionId) -> String {
 
 pub use kassa::api::STRIPE_EVENT_TYPES;
 
-fn seconds_of(rfc3339: &str) -> i64 {
-    crate::clock::parse_filter_date(rfc3339, crate::clock::RangeEnd::From).map_or(0, |ms| ms.div_euclid(1000))
+/// Unix seconds of a time in milliseconds.
+pub fn seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// Unix seconds of an RFC 3339 time as Kassa writes them.
+pub fn seconds_of(rfc3339: &str) -> i64 {
+    crate::clock::parse_filter_date(rfc3339, crate::clock::RangeEnd::From).map_or(0, seconds)
 }
 
 /// A PaymentIntent from Kassa's record of it at one moment.
