@@ -40,7 +40,7 @@ fn param_of(field: &str) -> String {
 
 /// Stripe's code for a decline: most are `card_declined` with the reason in `decline_code`; a
 /// few have codes of their own.
-fn decline_error_code(decline_code: &str) -> &str {
+pub fn decline_error_code(decline_code: &str) -> &str {
     match decline_code {
         "expired_card" | "incorrect_cvc" | "processing_error" | "incorrect_number" | "authentication_required" => decline_code,
         _ => "card_declined",

@@ -329,10 +329,13 @@ pub async fn charge(v: &View<'_>, intent: &IntentRecord, call: &Transaction, cal
         TransactionStatus::Declined | TransactionStatus::Error => "failed",
     };
     let failure = (!approved && call.status != TransactionStatus::Pending).then(|| call.response_code.clone());
-    let failure_code =
-        failure
-            .as_ref()
-            .map(|code| if call.status == TransactionStatus::Error { "processing_error".to_owned() } else { card_error_code(code) });
+    let failure_code = failure.as_ref().map(|code| {
+        if call.status == TransactionStatus::Error {
+            "processing_error".to_owned()
+        } else {
+            super::errors::decline_error_code(code).to_owned()
+        }
+    });
     Ok(json!({
         "id": charge_id(&call.id),
         "object": "charge",
@@ -368,14 +371,6 @@ pub async fn charge(v: &View<'_>, intent: &IntentRecord, call: &Transaction, cal
         "refunded": holds && refunded > 0 && refunded >= captured,
         "status": status,
     }))
-}
-
-/// The Stripe code a decline's reason stands for (`expired_card`, else `card_declined`).
-fn card_error_code(decline_code: &str) -> String {
-    match decline_code {
-        "expired_card" | "incorrect_cvc" | "processing_error" | "incorrect_number" => decline_code.into(),
-        _ => "card_declined".into(),
-    }
 }
 
 /// A Refund: one refund operation, and its outcome once the processor answered.

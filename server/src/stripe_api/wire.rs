@@ -41,11 +41,7 @@ pub fn seconds_of(rfc3339: &str) -> i64 {
 pub fn payment_intent(pi: &PaymentIntent, latest_charge: Option<&str>) -> Value {
     let total = pi.amount_cents.get() + pi.tip_cents.get();
     let last_error = pi.last_error.as_ref().filter(|_| intent_status(pi.status) == "requires_payment_method").map(|e| {
-        let code = match e.decline_code.as_deref() {
-            Some(c @ ("expired_card" | "incorrect_cvc" | "processing_error")) => c.to_owned(),
-            Some(_) => "card_declined".to_owned(),
-            None => "processing_error".to_owned(),
-        };
+        let code = e.decline_code.as_deref().map_or("processing_error", super::errors::decline_error_code);
         json!({ "type": "card_error", "code": code, "decline_code": e.decline_code, "message": e.message })
     });
     json!({
