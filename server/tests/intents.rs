@@ -271,6 +271,26 @@ async fn a_returning_customer_pays_with_a_saved_card_and_removes_it() {
 }
 
 #[tokio::test]
+async fn a_card_saved_by_an_authorization_is_saved_once_whatever_follows() {
+    let app = TestApp::new().await;
+    let cus = customer(&app).await;
+    let cus_session = session(&app, &cus).await;
+    let (id, secret) = intent(&app, json!({ "amountCents": 2500, "currency": "USD", "customerId": cus, "captureMethod": "manual" })).await;
+    let save = json!({ "clientSecret": secret, "card": card("4242424242424242"), "saveCard": true });
+    assert_eq!(confirm_as(&app, &cus_session, &id, save).await.data(200)["status"], "authorized");
+    let path = format!("/api/v1/customers/{cus}/payment-methods");
+    let saved = || async { app.get(&path, app.sk()).await.data(200).as_array().unwrap().len() };
+    assert_eq!(saved().await, 1, "the authorization saved the card");
+    // The capture, and a refund after it, change a payment that already paid: nothing more is saved.
+    let captured = app.post("/api/v1/payments/capture", app.sk(), json!({ "paymentIntentId": id, "amountCents": 2000 })).await;
+    assert_eq!(captured.data(200)["status"], "captured");
+    assert_eq!(saved().await, 1, "the capture saved no second card");
+    let refunded = app.post("/api/v1/payments/refund", app.sk(), json!({ "paymentIntentId": id, "amountCents": 500 })).await;
+    assert_eq!(refunded.data(200)["status"], "partially_refunded");
+    assert_eq!(saved().await, 1, "the refund saved no second card");
+}
+
+#[tokio::test]
 async fn the_server_saves_cards_and_charges_them() {
     let app = TestApp::new().await;
     let cus = customer(&app).await;

@@ -206,6 +206,27 @@ async fn a_detach_sent_again_is_answered_as_it_was() {
 }
 
 #[tokio::test]
+async fn a_payment_that_saves_its_card_and_is_captured_later_saves_one_card() {
+    let app = TestApp::new().await;
+    let customer = form(&app, "/v1/customers", app.sk(), None, "name=Ada").await.json["id"].as_str().unwrap().to_owned();
+    let body = format!("amount=3000&currency=usd&capture_method=manual&customer={customer}&setup_future_usage=off_session&payment_method=pm_card_visa&confirm=true");
+    let pi = form(&app, "/v1/payment_intents", app.sk(), None, &body).await;
+    assert_eq!(pi.json["status"], "requires_capture", "{}", pi.json);
+    let id = pi.json["id"].as_str().unwrap().to_owned();
+    let cards = || async {
+        let listed = app.get(&format!("/v1/payment_methods?customer={customer}&type=card"), app.sk()).await;
+        assert_eq!(listed.status, 200, "{}", listed.json);
+        listed.json["data"].as_array().unwrap().len()
+    };
+    assert_eq!(cards().await, 1);
+    let captured = form(&app, &format!("/v1/payment_intents/{id}/capture"), app.sk(), None, "amount_to_capture=").await;
+    assert_eq!(captured.status, 200, "{}", captured.json);
+    assert_eq!(captured.json["status"], "succeeded");
+    assert_eq!(captured.json["amount_received"], 3000);
+    assert_eq!(cards().await, 1, "the capture saved no second card");
+}
+
+#[tokio::test]
 async fn a_refund_under_a_key_that_names_another_is_found_by_the_key_it_ran_under() {
     let app = TestApp::new().await;
     let pi = form(&app, "/v1/payment_intents", app.sk(), None, "amount=2000&currency=usd&confirm=true&payment_method=pm_card_visa").await;

@@ -283,7 +283,7 @@ pub async fn settle(state: &AppState, op: Operation, answer: Answer) -> ApiResul
                 }
                 intents::save(tx, &op.merchant, &intent).await?;
                 record_steps(tx, &op.merchant, &intent, &steps, op.actor.as_deref(), &op.id, now).await?;
-                save_card_if_asked(tx, &op.merchant, &intent, now).await?;
+                save_card_if_asked(tx, &op.merchant, before.status, &intent, now).await?;
                 crate::orders::ledger::intent_changed(tx, &op.merchant, Some((before.status, before.refunded_amount_cents)), &intent, now)
                     .await?;
                 if let Plan::Authorize { retry_of: Some(original), .. } = &op.plan {

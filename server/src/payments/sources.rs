@@ -131,10 +131,17 @@ pub(super) async fn resolve_source(
     Ok(None)
 }
 
-/// Saves the card just paid with to the intent's customer, when asked to and it succeeded (a
-/// saved card is not saved again).
-pub(crate) async fn save_card_if_asked(tx: &mut Tx, merchant: &MerchantId, intent: &IntentRecord, now: i64) -> Result<(), sqlx::Error> {
-    let paid = intent.status.succeeded();
+/// Saves the card just paid with to the intent's customer, when asked to and this change is the
+/// one that paid (`before` is the status it changed from): a capture, tip or void of a payment
+/// whose authorization saved the card does not save it again.
+pub(crate) async fn save_card_if_asked(
+    tx: &mut Tx,
+    merchant: &MerchantId,
+    before: IntentStatus,
+    intent: &IntentRecord,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let paid = intent.status.succeeded() && !before.succeeded();
     let customer = intent.customer_id.as_deref().and_then(|c| c.parse::<CustomerId>().ok());
     let card = (|| {
         Some(CardSummary {
