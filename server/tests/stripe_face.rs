@@ -206,7 +206,7 @@ async fn a_detach_sent_again_is_answered_as_it_was() {
 }
 
 #[tokio::test]
-async fn a_payment_that_saves_its_card_and_is_captured_later_saves_one_card() {
+async fn a_card_asked_to_be_saved_is_saved_once_through_capture_and_reuse() {
     let app = TestApp::new().await;
     let customer = form(&app, "/v1/customers", app.sk(), None, "name=Ada").await.json["id"].as_str().unwrap().to_owned();
     let body = format!("amount=3000&currency=usd&capture_method=manual&customer={customer}&setup_future_usage=off_session&payment_method=pm_card_visa&confirm=true");
@@ -224,6 +224,14 @@ async fn a_payment_that_saves_its_card_and_is_captured_later_saves_one_card() {
     assert_eq!(captured.json["status"], "succeeded");
     assert_eq!(captured.json["amount_received"], 3000);
     assert_eq!(cards().await, 1, "the capture saved no second card");
+    // Paying with the saved card, asking again to save it, saves nothing more.
+    let listed = app.get(&format!("/v1/payment_methods?customer={customer}&type=card"), app.sk()).await;
+    let saved = listed.json["data"][0]["id"].as_str().unwrap().to_owned();
+    let body = format!("amount=1200&currency=usd&customer={customer}&setup_future_usage=off_session&payment_method={saved}&confirm=true");
+    let again = form(&app, "/v1/payment_intents", app.sk(), None, &body).await;
+    assert_eq!(again.json["status"], "succeeded", "{}", again.json);
+    assert_eq!(again.json["payment_method"], saved.as_str());
+    assert_eq!(cards().await, 1, "a saved card is not saved twice");
 }
 
 #[tokio::test]

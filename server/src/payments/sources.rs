@@ -131,9 +131,9 @@ pub(super) async fn resolve_source(
     Ok(None)
 }
 
-/// Saves the card just paid with to the intent's customer, when asked to and this change is the
-/// one that paid (`before` is the status it changed from): a capture, tip or void of a payment
-/// whose authorization saved the card does not save it again.
+/// Saves the card just paid with to the intent's customer, when asked to, when it is not a saved
+/// card already, and when this change is the one that paid (`before` is the status it changed
+/// from): a capture, tip or void of a payment whose authorization saved the card saves nothing.
 pub(crate) async fn save_card_if_asked(
     tx: &mut Tx,
     merchant: &MerchantId,
@@ -158,10 +158,17 @@ pub(crate) async fn save_card_if_asked(
     if !(paid && intent.save_card) {
         return Ok(());
     }
-    // A card paid for with a token keeps the token's id as a saved card.
-    let token: Option<TokenId> = intent.payment_method_id.as_deref().and_then(|id| id.parse().ok());
+    // A card paid for with a token keeps the token's id as a saved card; one paid for as a saved
+    // card is saved already.
+    let id = match intent.payment_method_id.as_deref() {
+        None => ids::new(),
+        Some(id) => match id.parse::<TokenId>() {
+            Ok(token) => ids::saved_from(&token),
+            Err(_) => return Ok(()),
+        },
+    };
     let method = kassa::api::SavedPaymentMethod {
-        id: token.as_ref().map_or_else(ids::new, ids::saved_from),
+        id,
         customer_id: customer,
         kind: "card".into(),
         card,
