@@ -6,29 +6,18 @@ within the amount, a cursor this API gave, a webhook address outside private net
 brought within those rules here; the rest of each case is left as generated. Cases meant to be
 invalid are not touched, so every schema rule is still tried from both sides.
 """
-import ast
 import copy
 import os
-import threading
+import sys
 from datetime import date
 
 import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
-# Python 3.11 keeps one recursion counter for building AST objects, so two threads in `ast.parse`
-# at once can fail with "SystemError: AST constructor recursion depth mismatch" (CPython
-# gh-106905). Hypothesis parses its own source to name the filters it builds, and Schemathesis
-# runs two workers as threads: parsing one at a time keeps that error from ending a run.
-_parse = ast.parse
-_parsing = threading.Lock()
-
-
-def _parse_alone(*args, **kwargs):
-    with _parsing:
-        return _parse(*args, **kwargs)
-
-
-ast.parse = _parse_alone
+# Schemathesis loads this file by its path, not as a package: its folder is put on the path for
+# the module beside it, which parses Python one thread at a time (see there).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import one_parse  # noqa: E402,F401
 
 MAX_AMOUNT = 10_000_000_000
 GOOD_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": date.today().year + 3}

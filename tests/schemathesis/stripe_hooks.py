@@ -11,12 +11,12 @@ other request. Cases that should be valid (the positive ones) are brought within
 those rules; cases meant to be invalid are not touched, so every schema rule is still tried from
 both sides.
 """
-import ast
 import copy
 import itertools
 import json
+import os
 import re
-import threading
+import sys
 import uuid
 from datetime import date
 from urllib.parse import parse_qsl, urlencode
@@ -27,18 +27,10 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import _has_other_negated_location
 
-# As in hooks.py: Python 3.11's AST constructor is not safe in two threads at once (CPython
-# gh-106905), and Hypothesis parses its own source while Schemathesis's two workers run.
-_parse = ast.parse
-_parsing = threading.Lock()
-
-
-def _parse_alone(*args, **kwargs):
-    with _parsing:
-        return _parse(*args, **kwargs)
-
-
-ast.parse = _parse_alone
+# Schemathesis loads this file by its path, not as a package: its folder is put on the path for
+# the module beside it, which parses Python one thread at a time (see there).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import one_parse  # noqa: E402,F401
 
 GOOD_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": date.today().year + 3}
 
