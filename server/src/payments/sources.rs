@@ -142,6 +142,9 @@ pub(crate) async fn save_card_if_asked(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let paid = intent.status.succeeded() && !before.succeeded();
+    if !(paid && intent.save_card) {
+        return Ok(());
+    }
     let customer = intent.customer_id.as_deref().and_then(|c| c.parse::<CustomerId>().ok());
     let card = (|| {
         Some(CardSummary {
@@ -155,9 +158,6 @@ pub(crate) async fn save_card_if_asked(
     let (Some(card), Some(customer), Some(processor_token)) = (card, customer, intent.processor_token.clone()) else {
         return Ok(());
     };
-    if !(paid && intent.save_card) {
-        return Ok(());
-    }
     // A card paid for with a token keeps the token's id as a saved card; one paid for as a saved
     // card is saved already.
     let id = match intent.payment_method_id.as_deref() {
